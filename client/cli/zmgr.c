@@ -1,0 +1,1470 @@
+/*  client/cli/zmgr.c - zmgr, the command-line client of zmgrd
+ *  `zmgr [OPTIONS] TYPE OP NAME [ARGS...]` maps one command line onto one
+ *  libzmgr call (plus `lock run`, which holds a lock around a command the
+ *  way flock(1) does). Arguments are parsed and checked against the
+ *  command table before connecting, so a usage error never needs a broker;
+ *  value arguments are JSON or plain words (json.h). Results go to stdout
+ *  as one line of JSON; failures to stderr, with an exit code per kind of
+ *  failure that scripts can test. CLI.md is the user's manual. */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "json.h"
+#include "zmgr.h"
+
+/*  Exit codes: CLI.md and --help document them; scripts depend on them, so
+ *  they never change meaning. */
+enum {
+    CLI_EXIT_OK = 0,
+    CLI_EXIT_ERROR = 1,       /* any failure not listed below */
+    CLI_EXIT_USAGE = 2,       /* bad command line; also broker EINVAL */
+    CLI_EXIT_EMPTY = 3,       /* EEMPTY: queue.Empty */
+    CLI_EXIT_FULL = 4,        /* EFULL: queue.Full */
+    CLI_EXIT_TIMEOUT = 5,     /* ETIMEOUT: lock acquire, pipe recv, join */
+    CLI_EXIT_NOTFOUND = 6,    /* ENOTFOUND, EKEY */
+    CLI_EXIT_INDEX = 7,       /* EINDEX, EVALUE */
+    CLI_EXIT_WRONGTYPE = 8,   /* EWRONGTYPE, ETYPE */
+    CLI_EXIT_UNREACHABLE = 9, /* EUNREACHABLE, EDISCONNECTED, ... */
+    CLI_EXIT_NOTOWNER = 10    /* ENOTOWNER */
+};
+
+/*  Options a command may accept besides the global ones (-e, --timeout,
+ *  --raw, --help). */
+enum {
+    OPT_NOWAIT = 1 << 0,  /* --nowait: timeout 0 */
+    OPT_MAXSIZE = 1 << 1, /* --maxsize N */
+    OPT_DEFAULT = 1 << 2, /* --default V */
+    OPT_RLOCK = 1 << 3,   /* --rlock */
+    OPT_ABSENT = 1 << 4   /* --absent (value cas) */
+};
+
+/*  Command flags. */
+enum {
+    CMD_BLOCKS = 1 << 0,   /* --timeout is the op's own wait, default forever */
+    CMD_NO_BROKER = 1 << 1 /* runs without connecting (version) */
+};
+
+#define MAX_ARGS 4 /* positional arguments after TYPE OP, NAME included */
+
+typedef struct cli cli_t;
+typedef int(cmd_fn_t) (cli_t *cli);
+
+/*  One command. The argument spec has a letter per positional argument
+ *  after TYPE OP, upper case when required, lower case when optional (and
+ *  only at the end): N name, P prefix (plain strings), V any value, A array
+ *  value, O object value, D number value, I integer, E pipe end (0 or 1). */
+typedef struct {
+    const char *type;     /* "list", ...; NULL for a top-level command */
+    const char *op;       /* "append", ... */
+    const char *spec;     /* argument spec, see above */
+    unsigned opts;        /* OPT_* accepted */
+    unsigned flags;       /* CMD_* */
+    cmd_fn_t *run;        /* does it; returns the exit code */
+    const char *synopsis; /* arguments as shown by --help */
+    const char *help;     /* what it does, one sentence */
+} command_t;
+
+/*  Everything one invocation parsed, and the connection it made. */
+struct cli {
+    const char *endpoint;       /* -e, or NULL for the library's default */
+    bool has_timeout;           /* --timeout given */
+    int timeout_ms;             /* --timeout, in ms (ZMGR_FOREVER for inf) */
+    bool nowait;                /* --nowait */
+    bool raw;                   /* --raw */
+    bool help;                  /* -h/--help */
+    bool version;               /* --version */
+    int64_t maxsize;            /* --maxsize, 0 when not given */
+    const char *dflt_text;      /* --default, unparsed */
+    bool rlock;                 /* --rlock */
+    bool absent;                /* --absent */
+    unsigned given;             /* OPT_* seen on the command line */
+    const char *given_name[8];  /* spelling of each OPT_* bit, for errors */
+    const char **pos;           /* positional arguments (points into argv) */
+    int npos;                   /* how many */
+    char **command;             /* lock run: the command and its arguments */
+    const command_t *cmd;       /* the command being run */
+    const char *name;           /* its NAME argument, or NULL */
+    int nargs;                  /* arguments after TYPE OP */
+    const char *arg[MAX_ARGS];  /* them, as typed */
+    zmgr_value_t *val[MAX_ARGS]; /* value arguments (V, A, O, D), parsed */
+    int64_t num[MAX_ARGS];      /* integer arguments (I, E), parsed */
+    zmgr_value_t *dflt;         /* --default, parsed */
+    zmgr_client_t *client;      /* the connection */
+};
+
+static const char *s_types[] = { "list", "dict", "queue", "value",
+                                 "lock", "pipe", NULL };
+
+/* ---- output ------------------------------------------------------------ */
+
+/*  Exit code for a status from libzmgr. */
+static int s_exit_code (int rc)
+{
+    switch (rc) {
+    case 0:
+        return CLI_EXIT_OK;
+    case ZMGR_EINVAL:
+        return CLI_EXIT_USAGE;
+    case ZMGR_EEMPTY:
+        return CLI_EXIT_EMPTY;
+    case ZMGR_EFULL:
+        return CLI_EXIT_FULL;
+    case ZMGR_ETIMEOUT:
+        return CLI_EXIT_TIMEOUT;
+    case ZMGR_ENOTFOUND:
+    case ZMGR_EKEY:
+        return CLI_EXIT_NOTFOUND;
+    case ZMGR_EINDEX:
+    case ZMGR_EVALUE:
+        return CLI_EXIT_INDEX;
+    case ZMGR_EWRONGTYPE:
+    case ZMGR_ETYPE:
+        return CLI_EXIT_WRONGTYPE;
+    case ZMGR_EUNREACHABLE:
+    case ZMGR_EDISCONNECTED:
+    case ZMGR_ESHUTDOWN:
+    case ZMGR_ESESSION:
+        return CLI_EXIT_UNREACHABLE;
+    case ZMGR_ENOTOWNER:
+        return CLI_EXIT_NOTOWNER;
+    default:
+        return CLI_EXIT_ERROR;
+    }
+}
+
+/*  Reports a failed call as "zmgr: TYPE OP NAME: message" and returns its
+ *  exit code. The handle's message is the detailed one (the broker's own
+ *  text when it came from there); the code's text stands in when empty. */
+static int s_fail (cli_t *cli, int rc)
+{
+    const char *msg = cli->client ? zmgr_client_errmsg (cli->client) : "";
+    if (!msg || !*msg)
+        msg = zmgr_strerror (rc);
+    fprintf (stderr, "zmgr: %s%s%s%s%s: %s\n",
+             cli->cmd->type ? cli->cmd->type : "",
+             cli->cmd->type ? " " : "", cli->cmd->op,
+             cli->name ? " " : "", cli->name ? cli->name : "", msg);
+    return s_exit_code (rc);
+}
+
+/*  Prints a value result and frees it. --raw prints a string's bytes as
+ *  they are, without quotes or escapes. */
+static int s_out_value (cli_t *cli, zmgr_value_t **value_p)
+{
+    const char *s;
+    size_t len;
+    int rc = CLI_EXIT_OK;
+    if (cli->raw && zmgr_value_to_str (*value_p, &s, &len) == 0)
+        fwrite (s, 1, len, stdout);
+    else if (cli_json_print (stdout, *value_p) != 0) {
+        fprintf (stderr, "zmgr: cannot print the result\n");
+        rc = CLI_EXIT_ERROR;
+    }
+    putchar ('\n');
+    zmgr_value_destroy (value_p);
+    return rc;
+}
+
+static int s_out_int (int64_t n)
+{
+    printf ("%lld\n", (long long) n);
+    return CLI_EXIT_OK;
+}
+
+static int s_out_bool (bool b)
+{
+    puts (b ? "true" : "false");
+    return CLI_EXIT_OK;
+}
+
+static int s_out_str (cli_t *cli, const char *s)
+{
+    if (cli->raw)
+        fputs (s, stdout);
+    else
+        cli_json_print_str (stdout, s, strlen (s));
+    putchar ('\n');
+    return CLI_EXIT_OK;
+}
+
+/*  Timeout of a blocking op: --nowait 0, --timeout, else forever. */
+static int s_wait_ms (cli_t *cli)
+{
+    if (cli->nowait)
+        return 0;
+    return cli->has_timeout ? cli->timeout_ms : ZMGR_FOREVER;
+}
+
+/* ---- list -------------------------------------------------------------- */
+
+static int s_list_append (cli_t *cli)
+{
+    int rc = zmgr_list_append (cli->client, cli->name, cli->val[1]);
+    return rc ? s_fail (cli, rc) : CLI_EXIT_OK;
+}
+
+static int s_list_extend (cli_t *cli)
+{
+    int rc = zmgr_list_extend (cli->client, cli->name, cli->val[1]);
+    return rc ? s_fail (cli, rc) : CLI_EXIT_OK;
+}
+
+static int s_list_insert (cli_t *cli)
+{
+    int rc = zmgr_list_insert (cli->client, cli->name, cli->num[1],
+                               cli->val[2]);
+    return rc ? s_fail (cli, rc) : CLI_EXIT_OK;
+}
+
+static int s_list_get (cli_t *cli)
+{
+    zmgr_value_t *item;
+    int rc = zmgr_list_get (cli->client, cli->name, cli->num[1], &item);
+    return rc ? s_fail (cli, rc) : s_out_value (cli, &item);
+}
+
+static int s_list_set (cli_t *cli)
+{
+    int rc = zmgr_list_set (cli->client, cli->name, cli->num[1],
+                            cli->val[2]);
+    return rc ? s_fail (cli, rc) : CLI_EXIT_OK;
+}
+
+static int s_list_pop (cli_t *cli)
+{
+    zmgr_value_t *item;
+    int64_t index = cli->nargs > 1 ? cli->num[1] : -1;
+    int rc = zmgr_list_pop (cli->client, cli->name, index, &item);
+    return rc ? s_fail (cli, rc) : s_out_value (cli, &item);
+}
+
+static int s_list_remove (cli_t *cli)
+{
+    int rc = zmgr_list_remove (cli->client, cli->name, cli->val[1]);
+    return rc ? s_fail (cli, rc) : CLI_EXIT_OK;
+}
+
+static int s_list_index (cli_t *cli)
+{
+    int64_t n;
+    int rc = zmgr_list_index (cli->client, cli->name, cli->val[1], &n);
+    return rc ? s_fail (cli, rc) : s_out_int (n);
+}
+
+static int s_list_count (cli_t *cli)
+{
+    int64_t n;
+    int rc = zmgr_list_count (cli->client, cli->name, cli->val[1], &n);
+    return rc ? s_fail (cli, rc) : s_out_int (n);
+}
+
+static int s_list_len (cli_t *cli)
+{
+    int64_t n;
+    int rc = zmgr_list_len (cli->client, cli->name, &n);
+    return rc ? s_fail (cli, rc) : s_out_int (n);
+}
+
+static int s_list_slice (cli_t *cli)
+{
+    zmgr_value_t *items;
+    int64_t stop = cli->nargs > 2 ? cli->num[2] : INT64_MAX;
+    int rc = zmgr_list_slice (cli->client, cli->name, cli->num[1], stop,
+                              &items);
+    return rc ? s_fail (cli, rc) : s_out_value (cli, &items);
+}
+
+static int s_list_clear (cli_t *cli)
+{
+    int rc = zmgr_list_clear (cli->client, cli->name);
+    return rc ? s_fail (cli, rc) : CLI_EXIT_OK;
+}
+
+/* ---- dict -------------------------------------------------------------- */
+
+static int s_dict_set (cli_t *cli)
+{
+    int rc = zmgr_dict_set (cli->client, cli->name, cli->val[1], cli->val[2]);
+    return rc ? s_fail (cli, rc) : CLI_EXIT_OK;
+}
+
+static int s_dict_get (cli_t *cli)
+{
+    zmgr_value_t *val;
+    int rc = zmgr_dict_get (cli->client, cli->name, cli->val[1], cli->dflt,
+                            &val);
+    return rc ? s_fail (cli, rc) : s_out_value (cli, &val);
+}
+
+static int s_dict_delete (cli_t *cli)
+{
+    int rc = zmgr_dict_delete (cli->client, cli->name, cli->val[1]);
+    return rc ? s_fail (cli, rc) : CLI_EXIT_OK;
+}
+
+static int s_dict_contains (cli_t *cli)
+{
+    bool found;
+    int rc = zmgr_dict_contains (cli->client, cli->name, cli->val[1], &found);
+    return rc ? s_fail (cli, rc) : s_out_bool (found);
+}
+
+static int s_dict_keys (cli_t *cli)
+{
+    zmgr_value_t *keys;
+    int rc = zmgr_dict_keys (cli->client, cli->name, &keys);
+    return rc ? s_fail (cli, rc) : s_out_value (cli, &keys);
+}
+
+static int s_dict_values (cli_t *cli)
+{
+    zmgr_value_t *vals;
+    int rc = zmgr_dict_values (cli->client, cli->name, &vals);
+    return rc ? s_fail (cli, rc) : s_out_value (cli, &vals);
+}
+
+/*  Is obj an array of [string, value] pairs? */
+static bool s_is_str_pairs (const msgpack_object *obj)
+{
+    if (obj->type != MSGPACK_OBJECT_ARRAY)
+        return false;
+    for (uint32_t i = 0; i < obj->via.array.size; i++) {
+        const msgpack_object *pair = &obj->via.array.ptr[i];
+        if (pair->type != MSGPACK_OBJECT_ARRAY || pair->via.array.size != 2
+            || pair->via.array.ptr[0].type != MSGPACK_OBJECT_STR)
+            return false;
+    }
+    return true;
+}
+
+/*  Items print as a JSON object when every key is a string, which is what
+ *  `jq` and friends want; otherwise as the [key, value] pairs they are,
+ *  since a JSON object cannot have non-string keys. */
+static int s_dict_items (cli_t *cli)
+{
+    zmgr_value_t *items;
+    int rc = zmgr_dict_items (cli->client, cli->name, &items);
+    if (rc)
+        return s_fail (cli, rc);
+    msgpack_zone zone;
+    msgpack_object obj;
+    if (!msgpack_zone_init (&zone, 1024)) {
+        zmgr_value_destroy (&items);
+        return s_fail (cli, ZMGR_ENOMEM);
+    }
+    if (zmgr_value_to_object (items, &zone, &obj) != 0)
+        rc = -1;
+    else if (!s_is_str_pairs (&obj))
+        rc = cli_json_print_object (stdout, &obj);
+    else {
+        putchar ('{');
+        for (uint32_t i = 0; i < obj.via.array.size && rc == 0; i++) {
+            const msgpack_object *pair = obj.via.array.ptr[i].via.array.ptr;
+            if (i)
+                putchar (',');
+            cli_json_print_str (stdout, pair[0].via.str.ptr,
+                                pair[0].via.str.size);
+            putchar (':');
+            rc = cli_json_print_object (stdout, &pair[1]);
+        }
+        putchar ('}');
+    }
+    putchar ('\n');
+    msgpack_zone_destroy (&zone);
+    zmgr_value_destroy (&items);
+    if (rc) {
+        fprintf (stderr, "zmgr: cannot print the result\n");
+        return CLI_EXIT_ERROR;
+    }
+    return CLI_EXIT_OK;
+}
+
+static int s_dict_len (cli_t *cli)
+{
+    int64_t n;
+    int rc = zmgr_dict_len (cli->client, cli->name, &n);
+    return rc ? s_fail (cli, rc) : s_out_int (n);
+}
+
+static int s_dict_update (cli_t *cli)
+{
+    int rc = zmgr_dict_update (cli->client, cli->name, cli->val[1]);
+    return rc ? s_fail (cli, rc) : CLI_EXIT_OK;
+}
+
+static int s_dict_setdefault (cli_t *cli)
+{
+    zmgr_value_t *val;
+    int rc = zmgr_dict_setdefault (cli->client, cli->name, cli->val[1],
+                                   cli->val[2], &val);
+    return rc ? s_fail (cli, rc) : s_out_value (cli, &val);
+}
+
+static int s_dict_pop (cli_t *cli)
+{
+    zmgr_value_t *val;
+    int rc = zmgr_dict_pop (cli->client, cli->name, cli->val[1], cli->dflt,
+                            &val);
+    return rc ? s_fail (cli, rc) : s_out_value (cli, &val);
+}
+
+static int s_dict_add (cli_t *cli)
+{
+    zmgr_value_t *val;
+    int rc = zmgr_dict_add (cli->client, cli->name, cli->val[1], cli->val[2],
+                            &val);
+    return rc ? s_fail (cli, rc) : s_out_value (cli, &val);
+}
+
+static int s_dict_clear (cli_t *cli)
+{
+    int rc = zmgr_dict_clear (cli->client, cli->name);
+    return rc ? s_fail (cli, rc) : CLI_EXIT_OK;
+}
+
+/* ---- queue ------------------------------------------------------------- */
+
+static int s_queue_create (cli_t *cli)
+{
+    int rc = zmgr_queue_create (cli->client, cli->name, cli->maxsize);
+    return rc ? s_fail (cli, rc) : CLI_EXIT_OK;
+}
+
+static int s_queue_put (cli_t *cli)
+{
+    int rc = zmgr_queue_put (cli->client, cli->name, cli->val[1],
+                             s_wait_ms (cli));
+    return rc ? s_fail (cli, rc) : CLI_EXIT_OK;
+}
+
+static int s_queue_get (cli_t *cli)
+{
+    zmgr_value_t *item;
+    int rc = zmgr_queue_get (cli->client, cli->name, s_wait_ms (cli), &item);
+    return rc ? s_fail (cli, rc) : s_out_value (cli, &item);
+}
+
+static int s_queue_qsize (cli_t *cli)
+{
+    int64_t n;
+    int rc = zmgr_queue_qsize (cli->client, cli->name, &n);
+    return rc ? s_fail (cli, rc) : s_out_int (n);
+}
+
+static int s_queue_empty (cli_t *cli)
+{
+    bool b;
+    int rc = zmgr_queue_empty (cli->client, cli->name, &b);
+    return rc ? s_fail (cli, rc) : s_out_bool (b);
+}
+
+static int s_queue_full (cli_t *cli)
+{
+    bool b;
+    int rc = zmgr_queue_full (cli->client, cli->name, &b);
+    return rc ? s_fail (cli, rc) : s_out_bool (b);
+}
+
+static int s_queue_task_done (cli_t *cli)
+{
+    int rc = zmgr_queue_task_done (cli->client, cli->name);
+    return rc ? s_fail (cli, rc) : CLI_EXIT_OK;
+}
+
+static int s_queue_join (cli_t *cli)
+{
+    int rc = zmgr_queue_join (cli->client, cli->name, s_wait_ms (cli));
+    return rc ? s_fail (cli, rc) : CLI_EXIT_OK;
+}
+
+/* ---- value ------------------------------------------------------------- */
+
+static int s_value_get (cli_t *cli)
+{
+    zmgr_value_t *val;
+    int rc = zmgr_value_get (cli->client, cli->name, &val);
+    return rc ? s_fail (cli, rc) : s_out_value (cli, &val);
+}
+
+static int s_value_set (cli_t *cli)
+{
+    int rc = zmgr_value_set (cli->client, cli->name, cli->val[1]);
+    return rc ? s_fail (cli, rc) : CLI_EXIT_OK;
+}
+
+/*  An int64 delta takes the plain integer call; anything else (a float,
+ *  a uint over INT64_MAX) the generic one, which adds any number. */
+static int s_value_add (cli_t *cli)
+{
+    int64_t delta, n;
+    if (zmgr_value_to_int (cli->val[1], &delta) == 0
+        && zmgr_value_kind (cli->val[1]) != ZMGR_VAL_FLOAT) {
+        int rc = zmgr_value_add (cli->client, cli->name, delta, &n);
+        return rc ? s_fail (cli, rc) : s_out_int (n);
+    }
+    zmgr_value_t *val;
+    int rc = zmgr_value_addv (cli->client, cli->name, cli->val[1], &val);
+    return rc ? s_fail (cli, rc) : s_out_value (cli, &val);
+}
+
+/*  Prints {"swapped":bool,"value":current}. With --absent the one value
+ *  argument is DESIRED and the swap happens only if the value is unset. */
+static int s_value_cas (cli_t *cli)
+{
+    const zmgr_value_t *expected = cli->absent ? NULL : cli->val[1];
+    const zmgr_value_t *desired = cli->absent ? cli->val[1] : cli->val[2];
+    bool swapped;
+    zmgr_value_t *current;
+    int rc = zmgr_value_cas (cli->client, cli->name, expected, desired,
+                             &swapped, &current);
+    if (rc)
+        return s_fail (cli, rc);
+    printf ("{\"swapped\":%s,\"value\":", swapped ? "true" : "false");
+    if (current)
+        rc = cli_json_print (stdout, current);
+    else
+        fputs ("null", stdout);
+    puts ("}");
+    zmgr_value_destroy (&current);
+    if (rc) {
+        fprintf (stderr, "zmgr: cannot print the result\n");
+        return CLI_EXIT_ERROR;
+    }
+    return CLI_EXIT_OK;
+}
+
+static int s_value_cas_check (cli_t *cli)
+{
+    return cli->absent ? cli->nargs == 2 : cli->nargs == 3;
+}
+
+/* ---- lock -------------------------------------------------------------- */
+
+static int s_lock_acquire (cli_t *cli)
+{
+    int rc = zmgr_lock_acquire (cli->client, cli->name, cli->rlock,
+                                s_wait_ms (cli));
+    return rc ? s_fail (cli, rc) : CLI_EXIT_OK;
+}
+
+static int s_lock_release (cli_t *cli)
+{
+    int rc = zmgr_lock_release (cli->client, cli->name);
+    return rc ? s_fail (cli, rc) : CLI_EXIT_OK;
+}
+
+static int s_lock_locked (cli_t *cli)
+{
+    bool b;
+    int rc = zmgr_lock_locked (cli->client, cli->name, &b);
+    return rc ? s_fail (cli, rc) : s_out_bool (b);
+}
+
+/*  Starts the command with the signal mask it should have. Exec failures
+ *  come back through a close-on-exec pipe so that the parent reports them
+ *  (the child of a threaded process should do no more than exec). Returns
+ *  the pid, or -1 with errno set (the exec's errno if that failed). */
+static pid_t s_spawn (char **command, const sigset_t *child_mask)
+{
+    int fds[2];
+    if (pipe (fds) != 0)
+        return -1;
+    (void) fcntl (fds[1], F_SETFD, FD_CLOEXEC);
+    fflush (stdout);
+    fflush (stderr);
+    pid_t pid = fork ();
+    if (pid == 0) {
+        close (fds[0]);
+        pthread_sigmask (SIG_SETMASK, child_mask, NULL);
+        execvp (command[0], command);
+        int err = errno;
+        ssize_t n = write (fds[1], &err, sizeof err);
+        (void) n;
+        _exit (127);
+    }
+    int saved = errno;
+    close (fds[1]);
+    if (pid > 0) {
+        int err = 0;
+        ssize_t n;
+        while ((n = read (fds[0], &err, sizeof err)) < 0 && errno == EINTR)
+            ;
+        if (n == (ssize_t) sizeof err) {
+            waitpid (pid, NULL, 0);
+            pid = -1;
+            saved = err;
+        }
+    }
+    close (fds[0]);
+    errno = saved;
+    return pid;
+}
+
+/*  Like a shell: the command's exit code, or 128 + the signal number. */
+static int s_wait_status (int status)
+{
+    if (WIFEXITED (status))
+        return WEXITSTATUS (status);
+    if (WIFSIGNALED (status))
+        return 128 + WTERMSIG (status);
+    return CLI_EXIT_ERROR;
+}
+
+/*  flock(1) for a zmgr lock: acquire, run the command (no shell), wait for
+ *  it holding the lock, release, exit with its code. We wait in
+ *  sigtimedwait so that the one loop sees the child exit (SIGCHLD), the
+ *  signals to forward and the one-second tick at which we ping the broker.
+ *  A failed ping other than a slow reply means the session, and with it
+ *  the lock, is gone: someone else may now hold it, so the command is
+ *  stopped (SIGTERM) rather than left running unprotected. */
+static int s_lock_run (cli_t *cli)
+{
+    int rc = zmgr_lock_acquire (cli->client, cli->name, cli->rlock,
+                                s_wait_ms (cli));
+    if (rc)
+        return s_fail (cli, rc);
+
+    /* Blocked before fork, so no SIGCHLD or forwarded signal can come
+     * between fork and the wait. libzmq's threads block every signal, so
+     * signals sent to the process stay pending for this thread. */
+    sigset_t waited, old;
+    sigemptyset (&waited);
+    sigaddset (&waited, SIGCHLD);
+    sigaddset (&waited, SIGINT);
+    sigaddset (&waited, SIGTERM);
+    sigaddset (&waited, SIGHUP);
+    pthread_sigmask (SIG_BLOCK, &waited, &old);
+
+    pid_t pid = s_spawn (cli->command, &old);
+    if (pid < 0) {
+        int err = errno;
+        fprintf (stderr, "zmgr: lock run %s: %s: %s\n", cli->name,
+                 cli->command[0], strerror (err));
+        zmgr_lock_release (cli->client, cli->name);
+        return err == ENOENT ? 127 : 126;
+    }
+
+    int status = 0;
+    bool lost = false;
+    for (;;) {
+        pid_t r = waitpid (pid, &status, WNOHANG);
+        if (r == pid || (r < 0 && errno != EINTR))
+            break;
+        struct timespec tick = { 1, 0 };
+        siginfo_t si;
+        int sig = sigtimedwait (&waited, &si, &tick);
+        if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP) {
+#ifdef SI_KERNEL
+            /* From the terminal (SI_KERNEL) the signal went to the whole
+             * foreground process group, the command included. */
+            if (si.si_code == SI_KERNEL)
+                continue;
+#endif
+            kill (pid, sig);
+        }
+        else if (sig < 0 && errno == EAGAIN && !lost) {
+            rc = zmgr_ping (cli->client, NULL);
+            if (rc != 0 && rc != ZMGR_ETIMEOUT) {
+                fprintf (stderr,
+                         "zmgr: lock run %s: %s; the lock is no longer "
+                         "held, stopping the command\n",
+                         cli->name, zmgr_strerror (rc));
+                lost = true;
+                kill (pid, SIGTERM);
+            }
+        }
+    }
+    if (lost)
+        return CLI_EXIT_UNREACHABLE;
+    rc = zmgr_lock_release (cli->client, cli->name);
+    if (rc)
+        fprintf (stderr, "zmgr: lock run %s: release: %s\n", cli->name,
+                 zmgr_client_errmsg (cli->client)[0]
+                     ? zmgr_client_errmsg (cli->client)
+                     : zmgr_strerror (rc));
+    return s_wait_status (status);
+}
+
+/* ---- pipe -------------------------------------------------------------- */
+
+static int s_pipe_send (cli_t *cli)
+{
+    int rc = zmgr_pipe_send (cli->client, cli->name, (int) cli->num[1],
+                             cli->val[2]);
+    return rc ? s_fail (cli, rc) : CLI_EXIT_OK;
+}
+
+static int s_pipe_recv (cli_t *cli)
+{
+    zmgr_value_t *item;
+    int rc = zmgr_pipe_recv (cli->client, cli->name, (int) cli->num[1],
+                             s_wait_ms (cli), &item);
+    return rc ? s_fail (cli, rc) : s_out_value (cli, &item);
+}
+
+/* ---- top-level --------------------------------------------------------- */
+
+static int s_ping (cli_t *cli)
+{
+    int64_t rtt_us;
+    int rc = zmgr_ping (cli->client, &rtt_us);
+    if (rc)
+        return s_fail (cli, rc);
+    const char *ep = zmgr_client_endpoint (cli->client);
+    fputs ("{\"endpoint\":", stdout);
+    cli_json_print_str (stdout, ep, strlen (ep));
+    printf (",\"rtt_ms\":%.3f}\n", (double) rtt_us / 1000.0);
+    return CLI_EXIT_OK;
+}
+
+static int s_stats (cli_t *cli)
+{
+    zmgr_value_t *stats;
+    int rc = zmgr_stats (cli->client, &stats);
+    return rc ? s_fail (cli, rc) : s_out_value (cli, &stats);
+}
+
+/*  Writes a name or type from an objects reply: strings as their bytes,
+ *  type numbers as type names, anything else as JSON. */
+static void s_print_word (const msgpack_object *obj)
+{
+    if (obj->type == MSGPACK_OBJECT_STR)
+        fwrite (obj->via.str.ptr, 1, obj->via.str.size, stdout);
+    else if (obj->type == MSGPACK_OBJECT_POSITIVE_INTEGER
+             && obj->via.u64 <= INT_MAX)
+        fputs (zmgr_type_name ((int) obj->via.u64), stdout);
+    else
+        cli_json_print_object (stdout, obj);
+}
+
+/*  One "name type" line per object. */
+static int s_objects (cli_t *cli)
+{
+    zmgr_value_t *list;
+    const char *prefix = cli->nargs > 0 ? cli->arg[0] : NULL;
+    int rc = zmgr_objects (cli->client, prefix, &list);
+    if (rc)
+        return s_fail (cli, rc);
+    msgpack_zone zone;
+    msgpack_object obj;
+    if (!msgpack_zone_init (&zone, 1024)) {
+        zmgr_value_destroy (&list);
+        return s_fail (cli, ZMGR_ENOMEM);
+    }
+    rc = zmgr_value_to_object (list, &zone, &obj);
+    if (rc == 0 && obj.type == MSGPACK_OBJECT_ARRAY) {
+        for (uint32_t i = 0; i < obj.via.array.size; i++) {
+            const msgpack_object *e = &obj.via.array.ptr[i];
+            if (e->type == MSGPACK_OBJECT_ARRAY && e->via.array.size == 2) {
+                s_print_word (&e->via.array.ptr[0]);
+                putchar (' ');
+                s_print_word (&e->via.array.ptr[1]);
+            }
+            else
+                cli_json_print_object (stdout, e);
+            putchar ('\n');
+        }
+    }
+    else if (rc == 0) {
+        cli_json_print_object (stdout, &obj); /* not the documented shape */
+        putchar ('\n');
+    }
+    msgpack_zone_destroy (&zone);
+    zmgr_value_destroy (&list);
+    if (rc) {
+        fprintf (stderr, "zmgr: cannot print the result\n");
+        return CLI_EXIT_ERROR;
+    }
+    return CLI_EXIT_OK;
+}
+
+static int s_type (cli_t *cli)
+{
+    int type;
+    int rc = zmgr_type (cli->client, cli->name, &type);
+    return rc ? s_fail (cli, rc) : s_out_str (cli, zmgr_type_name (type));
+}
+
+static int s_exists (cli_t *cli)
+{
+    bool b;
+    int rc = zmgr_exists (cli->client, cli->name, &b);
+    return rc ? s_fail (cli, rc) : s_out_bool (b);
+}
+
+static int s_delete (cli_t *cli)
+{
+    int rc = zmgr_delete (cli->client, cli->name);
+    return rc ? s_fail (cli, rc) : CLI_EXIT_OK;
+}
+
+static int s_version (cli_t *cli)
+{
+    (void) cli;
+    int v = zmgr_version ();
+    printf ("zmgr %d.%d.%d (libzmgr %d.%d.%d, protocol %d)\n",
+            ZMGR_VERSION_MAJOR, ZMGR_VERSION_MINOR, ZMGR_VERSION_PATCH,
+            v / 10000, v / 100 % 100, v % 100, ZMGR_PROTOCOL_VERSION);
+    return CLI_EXIT_OK;
+}
+
+/* ---- the command table ------------------------------------------------- */
+
+#define WAIT_SYN "[--timeout S | --nowait]"
+
+static const command_t s_commands[] = {
+    { "list", "append", "NV", 0, 0, s_list_append, "NAME VALUE",
+      "Append VALUE to the end of the list." },
+    { "list", "extend", "NA", 0, 0, s_list_extend, "NAME JSONARRAY",
+      "Append every item of the JSON array." },
+    { "list", "insert", "NIV", 0, 0, s_list_insert, "NAME INDEX VALUE",
+      "Insert VALUE before position INDEX." },
+    { "list", "get", "NI", 0, 0, s_list_get, "NAME INDEX",
+      "Print the item at INDEX (negative counts from the end)." },
+    { "list", "set", "NIV", 0, 0, s_list_set, "NAME INDEX VALUE",
+      "Replace the item at INDEX with VALUE." },
+    { "list", "pop", "Ni", 0, 0, s_list_pop, "NAME [INDEX]",
+      "Remove and print the item at INDEX (default -1, the last)." },
+    { "list", "remove", "NV", 0, 0, s_list_remove, "NAME VALUE",
+      "Remove the first item equal to VALUE (exit 7 if none)." },
+    { "list", "index", "NV", 0, 0, s_list_index, "NAME VALUE",
+      "Print the position of the first item equal to VALUE." },
+    { "list", "count", "NV", 0, 0, s_list_count, "NAME VALUE",
+      "Print how many items equal VALUE." },
+    { "list", "len", "N", 0, 0, s_list_len, "NAME",
+      "Print the number of items." },
+    { "list", "slice", "NIi", 0, 0, s_list_slice, "NAME START [STOP]",
+      "Print items START up to, not including, STOP as a JSON array; "
+      "Python rules: negative counts from the end, no STOP means to the "
+      "end (slice L 0 -1 is all but the last)." },
+    { "list", "clear", "N", 0, 0, s_list_clear, "NAME",
+      "Remove every item." },
+
+    { "dict", "set", "NVV", 0, 0, s_dict_set, "NAME KEY VALUE",
+      "Set KEY to VALUE." },
+    { "dict", "get", "NV", OPT_DEFAULT, 0, s_dict_get,
+      "NAME KEY [--default VALUE]",
+      "Print the value of KEY; without --default a missing key exits 6." },
+    { "dict", "delete", "NV", 0, 0, s_dict_delete, "NAME KEY",
+      "Delete KEY (exit 6 if missing)." },
+    { "dict", "contains", "NV", 0, 0, s_dict_contains, "NAME KEY",
+      "Print true or false: is KEY present?" },
+    { "dict", "keys", "N", 0, 0, s_dict_keys, "NAME",
+      "Print the keys as a JSON array." },
+    { "dict", "values", "N", 0, 0, s_dict_values, "NAME",
+      "Print the values as a JSON array." },
+    { "dict", "items", "N", 0, 0, s_dict_items, "NAME",
+      "Print the items: a JSON object if every key is a string, else an "
+      "array of [key, value] pairs." },
+    { "dict", "len", "N", 0, 0, s_dict_len, "NAME",
+      "Print the number of keys." },
+    { "dict", "update", "NO", 0, 0, s_dict_update, "NAME JSONOBJECT",
+      "Set every key of the JSON object." },
+    { "dict", "setdefault", "NVV", 0, 0, s_dict_setdefault,
+      "NAME KEY VALUE",
+      "Set KEY to VALUE if missing; print the value now stored." },
+    { "dict", "pop", "NV", OPT_DEFAULT, 0, s_dict_pop,
+      "NAME KEY [--default VALUE]",
+      "Remove KEY and print its value; without --default a missing key "
+      "exits 6." },
+    { "dict", "add", "NVD", 0, 0, s_dict_add, "NAME KEY DELTA",
+      "Add the number DELTA to KEY atomically (missing counts as 0); "
+      "print the result." },
+    { "dict", "clear", "N", 0, 0, s_dict_clear, "NAME",
+      "Remove every key." },
+
+    { "queue", "create", "N", OPT_MAXSIZE, 0, s_queue_create,
+      "NAME [--maxsize N]",
+      "Create the queue if missing, holding at most N items (0: no limit)." },
+    { "queue", "put", "NV", OPT_NOWAIT, CMD_BLOCKS, s_queue_put,
+      "NAME VALUE " WAIT_SYN,
+      "Put VALUE, waiting for room if the queue is full (exit 4 if none "
+      "came)." },
+    { "queue", "get", "N", OPT_NOWAIT, CMD_BLOCKS, s_queue_get,
+      "NAME " WAIT_SYN,
+      "Take and print the oldest item, waiting for one if empty (exit 3 "
+      "if none came)." },
+    { "queue", "qsize", "N", 0, 0, s_queue_qsize, "NAME",
+      "Print the number of items." },
+    { "queue", "empty", "N", 0, 0, s_queue_empty, "NAME",
+      "Print true or false: is it empty?" },
+    { "queue", "full", "N", 0, 0, s_queue_full, "NAME",
+      "Print true or false: is it full?" },
+    { "queue", "task_done", "N", 0, 0, s_queue_task_done, "NAME",
+      "Mark one item taken as processed (exit 7 if none is pending)." },
+    { "queue", "join", "N", OPT_NOWAIT, CMD_BLOCKS, s_queue_join,
+      "NAME " WAIT_SYN,
+      "Wait until every item put has been marked done (exit 5 on "
+      "timeout)." },
+
+    { "value", "get", "N", 0, 0, s_value_get, "NAME",
+      "Print the value (exit 6 if never set)." },
+    { "value", "set", "NV", 0, 0, s_value_set, "NAME VALUE",
+      "Set the value." },
+    { "value", "add", "ND", 0, 0, s_value_add, "NAME DELTA",
+      "Add the number DELTA atomically (unset counts as 0); print the "
+      "result." },
+    { "value", "cas", "NVv", OPT_ABSENT, 0, s_value_cas,
+      "NAME EXPECTED DESIRED | NAME --absent DESIRED",
+      "Store DESIRED if the value equals EXPECTED (with --absent: if it is "
+      "unset); print {\"swapped\":BOOL,\"value\":CURRENT}." },
+
+    { "lock", "acquire", "N", OPT_NOWAIT | OPT_RLOCK, CMD_BLOCKS,
+      s_lock_acquire, "NAME " WAIT_SYN " [--rlock]",
+      "Acquire the lock (exit 5 on timeout). It is released when this "
+      "process exits, so this is mainly a test of whether it is free." },
+    { "lock", "release", "N", 0, 0, s_lock_release, "NAME",
+      "Release the lock (exit 10: not held by this process)." },
+    { "lock", "locked", "N", 0, 0, s_lock_locked, "NAME",
+      "Print true or false: is the lock held?" },
+    { "lock", "run", "N", OPT_NOWAIT | OPT_RLOCK, CMD_BLOCKS, s_lock_run,
+      "NAME " WAIT_SYN " [--rlock] [--] CMD [ARGS...]",
+      "Acquire the lock, run CMD (no shell) holding it, release it and "
+      "exit with CMD's exit code, like flock(1)." },
+
+    { "pipe", "send", "NEV", 0, 0, s_pipe_send, "NAME END VALUE",
+      "Send VALUE from END (0 or 1) to the other end." },
+    { "pipe", "recv", "NE", OPT_NOWAIT, CMD_BLOCKS, s_pipe_recv,
+      "NAME END " WAIT_SYN,
+      "Receive and print the next value sent to END (exit 5 on timeout)." },
+
+    { NULL, "ping", "", 0, 0, s_ping, "",
+      "Print the broker's endpoint and the round-trip time." },
+    { NULL, "stats", "", 0, 0, s_stats, "",
+      "Print the broker's statistics as a JSON object." },
+    { NULL, "objects", "p", 0, 0, s_objects, "[PREFIX]",
+      "Print \"name type\", one line per object (names starting with "
+      "PREFIX)." },
+    { NULL, "type", "N", 0, 0, s_type, "NAME",
+      "Print the object's type (exit 6 if there is no such object)." },
+    { NULL, "exists", "N", 0, 0, s_exists, "NAME",
+      "Print true or false: does the object exist?" },
+    { NULL, "delete", "N", 0, 0, s_delete, "NAME", "Delete the object." },
+    { NULL, "version", "", 0, CMD_NO_BROKER, s_version, "",
+      "Print the versions of zmgr, libzmgr and the protocol." },
+};
+
+#define COMMAND_COUNT (sizeof s_commands / sizeof s_commands[0])
+
+static bool s_is_type (const char *word)
+{
+    for (const char **t = s_types; *t; t++)
+        if (strcmp (*t, word) == 0)
+            return true;
+    return false;
+}
+
+/*  The command type/op (type NULL: a top-level command), or NULL. */
+static const command_t *s_find (const char *type, const char *op)
+{
+    for (size_t i = 0; i < COMMAND_COUNT; i++) {
+        const command_t *c = &s_commands[i];
+        if ((type ? c->type && strcmp (c->type, type) == 0 : !c->type)
+            && strcmp (c->op, op) == 0)
+            return c;
+    }
+    return NULL;
+}
+
+/* ---- help -------------------------------------------------------------- */
+
+static const char s_options_help[] =
+    "Options (anywhere on the line, up to a lone `--`):\n"
+    "  -e, --endpoint EP  broker endpoint (default: $ZMGR_ENDPOINT, else\n"
+    "                     ipc://$XDG_RUNTIME_DIR/zmgr/zmgrd.sock)\n"
+    "  --timeout S        seconds (decimals allowed; inf = forever) a\n"
+    "                     blocking op waits, default forever; for other\n"
+    "                     commands, how long to wait for the broker\n"
+    "                     (default 5)\n"
+    "  --nowait           blocking ops do not wait (as --timeout 0)\n"
+    "  --raw              print a string result without quotes or escapes\n"
+    "  -h, --help         help: zmgr --help, zmgr TYPE --help,\n"
+    "                     zmgr TYPE OP --help\n";
+
+static const char s_values_help[] =
+    "Values: an argument that parses as JSON is that JSON value (3, 2.5,\n"
+    "true, null, [1,2], {\"a\":1}, '\"3\"'); any other word is a string\n"
+    "(apple). Binary data is {\"$bin\":\"BASE64\"}.\n";
+
+static const char s_exit_help[] =
+    "Exit status:\n"
+    "  0 success              6 not found (no object, no key)\n"
+    "  1 other error          7 index out of range, value not present\n"
+    "  2 usage error          8 wrong type of object or value\n"
+    "  3 empty (queue)        9 broker unreachable or connection lost\n"
+    "  4 full (queue)        10 lock not held by this process\n"
+    "  5 timed out\n"
+    "  lock run exits with the command's status (126/127: could not run "
+    "it).\n";
+
+/*  Writes words to out wrapped at 79 columns: the first line goes on from
+ *  column col (where the caller left the cursor), later ones are indented
+ *  by indent. Ends the line. */
+static void s_wrap (FILE *out, int col, int indent, const char *words)
+{
+    bool first = true;
+    for (const char *p = words + strspn (words, " "); *p;) {
+        int w = (int) strcspn (p, " ");
+        if (!first && col + 1 + w > 79) {
+            fprintf (out, "\n%*s", indent, "");
+            col = indent;
+            first = true;
+        }
+        if (!first) {
+            putc (' ', out);
+            col++;
+        }
+        fwrite (p, 1, (size_t) w, out);
+        col += w;
+        first = false;
+        p += w;
+        p += strspn (p, " ");
+    }
+    putc ('\n', out);
+}
+
+/*  "usage: zmgr [OPTIONS] TYPE OP SYNOPSIS", wrapped. */
+static void s_print_usage (FILE *out, const command_t *c)
+{
+    char line[512];
+    snprintf (line, sizeof line, "usage: zmgr [OPTIONS] %s%s%s %s",
+              c->type ? c->type : "", c->type ? " " : "", c->op, c->synopsis);
+    s_wrap (out, 0, 7, line);
+}
+
+static void s_help_command (FILE *out, const command_t *c)
+{
+    s_print_usage (out, c);
+    s_wrap (out, 0, 0, c->help);
+}
+
+static void s_help_type (FILE *out, const char *type)
+{
+    fprintf (out, "usage: zmgr [OPTIONS] %s OP NAME [ARGS...]\n\n", type);
+    for (size_t i = 0; i < COMMAND_COUNT; i++) {
+        const command_t *c = &s_commands[i];
+        if (c->type && strcmp (c->type, type) == 0) {
+            fprintf (out, "  %s %s ", type, c->op);
+            s_wrap (out, 4 + (int) (strlen (type) + strlen (c->op)), 6,
+                    c->synopsis);
+            fputs ("      ", out);
+            s_wrap (out, 6, 6, c->help);
+        }
+    }
+    fprintf (out, "\n%s\n%s", s_options_help, s_values_help);
+}
+
+static void s_help_all (FILE *out)
+{
+    fputs ("usage: zmgr [OPTIONS] TYPE OP NAME [ARGS...]\n"
+           "       zmgr [OPTIONS] COMMAND [ARGS...]\n"
+           "Operates on the named shared objects of a zmgrd broker.\n\n"
+           "Types and their operations (zmgr TYPE --help for details):\n",
+           out);
+    for (const char **t = s_types; *t; t++) {
+        char ops[512] = "";
+        size_t len = 0;
+        for (size_t i = 0; i < COMMAND_COUNT; i++)
+            if (s_commands[i].type && strcmp (s_commands[i].type, *t) == 0
+                && len < sizeof ops)
+                len += (size_t) snprintf (ops + len, sizeof ops - len, " %s",
+                                          s_commands[i].op);
+        fprintf (out, "  %-6s ", *t);
+        s_wrap (out, 9, 9, ops);
+    }
+    fputs ("\nCommands (zmgr COMMAND --help for details):\n", out);
+    for (size_t i = 0; i < COMMAND_COUNT; i++) {
+        const command_t *c = &s_commands[i];
+        if (!c->type) {
+            fprintf (out, "  %-8s %-9s ", c->op, c->synopsis);
+            s_wrap (out, 21, 21, c->help);
+        }
+    }
+    fprintf (out, "\n%s\n%s\n%s", s_options_help, s_values_help,
+             s_exit_help);
+}
+
+/*  Help for whatever the positional words name; 0, or 2 if they name
+ *  nothing. */
+static int s_help (cli_t *cli)
+{
+    const char **pos = cli->pos;
+    int npos = cli->npos;
+    if (npos > 0 && strcmp (pos[0], "help") == 0)
+        pos++, npos--;
+    const command_t *c;
+    if (npos == 0)
+        s_help_all (stdout);
+    else if ((c = s_find (NULL, pos[0])))
+        s_help_command (stdout, c);
+    else if (!s_is_type (pos[0])) {
+        fprintf (stderr, "zmgr: unknown type or command '%s'\n"
+                         "Try 'zmgr --help'.\n", pos[0]);
+        return CLI_EXIT_USAGE;
+    }
+    else if (npos > 1 && (c = s_find (pos[0], pos[1])))
+        s_help_command (stdout, c);
+    else
+        s_help_type (stdout, pos[0]);
+    return CLI_EXIT_OK;
+}
+
+/*  Reports a usage error (printf-style) with the usage of the command if
+ *  known, and returns 2. */
+__attribute__ ((format (printf, 2, 3))) static int
+s_usage (const command_t *c, const char *fmt, ...)
+{
+    va_list ap;
+    va_start (ap, fmt);
+    fputs ("zmgr: ", stderr);
+    if (c)
+        fprintf (stderr, "%s%s%s: ", c->type ? c->type : "",
+                 c->type ? " " : "", c->op);
+    vfprintf (stderr, fmt, ap);
+    va_end (ap);
+    putc ('\n', stderr);
+    if (c) {
+        s_print_usage (stderr, c);
+        fprintf (stderr, "Try 'zmgr %s%s%s --help'.\n", c->type ? c->type : "",
+                 c->type ? " " : "", c->op);
+    }
+    else
+        fputs ("Try 'zmgr --help'.\n", stderr);
+    return CLI_EXIT_USAGE;
+}
+
+/*  A usage error at the TYPE level: op missing (NULL) or unknown. */
+static int s_usage_type (const char *type, const char *op)
+{
+    if (op)
+        fprintf (stderr, "zmgr: %s: unknown operation '%s'\n", type, op);
+    else
+        fprintf (stderr, "zmgr: %s: missing operation\n", type);
+    fprintf (stderr, "Try 'zmgr %s --help'.\n", type);
+    return CLI_EXIT_USAGE;
+}
+
+/* ---- parsing ----------------------------------------------------------- */
+
+/*  Seconds (decimal) to ms, rounded, at least 1 ms for any positive time;
+ *  "inf" is ZMGR_FOREVER. Returns false if not a time. */
+static bool s_parse_seconds (const char *text, int *ms)
+{
+    char *end;
+    errno = 0;
+    double s = strtod (text, &end);
+    if (end == text || *end || (errno == ERANGE && s != 0) || isnan (s)
+        || s < 0)
+        return false;
+    if (isinf (s))
+        *ms = ZMGR_FOREVER;
+    else if (s * 1000.0 >= (double) INT_MAX)
+        *ms = INT_MAX;
+    else {
+        *ms = (int) (s * 1000.0 + 0.5); /* s >= 0: rounds; no libm */
+        if (*ms == 0 && s > 0)
+            *ms = 1;
+    }
+    return true;
+}
+
+static bool s_parse_int (const char *text, int64_t *n)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll (text, &end, 10);
+    if (end == text || *end || errno)
+        return false;
+    *n = v;
+    return true;
+}
+
+/*  Is arg an option? A lone "-" and negative numbers (list get L -1) are
+ *  not. */
+static bool s_is_option (const char *arg)
+{
+    if (arg[0] != '-' || arg[1] == '\0')
+        return false;
+    return !(arg[1] >= '0' && arg[1] <= '9') && arg[1] != '.';
+}
+
+/*  Does option `arg` (as typed) match long or short name? Sets *value to
+ *  the text after '=' for "--name=value". */
+static bool s_opt_is (const char *arg, const char *lng, const char *shrt,
+                      const char **value)
+{
+    size_t n = strlen (lng);
+    *value = NULL;
+    if (shrt && strcmp (arg, shrt) == 0)
+        return true;
+    if (strncmp (arg, lng, n) != 0)
+        return false;
+    if (arg[n] == '=') {
+        *value = arg + n + 1;
+        return true;
+    }
+    return arg[n] == '\0';
+}
+
+/*  Splits argv into options and positional words. lock run's command (the
+ *  words after NAME, or after `--`) is kept whole, options included.
+ *  Returns 0 or 2 (after reporting). */
+static int s_parse_argv (cli_t *cli, int argc, char **argv)
+{
+    static const struct {
+        const char *lng, *shrt;
+        int opt;       /* OPT_* bit, or 0 for a global option */
+        bool has_arg;  /* takes a value */
+    } options[] = {
+        { "--endpoint", "-e", 0, true },  { "--timeout", NULL, 0, true },
+        { "--raw", NULL, 0, false },      { "--help", "-h", 0, false },
+        { "--version", NULL, 0, false },  { "--nowait", NULL, OPT_NOWAIT, false },
+        { "--maxsize", NULL, OPT_MAXSIZE, true },
+        { "--default", NULL, OPT_DEFAULT, true },
+        { "--rlock", NULL, OPT_RLOCK, false },
+        { "--absent", NULL, OPT_ABSENT, false },
+    };
+    bool options_done = false;
+    cli->pos = calloc ((size_t) argc, sizeof *cli->pos);
+    if (!cli->pos) {
+        fprintf (stderr, "zmgr: out of memory\n");
+        return CLI_EXIT_ERROR;
+    }
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        if (!options_done && strcmp (arg, "--") == 0) {
+            options_done = true;
+            continue;
+        }
+        if (options_done || !s_is_option (arg)) {
+            bool lock_run = cli->npos == 3 && strcmp (cli->pos[0], "lock") == 0
+                            && strcmp (cli->pos[1], "run") == 0;
+            if (lock_run) {
+                cli->command = argv + i;
+                return CLI_EXIT_OK;
+            }
+            cli->pos[cli->npos++] = arg;
+            continue;
+        }
+        size_t k;
+        const char *value = NULL;
+        for (k = 0; k < sizeof options / sizeof options[0]; k++)
+            if (s_opt_is (arg, options[k].lng, options[k].shrt, &value))
+                break;
+        if (k == sizeof options / sizeof options[0])
+            return s_usage (NULL, "unknown option '%s'", arg);
+        if (options[k].has_arg && !value) {
+            if (i + 1 >= argc)
+                return s_usage (NULL, "option %s needs a value",
+                                options[k].lng);
+            value = argv[++i];
+        }
+        else if (!options[k].has_arg && value)
+            return s_usage (NULL, "option %s takes no value",
+                            options[k].lng);
+        if (options[k].opt) {
+            cli->given |= (unsigned) options[k].opt;
+            for (int b = 0; b < 8; b++)
+                if ((unsigned) options[k].opt == 1u << b)
+                    cli->given_name[b] = options[k].lng;
+        }
+        const char *lng = options[k].lng;
+        if (strcmp (lng, "--endpoint") == 0)
+            cli->endpoint = value;
+        else if (strcmp (lng, "--timeout") == 0) {
+            if (!s_parse_seconds (value, &cli->timeout_ms))
+                return s_usage (NULL, "--timeout: not a number of seconds: "
+                                      "'%s'", value);
+            cli->has_timeout = true;
+        }
+        else if (strcmp (lng, "--raw") == 0)
+            cli->raw = true;
+        else if (strcmp (lng, "--help") == 0)
+            cli->help = true;
+        else if (strcmp (lng, "--version") == 0)
+            cli->version = true;
+        else if (strcmp (lng, "--nowait") == 0)
+            cli->nowait = true;
+        else if (strcmp (lng, "--maxsize") == 0) {
+            if (!s_parse_int (value, &cli->maxsize) || cli->maxsize < 0)
+                return s_usage (NULL, "--maxsize: not a count: '%s'", value);
+        }
+        else if (strcmp (lng, "--default") == 0)
+            cli->dflt_text = value;
+        else if (strcmp (lng, "--rlock") == 0)
+            cli->rlock = true;
+        else if (strcmp (lng, "--absent") == 0)
+            cli->absent = true;
+    }
+    return CLI_EXIT_OK;
+}
+
+/*  A value argument, checked against the kind its spec letter asks for. */
+static int s_parse_value (cli_t *cli, char kind, const char *text,
+                          zmgr_value_t **value_p)
+{
+    char err[256];
+    zmgr_value_t *v = cli_json_parse_arg (text, err, sizeof err);
+    if (!v)
+        return s_usage (cli->cmd, "%s", err);
+    zmgr_val_kind_t k = zmgr_value_kind (v);
+    const char *want = NULL;
+    if (kind == 'A' && k != ZMGR_VAL_ARRAY)
+        want = "a JSON array";
+    else if (kind == 'O' && k != ZMGR_VAL_MAP)
+        want = "a JSON object";
+    else if (kind == 'D' && k != ZMGR_VAL_INT && k != ZMGR_VAL_UINT
+             && k != ZMGR_VAL_FLOAT)
+        want = "a number";
+    if (want) {
+        zmgr_value_destroy (&v);
+        return s_usage (cli->cmd, "'%.40s' is not %s", text, want);
+    }
+    *value_p = v;
+    return CLI_EXIT_OK;
+}
+
+/*  Finds the command the positional words name and parses its arguments.
+ *  Returns 0 or 2 (after reporting). */
+static int s_parse_command (cli_t *cli)
+{
+    if (cli->npos == 0)
+        return s_usage (NULL, "missing command");
+    int first;
+    if ((cli->cmd = s_find (NULL, cli->pos[0])))
+        first = 1;
+    else if (!s_is_type (cli->pos[0]))
+        return s_usage (NULL, "unknown type or command '%s'", cli->pos[0]);
+    else if (cli->npos < 2)
+        return s_usage_type (cli->pos[0], NULL);
+    else if (!(cli->cmd = s_find (cli->pos[0], cli->pos[1])))
+        return s_usage_type (cli->pos[0], cli->pos[1]);
+    else
+        first = 2;
+
+    const command_t *c = cli->cmd;
+    const char *spec = c->spec;
+    int max = (int) strlen (spec), min = 0;
+    while (min < max && spec[min] >= 'A' && spec[min] <= 'Z')
+        min++;
+    cli->nargs = cli->npos - first;
+    if (cli->nargs < min || cli->nargs > max)
+        return s_usage (c, "wrong number of arguments");
+    if (c->run == s_lock_run && !cli->command)
+        return s_usage (c, "missing the command to run");
+    if (c->run == s_value_cas && !s_value_cas_check (cli))
+        return s_usage (c, "wrong number of arguments");
+
+    unsigned extra = cli->given & ~c->opts;
+    for (int b = 0; b < 8; b++)
+        if (extra & (1u << b))
+            return s_usage (c, "option %s does not apply here",
+                            cli->given_name[b]);
+    if (cli->nowait && cli->has_timeout)
+        return s_usage (c, "--nowait and --timeout exclude each other");
+
+    for (int i = 0; i < cli->nargs; i++) {
+        const char *text = cli->pos[first + i];
+        char kind = (char) (spec[i] & ~0x20); /* upper case */
+        cli->arg[i] = text;
+        int rc = CLI_EXIT_OK;
+        if (kind == 'N' && i == 0)
+            cli->name = text;
+        else if (kind == 'I') {
+            if (!s_parse_int (text, &cli->num[i]))
+                return s_usage (c, "not an integer: '%.40s'", text);
+        }
+        else if (kind == 'E') {
+            if (!s_parse_int (text, &cli->num[i])
+                || (cli->num[i] != 0 && cli->num[i] != 1))
+                return s_usage (c, "pipe end must be 0 or 1, not '%.40s'",
+                                text);
+        }
+        else if (kind == 'V' || kind == 'A' || kind == 'O' || kind == 'D')
+            rc = s_parse_value (cli, kind, text, &cli->val[i]);
+        if (rc)
+            return rc;
+    }
+    if (cli->dflt_text)
+        return s_parse_value (cli, 'V', cli->dflt_text, &cli->dflt);
+    return CLI_EXIT_OK;
+}
+
+/*  Connects, unless the command needs no broker. A --timeout on a command
+ *  that does not block bounds the connect and the reply instead. */
+static int s_connect (cli_t *cli)
+{
+    if (cli->cmd->flags & CMD_NO_BROKER)
+        return CLI_EXIT_OK;
+    int status = 0;
+    bool request_timeout = cli->has_timeout && !(cli->cmd->flags & CMD_BLOCKS);
+    if (request_timeout) {
+        int ms = cli->timeout_ms;
+        if (ms == ZMGR_FOREVER)
+            ms = INT_MAX;
+        else if (ms == 0)
+            ms = 1;
+        cli->client = zmgr_client_new_timeout (cli->endpoint, ms, &status);
+        if (cli->client)
+            zmgr_client_set_timeout (cli->client, ms);
+    }
+    else
+        cli->client = zmgr_client_new (cli->endpoint, &status);
+    if (cli->client)
+        return CLI_EXIT_OK;
+    char ep[512];
+    const char *where = cli->endpoint;
+    if (!where)
+        where = zmgr_default_endpoint (ep, sizeof ep) == 0 ? ep
+                                                           : "(default)";
+    if (status == 0)
+        status = ZMGR_EUNREACHABLE;
+    fprintf (stderr, "zmgr: connect %s: %s\n", where, zmgr_strerror (status));
+    return s_exit_code (status);
+}
+
+static void s_cli_fini (cli_t *cli)
+{
+    for (int i = 0; i < MAX_ARGS; i++)
+        zmgr_value_destroy (&cli->val[i]);
+    zmgr_value_destroy (&cli->dflt);
+    zmgr_client_destroy (&cli->client);
+    free (cli->pos);
+}
+
+int main (int argc, char **argv)
+{
+    cli_t cli;
+    memset (&cli, 0, sizeof cli);
+    int rc = s_parse_argv (&cli, argc, argv);
+    if (rc == CLI_EXIT_OK
+        && (cli.help || (cli.npos > 0 && strcmp (cli.pos[0], "help") == 0)))
+        rc = s_help (&cli);
+    else if (rc == CLI_EXIT_OK && cli.version && cli.npos == 0)
+        rc = s_version (&cli);
+    else if (rc == CLI_EXIT_OK && (rc = s_parse_command (&cli)) == 0
+             && (rc = s_connect (&cli)) == 0)
+        rc = cli.cmd->run (&cli);
+    s_cli_fini (&cli);
+    /* Output that did not reach its destination is a failure too. */
+    if (fflush (stdout) != 0 || ferror (stdout)) {
+        fprintf (stderr, "zmgr: writing the result: %s\n", strerror (errno));
+        if (rc == CLI_EXIT_OK)
+            rc = CLI_EXIT_ERROR;
+    }
+    return rc;
+}

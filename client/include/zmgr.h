@@ -1,0 +1,362 @@
+/*  client/include/zmgr.h - libzmgr, the C client library of zmgr
+ *  Reaches a zmgrd broker over ZeroMQ and operates on its named shared
+ *  objects: list, dict, queue, value, lock/rlock and pipe. The wire format
+ *  is proto/PROTOCOL.md; opcodes and error codes are in zmgr_codes.h.
+ *
+ *  Conventions (they hold for every call below):
+ *  - Calls return 0 or a negative ZMGR_E* code (zmgr_codes.h);
+ *    zmgr_strerror() gives its text, zmgr_client_errmsg() the detailed
+ *    message of the last failed call on that handle (the broker's own text
+ *    when the error came from the broker).
+ *  - Out-pointers are set to NULL (or 0) when a call fails.
+ *  - A zmgr_value_t * you receive through an out-pointer is yours: free it
+ *    with zmgr_value_destroy(). A zmgr_value_t * you pass in is borrowed:
+ *    the call copies what it needs. `const char *` results are borrowed
+ *    and valid until the next call on the same handle; `char *` results are
+ *    yours to free().
+ *  - Thread rule: one handle per thread, as with ZeroMQ sockets. A handle
+ *    never crosses fork(); create a new one in the child.
+ *  - Blocking calls take timeout_ms: ZMGR_FOREVER (-1) waits for as long as
+ *    the connection to the broker lives, 0 does not wait. A broker that is
+ *    down or goes away makes a call fail with ZMGR_EUNREACHABLE or
+ *    ZMGR_EDISCONNECTED; a call never hangs on a dead broker.
+ *  - Non-blocking calls wait at most the handle's request timeout
+ *    (zmgr_client_set_timeout, default 5000 ms) for the broker's reply. */
+#ifndef ZMGR_H
+#define ZMGR_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+#include "zmgr_codes.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define ZMGR_EXPORT __attribute__ ((visibility ("default")))
+#else
+#define ZMGR_EXPORT
+#endif
+
+#define ZMGR_VERSION_MAJOR 0
+#define ZMGR_VERSION_MINOR 1
+#define ZMGR_VERSION_PATCH 0
+#define ZMGR_MAKE_VERSION(major, minor, patch)                               \
+    ((major) *10000 + (minor) *100 + (patch))
+#define ZMGR_VERSION                                                         \
+    ZMGR_MAKE_VERSION (ZMGR_VERSION_MAJOR, ZMGR_VERSION_MINOR,              \
+                       ZMGR_VERSION_PATCH)
+
+/*  Environment variable that overrides the default endpoint. */
+#define ZMGR_ENDPOINT_ENV "ZMGR_ENDPOINT"
+
+typedef struct zmgr_client zmgr_client_t; /* a connection + session */
+typedef struct zmgr_value zmgr_value_t;   /* one msgpack value */
+
+/* ---- library ----------------------------------------------------------- */
+
+/*  ZMGR_VERSION of the library actually linked. */
+ZMGR_EXPORT int zmgr_version (void);
+/*  Static text for a status code ("unknown error" for unknown codes). */
+ZMGR_EXPORT const char *zmgr_strerror (int code);
+/*  Static symbolic name of a status code, e.g. "EEMPTY". */
+ZMGR_EXPORT const char *zmgr_errname (int code);
+/*  Static name of an object type ("list", ...), or "none". */
+ZMGR_EXPORT const char *zmgr_type_name (int type);
+
+/*  Default endpoint a client connects to when given NULL: $ZMGR_ENDPOINT if
+ *  set, else ipc://$XDG_RUNTIME_DIR/zmgr/zmgrd.sock, else (as root)
+ *  ipc:///run/zmgr/zmgrd.sock, else ipc:///tmp/zmgr-UID/zmgrd.sock.
+ *  Writes at most size bytes, NUL-terminated; returns 0 or ZMGR_EINVAL if
+ *  it does not fit. zmgrd uses the same rule for where it listens. */
+ZMGR_EXPORT int zmgr_default_endpoint (char *buf, size_t size);
+
+/* ---- values ------------------------------------------------------------ */
+
+/*  Every value is one msgpack object (nil, bool, int, float, string, binary,
+ *  array, map). The handle owns a packed copy. Constructors return NULL
+ *  when out of memory (or, for _from_msgpack, when the bytes are not exactly
+ *  one valid msgpack object within the protocol's depth limit). */
+ZMGR_EXPORT zmgr_value_t *zmgr_value_new_nil (void);
+ZMGR_EXPORT zmgr_value_t *zmgr_value_new_bool (bool b);
+ZMGR_EXPORT zmgr_value_t *zmgr_value_new_int (int64_t i);
+ZMGR_EXPORT zmgr_value_t *zmgr_value_new_double (double d);
+/*  A UTF-8 string (NUL-terminated) / a string of len bytes. */
+ZMGR_EXPORT zmgr_value_t *zmgr_value_new_str (const char *s);
+ZMGR_EXPORT zmgr_value_t *zmgr_value_new_strn (const char *s, size_t len);
+ZMGR_EXPORT zmgr_value_t *zmgr_value_new_bytes (const void *data, size_t len);
+/*  Any value from packed msgpack bytes (copied). */
+ZMGR_EXPORT zmgr_value_t *zmgr_value_from_msgpack (const void *packed,
+                                                   size_t len);
+/*  Any value from a msgpack-c object (packed and copied). The parameter is
+ *  a `const msgpack_object *`, typed void so that this header does not need
+ *  msgpack.h. */
+ZMGR_EXPORT zmgr_value_t *zmgr_value_from_object (const void *msgpack_obj);
+/*  A copy. */
+ZMGR_EXPORT zmgr_value_t *zmgr_value_dup (const zmgr_value_t *self);
+ZMGR_EXPORT void zmgr_value_destroy (zmgr_value_t **self_p);
+
+/*  Kinds of value, as msgpack-c's msgpack_object_type numbers them. */
+typedef enum {
+    ZMGR_VAL_NIL = 0,
+    ZMGR_VAL_BOOL = 1,
+    ZMGR_VAL_UINT = 2,  /* non-negative integer */
+    ZMGR_VAL_INT = 3,   /* negative integer */
+    ZMGR_VAL_FLOAT = 4,
+    ZMGR_VAL_STR = 5,
+    ZMGR_VAL_ARRAY = 6,
+    ZMGR_VAL_MAP = 7,
+    ZMGR_VAL_BIN = 8,
+    ZMGR_VAL_EXT = 9
+} zmgr_val_kind_t;
+
+ZMGR_EXPORT zmgr_val_kind_t zmgr_value_kind (const zmgr_value_t *self);
+/*  The packed msgpack bytes, borrowed from the value. */
+ZMGR_EXPORT const void *zmgr_value_packed (const zmgr_value_t *self,
+                                           size_t *len);
+/*  Typed readers: 0, or ZMGR_ETYPE when the value is of another kind
+ *  (an integer reads as double; a uint over INT64_MAX is ZMGR_EOVERFLOW).
+ *  Strings and bytes are borrowed from the value, not NUL-terminated. */
+ZMGR_EXPORT int zmgr_value_to_bool (const zmgr_value_t *self, bool *b);
+ZMGR_EXPORT int zmgr_value_to_int (const zmgr_value_t *self, int64_t *i);
+ZMGR_EXPORT int zmgr_value_to_double (const zmgr_value_t *self, double *d);
+ZMGR_EXPORT int zmgr_value_to_str (const zmgr_value_t *self, const char **s,
+                                   size_t *len);
+ZMGR_EXPORT int zmgr_value_to_bytes (const zmgr_value_t *self,
+                                     const void **data, size_t *len);
+/*  The value as a msgpack-c object: unpacks into *zone (a msgpack_zone *,
+ *  which the caller owns and must outlive the object) and writes *obj
+ *  (a msgpack_object *). Strings in the object point into the value, so
+ *  the value must outlive the object too. */
+ZMGR_EXPORT int zmgr_value_to_object (const zmgr_value_t *self, void *zone,
+                                      void *msgpack_obj);
+/*  Equality of two values (same msgpack encoding). */
+ZMGR_EXPORT bool zmgr_value_eq (const zmgr_value_t *a, const zmgr_value_t *b);
+
+/* ---- client ------------------------------------------------------------ */
+
+/*  Connects to endpoint (NULL: zmgr_default_endpoint) and opens a session
+ *  (protocol hello), waiting at most the default request timeout. Returns
+ *  NULL on failure with *status_p (if not NULL) set to the reason, e.g.
+ *  ZMGR_EUNREACHABLE when no broker answers. */
+ZMGR_EXPORT zmgr_client_t *zmgr_client_new (const char *endpoint,
+                                            int *status_p);
+/*  As zmgr_client_new, with the connect/request timeout given. */
+ZMGR_EXPORT zmgr_client_t *zmgr_client_new_timeout (const char *endpoint,
+                                                    int timeout_ms,
+                                                    int *status_p);
+/*  Closes the session (the broker frees its locks) and the connection. */
+ZMGR_EXPORT void zmgr_client_destroy (zmgr_client_t **self_p);
+/*  Request timeout for non-blocking operations, in ms (> 0). */
+ZMGR_EXPORT void zmgr_client_set_timeout (zmgr_client_t *self,
+                                          int timeout_ms);
+/*  Detailed message of the last failure on this handle ("" if none). */
+ZMGR_EXPORT const char *zmgr_client_errmsg (zmgr_client_t *self);
+/*  The endpoint this handle connected to. */
+ZMGR_EXPORT const char *zmgr_client_endpoint (zmgr_client_t *self);
+/*  Round trip to the broker; *rtt_us (may be NULL) gets its duration. */
+ZMGR_EXPORT int zmgr_ping (zmgr_client_t *self, int64_t *rtt_us);
+
+/* ---- pipelined requests ------------------------------------------------ */
+
+/*  Sends one request without waiting: op is a ZMGR_OP_* code, name the
+ *  object (NULL for ops without one), args its arguments as listed in
+ *  PROTOCOL.md (borrowed). *reqid_p gets the request id that its reply
+ *  will carry. At most 65536 requests may be in flight per handle
+ *  (ZMGR_EBUSY beyond that); the broker's own limit is announced at hello. */
+ZMGR_EXPORT int zmgr_send (zmgr_client_t *self, int op, const char *name,
+                           zmgr_value_t *const *args, size_t nargs,
+                           uint64_t *reqid_p);
+/*  Receives the next reply, in whatever order they come, waiting at most
+ *  timeout_ms. Returns 0 when a reply arrived: *reqid_p gets its id,
+ *  *status_p its status (0 or ZMGR_E*), *result_p (may be NULL) its result
+ *  value (yours; NULL if the request failed; on failure the broker's
+ *  message is in zmgr_client_errmsg). Returns ZMGR_ETIMEOUT if none came,
+ *  ZMGR_EDISCONNECTED if the broker went away with requests in flight. */
+ZMGR_EXPORT int zmgr_recv (zmgr_client_t *self, int timeout_ms,
+                           uint64_t *reqid_p, int *status_p,
+                           zmgr_value_t **result_p);
+/*  Number of requests sent and not yet received. */
+ZMGR_EXPORT size_t zmgr_pending (zmgr_client_t *self);
+/*  Synchronous request: zmgr_send then wait for that reply. timeout_ms
+ *  bounds the wait (blocking ops add their own timeout to it). Returns the
+ *  request's status; *result_p (may be NULL) gets the result. */
+ZMGR_EXPORT int zmgr_call (zmgr_client_t *self, int op, const char *name,
+                           zmgr_value_t *const *args, size_t nargs,
+                           int timeout_ms, zmgr_value_t **result_p);
+
+/* ---- admin ------------------------------------------------------------- */
+
+/*  Type of object name (ZMGR_TYPE_*); ZMGR_ENOTFOUND if none. */
+ZMGR_EXPORT int zmgr_type (zmgr_client_t *self, const char *name, int *type);
+ZMGR_EXPORT int zmgr_exists (zmgr_client_t *self, const char *name,
+                             bool *exists);
+/*  Deletes an object; parked requests on it fail with ZMGR_ENOTFOUND. */
+ZMGR_EXPORT int zmgr_delete (zmgr_client_t *self, const char *name);
+/*  Creates an object explicitly; options (may be NULL) is a map value, e.g.
+ *  {"maxsize": 10} for a queue. Creating an existing object of the same
+ *  type is not an error; of another type it is ZMGR_EWRONGTYPE. */
+ZMGR_EXPORT int zmgr_create (zmgr_client_t *self, const char *name, int type,
+                             const zmgr_value_t *options);
+/*  Names with prefix (NULL or "" for all): an array of [name, type] pairs. */
+ZMGR_EXPORT int zmgr_objects (zmgr_client_t *self, const char *prefix,
+                              zmgr_value_t **result);
+/*  Broker statistics as a map (objects, clients, ops, ops_per_sec,
+ *  memory_bytes, parked, uptime_s, ...). */
+ZMGR_EXPORT int zmgr_stats (zmgr_client_t *self, zmgr_value_t **result);
+
+/* ---- list -------------------------------------------------------------- */
+
+ZMGR_EXPORT int zmgr_list_append (zmgr_client_t *self, const char *name,
+                                  const zmgr_value_t *item);
+/*  items must be an array value. */
+ZMGR_EXPORT int zmgr_list_extend (zmgr_client_t *self, const char *name,
+                                  const zmgr_value_t *items);
+ZMGR_EXPORT int zmgr_list_insert (zmgr_client_t *self, const char *name,
+                                  int64_t index, const zmgr_value_t *item);
+/*  Negative indexes count from the end; ZMGR_EINDEX when out of range. */
+ZMGR_EXPORT int zmgr_list_get (zmgr_client_t *self, const char *name,
+                               int64_t index, zmgr_value_t **item);
+ZMGR_EXPORT int zmgr_list_set (zmgr_client_t *self, const char *name,
+                               int64_t index, const zmgr_value_t *item);
+/*  Removes and returns the item at index (-1: the last). */
+ZMGR_EXPORT int zmgr_list_pop (zmgr_client_t *self, const char *name,
+                               int64_t index, zmgr_value_t **item);
+/*  Removes the first equal item; ZMGR_EVALUE if there is none. */
+ZMGR_EXPORT int zmgr_list_remove (zmgr_client_t *self, const char *name,
+                                  const zmgr_value_t *item);
+ZMGR_EXPORT int zmgr_list_index (zmgr_client_t *self, const char *name,
+                                 const zmgr_value_t *item, int64_t *index);
+ZMGR_EXPORT int zmgr_list_count (zmgr_client_t *self, const char *name,
+                                 const zmgr_value_t *item, int64_t *count);
+ZMGR_EXPORT int zmgr_list_len (zmgr_client_t *self, const char *name,
+                               int64_t *len);
+/*  Items [start, stop) as an array, Python slice rules (negative indexes,
+ *  clamped); stop = INT64_MAX for "to the end". */
+ZMGR_EXPORT int zmgr_list_slice (zmgr_client_t *self, const char *name,
+                                 int64_t start, int64_t stop,
+                                 zmgr_value_t **items);
+ZMGR_EXPORT int zmgr_list_clear (zmgr_client_t *self, const char *name);
+
+/* ---- dict -------------------------------------------------------------- */
+
+/*  Keys are any value; string keys are the common case. */
+ZMGR_EXPORT int zmgr_dict_set (zmgr_client_t *self, const char *name,
+                               const zmgr_value_t *key,
+                               const zmgr_value_t *val);
+/*  ZMGR_EKEY if missing and dflt is NULL; else a copy of dflt. */
+ZMGR_EXPORT int zmgr_dict_get (zmgr_client_t *self, const char *name,
+                               const zmgr_value_t *key,
+                               const zmgr_value_t *dflt, zmgr_value_t **val);
+ZMGR_EXPORT int zmgr_dict_delete (zmgr_client_t *self, const char *name,
+                                  const zmgr_value_t *key);
+ZMGR_EXPORT int zmgr_dict_contains (zmgr_client_t *self, const char *name,
+                                    const zmgr_value_t *key, bool *found);
+/*  Arrays of keys / values; items is an array of [key, value] pairs. */
+ZMGR_EXPORT int zmgr_dict_keys (zmgr_client_t *self, const char *name,
+                                zmgr_value_t **keys);
+ZMGR_EXPORT int zmgr_dict_values (zmgr_client_t *self, const char *name,
+                                  zmgr_value_t **vals);
+ZMGR_EXPORT int zmgr_dict_items (zmgr_client_t *self, const char *name,
+                                 zmgr_value_t **items);
+ZMGR_EXPORT int zmgr_dict_len (zmgr_client_t *self, const char *name,
+                               int64_t *len);
+/*  map must be a map value. */
+ZMGR_EXPORT int zmgr_dict_update (zmgr_client_t *self, const char *name,
+                                  const zmgr_value_t *map);
+/*  Sets key to dflt if missing; *val gets the value now stored. */
+ZMGR_EXPORT int zmgr_dict_setdefault (zmgr_client_t *self, const char *name,
+                                      const zmgr_value_t *key,
+                                      const zmgr_value_t *dflt,
+                                      zmgr_value_t **val);
+/*  Removes key and returns its value (dflt, or ZMGR_EKEY, if missing). */
+ZMGR_EXPORT int zmgr_dict_pop (zmgr_client_t *self, const char *name,
+                               const zmgr_value_t *key,
+                               const zmgr_value_t *dflt, zmgr_value_t **val);
+/*  Atomic numeric increment of key (missing key counts as 0); delta and the
+ *  stored value may be int or float; *result gets the new value. */
+ZMGR_EXPORT int zmgr_dict_add (zmgr_client_t *self, const char *name,
+                               const zmgr_value_t *key,
+                               const zmgr_value_t *delta,
+                               zmgr_value_t **result);
+ZMGR_EXPORT int zmgr_dict_clear (zmgr_client_t *self, const char *name);
+
+/* ---- queue ------------------------------------------------------------- */
+
+/*  Creates the queue with maxsize (0: unbounded) if it does not exist. */
+ZMGR_EXPORT int zmgr_queue_create (zmgr_client_t *self, const char *name,
+                                   int64_t maxsize);
+/*  Puts item, waiting at most timeout_ms for room (0: put_nowait);
+ *  ZMGR_EFULL when there was none. */
+ZMGR_EXPORT int zmgr_queue_put (zmgr_client_t *self, const char *name,
+                                const zmgr_value_t *item, int timeout_ms);
+/*  Gets the oldest item, waiting at most timeout_ms (0: get_nowait);
+ *  ZMGR_EEMPTY when none came. Waiters are served in arrival order. */
+ZMGR_EXPORT int zmgr_queue_get (zmgr_client_t *self, const char *name,
+                                int timeout_ms, zmgr_value_t **item);
+ZMGR_EXPORT int zmgr_queue_qsize (zmgr_client_t *self, const char *name,
+                                  int64_t *size);
+ZMGR_EXPORT int zmgr_queue_empty (zmgr_client_t *self, const char *name,
+                                  bool *empty);
+ZMGR_EXPORT int zmgr_queue_full (zmgr_client_t *self, const char *name,
+                                 bool *full);
+/*  JoinableQueue: task_done (ZMGR_EVALUE if called more times than items
+ *  were put) and join (waits until every put item is task_done). */
+ZMGR_EXPORT int zmgr_queue_task_done (zmgr_client_t *self, const char *name);
+ZMGR_EXPORT int zmgr_queue_join (zmgr_client_t *self, const char *name,
+                                 int timeout_ms);
+
+/* ---- value ------------------------------------------------------------- */
+
+/*  A shared value (Python's Value). ZMGR_ENOTFOUND when never set. */
+ZMGR_EXPORT int zmgr_value_get (zmgr_client_t *self, const char *name,
+                                zmgr_value_t **val);
+ZMGR_EXPORT int zmgr_value_set (zmgr_client_t *self, const char *name,
+                                const zmgr_value_t *val);
+/*  Atomic add (a missing value counts as 0); returns the new value. */
+ZMGR_EXPORT int zmgr_value_add (zmgr_client_t *self, const char *name,
+                                int64_t delta, int64_t *result);
+/*  Atomic add of any numeric delta (int or float). */
+ZMGR_EXPORT int zmgr_value_addv (zmgr_client_t *self, const char *name,
+                                 const zmgr_value_t *delta,
+                                 zmgr_value_t **result);
+/*  Compare-and-set: stores desired if the value equals expected (expected
+ *  NULL: if the value does not exist). *swapped says whether it did;
+ *  *current (may be NULL) gets the value now stored. */
+ZMGR_EXPORT int zmgr_value_cas (zmgr_client_t *self, const char *name,
+                                const zmgr_value_t *expected,
+                                const zmgr_value_t *desired, bool *swapped,
+                                zmgr_value_t **current);
+
+/* ---- lock / rlock ------------------------------------------------------ */
+
+/*  Acquires lock name (created on first use; reentrant selects an rlock),
+ *  waiting at most timeout_ms; ZMGR_ETIMEOUT when not acquired. The lock
+ *  belongs to this handle's session; the broker frees it when the session
+ *  ends (destroy, disconnect, missed heartbeats). Acquiring a plain lock
+ *  twice from one session waits like any other acquirer would (it
+ *  deadlocks until the timeout, as Python's Lock does). */
+ZMGR_EXPORT int zmgr_lock_acquire (zmgr_client_t *self, const char *name,
+                                   bool reentrant, int timeout_ms);
+/*  ZMGR_ENOTOWNER when this session does not hold it. */
+ZMGR_EXPORT int zmgr_lock_release (zmgr_client_t *self, const char *name);
+ZMGR_EXPORT int zmgr_lock_locked (zmgr_client_t *self, const char *name,
+                                  bool *locked);
+
+/* ---- pipe -------------------------------------------------------------- */
+
+/*  A duplex pipe with ends 0 and 1: what is sent on one end is received on
+ *  the other, in order. */
+ZMGR_EXPORT int zmgr_pipe_send (zmgr_client_t *self, const char *name,
+                                int end, const zmgr_value_t *item);
+/*  ZMGR_ETIMEOUT when nothing came within timeout_ms. */
+ZMGR_EXPORT int zmgr_pipe_recv (zmgr_client_t *self, const char *name,
+                                int end, int timeout_ms, zmgr_value_t **item);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

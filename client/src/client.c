@@ -1,0 +1,585 @@
+/*  client/src/client.c - libzmgr's connection, session and request path
+ *  One DEALER socket per handle (with its own ZeroMQ context, so handles
+ *  are independent and a child after fork() simply makes a new one).
+ *  Requests carry increasing ids; replies may come in any order: a reply
+ *  that is not the one a synchronous call waits for is kept in a stash for
+ *  zmgr_recv. A monitor on the socket reports a lost connection, which
+ *  fails what is in flight at once instead of letting callers wait out
+ *  their timeouts: the broker drops a closed connection's session, so
+ *  those replies can never come. After a reconnect the broker answers
+ *  ESESSION; the handle then says hello again and resends once. */
+#define _GNU_SOURCE
+#include "client_int.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <zmq.h>
+
+#define S_MAX_INFLIGHT 65536
+#define S_MONITOR_EP "inproc://zmgr-client-monitor"
+
+/*  A reply received before anyone asked for it. */
+typedef struct s_reply {
+    uint64_t rid;
+    int status;
+    zmgr_value_t *value;        /* result, or NULL */
+    char *errmsg;               /* broker's message when status < 0 */
+    struct s_reply *next;
+} s_reply_t;
+
+struct zmgr_client {
+    void *ctx;                  /* own ZeroMQ context */
+    void *sock;                 /* DEALER to the broker */
+    void *mon;                  /* PAIR reading the DEALER's events */
+    char *endpoint;             /* where we connect (owned) */
+    int timeout_ms;             /* wait for non-blocking ops */
+    uint64_t next_rid;          /* last request id used */
+    size_t inflight;            /* async requests without their reply */
+    s_reply_t *stash, *stash_tail; /* replies waiting for zmgr_recv */
+    uint64_t *abandoned;        /* sync requests that timed out */
+    size_t nabandoned, cap_abandoned;
+    proto_buf_t buf;            /* request being built */
+    char errmsg[512];           /* last failure's message */
+};
+
+const char *zmgr_strerror (int code)
+{
+    return proto_strerror (code);
+}
+
+const char *zmgr_errname (int code)
+{
+    return proto_errname (code);
+}
+
+const char *zmgr_type_name (int type)
+{
+    return proto_typename (type);
+}
+
+int zmgr_version (void)
+{
+    return ZMGR_VERSION;
+}
+
+int zmgr_default_endpoint (char *buf, size_t size)
+{
+    if (!buf)
+        return ZMGR_EINVAL;
+    return proto_default_endpoint (buf, size, NULL, 0, true);
+}
+
+static int64_t s_now_us (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_MONOTONIC, &ts);
+    return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int client_fail (zmgr_client_t *self, int status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start (ap, fmt);
+    vsnprintf (self->errmsg, sizeof self->errmsg, fmt, ap);
+    va_end (ap);
+    return status;
+}
+
+const char *zmgr_client_errmsg (zmgr_client_t *self)
+{
+    return self ? self->errmsg : "no handle";
+}
+
+const char *zmgr_client_endpoint (zmgr_client_t *self)
+{
+    return self ? self->endpoint : NULL;
+}
+
+void zmgr_client_set_timeout (zmgr_client_t *self, int timeout_ms)
+{
+    if (self && timeout_ms > 0)
+        self->timeout_ms = timeout_ms;
+}
+
+static void s_stash_clear (zmgr_client_t *self)
+{
+    while (self->stash) {
+        s_reply_t *r = self->stash;
+        self->stash = r->next;
+        zmgr_value_destroy (&r->value);
+        free (r->errmsg);
+        free (r);
+    }
+    self->stash_tail = NULL;
+}
+
+/*  The connection went away: whatever was in flight is lost. */
+static int s_lost (zmgr_client_t *self)
+{
+    self->inflight = 0;
+    self->nabandoned = 0;
+    return client_fail (self, ZMGR_EDISCONNECTED,
+                        "connection to the broker at %s lost", self->endpoint);
+}
+
+/*  Reads monitor events; true when the connection was lost. */
+static bool s_read_monitor (zmgr_client_t *self)
+{
+    bool lost = false;
+    for (;;) {
+        zmq_msg_t ev;
+        zmq_msg_init (&ev);
+        if (zmq_msg_recv (&ev, self->mon, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close (&ev);
+            return lost;
+        }
+        uint16_t event = 0;
+        if (zmq_msg_size (&ev) >= 2)
+            memcpy (&event, zmq_msg_data (&ev), 2);
+        bool more = zmq_msg_more (&ev);
+        zmq_msg_close (&ev);
+        while (more) {
+            zmq_msg_init (&ev);
+            zmq_msg_recv (&ev, self->mon, 0);
+            more = zmq_msg_more (&ev);
+            zmq_msg_close (&ev);
+        }
+        if (event == ZMQ_EVENT_DISCONNECTED)
+            lost = true;
+    }
+}
+
+static bool s_take_abandoned (zmgr_client_t *self, uint64_t rid)
+{
+    for (size_t i = 0; i < self->nabandoned; i++)
+        if (self->abandoned[i] == rid) {
+            self->abandoned[i] = self->abandoned[--self->nabandoned];
+            return true;
+        }
+    return false;
+}
+
+/*  Receives one reply frame (waiting at most wait_ms, -1 forever while the
+ *  connection lives). 0 with *r filled (caller owns it), or ETIMEOUT /
+ *  EDISCONNECTED. */
+static int s_read_reply (zmgr_client_t *self, int64_t deadline_us, s_reply_t *r)
+{
+    for (;;) {
+        long wait = -1;
+        if (deadline_us >= 0) {
+            int64_t left = deadline_us - s_now_us ();
+            wait = left <= 0 ? 0 : (long) ((left + 999) / 1000);
+        }
+        zmq_pollitem_t items[2] = { { self->sock, 0, ZMQ_POLLIN, 0 },
+                                    { self->mon, 0, ZMQ_POLLIN, 0 } };
+        int rc = zmq_poll (items, 2, wait);
+        if (rc < 0) {
+            if (errno == EINTR)
+                continue;
+            return client_fail (self, ZMGR_EINTERNAL, "zmq_poll: %s", zmq_strerror (errno));
+        }
+        if (items[1].revents && s_read_monitor (self))
+            return s_lost (self);
+        if (items[0].revents) {
+            zmq_msg_t msg;
+            zmq_msg_init (&msg);
+            if (zmq_msg_recv (&msg, self->sock, ZMQ_DONTWAIT) < 0) {
+                zmq_msg_close (&msg);
+                continue;
+            }
+            proto_slice_t payload;
+            memset (r, 0, sizeof *r);
+            if (zmq_msg_more (&msg)
+                || proto_parse_reply (zmq_msg_data (&msg), zmq_msg_size (&msg), &r->rid,
+                                      &r->status, &payload) != 0) {
+                zmq_msg_close (&msg);
+                continue;   /* not a reply we can use: ignore it */
+            }
+            if (r->status == 0) {
+                r->value = value_wrap (payload.ptr, payload.len);
+                if (!r->value)
+                    r->status = ZMGR_ENOMEM;
+            } else {
+                const uint8_t *s;
+                size_t len;
+                if (proto_read_str (payload, &s, &len, false) == 0
+                    && (r->errmsg = malloc (len + 1))) {
+                    memcpy (r->errmsg, s, len);
+                    r->errmsg[len] = '\0';
+                }
+            }
+            zmq_msg_close (&msg);
+            if (r->rid == 0 && r->status == 0)
+                continue;   /* heartbeat or unsolicited notice */
+            return 0;
+        }
+        if (deadline_us >= 0 && s_now_us () >= deadline_us)
+            return client_fail (self, ZMGR_ETIMEOUT, "no reply from the broker at %s",
+                                self->endpoint);
+    }
+}
+
+/*  Moves a received reply into the caller's hands. */
+static int s_deliver (zmgr_client_t *self, s_reply_t *r, zmgr_value_t **result)
+{
+    if (r->status < 0)
+        client_fail (self, r->status, "%s", r->errmsg ? r->errmsg : proto_strerror (r->status));
+    else
+        self->errmsg[0] = '\0';
+    free (r->errmsg);
+    r->errmsg = NULL;
+    if (result)
+        *result = r->value;
+    else
+        zmgr_value_destroy (&r->value);
+    return r->status;
+}
+
+proto_buf_t *client_begin (zmgr_client_t *self, int op, const char *name, size_t nargs)
+{
+    proto_buf_reset (&self->buf);
+    proto_put_request (&self->buf, ++self->next_rid, (uint32_t) op, name,
+                       name ? strlen (name) : 0, nargs);
+    return &self->buf;
+}
+
+static int s_send_buf (zmgr_client_t *self)
+{
+    if (self->buf.oom)
+        return client_fail (self, ZMGR_ENOMEM, "out of memory building a request");
+    if (self->buf.len > (1u << 30))
+        return client_fail (self, ZMGR_ETOOBIG, "request of %zu bytes", self->buf.len);
+    if (zmq_send (self->sock, self->buf.data, self->buf.len, 0) < 0) {
+        if (errno == EAGAIN)
+            return client_fail (self, ZMGR_EUNREACHABLE, "no connection to the broker at %s",
+                                self->endpoint);
+        return client_fail (self, ZMGR_EINTERNAL, "zmq_send: %s", zmq_strerror (errno));
+    }
+    return 0;
+}
+
+/*  Waits for the reply to rid; replies to others go to the stash. */
+static int s_wait_for (zmgr_client_t *self, uint64_t rid, int wait_ms,
+                       zmgr_value_t **result)
+{
+    int64_t deadline = wait_ms < 0 ? -1 : s_now_us () + (int64_t) wait_ms * 1000;
+    for (;;) {
+        s_reply_t r;
+        int rc = s_read_reply (self, deadline, &r);
+        if (rc == ZMGR_ETIMEOUT) {
+            if (self->nabandoned == self->cap_abandoned) {
+                size_t cap = self->cap_abandoned ? self->cap_abandoned * 2 : 16;
+                uint64_t *a = realloc (self->abandoned, cap * sizeof *a);
+                if (a) {
+                    self->abandoned = a;
+                    self->cap_abandoned = cap;
+                }
+            }
+            if (self->nabandoned < self->cap_abandoned)
+                self->abandoned[self->nabandoned++] = rid;
+            return rc;
+        }
+        if (rc != 0)
+            return rc;
+        if (r.rid == rid)
+            return s_deliver (self, &r, result);
+        if (s_take_abandoned (self, r.rid) || r.rid > self->next_rid || r.rid == 0) {
+            zmgr_value_destroy (&r.value);
+            free (r.errmsg);
+            continue;
+        }
+        s_reply_t *keep = malloc (sizeof *keep);
+        if (!keep) {
+            zmgr_value_destroy (&r.value);
+            free (r.errmsg);
+            continue;
+        }
+        *keep = r;
+        keep->next = NULL;
+        if (self->stash_tail)
+            self->stash_tail->next = keep;
+        else
+            self->stash = keep;
+        self->stash_tail = keep;
+    }
+}
+
+static int s_hello (zmgr_client_t *self, int wait_ms)
+{
+    client_begin (self, ZMGR_OP_HELLO, NULL, 3);
+    proto_put_uint (&self->buf, ZMGR_PROTOCOL_VERSION);
+    proto_put_cstr (&self->buf, "client");
+    proto_put_map (&self->buf, 0);
+    uint64_t rid = self->next_rid;
+    int rc = s_send_buf (self);
+    if (rc)
+        return rc;
+    rc = s_wait_for (self, rid, wait_ms, NULL);
+    if (rc == ZMGR_ETIMEOUT)
+        return client_fail (self, ZMGR_EUNREACHABLE, "no broker answered at %s within %d ms",
+                            self->endpoint, wait_ms);
+    return rc;
+}
+
+int client_finish (zmgr_client_t *self, int wait_ms, zmgr_value_t **result)
+{
+    if (result)
+        *result = NULL;
+    if (wait_ms == CLIENT_DEFAULT_WAIT)
+        wait_ms = self->timeout_ms;
+    uint64_t rid = self->next_rid;
+    int rc = s_send_buf (self);
+    if (rc)
+        return rc;
+    rc = s_wait_for (self, rid, wait_ms, result);
+    if (rc != ZMGR_ESESSION)
+        return rc;
+    /*  The broker lost our session (it restarted, or our connection was
+     *  re-made): open a new one and send the request once more. */
+    proto_buf_t saved = self->buf;
+    proto_buf_init (&self->buf);
+    rc = s_hello (self, self->timeout_ms);
+    proto_buf_fini (&self->buf);
+    self->buf = saved;
+    if (rc)
+        return rc;
+    /*  The resent request gets a new id: rebuild it from its own parts. */
+    proto_req_t req;
+    const char *why;
+    if (proto_parse_request (self->buf.data, self->buf.len, PROTO_MAX_DEPTH, &req, &why) != 0)
+        return client_fail (self, ZMGR_EINTERNAL, "cannot resend: %s", why);
+    proto_buf_t again;
+    proto_buf_init (&again);
+    proto_put_request (&again, ++self->next_rid, req.op, (const char *) req.name.ptr,
+                       req.name.len, req.nargs);
+    for (size_t i = 0; i < req.nargs; i++)
+        proto_put_raw (&again, req.args[i].ptr, req.args[i].len);
+    proto_buf_fini (&self->buf);
+    self->buf = again;
+    rid = self->next_rid;
+    rc = s_send_buf (self);
+    if (rc)
+        return rc;
+    return s_wait_for (self, rid, wait_ms, result);
+}
+
+int client_block_wait (zmgr_client_t *self, int timeout_ms)
+{
+    if (timeout_ms < 0)
+        return -1;
+    int64_t w = (int64_t) timeout_ms + self->timeout_ms;
+    return w > INT32_MAX ? -1 : (int) w;
+}
+
+zmgr_client_t *zmgr_client_new (const char *endpoint, int *status_p)
+{
+    return zmgr_client_new_timeout (endpoint, 5000, status_p);
+}
+
+static void s_destroy (zmgr_client_t *self)
+{
+    if (self->mon)
+        zmq_close (self->mon);
+    if (self->sock)
+        zmq_close (self->sock);
+    if (self->ctx)
+        zmq_ctx_term (self->ctx);
+    s_stash_clear (self);
+    free (self->abandoned);
+    proto_buf_fini (&self->buf);
+    free (self->endpoint);
+    free (self);
+}
+
+zmgr_client_t *zmgr_client_new_timeout (const char *endpoint, int timeout_ms,
+                                        int *status_p)
+{
+    int dummy;
+    if (!status_p)
+        status_p = &dummy;
+    char ep[512];
+    if (!endpoint) {
+        if (zmgr_default_endpoint (ep, sizeof ep) != 0) {
+            *status_p = ZMGR_EINVAL;
+            return NULL;
+        }
+        endpoint = ep;
+    }
+    if (timeout_ms <= 0)
+        timeout_ms = 5000;
+    /*  A missing ipc socket file means no broker: say so at once rather
+     *  than after the timeout. */
+    struct stat st;
+    if (strncmp (endpoint, "ipc://", 6) == 0 && stat (endpoint + 6, &st) != 0) {
+        *status_p = ZMGR_EUNREACHABLE;
+        errno = ENOENT;
+        return NULL;
+    }
+    zmgr_client_t *self = calloc (1, sizeof *self);
+    if (!self) {
+        *status_p = ZMGR_ENOMEM;
+        return NULL;
+    }
+    self->timeout_ms = timeout_ms;
+    proto_buf_init (&self->buf);
+    self->endpoint = strdup (endpoint);
+    self->ctx = zmq_ctx_new ();
+    if (!self->endpoint || !self->ctx)
+        goto fail;
+    self->sock = zmq_socket (self->ctx, ZMQ_DEALER);
+    if (!self->sock)
+        goto fail;
+    int linger = 200, one = 1, hb = 1000, hbt = 3000, hwm = 0;
+    /*  Long enough for the goodbye to leave, short enough not to hang on
+     *  a dead broker at exit. */
+    zmq_setsockopt (self->sock, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_setsockopt (self->sock, ZMQ_IMMEDIATE, &one, sizeof one);
+    zmq_setsockopt (self->sock, ZMQ_SNDTIMEO, &timeout_ms, sizeof timeout_ms);
+    zmq_setsockopt (self->sock, ZMQ_SNDHWM, &hwm, sizeof hwm);
+    zmq_setsockopt (self->sock, ZMQ_RCVHWM, &hwm, sizeof hwm);
+    zmq_setsockopt (self->sock, ZMQ_HEARTBEAT_IVL, &hb, sizeof hb);
+    zmq_setsockopt (self->sock, ZMQ_HEARTBEAT_TIMEOUT, &hbt, sizeof hbt);
+    if (zmq_socket_monitor (self->sock, S_MONITOR_EP, ZMQ_EVENT_DISCONNECTED) != 0)
+        goto fail;
+    self->mon = zmq_socket (self->ctx, ZMQ_PAIR);
+    if (!self->mon || zmq_connect (self->mon, S_MONITOR_EP) != 0)
+        goto fail;
+    if (zmq_connect (self->sock, self->endpoint) != 0) {
+        *status_p = client_fail (self, ZMGR_EINVAL, "bad endpoint %s: %s", endpoint,
+                                 zmq_strerror (errno));
+        s_destroy (self);
+        return NULL;
+    }
+    int rc = s_hello (self, timeout_ms);
+    if (rc != 0) {
+        *status_p = rc;
+        s_destroy (self);
+        return NULL;
+    }
+    *status_p = 0;
+    return self;
+fail:
+    *status_p = ZMGR_ENOMEM;
+    s_destroy (self);
+    return NULL;
+}
+
+void zmgr_client_destroy (zmgr_client_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    zmgr_client_t *self = *self_p;
+    /*  Tell the broker the session is over (fire and forget: rid 0). The
+     *  connection closing right after would end it anyway. */
+    proto_buf_reset (&self->buf);
+    proto_put_request (&self->buf, 0, ZMGR_OP_BYE, NULL, 0, 0);
+    if (!self->buf.oom)
+        zmq_send (self->sock, self->buf.data, self->buf.len, ZMQ_DONTWAIT);
+    s_destroy (self);
+    *self_p = NULL;
+}
+
+int zmgr_ping (zmgr_client_t *self, int64_t *rtt_us)
+{
+    if (!self)
+        return ZMGR_EINVAL;
+    int64_t t0 = s_now_us ();
+    client_begin (self, ZMGR_OP_PING, NULL, 0);
+    int rc = client_finish (self, CLIENT_DEFAULT_WAIT, NULL);
+    if (rtt_us)
+        *rtt_us = rc == 0 ? s_now_us () - t0 : 0;
+    return rc;
+}
+
+int zmgr_send (zmgr_client_t *self, int op, const char *name, zmgr_value_t *const *args,
+               size_t nargs, uint64_t *reqid_p)
+{
+    if (reqid_p)
+        *reqid_p = 0;
+    if (!self || (nargs && !args) || nargs > PROTO_MAX_ARGS)
+        return ZMGR_EINVAL;
+    if (self->inflight >= S_MAX_INFLIGHT)
+        return client_fail (self, ZMGR_EBUSY, "%zu requests in flight", self->inflight);
+    proto_buf_t *b = client_begin (self, op, name, nargs);
+    for (size_t i = 0; i < nargs; i++) {
+        if (!args[i])
+            return client_fail (self, ZMGR_EINVAL, "argument %zu is NULL", i + 1);
+        proto_put_raw (b, args[i]->data, args[i]->len);
+    }
+    int rc = s_send_buf (self);
+    if (rc)
+        return rc;
+    self->inflight++;
+    if (reqid_p)
+        *reqid_p = self->next_rid;
+    return 0;
+}
+
+int zmgr_recv (zmgr_client_t *self, int timeout_ms, uint64_t *reqid_p, int *status_p,
+               zmgr_value_t **result_p)
+{
+    if (reqid_p)
+        *reqid_p = 0;
+    if (status_p)
+        *status_p = 0;
+    if (result_p)
+        *result_p = NULL;
+    if (!self)
+        return ZMGR_EINVAL;
+    s_reply_t r;
+    if (self->stash) {
+        s_reply_t *first = self->stash;
+        self->stash = first->next;
+        if (!self->stash)
+            self->stash_tail = NULL;
+        r = *first;
+        free (first);
+    } else {
+        if (self->inflight == 0)
+            return client_fail (self, ZMGR_ETIMEOUT, "no request in flight");
+        int64_t deadline = timeout_ms < 0 ? -1 : s_now_us () + (int64_t) timeout_ms * 1000;
+        for (;;) {
+            int rc = s_read_reply (self, deadline, &r);
+            if (rc)
+                return rc;
+            if (!s_take_abandoned (self, r.rid) && r.rid != 0)
+                break;
+            zmgr_value_destroy (&r.value);
+            free (r.errmsg);
+        }
+    }
+    if (self->inflight)
+        self->inflight--;
+    if (reqid_p)
+        *reqid_p = r.rid;
+    int status = s_deliver (self, &r, result_p);
+    if (status_p)
+        *status_p = status;
+    return 0;
+}
+
+size_t zmgr_pending (zmgr_client_t *self)
+{
+    return self ? self->inflight : 0;
+}
+
+int zmgr_call (zmgr_client_t *self, int op, const char *name, zmgr_value_t *const *args,
+               size_t nargs, int timeout_ms, zmgr_value_t **result_p)
+{
+    if (result_p)
+        *result_p = NULL;
+    if (!self || (nargs && !args) || nargs > PROTO_MAX_ARGS)
+        return ZMGR_EINVAL;
+    proto_buf_t *b = client_begin (self, op, name, nargs);
+    for (size_t i = 0; i < nargs; i++) {
+        if (!args[i])
+            return client_fail (self, ZMGR_EINVAL, "argument %zu is NULL", i + 1);
+        proto_put_raw (b, args[i]->data, args[i]->len);
+    }
+    return client_finish (self, timeout_ms < 0 ? -1 : timeout_ms, result_p);
+}

@@ -1,0 +1,592 @@
+/*  client/src/ops.c - one call per object operation
+ *  Each call writes its request straight into the handle's buffer
+ *  (arguments in the order PROTOCOL.md gives) and waits for the reply;
+ *  typed results are read out of the reply value here. */
+#include "client_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define CHECK(self, name)                                                    \
+    do {                                                                     \
+        if (!(self) || !(name))                                              \
+            return ZMGR_EINVAL;                                              \
+    } while (0)
+
+static void s_put_value (proto_buf_t *b, const zmgr_value_t *v)
+{
+    proto_put_raw (b, v->data, v->len);
+}
+
+/*  Runs the request and reads an integer result. */
+static int s_int_result (zmgr_client_t *self, int wait, int64_t *out)
+{
+    zmgr_value_t *r;
+    int64_t dummy;
+    if (!out)
+        out = &dummy;
+    *out = 0;
+    int rc = client_finish (self, wait, &r);
+    if (rc == 0) {
+        rc = zmgr_value_to_int (r, out);
+        if (rc)
+            client_fail (self, rc, "reply is not an integer");
+    }
+    zmgr_value_destroy (&r);
+    return rc;
+}
+
+static int s_bool_result (zmgr_client_t *self, bool *out)
+{
+    zmgr_value_t *r;
+    bool dummy;
+    if (!out)
+        out = &dummy;
+    *out = false;
+    int rc = client_finish (self, CLIENT_DEFAULT_WAIT, &r);
+    if (rc == 0) {
+        rc = zmgr_value_to_bool (r, out);
+        if (rc)
+            client_fail (self, rc, "reply is not a boolean");
+    }
+    zmgr_value_destroy (&r);
+    return rc;
+}
+
+static int s_value_result (zmgr_client_t *self, int wait, zmgr_value_t **out)
+{
+    zmgr_value_t *r;
+    int rc = client_finish (self, wait, &r);
+    if (out)
+        *out = r;
+    else
+        zmgr_value_destroy (&r);
+    return rc;
+}
+
+/*  name-only requests: [rid, op, name]. */
+static proto_buf_t *s_begin (zmgr_client_t *self, int op, const char *name, size_t nargs)
+{
+    return client_begin (self, op, name, nargs);
+}
+
+/* ---- admin ------------------------------------------------------------- */
+
+int zmgr_type (zmgr_client_t *self, const char *name, int *type)
+{
+    if (type)
+        *type = 0;
+    CHECK (self, name);
+    s_begin (self, ZMGR_OP_TYPE, name, 0);
+    zmgr_value_t *r;
+    int rc = client_finish (self, CLIENT_DEFAULT_WAIT, &r);
+    if (rc == 0) {
+        const char *s;
+        size_t len;
+        if (zmgr_value_to_str (r, &s, &len) == 0 && type)
+            *type = proto_type_from_name ((const uint8_t *) s, len);
+    }
+    zmgr_value_destroy (&r);
+    return rc;
+}
+
+int zmgr_exists (zmgr_client_t *self, const char *name, bool *exists)
+{
+    CHECK (self, name);
+    s_begin (self, ZMGR_OP_EXISTS, name, 0);
+    return s_bool_result (self, exists);
+}
+
+int zmgr_delete (zmgr_client_t *self, const char *name)
+{
+    CHECK (self, name);
+    s_begin (self, ZMGR_OP_DELETE, name, 0);
+    return client_finish (self, CLIENT_DEFAULT_WAIT, NULL);
+}
+
+int zmgr_create (zmgr_client_t *self, const char *name, int type, const zmgr_value_t *options)
+{
+    CHECK (self, name);
+    const char *tname = proto_typename (type);
+    if (strcmp (tname, "none") == 0)
+        return client_fail (self, ZMGR_EINVAL, "unknown object type %d", type);
+    proto_buf_t *b = s_begin (self, ZMGR_OP_CREATE, name, options ? 2 : 1);
+    proto_put_cstr (b, tname);
+    if (options)
+        s_put_value (b, options);
+    return client_finish (self, CLIENT_DEFAULT_WAIT, NULL);
+}
+
+int zmgr_objects (zmgr_client_t *self, const char *prefix, zmgr_value_t **result)
+{
+    if (result)
+        *result = NULL;
+    if (!self)
+        return ZMGR_EINVAL;
+    proto_buf_t *b = s_begin (self, ZMGR_OP_OBJECTS, NULL, prefix ? 1 : 0);
+    if (prefix)
+        proto_put_cstr (b, prefix);
+    return s_value_result (self, CLIENT_DEFAULT_WAIT, result);
+}
+
+int zmgr_stats (zmgr_client_t *self, zmgr_value_t **result)
+{
+    if (result)
+        *result = NULL;
+    if (!self)
+        return ZMGR_EINVAL;
+    s_begin (self, ZMGR_OP_STATS, NULL, 0);
+    return s_value_result (self, CLIENT_DEFAULT_WAIT, result);
+}
+
+/* ---- list -------------------------------------------------------------- */
+
+/*  [name, value] requests whose reply is ignored or a value. */
+static int s_name_value (zmgr_client_t *self, int op, const char *name,
+                         const zmgr_value_t *v, zmgr_value_t **out)
+{
+    if (out)
+        *out = NULL;
+    CHECK (self, name);
+    if (!v)
+        return client_fail (self, ZMGR_EINVAL, "value is NULL");
+    s_put_value (s_begin (self, op, name, 1), v);
+    return s_value_result (self, CLIENT_DEFAULT_WAIT, out);
+}
+
+int zmgr_list_append (zmgr_client_t *self, const char *name, const zmgr_value_t *item)
+{
+    return s_name_value (self, ZMGR_OP_LIST_APPEND, name, item, NULL);
+}
+
+int zmgr_list_extend (zmgr_client_t *self, const char *name, const zmgr_value_t *items)
+{
+    return s_name_value (self, ZMGR_OP_LIST_EXTEND, name, items, NULL);
+}
+
+int zmgr_list_insert (zmgr_client_t *self, const char *name, int64_t index,
+                      const zmgr_value_t *item)
+{
+    CHECK (self, name);
+    if (!item)
+        return ZMGR_EINVAL;
+    proto_buf_t *b = s_begin (self, ZMGR_OP_LIST_INSERT, name, 2);
+    proto_put_int (b, index);
+    s_put_value (b, item);
+    return client_finish (self, CLIENT_DEFAULT_WAIT, NULL);
+}
+
+/*  [name, index] requests returning a value. */
+static int s_name_index (zmgr_client_t *self, int op, const char *name, int64_t index,
+                         zmgr_value_t **out)
+{
+    if (out)
+        *out = NULL;
+    CHECK (self, name);
+    proto_put_int (s_begin (self, op, name, 1), index);
+    return s_value_result (self, CLIENT_DEFAULT_WAIT, out);
+}
+
+int zmgr_list_get (zmgr_client_t *self, const char *name, int64_t index, zmgr_value_t **item)
+{
+    return s_name_index (self, ZMGR_OP_LIST_GET, name, index, item);
+}
+
+int zmgr_list_set (zmgr_client_t *self, const char *name, int64_t index,
+                   const zmgr_value_t *item)
+{
+    CHECK (self, name);
+    if (!item)
+        return ZMGR_EINVAL;
+    proto_buf_t *b = s_begin (self, ZMGR_OP_LIST_SET, name, 2);
+    proto_put_int (b, index);
+    s_put_value (b, item);
+    return client_finish (self, CLIENT_DEFAULT_WAIT, NULL);
+}
+
+int zmgr_list_pop (zmgr_client_t *self, const char *name, int64_t index, zmgr_value_t **item)
+{
+    return s_name_index (self, ZMGR_OP_LIST_POP, name, index, item);
+}
+
+int zmgr_list_remove (zmgr_client_t *self, const char *name, const zmgr_value_t *item)
+{
+    return s_name_value (self, ZMGR_OP_LIST_REMOVE, name, item, NULL);
+}
+
+static int s_name_value_int (zmgr_client_t *self, int op, const char *name,
+                             const zmgr_value_t *v, int64_t *out)
+{
+    if (out)
+        *out = 0;
+    CHECK (self, name);
+    if (!v)
+        return ZMGR_EINVAL;
+    s_put_value (s_begin (self, op, name, 1), v);
+    return s_int_result (self, CLIENT_DEFAULT_WAIT, out);
+}
+
+int zmgr_list_index (zmgr_client_t *self, const char *name, const zmgr_value_t *item,
+                     int64_t *index)
+{
+    return s_name_value_int (self, ZMGR_OP_LIST_INDEX, name, item, index);
+}
+
+int zmgr_list_count (zmgr_client_t *self, const char *name, const zmgr_value_t *item,
+                     int64_t *count)
+{
+    return s_name_value_int (self, ZMGR_OP_LIST_COUNT, name, item, count);
+}
+
+static int s_name_int (zmgr_client_t *self, int op, const char *name, int64_t *out)
+{
+    if (out)
+        *out = 0;
+    CHECK (self, name);
+    s_begin (self, op, name, 0);
+    return s_int_result (self, CLIENT_DEFAULT_WAIT, out);
+}
+
+int zmgr_list_len (zmgr_client_t *self, const char *name, int64_t *len)
+{
+    return s_name_int (self, ZMGR_OP_LIST_LEN, name, len);
+}
+
+int zmgr_list_slice (zmgr_client_t *self, const char *name, int64_t start, int64_t stop,
+                     zmgr_value_t **items)
+{
+    if (items)
+        *items = NULL;
+    CHECK (self, name);
+    proto_buf_t *b = s_begin (self, ZMGR_OP_LIST_SLICE, name, 2);
+    proto_put_int (b, start);
+    if (stop == INT64_MAX)
+        proto_put_nil (b);
+    else
+        proto_put_int (b, stop);
+    return s_value_result (self, CLIENT_DEFAULT_WAIT, items);
+}
+
+static int s_name_only (zmgr_client_t *self, int op, const char *name)
+{
+    CHECK (self, name);
+    s_begin (self, op, name, 0);
+    return client_finish (self, CLIENT_DEFAULT_WAIT, NULL);
+}
+
+int zmgr_list_clear (zmgr_client_t *self, const char *name)
+{
+    return s_name_only (self, ZMGR_OP_LIST_CLEAR, name);
+}
+
+/* ---- dict -------------------------------------------------------------- */
+
+/*  [name, key, optional second value] requests returning a value. */
+static int s_key_opt (zmgr_client_t *self, int op, const char *name, const zmgr_value_t *key,
+                      const zmgr_value_t *second, zmgr_value_t **out)
+{
+    if (out)
+        *out = NULL;
+    CHECK (self, name);
+    if (!key)
+        return client_fail (self, ZMGR_EINVAL, "key is NULL");
+    proto_buf_t *b = s_begin (self, op, name, second ? 2 : 1);
+    s_put_value (b, key);
+    if (second)
+        s_put_value (b, second);
+    return s_value_result (self, CLIENT_DEFAULT_WAIT, out);
+}
+
+int zmgr_dict_set (zmgr_client_t *self, const char *name, const zmgr_value_t *key,
+                   const zmgr_value_t *val)
+{
+    if (!val)
+        return ZMGR_EINVAL;
+    return s_key_opt (self, ZMGR_OP_DICT_SET, name, key, val, NULL);
+}
+
+int zmgr_dict_get (zmgr_client_t *self, const char *name, const zmgr_value_t *key,
+                   const zmgr_value_t *dflt, zmgr_value_t **val)
+{
+    return s_key_opt (self, ZMGR_OP_DICT_GET, name, key, dflt, val);
+}
+
+int zmgr_dict_delete (zmgr_client_t *self, const char *name, const zmgr_value_t *key)
+{
+    return s_key_opt (self, ZMGR_OP_DICT_DELETE, name, key, NULL, NULL);
+}
+
+int zmgr_dict_contains (zmgr_client_t *self, const char *name, const zmgr_value_t *key,
+                        bool *found)
+{
+    if (found)
+        *found = false;
+    CHECK (self, name);
+    if (!key)
+        return ZMGR_EINVAL;
+    s_put_value (s_begin (self, ZMGR_OP_DICT_CONTAINS, name, 1), key);
+    return s_bool_result (self, found);
+}
+
+static int s_name_result (zmgr_client_t *self, int op, const char *name, zmgr_value_t **out)
+{
+    if (out)
+        *out = NULL;
+    CHECK (self, name);
+    s_begin (self, op, name, 0);
+    return s_value_result (self, CLIENT_DEFAULT_WAIT, out);
+}
+
+int zmgr_dict_keys (zmgr_client_t *self, const char *name, zmgr_value_t **keys)
+{
+    return s_name_result (self, ZMGR_OP_DICT_KEYS, name, keys);
+}
+
+int zmgr_dict_values (zmgr_client_t *self, const char *name, zmgr_value_t **vals)
+{
+    return s_name_result (self, ZMGR_OP_DICT_VALUES, name, vals);
+}
+
+int zmgr_dict_items (zmgr_client_t *self, const char *name, zmgr_value_t **items)
+{
+    return s_name_result (self, ZMGR_OP_DICT_ITEMS, name, items);
+}
+
+int zmgr_dict_len (zmgr_client_t *self, const char *name, int64_t *len)
+{
+    return s_name_int (self, ZMGR_OP_DICT_LEN, name, len);
+}
+
+int zmgr_dict_update (zmgr_client_t *self, const char *name, const zmgr_value_t *map)
+{
+    return s_name_value (self, ZMGR_OP_DICT_UPDATE, name, map, NULL);
+}
+
+int zmgr_dict_setdefault (zmgr_client_t *self, const char *name, const zmgr_value_t *key,
+                          const zmgr_value_t *dflt, zmgr_value_t **val)
+{
+    if (val)
+        *val = NULL;
+    if (!dflt)
+        return ZMGR_EINVAL;
+    return s_key_opt (self, ZMGR_OP_DICT_SETDEFAULT, name, key, dflt, val);
+}
+
+int zmgr_dict_pop (zmgr_client_t *self, const char *name, const zmgr_value_t *key,
+                   const zmgr_value_t *dflt, zmgr_value_t **val)
+{
+    return s_key_opt (self, ZMGR_OP_DICT_POP, name, key, dflt, val);
+}
+
+int zmgr_dict_add (zmgr_client_t *self, const char *name, const zmgr_value_t *key,
+                   const zmgr_value_t *delta, zmgr_value_t **result)
+{
+    if (result)
+        *result = NULL;
+    if (!delta)
+        return ZMGR_EINVAL;
+    return s_key_opt (self, ZMGR_OP_DICT_ADD, name, key, delta, result);
+}
+
+int zmgr_dict_clear (zmgr_client_t *self, const char *name)
+{
+    return s_name_only (self, ZMGR_OP_DICT_CLEAR, name);
+}
+
+/* ---- queue ------------------------------------------------------------- */
+
+int zmgr_queue_create (zmgr_client_t *self, const char *name, int64_t maxsize)
+{
+    CHECK (self, name);
+    if (maxsize < 0)
+        return client_fail (self, ZMGR_EINVAL, "maxsize must not be negative");
+    proto_buf_t *b = s_begin (self, ZMGR_OP_CREATE, name, 2);
+    proto_put_cstr (b, "queue");
+    proto_put_map (b, 1);
+    proto_put_cstr (b, "maxsize");
+    proto_put_int (b, maxsize);
+    return client_finish (self, CLIENT_DEFAULT_WAIT, NULL);
+}
+
+static void s_put_timeout (proto_buf_t *b, int timeout_ms)
+{
+    if (timeout_ms < 0)
+        proto_put_nil (b);
+    else
+        proto_put_int (b, timeout_ms);
+}
+
+int zmgr_queue_put (zmgr_client_t *self, const char *name, const zmgr_value_t *item,
+                    int timeout_ms)
+{
+    CHECK (self, name);
+    if (!item)
+        return ZMGR_EINVAL;
+    proto_buf_t *b = s_begin (self, ZMGR_OP_QUEUE_PUT, name, 2);
+    s_put_value (b, item);
+    s_put_timeout (b, timeout_ms);
+    return client_finish (self, client_block_wait (self, timeout_ms), NULL);
+}
+
+int zmgr_queue_get (zmgr_client_t *self, const char *name, int timeout_ms,
+                    zmgr_value_t **item)
+{
+    if (item)
+        *item = NULL;
+    CHECK (self, name);
+    s_put_timeout (s_begin (self, ZMGR_OP_QUEUE_GET, name, 1), timeout_ms);
+    return s_value_result (self, client_block_wait (self, timeout_ms), item);
+}
+
+int zmgr_queue_qsize (zmgr_client_t *self, const char *name, int64_t *size)
+{
+    return s_name_int (self, ZMGR_OP_QUEUE_QSIZE, name, size);
+}
+
+int zmgr_queue_empty (zmgr_client_t *self, const char *name, bool *empty)
+{
+    if (empty)
+        *empty = false;
+    CHECK (self, name);
+    s_begin (self, ZMGR_OP_QUEUE_EMPTY, name, 0);
+    return s_bool_result (self, empty);
+}
+
+int zmgr_queue_full (zmgr_client_t *self, const char *name, bool *full)
+{
+    if (full)
+        *full = false;
+    CHECK (self, name);
+    s_begin (self, ZMGR_OP_QUEUE_FULL, name, 0);
+    return s_bool_result (self, full);
+}
+
+int zmgr_queue_task_done (zmgr_client_t *self, const char *name)
+{
+    return s_name_only (self, ZMGR_OP_QUEUE_TASK_DONE, name);
+}
+
+int zmgr_queue_join (zmgr_client_t *self, const char *name, int timeout_ms)
+{
+    CHECK (self, name);
+    s_put_timeout (s_begin (self, ZMGR_OP_QUEUE_JOIN, name, 1), timeout_ms);
+    return client_finish (self, client_block_wait (self, timeout_ms), NULL);
+}
+
+/* ---- value ------------------------------------------------------------- */
+
+int zmgr_value_get (zmgr_client_t *self, const char *name, zmgr_value_t **val)
+{
+    return s_name_result (self, ZMGR_OP_VALUE_GET, name, val);
+}
+
+int zmgr_value_set (zmgr_client_t *self, const char *name, const zmgr_value_t *val)
+{
+    return s_name_value (self, ZMGR_OP_VALUE_SET, name, val, NULL);
+}
+
+int zmgr_value_add (zmgr_client_t *self, const char *name, int64_t delta, int64_t *result)
+{
+    if (result)
+        *result = 0;
+    CHECK (self, name);
+    proto_put_int (s_begin (self, ZMGR_OP_VALUE_ADD, name, 1), delta);
+    return s_int_result (self, CLIENT_DEFAULT_WAIT, result);
+}
+
+int zmgr_value_addv (zmgr_client_t *self, const char *name, const zmgr_value_t *delta,
+                     zmgr_value_t **result)
+{
+    return s_name_value (self, ZMGR_OP_VALUE_ADD, name, delta, result);
+}
+
+int zmgr_value_cas (zmgr_client_t *self, const char *name, const zmgr_value_t *expected,
+                    const zmgr_value_t *desired, bool *swapped, zmgr_value_t **current)
+{
+    if (swapped)
+        *swapped = false;
+    if (current)
+        *current = NULL;
+    CHECK (self, name);
+    if (!desired)
+        return ZMGR_EINVAL;
+    proto_buf_t *b = s_begin (self, ZMGR_OP_VALUE_CAS, name, 3);
+    if (expected)
+        s_put_value (b, expected);
+    else
+        proto_put_nil (b);
+    s_put_value (b, desired);
+    proto_put_bool (b, expected == NULL);
+    zmgr_value_t *r;
+    int rc = client_finish (self, CLIENT_DEFAULT_WAIT, &r);
+    if (rc)
+        return rc;
+    /*  Reply: [swapped, current]. */
+    size_t n;
+    proto_slice_t body, a, v;
+    if (proto_read_array ((proto_slice_t) { r->data, r->len }, &n, &body) || n != 2
+        || proto_next (&body, &a) || proto_next (&body, &v)) {
+        zmgr_value_destroy (&r);
+        return client_fail (self, ZMGR_EPROTO, "cas reply is not [swapped, current]");
+    }
+    bool sw = false;
+    proto_read_bool (a, &sw);
+    if (swapped)
+        *swapped = sw;
+    if (current && !(*current = value_wrap (v.ptr, v.len)))
+        rc = ZMGR_ENOMEM;
+    zmgr_value_destroy (&r);
+    return rc;
+}
+
+/* ---- lock -------------------------------------------------------------- */
+
+int zmgr_lock_acquire (zmgr_client_t *self, const char *name, bool reentrant, int timeout_ms)
+{
+    CHECK (self, name);
+    proto_buf_t *b = s_begin (self, ZMGR_OP_LOCK_ACQUIRE, name, 2);
+    s_put_timeout (b, timeout_ms);
+    proto_put_bool (b, reentrant);
+    return client_finish (self, client_block_wait (self, timeout_ms), NULL);
+}
+
+int zmgr_lock_release (zmgr_client_t *self, const char *name)
+{
+    return s_name_only (self, ZMGR_OP_LOCK_RELEASE, name);
+}
+
+int zmgr_lock_locked (zmgr_client_t *self, const char *name, bool *locked)
+{
+    if (locked)
+        *locked = false;
+    CHECK (self, name);
+    s_begin (self, ZMGR_OP_LOCK_LOCKED, name, 0);
+    return s_bool_result (self, locked);
+}
+
+/* ---- pipe -------------------------------------------------------------- */
+
+int zmgr_pipe_send (zmgr_client_t *self, const char *name, int end, const zmgr_value_t *item)
+{
+    CHECK (self, name);
+    if (!item || (end != 0 && end != 1))
+        return client_fail (self, ZMGR_EINVAL, "pipe end must be 0 or 1 and item not NULL");
+    proto_buf_t *b = s_begin (self, ZMGR_OP_PIPE_SEND, name, 2);
+    proto_put_int (b, end);
+    s_put_value (b, item);
+    return client_finish (self, CLIENT_DEFAULT_WAIT, NULL);
+}
+
+int zmgr_pipe_recv (zmgr_client_t *self, const char *name, int end, int timeout_ms,
+                    zmgr_value_t **item)
+{
+    if (item)
+        *item = NULL;
+    CHECK (self, name);
+    if (end != 0 && end != 1)
+        return client_fail (self, ZMGR_EINVAL, "pipe end must be 0 or 1");
+    proto_buf_t *b = s_begin (self, ZMGR_OP_PIPE_RECV, name, 2);
+    proto_put_int (b, end);
+    s_put_timeout (b, timeout_ms);
+    return s_value_result (self, client_block_wait (self, timeout_ms), item);
+}

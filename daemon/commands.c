@@ -1,0 +1,375 @@
+/*  daemon/commands.c - the command table and the one dispatch path
+ *  Every request passes the same checks before its handler runs (session,
+ *  opcode, argument count, object name, object type, creation, waiter
+ *  limit), in the manner of a command table rather than a switch, so that
+ *  a handler only does its own work. The flags of each entry:
+ *    CMD_NAME      the request must name an object
+ *    CMD_CREATE    a missing object is created (of the entry's type)
+ *    CMD_WRITE     changes state: store_changed() runs after success
+ *    CMD_PARKS     may park: refused with EBUSY past the per-peer limit
+ *    CMD_ANON      allowed before hello (hello itself, heartbeat)
+ *  Arguments not in their smallest msgpack encoding are re-packed first,
+ *  so that equal values compare equal byte for byte in every object. */
+#include "zmgrd.h"
+
+#include <msgpack.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum {
+    CMD_NAME = 1 << 0,
+    CMD_CREATE = 1 << 1,
+    CMD_WRITE = 1 << 2,
+    CMD_PARKS = 1 << 3,
+    CMD_ANON = 1 << 4,
+};
+
+typedef struct {
+    uint32_t op;         /* ZMGR_OP_* */
+    cmd_fn fn;           /* handler */
+    uint8_t min_args;    /* arguments after the name, at least */
+    uint8_t max_args;    /* and at most */
+    int type;            /* object type it applies to, 0 for none */
+    unsigned flags;      /* CMD_* */
+} command_t;
+
+#define T_LIST ZMGR_TYPE_LIST
+#define T_DICT ZMGR_TYPE_DICT
+#define T_QUEUE ZMGR_TYPE_QUEUE
+#define T_VALUE ZMGR_TYPE_VALUE
+#define T_LOCK ZMGR_TYPE_LOCK
+#define T_PIPE ZMGR_TYPE_PIPE
+#define N CMD_NAME
+#define C (CMD_NAME | CMD_CREATE)
+#define W CMD_WRITE
+
+static const command_t s_commands[] = {
+    { ZMGR_OP_HELLO, admin_cmd_hello, 0, 3, 0, CMD_ANON },
+    { ZMGR_OP_PING, admin_cmd_ping, 0, 1, 0, 0 },
+    { ZMGR_OP_BYE, admin_cmd_bye, 0, 0, 0, 0 },
+    { ZMGR_OP_HEARTBEAT, admin_cmd_ping, 0, 0, 0, CMD_ANON },
+    { ZMGR_OP_TYPE, admin_cmd_type, 0, 0, 0, N },
+    { ZMGR_OP_EXISTS, admin_cmd_exists, 0, 0, 0, N },
+    { ZMGR_OP_DELETE, admin_cmd_delete, 0, 0, 0, N | W },
+    { ZMGR_OP_OBJECTS, admin_cmd_objects, 0, 1, 0, 0 },
+    { ZMGR_OP_STATS, admin_cmd_stats, 0, 0, 0, 0 },
+    { ZMGR_OP_CREATE, admin_cmd_create, 1, 2, 0, N | W },
+
+    { ZMGR_OP_LIST_APPEND, list_cmd_append, 1, 1, T_LIST, C | W },
+    { ZMGR_OP_LIST_EXTEND, list_cmd_extend, 1, 1, T_LIST, C | W },
+    { ZMGR_OP_LIST_INSERT, list_cmd_insert, 2, 2, T_LIST, C | W },
+    { ZMGR_OP_LIST_GET, list_cmd_get, 1, 1, T_LIST, N },
+    { ZMGR_OP_LIST_SET, list_cmd_set, 2, 2, T_LIST, N | W },
+    { ZMGR_OP_LIST_POP, list_cmd_pop, 0, 1, T_LIST, N | W },
+    { ZMGR_OP_LIST_REMOVE, list_cmd_remove, 1, 1, T_LIST, N | W },
+    { ZMGR_OP_LIST_INDEX, list_cmd_index, 1, 3, T_LIST, N },
+    { ZMGR_OP_LIST_COUNT, list_cmd_count, 1, 1, T_LIST, N },
+    { ZMGR_OP_LIST_LEN, list_cmd_len, 0, 0, T_LIST, N },
+    { ZMGR_OP_LIST_SLICE, list_cmd_slice, 0, 2, T_LIST, N },
+    { ZMGR_OP_LIST_CLEAR, list_cmd_clear, 0, 0, T_LIST, N | W },
+
+    { ZMGR_OP_DICT_SET, dict_cmd_set, 2, 2, T_DICT, C | W },
+    { ZMGR_OP_DICT_GET, dict_cmd_get, 1, 2, T_DICT, N },
+    { ZMGR_OP_DICT_DELETE, dict_cmd_delete, 1, 1, T_DICT, N | W },
+    { ZMGR_OP_DICT_CONTAINS, dict_cmd_contains, 1, 1, T_DICT, N },
+    { ZMGR_OP_DICT_KEYS, dict_cmd_keys, 0, 0, T_DICT, N },
+    { ZMGR_OP_DICT_VALUES, dict_cmd_values, 0, 0, T_DICT, N },
+    { ZMGR_OP_DICT_ITEMS, dict_cmd_items, 0, 0, T_DICT, N },
+    { ZMGR_OP_DICT_LEN, dict_cmd_len, 0, 0, T_DICT, N },
+    { ZMGR_OP_DICT_UPDATE, dict_cmd_update, 1, 1, T_DICT, C | W },
+    { ZMGR_OP_DICT_SETDEFAULT, dict_cmd_setdefault, 2, 2, T_DICT, C | W },
+    { ZMGR_OP_DICT_POP, dict_cmd_pop, 1, 2, T_DICT, N | W },
+    { ZMGR_OP_DICT_ADD, dict_cmd_add, 2, 2, T_DICT, C | W },
+    { ZMGR_OP_DICT_CLEAR, dict_cmd_clear, 0, 0, T_DICT, N | W },
+
+    { ZMGR_OP_QUEUE_PUT, queue_cmd_put, 1, 3, T_QUEUE, C | W | CMD_PARKS },
+    { ZMGR_OP_QUEUE_GET, queue_cmd_get, 0, 1, T_QUEUE, C | W | CMD_PARKS },
+    { ZMGR_OP_QUEUE_QSIZE, queue_cmd_qsize, 0, 0, T_QUEUE, N },
+    { ZMGR_OP_QUEUE_EMPTY, queue_cmd_empty, 0, 0, T_QUEUE, N },
+    { ZMGR_OP_QUEUE_FULL, queue_cmd_full, 0, 0, T_QUEUE, N },
+    { ZMGR_OP_QUEUE_TASK_DONE, queue_cmd_task_done, 0, 0, T_QUEUE, N | W },
+    { ZMGR_OP_QUEUE_JOIN, queue_cmd_join, 0, 1, T_QUEUE, C | CMD_PARKS },
+
+    { ZMGR_OP_VALUE_GET, value_cmd_get, 0, 0, T_VALUE, N },
+    { ZMGR_OP_VALUE_SET, value_cmd_set, 1, 1, T_VALUE, C | W },
+    { ZMGR_OP_VALUE_ADD, value_cmd_add, 1, 1, T_VALUE, C | W },
+    { ZMGR_OP_VALUE_CAS, value_cmd_cas, 2, 3, T_VALUE, C | W },
+
+    { ZMGR_OP_LOCK_ACQUIRE, lock_cmd_acquire, 0, 2, T_LOCK, C | W | CMD_PARKS },
+    { ZMGR_OP_LOCK_RELEASE, lock_cmd_release, 0, 0, T_LOCK, N | W },
+    { ZMGR_OP_LOCK_LOCKED, lock_cmd_locked, 0, 0, T_LOCK, N },
+
+    { ZMGR_OP_PIPE_SEND, pipe_cmd_send, 2, 2, T_PIPE, C | W },
+    { ZMGR_OP_PIPE_RECV, pipe_cmd_recv, 1, 2, T_PIPE, C | W | CMD_PARKS },
+};
+
+#define S_MAX_OP 128
+static const command_t *s_by_op[S_MAX_OP];   /* table indexed by opcode */
+static proto_buf_t s_out;                      /* reply being built */
+static msgpack_sbuffer s_canon[PROTO_MAX_ARGS]; /* re-packed arguments */
+
+int cmd_error (cmd_ctx_t *ctx, int status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start (ap, fmt);
+    vsnprintf (ctx->errbuf, sizeof ctx->errbuf, fmt, ap);
+    va_end (ap);
+    return status;
+}
+
+int arg_timeout (cmd_ctx_t *ctx, size_t i, int64_t *ms)
+{
+    *ms = -1;
+    if (i >= ctx->req->nargs || proto_is_nil (ctx->req->args[i]))
+        return 0;
+    if (proto_read_int (ctx->req->args[i], ms) != 0)
+        return cmd_error (ctx, ZMGR_EINVAL,
+                          "timeout must be an integer (milliseconds)");
+    if (*ms < 0)
+        *ms = -1;
+    else if (*ms > 365LL * 24 * 3600 * 1000)
+        *ms = 365LL * 24 * 3600 * 1000;   /* a year is forever enough */
+    return 0;
+}
+
+static void s_send (const uint8_t *id, size_t id_len, proto_buf_t *out)
+{
+    if (out->oom) {
+        log_msg (LOG_CRIT, 0, "out of memory building a reply");
+        abort ();
+    }
+    loop_send (id, id_len, out->data, out->len);
+}
+
+static void s_reply_error (const uint8_t *id, size_t id_len, uint64_t rid,
+                           int status, const char *msg)
+{
+    g_srv.errors++;
+    proto_buf_reset (&s_out);
+    proto_put_error (&s_out, rid, status, msg && *msg ? msg : NULL);
+    s_send (id, id_len, &s_out);
+}
+
+/*  Rate-limited notice about a frame we could not use. */
+static void s_bad_frame (const char *why)
+{
+    static int64_t window;    /* start of the current second */
+    static unsigned logged;   /* lines logged in it */
+    int64_t now = now_ms ();
+    if (now - window >= 1000) {
+        window = now;
+        logged = 0;
+    }
+    if (logged++ < 10)
+        log_msg (LOG_NOTICE, 0, "bad frame: %s", why);
+}
+
+/*  Re-packs argument i in its smallest encoding (msgpack-c's packer picks
+ *  the smallest form for every integer and length). */
+static int s_canonicalize (proto_req_t *req, size_t i)
+{
+    bool canonical;
+    size_t used;
+    if (proto_check (req->args[i].ptr, req->args[i].len, g_srv.max_depth,
+                     &used, &canonical) != 0)
+        return ZMGR_EPROTO;
+    if (canonical)
+        return 0;
+    msgpack_zone zone;
+    msgpack_zone_init (&zone, 1024);
+    msgpack_object obj;
+    size_t off = 0;
+    int rc = msgpack_unpack ((const char *) req->args[i].ptr,
+                             req->args[i].len, &off, &zone, &obj);
+    if (rc != MSGPACK_UNPACK_SUCCESS) {
+        msgpack_zone_destroy (&zone);
+        return ZMGR_EPROTO;
+    }
+    msgpack_sbuffer *sb = &s_canon[i];
+    sb->size = 0;
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, sb, msgpack_sbuffer_write);
+    msgpack_pack_object (&pk, obj);
+    msgpack_zone_destroy (&zone);
+    req->args[i].ptr = (const uint8_t *) sb->data;
+    req->args[i].len = sb->size;
+    return 0;
+}
+
+static void s_init_table (void)
+{
+    for (size_t i = 0; i < sizeof s_commands / sizeof s_commands[0]; i++)
+        s_by_op[s_commands[i].op] = &s_commands[i];
+    for (size_t i = 0; i < PROTO_MAX_ARGS; i++)
+        msgpack_sbuffer_init (&s_canon[i]);
+}
+
+/*  The request id of a frame too big to parse whole, if it can be seen. */
+static uint64_t s_peek_rid (const void *frame, size_t len)
+{
+    size_t count;
+    proto_slice_t body, item;
+    int64_t rid;
+    if (proto_read_array ((proto_slice_t) { frame, len }, &count, &body)
+        || count < 1 || body.len == 0)
+        return 0;
+    item.ptr = body.ptr;
+    item.len = body.len < 9 ? body.len : 9;
+    if (proto_read_int (item, &rid) || rid < 0)
+        return 0;
+    return (uint64_t) rid;
+}
+
+static bool s_type_ok (const command_t *cmd, const object_t *obj)
+{
+    if (cmd->type == ZMGR_TYPE_LOCK)
+        return obj->type == ZMGR_TYPE_LOCK || obj->type == ZMGR_TYPE_RLOCK;
+    return obj->type == cmd->type;
+}
+
+void commands_dispatch (const uint8_t *id, size_t id_len, int fd,
+                        const void *frame, size_t len)
+{
+    if (!s_by_op[ZMGR_OP_HELLO])
+        s_init_table ();
+    g_srv.ops++;
+    if (len > g_srv.max_msg) {
+        char msg[96];
+        snprintf (msg, sizeof msg, "request of %zu bytes is over the limit of %zu",
+                  len, g_srv.max_msg);
+        s_bad_frame (msg);
+        s_reply_error (id, id_len, s_peek_rid (frame, len), ZMGR_ETOOBIG, msg);
+        return;
+    }
+    proto_req_t req;
+    const char *why;
+    int rc = proto_parse_request (frame, len, g_srv.max_depth, &req, &why);
+    if (rc != 0) {
+        s_bad_frame (why);
+        s_reply_error (id, id_len, req.rid, rc, why);
+        return;
+    }
+    const command_t *cmd = req.op < S_MAX_OP ? s_by_op[req.op] : NULL;
+    peer_t *peer = peers_find (id, id_len);
+    if (!peer && !(cmd && (cmd->flags & CMD_ANON))) {
+        s_reply_error (id, id_len, req.rid, ZMGR_ESESSION,
+                       "no session: the first request must be hello");
+        return;
+    }
+    if (!cmd) {
+        char msg[64];
+        snprintf (msg, sizeof msg, "unknown opcode %u", req.op);
+        s_reply_error (id, id_len, req.rid, ZMGR_EUNKNOWNOP, msg);
+        return;
+    }
+    if (!peer && req.op == ZMGR_OP_HEARTBEAT)
+        return;
+    if (!peer)
+        peer = peers_add (id, id_len, PEER_CLIENT);
+    peers_note_fd (peer, fd);
+
+    cmd_ctx_t ctx;
+    ctx.peer = peer;
+    ctx.req = &req;
+    ctx.obj = NULL;
+    ctx.out = &s_out;
+    ctx.created = false;
+    ctx.errbuf[0] = '\0';
+    const char *opname = proto_opname (req.op);
+
+    if (req.nargs < cmd->min_args || req.nargs > cmd->max_args) {
+        rc = cmd_error (&ctx, ZMGR_EINVAL, "%s takes %u to %u arguments, got %zu",
+                        opname, cmd->min_args, cmd->max_args, req.nargs);
+        goto fail;
+    }
+    if ((cmd->flags & CMD_NAME) && !req.name.ptr) {
+        rc = cmd_error (&ctx, ZMGR_EINVAL, "%s needs an object name", opname);
+        goto fail;
+    }
+    if (!req.canonical)
+        for (size_t i = 0; i < req.nargs; i++)
+            if ((rc = s_canonicalize (&req, i)) != 0) {
+                cmd_error (&ctx, rc, "argument %zu could not be re-packed", i + 1);
+                goto fail;
+            }
+    if (cmd->type) {
+        const char *name = (const char *) req.name.ptr;
+        ctx.obj = store_find (name, req.name.len);
+        int want = cmd->type;
+        if (req.op == ZMGR_OP_LOCK_ACQUIRE && req.nargs >= 2) {
+            bool reentrant = false;
+            if (proto_read_bool (req.args[1], &reentrant) != 0) {
+                rc = cmd_error (&ctx, ZMGR_EINVAL, "reentrant must be a boolean");
+                goto fail;
+            }
+            want = reentrant ? ZMGR_TYPE_RLOCK : ZMGR_TYPE_LOCK;
+            if (ctx.obj && ctx.obj->type != want && s_type_ok (cmd, ctx.obj)) {
+                rc = cmd_error (&ctx, ZMGR_EWRONGTYPE, "'%.*s' is a %s, not a %s",
+                                (int) req.name.len, name,
+                                proto_typename (ctx.obj->type),
+                                proto_typename (want));
+                goto fail;
+            }
+        }
+        if (ctx.obj && !s_type_ok (cmd, ctx.obj)) {
+            rc = cmd_error (&ctx, ZMGR_EWRONGTYPE, "'%.*s' is a %s, not a %s",
+                            (int) req.name.len, name,
+                            proto_typename (ctx.obj->type),
+                            proto_typename (cmd->type));
+            goto fail;
+        }
+        if (!ctx.obj) {
+            if (!(cmd->flags & CMD_CREATE)) {
+                rc = cmd_error (&ctx, ZMGR_ENOTFOUND, "no %s named '%.*s'",
+                                proto_typename (cmd->type), (int) req.name.len,
+                                name);
+                goto fail;
+            }
+            ctx.obj = store_create (name, req.name.len, want, &rc);
+            if (!ctx.obj) {
+                cmd_error (&ctx, rc, "cannot create '%.*s': %zu objects is the limit",
+                           (int) req.name.len, name, g_srv.max_objects);
+                goto fail;
+            }
+            ctx.obj->creator = peer->session;
+            ctx.created = true;
+        }
+    }
+    if ((cmd->flags & CMD_PARKS) && peer->nparked >= g_srv.max_pending) {
+        rc = cmd_error (&ctx, ZMGR_EBUSY, "%zu requests already waiting",
+                        peer->nparked);
+        goto fail;
+    }
+
+    proto_buf_reset (&s_out);
+    proto_put_reply (&s_out, req.rid, 0);
+    rc = cmd->fn (&ctx);
+    if (rc == CMD_PARKED)
+        return;
+    if (rc == 0) {
+        if (cmd->flags & CMD_WRITE)
+            store_changed (ctx.obj);
+        if (req.rid)
+            s_send (id, id_len, &s_out);
+        return;
+    }
+fail:
+    /*  A failed request leaves nothing behind, not even its object. */
+    if (ctx.created && ctx.obj)
+        store_delete (ctx.obj);
+    log_msg (LOG_DEBUG, 0, "session %llu %s: %s", (unsigned long long) peer->session,
+             opname, ctx.errbuf[0] ? ctx.errbuf : proto_strerror (rc));
+    if (req.rid)
+        s_reply_error (id, id_len, req.rid, rc, ctx.errbuf);
+    else
+        g_srv.errors++;
+}
+
+void commands_fini (void)
+{
+    proto_buf_fini (&s_out);
+    for (size_t i = 0; i < PROTO_MAX_ARGS; i++)
+        msgpack_sbuffer_destroy (&s_canon[i]);
+}

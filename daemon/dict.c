@@ -1,0 +1,356 @@
+/*  daemon/dict.c - named dicts with Python's dict semantics, ordered
+ *  Like CPython's compact dict: entries sit in insertion order in a dense
+ *  array, and a separate open-addressing index of 32-bit slots points into
+ *  it. Iteration (keys, values, items) follows insertion order; a deleted
+ *  entry leaves a hole that the next rebuild squeezes out. Key and value
+ *  share one allocation, which keeps a small entry near 60 bytes. Keys
+ *  are any value, compared by canonical msgpack encoding. */
+#include "zmgrd.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/*  One key/value pair in a single allocation: key bytes then value. */
+typedef struct {
+    uint32_t klen;    /* bytes of key at data */
+    uint32_t vlen;    /* bytes of value after the key */
+    uint8_t data[];
+} kv_t;
+
+typedef struct {
+    uint32_t hash;    /* of the key */
+    kv_t *kv;         /* owned; NULL for a deleted entry (a hole) */
+} dent_t;
+
+#define S_EMPTY 0u    /* index slot never used */
+#define S_GONE 1u     /* index slot of a deleted entry (tombstone) */
+
+typedef struct {
+    dent_t *entries;  /* insertion order, with holes */
+    size_t nentries;  /* entries used, holes included */
+    size_t cap;       /* entries allocated */
+    size_t live;      /* entries that are not holes */
+    uint32_t *index;  /* slots: entry position + 2, or S_EMPTY / S_GONE */
+    size_t nslots;    /* power of two (0 before the first insert) */
+    size_t used;      /* slots not S_EMPTY (tombstones included) */
+} dict_t;
+
+static inline proto_slice_t s_key (const kv_t *kv)
+{
+    return (proto_slice_t) { kv->data, kv->klen };
+}
+
+static inline proto_slice_t s_val (const kv_t *kv)
+{
+    return (proto_slice_t) { kv->data + kv->klen, kv->vlen };
+}
+
+static uint32_t s_hash (proto_slice_t k)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < k.len; i++)
+        h = (h ^ k.ptr[i]) * 1099511628211ull;
+    return (uint32_t) (h ^ (h >> 32));
+}
+
+static kv_t *s_kv_new (proto_slice_t k, proto_slice_t v)
+{
+    kv_t *kv = xmalloc (sizeof *kv + k.len + v.len);
+    kv->klen = (uint32_t) k.len;
+    kv->vlen = (uint32_t) v.len;
+    memcpy (kv->data, k.ptr, k.len);
+    memcpy (kv->data + k.len, v.ptr, v.len);
+    return kv;
+}
+
+void dict_create (object_t *obj)
+{
+    obj->impl = xcalloc (1, sizeof (dict_t));
+}
+
+static void s_clear (dict_t *d)
+{
+    for (size_t i = 0; i < d->nentries; i++)
+        free (d->entries[i].kv);
+    free (d->entries);
+    free (d->index);
+    memset (d, 0, sizeof *d);
+}
+
+void dict_destroy (object_t *obj)
+{
+    s_clear (obj->impl);
+    free (obj->impl);
+}
+
+/*  Slot of key k: where it is, or (*found false) the first free slot for it. */
+static size_t s_probe (dict_t *d, proto_slice_t k, uint32_t h, bool *found)
+{
+    size_t mask = d->nslots - 1;
+    size_t i = h & mask;
+    size_t first_gone = SIZE_MAX;
+    for (;;) {
+        uint32_t s = d->index[i];
+        if (s == S_EMPTY) {
+            *found = false;
+            return first_gone != SIZE_MAX ? first_gone : i;
+        }
+        if (s == S_GONE) {
+            if (first_gone == SIZE_MAX)
+                first_gone = i;
+        } else {
+            dent_t *e = &d->entries[s - 2];
+            if (e->hash == h && slice_eq (s_key (e->kv), k)) {
+                *found = true;
+                return i;
+            }
+        }
+        i = (i + 1) & mask;
+    }
+}
+
+/*  Rebuilds the index for at least `want` live entries, squeezing holes. */
+static void s_rebuild (dict_t *d, size_t want)
+{
+    size_t j = 0;
+    for (size_t i = 0; i < d->nentries; i++)
+        if (d->entries[i].kv)
+            d->entries[j++] = d->entries[i];
+    d->nentries = j;
+    size_t nslots = 8;
+    while (nslots * 2 < want * 3)   /* load at most 2/3 */
+        nslots *= 2;
+    free (d->index);
+    d->index = xcalloc (nslots, sizeof *d->index);
+    d->nslots = nslots;
+    d->used = 0;
+    for (size_t i = 0; i < d->nentries; i++) {
+        size_t s = d->entries[i].hash & (nslots - 1);
+        while (d->index[s] != S_EMPTY)
+            s = (s + 1) & (nslots - 1);
+        d->index[s] = (uint32_t) (i + 2);
+        d->used++;
+    }
+}
+
+static dent_t *s_find (dict_t *d, proto_slice_t k, size_t *slot)
+{
+    if (d->nslots == 0)
+        return NULL;
+    bool found;
+    size_t s = s_probe (d, k, s_hash (k), &found);
+    if (!found)
+        return NULL;
+    if (slot)
+        *slot = s;
+    return &d->entries[d->index[s] - 2];
+}
+
+/*  Sets k to v; ZMGR_ELIMIT when a new key would pass the item limit. */
+static int s_set (dict_t *d, proto_slice_t k, proto_slice_t v)
+{
+    dent_t *e = s_find (d, k, NULL);
+    if (e) {
+        kv_t *kv = xrealloc (e->kv, sizeof *kv + k.len + v.len);
+        kv->vlen = (uint32_t) v.len;
+        memcpy (kv->data + kv->klen, v.ptr, v.len);
+        e->kv = kv;
+        return 0;
+    }
+    if (d->live >= g_srv.max_items)
+        return ZMGR_ELIMIT;
+    if ((d->used + 1) * 3 > d->nslots * 2)
+        s_rebuild (d, d->live + 1 < 8 ? 8 : (d->live + 1) * 2);
+    if (d->nentries == d->cap) {
+        d->cap = d->cap ? d->cap * 2 : 8;
+        d->entries = xrealloc (d->entries, d->cap * sizeof *d->entries);
+    }
+    uint32_t h = s_hash (k);
+    bool found;
+    size_t s = s_probe (d, k, h, &found);
+    if (d->index[s] == S_EMPTY)
+        d->used++;
+    d->index[s] = (uint32_t) (d->nentries + 2);
+    d->entries[d->nentries].hash = h;
+    d->entries[d->nentries].kv = s_kv_new (k, v);
+    d->nentries++;
+    d->live++;
+    return 0;
+}
+
+static void s_del (dict_t *d, dent_t *e, size_t slot)
+{
+    free (e->kv);
+    e->kv = NULL;
+    d->index[slot] = S_GONE;
+    d->live--;
+    if (d->live == 0)
+        s_clear (d);
+    else if (d->nentries > 16 && d->live < d->nentries / 4)
+        s_rebuild (d, d->live * 2);
+}
+
+static int s_limit (cmd_ctx_t *ctx)
+{
+    return cmd_error (ctx, ZMGR_ELIMIT, "dict '%s' would exceed %zu keys",
+                      ctx->obj->name, g_srv.max_items);
+}
+
+int dict_cmd_set (cmd_ctx_t *ctx)
+{
+    if (s_set (ctx->obj->impl, ctx->req->args[0], ctx->req->args[1]))
+        return s_limit (ctx);
+    proto_put_nil (ctx->out);
+    return 0;
+}
+
+int dict_cmd_get (cmd_ctx_t *ctx)
+{
+    dent_t *e = s_find (ctx->obj->impl, ctx->req->args[0], NULL);
+    if (e) {
+        proto_put_raw (ctx->out, e->kv->data + e->kv->klen, e->kv->vlen);
+        return 0;
+    }
+    if (ctx->req->nargs < 2)
+        return cmd_error (ctx, ZMGR_EKEY, "key not in dict '%s'", ctx->obj->name);
+    proto_put_raw (ctx->out, ctx->req->args[1].ptr, ctx->req->args[1].len);
+    return 0;
+}
+
+int dict_cmd_delete (cmd_ctx_t *ctx)
+{
+    size_t slot;
+    dent_t *e = s_find (ctx->obj->impl, ctx->req->args[0], &slot);
+    if (!e)
+        return cmd_error (ctx, ZMGR_EKEY, "key not in dict '%s'", ctx->obj->name);
+    s_del (ctx->obj->impl, e, slot);
+    proto_put_nil (ctx->out);
+    return 0;
+}
+
+int dict_cmd_contains (cmd_ctx_t *ctx)
+{
+    proto_put_bool (ctx->out, s_find (ctx->obj->impl, ctx->req->args[0], NULL) != NULL);
+    return 0;
+}
+
+/*  keys (what 0), values (1) or items (2), in insertion order. */
+static int s_walk (cmd_ctx_t *ctx, int what)
+{
+    dict_t *d = ctx->obj->impl;
+    proto_put_array (ctx->out, d->live);
+    for (size_t i = 0; i < d->nentries; i++) {
+        kv_t *kv = d->entries[i].kv;
+        if (!kv)
+            continue;
+        if (what == 2)
+            proto_put_array (ctx->out, 2);
+        if (what != 1)
+            proto_put_raw (ctx->out, kv->data, kv->klen);
+        if (what != 0)
+            proto_put_raw (ctx->out, kv->data + kv->klen, kv->vlen);
+    }
+    return 0;
+}
+
+int dict_cmd_keys (cmd_ctx_t *ctx)
+{
+    return s_walk (ctx, 0);
+}
+
+int dict_cmd_values (cmd_ctx_t *ctx)
+{
+    return s_walk (ctx, 1);
+}
+
+int dict_cmd_items (cmd_ctx_t *ctx)
+{
+    return s_walk (ctx, 2);
+}
+
+int dict_cmd_len (cmd_ctx_t *ctx)
+{
+    proto_put_uint (ctx->out, ((dict_t *) ctx->obj->impl)->live);
+    return 0;
+}
+
+int dict_cmd_update (cmd_ctx_t *ctx)
+{
+    dict_t *d = ctx->obj->impl;
+    size_t n;
+    proto_slice_t body, k, v;
+    if (proto_read_map (ctx->req->args[0], &n, &body) != 0)
+        return cmd_error (ctx, ZMGR_ETYPE, "update takes a map");
+    if (d->live + n > g_srv.max_items) {
+        /*  Refuse before changing anything, unless every key exists. */
+        proto_slice_t scan = body;
+        size_t fresh = 0;
+        for (size_t i = 0; i < n; i++) {
+            proto_next (&scan, &k);
+            proto_next (&scan, &v);
+            fresh += s_find (d, k, NULL) == NULL;
+        }
+        if (d->live + fresh > g_srv.max_items)
+            return s_limit (ctx);
+    }
+    for (size_t i = 0; i < n; i++) {
+        proto_next (&body, &k);
+        proto_next (&body, &v);
+        s_set (d, k, v);
+    }
+    proto_put_uint (ctx->out, d->live);
+    return 0;
+}
+
+int dict_cmd_setdefault (cmd_ctx_t *ctx)
+{
+    dict_t *d = ctx->obj->impl;
+    dent_t *e = s_find (d, ctx->req->args[0], NULL);
+    if (!e && s_set (d, ctx->req->args[0], ctx->req->args[1]))
+        return s_limit (ctx);
+    e = s_find (d, ctx->req->args[0], NULL);
+    proto_put_raw (ctx->out, e->kv->data + e->kv->klen, e->kv->vlen);
+    return 0;
+}
+
+int dict_cmd_pop (cmd_ctx_t *ctx)
+{
+    dict_t *d = ctx->obj->impl;
+    size_t slot;
+    dent_t *e = s_find (d, ctx->req->args[0], &slot);
+    if (!e) {
+        if (ctx->req->nargs < 2)
+            return cmd_error (ctx, ZMGR_EKEY, "key not in dict '%s'", ctx->obj->name);
+        proto_put_raw (ctx->out, ctx->req->args[1].ptr, ctx->req->args[1].len);
+        return 0;
+    }
+    proto_put_raw (ctx->out, e->kv->data + e->kv->klen, e->kv->vlen);
+    s_del (d, e, slot);
+    return 0;
+}
+
+int dict_cmd_add (cmd_ctx_t *ctx)
+{
+    dict_t *d = ctx->obj->impl;
+    dent_t *e = s_find (d, ctx->req->args[0], NULL);
+    proto_slice_t cur;
+    if (e)
+        cur = s_val (e->kv);
+    size_t mark = ctx->out->len;
+    int rc = num_add (e ? &cur : NULL, ctx->req->args[1], ctx->out);
+    if (rc)
+        return cmd_error (ctx, rc, rc == ZMGR_EOVERFLOW ? "integer overflow"
+                                                        : "add needs numbers (int or float)");
+    /*  The reply holds the new value: store that same encoding. */
+    proto_slice_t sum = { ctx->out->data + mark, ctx->out->len - mark };
+    if (s_set (d, ctx->req->args[0], sum))
+        return s_limit (ctx);
+    return 0;
+}
+
+int dict_cmd_clear (cmd_ctx_t *ctx)
+{
+    s_clear (ctx->obj->impl);
+    proto_put_nil (ctx->out);
+    return 0;
+}

@@ -1,0 +1,366 @@
+/*  daemon/loop.c - zmgrd's one loop: ROUTER socket, monitor, signals, timers
+ *  zmq_poll waits on the ROUTER (requests), a PAIR fed by the ROUTER's
+ *  monitor (closed connections) and a signalfd (TERM/INT/HUP as ordinary
+ *  events), with a timeout set by the nearest parked deadline. Each turn
+ *  drains what is ready, answers expired waits and frees ended sessions.
+ *  Signals are blocked before the ZeroMQ context exists, so its I/O
+ *  threads inherit the mask and only the signalfd sees them. */
+#define _GNU_SOURCE
+#include "zmgrd.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+#include <zmq.h>
+
+server_t g_srv;
+
+#define S_MONITOR_EP "inproc://zmgrd-monitor"
+#define S_BATCH 1024          /* messages handled per socket per turn */
+
+int64_t now_ms (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_MONOTONIC, &ts);
+    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void loop_send (const uint8_t *id, size_t id_len, const void *data, size_t len)
+{
+    if (zmq_send (g_srv.router, id, id_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0
+        || zmq_send (g_srv.router, data, len, ZMQ_DONTWAIT) < 0) {
+        /*  EHOSTUNREACH: the peer is gone; the monitor's close event ends
+         *  its session. EAGAIN: it does not read its replies. */
+        int err = errno;
+        if (g_srv.send_fail++ % 1000 == 0)
+            log_msg (err == EHOSTUNREACH ? LOG_INFO : LOG_WARNING, err,
+                     "reply not delivered (%llu so far)",
+                     (unsigned long long) g_srv.send_fail);
+    }
+}
+
+static int s_setopt_int (void *sock, int opt, int value, const char *what)
+{
+    if (zmq_setsockopt (sock, opt, &value, sizeof value) != 0) {
+        log_msg (LOG_ERR, errno, "set %s", what);
+        return -1;
+    }
+    return 0;
+}
+
+/*  Refuses tcp endpoints that are not on loopback: TCP beyond this host
+ *  needs CURVE, which comes with the service work. */
+static bool s_endpoint_allowed (const char *ep)
+{
+    if (strncmp (ep, "ipc://", 6) == 0 || strncmp (ep, "inproc://", 9) == 0)
+        return true;
+    if (strncmp (ep, "tcp://", 6) != 0)
+        return false;
+    const char *host = ep + 6;
+    return strncmp (host, "127.", 4) == 0 || strncmp (host, "localhost:", 10) == 0
+           || strncmp (host, "[::1]:", 6) == 0;
+}
+
+/*  Prepares the directory of an ipc endpoint: created 0700 when missing;
+ *  a live socket there means another broker runs (refused); a stale one
+ *  left by a crash is removed. */
+static int s_prepare_ipc (const char *ep)
+{
+    const char *path = ep + 6;
+    char dir[sizeof ((struct sockaddr_un *) 0)->sun_path];
+    if (strlen (path) >= sizeof dir) {
+        log_msg (LOG_ERR, 0, "ipc path too long: %s", path);
+        return -1;
+    }
+    snprintf (dir, sizeof dir, "%s", path);
+    char *slash = strrchr (dir, '/');
+    if (slash && slash != dir) {
+        *slash = '\0';
+        if (mkdir (dir, 0700) == 0) {
+            if (strcmp (dir, g_srv.runtime_dir) == 0)
+                g_srv.made_runtime_dir = true;
+        } else if (errno != EEXIST) {
+            log_msg (LOG_ERR, errno, "mkdir %s", dir);
+            return -1;
+        }
+    }
+    int fd = socket (AF_UNIX, SOCK_STREAM, 0);
+    if (fd < 0)
+        return 0;
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    snprintf (sa.sun_path, sizeof sa.sun_path, "%s", path);
+    int rc = connect (fd, (struct sockaddr *) &sa, sizeof sa);
+    int err = errno;
+    close (fd);
+    if (rc == 0) {
+        log_msg (LOG_ERR, 0, "another broker already listens on %s", ep);
+        return -1;
+    }
+    if (err == ECONNREFUSED)
+        unlink (path);
+    return 0;
+}
+
+static int s_bind_all (void)
+{
+    for (size_t i = 0; i < g_srv.nendpoints; i++) {
+        const char *ep = g_srv.endpoints[i];
+        if (!s_endpoint_allowed (ep)) {
+            log_msg (LOG_ERR, 0, "endpoint %s refused: only ipc:// and tcp:// on "
+                     "loopback for now (CURVE comes for other addresses)", ep);
+            return -1;
+        }
+        if (strncmp (ep, "ipc://", 6) == 0 && s_prepare_ipc (ep) != 0)
+            return -1;
+        if (zmq_bind (g_srv.router, ep) != 0) {
+            log_msg (LOG_ERR, errno, "bind %s", ep);
+            return -1;
+        }
+        if (strncmp (ep, "ipc://", 6) == 0)
+            chmod (ep + 6, 0660);
+        /*  A wildcard port is resolved: log the endpoint clients can use. */
+        char last[256];
+        size_t sz = sizeof last;
+        if (zmq_getsockopt (g_srv.router, ZMQ_LAST_ENDPOINT, last, &sz) == 0
+            && strcmp (last, ep) != 0) {
+            free (g_srv.endpoints[i]);
+            g_srv.endpoints[i] = strdup (last);
+        }
+        log_msg (LOG_NOTICE, 0, "listening on %s", g_srv.endpoints[i]);
+    }
+    return 0;
+}
+
+int loop_init (void)
+{
+    g_srv.start_ms = now_ms ();
+    sigset_t mask;
+    sigemptyset (&mask);
+    sigaddset (&mask, SIGTERM);
+    sigaddset (&mask, SIGINT);
+    sigaddset (&mask, SIGHUP);
+    sigaddset (&mask, SIGCHLD);
+    if (sigprocmask (SIG_BLOCK, &mask, NULL) != 0) {
+        log_msg (LOG_ERR, errno, "sigprocmask");
+        return -1;
+    }
+    signal (SIGPIPE, SIG_IGN);
+    g_srv.sigfd = signalfd (-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (g_srv.sigfd < 0) {
+        log_msg (LOG_ERR, errno, "signalfd");
+        return -1;
+    }
+    /*  Every connection is a descriptor: allow as many as we may. */
+    struct rlimit rl;
+    if (getrlimit (RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit (RLIMIT_NOFILE, &rl);
+    }
+    g_srv.ctx = zmq_ctx_new ();
+    if (!g_srv.ctx) {
+        log_msg (LOG_ERR, errno, "zmq_ctx_new");
+        return -1;
+    }
+    g_srv.router = zmq_socket (g_srv.ctx, ZMQ_ROUTER);
+    if (!g_srv.router) {
+        log_msg (LOG_ERR, errno, "zmq_socket");
+        return -1;
+    }
+    /*  Over-limit frames get an error reply; only frames far over it are
+     *  cut off by libzmq (which closes that connection). */
+    int64_t hard = (int64_t) g_srv.max_msg * 2 + 4096;
+    int hb = g_srv.heartbeat_ms;
+    if (zmq_setsockopt (g_srv.router, ZMQ_MAXMSGSIZE, &hard, sizeof hard) != 0
+        || s_setopt_int (g_srv.router, ZMQ_ROUTER_MANDATORY, 1, "ROUTER_MANDATORY")
+        || s_setopt_int (g_srv.router, ZMQ_SNDHWM, 100000, "SNDHWM")
+        || s_setopt_int (g_srv.router, ZMQ_RCVHWM, 100000, "RCVHWM")
+        || s_setopt_int (g_srv.router, ZMQ_LINGER, 1000, "LINGER")
+        || s_setopt_int (g_srv.router, ZMQ_HEARTBEAT_IVL, hb, "HEARTBEAT_IVL")
+        || s_setopt_int (g_srv.router, ZMQ_HEARTBEAT_TIMEOUT, hb * g_srv.liveness,
+                         "HEARTBEAT_TIMEOUT")
+        || s_setopt_int (g_srv.router, ZMQ_HEARTBEAT_TTL, hb * g_srv.liveness,
+                         "HEARTBEAT_TTL"))
+        return -1;
+    if (zmq_socket_monitor (g_srv.router, S_MONITOR_EP, ZMQ_EVENT_DISCONNECTED) != 0) {
+        log_msg (LOG_ERR, errno, "zmq_socket_monitor");
+        return -1;
+    }
+    g_srv.monitor = zmq_socket (g_srv.ctx, ZMQ_PAIR);
+    if (!g_srv.monitor || zmq_connect (g_srv.monitor, S_MONITOR_EP) != 0) {
+        log_msg (LOG_ERR, errno, "monitor connect");
+        return -1;
+    }
+    return s_bind_all ();
+}
+
+/*  Reads every pending monitor event; a closed connection ends its session. */
+static void s_drain_monitor (void)
+{
+    for (;;) {
+        zmq_msg_t ev, addr;
+        zmq_msg_init (&ev);
+        if (zmq_msg_recv (&ev, g_srv.monitor, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close (&ev);
+            return;
+        }
+        uint16_t event = 0;
+        uint32_t value = 0;
+        if (zmq_msg_size (&ev) >= 6) {
+            memcpy (&event, zmq_msg_data (&ev), 2);
+            memcpy (&value, (uint8_t *) zmq_msg_data (&ev) + 2, 4);
+        }
+        bool more = zmq_msg_more (&ev);
+        zmq_msg_close (&ev);
+        if (more) {
+            zmq_msg_init (&addr);
+            zmq_msg_recv (&addr, g_srv.monitor, 0);
+            zmq_msg_close (&addr);
+        }
+        if (event == ZMQ_EVENT_DISCONNECTED)
+            peers_fd_closed ((int) value);
+    }
+}
+
+static void s_drain_router (void)
+{
+    for (int n = 0; n < S_BATCH; n++) {
+        zmq_msg_t id, body;
+        zmq_msg_init (&id);
+        if (zmq_msg_recv (&id, g_srv.router, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close (&id);
+            return;
+        }
+        if (!zmq_msg_more (&id)) {  /* cannot happen on a ROUTER */
+            zmq_msg_close (&id);
+            continue;
+        }
+        zmq_msg_init (&body);
+        zmq_msg_recv (&body, g_srv.router, 0);
+        int fd = zmq_msg_get (&body, ZMQ_SRCFD);
+        const uint8_t *idp = zmq_msg_data (&id);
+        size_t idlen = zmq_msg_size (&id);
+        /*  A new peer's connection may reuse the fd of one whose close
+         *  event waits in the monitor: read those events first. */
+        if (!peers_find (idp, idlen))
+            s_drain_monitor ();
+        if (zmq_msg_more (&body)) {
+            bool more = true;
+            while (more) {
+                zmq_msg_t extra;
+                zmq_msg_init (&extra);
+                zmq_msg_recv (&extra, g_srv.router, 0);
+                more = zmq_msg_more (&extra);
+                zmq_msg_close (&extra);
+            }
+            proto_buf_t out;
+            proto_buf_init (&out);
+            proto_put_error (&out, 0, ZMGR_EPROTO, "one frame per message");
+            loop_send (idp, idlen, out.data, out.len);
+            proto_buf_fini (&out);
+            g_srv.dropped++;
+            log_msg (LOG_NOTICE, 0, "bad frame: multi-part message dropped");
+        } else
+            commands_dispatch (idp, idlen, fd, zmq_msg_data (&body), zmq_msg_size (&body));
+        zmq_msg_close (&body);
+        zmq_msg_close (&id);
+    }
+}
+
+static void s_read_signals (void)
+{
+    struct signalfd_siginfo si;
+    while (read (g_srv.sigfd, &si, sizeof si) == (ssize_t) sizeof si) {
+        switch (si.ssi_signo) {
+        case SIGTERM:
+        case SIGINT:
+            log_msg (LOG_NOTICE, 0, "signal %d: shutting down", (int) si.ssi_signo);
+            g_srv.stopping = true;
+            break;
+        case SIGHUP:
+            log_msg (LOG_NOTICE, 0, "SIGHUP: nothing to reload without a config file");
+            break;
+        default:
+            break;
+        }
+    }
+}
+
+int loop_run (void)
+{
+    int64_t next_tick = now_ms () + 1000;
+    while (!g_srv.stopping) {
+        int64_t now = now_ms ();
+        int64_t timeout = park_next_timeout (now);
+        int64_t to_tick = next_tick > now ? next_tick - now : 0;
+        if (timeout < 0 || timeout > to_tick)
+            timeout = to_tick;
+        zmq_pollitem_t items[3] = {
+            { g_srv.router, 0, ZMQ_POLLIN, 0 },
+            { g_srv.monitor, 0, ZMQ_POLLIN, 0 },
+            { NULL, g_srv.sigfd, ZMQ_POLLIN, 0 },
+        };
+        int rc = zmq_poll (items, 3, (long) timeout);
+        if (rc < 0) {
+            if (errno == EINTR)
+                continue;
+            log_msg (LOG_CRIT, errno, "zmq_poll");
+            return -1;
+        }
+        if (items[2].revents)
+            s_read_signals ();
+        if (items[1].revents)
+            s_drain_monitor ();
+        if (items[0].revents)
+            s_drain_router ();
+        now = now_ms ();
+        park_expire (now);
+        if (now >= next_tick) {
+            g_srv.ops_per_sec = (double) (g_srv.ops - g_srv.ops_last)
+                                * 1000.0 / (double) (now - next_tick + 1000);
+            g_srv.ops_last = g_srv.ops;
+            next_tick = now + 1000;
+        }
+        peers_reap ();
+    }
+    return 0;
+}
+
+void loop_fini (void)
+{
+    if (g_srv.router) {
+        /*  Answer the parked requests before the sockets go. */
+        peers_shutdown ();
+        store_shutdown ();
+        zmq_socket_monitor (g_srv.router, NULL, 0);
+        zmq_close (g_srv.router);
+        g_srv.router = NULL;
+    }
+    if (g_srv.monitor)
+        zmq_close (g_srv.monitor);
+    g_srv.monitor = NULL;
+    if (g_srv.ctx)
+        zmq_ctx_term (g_srv.ctx);
+    g_srv.ctx = NULL;
+    commands_fini ();
+    for (size_t i = 0; i < g_srv.nendpoints; i++) {
+        if (strncmp (g_srv.endpoints[i], "ipc://", 6) == 0)
+            unlink (g_srv.endpoints[i] + 6);
+        free (g_srv.endpoints[i]);
+        g_srv.endpoints[i] = NULL;
+    }
+    g_srv.nendpoints = 0;
+    if (g_srv.made_runtime_dir)
+        rmdir (g_srv.runtime_dir);
+    if (g_srv.sigfd > 0)
+        close (g_srv.sigfd);
+    g_srv.sigfd = -1;
+}

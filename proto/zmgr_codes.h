@@ -1,0 +1,117 @@
+/*  proto/zmgr_codes.h - opcodes, error codes and protocol constants of zmgr
+ *  One X-macro list per enumeration yields the enum and the name/text tables
+ *  on both sides (daemon and libzmgr). Values never change: append, never
+ *  renumber. Installed with the public headers; proto/PROTOCOL.md is the
+ *  normative description of every opcode listed here. */
+#ifndef ZMGR_CODES_H
+#define ZMGR_CODES_H
+
+#define ZMGR_PROTOCOL_VERSION 1
+
+/*  Error codes: name, value, text. Every call returns 0 or one of these
+ *  (negative). Python's exceptions get their own code. */
+#define ZMGR_ERRNO_MAP(XX)                                                   \
+    XX (EINVAL, -1, "invalid argument")                                      \
+    XX (EPROTO, -2, "protocol error (malformed or unsupported message)")     \
+    XX (ENOMEM, -3, "out of memory")                                         \
+    XX (ETIMEOUT, -4, "timed out")                                           \
+    XX (EUNREACHABLE, -5, "broker unreachable")                              \
+    XX (EDISCONNECTED, -6, "connection to the broker lost")                  \
+    XX (ENOTFOUND, -7, "no such object")                                     \
+    XX (EWRONGTYPE, -8, "operation against an object of the wrong type")     \
+    XX (EEMPTY, -9, "empty (queue.Empty)")                                   \
+    XX (EFULL, -10, "full (queue.Full)")                                     \
+    XX (EKEY, -11, "no such key (KeyError)")                                 \
+    XX (EINDEX, -12, "index out of range (IndexError)")                      \
+    XX (EVALUE, -13, "value not present or unsuitable (ValueError)")         \
+    XX (ENOTOWNER, -14, "lock not held by this session")                     \
+    XX (ETOOBIG, -15, "message or value over the size limit")                \
+    XX (ETOODEEP, -16, "value nested deeper than the limit")                 \
+    XX (ELIMIT, -17, "a configured limit was reached")                       \
+    XX (EUNKNOWNOP, -18, "unknown opcode")                                   \
+    XX (EEXISTS, -19, "object exists with other options")                    \
+    XX (ESESSION, -20, "no session: say hello first")                        \
+    XX (EBUSY, -21, "too many requests in flight")                           \
+    XX (ESHUTDOWN, -22, "broker is shutting down")                           \
+    XX (EOVERFLOW, -23, "integer overflow")                                  \
+    XX (EINTERNAL, -24, "internal error")                                    \
+    XX (ECANCELLED, -25, "cancelled")                                        \
+    XX (ETYPE, -26, "value of the wrong type for this operation (TypeError)")
+
+/*  Object types as they appear on the wire (TYPE replies, CREATE). */
+#define ZMGR_TYPE_MAP(XX)                                                    \
+    XX (LIST, 1, "list")                                                     \
+    XX (DICT, 2, "dict")                                                     \
+    XX (QUEUE, 3, "queue")                                                   \
+    XX (VALUE, 4, "value")                                                   \
+    XX (LOCK, 5, "lock")                                                     \
+    XX (RLOCK, 6, "rlock")                                                   \
+    XX (PIPE, 7, "pipe")
+
+/*  Opcodes: name, value, wire name. Arguments and replies: PROTOCOL.md. */
+#define ZMGR_OP_MAP(XX)                                                      \
+    XX (HELLO, 1, "hello")                                                   \
+    XX (PING, 2, "ping")                                                     \
+    XX (BYE, 3, "bye")                                                       \
+    XX (HEARTBEAT, 4, "heartbeat")                                           \
+    XX (TYPE, 10, "type")                                                    \
+    XX (EXISTS, 11, "exists")                                                \
+    XX (DELETE, 12, "delete")                                                \
+    XX (OBJECTS, 13, "objects")                                              \
+    XX (STATS, 14, "stats")                                                  \
+    XX (CREATE, 15, "create")                                                \
+    XX (LIST_APPEND, 20, "list.append")                                      \
+    XX (LIST_EXTEND, 21, "list.extend")                                      \
+    XX (LIST_INSERT, 22, "list.insert")                                      \
+    XX (LIST_GET, 23, "list.get")                                            \
+    XX (LIST_SET, 24, "list.set")                                            \
+    XX (LIST_POP, 25, "list.pop")                                            \
+    XX (LIST_REMOVE, 26, "list.remove")                                      \
+    XX (LIST_INDEX, 27, "list.index")                                        \
+    XX (LIST_COUNT, 28, "list.count")                                        \
+    XX (LIST_LEN, 29, "list.len")                                            \
+    XX (LIST_SLICE, 30, "list.slice")                                        \
+    XX (LIST_CLEAR, 31, "list.clear")                                        \
+    XX (DICT_SET, 40, "dict.set")                                            \
+    XX (DICT_GET, 41, "dict.get")                                            \
+    XX (DICT_DELETE, 42, "dict.delete")                                      \
+    XX (DICT_CONTAINS, 43, "dict.contains")                                  \
+    XX (DICT_KEYS, 44, "dict.keys")                                          \
+    XX (DICT_VALUES, 45, "dict.values")                                      \
+    XX (DICT_ITEMS, 46, "dict.items")                                        \
+    XX (DICT_LEN, 47, "dict.len")                                            \
+    XX (DICT_UPDATE, 48, "dict.update")                                      \
+    XX (DICT_SETDEFAULT, 49, "dict.setdefault")                              \
+    XX (DICT_POP, 50, "dict.pop")                                            \
+    XX (DICT_ADD, 51, "dict.add")                                            \
+    XX (DICT_CLEAR, 52, "dict.clear")                                        \
+    XX (QUEUE_PUT, 60, "queue.put")                                          \
+    XX (QUEUE_GET, 61, "queue.get")                                          \
+    XX (QUEUE_QSIZE, 62, "queue.qsize")                                      \
+    XX (QUEUE_EMPTY, 63, "queue.empty")                                      \
+    XX (QUEUE_FULL, 64, "queue.full")                                        \
+    XX (QUEUE_TASK_DONE, 65, "queue.task_done")                              \
+    XX (QUEUE_JOIN, 66, "queue.join")                                        \
+    XX (VALUE_GET, 80, "value.get")                                          \
+    XX (VALUE_SET, 81, "value.set")                                          \
+    XX (VALUE_ADD, 82, "value.add")                                          \
+    XX (VALUE_CAS, 83, "value.cas")                                          \
+    XX (LOCK_ACQUIRE, 90, "lock.acquire")                                    \
+    XX (LOCK_RELEASE, 91, "lock.release")                                    \
+    XX (LOCK_LOCKED, 92, "lock.locked")                                      \
+    XX (PIPE_SEND, 100, "pipe.send")                                         \
+    XX (PIPE_RECV, 101, "pipe.recv")
+
+#define ZMGR_XX_ENUM_ERR(name, value, text) ZMGR_##name = value,
+#define ZMGR_XX_ENUM_TYPE(name, value, text) ZMGR_TYPE_##name = value,
+#define ZMGR_XX_ENUM_OP(name, value, text) ZMGR_OP_##name = value,
+
+typedef enum { ZMGR_OK = 0, ZMGR_ERRNO_MAP (ZMGR_XX_ENUM_ERR) } zmgr_status_t;
+typedef enum { ZMGR_TYPE_NONE = 0, ZMGR_TYPE_MAP (ZMGR_XX_ENUM_TYPE) } zmgr_type_t;
+typedef enum { ZMGR_OP_NONE = 0, ZMGR_OP_MAP (ZMGR_XX_ENUM_OP) } zmgr_op_t;
+
+/*  Blocking operations take a timeout in milliseconds: ZMGR_FOREVER waits
+ *  without limit, 0 does not wait (get_nowait, put_nowait). */
+#define ZMGR_FOREVER (-1)
+
+#endif

@@ -1,0 +1,974 @@
+/*  tests/it_badinput.c - hostile and broken frames straight at zmgrd's ROUTER
+ *  A raw ZeroMQ DEALER speaks the wire format by hand (one frame, one
+ *  msgpack array: request [rid, op, name, args...], reply [rid, status,
+ *  result-or-message]) and sends what no libzmgr would: empty and random
+ *  frames, truncated requests, 1000-deep nesting, counts and lengths that
+ *  claim gigabytes, multi-frame messages, unknown opcodes, wrong and missing
+ *  arguments, requests before hello, an oversized message. Each error reply
+ *  must carry the right code; a frame too broken to have a rid may get
+ *  [0, EPROTO, why] or no answer at all. Meanwhile a normal libzmgr client
+ *  owns a dict and a list; at the end the broker is alive, that data is
+ *  intact, and the broker still exits cleanly on SIGTERM. */
+#define _GNU_SOURCE
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <msgpack.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "testutil.h"
+#include "zmgr.h"
+
+static zt_daemon_t s_daemon;      /* the broker under attack */
+static zmgr_client_t *s_client;   /* a well-behaved client with data */
+static void *s_ctx;               /* ZeroMQ context for the raw sockets */
+static uint64_t s_probe_rid = 1000000; /* rids of the probing pings */
+static int s_stop_status = -1;    /* zt_daemon_stop's result, checked in main */
+
+/* ---- raw wire helpers ------------------------------------------------- */
+
+/*  A list of acceptable status codes, ended by 1 (never a status). */
+#define CODES(...) ((const int[]) { __VA_ARGS__, 1 })
+
+static bool s_code_in (int64_t status, const int *codes)
+{
+    for (; *codes != 1; codes++)
+        if (status == *codes)
+            return true;
+    return false;
+}
+
+/*  Raw sockets still open, closed by the group teardown when a failed
+ *  assertion skipped a test's own close (zmq_ctx_term waits for them). */
+#define S_MAX_SOCKS 16
+static void *s_socks[S_MAX_SOCKS];
+
+static void *s_raw_open (void)
+{
+    void *sock = zmq_socket (s_ctx, ZMQ_DEALER);
+    assert_non_null (sock);
+    for (int i = 0; i < S_MAX_SOCKS; i++)
+        if (!s_socks[i]) {
+            s_socks[i] = sock;
+            break;
+        }
+    int zero = 0, two_s = 2000;
+    assert_int_equal (zmq_setsockopt (sock, ZMQ_LINGER, &zero, sizeof zero), 0);
+    assert_int_equal (zmq_setsockopt (sock, ZMQ_SNDTIMEO, &two_s, sizeof two_s), 0);
+    assert_int_equal (zmq_connect (sock, s_daemon.endpoint), 0);
+    return sock;
+}
+
+static void s_raw_close (void **sock_p)
+{
+    void *sock = *sock_p;   /* sock_p may point into s_socks */
+    *sock_p = NULL;
+    if (!sock)
+        return;
+    for (int i = 0; i < S_MAX_SOCKS; i++)
+        if (s_socks[i] == sock)
+            s_socks[i] = NULL;
+    zmq_close (sock);
+}
+
+static void s_send_raw (void *sock, const void *data, size_t len, int flags)
+{
+    int rc = zmq_send (sock, data, len, flags);
+    assert_int_equal (rc, (int) len);
+}
+
+static void s_send_sb (void *sock, msgpack_sbuffer *sb)
+{
+    s_send_raw (sock, sb->data, sb->size, 0);
+}
+
+typedef struct {
+    uint64_t rid;      /* reply's request id */
+    int64_t status;    /* 0 or ZMGR_E* */
+    char msg[256];     /* error message (status != 0), truncated */
+} s_reply_t;
+
+/*  Receives one reply within timeout_ms: 1 got one (checked well-formed),
+ *  0 none came. */
+static int s_recv (void *sock, int timeout_ms, s_reply_t *r)
+{
+    zmq_pollitem_t item = { sock, 0, ZMQ_POLLIN, 0 };
+    int n = zmq_poll (&item, 1, timeout_ms);
+    assert_true (n >= 0);
+    if (n == 0)
+        return 0;
+    zmq_msg_t msg;
+    zmq_msg_init (&msg);
+    assert_true (zmq_msg_recv (&msg, sock, 0) >= 0);
+    assert_false (zmq_msg_more (&msg));   /* replies are one frame */
+    msgpack_unpacked u;
+    msgpack_unpacked_init (&u);
+    size_t off = 0;
+    int urc = msgpack_unpack_next (&u, zmq_msg_data (&msg), zmq_msg_size (&msg), &off);
+    assert_int_equal (urc, MSGPACK_UNPACK_SUCCESS);
+    assert_int_equal (off, zmq_msg_size (&msg));
+    msgpack_object o = u.data;
+    assert_int_equal (o.type, MSGPACK_OBJECT_ARRAY);
+    assert_int_equal (o.via.array.size, 3);
+    msgpack_object *e = o.via.array.ptr;
+    assert_int_equal (e[0].type, MSGPACK_OBJECT_POSITIVE_INTEGER);
+    r->rid = e[0].via.u64;
+    if (e[1].type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+        r->status = (int64_t) e[1].via.u64;
+    else {
+        assert_int_equal (e[1].type, MSGPACK_OBJECT_NEGATIVE_INTEGER);
+        r->status = e[1].via.i64;
+    }
+    r->msg[0] = '\0';
+    if (r->status != 0) {
+        /* an error's payload is its message */
+        assert_int_equal (e[2].type, MSGPACK_OBJECT_STR);
+        size_t len = e[2].via.str.size < sizeof r->msg - 1 ? e[2].via.str.size
+                                                            : sizeof r->msg - 1;
+        memcpy (r->msg, e[2].via.str.ptr, len);
+        r->msg[len] = '\0';
+    }
+    msgpack_unpacked_destroy (&u);
+    zmq_msg_close (&msg);
+    return 1;
+}
+
+/*  Starts a request [rid, op, name, <nargs args follow>]; name NULL = nil. */
+static void s_req (msgpack_packer *pk, uint64_t rid, uint32_t op, const char *name,
+                   size_t nargs)
+{
+    msgpack_pack_array (pk, 3 + nargs);
+    msgpack_pack_uint64 (pk, rid);
+    msgpack_pack_uint32 (pk, op);
+    if (name) {
+        msgpack_pack_str (pk, strlen (name));
+        msgpack_pack_str_body (pk, name, strlen (name));
+    }
+    else
+        msgpack_pack_nil (pk);
+}
+
+static void s_pack_cstr (msgpack_packer *pk, const char *s)
+{
+    msgpack_pack_str (pk, strlen (s));
+    msgpack_pack_str_body (pk, s, strlen (s));
+}
+
+/*  Sends hello; returns its status (1 when no reply came). */
+static int64_t s_hello (void *sock, uint64_t rid, uint64_t version)
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init (&sb);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &sb, msgpack_sbuffer_write);
+    s_req (&pk, rid, ZMGR_OP_HELLO, NULL, 3);
+    msgpack_pack_uint64 (&pk, version);
+    s_pack_cstr (&pk, "client");
+    msgpack_pack_map (&pk, 0);
+    s_send_sb (sock, &sb);
+    msgpack_sbuffer_destroy (&sb);
+    s_reply_t r;
+    if (!s_recv (sock, 5000, &r))
+        return 1;
+    assert_true (r.rid == rid);
+    return r.status;
+}
+
+/*  A raw socket with an open session. */
+static void *s_session (void)
+{
+    void *sock = s_raw_open ();
+    assert_int_equal (s_hello (sock, 1, ZMGR_PROTOCOL_VERSION), 0);
+    return sock;
+}
+
+static void s_send_ping (void *sock, uint64_t rid)
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init (&sb);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &sb, msgpack_sbuffer_write);
+    s_req (&pk, rid, ZMGR_OP_PING, NULL, 0);
+    s_send_sb (sock, &sb);
+    msgpack_sbuffer_destroy (&sb);
+}
+
+/*  After something was sent on sock: sends a ping and collects replies
+ *  until the ping's comes (the broker answers one peer's frames in order).
+ *  Every other reply must be for rid (or rid 0) with a status in codes
+ *  (codes NULL: any well-formed reply).
+ *  Returns how many such replies came. A ping answered ESESSION (the broker
+ *  dropped the session) reopens it; no ping reply at all (the connection
+ *  was dropped) is accepted only when may_disconnect. */
+static int s_probe_ex (void *sock, uint64_t rid, const int *codes, bool may_disconnect)
+{
+    uint64_t ping = ++s_probe_rid;
+    s_send_ping (sock, ping);
+    int others = 0;
+    long long deadline = zt_now_ms () + 5000;
+    for (;;) {
+        s_reply_t r;
+        long long left = deadline - zt_now_ms ();
+        if (left <= 0 || !s_recv (sock, (int) left, &r)) {
+            if (!may_disconnect)
+                fail_msg ("no reply to the probing ping %llu", (unsigned long long) ping);
+            fprintf (stderr, "  (no reply to the probe: connection dropped)\n");
+            return others;
+        }
+        if (r.rid == ping) {
+            if (r.status == ZMGR_ESESSION) {
+                fprintf (stderr, "  (session dropped by the broker; hello again)\n");
+                assert_int_equal (s_hello (sock, ++s_probe_rid, ZMGR_PROTOCOL_VERSION), 0);
+            }
+            else
+                assert_int_equal (r.status, 0);
+            return others;
+        }
+        if (codes && !((r.rid == rid || r.rid == 0) && s_code_in (r.status, codes))) {
+            fail_msg ("unexpected reply rid %llu status %lld (%s): %s",
+                      (unsigned long long) r.rid, (long long) r.status,
+                      zmgr_errname ((int) r.status), r.msg);
+        }
+        others++;
+    }
+}
+
+static int s_probe (void *sock, uint64_t rid, const int *codes)
+{
+    return s_probe_ex (sock, rid, codes, false);
+}
+
+/*  Waits for the reply to rid, which must come, with a status in codes. */
+static void s_expect (void *sock, uint64_t rid, const int *codes)
+{
+    s_reply_t r;
+    assert_int_equal (s_recv (sock, 5000, &r), 1);
+    if (r.rid != rid || !s_code_in (r.status, codes))
+        fail_msg ("rid %llu: got rid %llu status %lld (%s): %s",
+                  (unsigned long long) rid, (unsigned long long) r.rid,
+                  (long long) r.status, zmgr_errname ((int) r.status), r.msg);
+}
+
+/*  The broker is up, serves a brand-new session, and the normal client. */
+static void s_check_healthy (void)
+{
+    assert_true (zt_daemon_alive (&s_daemon));
+    void *sock = s_session ();
+    uint64_t ping = ++s_probe_rid;
+    s_send_ping (sock, ping);
+    s_expect (sock, ping, CODES (0));
+    s_raw_close (&sock);
+    assert_int_equal (zmgr_ping (s_client, NULL), 0);
+}
+
+/*  Sends a packed request built by the caller and expects its reply. */
+static void s_roundtrip (void *sock, msgpack_sbuffer *sb, uint64_t rid, const int *codes)
+{
+    s_send_sb (sock, sb);
+    msgpack_sbuffer_clear (sb);
+    s_expect (sock, rid, codes);
+}
+
+/* ---- fixtures --------------------------------------------------------- */
+
+static int s_group_setup (void **state)
+{
+    (void) state;
+    if (zt_daemon_start (&s_daemon, NULL) != 0)
+        return -1;
+    int st = 0;
+    s_client = zmgr_client_new_timeout (s_daemon.endpoint, 5000, &st);
+    if (!s_client) {
+        fprintf (stderr, "client_new: %s\n", zmgr_errname (st));
+        return -1;
+    }
+    zmgr_value_t *k = zmgr_value_new_str ("k"), *v = zmgr_value_new_str ("v");
+    int rc = zmgr_dict_set (s_client, "bi.d", k, v);
+    for (int i = 1; i <= 3 && rc == 0; i++) {
+        zmgr_value_t *item = zmgr_value_new_int (i);
+        rc = zmgr_list_append (s_client, "bi.l", item);
+        zmgr_value_destroy (&item);
+    }
+    zmgr_value_destroy (&k);
+    zmgr_value_destroy (&v);
+    if (rc != 0) {
+        fprintf (stderr, "storing the data: %s\n", zmgr_errname (rc));
+        return -1;
+    }
+    s_ctx = zmq_ctx_new ();
+    return s_ctx ? 0 : -1;
+}
+
+static int s_group_teardown (void **state)
+{
+    (void) state;
+    for (int i = 0; i < S_MAX_SOCKS; i++)
+        s_raw_close (&s_socks[i]);
+    if (s_ctx)
+        zmq_ctx_term (s_ctx);
+    s_ctx = NULL;
+    zmgr_client_destroy (&s_client);
+    s_stop_status = zt_daemon_stop (&s_daemon);
+    if (s_stop_status != 0)
+        fprintf (stderr, "zmgrd did not exit cleanly: %d\n", s_stop_status);
+    return s_stop_status == 0 ? 0 : -1;
+}
+
+/* ---- session ---------------------------------------------------------- */
+
+static void test_no_hello (void **state)
+{
+    (void) state;
+    void *sock = s_raw_open ();
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init (&sb);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &sb, msgpack_sbuffer_write);
+
+    s_req (&pk, 1, ZMGR_OP_LIST_LEN, "bi.l", 0);
+    s_roundtrip (sock, &sb, 1, CODES (ZMGR_ESESSION));
+    s_req (&pk, 2, ZMGR_OP_DICT_GET, "bi.d", 1);
+    s_pack_cstr (&pk, "k");
+    s_roundtrip (sock, &sb, 2, CODES (ZMGR_ESESSION));
+    s_req (&pk, 3, ZMGR_OP_LIST_CLEAR, "bi.l", 0);
+    s_roundtrip (sock, &sb, 3, CODES (ZMGR_ESESSION));
+
+    /* a hello with a protocol version from the future is refused */
+    assert_true (s_hello (sock, 4, 999) < 0);
+    s_req (&pk, 6, ZMGR_OP_LIST_LEN, "bi.l", 0);
+    s_roundtrip (sock, &sb, 6, CODES (ZMGR_ESESSION));
+
+    /* then a proper hello opens the session */
+    assert_int_equal (s_hello (sock, 7, ZMGR_PROTOCOL_VERSION), 0);
+    s_req (&pk, 8, ZMGR_OP_LIST_LEN, "bi.l", 0);
+    s_roundtrip (sock, &sb, 8, CODES (0));
+    msgpack_sbuffer_destroy (&sb);
+    s_raw_close (&sock);
+
+    int64_t len = 0;
+    assert_int_equal (zmgr_list_len (s_client, "bi.l", &len), 0);
+    assert_int_equal (len, 3);
+}
+
+/* ---- unparseable frames ----------------------------------------------- */
+
+static void test_empty_frame (void **state)
+{
+    (void) state;
+    void *sock = s_session ();
+    s_send_raw (sock, "", 0, 0);
+    s_probe (sock, 0, CODES (ZMGR_EPROTO));
+    s_raw_close (&sock);
+    s_check_healthy ();
+}
+
+static void test_not_a_request (void **state)
+{
+    (void) state;
+    void *sock = s_session ();
+    static const struct {
+        const char *what;
+        const char *bytes;
+        size_t len;
+    } frames[] = {
+        { "nil", "\xc0", 1 },
+        { "an int", "\x05", 1 },
+        { "a string", "\xa5hello", 6 },
+        { "a map", "\x81\x01\x02", 3 },
+        { "an empty array", "\x90", 1 },
+        { "[rid]", "\x91\x05", 2 },
+        { "negative rid", "\x93\xff\x02\xc0", 4 },
+        { "string rid", "\x93\xa1x\x02\xc0", 5 },
+        { "float rid", "\x93\xcb\x3f\xf0\0\0\0\0\0\0\x02\xc0", 12 },
+        { "reserved byte 0xc1", "\xc1", 1 },
+        { "reserved byte in the array", "\x93\x05\x02\xc1", 4 },
+        { "two values", "\x93\x05\x02\xc0\xc0", 5 },
+    };
+    for (size_t i = 0; i < sizeof frames / sizeof frames[0]; i++) {
+        fprintf (stderr, "  %s\n", frames[i].what);
+        s_send_raw (sock, frames[i].bytes, frames[i].len, 0);
+        /* a rid-5 frame may be answered with rid 5 */
+        s_probe (sock, 5, CODES (ZMGR_EPROTO, ZMGR_EINVAL));
+    }
+    s_raw_close (&sock);
+    s_check_healthy ();
+}
+
+/*  xorshift64*: the same garbage on every run. */
+static uint64_t s_rng = 0x9e3779b97f4a7c15ull;
+
+static uint64_t s_rand (void)
+{
+    s_rng ^= s_rng >> 12;
+    s_rng ^= s_rng << 25;
+    s_rng ^= s_rng >> 27;
+    return s_rng * 2685821657736338717ull;
+}
+
+/*  A random msgpack value, nesting at most depth. */
+static void s_rand_value (msgpack_packer *pk, int depth)
+{
+    char buf[64];
+    switch (s_rand () % (depth > 0 ? 10 : 8)) {
+    case 0: msgpack_pack_nil (pk); break;
+    case 1: (s_rand () & 1) ? msgpack_pack_true (pk) : msgpack_pack_false (pk); break;
+    case 2: msgpack_pack_int64 (pk, (int64_t) (s_rand () % 200) - 100); break;
+    case 3: msgpack_pack_int64 (pk, (int64_t) s_rand ()); break;
+    case 4: msgpack_pack_double (pk, (double) (int64_t) s_rand () / 1e9); break;
+    case 5: {
+        size_t n = s_rand () % 12;
+        for (size_t i = 0; i < n; i++)
+            buf[i] = (char) ('a' + s_rand () % 26);
+        msgpack_pack_str (pk, n);
+        msgpack_pack_str_body (pk, buf, n);
+        break;
+    }
+    case 6: {
+        size_t n = s_rand () % 16;
+        for (size_t i = 0; i < n; i++)
+            buf[i] = (char) s_rand ();
+        msgpack_pack_bin (pk, n);
+        msgpack_pack_bin_body (pk, buf, n);
+        break;
+    }
+    case 7: msgpack_pack_uint64 (pk, s_rand () % 3000); break;
+    case 8: {
+        size_t n = s_rand () % 4;
+        msgpack_pack_array (pk, n);
+        for (size_t i = 0; i < n; i++)
+            s_rand_value (pk, depth - 1);
+        break;
+    }
+    default: {
+        size_t n = s_rand () % 3;
+        msgpack_pack_map (pk, n);
+        for (size_t i = 0; i < 2 * n; i++)
+            s_rand_value (pk, depth - 1);
+        break;
+    }
+    }
+}
+
+static const uint32_t s_ops[] = {
+    ZMGR_OP_HELLO, ZMGR_OP_PING, ZMGR_OP_HEARTBEAT, ZMGR_OP_TYPE, ZMGR_OP_EXISTS,
+    ZMGR_OP_OBJECTS, ZMGR_OP_STATS, ZMGR_OP_CREATE, ZMGR_OP_LIST_APPEND,
+    ZMGR_OP_LIST_EXTEND, ZMGR_OP_LIST_INSERT, ZMGR_OP_LIST_GET, ZMGR_OP_LIST_SET,
+    ZMGR_OP_LIST_POP, ZMGR_OP_LIST_REMOVE, ZMGR_OP_LIST_INDEX, ZMGR_OP_LIST_COUNT,
+    ZMGR_OP_LIST_LEN, ZMGR_OP_LIST_SLICE, ZMGR_OP_DICT_SET, ZMGR_OP_DICT_GET,
+    ZMGR_OP_DICT_DELETE, ZMGR_OP_DICT_CONTAINS, ZMGR_OP_DICT_KEYS,
+    ZMGR_OP_DICT_VALUES, ZMGR_OP_DICT_ITEMS, ZMGR_OP_DICT_LEN, ZMGR_OP_DICT_UPDATE,
+    ZMGR_OP_DICT_SETDEFAULT, ZMGR_OP_DICT_POP, ZMGR_OP_DICT_ADD,
+    ZMGR_OP_QUEUE_PUT, ZMGR_OP_QUEUE_GET, ZMGR_OP_QUEUE_QSIZE, ZMGR_OP_QUEUE_EMPTY,
+    ZMGR_OP_QUEUE_FULL, ZMGR_OP_QUEUE_TASK_DONE, ZMGR_OP_QUEUE_JOIN,
+    ZMGR_OP_VALUE_GET, ZMGR_OP_VALUE_SET, ZMGR_OP_VALUE_ADD, ZMGR_OP_VALUE_CAS,
+    ZMGR_OP_LOCK_ACQUIRE, ZMGR_OP_LOCK_RELEASE, ZMGR_OP_LOCK_LOCKED,
+    ZMGR_OP_PIPE_SEND, ZMGR_OP_PIPE_RECV, ZMGR_OP_DELETE, 9999, 0
+};
+
+/*  Reads every reply waiting on sock (each checked well-formed). */
+static int s_drain (void *sock, int timeout_ms)
+{
+    int n = 0;
+    s_reply_t r;
+    while (s_recv (sock, timeout_ms, &r)) {
+        if (r.rid == 0)
+            assert_true (r.status < 0);
+        n++;
+    }
+    return n;
+}
+
+/*  A few hundred frames from a fixed seed: raw bytes; an array with a
+ *  real rid and opcode then bytes; well-formed requests with random
+ *  arguments against a handful of names (so types collide). */
+static void test_random_frames (void **state)
+{
+    (void) state;
+    void *sock = s_session ();
+    unsigned char buf[600];
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init (&sb);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &sb, msgpack_sbuffer_write);
+    int replies = 0;
+    for (int i = 0; i < 400; i++) {
+        int style = i % 3;
+        size_t len = s_rand () % 300;
+        for (size_t j = 0; j < len; j++)
+            buf[j] = (unsigned char) s_rand ();
+        if (style == 0)
+            s_send_raw (sock, buf, len, 0);
+        else if (style == 1) {
+            buf[0] = (unsigned char) (0x93 + s_rand () % 4);
+            buf[1] = (unsigned char) (1 + s_rand () % 127);
+            buf[2] = (unsigned char) s_ops[s_rand () % (sizeof s_ops / sizeof s_ops[0])];
+            s_send_raw (sock, buf, len < 3 ? 3 : len, 0);
+        }
+        else {
+            size_t nargs = s_rand () % 5;
+            uint32_t op = s_ops[s_rand () % (sizeof s_ops / sizeof s_ops[0])];
+            if (op == ZMGR_OP_HELLO)
+                op = ZMGR_OP_PING;
+            char name[16];
+            snprintf (name, sizeof name, "rnd.%d", (int) (s_rand () % 6));
+            s_req (&pk, 100 + (uint64_t) i, op, (s_rand () % 8) ? name : NULL, nargs);
+            for (size_t a = 0; a < nargs; a++) {
+                /* keep timeouts short so nothing stays parked for long */
+                if (a == nargs - 1 && (s_rand () & 1))
+                    msgpack_pack_int64 (&pk, (int64_t) (s_rand () % 50));
+                else
+                    s_rand_value (&pk, 3);
+            }
+            s_send_sb (sock, &sb);
+            msgpack_sbuffer_clear (&sb);
+        }
+        replies += s_drain (sock, 0);
+    }
+    msgpack_sbuffer_destroy (&sb);
+    replies += s_drain (sock, 500);
+    fprintf (stderr, "  %d replies to 400 frames\n", replies);
+    /* late replies of parked random requests may still come: any goes */
+    s_probe_ex (sock, 0, NULL, true);
+    s_raw_close (&sock);
+    s_check_healthy ();
+}
+
+static void test_truncated (void **state)
+{
+    (void) state;
+    void *sock = s_session ();
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init (&sb);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &sb, msgpack_sbuffer_write);
+    s_req (&pk, 5, ZMGR_OP_DICT_SET, "bi.trunc", 2);
+    s_pack_cstr (&pk, "key");
+    s_pack_cstr (&pk, "a value long enough to cut in many places");
+    for (size_t cut = 1; cut < sb.size; cut++) {
+        s_send_raw (sock, sb.data, cut, 0);
+        s_probe (sock, 5, CODES (ZMGR_EPROTO));
+    }
+    /* the whole one works (and is the only one that did anything) */
+    s_send_sb (sock, &sb);
+    s_expect (sock, 5, CODES (0));
+    msgpack_sbuffer_destroy (&sb);
+    s_raw_close (&sock);
+    int64_t len = 0;
+    assert_int_equal (zmgr_dict_len (s_client, "bi.trunc", &len), 0);
+    assert_int_equal (len, 1);
+    s_check_healthy ();
+}
+
+/*  [rid, value.set, name, <depth nested arrays around nil>] */
+static void s_pack_deep (msgpack_sbuffer *sb, uint64_t rid, const char *name, int depth)
+{
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, sb, msgpack_sbuffer_write);
+    s_req (&pk, rid, ZMGR_OP_VALUE_SET, name, 1);
+    for (int i = 0; i < depth; i++)
+        msgpack_pack_array (&pk, 1);
+    msgpack_pack_nil (&pk);
+}
+
+static void test_deep_nesting (void **state)
+{
+    (void) state;
+    void *sock = s_session ();
+    unsigned char deep[1001];
+    memset (deep, 0x91, 1000);
+    deep[1000] = 0xc0;
+    s_send_raw (sock, deep, sizeof deep, 0);
+    s_probe (sock, 0, CODES (ZMGR_EPROTO, ZMGR_ETOODEEP));
+    /* 1000 levels without the final element */
+    s_send_raw (sock, deep, 1000, 0);
+    s_probe (sock, 0, CODES (ZMGR_EPROTO, ZMGR_ETOODEEP));
+
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init (&sb);
+    s_pack_deep (&sb, 7, "bi.deep", 1000);
+    s_send_sb (sock, &sb);
+    msgpack_sbuffer_clear (&sb);
+    s_probe (sock, 7, CODES (ZMGR_EPROTO, ZMGR_ETOODEEP));
+    s_pack_deep (&sb, 8, "bi.deep", 40);
+    s_send_sb (sock, &sb);
+    msgpack_sbuffer_clear (&sb);
+    s_probe (sock, 8, CODES (ZMGR_EPROTO, ZMGR_ETOODEEP));
+    /* well inside the limit is fine */
+    s_pack_deep (&sb, 9, "bi.shallow", 20);
+    s_roundtrip (sock, &sb, 9, CODES (0));
+    msgpack_sbuffer_destroy (&sb);
+    s_raw_close (&sock);
+
+    bool exists = true;
+    assert_int_equal (zmgr_exists (s_client, "bi.deep", &exists), 0);
+    assert_false (exists);
+    zmgr_value_t *v = NULL;
+    assert_int_equal (zmgr_value_get (s_client, "bi.shallow", &v), 0);
+    assert_int_equal (zmgr_value_kind (v), ZMGR_VAL_ARRAY);
+    zmgr_value_destroy (&v);
+    s_check_healthy ();
+}
+
+static void test_huge_counts (void **state)
+{
+    (void) state;
+    void *sock = s_session ();
+    static const struct {
+        const char *what;
+        const char *bytes;
+        size_t len;
+        uint64_t rid;
+    } frames[] = {
+        { "array32 of 2^32-1, no data", "\xdd\xff\xff\xff\xff", 5, 0 },
+        { "array32 of 2^32-1, a few elements", "\xdd\xff\xff\xff\xff\x0a\x02\xc0", 8, 10 },
+        { "map32 of 2^32-1", "\xdf\xff\xff\xff\xff\x01\x02", 7, 0 },
+        { "str32 of 4 GiB", "\xdb\xff\xff\xff\xff" "abc", 8, 0 },
+        { "bin32 of 4 GiB", "\xc6\xff\xff\xff\xff" "abc", 8, 0 },
+        { "array16 of 65535", "\xdc\xff\xff\x0a\x02\xc0", 6, 10 },
+        /* inside a well-formed request head: [11, value.set, "bi.huge", X] */
+        { "arg array32 of 2^32-1", "\x94\x0b\x51\xa7" "bi.huge" "\xdd\xff\xff\xff\xff", 16, 11 },
+        { "arg map32 of 2^32-1", "\x94\x0b\x51\xa7" "bi.huge" "\xdf\xff\xff\xff\xff", 16, 11 },
+        { "arg str32 of 4 GiB", "\x94\x0b\x51\xa7" "bi.huge" "\xdb\xff\xff\xff\xff" "ab", 18, 11 },
+        { "arg bin32 of 4 GiB", "\x94\x0b\x51\xa7" "bi.huge" "\xc6\xff\xff\xff\xff" "ab", 18, 11 },
+        { "arg ext32 of 4 GiB", "\x94\x0b\x51\xa7" "bi.huge" "\xc9\xff\xff\xff\xff\x01" "ab", 19, 11 },
+        { "name str32 of 4 GiB", "\x93\x0c\x1d\xdb\xff\xff\xff\xff" "bi.l", 12, 12 },
+    };
+    for (size_t i = 0; i < sizeof frames / sizeof frames[0]; i++) {
+        fprintf (stderr, "  %s\n", frames[i].what);
+        s_send_raw (sock, frames[i].bytes, frames[i].len, 0);
+        s_probe (sock, frames[i].rid, CODES (ZMGR_EPROTO, ZMGR_ETOOBIG));
+    }
+    s_raw_close (&sock);
+    bool exists = true;
+    assert_int_equal (zmgr_exists (s_client, "bi.huge", &exists), 0);
+    assert_false (exists);
+    s_check_healthy ();
+}
+
+static void test_multi_frame (void **state)
+{
+    (void) state;
+    void *sock = s_session ();
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init (&sb);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &sb, msgpack_sbuffer_write);
+    s_req (&pk, 13, ZMGR_OP_LIST_APPEND, "bi.multi", 1);
+    msgpack_pack_int (&pk, 1);
+    /* the same valid request twice, as two frames of one message */
+    s_send_raw (sock, sb.data, sb.size, ZMQ_SNDMORE);
+    s_send_raw (sock, sb.data, sb.size, 0);
+    int n = s_probe (sock, 13, CODES (ZMGR_EPROTO, 0));
+    fprintf (stderr, "  %d replies to a two-frame message\n", n);
+    /* garbage after a valid first frame */
+    s_send_raw (sock, sb.data, sb.size, ZMQ_SNDMORE);
+    s_send_raw (sock, "\xc1\xc1", 2, ZMQ_SNDMORE);
+    s_send_raw (sock, "", 0, 0);
+    s_probe (sock, 13, CODES (ZMGR_EPROTO, 0));
+    msgpack_sbuffer_destroy (&sb);
+    s_raw_close (&sock);
+    /* a message is one frame: at most one append per message took effect */
+    int64_t len = -1;
+    int rc = zmgr_list_len (s_client, "bi.multi", &len);
+    assert_true (rc == 0 || rc == ZMGR_ENOTFOUND);
+    assert_true (len <= 2);
+    s_check_healthy ();
+}
+
+/* ---- well-formed frames with bad contents ----------------------------- */
+
+static void test_unknown_op (void **state)
+{
+    (void) state;
+    void *sock = s_session ();
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init (&sb);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &sb, msgpack_sbuffer_write);
+    s_req (&pk, 14, 9999, NULL, 0);
+    s_roundtrip (sock, &sb, 14, CODES (ZMGR_EUNKNOWNOP));
+    s_req (&pk, 15, 9999, "bi.l", 2);
+    msgpack_pack_int (&pk, 1);
+    msgpack_pack_int (&pk, 2);
+    s_roundtrip (sock, &sb, 15, CODES (ZMGR_EUNKNOWNOP));
+    s_req (&pk, 16, 0, NULL, 0);
+    s_roundtrip (sock, &sb, 16, CODES (ZMGR_EUNKNOWNOP));
+    s_req (&pk, 17, 0xffffffffu, NULL, 0);
+    s_roundtrip (sock, &sb, 17, CODES (ZMGR_EUNKNOWNOP));
+    /* an opcode that is not an integer */
+    msgpack_pack_array (&pk, 3);
+    msgpack_pack_uint64 (&pk, 18);
+    s_pack_cstr (&pk, "ping");
+    msgpack_pack_nil (&pk);
+    s_send_sb (sock, &sb);
+    msgpack_sbuffer_clear (&sb);
+    s_probe (sock, 18, CODES (ZMGR_EPROTO, ZMGR_EINVAL, ZMGR_EUNKNOWNOP));
+    /* an opcode over 2^32 */
+    msgpack_pack_array (&pk, 3);
+    msgpack_pack_uint64 (&pk, 19);
+    msgpack_pack_uint64 (&pk, (1ull << 32) + ZMGR_OP_PING);
+    msgpack_pack_nil (&pk);
+    s_send_sb (sock, &sb);
+    msgpack_sbuffer_clear (&sb);
+    s_probe (sock, 19, CODES (ZMGR_EPROTO, ZMGR_EINVAL, ZMGR_EUNKNOWNOP));
+    msgpack_sbuffer_destroy (&sb);
+    s_raw_close (&sock);
+    s_check_healthy ();
+}
+
+static void test_wrong_arg_types (void **state)
+{
+    (void) state;
+    void *sock = s_session ();
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init (&sb);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &sb, msgpack_sbuffer_write);
+    const int *bad = CODES (ZMGR_EINVAL, ZMGR_ETYPE);
+
+    /* dict.get with the name an int */
+    msgpack_pack_array (&pk, 4);
+    msgpack_pack_uint64 (&pk, 20);
+    msgpack_pack_uint32 (&pk, ZMGR_OP_DICT_GET);
+    msgpack_pack_int (&pk, 42);
+    s_pack_cstr (&pk, "k");
+    s_roundtrip (sock, &sb, 20, bad);
+    /* ... a binary, an array */
+    msgpack_pack_array (&pk, 4);
+    msgpack_pack_uint64 (&pk, 21);
+    msgpack_pack_uint32 (&pk, ZMGR_OP_DICT_GET);
+    msgpack_pack_array (&pk, 1);
+    s_pack_cstr (&pk, "bi.d");
+    s_pack_cstr (&pk, "k");
+    s_roundtrip (sock, &sb, 21, bad);
+    /* list.get with a string index, a float index, nil */
+    s_req (&pk, 22, ZMGR_OP_LIST_GET, "bi.l", 1);
+    s_pack_cstr (&pk, "0");
+    s_roundtrip (sock, &sb, 22, bad);
+    s_req (&pk, 23, ZMGR_OP_LIST_GET, "bi.l", 1);
+    msgpack_pack_double (&pk, 0.0);
+    s_roundtrip (sock, &sb, 23, bad);
+    s_req (&pk, 24, ZMGR_OP_LIST_GET, "bi.l", 1);
+    msgpack_pack_nil (&pk);
+    s_roundtrip (sock, &sb, 24, bad);
+    /* an index beyond int64 */
+    s_req (&pk, 25, ZMGR_OP_LIST_GET, "bi.l", 1);
+    msgpack_pack_uint64 (&pk, UINT64_MAX);
+    s_roundtrip (sock, &sb, 25, CODES (ZMGR_EINVAL, ZMGR_ETYPE, ZMGR_EINDEX,
+                                       ZMGR_EOVERFLOW));
+    /* a queue timeout that is a string */
+    s_req (&pk, 26, ZMGR_OP_QUEUE_GET, "bi.q", 1);
+    s_pack_cstr (&pk, "soon");
+    s_roundtrip (sock, &sb, 26, bad);
+    /* an op on a named object without a name */
+    s_req (&pk, 27, ZMGR_OP_LIST_APPEND, NULL, 1);
+    msgpack_pack_int (&pk, 1);
+    s_roundtrip (sock, &sb, 27, bad);
+    s_req (&pk, 28, ZMGR_OP_LIST_APPEND, "", 1);
+    msgpack_pack_int (&pk, 1);
+    s_roundtrip (sock, &sb, 28, bad);
+    /* a name over the limit */
+    {
+        char longname[1024];
+        memset (longname, 'n', sizeof longname - 1);
+        longname[sizeof longname - 1] = '\0';
+        s_req (&pk, 29, ZMGR_OP_LIST_APPEND, longname, 1);
+        msgpack_pack_int (&pk, 1);
+        s_roundtrip (sock, &sb, 29, CODES (ZMGR_EINVAL, ZMGR_ETOOBIG));
+    }
+    /* list.extend / dict.update of a non-container */
+    s_req (&pk, 30, ZMGR_OP_LIST_EXTEND, "bi.l", 1);
+    msgpack_pack_int (&pk, 5);
+    s_roundtrip (sock, &sb, 30, bad);
+    s_req (&pk, 31, ZMGR_OP_DICT_UPDATE, "bi.d", 1);
+    s_pack_cstr (&pk, "k");
+    s_roundtrip (sock, &sb, 31, bad);
+    /* pipe end that is not 0/1 */
+    s_req (&pk, 32, ZMGR_OP_PIPE_SEND, "bi.p", 2);
+    msgpack_pack_int (&pk, 7);
+    msgpack_pack_int (&pk, 1);
+    s_roundtrip (sock, &sb, 32, bad);
+    msgpack_sbuffer_destroy (&sb);
+    s_raw_close (&sock);
+
+    /* nothing above changed the well-behaved client's data */
+    zmgr_value_t *v = NULL;
+    zmgr_value_t *want = zmgr_value_from_msgpack ("\x93\x01\x02\x03", 4);
+    assert_int_equal (zmgr_list_slice (s_client, "bi.l", 0, INT64_MAX, &v), 0);
+    assert_true (zmgr_value_eq (v, want));
+    zmgr_value_destroy (&v);
+    zmgr_value_destroy (&want);
+    s_check_healthy ();
+}
+
+static void test_too_few_args (void **state)
+{
+    (void) state;
+    void *sock = s_session ();
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init (&sb);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &sb, msgpack_sbuffer_write);
+
+    s_req (&pk, 40, ZMGR_OP_LIST_GET, "bi.l", 0);
+    s_roundtrip (sock, &sb, 40, CODES (ZMGR_EINVAL));
+    s_req (&pk, 41, ZMGR_OP_DICT_SET, "bi.d", 1);
+    s_pack_cstr (&pk, "k");
+    s_roundtrip (sock, &sb, 41, CODES (ZMGR_EINVAL));
+    s_req (&pk, 42, ZMGR_OP_LIST_INSERT, "bi.l", 1);
+    msgpack_pack_int (&pk, 0);
+    s_roundtrip (sock, &sb, 42, CODES (ZMGR_EINVAL));
+    s_req (&pk, 43, ZMGR_OP_VALUE_CAS, "bi.v", 1);
+    msgpack_pack_int (&pk, 0);
+    s_roundtrip (sock, &sb, 43, CODES (ZMGR_EINVAL));
+    s_req (&pk, 44, ZMGR_OP_QUEUE_PUT, "bi.q", 0);
+    s_roundtrip (sock, &sb, 44, CODES (ZMGR_EINVAL));
+    /* a request without even a name: [rid, op] */
+    msgpack_pack_array (&pk, 2);
+    msgpack_pack_uint64 (&pk, 45);
+    msgpack_pack_uint32 (&pk, ZMGR_OP_LIST_LEN);
+    s_send_sb (sock, &sb);
+    msgpack_sbuffer_clear (&sb);
+    s_probe (sock, 45, CODES (ZMGR_EINVAL, ZMGR_EPROTO));
+    /* far too many arguments */
+    s_req (&pk, 46, ZMGR_OP_LIST_LEN, "bi.l", 100);
+    for (int i = 0; i < 100; i++)
+        msgpack_pack_int (&pk, i);
+    s_roundtrip (sock, &sb, 46, CODES (ZMGR_EINVAL, ZMGR_EPROTO));
+    msgpack_sbuffer_destroy (&sb);
+    s_raw_close (&sock);
+
+    /* the dict was not touched */
+    int64_t len = 0;
+    assert_int_equal (zmgr_dict_len (s_client, "bi.d", &len), 0);
+    assert_int_equal (len, 1);
+    s_check_healthy ();
+}
+
+static void test_no_reply_wanted (void **state)
+{
+    (void) state;
+    void *sock = s_session ();
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init (&sb);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &sb, msgpack_sbuffer_write);
+    /* rid 0: done, not answered */
+    s_req (&pk, 0, ZMGR_OP_LIST_APPEND, "bi.noreply", 1);
+    msgpack_pack_int (&pk, 1);
+    s_send_sb (sock, &sb);
+    msgpack_sbuffer_clear (&sb);
+    assert_int_equal (s_probe (sock, 0, CODES (1)), 0);
+    /* a failing rid-0 request is not answered either (or with rid 0) */
+    s_req (&pk, 0, 9999, NULL, 0);
+    s_send_sb (sock, &sb);
+    msgpack_sbuffer_clear (&sb);
+    s_probe (sock, 0, CODES (ZMGR_EUNKNOWNOP));
+    msgpack_sbuffer_destroy (&sb);
+    s_raw_close (&sock);
+    int64_t len = 0;
+    assert_int_equal (zmgr_list_len (s_client, "bi.noreply", &len), 0);
+    assert_int_equal (len, 1);
+    s_check_healthy ();
+}
+
+/*  [rid, value.set, name, bin of size bytes] */
+static void s_send_big (void *sock, uint64_t rid, const char *name, size_t size)
+{
+    char *blob = calloc (1, size);
+    assert_non_null (blob);
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init (&sb);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &sb, msgpack_sbuffer_write);
+    s_req (&pk, rid, ZMGR_OP_VALUE_SET, name, 1);
+    msgpack_pack_bin (&pk, size);
+    msgpack_pack_bin_body (&pk, blob, size);
+    free (blob);
+    s_send_sb (sock, &sb);
+    msgpack_sbuffer_destroy (&sb);
+}
+
+static void test_too_big (void **state)
+{
+    (void) state;
+    void *sock = s_session ();
+    /* just over the 1 MiB message limit, 2 MiB, 8 MiB: each is refused
+     * with ETOOBIG or by dropping the connection */
+    static const size_t sizes[] = { (1u << 20) + 1, 2u << 20, 8u << 20 };
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        s_send_big (sock, 50 + i, "bi.big", sizes[i]);
+        int n = s_probe_ex (sock, 50 + i, CODES (ZMGR_ETOOBIG), true);
+        fprintf (stderr, "  %zu bytes: %s\n", sizes[i],
+                 n ? "answered ETOOBIG" : "not answered (disconnect)");
+    }
+    s_raw_close (&sock);
+    bool exists = true;
+    assert_int_equal (zmgr_exists (s_client, "bi.big", &exists), 0);
+    assert_false (exists);
+    /* just under the limit is fine */
+    sock = s_session ();
+    s_send_big (sock, 60, "bi.almost", (1u << 20) - 64);
+    s_expect (sock, 60, CODES (0));
+    s_raw_close (&sock);
+    s_check_healthy ();
+}
+
+/*  Last: after all of the above the broker is alive and the normal
+ *  client's data is intact. */
+static void test_data_intact (void **state)
+{
+    (void) state;
+    assert_true (zt_daemon_alive (&s_daemon));
+    assert_int_equal (zmgr_ping (s_client, NULL), 0);
+    zmgr_value_t *k = zmgr_value_new_str ("k"), *v = NULL;
+    assert_int_equal (zmgr_dict_get (s_client, "bi.d", k, NULL, &v), 0);
+    zmgr_value_t *want = zmgr_value_new_str ("v");
+    assert_true (zmgr_value_eq (v, want));
+    zmgr_value_destroy (&k);
+    zmgr_value_destroy (&v);
+    zmgr_value_destroy (&want);
+    int64_t len = 0;
+    assert_int_equal (zmgr_dict_len (s_client, "bi.d", &len), 0);
+    assert_int_equal (len, 1);
+    want = zmgr_value_from_msgpack ("\x93\x01\x02\x03", 4);
+    assert_int_equal (zmgr_list_slice (s_client, "bi.l", 0, INT64_MAX, &v), 0);
+    assert_true (zmgr_value_eq (v, want));
+    zmgr_value_destroy (&v);
+    zmgr_value_destroy (&want);
+    int type = 0;
+    assert_int_equal (zmgr_type (s_client, "bi.l", &type), 0);
+    assert_int_equal (type, ZMGR_TYPE_LIST);
+    s_check_healthy ();
+}
+
+int main (void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test (test_no_hello),
+        cmocka_unit_test (test_empty_frame),
+        cmocka_unit_test (test_not_a_request),
+        cmocka_unit_test (test_random_frames),
+        cmocka_unit_test (test_truncated),
+        cmocka_unit_test (test_deep_nesting),
+        cmocka_unit_test (test_huge_counts),
+        cmocka_unit_test (test_multi_frame),
+        cmocka_unit_test (test_unknown_op),
+        cmocka_unit_test (test_wrong_arg_types),
+        cmocka_unit_test (test_too_few_args),
+        cmocka_unit_test (test_no_reply_wanted),
+        cmocka_unit_test (test_too_big),
+        cmocka_unit_test (test_data_intact),
+    };
+    int failed = cmocka_run_group_tests (tests, s_group_setup, s_group_teardown);
+    if (s_stop_status != 0 && failed == 0)
+        failed = 1;
+    return failed;
+}

@@ -1,0 +1,512 @@
+/*  tests/it_cli.c - the zmgr command-line client against a real zmgrd
+ *  Each test starts its own broker (testutil.c), runs the CLI as a child
+ *  process and checks what it printed and its exit code, the contract
+ *  scripts rely on (client/cli/CLI.md). Every run is bounded by zt_run's
+ *  timeout, so a hung CLI fails the test instead of stalling ctest. */
+#define _GNU_SOURCE
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+/*  Exit codes from CLI.md. */
+enum {
+    EX_OK = 0,
+    EX_USAGE = 2,
+    EX_EMPTY = 3,
+    EX_FULL = 4,
+    EX_TIMEOUT = 5,
+    EX_NOTFOUND = 6,
+    EX_INDEX = 7,
+    EX_WRONGTYPE = 8,
+    EX_UNREACHABLE = 9,
+    EX_NOTOWNER = 10
+};
+
+#define RUN_TIMEOUT_MS 10000 /* no single CLI run may take longer */
+
+typedef struct {
+    int rc;           /* exit code (128+sig if killed) */
+    long long ms;     /* how long it ran */
+    char out[16384];  /* stdout */
+    char err[4096];   /* stderr */
+} run_t;
+
+static zt_daemon_t s_daemon;
+static run_t s_run; /* last run; static, it is too big for a test's stack */
+
+/*  Runs the CLI with a NULL-terminated argument list. */
+static run_t *s_cli_v (const char *first, va_list ap)
+{
+    const char *argv[40];
+    size_t n = 0;
+    argv[n++] = zt_cli_path ();
+    for (const char *a = first; a && n < 39; a = va_arg (ap, const char *))
+        argv[n++] = a;
+    argv[n] = NULL;
+    long long t0 = zt_now_ms ();
+    s_run.rc = zt_run (argv, NULL, s_run.out, sizeof s_run.out, s_run.err,
+                       sizeof s_run.err, RUN_TIMEOUT_MS);
+    s_run.ms = zt_now_ms () - t0;
+    return &s_run;
+}
+
+static run_t *s_cli (const char *first, ...)
+{
+    va_list ap;
+    va_start (ap, first);
+    run_t *r = s_cli_v (first, ap);
+    va_end (ap);
+    return r;
+}
+
+/*  Runs the CLI and checks its exit code and, unless out is NULL, its
+ *  whole stdout; on a mismatch says which line asked and what stderr had. */
+static void s_expect (int line, int code, const char *out, const char *first,
+                      ...)
+{
+    va_list ap;
+    va_start (ap, first);
+    run_t *r = s_cli_v (first, ap);
+    va_end (ap);
+    if (r->rc != code || (out && strcmp (r->out, out) != 0))
+        print_error ("line %d: zmgr %s ...: exit %d (want %d)\n"
+                     "stdout: %s\nstderr: %s\n",
+                     line, first ? first : "", r->rc, code, r->out, r->err);
+    assert_int_equal (r->rc, code);
+    if (out)
+        assert_string_equal (r->out, out);
+}
+
+#define EXPECT(code, out, ...)                                               \
+    s_expect (__LINE__, code, out, __VA_ARGS__, (const char *) NULL)
+#define CLI(...) s_cli (__VA_ARGS__, (const char *) NULL)
+
+static int s_setup (void **state)
+{
+    (void) state;
+    return zt_daemon_start (&s_daemon, NULL) == 0 ? 0 : -1;
+}
+
+static int s_teardown (void **state)
+{
+    (void) state;
+    assert_true (zt_daemon_alive (&s_daemon));
+    assert_int_equal (zt_daemon_stop (&s_daemon), 0);
+    return 0;
+}
+
+static void test_list (void **state)
+{
+    (void) state;
+    EXPECT (EX_OK, "", "list", "append", "log", "a");
+    EXPECT (EX_OK, "", "list", "append", "log", "2");
+    EXPECT (EX_OK, "", "list", "append", "log", "{\"k\":[1]}");
+    EXPECT (EX_OK, "3\n", "list", "len", "log");
+    EXPECT (EX_OK, "{\"k\":[1]}\n", "list", "get", "log", "-1");
+    EXPECT (EX_OK, "\"a\"\n", "list", "get", "log", "0");
+    /* Python slices: stop -1 excludes the last item, no stop = to the end */
+    EXPECT (EX_OK, "[\"a\",2]\n", "list", "slice", "log", "0", "-1");
+    EXPECT (EX_OK, "[2,{\"k\":[1]}]\n", "list", "slice", "log", "1");
+    EXPECT (EX_OK, "1\n", "list", "index", "log", "2");
+    EXPECT (EX_OK, "1\n", "list", "count", "log", "a");
+    EXPECT (EX_INDEX, "", "list", "get", "log", "3");
+    EXPECT (EX_INDEX, "", "list", "get", "log", "-4");
+    EXPECT (EX_INDEX, "", "list", "remove", "log", "zzz");
+    EXPECT (EX_OK, "{\"k\":[1]}\n", "list", "pop", "log");
+    EXPECT (EX_OK, "\"a\"\n", "list", "pop", "log", "0");
+    EXPECT (EX_OK, "[2]\n", "list", "slice", "log", "0");
+    EXPECT (EX_OK, "", "list", "extend", "log", "[3,4]");
+    EXPECT (EX_OK, "", "list", "insert", "log", "0", "first");
+    EXPECT (EX_OK, "", "list", "set", "log", "-1", "last");
+    EXPECT (EX_OK, "[\"first\",2,3,\"last\"]\n", "list", "slice", "log",
+            "0");
+    EXPECT (EX_OK, "", "list", "clear", "log");
+    EXPECT (EX_OK, "0\n", "list", "len", "log");
+    EXPECT (EX_INDEX, "", "list", "pop", "log");
+}
+
+static void test_dict (void **state)
+{
+    (void) state;
+    /* a plain word is a string, JSON is JSON: apple -> 3 (an int) */
+    EXPECT (EX_OK, "", "dict", "set", "counts", "apple", "3");
+    EXPECT (EX_OK, "3\n", "dict", "get", "counts", "apple");
+    EXPECT (EX_OK, "5\n", "dict", "add", "counts", "apple", "2");
+    EXPECT (EX_OK, "5\n", "dict", "get", "counts", "apple");
+    EXPECT (EX_OK, "{\"apple\":5}\n", "dict", "items", "counts");
+    EXPECT (EX_OK, "[\"apple\"]\n", "dict", "keys", "counts");
+    EXPECT (EX_OK, "true\n", "dict", "contains", "counts", "apple");
+    EXPECT (EX_OK, "false\n", "dict", "contains", "counts", "pear");
+    EXPECT (EX_NOTFOUND, "", "dict", "get", "counts", "pear");
+    assert_non_null (strstr (s_run.err, "zmgr: dict get counts: "));
+    EXPECT (EX_OK, "0\n", "dict", "get", "counts", "pear", "--default", "0");
+    EXPECT (EX_OK, "1.5\n", "dict", "add", "counts", "pear", "1.5");
+    EXPECT (EX_OK, "2\n", "dict", "len", "counts");
+    EXPECT (EX_OK, "1.5\n", "dict", "pop", "counts", "pear");
+    EXPECT (EX_NOTFOUND, "", "dict", "pop", "counts", "pear");
+    EXPECT (EX_NOTFOUND, "", "dict", "delete", "counts", "pear");
+    /* '"3"' is the string "3", 3 the integer: two different keys */
+    EXPECT (EX_OK, "", "dict", "set", "d", "\"3\"", "str");
+    EXPECT (EX_OK, "", "dict", "set", "d", "3", "int");
+    EXPECT (EX_OK, "\"str\"\n", "dict", "get", "d", "\"3\"");
+    EXPECT (EX_OK, "\"int\"\n", "dict", "get", "d", "3");
+    EXPECT (EX_OK, "", "dict", "delete", "d", "\"3\"");
+    /* a non-string key: items print as pairs */
+    EXPECT (EX_OK, "[[3,\"int\"]]\n", "dict", "items", "d");
+    EXPECT (EX_OK, "", "dict", "clear", "d");
+    EXPECT (EX_OK, "", "dict", "update", "d", "{\"x\":[1,2]}");
+    EXPECT (EX_OK, "[1,2]\n", "dict", "setdefault", "d", "x", "0");
+    EXPECT (EX_OK, "0\n", "dict", "setdefault", "d", "y", "0");
+    EXPECT (EX_USAGE, "", "dict", "update", "d", "[1]");
+}
+
+static void test_queue (void **state)
+{
+    (void) state;
+    EXPECT (EX_OK, "", "queue", "put", "jobs", "{\"id\":1}", "--timeout",
+            "5");
+    EXPECT (EX_OK, "", "queue", "put", "jobs", "two");
+    EXPECT (EX_OK, "2\n", "queue", "qsize", "jobs");
+    EXPECT (EX_OK, "false\n", "queue", "empty", "jobs");
+    EXPECT (EX_OK, "{\"id\":1}\n", "queue", "get", "jobs", "--timeout",
+            "5");
+    /* options may also come first */
+    EXPECT (EX_OK, "two\n", "--raw", "--timeout", "5", "queue", "get",
+            "jobs");
+    EXPECT (EX_OK, "true\n", "queue", "empty", "jobs");
+    EXPECT (EX_EMPTY, "", "queue", "get", "jobs", "--nowait");
+    assert_true (s_run.ms < 5000);
+    EXPECT (EX_EMPTY, "", "queue", "get", "jobs", "--timeout", "0.2");
+    assert_true (s_run.ms >= 150);
+    assert_true (s_run.ms < 5000);
+    EXPECT (EX_USAGE, "", "queue", "get", "jobs", "--timeout", "-1");
+    EXPECT (EX_USAGE, "", "queue", "get", "jobs", "--nowait", "--timeout",
+            "1");
+}
+
+static void test_queue_full (void **state)
+{
+    (void) state;
+    EXPECT (EX_OK, "", "queue", "create", "small", "--maxsize", "1");
+    EXPECT (EX_OK, "false\n", "queue", "full", "small");
+    EXPECT (EX_OK, "", "queue", "put", "small", "1", "--nowait");
+    EXPECT (EX_FULL, "", "queue", "put", "small", "2", "--nowait");
+    EXPECT (EX_OK, "true\n", "queue", "full", "small");
+    EXPECT (EX_FULL, "", "queue", "put", "small", "2", "--timeout", "0.1");
+    EXPECT (EX_OK, "1\n", "queue", "get", "small", "--nowait");
+}
+
+static void test_queue_join (void **state)
+{
+    (void) state;
+    EXPECT (EX_OK, "", "queue", "put", "work", "1");
+    EXPECT (EX_TIMEOUT, "", "queue", "join", "work", "--timeout", "0.1");
+    EXPECT (EX_OK, "1\n", "queue", "get", "work", "--nowait");
+    EXPECT (EX_OK, "", "queue", "task_done", "work");
+    EXPECT (EX_OK, "", "queue", "join", "work", "--timeout", "5");
+    EXPECT (EX_INDEX, "", "queue", "task_done", "work");
+}
+
+static void test_value (void **state)
+{
+    (void) state;
+    EXPECT (EX_NOTFOUND, "", "value", "get", "hits");
+    EXPECT (EX_OK, "1\n", "value", "add", "hits", "1");
+    EXPECT (EX_OK, "6\n", "value", "add", "hits", "5");
+    EXPECT (EX_OK, "4\n", "value", "add", "hits", "-2");
+    EXPECT (EX_OK, "4.5\n", "value", "add", "hits", "0.5");
+    EXPECT (EX_OK, "4.5\n", "value", "get", "hits");
+    EXPECT (EX_USAGE, "", "value", "add", "hits", "lots");
+    EXPECT (EX_OK, "", "value", "set", "state", "idle");
+    EXPECT (EX_OK, "{\"swapped\":true,\"value\":\"busy\"}\n", "value", "cas",
+            "state", "idle", "busy");
+    EXPECT (EX_OK, "{\"swapped\":false,\"value\":\"busy\"}\n", "value",
+            "cas", "state", "idle", "done");
+    EXPECT (EX_OK, "{\"swapped\":true,\"value\":1}\n", "value", "cas",
+            "fresh", "--absent", "1");
+    EXPECT (EX_OK, "{\"swapped\":false,\"value\":1}\n", "value", "cas",
+            "fresh", "--absent", "2");
+}
+
+static void test_raw (void **state)
+{
+    (void) state;
+    EXPECT (EX_OK, "", "value", "set", "greeting", "hello world");
+    EXPECT (EX_OK, "\"hello world\"\n", "value", "get", "greeting");
+    EXPECT (EX_OK, "hello world\n", "value", "get", "greeting", "--raw");
+    /* --raw only changes strings */
+    EXPECT (EX_OK, "", "value", "set", "n", "[1]");
+    EXPECT (EX_OK, "[1]\n", "--raw", "value", "get", "n");
+    EXPECT (EX_OK, "", "value", "set", "q", "say \"hi\"\n");
+    EXPECT (EX_OK, "\"say \\\"hi\\\"\\n\"\n", "value", "get", "q");
+    EXPECT (EX_OK, "say \"hi\"\n\n", "value", "get", "q", "--raw");
+}
+
+static void test_json_roundtrip (void **state)
+{
+    (void) state;
+    /* nested object with array, float, null, bool, unicode, empty ones */
+    const char *doc = "{\"a\":[1,2.5,null,true,-7,0.1,1e+100,-0.0],"
+                      "\"s\":\"h\xc3\xa9llo \xe2\x98\x83 \xf0\x9f\x98\x80\","
+                      "\"o\":{\"deep\":{\"x\":[]}},\"e\":{},\"big\":"
+                      "9223372036854775807,\"neg\":-9223372036854775808}";
+    char want[1024];
+    snprintf (want, sizeof want, "%s\n", doc);
+    EXPECT (EX_OK, "", "value", "set", "doc", doc);
+    EXPECT (EX_OK, want, "value", "get", "doc");
+    /* escapes in, UTF-8 out */
+    EXPECT (EX_OK, "", "value", "set", "u", "\"\\u00e9\\t\"");
+    EXPECT (EX_OK, "\"\xc3\xa9\\t\"\n", "value", "get", "u");
+    /* binary */
+    EXPECT (EX_OK, "", "value", "set", "bin", "{\"$bin\":\"AAEC/w==\"}");
+    EXPECT (EX_OK, "{\"$bin\":\"AAEC/w==\"}\n", "value", "get", "bin");
+    /* a uint over INT64_MAX as a top-level argument */
+    EXPECT (EX_OK, "", "value", "set", "u64", "18446744073709551615");
+    EXPECT (EX_OK, "18446744073709551615\n", "value", "get", "u64");
+    /* words that are not JSON are strings; broken JSON is an error */
+    EXPECT (EX_OK, "", "value", "set", "w", "1.2.3");
+    EXPECT (EX_OK, "\"1.2.3\"\n", "value", "get", "w");
+    EXPECT (EX_USAGE, "", "value", "set", "w", "{\"a\":");
+    EXPECT (EX_USAGE, "", "value", "set", "w", "[1,2");
+}
+
+static void test_wrong_type (void **state)
+{
+    (void) state;
+    EXPECT (EX_OK, "", "list", "append", "L", "1");
+    EXPECT (EX_WRONGTYPE, "", "dict", "get", "L", "k");
+    EXPECT (EX_WRONGTYPE, "", "queue", "get", "L", "--nowait");
+    EXPECT (EX_OK, "\"list\"\n", "type", "L");
+    EXPECT (EX_OK, "list\n", "type", "L", "--raw");
+}
+
+static void test_admin (void **state)
+{
+    (void) state;
+    EXPECT (EX_OK, "", "list", "append", "app.log", "x");
+    EXPECT (EX_OK, "", "dict", "set", "app.cfg", "k", "v");
+    EXPECT (EX_OK, "", "value", "set", "other", "1");
+    EXPECT (EX_OK, "true\n", "exists", "app.log");
+    EXPECT (EX_OK, "false\n", "exists", "nope");
+    EXPECT (EX_NOTFOUND, "", "type", "nope");
+    run_t *r = CLI ("objects", "app.");
+    assert_int_equal (r->rc, EX_OK);
+    assert_non_null (strstr (r->out, "app.log list\n"));
+    assert_non_null (strstr (r->out, "app.cfg dict\n"));
+    assert_null (strstr (r->out, "other"));
+    EXPECT (EX_OK, "", "delete", "app.log");
+    EXPECT (EX_OK, "false\n", "exists", "app.log");
+    r = CLI ("ping");
+    assert_int_equal (r->rc, EX_OK);
+    assert_non_null (strstr (r->out, "\"rtt_ms\":"));
+    r = CLI ("stats");
+    assert_int_equal (r->rc, EX_OK);
+    assert_int_equal (r->out[0], '{');
+    r = CLI ("version");
+    assert_int_equal (r->rc, EX_OK);
+    assert_non_null (strstr (r->out, "zmgr "));
+}
+
+static void test_pipe (void **state)
+{
+    (void) state;
+    EXPECT (EX_OK, "", "pipe", "send", "p", "0", "[\"hi\"]");
+    EXPECT (EX_OK, "[\"hi\"]\n", "pipe", "recv", "p", "1", "--timeout", "5");
+    EXPECT (EX_TIMEOUT, "", "pipe", "recv", "p", "1", "--timeout", "0.1");
+    EXPECT (EX_USAGE, "", "pipe", "send", "p", "2", "x");
+}
+
+static void test_usage (void **state)
+{
+    (void) state;
+    EXPECT (EX_USAGE, "", NULL);
+    EXPECT (EX_USAGE, "", "frobnicate");
+    EXPECT (EX_USAGE, "", "list");
+    EXPECT (EX_USAGE, "", "list", "frob", "x");
+    EXPECT (EX_USAGE, "", "list", "append", "log");
+    EXPECT (EX_USAGE, "", "list", "append", "log", "1", "2");
+    EXPECT (EX_USAGE, "", "list", "get", "log", "first");
+    EXPECT (EX_USAGE, "", "list", "extend", "log", "3");
+    EXPECT (EX_USAGE, "", "list", "len", "log", "--bogus");
+    EXPECT (EX_USAGE, "", "list", "len", "log", "--maxsize", "3");
+    EXPECT (EX_USAGE, "", "queue", "get", "q", "--timeout");
+    EXPECT (EX_USAGE, "", "queue", "get", "q", "--timeout", "soon");
+    EXPECT (EX_USAGE, "", "lock", "run", "L");
+    assert_non_null (strstr (s_run.err, "usage:"));
+    EXPECT (EX_USAGE, "", "value", "cas", "v", "1");
+    /* usage errors need no broker */
+    EXPECT (EX_USAGE, "", "-e", "ipc:///nonexistent/zmgr.sock", "list",
+            "append");
+}
+
+static void test_help (void **state)
+{
+    (void) state;
+    run_t *r = CLI ("--help");
+    assert_int_equal (r->rc, EX_OK);
+    assert_non_null (strstr (r->out, "usage: zmgr"));
+    assert_non_null (strstr (r->out, "Exit status"));
+    r = CLI ("-h");
+    assert_int_equal (r->rc, EX_OK);
+    r = CLI ("list", "--help");
+    assert_int_equal (r->rc, EX_OK);
+    assert_non_null (strstr (r->out, "list slice"));
+    r = CLI ("list", "append", "--help");
+    assert_int_equal (r->rc, EX_OK);
+    assert_non_null (strstr (r->out, "usage: zmgr [OPTIONS] list append"));
+    r = CLI ("lock", "run", "-h");
+    assert_int_equal (r->rc, EX_OK);
+    assert_non_null (strstr (r->out, "flock"));
+    r = CLI ("nosuchtype", "--help");
+    assert_int_equal (r->rc, EX_USAGE);
+}
+
+static void test_unreachable (void **state)
+{
+    (void) state;
+    char ep[512];
+    snprintf (ep, sizeof ep, "ipc://%s/nobody-here.sock", s_daemon.dir);
+    EXPECT (EX_UNREACHABLE, "", "-e", ep, "list", "len", "x");
+    assert_true (s_run.ms < 7000);
+    assert_non_null (strstr (s_run.err, "zmgr: "));
+    EXPECT (EX_UNREACHABLE, "", "--endpoint", ep, "ping", "--timeout",
+            "0.5");
+    assert_true (s_run.ms < 3000);
+    /* a blocking op on a dead broker does not hang either */
+    EXPECT (EX_UNREACHABLE, "", "-e", ep, "queue", "get", "q");
+    assert_true (s_run.ms < 7000);
+}
+
+static void test_lock_run_exit_code (void **state)
+{
+    (void) state;
+    EXPECT (3, "", "lock", "run", "L", "--", "/bin/sh", "-c", "exit 3");
+    EXPECT (EX_OK, "false\n", "lock", "locked", "L");
+    /* the command's own options are not ours, even without -- */
+    EXPECT (EX_OK, "hi --help\n", "lock", "run", "L", "echo", "hi",
+            "--help");
+    EXPECT (127, "", "lock", "run", "L", "--", "/nonexistent/cmd");
+    EXPECT (EX_OK, "false\n", "lock", "locked", "L");
+    EXPECT (EX_NOTOWNER, "", "lock", "release", "L");
+}
+
+static void test_lock_run_holds (void **state)
+{
+    (void) state;
+    pid_t pid = fork ();
+    assert_true (pid >= 0);
+    if (pid == 0) {
+        const char *argv[] = { zt_cli_path (), "lock", "run", "L2",
+                               "--",         "/bin/sleep", "1",  NULL };
+        execv (argv[0], (char *const *) argv);
+        _exit (127);
+    }
+    /* wait until the background run holds the lock */
+    long long deadline = zt_now_ms () + 5000;
+    bool held = false;
+    while (!held && zt_now_ms () < deadline) {
+        run_t *r = CLI ("lock", "locked", "L2");
+        assert_int_equal (r->rc, EX_OK);
+        held = strcmp (r->out, "true\n") == 0;
+        if (!held)
+            usleep (20 * 1000);
+    }
+    assert_true (held);
+    EXPECT (EX_TIMEOUT, "", "lock", "acquire", "L2", "--timeout", "0.1");
+    assert_true (s_run.ms >= 80);
+
+    int st = 0;
+    deadline = zt_now_ms () + 5000;
+    pid_t r = 0;
+    while ((r = waitpid (pid, &st, WNOHANG)) == 0 && zt_now_ms () < deadline)
+        usleep (10 * 1000);
+    if (r == 0) {
+        kill (pid, SIGKILL);
+        waitpid (pid, &st, 0);
+    }
+    assert_int_equal (r, pid);
+    assert_true (WIFEXITED (st));
+    assert_int_equal (WEXITSTATUS (st), 0);
+    EXPECT (EX_OK, "false\n", "lock", "locked", "L2");
+    EXPECT (EX_OK, "", "lock", "acquire", "L2", "--timeout", "1");
+}
+
+static void test_lock_run_forwards_sigterm (void **state)
+{
+    (void) state;
+    pid_t pid = fork ();
+    assert_true (pid >= 0);
+    if (pid == 0) {
+        const char *argv[] = { zt_cli_path (), "lock", "run", "L3",
+                               "--",         "/bin/sleep", "30", NULL };
+        execv (argv[0], (char *const *) argv);
+        _exit (127);
+    }
+    long long deadline = zt_now_ms () + 5000;
+    bool held = false;
+    while (!held && zt_now_ms () < deadline) {
+        run_t *r = CLI ("lock", "locked", "L3");
+        held = r->rc == EX_OK && strcmp (r->out, "true\n") == 0;
+        if (!held)
+            usleep (20 * 1000);
+    }
+    assert_true (held);
+    kill (pid, SIGTERM);
+    int st = 0;
+    pid_t r = 0;
+    deadline = zt_now_ms () + 5000;
+    while ((r = waitpid (pid, &st, WNOHANG)) == 0 && zt_now_ms () < deadline)
+        usleep (10 * 1000);
+    if (r == 0) {
+        kill (pid, SIGKILL);
+        waitpid (pid, &st, 0);
+    }
+    assert_int_equal (r, pid);
+    /* the sleep died of the forwarded SIGTERM; zmgr reports it shell-style */
+    assert_true (WIFEXITED (st));
+    assert_int_equal (WEXITSTATUS (st), 128 + SIGTERM);
+    EXPECT (EX_OK, "false\n", "lock", "locked", "L3");
+}
+
+int main (void)
+{
+    if (access (zt_cli_path (), X_OK) != 0
+        || access (zt_zmgrd_path (), X_OK) != 0) {
+        fprintf (stderr, "skip: zmgr or zmgrd not found (set ZMGR_CLI, "
+                         "ZMGRD)\n");
+        return 77;
+    }
+    const struct CMUnitTest tests[] = {
+#define T(fn) cmocka_unit_test_setup_teardown (fn, s_setup, s_teardown)
+        T (test_list),
+        T (test_dict),
+        T (test_queue),
+        T (test_queue_full),
+        T (test_queue_join),
+        T (test_value),
+        T (test_raw),
+        T (test_json_roundtrip),
+        T (test_wrong_type),
+        T (test_admin),
+        T (test_pipe),
+        T (test_usage),
+        T (test_help),
+        T (test_unreachable),
+        T (test_lock_run_exit_code),
+        T (test_lock_run_holds),
+        T (test_lock_run_forwards_sigterm),
+#undef T
+    };
+    return cmocka_run_group_tests (tests, NULL, NULL);
+}

@@ -1,0 +1,785 @@
+/*  tests/it_seeds.c - Python multiprocessing's classic examples, as separate processes
+ *  Each test forks worker processes that talk to one real zmgrd, like the
+ *  multiprocessing docs' Manager/Queue/Value+Lock examples do: concurrent
+ *  appends, producer/consumers, a blocked get woken from elsewhere, a
+ *  lock-protected counter, a lock freed when its holder is SIGKILLed, and
+ *  FIFO service of parked getters. A child never touches the parent's
+ *  handle (none crosses fork), makes its own client, never uses cmocka and
+ *  leaves with _exit and a status the parent asserts (exit() would run the
+ *  parent's atexit hooks, one of which kills the daemon). */
+#define _GNU_SOURCE
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <msgpack.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "testutil.h"
+#include "zmgr.h"
+
+static zt_daemon_t s_daemon;      /* the broker every test talks to */
+static zmgr_client_t *s_client;   /* the parent's client */
+static int s_stop_status = -1;    /* zt_daemon_stop's result, checked in main */
+
+/* ---- process helpers -------------------------------------------------- */
+
+typedef int (*s_child_fn) (void *arg);
+
+/*  Forks a child that runs fn(arg) and _exits with its result. */
+static pid_t s_spawn (s_child_fn fn, void *arg)
+{
+    fflush (stdout);
+    fflush (stderr);
+    pid_t pid = fork ();
+    assert_true (pid >= 0);
+    if (pid == 0) {
+        alarm (60);      /* a child never outlives a hung test by much */
+        _exit (fn (arg));
+    }
+    return pid;
+}
+
+/*  Waits for a child at most timeout_ms: its exit code, 128+signal, or -1
+ *  when it had to be killed. */
+static int s_wait_child (pid_t pid, int timeout_ms)
+{
+    long long deadline = zt_now_ms () + timeout_ms;
+    int st = 0;
+    for (;;) {
+        pid_t r = waitpid (pid, &st, WNOHANG);
+        if (r == pid)
+            return WIFEXITED (st) ? WEXITSTATUS (st) : 128 + WTERMSIG (st);
+        if (r < 0 && errno != EINTR)
+            return -2;
+        if (zt_now_ms () >= deadline) {
+            kill (pid, SIGKILL);
+            waitpid (pid, NULL, 0);
+            fprintf (stderr, "  child %d killed after %d ms\n", (int) pid, timeout_ms);
+            return -1;
+        }
+        usleep (5 * 1000);
+    }
+}
+
+/*  Reads exactly n bytes from fd within timeout_ms; true on success. */
+static bool s_read_full (int fd, void *buf, size_t n, int timeout_ms)
+{
+    long long deadline = zt_now_ms () + timeout_ms;
+    size_t got = 0;
+    while (got < n) {
+        long long left = deadline - zt_now_ms ();
+        if (left <= 0)
+            return false;
+        struct pollfd pfd = { fd, POLLIN, 0 };
+        int rc = poll (&pfd, 1, (int) left);
+        if (rc < 0 && errno == EINTR)
+            continue;
+        if (rc <= 0)
+            return false;
+        ssize_t r = read (fd, (char *) buf + got, n - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return false;
+        got += (size_t) r;
+    }
+    return true;
+}
+
+static void s_write_full (int fd, const void *buf, size_t n)
+{
+    size_t done = 0;
+    while (done < n) {
+        ssize_t w = write (fd, (const char *) buf + done, n - done);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return;
+        done += (size_t) w;
+    }
+}
+
+/*  In a child: a client of its own, or NULL with a message. */
+static zmgr_client_t *s_child_client (const char *who)
+{
+    int st = 0;
+    zmgr_client_t *c = zmgr_client_new_timeout (s_daemon.endpoint, 5000, &st);
+    if (!c)
+        fprintf (stderr, "  %s: client_new: %s\n", who, zmgr_errname (st));
+    return c;
+}
+
+/*  A child reports a failed call and returns code. */
+static int s_child_fail (zmgr_client_t **c, const char *what, int rc, int code)
+{
+    fprintf (stderr, "  child %d: %s: %s (%s)\n", (int) getpid (), what,
+             zmgr_errname (rc), *c ? zmgr_client_errmsg (*c) : "");
+    zmgr_client_destroy (c);
+    return code;
+}
+
+/*  Reads an int out of a value and frees it; INT64_MIN when not an int. */
+static int64_t s_take_int (zmgr_value_t **v)
+{
+    int64_t i = INT64_MIN;
+    if (!*v || zmgr_value_to_int (*v, &i) != 0)
+        i = INT64_MIN;
+    zmgr_value_destroy (v);
+    return i;
+}
+
+/*  Waits (bounded) until the broker's "parked" statistic reaches want;
+ *  returns false when the statistic is missing or never gets there. */
+static bool s_wait_parked (uint64_t want, int timeout_ms)
+{
+    long long deadline = zt_now_ms () + timeout_ms;
+    while (zt_now_ms () < deadline) {
+        zmgr_value_t *st = NULL;
+        if (zmgr_stats (s_client, &st) != 0)
+            return false;
+        size_t len = 0;
+        const void *data = zmgr_value_packed (st, &len);
+        msgpack_unpacked u;
+        msgpack_unpacked_init (&u);
+        size_t off = 0;
+        bool have = false;
+        uint64_t parked = 0;
+        if (msgpack_unpack_next (&u, data, len, &off) == MSGPACK_UNPACK_SUCCESS
+            && u.data.type == MSGPACK_OBJECT_MAP) {
+            msgpack_object_map m = u.data.via.map;
+            for (uint32_t i = 0; i < m.size; i++) {
+                msgpack_object k = m.ptr[i].key;
+                if (k.type == MSGPACK_OBJECT_STR && k.via.str.size == 6
+                    && memcmp (k.via.str.ptr, "parked", 6) == 0
+                    && m.ptr[i].val.type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
+                    have = true;
+                    parked = m.ptr[i].val.via.u64;
+                }
+            }
+        }
+        msgpack_unpacked_destroy (&u);
+        zmgr_value_destroy (&st);
+        if (!have)
+            return false;
+        if (parked >= want)
+            return true;
+        usleep (10 * 1000);
+    }
+    return false;
+}
+
+/* ---- fixtures --------------------------------------------------------- */
+
+static int s_group_setup (void **state)
+{
+    (void) state;
+    if (zt_daemon_start (&s_daemon, NULL) != 0)
+        return -1;
+    int st = 0;
+    s_client = zmgr_client_new_timeout (s_daemon.endpoint, 5000, &st);
+    if (!s_client) {
+        fprintf (stderr, "client_new: %s\n", zmgr_errname (st));
+        return -1;
+    }
+    return 0;
+}
+
+static int s_group_teardown (void **state)
+{
+    (void) state;
+    zmgr_client_destroy (&s_client);
+    s_stop_status = zt_daemon_stop (&s_daemon);
+    if (s_stop_status != 0)
+        fprintf (stderr, "zmgrd did not exit cleanly: %d\n", s_stop_status);
+    return s_stop_status == 0 ? 0 : -1;
+}
+
+/* ---- (a) concurrent appends ------------------------------------------- */
+
+enum { A_PROCS = 4, A_ITEMS = 500 };
+
+static int s_appender (void *arg)
+{
+    int p = (int) (intptr_t) arg;
+    zmgr_client_t *c = s_child_client ("appender");
+    if (!c)
+        return 1;
+    for (int i = 0; i < A_ITEMS; i++) {
+        zmgr_value_t *v = zmgr_value_new_int (p * 1000 + i);
+        int rc = zmgr_list_append (c, "seeds.a", v);
+        zmgr_value_destroy (&v);
+        if (rc != 0)
+            return s_child_fail (&c, "list_append", rc, 2);
+    }
+    zmgr_client_destroy (&c);
+    return 0;
+}
+
+static void test_concurrent_append (void **state)
+{
+    (void) state;
+    pid_t pids[A_PROCS];
+    for (int p = 0; p < A_PROCS; p++)
+        pids[p] = s_spawn (s_appender, (void *) (intptr_t) p);
+    for (int p = 0; p < A_PROCS; p++)
+        assert_int_equal (s_wait_child (pids[p], 60000), 0);
+
+    int64_t len = 0;
+    assert_int_equal (zmgr_list_len (s_client, "seeds.a", &len), 0);
+    assert_int_equal (len, A_PROCS * A_ITEMS);
+    zmgr_value_t *all = NULL;
+    assert_int_equal (zmgr_list_slice (s_client, "seeds.a", 0, INT64_MAX, &all), 0);
+    size_t plen = 0;
+    const void *data = zmgr_value_packed (all, &plen);
+    msgpack_unpacked u;
+    msgpack_unpacked_init (&u);
+    size_t off = 0;
+    assert_int_equal (msgpack_unpack_next (&u, data, plen, &off), MSGPACK_UNPACK_SUCCESS);
+    assert_int_equal (u.data.type, MSGPACK_OBJECT_ARRAY);
+    assert_int_equal (u.data.via.array.size, A_PROCS * A_ITEMS);
+    static int seen[A_PROCS][A_ITEMS];
+    memset (seen, 0, sizeof seen);
+    int last[A_PROCS] = { -1, -1, -1, -1 };
+    bool ordered = true, valid = true;
+    for (uint32_t i = 0; i < u.data.via.array.size; i++) {
+        msgpack_object o = u.data.via.array.ptr[i];
+        if (o.type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
+            valid = false;
+            continue;
+        }
+        uint64_t x = o.via.u64;
+        int p = (int) (x / 1000), k = (int) (x % 1000);
+        if (p >= A_PROCS || k >= A_ITEMS) {
+            valid = false;
+            continue;
+        }
+        seen[p][k]++;
+        /* one process's appends keep their order */
+        if (k <= last[p])
+            ordered = false;
+        last[p] = k;
+    }
+    msgpack_unpacked_destroy (&u);
+    zmgr_value_destroy (&all);
+    assert_true (valid);
+    for (int p = 0; p < A_PROCS; p++)
+        for (int k = 0; k < A_ITEMS; k++)
+            assert_int_equal (seen[p][k], 1);
+    assert_true (ordered);
+}
+
+/* ---- (b) one producer, two consumers ---------------------------------- */
+
+enum { B_ITEMS = 2000, B_READERS = 2, B_SENTINEL = -1 };
+
+typedef struct {
+    const char *queue;   /* queue name */
+    int fd;              /* reader: pipe to report items on */
+    int put_timeout_ms;  /* writer: timeout of each put */
+} s_pc_t;
+
+static int s_producer (void *arg)
+{
+    s_pc_t *pc = arg;
+    zmgr_client_t *c = s_child_client ("producer");
+    if (!c)
+        return 1;
+    for (int i = 0; i < B_ITEMS + B_READERS; i++) {
+        zmgr_value_t *v = zmgr_value_new_int (i < B_ITEMS ? i : B_SENTINEL);
+        int rc = zmgr_queue_put (c, pc->queue, v, pc->put_timeout_ms);
+        zmgr_value_destroy (&v);
+        if (rc != 0)
+            return s_child_fail (&c, "queue_put", rc, 2);
+    }
+    zmgr_client_destroy (&c);
+    return 0;
+}
+
+/*  Gets until a sentinel; writes every item (int32) to the pipe. */
+static int s_consumer (void *arg)
+{
+    s_pc_t *pc = arg;
+    zmgr_client_t *c = s_child_client ("consumer");
+    if (!c)
+        return 1;
+    for (int n = 0; n <= B_ITEMS; n++) {
+        zmgr_value_t *v = NULL;
+        int rc = zmgr_queue_get (c, pc->queue, 10000, &v);
+        if (rc != 0)
+            return s_child_fail (&c, "queue_get", rc, 2);
+        int64_t x = s_take_int (&v);
+        if (x == INT64_MIN)
+            return s_child_fail (&c, "item not an int", 0, 3);
+        if (x == B_SENTINEL) {
+            zmgr_client_destroy (&c);
+            return 0;
+        }
+        int32_t x32 = (int32_t) x;
+        s_write_full (pc->fd, &x32, sizeof x32);
+    }
+    return s_child_fail (&c, "no sentinel", 0, 4);
+}
+
+static void s_producer_consumers (const char *queue, int put_timeout_ms)
+{
+    int fds[B_READERS][2];
+    pid_t readers[B_READERS];
+    s_pc_t rpc[B_READERS];
+    for (int r = 0; r < B_READERS; r++) {
+        assert_int_equal (pipe (fds[r]), 0);
+        rpc[r] = (s_pc_t) { queue, fds[r][1], 0 };
+        readers[r] = s_spawn (s_consumer, &rpc[r]);
+        close (fds[r][1]);
+    }
+    s_pc_t wpc = { queue, -1, put_timeout_ms };
+    pid_t writer = s_spawn (s_producer, &wpc);
+
+    /* collect while they run (the pipes hold 8 KB each at most anyway) */
+    static int32_t got[B_READERS][B_ITEMS + 1];
+    size_t ngot[B_READERS] = { 0 };
+    for (int r = 0; r < B_READERS; r++) {
+        int32_t x;
+        while (ngot[r] <= B_ITEMS && s_read_full (fds[r][0], &x, sizeof x, 60000))
+            got[r][ngot[r]++] = x;
+        close (fds[r][0]);
+    }
+    assert_int_equal (s_wait_child (writer, 60000), 0);
+    for (int r = 0; r < B_READERS; r++)
+        assert_int_equal (s_wait_child (readers[r], 60000), 0);
+
+    static int seen[B_ITEMS];
+    memset (seen, 0, sizeof seen);
+    size_t total = 0;
+    for (int r = 0; r < B_READERS; r++) {
+        fprintf (stderr, "  reader %d got %zu items\n", r, ngot[r]);
+        for (size_t i = 0; i < ngot[r]; i++) {
+            assert_true (got[r][i] >= 0 && got[r][i] < B_ITEMS);
+            seen[got[r][i]]++;
+            /* FIFO: a reader sees a rising sequence */
+            if (i > 0)
+                assert_true (got[r][i] > got[r][i - 1]);
+        }
+        total += ngot[r];
+    }
+    assert_int_equal (total, B_ITEMS);
+    for (int i = 0; i < B_ITEMS; i++)
+        assert_int_equal (seen[i], 1);
+    int64_t left = -1;
+    assert_int_equal (zmgr_queue_qsize (s_client, queue, &left), 0);
+    assert_int_equal (left, 0);
+}
+
+static void test_producer_consumers (void **state)
+{
+    (void) state;
+    s_producer_consumers ("seeds.b", 0);
+}
+
+/*  The same through a queue of maxsize 10: the producer blocks on put. */
+static void test_producer_consumers_bounded (void **state)
+{
+    (void) state;
+    assert_int_equal (zmgr_queue_create (s_client, "seeds.b.bounded", 10), 0);
+    s_producer_consumers ("seeds.b.bounded", 10000);
+}
+
+/* ---- (c) a blocked get woken by another process ----------------------- */
+
+typedef struct {
+    int fd;           /* pipe to the parent */
+} s_waker_t;
+
+typedef struct {
+    int32_t rc;       /* queue_get's result */
+    int32_t pad;
+    int64_t item;     /* the item, if any */
+    int64_t elapsed;  /* ms spent in queue_get */
+} s_get_report_t;
+
+static int s_blocked_getter (void *arg)
+{
+    s_waker_t *w = arg;
+    zmgr_client_t *c = s_child_client ("getter");
+    if (!c)
+        return 1;
+    s_write_full (w->fd, "r", 1);
+    s_get_report_t rep = { 0, 0, INT64_MIN, 0 };
+    zmgr_value_t *v = NULL;
+    long long t0 = zt_now_ms ();
+    rep.rc = zmgr_queue_get (c, "seeds.c", 10000, &v);
+    rep.elapsed = zt_now_ms () - t0;
+    rep.item = s_take_int (&v);
+    s_write_full (w->fd, &rep, sizeof rep);
+    zmgr_client_destroy (&c);
+    return 0;
+}
+
+static void test_blocked_get_woken (void **state)
+{
+    (void) state;
+    int fds[2];
+    assert_int_equal (pipe (fds), 0);
+    s_waker_t w = { fds[1] };
+    pid_t pid = s_spawn (s_blocked_getter, &w);
+    close (fds[1]);
+    char ch = 0;
+    assert_true (s_read_full (fds[0], &ch, 1, 10000));
+    usleep (300 * 1000);
+    zmgr_value_t *v = zmgr_value_new_int (42);
+    int rc = zmgr_queue_put (s_client, "seeds.c", v, 0);
+    zmgr_value_destroy (&v);
+    assert_int_equal (rc, 0);
+    s_get_report_t rep;
+    bool ok = s_read_full (fds[0], &rep, sizeof rep, 15000);
+    close (fds[0]);
+    assert_int_equal (s_wait_child (pid, 15000), 0);
+    assert_true (ok);
+    fprintf (stderr, "  get returned %s after %lld ms\n", zmgr_errname (rep.rc),
+             (long long) rep.elapsed);
+    assert_int_equal (rep.rc, 0);
+    assert_int_equal (rep.item, 42);
+    assert_true (rep.elapsed >= 250);
+    assert_true (rep.elapsed < 5000);
+}
+
+/* ---- (d) Value + Lock, and atomic add --------------------------------- */
+
+enum { D_ROUNDS = 500 };
+
+static int s_locked_incr (void *arg)
+{
+    (void) arg;
+    zmgr_client_t *c = s_child_client ("locked incr");
+    if (!c)
+        return 1;
+    for (int i = 0; i < D_ROUNDS; i++) {
+        int rc = zmgr_lock_acquire (c, "seeds.d.lock", false, 10000);
+        if (rc != 0)
+            return s_child_fail (&c, "lock_acquire", rc, 2);
+        zmgr_value_t *v = NULL;
+        rc = zmgr_value_get (c, "seeds.d.v", &v);
+        if (rc != 0)
+            return s_child_fail (&c, "value_get", rc, 3);
+        int64_t x = s_take_int (&v);
+        v = zmgr_value_new_int (x + 1);
+        rc = zmgr_value_set (c, "seeds.d.v", v);
+        zmgr_value_destroy (&v);
+        if (rc != 0)
+            return s_child_fail (&c, "value_set", rc, 4);
+        rc = zmgr_lock_release (c, "seeds.d.lock");
+        if (rc != 0)
+            return s_child_fail (&c, "lock_release", rc, 5);
+    }
+    zmgr_client_destroy (&c);
+    return 0;
+}
+
+static int s_atomic_incr (void *arg)
+{
+    (void) arg;
+    zmgr_client_t *c = s_child_client ("atomic incr");
+    if (!c)
+        return 1;
+    for (int i = 0; i < D_ROUNDS; i++) {
+        int64_t now = 0;
+        int rc = zmgr_value_add (c, "seeds.d.ctr", 1, &now);
+        if (rc != 0)
+            return s_child_fail (&c, "value_add", rc, 2);
+        if (now < 1 || now > 4 * D_ROUNDS)
+            return s_child_fail (&c, "value_add result out of range", 0, 3);
+    }
+    zmgr_client_destroy (&c);
+    return 0;
+}
+
+static void test_lock_counter (void **state)
+{
+    (void) state;
+    zmgr_value_t *zero = zmgr_value_new_int (0);
+    int rc = zmgr_value_set (s_client, "seeds.d.v", zero);
+    zmgr_value_destroy (&zero);
+    assert_int_equal (rc, 0);
+    pid_t a = s_spawn (s_locked_incr, NULL);
+    pid_t b = s_spawn (s_locked_incr, NULL);
+    assert_int_equal (s_wait_child (a, 90000), 0);
+    assert_int_equal (s_wait_child (b, 90000), 0);
+    zmgr_value_t *v = NULL;
+    assert_int_equal (zmgr_value_get (s_client, "seeds.d.v", &v), 0);
+    assert_int_equal (s_take_int (&v), 2 * D_ROUNDS);
+    bool locked = true;
+    assert_int_equal (zmgr_lock_locked (s_client, "seeds.d.lock", &locked), 0);
+    assert_false (locked);
+}
+
+static void test_atomic_add (void **state)
+{
+    (void) state;
+    pid_t pids[4];
+    for (int i = 0; i < 4; i++)
+        pids[i] = s_spawn (s_atomic_incr, NULL);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal (s_wait_child (pids[i], 60000), 0);
+    zmgr_value_t *v = NULL;
+    assert_int_equal (zmgr_value_get (s_client, "seeds.d.ctr", &v), 0);
+    assert_int_equal (s_take_int (&v), 4 * D_ROUNDS);
+}
+
+/*  A Manager dict shared by processes: each sets its own key and bumps a
+ *  common counter with dict.add. */
+static int s_dict_worker (void *arg)
+{
+    int p = (int) (intptr_t) arg;
+    zmgr_client_t *c = s_child_client ("dict worker");
+    if (!c)
+        return 1;
+    zmgr_value_t *key = zmgr_value_new_int (p);
+    zmgr_value_t *val = zmgr_value_new_int (p * p);
+    int rc = zmgr_dict_set (c, "seeds.dict", key, val);
+    zmgr_value_destroy (&key);
+    zmgr_value_destroy (&val);
+    if (rc != 0)
+        return s_child_fail (&c, "dict_set", rc, 2);
+    zmgr_value_t *hits = zmgr_value_new_str ("hits");
+    zmgr_value_t *one = zmgr_value_new_int (1);
+    for (int i = 0; i < 250 && rc == 0; i++) {
+        zmgr_value_t *now = NULL;
+        rc = zmgr_dict_add (c, "seeds.dict", hits, one, &now);
+        zmgr_value_destroy (&now);
+    }
+    zmgr_value_destroy (&hits);
+    zmgr_value_destroy (&one);
+    if (rc != 0)
+        return s_child_fail (&c, "dict_add", rc, 3);
+    zmgr_client_destroy (&c);
+    return 0;
+}
+
+static void test_shared_dict (void **state)
+{
+    (void) state;
+    pid_t pids[4];
+    for (int i = 0; i < 4; i++)
+        pids[i] = s_spawn (s_dict_worker, (void *) (intptr_t) i);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal (s_wait_child (pids[i], 60000), 0);
+    int64_t len = 0;
+    assert_int_equal (zmgr_dict_len (s_client, "seeds.dict", &len), 0);
+    assert_int_equal (len, 5);
+    for (int i = 0; i < 4; i++) {
+        zmgr_value_t *key = zmgr_value_new_int (i), *v = NULL;
+        int rc = zmgr_dict_get (s_client, "seeds.dict", key, NULL, &v);
+        zmgr_value_destroy (&key);
+        assert_int_equal (rc, 0);
+        assert_int_equal (s_take_int (&v), i * i);
+    }
+    zmgr_value_t *key = zmgr_value_new_str ("hits"), *v = NULL;
+    int rc = zmgr_dict_get (s_client, "seeds.dict", key, NULL, &v);
+    zmgr_value_destroy (&key);
+    assert_int_equal (rc, 0);
+    assert_int_equal (s_take_int (&v), 1000);
+}
+
+/* ---- (e) a lock holder killed with SIGKILL ---------------------------- */
+
+typedef struct {
+    const char *lock;  /* lock name */
+    int fd;            /* pipe to the parent */
+} s_holder_t;
+
+/*  Acquires, tells the parent, then sleeps until killed. */
+static int s_holder (void *arg)
+{
+    s_holder_t *h = arg;
+    zmgr_client_t *c = s_child_client ("holder");
+    if (!c)
+        return 1;
+    int rc = zmgr_lock_acquire (c, h->lock, false, 5000);
+    if (rc != 0)
+        return s_child_fail (&c, "lock_acquire", rc, 2);
+    s_write_full (h->fd, "L", 1);
+    sleep (60);
+    zmgr_client_destroy (&c);
+    return 3;
+}
+
+/*  Tells the parent it is about to park, then acquires with 10 s. */
+static int s_waiter (void *arg)
+{
+    s_holder_t *h = arg;
+    zmgr_client_t *c = s_child_client ("waiter");
+    if (!c)
+        return 1;
+    s_write_full (h->fd, "w", 1);
+    int rc = zmgr_lock_acquire (c, h->lock, false, 10000);
+    if (rc != 0)
+        return s_child_fail (&c, "lock_acquire", rc, 2);
+    rc = zmgr_lock_release (c, h->lock);
+    if (rc != 0)
+        return s_child_fail (&c, "lock_release", rc, 3);
+    zmgr_client_destroy (&c);
+    return 0;
+}
+
+static void test_lock_holder_killed (void **state)
+{
+    (void) state;
+    const char *n = "seeds.e.lock";
+    int fds[2];
+    assert_int_equal (pipe (fds), 0);
+    s_holder_t h = { n, fds[1] };
+    pid_t holder = s_spawn (s_holder, &h);
+    char ch = 0;
+    bool got = s_read_full (fds[0], &ch, 1, 10000);
+    close (fds[0]);
+    close (fds[1]);
+    if (!got)
+        s_wait_child (holder, 0);
+    assert_true (got);
+
+    bool locked = false;
+    assert_int_equal (zmgr_lock_locked (s_client, n, &locked), 0);
+    assert_true (locked);
+    assert_int_equal (zmgr_lock_acquire (s_client, n, false, 100), ZMGR_ETIMEOUT);
+    assert_int_equal (kill (holder, SIGKILL), 0);
+    assert_int_equal (s_wait_child (holder, 5000), 128 + SIGKILL);
+
+    long long t0 = zt_now_ms ();
+    int rc = zmgr_lock_acquire (s_client, n, false, 5000);
+    long long took = zt_now_ms () - t0;
+    fprintf (stderr, "  acquire after SIGKILL: %s after %lld ms\n", zmgr_errname (rc), took);
+    assert_int_equal (rc, 0);
+    assert_true (took < 5000);
+    assert_int_equal (zmgr_lock_release (s_client, n), 0);
+}
+
+static void test_lock_holder_killed_waiter (void **state)
+{
+    (void) state;
+    const char *n = "seeds.e.lock2";
+    int fds[2];
+    assert_int_equal (pipe (fds), 0);
+    s_holder_t h = { n, fds[1] };
+    pid_t holder = s_spawn (s_holder, &h);
+    char ch = 0;
+    bool got = s_read_full (fds[0], &ch, 1, 10000);
+    pid_t waiter = got ? s_spawn (s_waiter, &h) : -1;
+    got = got && s_read_full (fds[0], &ch, 1, 10000);
+    close (fds[0]);
+    close (fds[1]);
+    if (!got) {
+        s_wait_child (holder, 0);
+        if (waiter > 0)
+            s_wait_child (waiter, 0);
+    }
+    assert_true (got);
+    usleep (300 * 1000);    /* the waiter parks its acquire */
+
+    long long t0 = zt_now_ms ();
+    assert_int_equal (kill (holder, SIGKILL), 0);
+    assert_int_equal (s_wait_child (holder, 5000), 128 + SIGKILL);
+    int wst = s_wait_child (waiter, 15000);
+    fprintf (stderr, "  waiter exited %d, %lld ms after the kill\n", wst,
+             zt_now_ms () - t0);
+    assert_int_equal (wst, 0);
+    assert_int_equal (zmgr_lock_acquire (s_client, n, false, 5000), 0);
+    assert_int_equal (zmgr_lock_release (s_client, n), 0);
+}
+
+/* ---- (f) waiters served in arrival order ------------------------------ */
+
+typedef struct {
+    int index;   /* arrival rank, and the item it must get */
+    int fd;      /* pipe to the parent */
+} s_fifo_t;
+
+static int s_fifo_getter (void *arg)
+{
+    s_fifo_t *f = arg;
+    zmgr_client_t *c = s_child_client ("fifo getter");
+    if (!c)
+        return 1;
+    int rc = zmgr_ping (c, NULL);
+    if (rc != 0)
+        return s_child_fail (&c, "ping", rc, 2);
+    s_write_full (f->fd, "r", 1);
+    zmgr_value_t *v = NULL;
+    rc = zmgr_queue_get (c, "seeds.f", 10000, &v);
+    if (rc != 0)
+        return s_child_fail (&c, "queue_get", rc, 3);
+    int64_t x = s_take_int (&v);
+    zmgr_client_destroy (&c);
+    if (x != f->index) {
+        fprintf (stderr, "  getter %d got item %lld\n", f->index, (long long) x);
+        return 10 + (int) (x >= 0 && x < 10 ? x : 9);
+    }
+    return 0;
+}
+
+static void test_fifo_waiters (void **state)
+{
+    (void) state;
+    enum { N = 3 };
+    int fds[2];
+    assert_int_equal (pipe (fds), 0);
+    s_fifo_t f[N];
+    pid_t pids[N];
+    bool ok = true;
+    int n = 0;
+    for (; n < N && ok; n++) {
+        f[n] = (s_fifo_t) { n, fds[1] };
+        pids[n] = s_spawn (s_fifo_getter, &f[n]);
+        char ch = 0;
+        ok = s_read_full (fds[0], &ch, 1, 10000);
+        usleep (100 * 1000);
+        /* be sure it is parked before the next one comes */
+        if (ok && !s_wait_parked ((uint64_t) n + 1, 5000))
+            usleep (100 * 1000);
+    }
+    close (fds[0]);
+    close (fds[1]);
+    if (ok) {
+        for (int i = 0; i < N; i++) {
+            zmgr_value_t *v = zmgr_value_new_int (i);
+            int rc = zmgr_queue_put (s_client, "seeds.f", v, 0);
+            zmgr_value_destroy (&v);
+            if (rc != 0)
+                ok = false;
+        }
+    }
+    int st[N];
+    for (int i = 0; i < n; i++)
+        st[i] = s_wait_child (pids[i], ok ? 15000 : 0);
+    assert_true (ok);
+    for (int i = 0; i < N; i++)
+        assert_int_equal (st[i], 0);
+}
+
+int main (void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test (test_concurrent_append),
+        cmocka_unit_test (test_producer_consumers),
+        cmocka_unit_test (test_producer_consumers_bounded),
+        cmocka_unit_test (test_blocked_get_woken),
+        cmocka_unit_test (test_lock_counter),
+        cmocka_unit_test (test_atomic_add),
+        cmocka_unit_test (test_shared_dict),
+        cmocka_unit_test (test_lock_holder_killed),
+        cmocka_unit_test (test_lock_holder_killed_waiter),
+        cmocka_unit_test (test_fifo_waiters),
+    };
+    int failed = cmocka_run_group_tests (tests, s_group_setup, s_group_teardown);
+    if (s_stop_status != 0 && failed == 0)
+        failed = 1;
+    return failed;
+}
