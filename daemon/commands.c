@@ -8,6 +8,8 @@
  *    CMD_WRITE     changes state: store_changed() runs after success
  *    CMD_PARKS     may park: refused with EBUSY past the per-peer limit
  *    CMD_ANON      allowed before hello (hello itself, heartbeat)
+ *    CMD_SOFT      a missing object is not an error: the handler runs
+ *                  with ctx->obj NULL (lock.locked is false, ...)
  *  Arguments not in their smallest msgpack encoding are re-packed first,
  *  so that equal values compare equal byte for byte in every object. */
 #include "zmgrd.h"
@@ -24,6 +26,7 @@ enum {
     CMD_WRITE = 1 << 2,
     CMD_PARKS = 1 << 3,
     CMD_ANON = 1 << 4,
+    CMD_SOFT = 1 << 5,
 };
 
 typedef struct {
@@ -98,8 +101,8 @@ static const command_t s_commands[] = {
     { ZMGR_OP_VALUE_CAS, value_cmd_cas, 2, 3, T_VALUE, C | W },
 
     { ZMGR_OP_LOCK_ACQUIRE, lock_cmd_acquire, 0, 2, T_LOCK, C | W | CMD_PARKS },
-    { ZMGR_OP_LOCK_RELEASE, lock_cmd_release, 0, 0, T_LOCK, N | W },
-    { ZMGR_OP_LOCK_LOCKED, lock_cmd_locked, 0, 0, T_LOCK, N },
+    { ZMGR_OP_LOCK_RELEASE, lock_cmd_release, 0, 0, T_LOCK, N | W | CMD_SOFT },
+    { ZMGR_OP_LOCK_LOCKED, lock_cmd_locked, 0, 0, T_LOCK, N | CMD_SOFT },
 
     { ZMGR_OP_PIPE_SEND, pipe_cmd_send, 2, 2, T_PIPE, C | W },
     { ZMGR_OP_PIPE_RECV, pipe_cmd_recv, 1, 2, T_PIPE, C | W | CMD_PARKS },
@@ -266,7 +269,8 @@ void commands_dispatch (const uint8_t *id, size_t id_len, int fd,
     }
     if (!peer && req.op == ZMGR_OP_HEARTBEAT)
         return;
-    if (!peer)
+    bool new_peer = !peer;
+    if (new_peer)
         peer = peers_add (id, id_len, PEER_CLIENT);
     peers_note_fd (peer, fd);
 
@@ -320,7 +324,7 @@ void commands_dispatch (const uint8_t *id, size_t id_len, int fd,
                             proto_typename (cmd->type));
             goto fail;
         }
-        if (!ctx.obj) {
+        if (!ctx.obj && !(cmd->flags & CMD_SOFT)) {
             if (!(cmd->flags & CMD_CREATE)) {
                 rc = cmd_error (&ctx, ZMGR_ENOTFOUND, "no %s named '%.*s'",
                                 proto_typename (cmd->type), (int) req.name.len,
@@ -337,6 +341,11 @@ void commands_dispatch (const uint8_t *id, size_t id_len, int fd,
             ctx.created = true;
         }
     }
+    if ((cmd->flags & CMD_PARKS) && req.rid == 0) {
+        /*  A wait nobody can be told the end of would swallow an item. */
+        rc = cmd_error (&ctx, ZMGR_EINVAL, "%s needs a request id", opname);
+        goto fail;
+    }
     if ((cmd->flags & CMD_PARKS) && peer->nparked >= g_srv.max_pending) {
         rc = cmd_error (&ctx, ZMGR_EBUSY, "%zu requests already waiting",
                         peer->nparked);
@@ -349,7 +358,7 @@ void commands_dispatch (const uint8_t *id, size_t id_len, int fd,
     if (rc == CMD_PARKED)
         return;
     if (rc == 0) {
-        if (cmd->flags & CMD_WRITE)
+        if ((cmd->flags & CMD_WRITE) && ctx.obj)
             store_changed (ctx.obj);
         if (req.rid)
             s_send (id, id_len, &s_out);
@@ -365,6 +374,8 @@ fail:
         s_reply_error (id, id_len, req.rid, rc, ctx.errbuf);
     else
         g_srv.errors++;
+    if (new_peer)    /* a refused hello opens no session */
+        peers_end (peer, "hello refused");
 }
 
 void commands_fini (void)

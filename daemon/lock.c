@@ -85,6 +85,9 @@ int lock_cmd_acquire (cmd_ctx_t *ctx)
 
 int lock_cmd_release (cmd_ctx_t *ctx)
 {
+    if (!ctx->obj)
+        return cmd_error (ctx, ZMGR_ENOTOWNER, "'%.*s' is not locked",
+                          (int) ctx->req->name.len, ctx->req->name.ptr);
     lock_t *l = ctx->obj->impl;
     if (l->owner != ctx->peer)
         return cmd_error (ctx, ZMGR_ENOTOWNER, l->owner ? "'%s' is held by another session"
@@ -98,6 +101,6 @@ int lock_cmd_release (cmd_ctx_t *ctx)
 
 int lock_cmd_locked (cmd_ctx_t *ctx)
 {
-    proto_put_bool (ctx->out, ((lock_t *) ctx->obj->impl)->owner != NULL);
+    proto_put_bool (ctx->out, ctx->obj && ((lock_t *) ctx->obj->impl)->owner != NULL);
     return 0;
 }

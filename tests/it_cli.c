@@ -98,9 +98,16 @@ static int s_setup (void **state)
     return zt_daemon_start (&s_daemon, NULL) == 0 ? 0 : -1;
 }
 
+static pid_t s_bg; /* background CLI of a lock run test, 0 if none */
+
 static int s_teardown (void **state)
 {
     (void) state;
+    if (s_bg > 0) {
+        kill (s_bg, SIGKILL);
+        waitpid (s_bg, NULL, 0);
+        s_bg = 0;
+    }
     assert_true (zt_daemon_alive (&s_daemon));
     assert_int_equal (zt_daemon_stop (&s_daemon), 0);
     return 0;
@@ -401,41 +408,60 @@ static void test_lock_run_exit_code (void **state)
     EXPECT (EX_NOTOWNER, "", "lock", "release", "L");
 }
 
-static void test_lock_run_holds (void **state)
+/*  Starts `zmgr lock run NAME -- CMD ARG` in the background; the pid is
+ *  kept in s_bg so that teardown can kill it if the test fails first. */
+static pid_t s_lock_run_bg (const char *name, const char *cmd,
+                            const char *arg)
 {
-    (void) state;
     pid_t pid = fork ();
     assert_true (pid >= 0);
     if (pid == 0) {
-        const char *argv[] = { zt_cli_path (), "lock", "run", "L2",
-                               "--",         "/bin/sleep", "1",  NULL };
+        const char *argv[] = { zt_cli_path (), "lock", "run", name, "--",
+                               cmd,           arg,    NULL };
         execv (argv[0], (char *const *) argv);
         _exit (127);
     }
-    /* wait until the background run holds the lock */
+    s_bg = pid;
+    return pid;
+}
+
+/*  Waits up to 5 s for lock name to be held (it does not exist until the
+ *  background run creates it: exit 6 until then). */
+static void s_wait_locked (const char *name)
+{
     long long deadline = zt_now_ms () + 5000;
-    bool held = false;
-    while (!held && zt_now_ms () < deadline) {
-        run_t *r = CLI ("lock", "locked", "L2");
-        assert_int_equal (r->rc, EX_OK);
-        held = strcmp (r->out, "true\n") == 0;
-        if (!held)
-            usleep (20 * 1000);
+    for (;;) {
+        run_t *r = CLI ("lock", "locked", name);
+        assert_true (r->rc == EX_OK || r->rc == EX_NOTFOUND);
+        if (r->rc == EX_OK && strcmp (r->out, "true\n") == 0)
+            return;
+        assert_true (zt_now_ms () < deadline);
+        usleep (20 * 1000);
     }
-    assert_true (held);
+}
+
+/*  Waits up to ms for the background run to exit; returns its status. */
+static int s_wait_bg (int ms)
+{
+    int st = 0;
+    long long deadline = zt_now_ms () + ms;
+    pid_t r;
+    while ((r = waitpid (s_bg, &st, WNOHANG)) == 0 && zt_now_ms () < deadline)
+        usleep (10 * 1000);
+    assert_int_equal (r, s_bg);
+    s_bg = 0;
+    return st;
+}
+
+static void test_lock_run_holds (void **state)
+{
+    (void) state;
+    s_lock_run_bg ("L2", "/bin/sleep", "1");
+    s_wait_locked ("L2");
     EXPECT (EX_TIMEOUT, "", "lock", "acquire", "L2", "--timeout", "0.1");
     assert_true (s_run.ms >= 80);
-
-    int st = 0;
-    deadline = zt_now_ms () + 5000;
-    pid_t r = 0;
-    while ((r = waitpid (pid, &st, WNOHANG)) == 0 && zt_now_ms () < deadline)
-        usleep (10 * 1000);
-    if (r == 0) {
-        kill (pid, SIGKILL);
-        waitpid (pid, &st, 0);
-    }
-    assert_int_equal (r, pid);
+    EXPECT (EX_TIMEOUT, "", "lock", "run", "L2", "--nowait", "--", "true");
+    int st = s_wait_bg (5000);
     assert_true (WIFEXITED (st));
     assert_int_equal (WEXITSTATUS (st), 0);
     EXPECT (EX_OK, "false\n", "lock", "locked", "L2");
@@ -445,38 +471,31 @@ static void test_lock_run_holds (void **state)
 static void test_lock_run_forwards_sigterm (void **state)
 {
     (void) state;
-    pid_t pid = fork ();
-    assert_true (pid >= 0);
-    if (pid == 0) {
-        const char *argv[] = { zt_cli_path (), "lock", "run", "L3",
-                               "--",         "/bin/sleep", "30", NULL };
-        execv (argv[0], (char *const *) argv);
-        _exit (127);
-    }
-    long long deadline = zt_now_ms () + 5000;
-    bool held = false;
-    while (!held && zt_now_ms () < deadline) {
-        run_t *r = CLI ("lock", "locked", "L3");
-        held = r->rc == EX_OK && strcmp (r->out, "true\n") == 0;
-        if (!held)
-            usleep (20 * 1000);
-    }
-    assert_true (held);
+    pid_t pid = s_lock_run_bg ("L3", "/bin/sleep", "30");
+    s_wait_locked ("L3");
     kill (pid, SIGTERM);
-    int st = 0;
-    pid_t r = 0;
-    deadline = zt_now_ms () + 5000;
-    while ((r = waitpid (pid, &st, WNOHANG)) == 0 && zt_now_ms () < deadline)
-        usleep (10 * 1000);
-    if (r == 0) {
-        kill (pid, SIGKILL);
-        waitpid (pid, &st, 0);
-    }
-    assert_int_equal (r, pid);
+    int st = s_wait_bg (5000);
     /* the sleep died of the forwarded SIGTERM; zmgr reports it shell-style */
     assert_true (WIFEXITED (st));
     assert_int_equal (WEXITSTATUS (st), 128 + SIGTERM);
     EXPECT (EX_OK, "false\n", "lock", "locked", "L3");
+}
+
+/*  A broker that goes away while lock run waits: the lock went with the
+ *  session, so the command is stopped and zmgr exits 9. */
+static void test_lock_run_broker_lost (void **state)
+{
+    (void) state;
+    s_lock_run_bg ("L4", "/bin/sleep", "30");
+    s_wait_locked ("L4");
+    assert_int_equal (zt_daemon_stop (&s_daemon), 0);
+    /* noticed by the next ping, which may wait out the request timeout
+     * (5 s) when no broker is there any more */
+    int st = s_wait_bg (10000);
+    assert_true (WIFEXITED (st));
+    assert_int_equal (WEXITSTATUS (st), EX_UNREACHABLE);
+    /* teardown expects a broker to stop */
+    assert_int_equal (zt_daemon_start (&s_daemon, NULL), 0);
 }
 
 int main (void)
@@ -506,6 +525,7 @@ int main (void)
         T (test_lock_run_exit_code),
         T (test_lock_run_holds),
         T (test_lock_run_forwards_sigterm),
+        T (test_lock_run_broker_lost),
 #undef T
     };
     return cmocka_run_group_tests (tests, NULL, NULL);

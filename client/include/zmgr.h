@@ -200,7 +200,8 @@ ZMGR_EXPORT int zmgr_delete (zmgr_client_t *self, const char *name);
  *  type is not an error; of another type it is ZMGR_EWRONGTYPE. */
 ZMGR_EXPORT int zmgr_create (zmgr_client_t *self, const char *name, int type,
                              const zmgr_value_t *options);
-/*  Names with prefix (NULL or "" for all): an array of [name, type] pairs. */
+/*  Names with prefix (NULL or "" for all): an array of [name, type name]
+ *  pairs, e.g. [["jobs", "queue"], ["log", "list"]], in no set order. */
 ZMGR_EXPORT int zmgr_objects (zmgr_client_t *self, const char *prefix,
                               zmgr_value_t **result);
 /*  Broker statistics as a map (objects, clients, ops, ops_per_sec,
@@ -342,6 +343,7 @@ ZMGR_EXPORT int zmgr_lock_acquire (zmgr_client_t *self, const char *name,
                                    bool reentrant, int timeout_ms);
 /*  ZMGR_ENOTOWNER when this session does not hold it. */
 ZMGR_EXPORT int zmgr_lock_release (zmgr_client_t *self, const char *name);
+/*  A lock that does not exist is not locked (false). */
 ZMGR_EXPORT int zmgr_lock_locked (zmgr_client_t *self, const char *name,
                                   bool *locked);
 

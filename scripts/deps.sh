@@ -1,0 +1,17 @@
+#!/bin/sh
+# scripts/deps.sh - install what zmgr needs to build, test and run, from
+# Debian 12's packages. Run as root (or with sudo available).
+set -eu
+SUDO=
+if [ "$(id -u)" != 0 ]; then
+    SUDO=sudo
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update
+$SUDO apt-get install -y --no-install-recommends \
+    build-essential cmake pkg-config \
+    libzmq3-dev libmsgpack-dev libjansson-dev libcmocka-dev
+# The benchmark's references (not needed to build or test):
+if [ "${ZMGR_BENCH_DEPS:-0}" = 1 ]; then
+    $SUDO apt-get install -y --no-install-recommends redis-server redis-tools python3
+fi
