@@ -791,6 +791,48 @@ static int s_rctx_init (rctx_t *r, const config_t *cfg, int index,
     return 0;
 }
 
+/*  Run once before the clients start, as s_zmgr_setup: the list starts
+ *  empty and the keys dict_get reads are all there. */
+static int s_redis_setup (const config_t *cfg)
+{
+    static slot_t slot;   /* for s_fail's message */
+    rctx_t *r = calloc (1, sizeof *r);
+    int rc = -1;
+    if (!r || s_rctx_init (r, cfg, 0, &slot))
+        goto done;
+    int st;
+    s_resp_cmd (r, 2, (const char *[]){ "DEL", "bench:list" });
+    if (s_redis_flush (r) || s_redis_recv (r, &st))
+        goto done;
+    if (cfg->op == OP_DICT_GET) {
+        /*  HSETs in batches of 256, as much as the buffer holds. */
+        bench_op_t op = r->op;
+        r->op = OP_DICT_SET;
+        r->index = 0;
+        for (uint64_t i = 0; i < KEYSPACE; i += 256) {
+            uint64_t n = KEYSPACE - i < 256 ? KEYSPACE - i : 256;
+            for (uint64_t k = 0; k < n; k++)
+                if (s_redis_send (r, i + k))
+                    goto done;
+            if (s_redis_flush (r))
+                goto done;
+            for (uint64_t k = 0; k < n; k++)
+                if (s_redis_recv (r, &st) || st)
+                    goto done;
+        }
+        r->op = op;
+    }
+    rc = 0;
+done:
+    if (rc)
+        fprintf (stderr, "zmgr_bench: redis setup: %s\n",
+                 slot.errmsg[0] ? slot.errmsg : "out of memory");
+    if (r && r->fd >= 0)
+        close (r->fd);
+    free (r);
+    return rc;
+}
+
 /* ---- clients and the parent -------------------------------------------- */
 
 static void s_client (const config_t *cfg, int index, slot_t *slot)
@@ -854,10 +896,13 @@ static int s_run (const config_t *cfg)
         perror ("mmap");
         return 2;
     }
-    if (cfg->mode == MODE_ZMGR) {
+    if (cfg->mode == MODE_ZMGR || cfg->mode == MODE_REDIS) {
         pid_t pid = fork ();
         if (pid == 0)
-            _exit (s_zmgr_setup (cfg) ? 1 : 0);
+            _exit ((cfg->mode == MODE_ZMGR ? s_zmgr_setup (cfg)
+                                            : s_redis_setup (cfg))
+                       ? 1
+                       : 0);
         int st;
         if (pid < 0 || waitpid (pid, &st, 0) != pid || !WIFEXITED (st)
             || WEXITSTATUS (st) != 0)

@@ -133,6 +133,11 @@ int admin_cmd_create (cmd_ctx_t *ctx)
         if (o->type != type)
             return cmd_error (ctx, ZMGR_EWRONGTYPE, "'%s' exists as a %s", o->name,
                               proto_typename (o->type));
+        int64_t want;
+        if (maxsize.ptr && proto_read_int (maxsize, &want) == 0
+            && (uint64_t) want != queue_maxsize (o))
+            return cmd_error (ctx, ZMGR_EEXISTS, "queue '%s' exists with maxsize %zu",
+                              o->name, queue_maxsize (o));
         proto_put_nil (ctx->out);
         return 0;
     }

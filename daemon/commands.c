@@ -6,7 +6,7 @@
  *    CMD_NAME      the request must name an object
  *    CMD_CREATE    a missing object is created (of the entry's type)
  *    CMD_WRITE     changes state: store_changed() runs after success
- *    CMD_PARKS     may park: refused with EBUSY past the per-peer limit
+ *    CMD_PARKS     may park (park_request refuses past the per-peer limit)
  *    CMD_ANON      allowed before hello (hello itself, heartbeat)
  *    CMD_SOFT      a missing object is not an error: the handler runs
  *                  with ctx->obj NULL (lock.locked is false, ...)
@@ -112,6 +112,7 @@ static const command_t s_commands[] = {
 static const command_t *s_by_op[S_MAX_OP];   /* table indexed by opcode */
 static proto_buf_t s_out;                      /* reply being built */
 static msgpack_sbuffer s_canon[PROTO_MAX_ARGS]; /* re-packed arguments */
+static bool s_ready;                           /* table and buffers set up */
 
 int cmd_error (cmd_ctx_t *ctx, int status, const char *fmt, ...)
 {
@@ -181,20 +182,26 @@ static int s_canonicalize (proto_req_t *req, size_t i)
     if (canonical)
         return 0;
     msgpack_zone zone;
-    msgpack_zone_init (&zone, 1024);
+    if (!msgpack_zone_init (&zone, 1024)) {
+        log_msg (LOG_CRIT, 0, "out of memory re-packing an argument");
+        abort ();
+    }
     msgpack_object obj;
     size_t off = 0;
     int rc = msgpack_unpack ((const char *) req->args[i].ptr,
                              req->args[i].len, &off, &zone, &obj);
     if (rc != MSGPACK_UNPACK_SUCCESS) {
         msgpack_zone_destroy (&zone);
-        return ZMGR_EPROTO;
+        return rc == MSGPACK_UNPACK_NOMEM_ERROR ? ZMGR_ETOODEEP : ZMGR_EPROTO;
     }
     msgpack_sbuffer *sb = &s_canon[i];
     sb->size = 0;
     msgpack_packer pk;
     msgpack_packer_init (&pk, sb, msgpack_sbuffer_write);
-    msgpack_pack_object (&pk, obj);
+    if (msgpack_pack_object (&pk, obj) != 0) {
+        log_msg (LOG_CRIT, 0, "out of memory re-packing an argument");
+        abort ();
+    }
     msgpack_zone_destroy (&zone);
     req->args[i].ptr = (const uint8_t *) sb->data;
     req->args[i].len = sb->size;
@@ -203,6 +210,7 @@ static int s_canonicalize (proto_req_t *req, size_t i)
 
 static void s_init_table (void)
 {
+    s_ready = true;
     for (size_t i = 0; i < sizeof s_commands / sizeof s_commands[0]; i++)
         s_by_op[s_commands[i].op] = &s_commands[i];
     for (size_t i = 0; i < PROTO_MAX_ARGS; i++)
@@ -235,7 +243,7 @@ static bool s_type_ok (const command_t *cmd, const object_t *obj)
 void commands_dispatch (const uint8_t *id, size_t id_len, int fd,
                         const void *frame, size_t len)
 {
-    if (!s_by_op[ZMGR_OP_HELLO])
+    if (!s_ready)
         s_init_table ();
     g_srv.ops++;
     if (len > g_srv.max_msg) {
@@ -341,16 +349,6 @@ void commands_dispatch (const uint8_t *id, size_t id_len, int fd,
             ctx.created = true;
         }
     }
-    if ((cmd->flags & CMD_PARKS) && req.rid == 0) {
-        /*  A wait nobody can be told the end of would swallow an item. */
-        rc = cmd_error (&ctx, ZMGR_EINVAL, "%s needs a request id", opname);
-        goto fail;
-    }
-    if ((cmd->flags & CMD_PARKS) && peer->nparked >= g_srv.max_pending) {
-        rc = cmd_error (&ctx, ZMGR_EBUSY, "%zu requests already waiting",
-                        peer->nparked);
-        goto fail;
-    }
 
     proto_buf_reset (&s_out);
     proto_put_reply (&s_out, req.rid, 0);
@@ -381,6 +379,9 @@ fail:
 void commands_fini (void)
 {
     proto_buf_fini (&s_out);
-    for (size_t i = 0; i < PROTO_MAX_ARGS; i++)
+    for (size_t i = 0; i < PROTO_MAX_ARGS; i++) {
         msgpack_sbuffer_destroy (&s_canon[i]);
+        msgpack_sbuffer_init (&s_canon[i]);
+    }
+    s_ready = false;
 }

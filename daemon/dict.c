@@ -50,7 +50,12 @@ static uint32_t s_hash (proto_slice_t k)
     uint64_t h = 1469598103934665603ull;
     for (size_t i = 0; i < k.len; i++)
         h = (h ^ k.ptr[i]) * 1099511628211ull;
-    return (uint32_t) (h ^ (h >> 32));
+    /*  FNV alone leaves similar short keys ("k1", "k2") in neighbouring
+     *  low bits, which linear probing turns into long runs: mix them. */
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    return (uint32_t) h;
 }
 
 static kv_t *s_kv_new (proto_slice_t k, proto_slice_t v)

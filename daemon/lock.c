@@ -76,8 +76,7 @@ int lock_cmd_acquire (cmd_ctx_t *ctx)
     } else if (timeout == 0) {
         return cmd_error (ctx, ZMGR_ETIMEOUT, "'%s' is held", ctx->obj->name);
     } else {
-        park_new (ctx, &l->waiters, timeout, ZMGR_ETIMEOUT);
-        return CMD_PARKED;
+        return park_request (ctx, &l->waiters, timeout, ZMGR_ETIMEOUT, NULL);
     }
     proto_put_nil (ctx->out);
     return 0;

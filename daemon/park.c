@@ -13,10 +13,18 @@
 static heap_t s_timers;      /* deadlines of parked requests */
 static size_t s_count;       /* parked requests */
 
-parked_t *park_new (cmd_ctx_t *ctx, wlist_t *list, int64_t timeout_ms,
-                    int timeout_status)
+int park_request (cmd_ctx_t *ctx, wlist_t *list, int64_t timeout_ms,
+                  int timeout_status, const proto_slice_t *item)
 {
+    if (ctx->req->rid == 0)    /* nobody to tell: it would swallow an item */
+        return cmd_error (ctx, ZMGR_EINVAL, "%s would wait and has no request id",
+                          proto_opname (ctx->req->op));
+    if (ctx->peer->nparked >= g_srv.max_pending)
+        return cmd_error (ctx, ZMGR_EBUSY, "%zu requests of this session already wait",
+                          ctx->peer->nparked);
     parked_t *p = xcalloc (1, sizeof *p);
+    if (item)
+        p->item = blob_from_slice (*item);
     p->peer = ctx->peer;
     p->rid = ctx->req->rid;
     p->obj = ctx->obj;
@@ -45,7 +53,7 @@ parked_t *park_new (cmd_ctx_t *ctx, wlist_t *list, int64_t timeout_ms,
         p->timed = true;
     }
     s_count++;
-    return p;
+    return CMD_PARKED;
 }
 
 static void s_unlink (parked_t *p)

@@ -75,6 +75,5 @@ int pipe_cmd_recv (cmd_ctx_t *ctx)
     if (timeout == 0)
         return cmd_error (ctx, ZMGR_ETIMEOUT, "nothing to receive on pipe '%s' end %d",
                           ctx->obj->name, e);
-    park_new (ctx, &p->end[e].readers, timeout, ZMGR_ETIMEOUT);
-    return CMD_PARKED;
+    return park_request (ctx, &p->end[e].readers, timeout, ZMGR_ETIMEOUT, NULL);
 }

@@ -40,6 +40,11 @@ int queue_set_maxsize (object_t *obj, proto_slice_t arg)
     return 0;
 }
 
+size_t queue_maxsize (const object_t *obj)
+{
+    return ((const queue_t *) obj->impl)->maxsize;
+}
+
 static bool s_full (const queue_t *q)
 {
     return (q->maxsize && q->items.len >= q->maxsize)
@@ -75,9 +80,7 @@ int queue_cmd_put (cmd_ctx_t *ctx)
     if (timeout == 0)
         return cmd_error (ctx, ZMGR_EFULL, "queue '%s' is full (%zu items)",
                           ctx->obj->name, q->items.len);
-    parked_t *p = park_new (ctx, &q->putters, timeout, ZMGR_EFULL);
-    p->item = blob_from_slice (ctx->req->args[0]);
-    return CMD_PARKED;
+    return park_request (ctx, &q->putters, timeout, ZMGR_EFULL, &ctx->req->args[0]);
 }
 
 int queue_cmd_get (cmd_ctx_t *ctx)
@@ -91,8 +94,7 @@ int queue_cmd_get (cmd_ctx_t *ctx)
     if (!b) {
         if (timeout == 0)
             return cmd_error (ctx, ZMGR_EEMPTY, "queue '%s' is empty", ctx->obj->name);
-        park_new (ctx, &q->getters, timeout, ZMGR_EEMPTY);
-        return CMD_PARKED;
+        return park_request (ctx, &q->getters, timeout, ZMGR_EEMPTY, NULL);
     }
     proto_put_raw (ctx->out, b->data, b->len);
     free (b);
@@ -152,6 +154,5 @@ int queue_cmd_join (cmd_ctx_t *ctx)
     if (timeout == 0)
         return cmd_error (ctx, ZMGR_ETIMEOUT, "%llu tasks unfinished",
                           (unsigned long long) q->unfinished);
-    park_new (ctx, &q->joiners, timeout, ZMGR_ETIMEOUT);
-    return CMD_PARKED;
+    return park_request (ctx, &q->joiners, timeout, ZMGR_ETIMEOUT, NULL);
 }

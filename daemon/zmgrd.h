@@ -136,9 +136,12 @@ typedef struct {
 #define CMD_PARKED 1
 typedef int (*cmd_fn) (cmd_ctx_t *ctx);
 
-/*  Parks the current request on list with timeout_ms (< 0: none). */
-parked_t *park_new (cmd_ctx_t *ctx, wlist_t *list, int64_t timeout_ms,
-                    int timeout_status);
+/*  Parks the current request on list with timeout_ms (< 0: none), holding
+ *  a copy of item when not NULL. Returns CMD_PARKED, or an error when the
+ *  request cannot wait: it has no request id to answer (EINVAL), or its
+ *  session has max_pending waits already (EBUSY). */
+int park_request (cmd_ctx_t *ctx, wlist_t *list, int64_t timeout_ms,
+                  int timeout_status, const proto_slice_t *item);
 /*  Answers a parked request and frees it: packed result (may be NULL for
  *  nil) or an error. */
 void park_reply (parked_t *p, const void *packed, size_t len);
@@ -164,6 +167,7 @@ void dict_destroy (object_t *obj);
 void queue_create (object_t *obj);
 void queue_destroy (object_t *obj);
 int queue_set_maxsize (object_t *obj, proto_slice_t arg);
+size_t queue_maxsize (const object_t *obj);
 void value_create (object_t *obj);
 void value_destroy (object_t *obj);
 void lock_create (object_t *obj);

@@ -124,6 +124,9 @@ static int s_head (const uint8_t *p, size_t len, s_head_t *h)
         break;
     case 0xc7: case 0xc8: case 0xc9:  /* ext: the type byte is in the head */
         h->body = n;
+        /*  Sizes 1, 2, 4, 8 and 16 have their own fixext forms. */
+        h->canonical = !((t == 0xc7 && (n == 1 || n == 2 || n == 4 || n == 8 || n == 16))
+                         || (t == 0xc8 && n < 0x100) || (t == 0xc9 && n < 0x10000));
         break;
     case 0xcc: case 0xcd: case 0xce: case 0xcf:
         h->canonical = !((t == 0xcc && n < 0x80) || (t == 0xcd && n < 0x100)
@@ -155,14 +158,16 @@ static int s_head (const uint8_t *p, size_t len, s_head_t *h)
     return 0;
 }
 
-int proto_check (const uint8_t *buf, size_t len, int max_depth, size_t *used,
-                 bool *canonical)
+/*  proto_check with room for one level more than PROTO_MAX_DEPTH, which a
+ *  message's envelope array takes. */
+static int s_check (const uint8_t *buf, size_t len, int max_depth, size_t *used,
+                    bool *canonical)
 {
-    uint64_t todo[PROTO_MAX_DEPTH + 1]; /* children left per open container */
+    uint64_t todo[PROTO_MAX_DEPTH + 2]; /* children left per open container */
     int depth = 0;
     size_t pos = 0;
-    if (max_depth > PROTO_MAX_DEPTH || max_depth < 0)
-        max_depth = PROTO_MAX_DEPTH;
+    if (max_depth > PROTO_MAX_DEPTH + 1 || max_depth < 0)
+        max_depth = PROTO_MAX_DEPTH + 1;
     if (canonical)
         *canonical = true;
     uint64_t pending = 1;  /* values still to read at the current level */
@@ -185,13 +190,16 @@ int proto_check (const uint8_t *buf, size_t len, int max_depth, size_t *used,
             *canonical = false;
         pos += h.head + (size_t) h.body;
         pending--;
+        uint8_t t = buf[pos - h.head - (size_t) h.body];
+        bool container = (t >= 0x80 && t <= 0x9f) || (t >= 0xdc && t <= 0xdf);
+        /*  Every child needs at least one byte: a count larger than what
+         *  is left is a lie, whatever the depth. */
+        if (h.kids > len - pos)
+            return ZMGR_EPROTO;
+        /*  An empty container is a level too (msgpack-c counts it). */
+        if (container && depth >= max_depth)
+            return ZMGR_ETOODEEP;
         if (h.kids > 0) {
-            /*  Every child needs at least one byte: a count larger than
-             *  what is left is a lie, whatever the depth. */
-            if (h.kids > len - pos)
-                return ZMGR_EPROTO;
-            if (depth >= max_depth)
-                return ZMGR_ETOODEEP;
             todo[depth++] = pending;
             pending = h.kids;
         }
@@ -199,6 +207,22 @@ int proto_check (const uint8_t *buf, size_t len, int max_depth, size_t *used,
     if (used)
         *used = pos;
     return 0;
+}
+
+int proto_check (const uint8_t *buf, size_t len, int max_depth, size_t *used,
+                 bool *canonical)
+{
+    if (max_depth > PROTO_MAX_DEPTH || max_depth < 0)
+        max_depth = PROTO_MAX_DEPTH;
+    return s_check (buf, len, max_depth, used, canonical);
+}
+
+/*  Depth allowed for a whole message: its values' limit plus the envelope. */
+static int s_envelope_depth (int max_depth)
+{
+    if (max_depth > PROTO_MAX_DEPTH || max_depth < 0)
+        max_depth = PROTO_MAX_DEPTH;
+    return max_depth + 1;
 }
 
 /* ---- readers -------------------------------------------------------------- */
@@ -372,7 +396,7 @@ int proto_parse_request (const void *frame, size_t len, int max_depth,
     req->rid = (uint64_t) rid;
     size_t used;
     bool canonical = true;
-    int rc = proto_check (buf, len, max_depth, &used, &canonical);
+    int rc = s_check (buf, len, s_envelope_depth (max_depth), &used, &canonical);
     if (rc == ZMGR_ETOODEEP) {
         *why = "value nested too deep";
         return rc;
@@ -433,7 +457,7 @@ int proto_parse_reply (const void *frame, size_t len, uint64_t *rid,
     size_t count, used;
     proto_slice_t body, item;
     int64_t v;
-    if (len == 0 || proto_check (buf, len, PROTO_MAX_DEPTH, &used, NULL)
+    if (len == 0 || s_check (buf, len, s_envelope_depth (PROTO_MAX_DEPTH), &used, NULL)
         || used != len
         || proto_read_array ((proto_slice_t) { buf, len }, &count, &body)
         || count != 3)
@@ -560,7 +584,9 @@ void proto_put_double (proto_buf_t *b, double v)
 static void s_put_len (proto_buf_t *b, size_t len, uint8_t fix, size_t fixmax,
                        uint8_t t8, uint8_t t16, uint8_t t32)
 {
-    if (fix && len <= fixmax)
+    if (len > UINT32_MAX)    /* msgpack cannot say it */
+        b->oom = true;
+    else if (fix && len <= fixmax)
         s_put1 (b, (uint8_t) (fix | len));
     else if (t8 && len < 0x100)
         s_put_be (b, t8, len, 1);

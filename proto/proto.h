@@ -42,7 +42,8 @@ typedef struct {
 int proto_check (const uint8_t *buf, size_t len, int max_depth,
                  size_t *used, bool *canonical);
 
-/*  Decodes a request frame. Returns 0, or an error code with *why set to
+/*  Decodes a request frame; max_depth applies to each argument (the
+ *  envelope array is one more level). Returns 0, or an error code with *why set to
  *  a static explanation; req->rid is filled in as soon as it is known, so
  *  that an error can be answered (it stays 0 when the frame is too broken
  *  to tell). */

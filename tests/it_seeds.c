@@ -138,40 +138,45 @@ static int64_t s_take_int (zmgr_value_t **v)
     return i;
 }
 
-/*  Waits (bounded) until the broker's "parked" statistic reaches want;
- *  returns false when the statistic is missing or never gets there. */
-static bool s_wait_parked (uint64_t want, int timeout_ms)
+/*  The broker's "parked" statistic, or -1 when it has none. */
+static int64_t s_parked (void)
+{
+    zmgr_value_t *st = NULL;
+    if (zmgr_stats (s_client, &st) != 0)
+        return -1;
+    size_t len = 0;
+    const void *data = zmgr_value_packed (st, &len);
+    msgpack_unpacked u;
+    msgpack_unpacked_init (&u);
+    size_t off = 0;
+    int64_t parked = -1;
+    if (msgpack_unpack_next (&u, data, len, &off) == MSGPACK_UNPACK_SUCCESS
+        && u.data.type == MSGPACK_OBJECT_MAP) {
+        msgpack_object_map m = u.data.via.map;
+        for (uint32_t i = 0; i < m.size; i++) {
+            msgpack_object k = m.ptr[i].key;
+            if (k.type == MSGPACK_OBJECT_STR && k.via.str.size == 6
+                && memcmp (k.via.str.ptr, "parked", 6) == 0
+                && m.ptr[i].val.type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+                parked = (int64_t) m.ptr[i].val.via.u64;
+        }
+    }
+    msgpack_unpacked_destroy (&u);
+    zmgr_value_destroy (&st);
+    return parked;
+}
+
+/*  Waits (bounded) until the broker's "parked" statistic is at least
+ *  (at_least) or at most (!at_least) want; false when the statistic is
+ *  missing or never gets there. */
+static bool s_wait_parked (int64_t want, bool at_least, int timeout_ms)
 {
     long long deadline = zt_now_ms () + timeout_ms;
     while (zt_now_ms () < deadline) {
-        zmgr_value_t *st = NULL;
-        if (zmgr_stats (s_client, &st) != 0)
+        int64_t parked = s_parked ();
+        if (parked < 0)
             return false;
-        size_t len = 0;
-        const void *data = zmgr_value_packed (st, &len);
-        msgpack_unpacked u;
-        msgpack_unpacked_init (&u);
-        size_t off = 0;
-        bool have = false;
-        uint64_t parked = 0;
-        if (msgpack_unpack_next (&u, data, len, &off) == MSGPACK_UNPACK_SUCCESS
-            && u.data.type == MSGPACK_OBJECT_MAP) {
-            msgpack_object_map m = u.data.via.map;
-            for (uint32_t i = 0; i < m.size; i++) {
-                msgpack_object k = m.ptr[i].key;
-                if (k.type == MSGPACK_OBJECT_STR && k.via.str.size == 6
-                    && memcmp (k.via.str.ptr, "parked", 6) == 0
-                    && m.ptr[i].val.type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
-                    have = true;
-                    parked = m.ptr[i].val.via.u64;
-                }
-            }
-        }
-        msgpack_unpacked_destroy (&u);
-        zmgr_value_destroy (&st);
-        if (!have)
-            return false;
-        if (parked >= want)
+        if (at_least ? parked >= want : parked <= want)
             return true;
         usleep (10 * 1000);
     }
@@ -592,7 +597,7 @@ static void test_shared_dict (void **state)
 /* ---- (e) a lock holder killed with SIGKILL ---------------------------- */
 
 typedef struct {
-    const char *lock;  /* lock name */
+    const char *lock;  /* lock name (a queue's for the doomed getter) */
     int fd;            /* pipe to the parent */
 } s_holder_t;
 
@@ -695,6 +700,96 @@ static void test_lock_holder_killed_waiter (void **state)
     assert_int_equal (zmgr_lock_release (s_client, n), 0);
 }
 
+/*  A holder that stops answering (SIGSTOP: its process, I/O threads and
+ *  all, is frozen with the connection open) is declared dead by the
+ *  heartbeat (heartbeat_ms x liveness, 3 s by default) and loses the lock. */
+static void test_lock_holder_stopped (void **state)
+{
+    (void) state;
+    const char *n = "seeds.e.lock3";
+    int fds[2];
+    assert_int_equal (pipe (fds), 0);
+    s_holder_t h = { n, fds[1] };
+    pid_t holder = s_spawn (s_holder, &h);
+    char ch = 0;
+    bool got = s_read_full (fds[0], &ch, 1, 10000);
+    close (fds[0]);
+    close (fds[1]);
+    if (!got)
+        s_wait_child (holder, 0);
+    assert_true (got);
+    assert_int_equal (kill (holder, SIGSTOP), 0);
+
+    long long t0 = zt_now_ms ();
+    int rc = zmgr_lock_acquire (s_client, n, false, 15000);
+    long long took = zt_now_ms () - t0;
+    kill (holder, SIGKILL);
+    s_wait_child (holder, 5000);
+    fprintf (stderr, "  acquire from a frozen holder: %s after %lld ms\n",
+             zmgr_errname (rc), took);
+    assert_int_equal (rc, 0);
+    assert_true (took >= 1000);   /* it was really held for a while */
+    assert_int_equal (zmgr_lock_release (s_client, n), 0);
+}
+
+/*  A getter killed while parked must not swallow the next item: its
+ *  parked request is dropped with its session. */
+static int s_doomed_getter (void *arg)
+{
+    s_holder_t *h = arg;
+    zmgr_client_t *c = s_child_client ("doomed getter");
+    if (!c)
+        return 1;
+    s_write_full (h->fd, "r", 1);
+    zmgr_value_t *v = NULL;
+    int rc = zmgr_queue_get (c, h->lock, 20000, &v);
+    fprintf (stderr, "  doomed getter was answered: %s\n", zmgr_errname (rc));
+    return 2;
+}
+
+static void test_dead_getter_loses_nothing (void **state)
+{
+    (void) state;
+    const char *n = "seeds.g";
+    assert_int_equal (zmgr_queue_create (s_client, n, 0), 0);
+    int64_t before = s_parked ();
+    int fds[2];
+    assert_int_equal (pipe (fds), 0);
+    s_holder_t h = { n, fds[1] };
+    pid_t pid = s_spawn (s_doomed_getter, &h);
+    char ch = 0;
+    bool got = s_read_full (fds[0], &ch, 1, 10000);
+    close (fds[0]);
+    close (fds[1]);
+    if (got && before >= 0)
+        got = s_wait_parked (before + 1, true, 5000);
+    else if (got)
+        usleep (300 * 1000);
+    kill (pid, SIGKILL);
+    assert_int_equal (s_wait_child (pid, 5000), 128 + SIGKILL);
+    assert_true (got);
+    /* the broker notices the closed connection and drops the request */
+    if (before >= 0)
+        assert_true (s_wait_parked (before, false, 5000));
+    else
+        usleep (1000 * 1000);
+
+    zmgr_value_t *v = zmgr_value_new_str ("precious");
+    int rc = zmgr_queue_put (s_client, n, v, 0);
+    zmgr_value_destroy (&v);
+    assert_int_equal (rc, 0);
+    int64_t size = -1;
+    assert_int_equal (zmgr_queue_qsize (s_client, n, &size), 0);
+    assert_int_equal (size, 1);
+    assert_int_equal (zmgr_queue_get (s_client, n, 0, &v), 0);
+    const char *str = NULL;
+    size_t len = 0;
+    assert_int_equal (zmgr_value_to_str (v, &str, &len), 0);
+    assert_int_equal (len, 8);
+    assert_memory_equal (str, "precious", 8);
+    zmgr_value_destroy (&v);
+}
+
 /* ---- (f) waiters served in arrival order ------------------------------ */
 
 typedef struct {
@@ -742,7 +837,7 @@ static void test_fifo_waiters (void **state)
         ok = s_read_full (fds[0], &ch, 1, 10000);
         usleep (100 * 1000);
         /* be sure it is parked before the next one comes */
-        if (ok && !s_wait_parked ((uint64_t) n + 1, 5000))
+        if (ok && !s_wait_parked (n + 1, true, 5000))
             usleep (100 * 1000);
     }
     close (fds[0]);
@@ -776,6 +871,8 @@ int main (void)
         cmocka_unit_test (test_shared_dict),
         cmocka_unit_test (test_lock_holder_killed),
         cmocka_unit_test (test_lock_holder_killed_waiter),
+        cmocka_unit_test (test_lock_holder_stopped),
+        cmocka_unit_test (test_dead_getter_loses_nothing),
         cmocka_unit_test (test_fifo_waiters),
     };
     int failed = cmocka_run_group_tests (tests, s_group_setup, s_group_teardown);

@@ -25,9 +25,9 @@ static const char s_b64[] =
 static void s_b64_print (FILE *out, const unsigned char *p, size_t len)
 {
     for (size_t i = 0; i < len; i += 3) {
-        uint32_t n = (uint32_t) p[i] << 16;
+        uint32_t n = (uint32_t)p[i] << 16;
         if (i + 1 < len)
-            n |= (uint32_t) p[i + 1] << 8;
+            n |= (uint32_t)p[i + 1] << 8;
         if (i + 2 < len)
             n |= p[i + 2];
         putc (s_b64[(n >> 18) & 63], out);
@@ -40,14 +40,13 @@ static void s_b64_print (FILE *out, const unsigned char *p, size_t len)
 static int s_b64_digit (char c)
 {
     const char *hit = c ? strchr (s_b64, c) : NULL;
-    return hit ? (int) (hit - s_b64) : -1;
+    return hit ? (int)(hit - s_b64) : -1;
 }
 
 /*  Decodes base64 text (padding optional, nothing else allowed) into a
  *  malloc'd buffer. Returns it (yours; may be non-NULL for 0 bytes) or NULL
  *  when the text is not base64 or memory ran out. */
-static unsigned char *s_b64_decode (const char *text, size_t len,
-                                    size_t *out_len)
+static unsigned char *s_b64_decode (const char *text, size_t len, size_t *out_len)
 {
     while (len > 0 && text[len - 1] == '=')
         len--;
@@ -64,19 +63,19 @@ static unsigned char *s_b64_decode (const char *text, size_t len,
             free (buf);
             return NULL;
         }
-        acc = (acc << 6) | (uint32_t) d;
+        acc = (acc << 6) | (uint32_t)d;
         if (i % 4 == 3) {
-            buf[n++] = (unsigned char) (acc >> 16);
-            buf[n++] = (unsigned char) (acc >> 8);
-            buf[n++] = (unsigned char) acc;
+            buf[n++] = (unsigned char)(acc >> 16);
+            buf[n++] = (unsigned char)(acc >> 8);
+            buf[n++] = (unsigned char)acc;
             acc = 0;
         }
     }
     if (len % 4 == 2)
-        buf[n++] = (unsigned char) (acc >> 4);
+        buf[n++] = (unsigned char)(acc >> 4);
     else if (len % 4 == 3) {
-        buf[n++] = (unsigned char) (acc >> 10);
-        buf[n++] = (unsigned char) (acc >> 2);
+        buf[n++] = (unsigned char)(acc >> 10);
+        buf[n++] = (unsigned char)(acc >> 2);
     }
     *out_len = n;
     return buf;
@@ -99,8 +98,8 @@ static int s_pack_tagged (msgpack_packer *pk, const json_t *json, char *err,
         if (!json_is_array (ext) || json_array_size (ext) != 2)
             return 0;
         const json_t *t = json_array_get (ext, 0);
-        if (!json_is_integer (t) || json_integer_value (t) < INT8_MIN
-            || json_integer_value (t) > INT8_MAX) {
+        if (!json_is_integer (t) || json_integer_value (t) < INT8_MIN ||
+            json_integer_value (t) > INT8_MAX) {
             snprintf (err, err_size, "$ext: type must be an integer -128..127");
             return -1;
         }
@@ -110,18 +109,17 @@ static int s_pack_tagged (msgpack_packer *pk, const json_t *json, char *err,
     if (!json_is_string (text))
         return 0;
     size_t len = 0;
-    unsigned char *data = s_b64_decode (json_string_value (text),
-                                        json_string_length (text), &len);
+    unsigned char *data =
+        s_b64_decode (json_string_value (text), json_string_length (text), &len);
     if (!data) {
         snprintf (err, err_size, "%s: not valid base64 (or out of memory)",
                   ext ? "$ext" : "$bin");
         return -1;
     }
     if (ext) {
-        msgpack_pack_ext (pk, len, (int8_t) type);
+        msgpack_pack_ext (pk, len, (int8_t)type);
         msgpack_pack_ext_body (pk, data, len);
-    }
-    else
+    } else
         msgpack_pack_bin_with_body (pk, data, len);
     free (data);
     return 1;
@@ -130,8 +128,7 @@ static int s_pack_tagged (msgpack_packer *pk, const json_t *json, char *err,
 /*  Packs json. The sbuffer's writer reports out-of-memory through the
  *  packer's return value, which the msgpack_pack_* calls pass on; we check
  *  the sbuffer once at the end instead (see cli_json_to_value). */
-static int s_pack (msgpack_packer *pk, const json_t *json, char *err,
-                   size_t err_size)
+static int s_pack (msgpack_packer *pk, const json_t *json, char *err, size_t err_size)
 {
     int tagged = s_pack_tagged (pk, json, err, err_size);
     if (tagged != 0)
@@ -149,7 +146,7 @@ static int s_pack (msgpack_packer *pk, const json_t *json, char *err,
         return 0;
     case JSON_INTEGER:
         /* pack_int64 picks the smallest encoding; >= 0 becomes a uint */
-        msgpack_pack_int64 (pk, (int64_t) json_integer_value (json));
+        msgpack_pack_int64 (pk, (int64_t)json_integer_value (json));
         return 0;
     case JSON_REAL:
         msgpack_pack_double (pk, json_real_value (json));
@@ -174,7 +171,7 @@ static int s_pack (msgpack_packer *pk, const json_t *json, char *err,
         json_t *val;
         msgpack_pack_map (pk, json_object_size (json));
         /* The object API takes json_t *, but we only read. */
-        json_t *obj = (json_t *) json;
+        json_t *obj = (json_t *)json;
         json_object_keylen_foreach (obj, key, key_len, val)
         {
             msgpack_pack_str (pk, key_len);
@@ -189,8 +186,7 @@ static int s_pack (msgpack_packer *pk, const json_t *json, char *err,
     return -1;
 }
 
-zmgr_value_t *cli_json_to_value (const json_t *json, char *err,
-                                 size_t err_size)
+zmgr_value_t *cli_json_to_value (const json_t *json, char *err, size_t err_size)
 {
     msgpack_sbuffer sbuf;
     msgpack_packer pk;
@@ -200,8 +196,7 @@ zmgr_value_t *cli_json_to_value (const json_t *json, char *err,
     if (s_pack (&pk, json, err, err_size) == 0) {
         /* A failed sbuffer write leaves data NULL or short, and
          * zmgr_value_from_msgpack refuses a short or empty buffer. */
-        value = sbuf.data ? zmgr_value_from_msgpack (sbuf.data, sbuf.size)
-                          : NULL;
+        value = sbuf.data ? zmgr_value_from_msgpack (sbuf.data, sbuf.size) : NULL;
         if (!value)
             snprintf (err, err_size,
                       "value too large or nested too deeply (or out of "
@@ -224,12 +219,11 @@ static bool s_parse_big_uint (const char *text, uint64_t *u)
     end += strspn (end, " \t\r\n");
     if (errno || *end)
         return false;
-    *u = (uint64_t) n;
+    *u = (uint64_t)n;
     return true;
 }
 
-zmgr_value_t *cli_json_parse_arg (const char *arg, char *err,
-                                  size_t err_size)
+zmgr_value_t *cli_json_parse_arg (const char *arg, char *err, size_t err_size)
 {
     json_error_t jerr;
     json_t *json = json_loads (arg, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
@@ -247,7 +241,7 @@ zmgr_value_t *cli_json_parse_arg (const char *arg, char *err,
         unsigned char buf[9];
         buf[0] = 0xcf; /* msgpack uint 64, big-endian */
         for (int i = 0; i < 8; i++)
-            buf[1 + i] = (unsigned char) (u >> (56 - 8 * i));
+            buf[1 + i] = (unsigned char)(u >> (56 - 8 * i));
         zmgr_value_t *value = zmgr_value_from_msgpack (buf, sizeof buf);
         if (!value)
             snprintf (err, err_size, "out of memory");
@@ -257,8 +251,8 @@ zmgr_value_t *cli_json_parse_arg (const char *arg, char *err,
      * JSON; taking it as a plain string would hide the typo. */
     const char *p = arg + strspn (arg, " \t\r\n");
     if (*p == '{' || *p == '[' || *p == '"') {
-        snprintf (err, err_size, "invalid JSON: %s (at character %d)",
-                  jerr.text, jerr.position);
+        snprintf (err, err_size, "invalid JSON: %s (at character %d)", jerr.text,
+                  jerr.position);
         return NULL;
     }
     zmgr_value_t *value = zmgr_value_new_str (arg);
@@ -280,14 +274,11 @@ static size_t s_utf8_len (const unsigned char *p, size_t n)
         return 1;
     if (p[0] >= 0xc2 && p[0] <= 0xdf) {
         len = 2, cp = p[0] & 0x1fu, min = 0x80;
-    }
-    else if ((p[0] & 0xf0) == 0xe0) {
+    } else if ((p[0] & 0xf0) == 0xe0) {
         len = 3, cp = p[0] & 0x0fu, min = 0x800;
-    }
-    else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+    } else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
         len = 4, cp = p[0] & 0x07u, min = 0x10000;
-    }
-    else
+    } else
         return 0;
     if (n < len)
         return 0;
@@ -303,7 +294,7 @@ static size_t s_utf8_len (const unsigned char *p, size_t n)
 
 void cli_json_print_str (FILE *out, const char *s, size_t len)
 {
-    const unsigned char *p = (const unsigned char *) s;
+    const unsigned char *p = (const unsigned char *)s;
     putc ('"', out);
     while (len > 0) {
         unsigned char c = *p;
@@ -351,8 +342,7 @@ static void s_print_real (FILE *out, double d, bool single)
         snprintf (buf, sizeof buf, "%.*g", prec, d);
         if (prec == last)
             break;
-        if (single ? strtof (buf, NULL) == (float) d
-                   : strtod (buf, NULL) == d)
+        if (single ? strtof (buf, NULL) == (float)d : strtod (buf, NULL) == d)
             break;
     }
     fputs (buf, out);
@@ -394,10 +384,10 @@ static int s_print (FILE *out, const msgpack_object *obj)
         fputs (obj->via.boolean ? "true" : "false", out);
         return 0;
     case MSGPACK_OBJECT_POSITIVE_INTEGER:
-        fprintf (out, "%llu", (unsigned long long) obj->via.u64);
+        fprintf (out, "%llu", (unsigned long long)obj->via.u64);
         return 0;
     case MSGPACK_OBJECT_NEGATIVE_INTEGER:
-        fprintf (out, "%lld", (long long) obj->via.i64);
+        fprintf (out, "%lld", (long long)obj->via.i64);
         return 0;
     case MSGPACK_OBJECT_FLOAT32:
         s_print_real (out, obj->via.f64, true);
@@ -410,14 +400,12 @@ static int s_print (FILE *out, const msgpack_object *obj)
         return 0;
     case MSGPACK_OBJECT_BIN:
         fputs ("{\"$bin\":\"", out);
-        s_b64_print (out, (const unsigned char *) obj->via.bin.ptr,
-                     obj->via.bin.size);
+        s_b64_print (out, (const unsigned char *)obj->via.bin.ptr, obj->via.bin.size);
         fputs ("\"}", out);
         return 0;
     case MSGPACK_OBJECT_EXT:
-        fprintf (out, "{\"$ext\":[%d,\"", (int) obj->via.ext.type);
-        s_b64_print (out, (const unsigned char *) obj->via.ext.ptr,
-                     obj->via.ext.size);
+        fprintf (out, "{\"$ext\":[%d,\"", (int)obj->via.ext.type);
+        s_b64_print (out, (const unsigned char *)obj->via.ext.ptr, obj->via.ext.size);
         fputs ("\"]}", out);
         return 0;
     case MSGPACK_OBJECT_ARRAY:

@@ -38,13 +38,11 @@
  *  number out of range, is an error rather than a string: it was meant as
  *  JSON. Returns the value (yours: zmgr_value_destroy) or NULL with a
  *  message in err (err_size bytes, NUL-terminated). */
-zmgr_value_t *cli_json_parse_arg (const char *arg, char *err,
-                                  size_t err_size);
+zmgr_value_t *cli_json_parse_arg (const char *arg, char *err, size_t err_size);
 
 /*  The value of a JSON document (borrowed). Returns the value (yours) or
  *  NULL with a message in err. */
-zmgr_value_t *cli_json_to_value (const json_t *json, char *err,
-                                 size_t err_size);
+zmgr_value_t *cli_json_to_value (const json_t *json, char *err, size_t err_size);
 
 /*  Writes value as compact JSON to out, without a newline. Returns 0, or
  *  -1 when the value cannot be unpacked or out reports an error. */

@@ -61,7 +61,7 @@ enum {
 #define MAX_ARGS 4 /* positional arguments after TYPE OP, NAME included */
 
 typedef struct cli cli_t;
-typedef int(cmd_fn_t) (cli_t *cli);
+typedef int (cmd_fn_t) (cli_t *cli);
 
 /*  One command. The argument spec has a letter per positional argument
  *  after TYPE OP, upper case when required, lower case when optional (and
@@ -80,34 +80,32 @@ typedef struct {
 
 /*  Everything one invocation parsed, and the connection it made. */
 struct cli {
-    const char *endpoint;       /* -e, or NULL for the library's default */
-    bool has_timeout;           /* --timeout given */
-    int timeout_ms;             /* --timeout, in ms (ZMGR_FOREVER for inf) */
-    bool nowait;                /* --nowait */
-    bool raw;                   /* --raw */
-    bool help;                  /* -h/--help */
-    bool version;               /* --version */
-    int64_t maxsize;            /* --maxsize, 0 when not given */
-    const char *dflt_text;      /* --default, unparsed */
-    bool rlock;                 /* --rlock */
-    bool absent;                /* --absent */
-    unsigned given;             /* OPT_* seen on the command line */
-    const char *given_name[8];  /* spelling of each OPT_* bit, for errors */
-    const char **pos;           /* positional arguments (points into argv) */
-    int npos;                   /* how many */
-    char **command;             /* lock run: the command and its arguments */
-    const command_t *cmd;       /* the command being run */
-    const char *name;           /* its NAME argument, or NULL */
-    int nargs;                  /* arguments after TYPE OP */
-    const char *arg[MAX_ARGS];  /* them, as typed */
+    const char *endpoint;        /* -e, or NULL for the library's default */
+    bool has_timeout;            /* --timeout given */
+    int timeout_ms;              /* --timeout, in ms (ZMGR_FOREVER for inf) */
+    bool nowait;                 /* --nowait */
+    bool raw;                    /* --raw */
+    bool help;                   /* -h/--help */
+    bool version;                /* --version */
+    int64_t maxsize;             /* --maxsize, 0 when not given */
+    const char *dflt_text;       /* --default, unparsed */
+    bool rlock;                  /* --rlock */
+    bool absent;                 /* --absent */
+    unsigned given;              /* OPT_* seen on the command line */
+    const char **pos;            /* positional arguments (points into argv) */
+    int npos;                    /* how many */
+    char **command;              /* lock run: the command and its arguments */
+    const command_t *cmd;        /* the command being run */
+    const char *name;            /* its NAME argument, or NULL */
+    int nargs;                   /* arguments after TYPE OP */
+    const char *arg[MAX_ARGS];   /* them, as typed */
     zmgr_value_t *val[MAX_ARGS]; /* value arguments (V, A, O, D), parsed */
-    int64_t num[MAX_ARGS];      /* integer arguments (I, E), parsed */
-    zmgr_value_t *dflt;         /* --default, parsed */
-    zmgr_client_t *client;      /* the connection */
+    int64_t num[MAX_ARGS];       /* integer arguments (I, E), parsed */
+    zmgr_value_t *dflt;          /* --default, parsed */
+    zmgr_client_t *client;       /* the connection */
 };
 
-static const char *s_types[] = { "list", "dict", "queue", "value",
-                                 "lock", "pipe", NULL };
+static const char *s_types[] = {"list", "dict", "queue", "value", "lock", "pipe", NULL};
 
 /* ---- output ------------------------------------------------------------ */
 
@@ -154,10 +152,9 @@ static int s_fail (cli_t *cli, int rc)
     const char *msg = cli->client ? zmgr_client_errmsg (cli->client) : "";
     if (!msg || !*msg)
         msg = zmgr_strerror (rc);
-    fprintf (stderr, "zmgr: %s%s%s%s%s: %s\n",
-             cli->cmd->type ? cli->cmd->type : "",
-             cli->cmd->type ? " " : "", cli->cmd->op,
-             cli->name ? " " : "", cli->name ? cli->name : "", msg);
+    fprintf (stderr, "zmgr: %s%s%s%s%s: %s\n", cli->cmd->type ? cli->cmd->type : "",
+             cli->cmd->type ? " " : "", cli->cmd->op, cli->name ? " " : "",
+             cli->name ? cli->name : "", msg);
     return s_exit_code (rc);
 }
 
@@ -181,7 +178,7 @@ static int s_out_value (cli_t *cli, zmgr_value_t **value_p)
 
 static int s_out_int (int64_t n)
 {
-    printf ("%lld\n", (long long) n);
+    printf ("%lld\n", (long long)n);
     return CLI_EXIT_OK;
 }
 
@@ -225,8 +222,7 @@ static int s_list_extend (cli_t *cli)
 
 static int s_list_insert (cli_t *cli)
 {
-    int rc = zmgr_list_insert (cli->client, cli->name, cli->num[1],
-                               cli->val[2]);
+    int rc = zmgr_list_insert (cli->client, cli->name, cli->num[1], cli->val[2]);
     return rc ? s_fail (cli, rc) : CLI_EXIT_OK;
 }
 
@@ -239,8 +235,7 @@ static int s_list_get (cli_t *cli)
 
 static int s_list_set (cli_t *cli)
 {
-    int rc = zmgr_list_set (cli->client, cli->name, cli->num[1],
-                            cli->val[2]);
+    int rc = zmgr_list_set (cli->client, cli->name, cli->num[1], cli->val[2]);
     return rc ? s_fail (cli, rc) : CLI_EXIT_OK;
 }
 
@@ -283,8 +278,7 @@ static int s_list_slice (cli_t *cli)
 {
     zmgr_value_t *items;
     int64_t stop = cli->nargs > 2 ? cli->num[2] : INT64_MAX;
-    int rc = zmgr_list_slice (cli->client, cli->name, cli->num[1], stop,
-                              &items);
+    int rc = zmgr_list_slice (cli->client, cli->name, cli->num[1], stop, &items);
     return rc ? s_fail (cli, rc) : s_out_value (cli, &items);
 }
 
@@ -305,8 +299,7 @@ static int s_dict_set (cli_t *cli)
 static int s_dict_get (cli_t *cli)
 {
     zmgr_value_t *val;
-    int rc = zmgr_dict_get (cli->client, cli->name, cli->val[1], cli->dflt,
-                            &val);
+    int rc = zmgr_dict_get (cli->client, cli->name, cli->val[1], cli->dflt, &val);
     return rc ? s_fail (cli, rc) : s_out_value (cli, &val);
 }
 
@@ -344,8 +337,8 @@ static bool s_is_str_pairs (const msgpack_object *obj)
         return false;
     for (uint32_t i = 0; i < obj->via.array.size; i++) {
         const msgpack_object *pair = &obj->via.array.ptr[i];
-        if (pair->type != MSGPACK_OBJECT_ARRAY || pair->via.array.size != 2
-            || pair->via.array.ptr[0].type != MSGPACK_OBJECT_STR)
+        if (pair->type != MSGPACK_OBJECT_ARRAY || pair->via.array.size != 2 ||
+            pair->via.array.ptr[0].type != MSGPACK_OBJECT_STR)
             return false;
     }
     return true;
@@ -376,8 +369,7 @@ static int s_dict_items (cli_t *cli)
             const msgpack_object *pair = obj.via.array.ptr[i].via.array.ptr;
             if (i)
                 putchar (',');
-            cli_json_print_str (stdout, pair[0].via.str.ptr,
-                                pair[0].via.str.size);
+            cli_json_print_str (stdout, pair[0].via.str.ptr, pair[0].via.str.size);
             putchar (':');
             rc = cli_json_print_object (stdout, &pair[1]);
         }
@@ -409,24 +401,22 @@ static int s_dict_update (cli_t *cli)
 static int s_dict_setdefault (cli_t *cli)
 {
     zmgr_value_t *val;
-    int rc = zmgr_dict_setdefault (cli->client, cli->name, cli->val[1],
-                                   cli->val[2], &val);
+    int rc =
+        zmgr_dict_setdefault (cli->client, cli->name, cli->val[1], cli->val[2], &val);
     return rc ? s_fail (cli, rc) : s_out_value (cli, &val);
 }
 
 static int s_dict_pop (cli_t *cli)
 {
     zmgr_value_t *val;
-    int rc = zmgr_dict_pop (cli->client, cli->name, cli->val[1], cli->dflt,
-                            &val);
+    int rc = zmgr_dict_pop (cli->client, cli->name, cli->val[1], cli->dflt, &val);
     return rc ? s_fail (cli, rc) : s_out_value (cli, &val);
 }
 
 static int s_dict_add (cli_t *cli)
 {
     zmgr_value_t *val;
-    int rc = zmgr_dict_add (cli->client, cli->name, cli->val[1], cli->val[2],
-                            &val);
+    int rc = zmgr_dict_add (cli->client, cli->name, cli->val[1], cli->val[2], &val);
     return rc ? s_fail (cli, rc) : s_out_value (cli, &val);
 }
 
@@ -446,8 +436,7 @@ static int s_queue_create (cli_t *cli)
 
 static int s_queue_put (cli_t *cli)
 {
-    int rc = zmgr_queue_put (cli->client, cli->name, cli->val[1],
-                             s_wait_ms (cli));
+    int rc = zmgr_queue_put (cli->client, cli->name, cli->val[1], s_wait_ms (cli));
     return rc ? s_fail (cli, rc) : CLI_EXIT_OK;
 }
 
@@ -511,8 +500,8 @@ static int s_value_set (cli_t *cli)
 static int s_value_add (cli_t *cli)
 {
     int64_t delta, n;
-    if (zmgr_value_to_int (cli->val[1], &delta) == 0
-        && zmgr_value_kind (cli->val[1]) != ZMGR_VAL_FLOAT) {
+    if (zmgr_value_to_int (cli->val[1], &delta) == 0 &&
+        zmgr_value_kind (cli->val[1]) != ZMGR_VAL_FLOAT) {
         int rc = zmgr_value_add (cli->client, cli->name, delta, &n);
         return rc ? s_fail (cli, rc) : s_out_int (n);
     }
@@ -529,8 +518,8 @@ static int s_value_cas (cli_t *cli)
     const zmgr_value_t *desired = cli->absent ? cli->val[1] : cli->val[2];
     bool swapped;
     zmgr_value_t *current;
-    int rc = zmgr_value_cas (cli->client, cli->name, expected, desired,
-                             &swapped, &current);
+    int rc =
+        zmgr_value_cas (cli->client, cli->name, expected, desired, &swapped, &current);
     if (rc)
         return s_fail (cli, rc);
     printf ("{\"swapped\":%s,\"value\":", swapped ? "true" : "false");
@@ -556,8 +545,7 @@ static int s_value_cas_check (cli_t *cli)
 
 static int s_lock_acquire (cli_t *cli)
 {
-    int rc = zmgr_lock_acquire (cli->client, cli->name, cli->rlock,
-                                s_wait_ms (cli));
+    int rc = zmgr_lock_acquire (cli->client, cli->name, cli->rlock, s_wait_ms (cli));
     return rc ? s_fail (cli, rc) : CLI_EXIT_OK;
 }
 
@@ -583,7 +571,7 @@ static pid_t s_spawn (char **command, const sigset_t *child_mask)
     int fds[2];
     if (pipe (fds) != 0)
         return -1;
-    (void) fcntl (fds[1], F_SETFD, FD_CLOEXEC);
+    (void)fcntl (fds[1], F_SETFD, FD_CLOEXEC);
     fflush (stdout);
     fflush (stderr);
     pid_t pid = fork ();
@@ -593,7 +581,7 @@ static pid_t s_spawn (char **command, const sigset_t *child_mask)
         execvp (command[0], command);
         int err = errno;
         ssize_t n = write (fds[1], &err, sizeof err);
-        (void) n;
+        (void)n;
         _exit (127);
     }
     int saved = errno;
@@ -603,7 +591,7 @@ static pid_t s_spawn (char **command, const sigset_t *child_mask)
         ssize_t n;
         while ((n = read (fds[0], &err, sizeof err)) < 0 && errno == EINTR)
             ;
-        if (n == (ssize_t) sizeof err) {
+        if (n == (ssize_t)sizeof err) {
             waitpid (pid, NULL, 0);
             pid = -1;
             saved = err;
@@ -633,8 +621,7 @@ static int s_wait_status (int status)
  *  stopped (SIGTERM) rather than left running unprotected. */
 static int s_lock_run (cli_t *cli)
 {
-    int rc = zmgr_lock_acquire (cli->client, cli->name, cli->rlock,
-                                s_wait_ms (cli));
+    int rc = zmgr_lock_acquire (cli->client, cli->name, cli->rlock, s_wait_ms (cli));
     if (rc)
         return s_fail (cli, rc);
 
@@ -652,8 +639,8 @@ static int s_lock_run (cli_t *cli)
     pid_t pid = s_spawn (cli->command, &old);
     if (pid < 0) {
         int err = errno;
-        fprintf (stderr, "zmgr: lock run %s: %s: %s\n", cli->name,
-                 cli->command[0], strerror (err));
+        fprintf (stderr, "zmgr: lock run %s: %s: %s\n", cli->name, cli->command[0],
+                 strerror (err));
         zmgr_lock_release (cli->client, cli->name);
         return err == ENOENT ? 127 : 126;
     }
@@ -664,7 +651,7 @@ static int s_lock_run (cli_t *cli)
         pid_t r = waitpid (pid, &status, WNOHANG);
         if (r == pid || (r < 0 && errno != EINTR))
             break;
-        struct timespec tick = { 1, 0 };
+        struct timespec tick = {1, 0};
         siginfo_t si;
         int sig = sigtimedwait (&waited, &si, &tick);
         if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP) {
@@ -675,8 +662,7 @@ static int s_lock_run (cli_t *cli)
                 continue;
 #endif
             kill (pid, sig);
-        }
-        else if (sig < 0 && errno == EAGAIN && !lost) {
+        } else if (sig < 0 && errno == EAGAIN && !lost) {
             rc = zmgr_ping (cli->client, NULL);
             if (rc != 0 && rc != ZMGR_ETIMEOUT) {
                 fprintf (stderr,
@@ -693,9 +679,8 @@ static int s_lock_run (cli_t *cli)
     rc = zmgr_lock_release (cli->client, cli->name);
     if (rc)
         fprintf (stderr, "zmgr: lock run %s: release: %s\n", cli->name,
-                 zmgr_client_errmsg (cli->client)[0]
-                     ? zmgr_client_errmsg (cli->client)
-                     : zmgr_strerror (rc));
+                 zmgr_client_errmsg (cli->client)[0] ? zmgr_client_errmsg (cli->client)
+                                                     : zmgr_strerror (rc));
     return s_wait_status (status);
 }
 
@@ -703,16 +688,15 @@ static int s_lock_run (cli_t *cli)
 
 static int s_pipe_send (cli_t *cli)
 {
-    int rc = zmgr_pipe_send (cli->client, cli->name, (int) cli->num[1],
-                             cli->val[2]);
+    int rc = zmgr_pipe_send (cli->client, cli->name, (int)cli->num[1], cli->val[2]);
     return rc ? s_fail (cli, rc) : CLI_EXIT_OK;
 }
 
 static int s_pipe_recv (cli_t *cli)
 {
     zmgr_value_t *item;
-    int rc = zmgr_pipe_recv (cli->client, cli->name, (int) cli->num[1],
-                             s_wait_ms (cli), &item);
+    int rc =
+        zmgr_pipe_recv (cli->client, cli->name, (int)cli->num[1], s_wait_ms (cli), &item);
     return rc ? s_fail (cli, rc) : s_out_value (cli, &item);
 }
 
@@ -727,7 +711,7 @@ static int s_ping (cli_t *cli)
     const char *ep = zmgr_client_endpoint (cli->client);
     fputs ("{\"endpoint\":", stdout);
     cli_json_print_str (stdout, ep, strlen (ep));
-    printf (",\"rtt_ms\":%.3f}\n", (double) rtt_us / 1000.0);
+    printf (",\"rtt_ms\":%.3f}\n", (double)rtt_us / 1000.0);
     return CLI_EXIT_OK;
 }
 
@@ -744,9 +728,8 @@ static void s_print_word (const msgpack_object *obj)
 {
     if (obj->type == MSGPACK_OBJECT_STR)
         fwrite (obj->via.str.ptr, 1, obj->via.str.size, stdout);
-    else if (obj->type == MSGPACK_OBJECT_POSITIVE_INTEGER
-             && obj->via.u64 <= INT_MAX)
-        fputs (zmgr_type_name ((int) obj->via.u64), stdout);
+    else if (obj->type == MSGPACK_OBJECT_POSITIVE_INTEGER && obj->via.u64 <= INT_MAX)
+        fputs (zmgr_type_name ((int)obj->via.u64), stdout);
     else
         cli_json_print_object (stdout, obj);
 }
@@ -773,13 +756,11 @@ static int s_objects (cli_t *cli)
                 s_print_word (&e->via.array.ptr[0]);
                 putchar (' ');
                 s_print_word (&e->via.array.ptr[1]);
-            }
-            else
+            } else
                 cli_json_print_object (stdout, e);
             putchar ('\n');
         }
-    }
-    else if (rc == 0) {
+    } else if (rc == 0) {
         cli_json_print_object (stdout, &obj); /* not the documented shape */
         putchar ('\n');
     }
@@ -814,11 +795,11 @@ static int s_delete (cli_t *cli)
 
 static int s_version (cli_t *cli)
 {
-    (void) cli;
+    (void)cli;
     int v = zmgr_version ();
-    printf ("zmgr %d.%d.%d (libzmgr %d.%d.%d, protocol %d)\n",
-            ZMGR_VERSION_MAJOR, ZMGR_VERSION_MINOR, ZMGR_VERSION_PATCH,
-            v / 10000, v / 100 % 100, v % 100, ZMGR_PROTOCOL_VERSION);
+    printf ("zmgr %d.%d.%d (libzmgr %d.%d.%d, protocol %d)\n", ZMGR_VERSION_MAJOR,
+            ZMGR_VERSION_MINOR, ZMGR_VERSION_PATCH, v / 10000, v / 100 % 100, v % 100,
+            ZMGR_PROTOCOL_VERSION);
     return CLI_EXIT_OK;
 }
 
@@ -827,135 +808,119 @@ static int s_version (cli_t *cli)
 #define WAIT_SYN "[--timeout S | --nowait]"
 
 static const command_t s_commands[] = {
-    { "list", "append", "NV", 0, 0, s_list_append, "NAME VALUE",
-      "Append VALUE to the end of the list." },
-    { "list", "extend", "NA", 0, 0, s_list_extend, "NAME JSONARRAY",
-      "Append every item of the JSON array." },
-    { "list", "insert", "NIV", 0, 0, s_list_insert, "NAME INDEX VALUE",
-      "Insert VALUE before position INDEX." },
-    { "list", "get", "NI", 0, 0, s_list_get, "NAME INDEX",
-      "Print the item at INDEX (negative counts from the end)." },
-    { "list", "set", "NIV", 0, 0, s_list_set, "NAME INDEX VALUE",
-      "Replace the item at INDEX with VALUE." },
-    { "list", "pop", "Ni", 0, 0, s_list_pop, "NAME [INDEX]",
-      "Remove and print the item at INDEX (default -1, the last)." },
-    { "list", "remove", "NV", 0, 0, s_list_remove, "NAME VALUE",
-      "Remove the first item equal to VALUE (exit 7 if none)." },
-    { "list", "index", "NV", 0, 0, s_list_index, "NAME VALUE",
-      "Print the position of the first item equal to VALUE." },
-    { "list", "count", "NV", 0, 0, s_list_count, "NAME VALUE",
-      "Print how many items equal VALUE." },
-    { "list", "len", "N", 0, 0, s_list_len, "NAME",
-      "Print the number of items." },
-    { "list", "slice", "NIi", 0, 0, s_list_slice, "NAME START [STOP]",
-      "Print items START up to, not including, STOP as a JSON array; "
-      "Python rules: negative counts from the end, no STOP means to the "
-      "end (slice L 0 -1 is all but the last)." },
-    { "list", "clear", "N", 0, 0, s_list_clear, "NAME",
-      "Remove every item." },
+    {"list", "append", "NV", 0, 0, s_list_append, "NAME VALUE",
+     "Append VALUE to the end of the list."},
+    {"list", "extend", "NA", 0, 0, s_list_extend, "NAME JSONARRAY",
+     "Append every item of the JSON array."},
+    {"list", "insert", "NIV", 0, 0, s_list_insert, "NAME INDEX VALUE",
+     "Insert VALUE before position INDEX."},
+    {"list", "get", "NI", 0, 0, s_list_get, "NAME INDEX",
+     "Print the item at INDEX (negative counts from the end)."},
+    {"list", "set", "NIV", 0, 0, s_list_set, "NAME INDEX VALUE",
+     "Replace the item at INDEX with VALUE."},
+    {"list", "pop", "Ni", 0, 0, s_list_pop, "NAME [INDEX]",
+     "Remove and print the item at INDEX (default -1, the last)."},
+    {"list", "remove", "NV", 0, 0, s_list_remove, "NAME VALUE",
+     "Remove the first item equal to VALUE (exit 7 if none)."},
+    {"list", "index", "NV", 0, 0, s_list_index, "NAME VALUE",
+     "Print the position of the first item equal to VALUE."},
+    {"list", "count", "NV", 0, 0, s_list_count, "NAME VALUE",
+     "Print how many items equal VALUE."},
+    {"list", "len", "N", 0, 0, s_list_len, "NAME", "Print the number of items."},
+    {"list", "slice", "NIi", 0, 0, s_list_slice, "NAME START [STOP]",
+     "Print items START up to, not including, STOP as a JSON array; "
+     "Python rules: negative counts from the end, no STOP means to the "
+     "end (slice L 0 -1 is all but the last)."},
+    {"list", "clear", "N", 0, 0, s_list_clear, "NAME", "Remove every item."},
 
-    { "dict", "set", "NVV", 0, 0, s_dict_set, "NAME KEY VALUE",
-      "Set KEY to VALUE." },
-    { "dict", "get", "NV", OPT_DEFAULT, 0, s_dict_get,
-      "NAME KEY [--default VALUE]",
-      "Print the value of KEY; without --default a missing key exits 6." },
-    { "dict", "delete", "NV", 0, 0, s_dict_delete, "NAME KEY",
-      "Delete KEY (exit 6 if missing)." },
-    { "dict", "contains", "NV", 0, 0, s_dict_contains, "NAME KEY",
-      "Print true or false: is KEY present?" },
-    { "dict", "keys", "N", 0, 0, s_dict_keys, "NAME",
-      "Print the keys as a JSON array." },
-    { "dict", "values", "N", 0, 0, s_dict_values, "NAME",
-      "Print the values as a JSON array." },
-    { "dict", "items", "N", 0, 0, s_dict_items, "NAME",
-      "Print the items: a JSON object if every key is a string, else an "
-      "array of [key, value] pairs." },
-    { "dict", "len", "N", 0, 0, s_dict_len, "NAME",
-      "Print the number of keys." },
-    { "dict", "update", "NO", 0, 0, s_dict_update, "NAME JSONOBJECT",
-      "Set every key of the JSON object." },
-    { "dict", "setdefault", "NVV", 0, 0, s_dict_setdefault,
-      "NAME KEY VALUE",
-      "Set KEY to VALUE if missing; print the value now stored." },
-    { "dict", "pop", "NV", OPT_DEFAULT, 0, s_dict_pop,
-      "NAME KEY [--default VALUE]",
-      "Remove KEY and print its value; without --default a missing key "
-      "exits 6." },
-    { "dict", "add", "NVD", 0, 0, s_dict_add, "NAME KEY DELTA",
-      "Add the number DELTA to KEY atomically (missing counts as 0); "
-      "print the result." },
-    { "dict", "clear", "N", 0, 0, s_dict_clear, "NAME",
-      "Remove every key." },
+    {"dict", "set", "NVV", 0, 0, s_dict_set, "NAME KEY VALUE", "Set KEY to VALUE."},
+    {"dict", "get", "NV", OPT_DEFAULT, 0, s_dict_get, "NAME KEY [--default VALUE]",
+     "Print the value of KEY; without --default a missing key exits 6."},
+    {"dict", "delete", "NV", 0, 0, s_dict_delete, "NAME KEY",
+     "Delete KEY (exit 6 if missing)."},
+    {"dict", "contains", "NV", 0, 0, s_dict_contains, "NAME KEY",
+     "Print true or false: is KEY present?"},
+    {"dict", "keys", "N", 0, 0, s_dict_keys, "NAME", "Print the keys as a JSON array."},
+    {"dict", "values", "N", 0, 0, s_dict_values, "NAME",
+     "Print the values as a JSON array."},
+    {"dict", "items", "N", 0, 0, s_dict_items, "NAME",
+     "Print the items: a JSON object if every key is a string, else an "
+     "array of [key, value] pairs."},
+    {"dict", "len", "N", 0, 0, s_dict_len, "NAME", "Print the number of keys."},
+    {"dict", "update", "NO", 0, 0, s_dict_update, "NAME JSONOBJECT",
+     "Set every key of the JSON object."},
+    {"dict", "setdefault", "NVV", 0, 0, s_dict_setdefault, "NAME KEY VALUE",
+     "Set KEY to VALUE if missing; print the value now stored."},
+    {"dict", "pop", "NV", OPT_DEFAULT, 0, s_dict_pop, "NAME KEY [--default VALUE]",
+     "Remove KEY and print its value; without --default a missing key "
+     "exits 6."},
+    {"dict", "add", "NVD", 0, 0, s_dict_add, "NAME KEY DELTA",
+     "Add the number DELTA to KEY atomically (missing counts as 0); "
+     "print the result."},
+    {"dict", "clear", "N", 0, 0, s_dict_clear, "NAME", "Remove every key."},
 
-    { "queue", "create", "N", OPT_MAXSIZE, 0, s_queue_create,
-      "NAME [--maxsize N]",
-      "Create the queue if missing, holding at most N items (0: no limit)." },
-    { "queue", "put", "NV", OPT_NOWAIT, CMD_BLOCKS, s_queue_put,
-      "NAME VALUE " WAIT_SYN,
-      "Put VALUE, waiting for room if the queue is full (exit 4 if none "
-      "came)." },
-    { "queue", "get", "N", OPT_NOWAIT, CMD_BLOCKS, s_queue_get,
-      "NAME " WAIT_SYN,
-      "Take and print the oldest item, waiting for one if empty (exit 3 "
-      "if none came)." },
-    { "queue", "qsize", "N", 0, 0, s_queue_qsize, "NAME",
-      "Print the number of items." },
-    { "queue", "empty", "N", 0, 0, s_queue_empty, "NAME",
-      "Print true or false: is it empty?" },
-    { "queue", "full", "N", 0, 0, s_queue_full, "NAME",
-      "Print true or false: is it full?" },
-    { "queue", "task_done", "N", 0, 0, s_queue_task_done, "NAME",
-      "Mark one item taken as processed (exit 7 if none is pending)." },
-    { "queue", "join", "N", OPT_NOWAIT, CMD_BLOCKS, s_queue_join,
-      "NAME " WAIT_SYN,
-      "Wait until every item put has been marked done (exit 5 on "
-      "timeout)." },
+    {"queue", "create", "N", OPT_MAXSIZE, 0, s_queue_create, "NAME [--maxsize N]",
+     "Create the queue if missing, holding at most N items (0: no limit)."},
+    {"queue", "put", "NV", OPT_NOWAIT, CMD_BLOCKS, s_queue_put, "NAME VALUE " WAIT_SYN,
+     "Put VALUE, waiting for room if the queue is full (exit 4 if none "
+     "came)."},
+    {"queue", "get", "N", OPT_NOWAIT, CMD_BLOCKS, s_queue_get, "NAME " WAIT_SYN,
+     "Take and print the oldest item, waiting for one if empty (exit 3 "
+     "if none came)."},
+    {"queue", "qsize", "N", 0, 0, s_queue_qsize, "NAME", "Print the number of items."},
+    {"queue", "empty", "N", 0, 0, s_queue_empty, "NAME",
+     "Print true or false: is it empty?"},
+    {"queue", "full", "N", 0, 0, s_queue_full, "NAME",
+     "Print true or false: is it full?"},
+    {"queue", "task_done", "N", 0, 0, s_queue_task_done, "NAME",
+     "Mark one item taken as processed (exit 7 if none is pending)."},
+    {"queue", "join", "N", OPT_NOWAIT, CMD_BLOCKS, s_queue_join, "NAME " WAIT_SYN,
+     "Wait until every item put has been marked done (exit 5 on "
+     "timeout)."},
 
-    { "value", "get", "N", 0, 0, s_value_get, "NAME",
-      "Print the value (exit 6 if never set)." },
-    { "value", "set", "NV", 0, 0, s_value_set, "NAME VALUE",
-      "Set the value." },
-    { "value", "add", "ND", 0, 0, s_value_add, "NAME DELTA",
-      "Add the number DELTA atomically (unset counts as 0); print the "
-      "result." },
-    { "value", "cas", "NVv", OPT_ABSENT, 0, s_value_cas,
-      "NAME EXPECTED DESIRED | NAME --absent DESIRED",
-      "Store DESIRED if the value equals EXPECTED (with --absent: if it is "
-      "unset); print {\"swapped\":BOOL,\"value\":CURRENT}." },
+    {"value", "get", "N", 0, 0, s_value_get, "NAME",
+     "Print the value (exit 6 if never set)."},
+    {"value", "set", "NV", 0, 0, s_value_set, "NAME VALUE", "Set the value."},
+    {"value", "add", "ND", 0, 0, s_value_add, "NAME DELTA",
+     "Add the number DELTA atomically (unset counts as 0); print the "
+     "result."},
+    {"value", "cas", "NVv", OPT_ABSENT, 0, s_value_cas,
+     "NAME EXPECTED DESIRED | NAME --absent DESIRED",
+     "Store DESIRED if the value equals EXPECTED (with --absent: if it is "
+     "unset); print {\"swapped\":BOOL,\"value\":CURRENT}."},
 
-    { "lock", "acquire", "N", OPT_NOWAIT | OPT_RLOCK, CMD_BLOCKS,
-      s_lock_acquire, "NAME " WAIT_SYN " [--rlock]",
-      "Acquire the lock (exit 5 on timeout). It is released when this "
-      "process exits, so this is mainly a test of whether it is free." },
-    { "lock", "release", "N", 0, 0, s_lock_release, "NAME",
-      "Release the lock (exit 10: not held by this process)." },
-    { "lock", "locked", "N", 0, 0, s_lock_locked, "NAME",
-      "Print true or false: is the lock held?" },
-    { "lock", "run", "N", OPT_NOWAIT | OPT_RLOCK, CMD_BLOCKS, s_lock_run,
-      "NAME " WAIT_SYN " [--rlock] [--] CMD [ARGS...]",
-      "Acquire the lock, run CMD (no shell) holding it, release it and "
-      "exit with CMD's exit code, like flock(1)." },
+    {"lock", "acquire", "N", OPT_NOWAIT | OPT_RLOCK, CMD_BLOCKS, s_lock_acquire,
+     "NAME " WAIT_SYN " [--rlock]",
+     "Acquire the lock (exit 5 on timeout). It is released when this "
+     "process exits, so this is mainly a test of whether it is free."},
+    {"lock", "release", "N", 0, 0, s_lock_release, "NAME",
+     "Release the lock (exit 10: not held by this process)."},
+    {"lock", "locked", "N", 0, 0, s_lock_locked, "NAME",
+     "Print true or false: is the lock held?"},
+    {"lock", "run", "N", OPT_NOWAIT | OPT_RLOCK, CMD_BLOCKS, s_lock_run,
+     "NAME " WAIT_SYN " [--rlock] [--] CMD [ARGS...]",
+     "Acquire the lock, run CMD (no shell) holding it, release it and "
+     "exit with CMD's exit code, like flock(1)."},
 
-    { "pipe", "send", "NEV", 0, 0, s_pipe_send, "NAME END VALUE",
-      "Send VALUE from END (0 or 1) to the other end." },
-    { "pipe", "recv", "NE", OPT_NOWAIT, CMD_BLOCKS, s_pipe_recv,
-      "NAME END " WAIT_SYN,
-      "Receive and print the next value sent to END (exit 5 on timeout)." },
+    {"pipe", "send", "NEV", 0, 0, s_pipe_send, "NAME END VALUE",
+     "Send VALUE from END (0 or 1) to the other end."},
+    {"pipe", "recv", "NE", OPT_NOWAIT, CMD_BLOCKS, s_pipe_recv, "NAME END " WAIT_SYN,
+     "Receive and print the next value sent to END (exit 5 on timeout)."},
 
-    { NULL, "ping", "", 0, 0, s_ping, "",
-      "Print the broker's endpoint and the round-trip time." },
-    { NULL, "stats", "", 0, 0, s_stats, "",
-      "Print the broker's statistics as a JSON object." },
-    { NULL, "objects", "p", 0, 0, s_objects, "[PREFIX]",
-      "Print \"name type\", one line per object (names starting with "
-      "PREFIX)." },
-    { NULL, "type", "N", 0, 0, s_type, "NAME",
-      "Print the object's type (exit 6 if there is no such object)." },
-    { NULL, "exists", "N", 0, 0, s_exists, "NAME",
-      "Print true or false: does the object exist?" },
-    { NULL, "delete", "N", 0, 0, s_delete, "NAME", "Delete the object." },
-    { NULL, "version", "", 0, CMD_NO_BROKER, s_version, "",
-      "Print the versions of zmgr, libzmgr and the protocol." },
+    {NULL, "ping", "", 0, 0, s_ping, "",
+     "Print the broker's endpoint and the round-trip time."},
+    {NULL, "stats", "", 0, 0, s_stats, "",
+     "Print the broker's statistics as a JSON object."},
+    {NULL, "objects", "p", 0, 0, s_objects, "[PREFIX]",
+     "Print \"name type\", one line per object (names starting with "
+     "PREFIX)."},
+    {NULL, "type", "N", 0, 0, s_type, "NAME",
+     "Print the object's type (exit 6 if there is no such object)."},
+    {NULL, "exists", "N", 0, 0, s_exists, "NAME",
+     "Print true or false: does the object exist?"},
+    {NULL, "delete", "N", 0, 0, s_delete, "NAME", "Delete the object."},
+    {NULL, "version", "", 0, CMD_NO_BROKER, s_version, "",
+     "Print the versions of zmgr, libzmgr and the protocol."},
 };
 
 #define COMMAND_COUNT (sizeof s_commands / sizeof s_commands[0])
@@ -973,8 +938,8 @@ static const command_t *s_find (const char *type, const char *op)
 {
     for (size_t i = 0; i < COMMAND_COUNT; i++) {
         const command_t *c = &s_commands[i];
-        if ((type ? c->type && strcmp (c->type, type) == 0 : !c->type)
-            && strcmp (c->op, op) == 0)
+        if ((type ? c->type && strcmp (c->type, type) == 0 : !c->type) &&
+            strcmp (c->op, op) == 0)
             return c;
     }
     return NULL;
@@ -1018,7 +983,7 @@ static void s_wrap (FILE *out, int col, int indent, const char *words)
 {
     bool first = true;
     for (const char *p = words + strspn (words, " "); *p;) {
-        int w = (int) strcspn (p, " ");
+        int w = (int)strcspn (p, " ");
         if (!first && col + 1 + w > 79) {
             fprintf (out, "\n%*s", indent, "");
             col = indent;
@@ -1028,7 +993,7 @@ static void s_wrap (FILE *out, int col, int indent, const char *words)
             putc (' ', out);
             col++;
         }
-        fwrite (p, 1, (size_t) w, out);
+        fwrite (p, 1, (size_t)w, out);
         col += w;
         first = false;
         p += w;
@@ -1059,8 +1024,7 @@ static void s_help_type (FILE *out, const char *type)
         const command_t *c = &s_commands[i];
         if (c->type && strcmp (c->type, type) == 0) {
             fprintf (out, "  %s %s ", type, c->op);
-            s_wrap (out, 4 + (int) (strlen (type) + strlen (c->op)), 6,
-                    c->synopsis);
+            s_wrap (out, 4 + (int)(strlen (type) + strlen (c->op)), 6, c->synopsis);
             fputs ("      ", out);
             s_wrap (out, 6, 6, c->help);
         }
@@ -1079,10 +1043,10 @@ static void s_help_all (FILE *out)
         char ops[512] = "";
         size_t len = 0;
         for (size_t i = 0; i < COMMAND_COUNT; i++)
-            if (s_commands[i].type && strcmp (s_commands[i].type, *t) == 0
-                && len < sizeof ops)
-                len += (size_t) snprintf (ops + len, sizeof ops - len, " %s",
-                                          s_commands[i].op);
+            if (s_commands[i].type && strcmp (s_commands[i].type, *t) == 0 &&
+                len < sizeof ops)
+                len += (size_t)snprintf (ops + len, sizeof ops - len, " %s",
+                                         s_commands[i].op);
         fprintf (out, "  %-6s ", *t);
         s_wrap (out, 9, 9, ops);
     }
@@ -1094,8 +1058,7 @@ static void s_help_all (FILE *out)
             s_wrap (out, 21, 21, c->help);
         }
     }
-    fprintf (out, "\n%s\n%s\n%s", s_options_help, s_values_help,
-             s_exit_help);
+    fprintf (out, "\n%s\n%s\n%s", s_options_help, s_values_help, s_exit_help);
 }
 
 /*  Help for whatever the positional words name; 0, or 2 if they name
@@ -1112,11 +1075,12 @@ static int s_help (cli_t *cli)
     else if ((c = s_find (NULL, pos[0])))
         s_help_command (stdout, c);
     else if (!s_is_type (pos[0])) {
-        fprintf (stderr, "zmgr: unknown type or command '%s'\n"
-                         "Try 'zmgr --help'.\n", pos[0]);
+        fprintf (stderr,
+                 "zmgr: unknown type or command '%s'\n"
+                 "Try 'zmgr --help'.\n",
+                 pos[0]);
         return CLI_EXIT_USAGE;
-    }
-    else if (npos > 1 && (c = s_find (pos[0], pos[1])))
+    } else if (npos > 1 && (c = s_find (pos[0], pos[1])))
         s_help_command (stdout, c);
     else
         s_help_type (stdout, pos[0]);
@@ -1125,15 +1089,14 @@ static int s_help (cli_t *cli)
 
 /*  Reports a usage error (printf-style) with the usage of the command if
  *  known, and returns 2. */
-__attribute__ ((format (printf, 2, 3))) static int
-s_usage (const command_t *c, const char *fmt, ...)
+__attribute__ ((format (printf, 2, 3))) static int s_usage (const command_t *c,
+                                                            const char *fmt, ...)
 {
     va_list ap;
     va_start (ap, fmt);
     fputs ("zmgr: ", stderr);
     if (c)
-        fprintf (stderr, "%s%s%s: ", c->type ? c->type : "",
-                 c->type ? " " : "", c->op);
+        fprintf (stderr, "%s%s%s: ", c->type ? c->type : "", c->type ? " " : "", c->op);
     vfprintf (stderr, fmt, ap);
     va_end (ap);
     putc ('\n', stderr);
@@ -1141,8 +1104,7 @@ s_usage (const command_t *c, const char *fmt, ...)
         s_print_usage (stderr, c);
         fprintf (stderr, "Try 'zmgr %s%s%s --help'.\n", c->type ? c->type : "",
                  c->type ? " " : "", c->op);
-    }
-    else
+    } else
         fputs ("Try 'zmgr --help'.\n", stderr);
     return CLI_EXIT_USAGE;
 }
@@ -1167,15 +1129,14 @@ static bool s_parse_seconds (const char *text, int *ms)
     char *end;
     errno = 0;
     double s = strtod (text, &end);
-    if (end == text || *end || (errno == ERANGE && s != 0) || isnan (s)
-        || s < 0)
+    if (end == text || *end || (errno == ERANGE && s != 0) || isnan (s) || s < 0)
         return false;
     if (isinf (s))
         *ms = ZMGR_FOREVER;
-    else if (s * 1000.0 >= (double) INT_MAX)
+    else if (s * 1000.0 >= (double)INT_MAX)
         *ms = INT_MAX;
     else {
-        *ms = (int) (s * 1000.0 + 0.5); /* s >= 0: rounds; no libm */
+        *ms = (int)(s * 1000.0 + 0.5); /* s >= 0: rounds; no libm */
         if (*ms == 0 && s > 0)
             *ms = 1;
     }
@@ -1220,26 +1181,91 @@ static bool s_opt_is (const char *arg, const char *lng, const char *shrt,
     return arg[n] == '\0';
 }
 
+/*  What an option sets. */
+typedef enum {
+    O_ENDPOINT,
+    O_TIMEOUT,
+    O_RAW,
+    O_HELP,
+    O_VERSION,
+    O_NOWAIT,
+    O_MAXSIZE,
+    O_DEFAULT,
+    O_RLOCK,
+    O_ABSENT
+} option_id_t;
+
+static const struct {
+    const char *lng;  /* --name */
+    const char *shrt; /* -n, or NULL */
+    option_id_t id;   /* what it sets */
+    unsigned opt;     /* OPT_* bit, 0 for a global option */
+    bool has_arg;     /* takes a value */
+} s_options[] = {
+    {"--endpoint", "-e", O_ENDPOINT, 0, true},
+    {"--timeout", NULL, O_TIMEOUT, 0, true},
+    {"--raw", NULL, O_RAW, 0, false},
+    {"--help", "-h", O_HELP, 0, false},
+    {"--version", NULL, O_VERSION, 0, false},
+    {"--nowait", NULL, O_NOWAIT, OPT_NOWAIT, false},
+    {"--maxsize", NULL, O_MAXSIZE, OPT_MAXSIZE, true},
+    {"--default", NULL, O_DEFAULT, OPT_DEFAULT, true},
+    {"--rlock", NULL, O_RLOCK, OPT_RLOCK, false},
+    {"--absent", NULL, O_ABSENT, OPT_ABSENT, false},
+};
+
+#define OPTION_COUNT (sizeof s_options / sizeof s_options[0])
+
+/*  Applies option k with its value (NULL if it takes none). Returns 0 or 2
+ *  (after reporting). */
+static int s_set_option (cli_t *cli, size_t k, const char *value)
+{
+    cli->given |= s_options[k].opt;
+    switch (s_options[k].id) {
+    case O_ENDPOINT:
+        cli->endpoint = value;
+        break;
+    case O_TIMEOUT:
+        if (!s_parse_seconds (value, &cli->timeout_ms))
+            return s_usage (NULL, "--timeout: not a number of seconds: '%s'", value);
+        cli->has_timeout = true;
+        break;
+    case O_RAW:
+        cli->raw = true;
+        break;
+    case O_HELP:
+        cli->help = true;
+        break;
+    case O_VERSION:
+        cli->version = true;
+        break;
+    case O_NOWAIT:
+        cli->nowait = true;
+        break;
+    case O_MAXSIZE:
+        if (!s_parse_int (value, &cli->maxsize) || cli->maxsize < 0)
+            return s_usage (NULL, "--maxsize: not a count: '%s'", value);
+        break;
+    case O_DEFAULT:
+        cli->dflt_text = value;
+        break;
+    case O_RLOCK:
+        cli->rlock = true;
+        break;
+    case O_ABSENT:
+        cli->absent = true;
+        break;
+    }
+    return CLI_EXIT_OK;
+}
+
 /*  Splits argv into options and positional words. lock run's command (the
  *  words after NAME, or after `--`) is kept whole, options included.
- *  Returns 0 or 2 (after reporting). */
+ *  Returns 0, or 1 or 2 (after reporting). */
 static int s_parse_argv (cli_t *cli, int argc, char **argv)
 {
-    static const struct {
-        const char *lng, *shrt;
-        int opt;       /* OPT_* bit, or 0 for a global option */
-        bool has_arg;  /* takes a value */
-    } options[] = {
-        { "--endpoint", "-e", 0, true },  { "--timeout", NULL, 0, true },
-        { "--raw", NULL, 0, false },      { "--help", "-h", 0, false },
-        { "--version", NULL, 0, false },  { "--nowait", NULL, OPT_NOWAIT, false },
-        { "--maxsize", NULL, OPT_MAXSIZE, true },
-        { "--default", NULL, OPT_DEFAULT, true },
-        { "--rlock", NULL, OPT_RLOCK, false },
-        { "--absent", NULL, OPT_ABSENT, false },
-    };
     bool options_done = false;
-    cli->pos = calloc ((size_t) argc, sizeof *cli->pos);
+    cli->pos = calloc ((size_t)argc, sizeof *cli->pos);
     if (!cli->pos) {
         fprintf (stderr, "zmgr: out of memory\n");
         return CLI_EXIT_ERROR;
@@ -1251,8 +1277,8 @@ static int s_parse_argv (cli_t *cli, int argc, char **argv)
             continue;
         }
         if (options_done || !s_is_option (arg)) {
-            bool lock_run = cli->npos == 3 && strcmp (cli->pos[0], "lock") == 0
-                            && strcmp (cli->pos[1], "run") == 0;
+            bool lock_run = cli->npos == 3 && strcmp (cli->pos[0], "lock") == 0 &&
+                            strcmp (cli->pos[1], "run") == 0;
             if (lock_run) {
                 cli->command = argv + i;
                 return CLI_EXIT_OK;
@@ -1262,60 +1288,26 @@ static int s_parse_argv (cli_t *cli, int argc, char **argv)
         }
         size_t k;
         const char *value = NULL;
-        for (k = 0; k < sizeof options / sizeof options[0]; k++)
-            if (s_opt_is (arg, options[k].lng, options[k].shrt, &value))
+        for (k = 0; k < OPTION_COUNT; k++)
+            if (s_opt_is (arg, s_options[k].lng, s_options[k].shrt, &value))
                 break;
-        if (k == sizeof options / sizeof options[0])
+        if (k == OPTION_COUNT)
             return s_usage (NULL, "unknown option '%s'", arg);
-        if (options[k].has_arg && !value) {
+        if (s_options[k].has_arg && !value) {
             if (i + 1 >= argc)
-                return s_usage (NULL, "option %s needs a value",
-                                options[k].lng);
+                return s_usage (NULL, "option %s needs a value", s_options[k].lng);
             value = argv[++i];
-        }
-        else if (!options[k].has_arg && value)
-            return s_usage (NULL, "option %s takes no value",
-                            options[k].lng);
-        if (options[k].opt) {
-            cli->given |= (unsigned) options[k].opt;
-            for (int b = 0; b < 8; b++)
-                if ((unsigned) options[k].opt == 1u << b)
-                    cli->given_name[b] = options[k].lng;
-        }
-        const char *lng = options[k].lng;
-        if (strcmp (lng, "--endpoint") == 0)
-            cli->endpoint = value;
-        else if (strcmp (lng, "--timeout") == 0) {
-            if (!s_parse_seconds (value, &cli->timeout_ms))
-                return s_usage (NULL, "--timeout: not a number of seconds: "
-                                      "'%s'", value);
-            cli->has_timeout = true;
-        }
-        else if (strcmp (lng, "--raw") == 0)
-            cli->raw = true;
-        else if (strcmp (lng, "--help") == 0)
-            cli->help = true;
-        else if (strcmp (lng, "--version") == 0)
-            cli->version = true;
-        else if (strcmp (lng, "--nowait") == 0)
-            cli->nowait = true;
-        else if (strcmp (lng, "--maxsize") == 0) {
-            if (!s_parse_int (value, &cli->maxsize) || cli->maxsize < 0)
-                return s_usage (NULL, "--maxsize: not a count: '%s'", value);
-        }
-        else if (strcmp (lng, "--default") == 0)
-            cli->dflt_text = value;
-        else if (strcmp (lng, "--rlock") == 0)
-            cli->rlock = true;
-        else if (strcmp (lng, "--absent") == 0)
-            cli->absent = true;
+        } else if (!s_options[k].has_arg && value)
+            return s_usage (NULL, "option %s takes no value", s_options[k].lng);
+        int rc = s_set_option (cli, k, value);
+        if (rc)
+            return rc;
     }
     return CLI_EXIT_OK;
 }
 
 /*  A value argument, checked against the kind its spec letter asks for. */
-static int s_parse_value (cli_t *cli, char kind, const char *text,
-                          zmgr_value_t **value_p)
+static int s_parse_value (cli_t *cli, char kind, const char *text, zmgr_value_t **value_p)
 {
     char err[256];
     zmgr_value_t *v = cli_json_parse_arg (text, err, sizeof err);
@@ -1327,8 +1319,8 @@ static int s_parse_value (cli_t *cli, char kind, const char *text,
         want = "a JSON array";
     else if (kind == 'O' && k != ZMGR_VAL_MAP)
         want = "a JSON object";
-    else if (kind == 'D' && k != ZMGR_VAL_INT && k != ZMGR_VAL_UINT
-             && k != ZMGR_VAL_FLOAT)
+    else if (kind == 'D' && k != ZMGR_VAL_INT && k != ZMGR_VAL_UINT &&
+             k != ZMGR_VAL_FLOAT)
         want = "a number";
     if (want) {
         zmgr_value_destroy (&v);
@@ -1343,7 +1335,9 @@ static int s_parse_value (cli_t *cli, char kind, const char *text,
 static int s_parse_command (cli_t *cli)
 {
     if (cli->npos == 0)
-        return s_usage (NULL, "missing command");
+        return s_usage (NULL, "missing command\n"
+                              "usage: zmgr [OPTIONS] TYPE OP NAME [ARGS...]\n"
+                              "       zmgr [OPTIONS] COMMAND [ARGS...]");
     int first;
     if ((cli->cmd = s_find (NULL, cli->pos[0])))
         first = 1;
@@ -1358,7 +1352,7 @@ static int s_parse_command (cli_t *cli)
 
     const command_t *c = cli->cmd;
     const char *spec = c->spec;
-    int max = (int) strlen (spec), min = 0;
+    int max = (int)strlen (spec), min = 0;
     while (min < max && spec[min] >= 'A' && spec[min] <= 'Z')
         min++;
     cli->nargs = cli->npos - first;
@@ -1369,17 +1363,15 @@ static int s_parse_command (cli_t *cli)
     if (c->run == s_value_cas && !s_value_cas_check (cli))
         return s_usage (c, "wrong number of arguments");
 
-    unsigned extra = cli->given & ~c->opts;
-    for (int b = 0; b < 8; b++)
-        if (extra & (1u << b))
-            return s_usage (c, "option %s does not apply here",
-                            cli->given_name[b]);
+    for (size_t k = 0; k < OPTION_COUNT; k++)
+        if (s_options[k].opt & cli->given & ~c->opts)
+            return s_usage (c, "option %s does not apply here", s_options[k].lng);
     if (cli->nowait && cli->has_timeout)
         return s_usage (c, "--nowait and --timeout exclude each other");
 
     for (int i = 0; i < cli->nargs; i++) {
         const char *text = cli->pos[first + i];
-        char kind = (char) (spec[i] & ~0x20); /* upper case */
+        char kind = (char)(spec[i] & ~0x20); /* upper case */
         cli->arg[i] = text;
         int rc = CLI_EXIT_OK;
         if (kind == 'N' && i == 0)
@@ -1387,14 +1379,11 @@ static int s_parse_command (cli_t *cli)
         else if (kind == 'I') {
             if (!s_parse_int (text, &cli->num[i]))
                 return s_usage (c, "not an integer: '%.40s'", text);
-        }
-        else if (kind == 'E') {
-            if (!s_parse_int (text, &cli->num[i])
-                || (cli->num[i] != 0 && cli->num[i] != 1))
-                return s_usage (c, "pipe end must be 0 or 1, not '%.40s'",
-                                text);
-        }
-        else if (kind == 'V' || kind == 'A' || kind == 'O' || kind == 'D')
+        } else if (kind == 'E') {
+            if (!s_parse_int (text, &cli->num[i]) ||
+                (cli->num[i] != 0 && cli->num[i] != 1))
+                return s_usage (c, "pipe end must be 0 or 1, not '%.40s'", text);
+        } else if (kind == 'V' || kind == 'A' || kind == 'O' || kind == 'D')
             rc = s_parse_value (cli, kind, text, &cli->val[i]);
         if (rc)
             return rc;
@@ -1421,16 +1410,14 @@ static int s_connect (cli_t *cli)
         cli->client = zmgr_client_new_timeout (cli->endpoint, ms, &status);
         if (cli->client)
             zmgr_client_set_timeout (cli->client, ms);
-    }
-    else
+    } else
         cli->client = zmgr_client_new (cli->endpoint, &status);
     if (cli->client)
         return CLI_EXIT_OK;
     char ep[512];
     const char *where = cli->endpoint;
     if (!where)
-        where = zmgr_default_endpoint (ep, sizeof ep) == 0 ? ep
-                                                           : "(default)";
+        where = zmgr_default_endpoint (ep, sizeof ep) == 0 ? ep : "(default)";
     if (status == 0)
         status = ZMGR_EUNREACHABLE;
     fprintf (stderr, "zmgr: connect %s: %s\n", where, zmgr_strerror (status));
@@ -1451,13 +1438,13 @@ int main (int argc, char **argv)
     cli_t cli;
     memset (&cli, 0, sizeof cli);
     int rc = s_parse_argv (&cli, argc, argv);
-    if (rc == CLI_EXIT_OK
-        && (cli.help || (cli.npos > 0 && strcmp (cli.pos[0], "help") == 0)))
+    if (rc == CLI_EXIT_OK &&
+        (cli.help || (cli.npos > 0 && strcmp (cli.pos[0], "help") == 0)))
         rc = s_help (&cli);
     else if (rc == CLI_EXIT_OK && cli.version && cli.npos == 0)
         rc = s_version (&cli);
-    else if (rc == CLI_EXIT_OK && (rc = s_parse_command (&cli)) == 0
-             && (rc = s_connect (&cli)) == 0)
+    else if (rc == CLI_EXIT_OK && (rc = s_parse_command (&cli)) == 0 &&
+             (rc = s_connect (&cli)) == 0)
         rc = cli.cmd->run (&cli);
     s_cli_fini (&cli);
     /* Output that did not reach its destination is a failure too. */

@@ -197,7 +197,8 @@ ZMGR_EXPORT int zmgr_exists (zmgr_client_t *self, const char *name,
 ZMGR_EXPORT int zmgr_delete (zmgr_client_t *self, const char *name);
 /*  Creates an object explicitly; options (may be NULL) is a map value, e.g.
  *  {"maxsize": 10} for a queue. Creating an existing object of the same
- *  type is not an error; of another type it is ZMGR_EWRONGTYPE. */
+ *  type is not an error (a queue with another maxsize is ZMGR_EEXISTS); of
+ *  another type it is ZMGR_EWRONGTYPE. */
 ZMGR_EXPORT int zmgr_create (zmgr_client_t *self, const char *name, int type,
                              const zmgr_value_t *options);
 /*  Names with prefix (NULL or "" for all): an array of [name, type name]
