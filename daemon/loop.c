@@ -183,7 +183,6 @@ int loop_init (void)
         || s_setopt_int (g_srv.router, ZMQ_ROUTER_MANDATORY, 1, "ROUTER_MANDATORY")
         || s_setopt_int (g_srv.router, ZMQ_SNDHWM, 100000, "SNDHWM")
         || s_setopt_int (g_srv.router, ZMQ_RCVHWM, 100000, "RCVHWM")
-        || s_setopt_int (g_srv.router, ZMQ_LINGER, 1000, "LINGER")
         || s_setopt_int (g_srv.router, ZMQ_HEARTBEAT_IVL, hb, "HEARTBEAT_IVL")
         || s_setopt_int (g_srv.router, ZMQ_HEARTBEAT_TIMEOUT, hb * g_srv.liveness,
                          "HEARTBEAT_TIMEOUT")
@@ -337,9 +336,17 @@ int loop_run (void)
 void loop_fini (void)
 {
     if (g_srv.router) {
-        /*  Answer the parked requests before the sockets go. */
+        /*  Answer the parked requests, give the I/O thread a moment to
+         *  write them out, then close without lingering: an engine left
+         *  lingering with ZMTP heartbeats on can trip an assertion in
+         *  libzmq 4.3.4 (out_event after an I/O error) when its timer
+         *  fires during the linger. */
         peers_shutdown ();
         store_shutdown ();
+        zmq_pollitem_t none[1] = { { g_srv.router, 0, 0, 0 } };
+        zmq_poll (none, 1, 100);
+        int zero = 0;
+        zmq_setsockopt (g_srv.router, ZMQ_LINGER, &zero, sizeof zero);
         zmq_socket_monitor (g_srv.router, NULL, 0);
         zmq_close (g_srv.router);
         g_srv.router = NULL;

@@ -303,22 +303,50 @@ static int s_group_teardown (void **state)
     return s_stop_status == 0 ? 0 : -1;
 }
 
-static int s_teardown (void **state)
-{
-    (void) state;
-    s_free_owned ();
-    return 0;
-}
+/*  Extra clients of the running test, closed by the per-test teardown when
+ *  a failed assertion skipped the test's own s_close_client. */
+#define S_MAX_CLIENTS 16
+static zmgr_client_t *s_clients[S_MAX_CLIENTS];
 
-/*  A second client on the same broker. */
-static zmgr_client_t *s_other_client (void)
+/*  A tracked client of endpoint (s_close_client closes it). */
+static zmgr_client_t *s_client_to (const char *endpoint, int timeout_ms)
 {
     int st = 0;
-    zmgr_client_t *c = zmgr_client_new_timeout (s_daemon.endpoint, 5000, &st);
+    zmgr_client_t *c = zmgr_client_new_timeout (endpoint, timeout_ms, &st);
     if (!c)
         fprintf (stderr, "client_new: %s\n", zmgr_errname (st));
     assert_non_null (c);
+    for (int i = 0; i < S_MAX_CLIENTS; i++)
+        if (!s_clients[i]) {
+            s_clients[i] = c;
+            break;
+        }
     return c;
+}
+
+/*  A second client on the group's broker. */
+static zmgr_client_t *s_other_client (void)
+{
+    return s_client_to (s_daemon.endpoint, 5000);
+}
+
+static void s_close_client (zmgr_client_t **c_p)
+{
+    zmgr_client_t *c = *c_p;   /* c_p may point into s_clients */
+    *c_p = NULL;
+    for (int i = 0; c && i < S_MAX_CLIENTS; i++)
+        if (s_clients[i] == c)
+            s_clients[i] = NULL;
+    zmgr_client_destroy (&c);
+}
+
+static int s_teardown (void **state)
+{
+    (void) state;
+    for (int i = 0; i < S_MAX_CLIENTS; i++)
+        s_close_client (&s_clients[i]);
+    s_free_owned ();
+    return 0;
 }
 
 /* ---- list ------------------------------------------------------------- */
@@ -823,7 +851,7 @@ static void test_expired_waiters (void **state)
     int64_t base = s_parked ();
     assert_int_equal (zmgr_send (w1, ZMGR_OP_QUEUE_GET, lq, ag, 1, &rg), 0);
     assert_int_equal (zmgr_ping (w1, NULL), 0);   /* the get is parked by now */
-    zmgr_client_destroy (&w1);
+    s_close_client (&w1);
     /* the broker drops the session (bye or disconnect) before long */
     long long deadline = zt_now_ms () + 5000;
     while (base >= 0 && s_parked () > base && zt_now_ms () < deadline)
@@ -836,7 +864,7 @@ static void test_expired_waiters (void **state)
     assert_int_equal (k, 1);   /* not swallowed by the gone client's get */
     assert_int_equal (zmgr_queue_get (c, lq, 0, &v), 0);
     s_expect (&v, "\"kept\"");
-    zmgr_client_destroy (&w2);
+    s_close_client (&w2);
 }
 
 /*  Python's JoinableQueue counts puts: task_done may come before the get. */
@@ -1018,7 +1046,7 @@ static void test_lock (void **state)
 
     /* a lock held by a session that ends is freed */
     assert_int_equal (zmgr_lock_acquire (c2, n, false, 1000), 0);
-    zmgr_client_destroy (&c2);
+    s_close_client (&c2);
     t0 = zt_now_ms ();
     assert_int_equal (zmgr_lock_acquire (c, n, false, 5000), 0);
     assert_true (zt_now_ms () - t0 < 5000);
@@ -1096,7 +1124,7 @@ static void test_lock_fifo (void **state)
     assert_int_equal (zmgr_lock_locked (s_client, n, &locked), 0);
     assert_false (locked);
     for (int i = 0; i < W; i++)
-        zmgr_client_destroy (&w[i]);
+        s_close_client (&w[i]);
 }
 
 /* ---- pipe ------------------------------------------------------------- */
@@ -1138,7 +1166,7 @@ static void test_pipe (void **state)
     assert_int_equal (zmgr_pipe_send (c, n, 2, I (1)), ZMGR_EINVAL);
     assert_int_equal (zmgr_pipe_recv (c, n, -1, 0, &v), ZMGR_EINVAL);
     assert_null (v);
-    zmgr_client_destroy (&c2);
+    s_close_client (&c2);
 }
 
 /*  A blocked recv is answered by a send from another client. */
@@ -1269,7 +1297,7 @@ static void test_admin (void **state)
     assert_true (f.via.u64 >= 2);
     msgpack_unpacked_destroy (&u);
     zmgr_value_destroy (&v);
-    zmgr_client_destroy (&c2);
+    s_close_client (&c2);
 
     int64_t rtt = -1;
     assert_int_equal (zmgr_ping (c, &rtt), 0);
@@ -1334,7 +1362,12 @@ static void test_wrong_type (void **state)
     assert_int_equal (zmgr_dict_get (c, n, S ("k"), S ("dflt"), &v), ZMGR_EWRONGTYPE);
     assert_null (v);
     assert_int_equal (zmgr_dict_set (c, n, S ("k"), I (1)), ZMGR_EWRONGTYPE);
+    k = 7;
     assert_int_equal (zmgr_dict_len (c, n, &k), ZMGR_EWRONGTYPE);
+    assert_int_equal (k, 0);   /* out-pointers are zeroed on failure */
+    b = true;
+    assert_int_equal (zmgr_dict_contains (c, n, S ("k"), &b), ZMGR_EWRONGTYPE);
+    assert_false (b);
     assert_int_equal (zmgr_dict_clear (c, n), ZMGR_EWRONGTYPE);
     assert_int_equal (zmgr_queue_put (c, n, I (1), 0), ZMGR_EWRONGTYPE);
     assert_int_equal (zmgr_queue_get (c, n, 0, &v), ZMGR_EWRONGTYPE);
@@ -1342,7 +1375,9 @@ static void test_wrong_type (void **state)
     assert_int_equal (zmgr_value_set (c, n, I (1)), ZMGR_EWRONGTYPE);
     assert_int_equal (zmgr_value_add (c, n, 1, &k), ZMGR_EWRONGTYPE);
     assert_int_equal (zmgr_lock_acquire (c, n, false, 0), ZMGR_EWRONGTYPE);
+    b = true;
     assert_int_equal (zmgr_lock_locked (c, n, &b), ZMGR_EWRONGTYPE);
+    assert_false (b);
     assert_int_equal (zmgr_pipe_send (c, n, 0, I (1)), ZMGR_EWRONGTYPE);
     s_expect_list (n, "[1, 2]");
 
@@ -1695,7 +1730,7 @@ static void test_pipelining_blocking (void **state)
     bool empty = false;
     assert_int_equal (zmgr_queue_empty (c, fq, &empty), 0);
     assert_true (empty);
-    zmgr_client_destroy (&c2);
+    s_close_client (&c2);
 }
 
 /*  Past max_pending (1024) parked requests a session gets EBUSY; deleting
@@ -1730,7 +1765,7 @@ static void test_parked_limit (void **state)
     assert_int_equal (notfound, LIMIT);
     assert_int_equal (zmgr_pending (c), 0);
     assert_int_equal (zmgr_ping (c, NULL), 0);
-    zmgr_client_destroy (&c);
+    s_close_client (&c);
 }
 
 /*  Values over the broker's 1 MiB message limit: ETOOBIG (or, far over,
@@ -1771,7 +1806,7 @@ static void test_too_big_value (void **state)
     assert_int_equal (zmgr_value_get (c, "o.big", &back), 0);
     assert_true (zmgr_value_eq (back, v));
     zmgr_value_destroy (&back);
-    zmgr_client_destroy (&c);
+    s_close_client (&c);
 }
 
 /*  The default endpoint follows $ZMGR_ENDPOINT (set by zt_daemon_start). */
@@ -1837,9 +1872,7 @@ static void test_broker_stopped (void **state)
     int started = zt_daemon_start (&d2, NULL);
     s_restore_env ();
     assert_int_equal (started, 0);
-    int st = 0;
-    zmgr_client_t *c = zmgr_client_new_timeout (d2.endpoint, 2000, &st);
-    assert_non_null (c);
+    zmgr_client_t *c = s_client_to (d2.endpoint, 2000);
     assert_int_equal (zmgr_list_append (c, "x", I (1)), 0);
     /* a parked request in flight when the broker stops */
     uint64_t rid = 0, got = 0;
@@ -1883,7 +1916,7 @@ static void test_broker_stopped (void **state)
     assert_int_equal (len, 0);
     fprintf (stderr, "  list_len after stop: %s after %lld ms\n", zmgr_errname (rc), took);
     assert_true (took < 1000 + 500);
-    zmgr_client_destroy (&c);
+    s_close_client (&c);
 
     /* the group's daemon is untouched */
     assert_int_equal (zmgr_ping (s_client, NULL), 0);

@@ -21,7 +21,6 @@
 #include <zmq.h>
 
 #define S_MAX_INFLIGHT 65536
-#define S_MONITOR_EP "inproc://zmgr-client-monitor"
 
 /*  A reply received before anyone asked for it. */
 typedef struct s_reply {
@@ -43,6 +42,8 @@ struct zmgr_client {
     s_reply_t *stash, *stash_tail; /* replies waiting for zmgr_recv */
     uint64_t *abandoned;        /* sync requests that timed out */
     size_t nabandoned, cap_abandoned;
+    bool lost;                  /* connection lost: reconnect before the next send */
+    unsigned generation;        /* sockets made so far (monitor endpoint name) */
     proto_buf_t buf;            /* request being built */
     char errmsg[512];           /* last failure's message */
 };
@@ -102,8 +103,11 @@ const char *zmgr_client_endpoint (zmgr_client_t *self)
 
 void zmgr_client_set_timeout (zmgr_client_t *self, int timeout_ms)
 {
-    if (self && timeout_ms > 0)
+    if (self && timeout_ms > 0) {
         self->timeout_ms = timeout_ms;
+        /*  A send to a broker that is gone waits no longer than this. */
+        zmq_setsockopt (self->sock, ZMQ_SNDTIMEO, &timeout_ms, sizeof timeout_ms);
+    }
 }
 
 static void s_stash_clear (zmgr_client_t *self)
@@ -123,6 +127,7 @@ static int s_lost (zmgr_client_t *self)
 {
     self->inflight = 0;
     self->nabandoned = 0;
+    self->lost = true;
     return client_fail (self, ZMGR_EDISCONNECTED,
                         "connection to the broker at %s lost", self->endpoint);
 }
@@ -248,8 +253,17 @@ proto_buf_t *client_begin (zmgr_client_t *self, int op, const char *name, size_t
     return &self->buf;
 }
 
+static int s_reconnect (zmgr_client_t *self);
+
 static int s_send_buf (zmgr_client_t *self)
 {
+    if (self->lost) {
+        /*  The old connection may still swallow a message on its way out:
+         *  start again on a fresh socket and session. */
+        int rc = s_reconnect (self);
+        if (rc)
+            return rc;
+    }
     if (self->buf.oom)
         return client_fail (self, ZMGR_ENOMEM, "out of memory building a request");
     if (self->buf.len > (1u << 30))
@@ -381,12 +395,67 @@ zmgr_client_t *zmgr_client_new (const char *endpoint, int *status_p)
     return zmgr_client_new_timeout (endpoint, 5000, status_p);
 }
 
-static void s_destroy (zmgr_client_t *self)
+static void s_close_sockets (zmgr_client_t *self)
 {
     if (self->mon)
         zmq_close (self->mon);
     if (self->sock)
         zmq_close (self->sock);
+    self->mon = self->sock = NULL;
+}
+
+/*  Makes the DEALER and its monitor and connects. 0, or an error. */
+static int s_open_sockets (zmgr_client_t *self)
+{
+    char mon_ep[64];
+    snprintf (mon_ep, sizeof mon_ep, "inproc://zmgr-client-monitor-%u", ++self->generation);
+    self->sock = zmq_socket (self->ctx, ZMQ_DEALER);
+    if (!self->sock)
+        return client_fail (self, ZMGR_ENOMEM, "zmq_socket: %s", zmq_strerror (errno));
+    /*  Linger 0: the goodbye at close is a courtesy (the broker also sees
+     *  the connection close), and a lingering engine with heartbeats on
+     *  can trip an assertion in libzmq 4.3.4 when its timer fires late. */
+    int zero = 0, one = 1, hb = 1000, hbt = 3000, hwm = 0;
+    zmq_setsockopt (self->sock, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_setsockopt (self->sock, ZMQ_IMMEDIATE, &one, sizeof one);
+    zmq_setsockopt (self->sock, ZMQ_SNDTIMEO, &self->timeout_ms, sizeof self->timeout_ms);
+    zmq_setsockopt (self->sock, ZMQ_SNDHWM, &hwm, sizeof hwm);
+    zmq_setsockopt (self->sock, ZMQ_RCVHWM, &hwm, sizeof hwm);
+    zmq_setsockopt (self->sock, ZMQ_HEARTBEAT_IVL, &hb, sizeof hb);
+    zmq_setsockopt (self->sock, ZMQ_HEARTBEAT_TIMEOUT, &hbt, sizeof hbt);
+    if (zmq_socket_monitor (self->sock, mon_ep, ZMQ_EVENT_DISCONNECTED) != 0)
+        return client_fail (self, ZMGR_ENOMEM, "zmq_socket_monitor: %s", zmq_strerror (errno));
+    self->mon = zmq_socket (self->ctx, ZMQ_PAIR);
+    if (!self->mon || zmq_connect (self->mon, mon_ep) != 0)
+        return client_fail (self, ZMGR_ENOMEM, "monitor: %s", zmq_strerror (errno));
+    if (zmq_connect (self->sock, self->endpoint) != 0)
+        return client_fail (self, ZMGR_EINVAL, "bad endpoint %s: %s", self->endpoint,
+                            zmq_strerror (errno));
+    self->lost = false;
+    return 0;
+}
+
+static int s_reconnect (zmgr_client_t *self)
+{
+    s_close_sockets (self);
+    s_stash_clear (self);
+    int rc = s_open_sockets (self);
+    if (rc)
+        return rc;
+    /*  hello builds in self->buf: keep the request being sent. */
+    proto_buf_t saved = self->buf;
+    proto_buf_init (&self->buf);
+    rc = s_hello (self, self->timeout_ms);
+    proto_buf_fini (&self->buf);
+    self->buf = saved;
+    if (rc)
+        self->lost = true;    /* try again next time */
+    return rc;
+}
+
+static void s_destroy (zmgr_client_t *self)
+{
+    s_close_sockets (self);
     if (self->ctx)
         zmq_ctx_term (self->ctx);
     s_stash_clear (self);
@@ -431,31 +500,13 @@ zmgr_client_t *zmgr_client_new_timeout (const char *endpoint, int timeout_ms,
     self->ctx = zmq_ctx_new ();
     if (!self->endpoint || !self->ctx)
         goto fail;
-    self->sock = zmq_socket (self->ctx, ZMQ_DEALER);
-    if (!self->sock)
-        goto fail;
-    int linger = 200, one = 1, hb = 1000, hbt = 3000, hwm = 0;
-    /*  Long enough for the goodbye to leave, short enough not to hang on
-     *  a dead broker at exit. */
-    zmq_setsockopt (self->sock, ZMQ_LINGER, &linger, sizeof linger);
-    zmq_setsockopt (self->sock, ZMQ_IMMEDIATE, &one, sizeof one);
-    zmq_setsockopt (self->sock, ZMQ_SNDTIMEO, &timeout_ms, sizeof timeout_ms);
-    zmq_setsockopt (self->sock, ZMQ_SNDHWM, &hwm, sizeof hwm);
-    zmq_setsockopt (self->sock, ZMQ_RCVHWM, &hwm, sizeof hwm);
-    zmq_setsockopt (self->sock, ZMQ_HEARTBEAT_IVL, &hb, sizeof hb);
-    zmq_setsockopt (self->sock, ZMQ_HEARTBEAT_TIMEOUT, &hbt, sizeof hbt);
-    if (zmq_socket_monitor (self->sock, S_MONITOR_EP, ZMQ_EVENT_DISCONNECTED) != 0)
-        goto fail;
-    self->mon = zmq_socket (self->ctx, ZMQ_PAIR);
-    if (!self->mon || zmq_connect (self->mon, S_MONITOR_EP) != 0)
-        goto fail;
-    if (zmq_connect (self->sock, self->endpoint) != 0) {
-        *status_p = client_fail (self, ZMGR_EINVAL, "bad endpoint %s: %s", endpoint,
-                                 zmq_strerror (errno));
+    int rc = s_open_sockets (self);
+    if (rc != 0) {
+        *status_p = rc;
         s_destroy (self);
         return NULL;
     }
-    int rc = s_hello (self, timeout_ms);
+    rc = s_hello (self, timeout_ms);
     if (rc != 0) {
         *status_p = rc;
         s_destroy (self);
@@ -511,12 +562,13 @@ int zmgr_send (zmgr_client_t *self, int op, const char *name, zmgr_value_t *cons
             return client_fail (self, ZMGR_EINVAL, "argument %zu is NULL", i + 1);
         proto_put_raw (b, args[i]->data, args[i]->len);
     }
+    uint64_t rid = self->next_rid;   /* a reconnect in the send takes ids too */
     int rc = s_send_buf (self);
     if (rc)
         return rc;
     self->inflight++;
     if (reqid_p)
-        *reqid_p = self->next_rid;
+        *reqid_p = rid;
     return 0;
 }
 
