@@ -139,7 +139,7 @@ int list_cmd_insert (cmd_ctx_t *ctx)
 int list_cmd_get (cmd_ctx_t *ctx)
 {
     list_t *l = ctx->obj->impl;
-    size_t at;
+    size_t at = 0;
     int rc = s_index (ctx, 0, l->len, &at);
     if (rc)
         return rc;
@@ -150,7 +150,7 @@ int list_cmd_get (cmd_ctx_t *ctx)
 int list_cmd_set (cmd_ctx_t *ctx)
 {
     list_t *l = ctx->obj->impl;
-    size_t at;
+    size_t at = 0;
     int rc = s_index (ctx, 0, l->len, &at);
     if (rc)
         return rc;
@@ -173,7 +173,7 @@ static void s_take (cmd_ctx_t *ctx, list_t *l, size_t at)
 int list_cmd_pop (cmd_ctx_t *ctx)
 {
     list_t *l = ctx->obj->impl;
-    size_t at;
+    size_t at = 0;
     if (l->len == 0)
         return cmd_error (ctx, ZMGR_EINDEX, "pop from empty list");
     if (ctx->req->nargs == 0 || proto_is_nil (ctx->req->args[0]))
@@ -210,7 +210,7 @@ int list_cmd_remove (cmd_ctx_t *ctx)
 int list_cmd_index (cmd_ctx_t *ctx)
 {
     list_t *l = ctx->obj->impl;
-    size_t from, to;
+    size_t from = 0, to = 0;
     int rc = s_bound (ctx, 1, l->len, 0, &from);
     if (rc || (rc = s_bound (ctx, 2, l->len, l->len, &to)))
         return rc;
@@ -241,7 +241,7 @@ int list_cmd_len (cmd_ctx_t *ctx)
 int list_cmd_slice (cmd_ctx_t *ctx)
 {
     list_t *l = ctx->obj->impl;
-    size_t from, to;
+    size_t from = 0, to = 0;
     int rc = s_bound (ctx, 0, l->len, 0, &from);
     if (rc || (rc = s_bound (ctx, 1, l->len, l->len, &to)))
         return rc;

@@ -169,12 +169,59 @@ static bool s_take_abandoned (zmgr_client_t *self, uint64_t rid)
     return false;
 }
 
+/*  Takes one reply off the socket without waiting: 0 with *r filled, 1 when
+ *  a frame came that is no reply for us (ignored), -1 when none is there. */
+static int s_take_reply (zmgr_client_t *self, s_reply_t *r)
+{
+    zmq_msg_t msg;
+    zmq_msg_init (&msg);
+    if (zmq_msg_recv (&msg, self->sock, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close (&msg);
+        return -1;
+    }
+    proto_slice_t payload;
+    memset (r, 0, sizeof *r);
+    if (zmq_msg_more (&msg)
+        || proto_parse_reply (zmq_msg_data (&msg), zmq_msg_size (&msg), &r->rid, &r->status,
+                              &payload) != 0) {
+        zmq_msg_close (&msg);
+        return 1;
+    }
+    if (r->status == 0) {
+        r->value = value_wrap (payload.ptr, payload.len);
+        if (!r->value)
+            r->status = ZMGR_ENOMEM;
+    } else {
+        const uint8_t *s;
+        size_t len;
+        if (proto_read_str (payload, &s, &len, false) == 0 && (r->errmsg = malloc (len + 1))) {
+            memcpy (r->errmsg, s, len);
+            r->errmsg[len] = '\0';
+        }
+    }
+    zmq_msg_close (&msg);
+    if (r->rid == 0 && r->status == 0)
+        return 1;   /* heartbeat or unsolicited notice */
+    return 0;
+}
+
 /*  Receives one reply frame (waiting at most wait_ms, -1 forever while the
  *  connection lives). 0 with *r filled (caller owns it), or ETIMEOUT /
  *  EDISCONNECTED. */
 static int s_read_reply (zmgr_client_t *self, int64_t deadline_us, s_reply_t *r)
 {
+    /*  A reply already waiting is taken without polling: with requests
+     *  pipelined that is the common case, and zmq_poll costs syscalls. */
+    bool try_first = true;
     for (;;) {
+        if (try_first) {
+            try_first = false;
+            int rc = s_take_reply (self, r);
+            if (rc == 0)
+                return 0;
+            if (rc > 0)
+                continue;      /* something arrived that was not a reply */
+        }
         long wait = -1;
         if (deadline_us >= 0) {
             int64_t left = deadline_us - s_now_us ();
@@ -191,37 +238,8 @@ static int s_read_reply (zmgr_client_t *self, int64_t deadline_us, s_reply_t *r)
         if (items[1].revents && s_read_monitor (self))
             return s_lost (self);
         if (items[0].revents) {
-            zmq_msg_t msg;
-            zmq_msg_init (&msg);
-            if (zmq_msg_recv (&msg, self->sock, ZMQ_DONTWAIT) < 0) {
-                zmq_msg_close (&msg);
-                continue;
-            }
-            proto_slice_t payload;
-            memset (r, 0, sizeof *r);
-            if (zmq_msg_more (&msg)
-                || proto_parse_reply (zmq_msg_data (&msg), zmq_msg_size (&msg), &r->rid,
-                                      &r->status, &payload) != 0) {
-                zmq_msg_close (&msg);
-                continue;   /* not a reply we can use: ignore it */
-            }
-            if (r->status == 0) {
-                r->value = value_wrap (payload.ptr, payload.len);
-                if (!r->value)
-                    r->status = ZMGR_ENOMEM;
-            } else {
-                const uint8_t *s;
-                size_t len;
-                if (proto_read_str (payload, &s, &len, false) == 0
-                    && (r->errmsg = malloc (len + 1))) {
-                    memcpy (r->errmsg, s, len);
-                    r->errmsg[len] = '\0';
-                }
-            }
-            zmq_msg_close (&msg);
-            if (r->rid == 0 && r->status == 0)
-                continue;   /* heartbeat or unsolicited notice */
-            return 0;
+            try_first = true;
+            continue;
         }
         if (deadline_us >= 0 && s_now_us () >= deadline_us)
             return client_fail (self, ZMGR_ETIMEOUT, "no reply from the broker at %s",
