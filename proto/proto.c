@@ -467,7 +467,9 @@ int proto_parse_reply (const void *frame, size_t len, uint64_t *rid,
         return ZMGR_EPROTO;
     *rid = (uint64_t) v;
     proto_next (&body, &item);
-    if (proto_read_int (item, &v) || v > 0 || v < INT32_MIN)
+    /*  A positive status is a notice kind, valid only with rid 0. */
+    if (proto_read_int (item, &v) || v > INT32_MAX || v < INT32_MIN
+        || (v > 0 && *rid != 0))
         return ZMGR_EPROTO;
     *status = (int) v;
     proto_next (&body, payload);
@@ -648,6 +650,13 @@ void proto_put_reply (proto_buf_t *b, uint64_t rid, int status)
     proto_put_array (b, 3);
     proto_put_uint (b, rid);
     proto_put_int (b, status);
+}
+
+void proto_put_notice (proto_buf_t *b, int kind)
+{
+    proto_put_array (b, 3);
+    proto_put_uint (b, 0);
+    proto_put_uint (b, (uint64_t) kind);
 }
 
 void proto_put_error (proto_buf_t *b, uint64_t rid, int status,

@@ -51,7 +51,9 @@ int proto_parse_request (const void *frame, size_t len, int max_depth,
                          proto_req_t *req, const char **why);
 
 /*  Decodes a reply frame [rid, status, payload]: payload is the result
- *  value (status 0) or the error message string. */
+ *  value (status 0) or the error message string. A frame with rid 0 and a
+ *  positive status is a notice: status is its kind (ZMGR_NOTICE_*) and
+ *  payload its body. */
 int proto_parse_reply (const void *frame, size_t len, uint64_t *rid,
                        int *status, proto_slice_t *payload);
 
@@ -108,6 +110,8 @@ void proto_put_raw (proto_buf_t *b, const void *packed, size_t len);
 void proto_put_request (proto_buf_t *b, uint64_t rid, uint32_t op,
                         const char *name, size_t name_len, size_t nargs);
 void proto_put_reply (proto_buf_t *b, uint64_t rid, int status);
+/*  A notice header [0, kind, body]: the body value is to follow. */
+void proto_put_notice (proto_buf_t *b, int kind);
 /*  A whole error reply: [rid, status, message]. */
 void proto_put_error (proto_buf_t *b, uint64_t rid, int status,
                       const char *msg);

@@ -36,7 +36,9 @@
     XX (EOVERFLOW, -23, "integer overflow")                                  \
     XX (EINTERNAL, -24, "internal error")                                    \
     XX (ECANCELLED, -25, "cancelled")                                        \
-    XX (ETYPE, -26, "value of the wrong type for this operation (TypeError)")
+    XX (ETYPE, -26, "value of the wrong type for this operation (TypeError)") \
+    XX (EJOBFAILED, -27, "job failed")                                       \
+    XX (EDISABLED, -28, "disabled by the broker's configuration")
 
 /*  Object types as they appear on the wire (TYPE replies, CREATE). */
 #define ZMGR_TYPE_MAP(XX)                                                    \
@@ -100,15 +102,31 @@
     XX (LOCK_RELEASE, 91, "lock.release")                                    \
     XX (LOCK_LOCKED, 92, "lock.locked")                                      \
     XX (PIPE_SEND, 100, "pipe.send")                                         \
-    XX (PIPE_RECV, 101, "pipe.recv")
+    XX (PIPE_RECV, 101, "pipe.recv")                                         \
+    XX (JOB_SUBMIT, 120, "job.submit")                                       \
+    XX (JOB_RESULT, 121, "job.result")                                       \
+    XX (JOB_STATUS, 122, "job.status")                                       \
+    XX (JOB_CANCEL, 123, "job.cancel")                                       \
+    XX (JOBS, 124, "jobs")                                                   \
+    XX (WORKERS, 125, "workers")                                             \
+    XX (JOB_DONE, 130, "job.done")                                           \
+    XX (JOB_PROGRESS, 131, "job.progress")
+
+/*  Notices: frames the broker sends unasked, [0, kind, body] (kind > 0). */
+#define ZMGR_NOTICE_MAP(XX)                                                  \
+    XX (JOB_RUN, 1, "job.run")       /* to a worker: run this job */         \
+    XX (JOB_DONE, 2, "job.done")     /* to a submitter: a job ended */       \
+    XX (JOB_CANCEL, 3, "job.cancel") /* to a worker: abandon this job */
 
 #define ZMGR_XX_ENUM_ERR(name, value, text) ZMGR_##name = value,
 #define ZMGR_XX_ENUM_TYPE(name, value, text) ZMGR_TYPE_##name = value,
 #define ZMGR_XX_ENUM_OP(name, value, text) ZMGR_OP_##name = value,
+#define ZMGR_XX_ENUM_NOTICE(name, value, text) ZMGR_NOTICE_##name = value,
 
 typedef enum { ZMGR_OK = 0, ZMGR_ERRNO_MAP (ZMGR_XX_ENUM_ERR) } zmgr_status_t;
 typedef enum { ZMGR_TYPE_NONE = 0, ZMGR_TYPE_MAP (ZMGR_XX_ENUM_TYPE) } zmgr_type_t;
 typedef enum { ZMGR_OP_NONE = 0, ZMGR_OP_MAP (ZMGR_XX_ENUM_OP) } zmgr_op_t;
+typedef enum { ZMGR_NOTICE_NONE = 0, ZMGR_NOTICE_MAP (ZMGR_XX_ENUM_NOTICE) } zmgr_notice_t;
 
 /*  Blocking operations take a timeout in milliseconds: ZMGR_FOREVER waits
  *  without limit, 0 does not wait (get_nowait, put_nowait). */

@@ -358,6 +358,160 @@ ZMGR_EXPORT int zmgr_pipe_send (zmgr_client_t *self, const char *name,
 ZMGR_EXPORT int zmgr_pipe_recv (zmgr_client_t *self, const char *name,
                                 int end, int timeout_ms, zmgr_value_t **item);
 
+/* ---- jobs ---------------------------------------------------------------- */
+
+/*  A job runs a named task function on a worker (zmgr_module.h); its
+ *  arguments are an array of positional arguments. See PROTOCOL.md
+ *  section 8 for states, retries and results. */
+
+/*  Submit options; zero-initialise (or ZMGR_JOB_OPTS_INIT) for defaults. */
+typedef struct {
+    int priority;     /* higher runs first; default 0 */
+    int timeout_ms;   /* max run time of one attempt; 0 = none */
+    int retries;      /* further attempts after worker death/timeout;
+                         < 0 = broker default (2) */
+    int delay_ms;     /* do not start before; 0 = at once */
+    int ttl_ms;       /* keep the result this long after the end; 0 = 1 h */
+} zmgr_job_opts_t;
+#define ZMGR_JOB_OPTS_INIT { 0, 0, -1, 0, 0 }
+
+/*  Submits function(args...) and returns its id at once. args must be an
+ *  array value (NULL: no arguments); opts may be NULL. */
+ZMGR_EXPORT int zmgr_job_submit (zmgr_client_t *self, const char *function,
+                                 const zmgr_value_t *args,
+                                 const zmgr_job_opts_t *opts, uint64_t *id);
+/*  Waits at most timeout_ms for job id to end: 0 and *result (yours) when it
+ *  succeeded; ZMGR_EJOBFAILED or ZMGR_ECANCELLED with the reason in
+ *  zmgr_client_errmsg; ZMGR_ETIMEOUT; ZMGR_ENOTFOUND for an unknown or
+ *  expired id. Works from any session, also after a reconnect. */
+ZMGR_EXPORT int zmgr_job_result (zmgr_client_t *self, uint64_t id,
+                                 int timeout_ms, zmgr_value_t **result);
+/*  The job's status as a map (state, reason, attempts, progress, ...). */
+ZMGR_EXPORT int zmgr_job_status (zmgr_client_t *self, uint64_t id,
+                                 zmgr_value_t **status);
+/*  Cancels a pending or running job; *cancelled says whether it was. */
+ZMGR_EXPORT int zmgr_job_cancel (zmgr_client_t *self, uint64_t id,
+                                 bool *cancelled);
+/*  Counts by state and function, the oldest pending job, functions that
+ *  have pending jobs and no worker: a map. */
+ZMGR_EXPORT int zmgr_jobs (zmgr_client_t *self, zmgr_value_t **stats);
+/*  Every connected worker: an array of maps. */
+ZMGR_EXPORT int zmgr_workers (zmgr_client_t *self, zmgr_value_t **workers);
+
+/* ---- futures (concurrent.futures) ---------------------------------------- */
+
+/*  A future stands for one submitted job. Its completion is pushed by the
+ *  broker and taken in by whichever library call on the same handle reads
+ *  the connection next (no polling, no background thread); callbacks run
+ *  then, on the caller's thread. A future belongs to its client handle and
+ *  must be destroyed before it. */
+typedef struct zmgr_future zmgr_future_t;
+typedef void (*zmgr_future_cb) (zmgr_future_t *future, void *user);
+
+/*  Submits without waiting for anything. *future is yours. */
+ZMGR_EXPORT int zmgr_submit (zmgr_client_t *self, const char *function,
+                             const zmgr_value_t *args,
+                             const zmgr_job_opts_t *opts,
+                             zmgr_future_t **future);
+/*  Waits at most timeout_ms for the job: 0 with *result borrowed from the
+ *  future (valid until it is destroyed; may be NULL); ZMGR_EJOBFAILED or
+ *  ZMGR_ECANCELLED (zmgr_future_exception has the text); ZMGR_ETIMEOUT. */
+ZMGR_EXPORT int zmgr_future_result (zmgr_future_t *future, int timeout_ms,
+                                    const zmgr_value_t **result);
+ZMGR_EXPORT bool zmgr_future_done (zmgr_future_t *future);
+/*  Cancels the job if it has not ended; *cancelled (may be NULL) says so. */
+ZMGR_EXPORT int zmgr_future_cancel (zmgr_future_t *future, bool *cancelled);
+/*  The failure text of a failed or cancelled job, else NULL (borrowed). */
+ZMGR_EXPORT const char *zmgr_future_exception (zmgr_future_t *future);
+/*  The job id, 0 until the broker has acknowledged the submission. */
+ZMGR_EXPORT uint64_t zmgr_future_id (zmgr_future_t *future);
+/*  Calls cb once when the job ends (at once if it has). */
+ZMGR_EXPORT int zmgr_future_on_done (zmgr_future_t *future,
+                                     zmgr_future_cb cb, void *user);
+ZMGR_EXPORT void zmgr_future_destroy (zmgr_future_t **future_p);
+/*  Takes in whatever the broker has pushed, waiting at most timeout_ms for
+ *  something to arrive; runs due callbacks. 0 or ZMGR_ETIMEOUT. */
+ZMGR_EXPORT int zmgr_pump (zmgr_client_t *self, int timeout_ms);
+
+/*  as_completed: yields each future once, in completion order. */
+typedef struct zmgr_as_completed zmgr_as_completed_t;
+ZMGR_EXPORT zmgr_as_completed_t *zmgr_as_completed_new (zmgr_future_t **fs,
+                                                        size_t n);
+/*  The next completed future (borrowed) within timeout_ms; ZMGR_ETIMEOUT;
+ *  ZMGR_EEMPTY when every future has been yielded. */
+ZMGR_EXPORT int zmgr_as_completed_next (zmgr_as_completed_t *it,
+                                        int timeout_ms, zmgr_future_t **next);
+ZMGR_EXPORT void zmgr_as_completed_destroy (zmgr_as_completed_t **it_p);
+
+typedef enum {
+    ZMGR_FIRST_COMPLETED = 1,
+    ZMGR_FIRST_EXCEPTION = 2,
+    ZMGR_ALL_COMPLETED = 3
+} zmgr_wait_t;
+/*  Waits as concurrent.futures.wait does; *ndone (may be NULL) gets how
+ *  many are done. 0 when the condition was met, else ZMGR_ETIMEOUT. */
+ZMGR_EXPORT int zmgr_wait (zmgr_future_t **fs, size_t n, zmgr_wait_t mode,
+                           int timeout_ms, size_t *ndone);
+
+/* ---- pool (multiprocessing.Pool) ----------------------------------------- */
+
+/*  A pool is a view of the broker's workers through one client handle:
+ *  it submits jobs with its options and tracks them for close/join/
+ *  terminate. The synchronous calls are thin layers over the asynchronous
+ *  ones. items arguments are array values. */
+typedef struct zmgr_pool zmgr_pool_t;
+
+ZMGR_EXPORT zmgr_pool_t *zmgr_pool_new (zmgr_client_t *client,
+                                        const zmgr_job_opts_t *opts);
+/*  function(*args), waiting at most timeout_ms. *result is yours. */
+ZMGR_EXPORT int zmgr_pool_apply (zmgr_pool_t *self, const char *function,
+                                 const zmgr_value_t *args, int timeout_ms,
+                                 zmgr_value_t **result);
+/*  Submits; callback or error_callback (may be NULL) runs when it ends. */
+ZMGR_EXPORT int zmgr_pool_apply_async (zmgr_pool_t *self, const char *function,
+                                       const zmgr_value_t *args,
+                                       zmgr_future_cb callback,
+                                       zmgr_future_cb error_callback,
+                                       void *user, zmgr_future_t **future);
+/*  [function(item) for item in items], in order; chunksize 0 = as Python
+ *  (len / (4 × workers), at least 1). A chunk is one job. The first failure
+ *  fails the whole map (ZMGR_EJOBFAILED). *results is an array, yours. */
+ZMGR_EXPORT int zmgr_pool_map (zmgr_pool_t *self, const char *function,
+                               const zmgr_value_t *items, size_t chunksize,
+                               int timeout_ms, zmgr_value_t **results);
+/*  As map, each item being the argument array itself. */
+ZMGR_EXPORT int zmgr_pool_starmap (zmgr_pool_t *self, const char *function,
+                                   const zmgr_value_t *items, size_t chunksize,
+                                   int timeout_ms, zmgr_value_t **results);
+
+/*  map_async, imap and imap_unordered: an iterator over the results. */
+typedef struct zmgr_imap zmgr_imap_t;
+/*  ordered: results in input order (imap, map_async); else in completion
+ *  order (imap_unordered). star: items are argument arrays (starmap). */
+ZMGR_EXPORT zmgr_imap_t *zmgr_pool_imap (zmgr_pool_t *self, const char *function,
+                                         const zmgr_value_t *items,
+                                         size_t chunksize, bool ordered,
+                                         bool star);
+/*  The next result (yours) within timeout_ms; ZMGR_EEMPTY after the last;
+ *  ZMGR_EJOBFAILED for an item that failed (text in the pool's client
+ *  errmsg); ZMGR_ETIMEOUT. */
+ZMGR_EXPORT int zmgr_imap_next (zmgr_imap_t *it, int timeout_ms,
+                                zmgr_value_t **result);
+/*  Items done so far and in all (for progress display). */
+ZMGR_EXPORT void zmgr_imap_progress (zmgr_imap_t *it, size_t *done, size_t *total);
+ZMGR_EXPORT void zmgr_imap_destroy (zmgr_imap_t **it_p);
+/*  map_async: the whole result array once every chunk is done. */
+ZMGR_EXPORT int zmgr_imap_collect (zmgr_imap_t *it, int timeout_ms,
+                                   zmgr_value_t **results);
+
+/*  No more submissions (later ones fail with ZMGR_ESHUTDOWN). */
+ZMGR_EXPORT int zmgr_pool_close (zmgr_pool_t *self);
+/*  Waits for every job this pool submitted; call close first. */
+ZMGR_EXPORT int zmgr_pool_join (zmgr_pool_t *self, int timeout_ms);
+/*  Cancels this pool's pending and running jobs. */
+ZMGR_EXPORT int zmgr_pool_terminate (zmgr_pool_t *self);
+ZMGR_EXPORT void zmgr_pool_destroy (zmgr_pool_t **self_p);
+
 #ifdef __cplusplus
 }
 #endif

@@ -43,6 +43,15 @@ struct zmgr_client {
     uint64_t *abandoned;        /* sync requests that timed out */
     size_t nabandoned, cap_abandoned;
     bool lost;                  /* connection lost: reconnect before the next send */
+    client_reply_hook on_reply;     /* replies nobody waits for (futures) */
+    client_notice_hook on_notice;   /* notices from the broker */
+    client_lost_hook on_lost;       /* the connection went away */
+    void *hook_arg;                 /* their argument */
+    void *ext;                      /* a layer's per-handle state */
+    void (*ext_free) (void *);      /* and how to free it */
+    char role[16];                  /* hello role: "client" or "worker" */
+    uint8_t *hello_opts;            /* packed hello options map, or NULL */
+    size_t hello_opts_len;
     unsigned generation;        /* sockets made so far (monitor endpoint name) */
     proto_buf_t buf;            /* request being built */
     char errmsg[512];           /* last failure's message */
@@ -128,6 +137,8 @@ static int s_lost (zmgr_client_t *self)
     self->inflight = 0;
     self->nabandoned = 0;
     self->lost = true;
+    if (self->on_lost)
+        self->on_lost (self->hook_arg);
     return client_fail (self, ZMGR_EDISCONNECTED,
                         "connection to the broker at %s lost", self->endpoint);
 }
@@ -170,7 +181,8 @@ static bool s_take_abandoned (zmgr_client_t *self, uint64_t rid)
 }
 
 /*  Takes one reply off the socket without waiting: 0 with *r filled, 1 when
- *  a frame came that is no reply for us (ignored), -1 when none is there. */
+ *  a frame came that is no reply for us (ignored), 2 for a notice (given to
+ *  the notice hook), -1 when none is there. */
 static int s_take_reply (zmgr_client_t *self, s_reply_t *r)
 {
     zmq_msg_t msg;
@@ -186,6 +198,12 @@ static int s_take_reply (zmgr_client_t *self, s_reply_t *r)
                               &payload) != 0) {
         zmq_msg_close (&msg);
         return 1;
+    }
+    if (r->rid == 0 && r->status > 0) {
+        if (self->on_notice)
+            self->on_notice (self->hook_arg, r->status, payload);
+        zmq_msg_close (&msg);
+        return 2;
     }
     if (r->status == 0) {
         r->value = value_wrap (payload.ptr, payload.len);
@@ -204,6 +222,7 @@ static int s_take_reply (zmgr_client_t *self, s_reply_t *r)
         return 1;   /* heartbeat or unsolicited notice */
     return 0;
 }
+
 
 /*  Receives one reply frame (waiting at most wait_ms, -1 forever while the
  *  connection lives). 0 with *r filled (caller owns it), or ETIMEOUT /
@@ -295,6 +314,13 @@ static int s_send_buf (zmgr_client_t *self)
     return 0;
 }
 
+/*  Gives a reply to the reply hook; true when it took it. */
+static bool s_offer (zmgr_client_t *self, s_reply_t *r)
+{
+    return self->on_reply
+           && self->on_reply (self->hook_arg, r->rid, r->status, &r->value, r->errmsg);
+}
+
 /*  Waits for the reply to rid; replies to others go to the stash. */
 static int s_wait_for (zmgr_client_t *self, uint64_t rid, int wait_ms,
                        zmgr_value_t **result)
@@ -320,7 +346,8 @@ static int s_wait_for (zmgr_client_t *self, uint64_t rid, int wait_ms,
             return rc;
         if (r.rid == rid)
             return s_deliver (self, &r, result);
-        if (s_take_abandoned (self, r.rid) || r.rid > self->next_rid || r.rid == 0) {
+        if (s_take_abandoned (self, r.rid) || r.rid > self->next_rid || r.rid == 0
+            || s_offer (self, &r)) {
             zmgr_value_destroy (&r.value);
             free (r.errmsg);
             continue;
@@ -345,8 +372,11 @@ static int s_hello (zmgr_client_t *self, int wait_ms)
 {
     client_begin (self, ZMGR_OP_HELLO, NULL, 3);
     proto_put_uint (&self->buf, ZMGR_PROTOCOL_VERSION);
-    proto_put_cstr (&self->buf, "client");
-    proto_put_map (&self->buf, 0);
+    proto_put_cstr (&self->buf, self->role[0] ? self->role : "client");
+    if (self->hello_opts)
+        proto_put_raw (&self->buf, self->hello_opts, self->hello_opts_len);
+    else
+        proto_put_map (&self->buf, 0);
     uint64_t rid = self->next_rid;
     int rc = s_send_buf (self);
     if (rc)
@@ -473,6 +503,9 @@ static int s_reconnect (zmgr_client_t *self)
 
 static void s_destroy (zmgr_client_t *self)
 {
+    if (self->ext && self->ext_free)
+        self->ext_free (self->ext);
+    free (self->hello_opts);
     s_close_sockets (self);
     if (self->ctx)
         zmq_ctx_term (self->ctx);
@@ -483,8 +516,8 @@ static void s_destroy (zmgr_client_t *self)
     free (self);
 }
 
-zmgr_client_t *zmgr_client_new_timeout (const char *endpoint, int timeout_ms,
-                                        int *status_p)
+static zmgr_client_t *s_new (const char *endpoint, int timeout_ms, int *status_p,
+                             bool quiet)
 {
     int dummy;
     if (!status_p)
@@ -523,6 +556,10 @@ zmgr_client_t *zmgr_client_new_timeout (const char *endpoint, int timeout_ms,
         *status_p = rc;
         s_destroy (self);
         return NULL;
+    }
+    if (quiet) {
+        *status_p = 0;
+        return self;
     }
     rc = s_hello (self, timeout_ms);
     if (rc != 0) {
@@ -617,7 +654,7 @@ int zmgr_recv (zmgr_client_t *self, int timeout_ms, uint64_t *reqid_p, int *stat
             int rc = s_read_reply (self, deadline, &r);
             if (rc)
                 return rc;
-            if (!s_take_abandoned (self, r.rid) && r.rid != 0)
+            if (!s_take_abandoned (self, r.rid) && r.rid != 0 && !s_offer (self, &r))
                 break;
             zmgr_value_destroy (&r.value);
             free (r.errmsg);
@@ -652,4 +689,139 @@ int zmgr_call (zmgr_client_t *self, int op, const char *name, zmgr_value_t *cons
         proto_put_raw (b, args[i]->data, args[i]->len);
     }
     return client_finish (self, timeout_ms < 0 ? -1 : timeout_ms, result_p);
+}
+
+zmgr_client_t *zmgr_client_new_timeout (const char *endpoint, int timeout_ms,
+                                        int *status_p)
+{
+    return s_new (endpoint, timeout_ms, status_p, false);
+}
+
+zmgr_client_t *client_new_quiet (const char *endpoint, int timeout_ms, int *status)
+{
+    return s_new (endpoint, timeout_ms, status, true);
+}
+
+int client_hello (zmgr_client_t *self)
+{
+    if (self->lost)
+        return s_reconnect (self);
+    return s_hello (self, self->timeout_ms);
+}
+
+int client_set_role (zmgr_client_t *self, const char *role, const void *opts,
+                     size_t opts_len)
+{
+    snprintf (self->role, sizeof self->role, "%s", role);
+    free (self->hello_opts);
+    self->hello_opts = NULL;
+    self->hello_opts_len = 0;
+    if (opts && opts_len) {
+        if (!(self->hello_opts = malloc (opts_len)))
+            return ZMGR_ENOMEM;
+        memcpy (self->hello_opts, opts, opts_len);
+        self->hello_opts_len = opts_len;
+    }
+    return 0;
+}
+
+void client_set_hooks (zmgr_client_t *self, client_reply_hook on_reply,
+                       client_notice_hook on_notice, client_lost_hook on_lost, void *arg)
+{
+    self->on_reply = on_reply;
+    self->on_notice = on_notice;
+    self->on_lost = on_lost;
+    self->hook_arg = arg;
+}
+
+void *client_ext (zmgr_client_t *self)
+{
+    return self->ext;
+}
+
+void client_set_ext (zmgr_client_t *self, void *ext, void (*free_fn) (void *))
+{
+    self->ext = ext;
+    self->ext_free = free_fn;
+}
+
+int client_timeout (zmgr_client_t *self)
+{
+    return self->timeout_ms;
+}
+
+int client_send (zmgr_client_t *self, uint64_t *rid)
+{
+    uint64_t id = self->next_rid;
+    int rc = s_send_buf (self);
+    if (rc)
+        return rc;
+    *rid = id;
+    return 0;
+}
+
+int client_pump (zmgr_client_t *self, int timeout_ms)
+{
+    int64_t deadline = timeout_ms < 0 ? -1 : s_now_us () + (int64_t) timeout_ms * 1000;
+    bool handled = false;
+    for (;;) {
+        s_reply_t r;
+        int rc = s_take_reply (self, &r);
+        if (rc == 0) {
+            handled = true;
+            if (s_take_abandoned (self, r.rid) || s_offer (self, &r)) {
+                zmgr_value_destroy (&r.value);
+                free (r.errmsg);
+                continue;
+            }
+            s_reply_t *keep = malloc (sizeof *keep);
+            if (!keep) {
+                zmgr_value_destroy (&r.value);
+                free (r.errmsg);
+                continue;
+            }
+            *keep = r;
+            keep->next = NULL;
+            if (self->stash_tail)
+                self->stash_tail->next = keep;
+            else
+                self->stash = keep;
+            self->stash_tail = keep;
+            continue;
+        }
+        if (rc > 0) {
+            handled = true;
+            continue;
+        }
+        if (handled)
+            return 0;
+        /*  Nothing queued: wait for the first frame. */
+        long wait = -1;
+        if (deadline >= 0) {
+            int64_t left = deadline - s_now_us ();
+            if (left <= 0)
+                return client_fail (self, ZMGR_ETIMEOUT, "nothing arrived");
+            wait = (long) ((left + 999) / 1000);
+        }
+        if (self->lost)
+            return client_fail (self, ZMGR_EDISCONNECTED, "connection to the broker lost");
+        zmq_pollitem_t items[2] = { { self->sock, 0, ZMQ_POLLIN, 0 },
+                                    { self->mon, 0, ZMQ_POLLIN, 0 } };
+        if (zmq_poll (items, 2, wait) < 0 && errno != EINTR)
+            return client_fail (self, ZMGR_EINTERNAL, "zmq_poll: %s", zmq_strerror (errno));
+        if (items[1].revents && s_read_monitor (self))
+            return s_lost (self);
+    }
+}
+
+proto_buf_t *client_begin_noreply (zmgr_client_t *self, int op, const char *name, size_t nargs)
+{
+    proto_buf_reset (&self->buf);
+    proto_put_request (&self->buf, 0, (uint32_t) op, name, name ? strlen (name) : 0, nargs);
+    return &self->buf;
+}
+
+int client_send_noreply (zmgr_client_t *self)
+{
+    return s_send_buf (self);
 }

@@ -21,9 +21,50 @@ zmgr_value_t *value_wrap (const void *packed, size_t len);
 proto_buf_t *client_begin (zmgr_client_t *self, int op, const char *name,
                            size_t nargs);
 int client_finish (zmgr_client_t *self, int wait_ms, zmgr_value_t **result);
+/*  As client_begin, for a request with rid 0 (no reply), then sent with
+ *  client_send_noreply. */
+proto_buf_t *client_begin_noreply (zmgr_client_t *self, int op, const char *name,
+                                   size_t nargs);
+int client_send_noreply (zmgr_client_t *self);
 /*  Wait for a blocking op: its own timeout plus the request timeout. */
 int client_block_wait (zmgr_client_t *self, int timeout_ms);
 int client_fail (zmgr_client_t *self, int status, const char *fmt, ...)
     __attribute__ ((format (printf, 3, 4)));
+
+/*  Hooks for layers that keep their own requests in flight (futures, the
+ *  worker runtime). The reply hook is offered every reply that no
+ *  synchronous call is waiting for, before zmgr_recv's stash; it returns
+ *  true when it took the reply (it may steal *value, setting it NULL). The
+ *  notice hook gets every notice ([0, kind, body], PROTOCOL.md section 8);
+ *  body is borrowed for the call. The lost hook runs when the connection
+ *  to the broker is lost (what was in flight will not be answered). */
+typedef bool (*client_reply_hook) (void *arg, uint64_t rid, int status,
+                                   zmgr_value_t **value, const char *errmsg);
+typedef void (*client_notice_hook) (void *arg, int kind, proto_slice_t body);
+typedef void (*client_lost_hook) (void *arg);
+void client_set_hooks (zmgr_client_t *self, client_reply_hook on_reply,
+                       client_notice_hook on_notice, client_lost_hook on_lost,
+                       void *arg);
+/*  Per-handle state of such a layer, freed with the handle by free_fn. */
+void *client_ext (zmgr_client_t *self);
+void client_set_ext (zmgr_client_t *self, void *ext, void (*free_fn) (void *));
+/*  Sends the request built with client_begin without waiting; its reply
+ *  goes to the reply hook. Returns 0 with *rid set, or an error. */
+int client_send (zmgr_client_t *self, uint64_t *rid);
+/*  Reads what has arrived (replies to the hooks or the stash, notices to
+ *  the notice hook), waiting at most timeout_ms (-1: while connected) for
+ *  the first frame. 0 when at least one frame was handled, ZMGR_ETIMEOUT,
+ *  ZMGR_EDISCONNECTED. */
+int client_pump (zmgr_client_t *self, int timeout_ms);
+/*  The handle's default request timeout in ms. */
+int client_timeout (zmgr_client_t *self);
+/*  Sets the hello role and options (a packed map) used by this handle's
+ *  next hello; for the worker runtime. Returns 0 or ZMGR_ENOMEM. */
+int client_set_role (zmgr_client_t *self, const char *role, const void *opts,
+                     size_t opts_len);
+/*  Opens a handle without saying hello (the worker says it with its own
+ *  role); client_hello then says it. */
+zmgr_client_t *client_new_quiet (const char *endpoint, int timeout_ms, int *status);
+int client_hello (zmgr_client_t *self);
 
 #endif

@@ -1,0 +1,2 @@
+/* placeholder: being written */
+typedef int s_placeholder_t;
