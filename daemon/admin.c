@@ -30,8 +30,13 @@ int admin_cmd_hello (cmd_ctx_t *ctx)
             return cmd_error (ctx, ZMGR_EINVAL, "hello: role must be a string");
         if (len == 6 && memcmp (role, "client", 6) == 0)
             ctx->peer->role = PEER_CLIENT;
-        else if (len == 6 && memcmp (role, "worker", 6) == 0)
+        else if (len == 6 && memcmp (role, "worker", 6) == 0) {
             ctx->peer->role = PEER_WORKER;
+            proto_slice_t none = { (const uint8_t *) "\x80", 1 };
+            int rc = jobs_worker_hello (ctx, ctx->req->nargs >= 3 ? ctx->req->args[2] : none);
+            if (rc)
+                return rc;
+        }
         else
             return cmd_error (ctx, ZMGR_EINVAL, "hello: role must be \"client\" or \"worker\"");
     }
@@ -201,8 +206,11 @@ int admin_cmd_stats (cmd_ctx_t *ctx)
 {
     struct mallinfo2 mi = mallinfo2 ();
     proto_buf_t *b = ctx->out;
-    proto_put_map (b, 11);
+    proto_put_map (b, 14);
     s_put_kv_uint (b, "objects", store_count ());
+    s_put_kv_uint (b, "jobs", jobs_total ());
+    s_put_kv_uint (b, "jobs_running", jobs_running ());
+    s_put_kv_uint (b, "local_workers", supervisor_connected ());
     s_put_kv_uint (b, "clients", peers_count ());
     s_put_kv_uint (b, "parked", park_count ());
     s_put_kv_uint (b, "ops", g_srv.ops);

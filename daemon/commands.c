@@ -104,11 +104,20 @@ static const command_t s_commands[] = {
     { ZMGR_OP_LOCK_RELEASE, lock_cmd_release, 0, 0, T_LOCK, N | W | CMD_SOFT },
     { ZMGR_OP_LOCK_LOCKED, lock_cmd_locked, 0, 0, T_LOCK, N | CMD_SOFT },
 
+    { ZMGR_OP_JOB_SUBMIT, job_cmd_submit, 2, 3, 0, W },
+    { ZMGR_OP_JOB_RESULT, job_cmd_result, 1, 2, 0, CMD_PARKS },
+    { ZMGR_OP_JOB_STATUS, job_cmd_status, 1, 1, 0, 0 },
+    { ZMGR_OP_JOB_CANCEL, job_cmd_cancel, 1, 1, 0, W },
+    { ZMGR_OP_JOBS, job_cmd_jobs, 0, 0, 0, 0 },
+    { ZMGR_OP_WORKERS, job_cmd_workers, 0, 0, 0, 0 },
+    { ZMGR_OP_JOB_DONE, job_cmd_done, 4, 4, 0, W },
+    { ZMGR_OP_JOB_PROGRESS, job_cmd_progress, 3, 3, 0, 0 },
+
     { ZMGR_OP_PIPE_SEND, pipe_cmd_send, 2, 2, T_PIPE, C | W },
     { ZMGR_OP_PIPE_RECV, pipe_cmd_recv, 1, 2, T_PIPE, C | W | CMD_PARKS },
 };
 
-#define S_MAX_OP 128
+#define S_MAX_OP 160
 static const command_t *s_by_op[S_MAX_OP];   /* table indexed by opcode */
 static proto_buf_t s_out;                      /* reply being built */
 static msgpack_sbuffer s_canon[PROTO_MAX_ARGS]; /* re-packed arguments */

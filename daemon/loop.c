@@ -287,21 +287,50 @@ static void s_read_signals (void)
         case SIGHUP:
             log_msg (LOG_NOTICE, 0, "SIGHUP: nothing to reload without a config file");
             break;
+        case SIGCHLD:
+            supervisor_reap ();
+            break;
         default:
             break;
         }
     }
 }
 
+/*  The smaller of two timeouts, -1 meaning none. */
+static int64_t s_min_timeout (int64_t a, int64_t b)
+{
+    if (a < 0)
+        return b;
+    if (b < 0)
+        return a;
+    return a < b ? a : b;
+}
+
 int loop_run (void)
 {
     int64_t next_tick = now_ms () + 1000;
-    while (!g_srv.stopping) {
+    int64_t ready_by = now_ms () + 10000;   /* local workers should be up by then */
+    int64_t grace_end = -1;                 /* running jobs may finish until */
+    bool ready = g_srv.workers <= 0;
+    if (ready)
+        log_msg (LOG_NOTICE, 0, "ready");
+    for (;;) {
+        if (g_srv.stopping) {
+            /*  Stop taking work; let running jobs finish within the grace. */
+            if (grace_end < 0) {
+                grace_end = now_ms () + g_srv.grace_ms;
+                if (jobs_running ())
+                    log_msg (LOG_NOTICE, 0, "waiting up to %d ms for %zu running jobs",
+                             g_srv.grace_ms, jobs_running ());
+            }
+            if (jobs_running () == 0 || now_ms () >= grace_end)
+                break;
+        }
         int64_t now = now_ms ();
-        int64_t timeout = park_next_timeout (now);
-        int64_t to_tick = next_tick > now ? next_tick - now : 0;
-        if (timeout < 0 || timeout > to_tick)
-            timeout = to_tick;
+        int64_t timeout = s_min_timeout (park_next_timeout (now), jobs_next_timeout (now));
+        timeout = s_min_timeout (timeout, next_tick > now ? next_tick - now : 0);
+        if (grace_end >= 0)
+            timeout = s_min_timeout (timeout, grace_end > now ? grace_end - now : 0);
         zmq_pollitem_t items[3] = {
             { g_srv.router, 0, ZMQ_POLLIN, 0 },
             { g_srv.monitor, 0, ZMQ_POLLIN, 0 },
@@ -322,6 +351,18 @@ int loop_run (void)
             s_drain_router ();
         now = now_ms ();
         park_expire (now);
+        jobs_expire (now);
+        jobs_feed_fresh ();
+        if (!g_srv.stopping)
+            supervisor_tick (now);
+        if (!ready && (supervisor_connected () >= (size_t) g_srv.workers || now >= ready_by)) {
+            ready = true;
+            if (supervisor_connected () >= (size_t) g_srv.workers)
+                log_msg (LOG_NOTICE, 0, "ready: %d local workers up", g_srv.workers);
+            else
+                log_msg (LOG_WARNING, 0, "ready, with %zu of %d local workers up",
+                         supervisor_connected (), g_srv.workers);
+        }
         if (now >= next_tick) {
             g_srv.ops_per_sec = (double) (g_srv.ops - g_srv.ops_last)
                                 * 1000.0 / (double) (now - next_tick + 1000);
@@ -341,7 +382,9 @@ void loop_fini (void)
          *  lingering with ZMTP heartbeats on can trip an assertion in
          *  libzmq 4.3.4 (out_event after an I/O error) when its timer
          *  fires during the linger. */
+        supervisor_stop (3000);
         peers_shutdown ();
+        jobs_shutdown ();
         store_shutdown ();
         zmq_pollitem_t none[1] = { { g_srv.router, 0, 0, 0 } };
         zmq_poll (none, 1, 100);

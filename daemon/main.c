@@ -20,8 +20,17 @@ static void s_usage (FILE *f)
         "                           tcp beyond loopback needs CURVE, not yet built);\n"
         "                           repeatable\n"
         "      --no-default-endpoint  do not listen on the default ipc endpoint\n"
-        "  -w, --workers N          local worker processes (default: CPUs; jobs are\n"
-        "                           not built yet, so the value is only checked)\n"
+        "  -w, --workers N          local worker processes (default: CPUs; 0: none)\n"
+        "      --worker-path PATH   the zmgr-worker executable (default: $ZMGR_WORKER,\n"
+        "                           else next to zmgrd, else the installed one)\n"
+        "      --module PATH        a task module local workers load; repeatable\n"
+        "      --max-tasks-per-child N  recycle a local worker after N jobs (default 0:\n"
+        "                           never)\n"
+        "      --enable-exec        allow the exec function (runs argv, no shell)\n"
+        "      --grace-ms MS        at shutdown, running jobs may finish this long\n"
+        "                           (default 10000)\n"
+        "      --max-jobs N         jobs known at once, kept results included\n"
+        "                           (default 10000000)\n"
         "      --max-msg BYTES      largest request accepted (default 1048576)\n"
         "      --max-objects N      objects in the namespace (default 100000)\n"
         "      --max-items N        items in one list/dict/queue (default 10000000)\n"
@@ -51,9 +60,36 @@ static int s_number (const char *arg, const char *what, long long lo, long long 
     return 0;
 }
 
+/*  The worker executable: $ZMGR_WORKER, else zmgr-worker next to this
+ *  binary (or in ../client of a build tree), else the installed one. */
+static const char *s_find_worker (char *buf, size_t size)
+{
+    const char *env = getenv ("ZMGR_WORKER");
+    if (env && *env)
+        return env;
+    char self[4096];
+    ssize_t n = readlink ("/proc/self/exe", self, sizeof self - 1);
+    if (n > 0) {
+        self[n] = '\0';
+        char *slash = strrchr (self, '/');
+        if (slash) {
+            *slash = '\0';
+            static const char *near[] = { "zmgr-worker", "../client/zmgr-worker",
+                                          "../bin/zmgr-worker" };
+            for (size_t i = 0; i < sizeof near / sizeof near[0]; i++) {
+                int len = snprintf (buf, size, "%s/%s", self, near[i]);
+                if (len > 0 && (size_t) len < size && access (buf, X_OK) == 0)
+                    return buf;
+            }
+        }
+    }
+    return ZMGR_WORKER_DEFAULT;
+}
+
 int main (int argc, char **argv)
 {
-    enum { O_NODEF = 256, O_MAXMSG, O_MAXOBJ, O_MAXITEMS, O_MAXPEND, O_HB, O_LIVE };
+    enum { O_NODEF = 256, O_MAXMSG, O_MAXOBJ, O_MAXITEMS, O_MAXPEND, O_HB, O_LIVE,
+           O_WPATH, O_MODULE, O_MAXTASKS, O_EXEC, O_GRACE, O_MAXJOBS };
     static const struct option opts[] = {
         { "endpoint", required_argument, NULL, 'e' },
         { "no-default-endpoint", no_argument, NULL, O_NODEF },
@@ -64,6 +100,12 @@ int main (int argc, char **argv)
         { "max-pending", required_argument, NULL, O_MAXPEND },
         { "heartbeat", required_argument, NULL, O_HB },
         { "liveness", required_argument, NULL, O_LIVE },
+        { "worker-path", required_argument, NULL, O_WPATH },
+        { "module", required_argument, NULL, O_MODULE },
+        { "max-tasks-per-child", required_argument, NULL, O_MAXTASKS },
+        { "enable-exec", no_argument, NULL, O_EXEC },
+        { "grace-ms", required_argument, NULL, O_GRACE },
+        { "max-jobs", required_argument, NULL, O_MAXJOBS },
         { "verbose", no_argument, NULL, 'v' },
         { "quiet", no_argument, NULL, 'q' },
         { "version", no_argument, NULL, 'V' },
@@ -79,6 +121,8 @@ int main (int argc, char **argv)
     g_srv.liveness = 3;
     g_srv.workers = (int) sysconf (_SC_NPROCESSORS_ONLN);
     g_srv.sigfd = -1;
+    g_srv.grace_ms = 10000;
+    g_srv.max_jobs = 10000000;
     int level = LOG_NOTICE;
     bool use_default = true;
     const char *extra[16];
@@ -123,6 +167,27 @@ int main (int argc, char **argv)
             if (s_number (optarg, "--liveness", 1, 100, &v)) return 2;
             g_srv.liveness = (int) v;
             break;
+        case O_WPATH: g_srv.worker_path = optarg; break;
+        case O_MODULE:
+            if (g_srv.nmodules == 16) {
+                fprintf (stderr, "zmgrd: at most 16 modules\n");
+                return 2;
+            }
+            g_srv.modules[g_srv.nmodules++] = optarg;
+            break;
+        case O_MAXTASKS:
+            if (s_number (optarg, "--max-tasks-per-child", 0, 1LL << 40, &v)) return 2;
+            g_srv.max_tasks_per_child = (long) v;
+            break;
+        case O_EXEC: g_srv.exec_enabled = true; break;
+        case O_GRACE:
+            if (s_number (optarg, "--grace-ms", 0, 3600000, &v)) return 2;
+            g_srv.grace_ms = (int) v;
+            break;
+        case O_MAXJOBS:
+            if (s_number (optarg, "--max-jobs", 1, 1LL << 32, &v)) return 2;
+            g_srv.max_jobs = (size_t) v;
+            break;
         case 'v': level = level < LOG_INFO ? LOG_INFO : LOG_DEBUG; break;
         case 'q': level = LOG_WARNING; break;
         case 'V': printf ("zmgrd 0.1.0 (protocol %d)\n", ZMGR_PROTOCOL_VERSION); return 0;
@@ -151,9 +216,12 @@ int main (int argc, char **argv)
         fprintf (stderr, "zmgrd: no endpoint to listen on\n");
         return 2;
     }
+    char wpath[4096];
+    if (!g_srv.worker_path)
+        g_srv.worker_path = s_find_worker (wpath, sizeof wpath);
     int rc = 1;
-    if (loop_init () == 0) {
-        log_msg (LOG_NOTICE, 0, "zmgrd 0.1.0 ready, pid %d", (int) getpid ());
+    if (loop_init () == 0 && supervisor_start () == 0) {
+        log_msg (LOG_NOTICE, 0, "zmgrd 0.1.0 running, pid %d", (int) getpid ());
         rc = loop_run () == 0 ? 0 : 1;
     }
     loop_fini ();

@@ -17,6 +17,7 @@
 #define S_NBUCKETS 4096
 
 static peer_t *s_buckets[S_NBUCKETS];   /* sessions by routing id */
+static peer_t *s_by_session[S_NBUCKETS];/* sessions by number */
 static size_t s_count;                  /* live sessions */
 static peer_t *s_dead;                  /* ended, to free after this turn */
 static peer_t **s_fd_owner;             /* session whose messages use fd */
@@ -53,6 +54,8 @@ peer_t *peers_add (const uint8_t *id, size_t id_len, int role)
     size_t b = s_hash (id, id_len);
     p->hnext = s_buckets[b];
     s_buckets[b] = p;
+    p->snext = s_by_session[p->session % S_NBUCKETS];
+    s_by_session[p->session % S_NBUCKETS] = p;
     s_count++;
     log_msg (LOG_INFO, 0, "session %llu started", (unsigned long long) p->session);
     return p;
@@ -65,6 +68,19 @@ static void s_unhash (peer_t *peer)
         pp = &(*pp)->hnext;
     if (*pp)
         *pp = peer->hnext;
+    pp = &s_by_session[peer->session % S_NBUCKETS];
+    while (*pp && *pp != peer)
+        pp = &(*pp)->snext;
+    if (*pp)
+        *pp = peer->snext;
+}
+
+peer_t *peers_by_session (uint64_t session)
+{
+    for (peer_t *p = s_by_session[session % S_NBUCKETS]; p; p = p->snext)
+        if (p->session == session)
+            return p;
+    return NULL;
 }
 
 void peers_end (peer_t *peer, const char *why)
@@ -81,6 +97,7 @@ void peers_end (peer_t *peer, const char *why)
      *  ours; walk from the end as lock_peer_gone removes the entry. */
     while (peer->nlocks > 0)
         lock_peer_gone (peer, peer->locks[peer->nlocks - 1]);
+    jobs_peer_gone (peer);
     if (peer->fd >= 0 && (size_t) peer->fd < s_nfds
         && s_fd_owner[peer->fd] == peer)
         s_fd_owner[peer->fd] = NULL;

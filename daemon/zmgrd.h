@@ -59,7 +59,9 @@ typedef struct peer {
     object_t **locks;      /* locks it holds */
     size_t nlocks, cap_locks;
     bool dead;             /* ended; freed after the current loop turn */
+    struct worker *worker; /* job runner state when role is PEER_WORKER */
     struct peer *hnext;    /* hash chain by routing id */
+    struct peer *snext;    /* hash chain by session number */
 } peer_t;
 
 enum { PEER_CLIENT = 1, PEER_WORKER = 2 };
@@ -75,6 +77,8 @@ void peers_note_fd (peer_t *peer, int fd);
 /*  The connection on fd went away (monitor event). */
 void peers_fd_closed (int fd);
 size_t peers_count (void);
+/*  The live session with this number, or NULL. */
+peer_t *peers_by_session (uint64_t session);
 void peers_shutdown (void);
 void peer_add_lock (peer_t *peer, object_t *lock);
 void peer_remove_lock (peer_t *peer, object_t *lock);
@@ -215,6 +219,40 @@ int arg_timeout (cmd_ctx_t *ctx, size_t i, int64_t *ms);
 int cmd_error (cmd_ctx_t *ctx, int status, const char *fmt, ...)
     __attribute__ ((format (printf, 3, 4)));
 
+/* ---- jobs and local workers --------------------------------------------- */
+
+int job_cmd_submit (cmd_ctx_t *), job_cmd_result (cmd_ctx_t *),
+    job_cmd_status (cmd_ctx_t *), job_cmd_cancel (cmd_ctx_t *),
+    job_cmd_jobs (cmd_ctx_t *), job_cmd_workers (cmd_ctx_t *),
+    job_cmd_done (cmd_ctx_t *), job_cmd_progress (cmd_ctx_t *);
+/*  A worker said hello: options is its hello options map. */
+int jobs_worker_hello (cmd_ctx_t *ctx, proto_slice_t options);
+/*  A session ended: a worker's running jobs are re-queued or failed. */
+void jobs_peer_gone (peer_t *peer);
+/*  Feeds workers that joined this turn (after their hello was answered). */
+void jobs_feed_fresh (void);
+/*  Deadlines of jobs (delays, run timeouts, result TTLs). */
+int64_t jobs_next_timeout (int64_t now_ms);
+void jobs_expire (int64_t now_ms);
+size_t jobs_running (void);
+size_t jobs_total (void);
+void jobs_shutdown (void);
+
+/*  Starts the configured local workers (fork+exec of zmgr-worker). */
+int supervisor_start (void);
+/*  SIGCHLD: reap and schedule restarts with backoff. */
+void supervisor_reap (void);
+/*  Restarts due ones; returns ms to the next due restart, or -1. */
+int64_t supervisor_tick (int64_t now_ms);
+/*  Is pid one of our local workers? Marks it connected. */
+bool supervisor_claim (pid_t pid);
+/*  Kills a local worker (its job overran its timeout, or was cancelled). */
+void supervisor_kill (pid_t pid);
+/*  Local workers running and connected. */
+size_t supervisor_connected (void);
+/*  Stops every local worker: SIGTERM, then SIGKILL after wait_ms. */
+void supervisor_stop (int wait_ms);
+
 /* ---- commands and the loop ---------------------------------------------- */
 
 /*  Decodes and runs one request frame from peer identity id. */
@@ -239,7 +277,14 @@ typedef struct {
     size_t max_pending;      /* parked requests per peer */
     int heartbeat_ms;        /* transport heartbeat interval */
     int liveness;            /* missed heartbeats before a peer is dead */
-    int workers;             /* local worker processes (jobs issue) */
+    int workers;             /* local worker processes to run */
+    const char *worker_path; /* zmgr-worker executable */
+    const char *modules[16]; /* modules local workers load */
+    size_t nmodules;
+    long max_tasks_per_child;/* recycle a local worker after this many, 0 = never */
+    bool exec_enabled;       /* the exec function may be submitted */
+    int grace_ms;            /* running jobs may finish this long at shutdown */
+    size_t max_jobs;         /* jobs known (pending, running, kept results) */
     /* state */
     void *ctx;               /* ZeroMQ context */
     void *router;            /* the ROUTER socket */

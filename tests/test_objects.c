@@ -1657,7 +1657,7 @@ static void test_admin (void **state)
     size_t n;
     proto_slice_t body, k, v;
     assert_int_equal (proto_read_map ((proto_slice_t){s_payload, s_plen}, &n, &body), 0);
-    assert_int_equal (n, 11);
+    assert_int_equal (n, 14);
     bool seen = false;
     for (size_t i = 0; i < n; i++) {
         const uint8_t *key;

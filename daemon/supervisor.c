@@ -1,0 +1,232 @@
+/*  daemon/supervisor.c - local worker processes: start, reap, restart
+ *  zmgrd starts --workers N copies of zmgr-worker by fork+exec (a ZeroMQ
+ *  context must not cross a fork, so the child execs at once), each told
+ *  to connect back to our first ipc endpoint. A worker that exits is
+ *  restarted: at once when it left cleanly (it recycles itself after
+ *  --max-tasks-per-child jobs), else after a backoff that doubles from
+ *  100 ms to 10 s, so that a crashing module cannot spin the CPU; the
+ *  backoff resets once a worker has lived 10 s. SIGCHLD arrives through
+ *  the loop's signalfd; children get a clean signal mask before exec. */
+#define _GNU_SOURCE
+#include "zmgrd.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define S_MAX_WORKERS 1024
+#define S_BACKOFF_MIN 100
+#define S_BACKOFF_MAX 10000
+#define S_STABLE_MS 10000
+
+typedef struct {
+    pid_t pid;              /* running child, 0 when none */
+    bool connected;         /* it said hello */
+    int64_t started_ms;     /* when it was started */
+    int64_t next_start_ms;  /* when to start it again, when pid is 0 */
+    int backoff_ms;         /* the wait before the next restart */
+    unsigned restarts;      /* how often it was restarted */
+} s_slot_t;
+
+static s_slot_t *s_slots;   /* one per local worker */
+static size_t s_nslots;
+static bool s_stopping;     /* no more restarts */
+
+static const char *s_endpoint (void)
+{
+    for (size_t i = 0; i < g_srv.nendpoints; i++)
+        if (strncmp (g_srv.endpoints[i], "ipc://", 6) == 0)
+            return g_srv.endpoints[i];
+    return g_srv.nendpoints ? g_srv.endpoints[0] : NULL;
+}
+
+static void s_spawn (size_t i)
+{
+    s_slot_t *slot = &s_slots[i];
+    char name[32], max_tasks[32];
+    snprintf (name, sizeof name, "local-%zu", i + 1);
+    snprintf (max_tasks, sizeof max_tasks, "%ld", g_srv.max_tasks_per_child);
+    const char *argv[64];
+    size_t argc = 0;
+    argv[argc++] = g_srv.worker_path;
+    argv[argc++] = "--connect";
+    argv[argc++] = s_endpoint ();
+    argv[argc++] = "--name";
+    argv[argc++] = name;
+    if (g_srv.max_tasks_per_child > 0) {
+        argv[argc++] = "--max-tasks";
+        argv[argc++] = max_tasks;
+    }
+    if (g_srv.exec_enabled)
+        argv[argc++] = "--exec";
+    for (size_t m = 0; m < g_srv.nmodules && argc < 60; m++) {
+        argv[argc++] = "--module";
+        argv[argc++] = g_srv.modules[m];
+    }
+    argv[argc] = NULL;
+    pid_t pid = fork ();
+    if (pid < 0) {
+        log_msg (LOG_ERR, errno, "fork for worker %s", name);
+        slot->next_start_ms = now_ms () + slot->backoff_ms;
+        return;
+    }
+    if (pid == 0) {
+        /*  Nothing of the parent's ZeroMQ state is touched here: reset the
+         *  signal mask and exec. */
+        sigset_t none;
+        sigemptyset (&none);
+        sigprocmask (SIG_SETMASK, &none, NULL);
+        signal (SIGPIPE, SIG_DFL);
+        execv (argv[0], (char *const *) argv);
+        fprintf (stderr, "zmgrd: exec %s: %s\n", argv[0], strerror (errno));
+        _exit (127);
+    }
+    slot->pid = pid;
+    slot->connected = false;
+    slot->started_ms = now_ms ();
+    log_msg (LOG_INFO, 0, "worker %s started, pid %d", name, (int) pid);
+}
+
+int supervisor_start (void)
+{
+    if (g_srv.workers <= 0)
+        return 0;
+    if (!g_srv.worker_path || access (g_srv.worker_path, X_OK) != 0) {
+        log_msg (LOG_ERR, errno, "worker executable %s", g_srv.worker_path ? g_srv.worker_path : "(none)");
+        return -1;
+    }
+    s_nslots = (size_t) g_srv.workers > S_MAX_WORKERS ? S_MAX_WORKERS : (size_t) g_srv.workers;
+    s_slots = xcalloc (s_nslots, sizeof *s_slots);
+    for (size_t i = 0; i < s_nslots; i++) {
+        s_slots[i].backoff_ms = S_BACKOFF_MIN;
+        s_spawn (i);
+    }
+    return 0;
+}
+
+void supervisor_reap (void)
+{
+    int st;
+    pid_t pid;
+    while ((pid = waitpid (-1, &st, WNOHANG)) > 0) {
+        for (size_t i = 0; i < s_nslots; i++) {
+            s_slot_t *slot = &s_slots[i];
+            if (slot->pid != pid)
+                continue;
+            int64_t now = now_ms ();
+            bool clean = WIFEXITED (st) && WEXITSTATUS (st) == 0;
+            if (now - slot->started_ms >= S_STABLE_MS)
+                slot->backoff_ms = S_BACKOFF_MIN;
+            slot->pid = 0;
+            slot->connected = false;
+            if (s_stopping)
+                break;
+            if (clean) {
+                log_msg (LOG_INFO, 0, "worker local-%zu (pid %d) exited; restarting", i + 1,
+                         (int) pid);
+                slot->next_start_ms = now;
+            } else {
+                if (WIFSIGNALED (st))
+                    log_msg (LOG_WARNING, 0, "worker local-%zu (pid %d) killed by signal %d; "
+                             "restart in %d ms", i + 1, (int) pid, WTERMSIG (st),
+                             slot->backoff_ms);
+                else
+                    log_msg (LOG_WARNING, 0, "worker local-%zu (pid %d) exited with %d; "
+                             "restart in %d ms", i + 1, (int) pid, WEXITSTATUS (st),
+                             slot->backoff_ms);
+                slot->next_start_ms = now + slot->backoff_ms;
+                slot->backoff_ms = slot->backoff_ms * 2 > S_BACKOFF_MAX ? S_BACKOFF_MAX
+                                                                        : slot->backoff_ms * 2;
+            }
+            slot->restarts++;
+            break;
+        }
+    }
+}
+
+int64_t supervisor_tick (int64_t now)
+{
+    int64_t next = -1;
+    if (s_stopping)
+        return -1;
+    for (size_t i = 0; i < s_nslots; i++) {
+        s_slot_t *slot = &s_slots[i];
+        if (slot->pid)
+            continue;
+        if (slot->next_start_ms <= now)
+            s_spawn (i);
+        else if (next < 0 || slot->next_start_ms - now < next)
+            next = slot->next_start_ms - now;
+    }
+    return next;
+}
+
+bool supervisor_claim (pid_t pid)
+{
+    for (size_t i = 0; i < s_nslots; i++)
+        if (s_slots[i].pid == pid) {
+            s_slots[i].connected = true;
+            return true;
+        }
+    return false;
+}
+
+void supervisor_kill (pid_t pid)
+{
+    for (size_t i = 0; i < s_nslots; i++)
+        if (s_slots[i].pid == pid) {
+            log_msg (LOG_NOTICE, 0, "killing worker local-%zu (pid %d)", i + 1, (int) pid);
+            kill (pid, SIGKILL);
+            return;
+        }
+}
+
+size_t supervisor_connected (void)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < s_nslots; i++)
+        n += s_slots[i].pid && s_slots[i].connected;
+    return n;
+}
+
+void supervisor_stop (int wait_ms)
+{
+    s_stopping = true;
+    for (size_t i = 0; i < s_nslots; i++)
+        if (s_slots[i].pid)
+            kill (s_slots[i].pid, SIGTERM);
+    int64_t deadline = now_ms () + wait_ms;
+    for (;;) {
+        size_t alive = 0;
+        for (size_t i = 0; i < s_nslots; i++) {
+            if (!s_slots[i].pid)
+                continue;
+            int st;
+            pid_t r = waitpid (s_slots[i].pid, &st, WNOHANG);
+            if (r == s_slots[i].pid || (r < 0 && errno == ECHILD))
+                s_slots[i].pid = 0;
+            else
+                alive++;
+        }
+        if (!alive)
+            break;
+        if (now_ms () >= deadline) {
+            for (size_t i = 0; i < s_nslots; i++)
+                if (s_slots[i].pid) {
+                    log_msg (LOG_WARNING, 0, "worker local-%zu did not stop; killing it", i + 1);
+                    kill (s_slots[i].pid, SIGKILL);
+                    waitpid (s_slots[i].pid, NULL, 0);
+                    s_slots[i].pid = 0;
+                }
+            break;
+        }
+        usleep (10000);
+    }
+    free (s_slots);
+    s_slots = NULL;
+    s_nslots = 0;
+}
