@@ -6,6 +6,7 @@
  *  Signals are blocked before the ZeroMQ context exists, so its I/O
  *  threads inherit the mask and only the signalfd sees them. */
 #define _GNU_SOURCE
+#include "config.h"
 #include "zmgrd.h"
 
 #include <errno.h>
@@ -112,8 +113,25 @@ static int s_prepare_ipc (const char *ep)
 
 static int s_bind_all (void)
 {
-    for (size_t i = 0; i < g_srv.nendpoints; i++) {
-        const char *ep = g_srv.endpoints[i];
+    const char *eps[17];
+    size_t n = 0;
+    char dflt[300];
+    if (g_srv.use_default_endpoint) {
+        if (proto_default_endpoint (dflt, sizeof dflt, g_srv.runtime_dir,
+                                    sizeof g_srv.runtime_dir, false) != 0) {
+            log_msg (LOG_ERR, 0, "default endpoint path too long");
+            return -1;
+        }
+        eps[n++] = dflt;
+    }
+    for (size_t i = 0; i < g_srv.nendpoints; i++)
+        eps[n++] = g_srv.endpoints[i];
+    if (n == 0) {
+        log_msg (LOG_ERR, 0, "no endpoint to listen on");
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const char *ep = eps[i];
         if (!s_endpoint_allowed (ep)) {
             log_msg (LOG_ERR, 0, "endpoint %s refused: only ipc:// and tcp:// on "
                      "loopback for now (CURVE comes for other addresses)", ep);
@@ -130,12 +148,15 @@ static int s_bind_all (void)
         /*  A wildcard port is resolved: log the endpoint clients can use. */
         char last[256];
         size_t sz = sizeof last;
-        if (zmq_getsockopt (g_srv.router, ZMQ_LAST_ENDPOINT, last, &sz) == 0
-            && strcmp (last, ep) != 0) {
-            free (g_srv.endpoints[i]);
-            g_srv.endpoints[i] = strdup (last);
+        if (zmq_getsockopt (g_srv.router, ZMQ_LAST_ENDPOINT, last, &sz) != 0)
+            snprintf (last, sizeof last, "%s", ep);
+        g_srv.bound[g_srv.nbound] = strdup (last);
+        if (!g_srv.bound[g_srv.nbound]) {
+            log_msg (LOG_CRIT, 0, "out of memory");
+            return -1;
         }
-        log_msg (LOG_NOTICE, 0, "listening on %s", g_srv.endpoints[i]);
+        log_msg (LOG_NOTICE, 0, "listening on %s", g_srv.bound[g_srv.nbound]);
+        g_srv.nbound++;
     }
     return 0;
 }
@@ -285,7 +306,7 @@ static void s_read_signals (void)
             g_srv.stopping = true;
             break;
         case SIGHUP:
-            log_msg (LOG_NOTICE, 0, "SIGHUP: nothing to reload without a config file");
+            config_reload ();
             break;
         case SIGCHLD:
             supervisor_reap ();
@@ -401,13 +422,13 @@ void loop_fini (void)
         zmq_ctx_term (g_srv.ctx);
     g_srv.ctx = NULL;
     commands_fini ();
-    for (size_t i = 0; i < g_srv.nendpoints; i++) {
-        if (strncmp (g_srv.endpoints[i], "ipc://", 6) == 0)
-            unlink (g_srv.endpoints[i] + 6);
-        free (g_srv.endpoints[i]);
-        g_srv.endpoints[i] = NULL;
+    for (size_t i = 0; i < g_srv.nbound; i++) {
+        if (strncmp (g_srv.bound[i], "ipc://", 6) == 0)
+            unlink (g_srv.bound[i] + 6);
+        free (g_srv.bound[i]);
+        g_srv.bound[i] = NULL;
     }
-    g_srv.nendpoints = 0;
+    g_srv.nbound = 0;
     if (g_srv.made_runtime_dir)
         rmdir (g_srv.runtime_dir);
     if (g_srv.sigfd > 0)

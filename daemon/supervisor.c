@@ -30,6 +30,7 @@ typedef struct {
     int64_t next_start_ms;  /* when to start it again, when pid is 0 */
     int backoff_ms;         /* the wait before the next restart */
     unsigned restarts;      /* how often it was restarted */
+    bool retired;           /* beyond the configured count: not restarted */
 } s_slot_t;
 
 static s_slot_t *s_slots;   /* one per local worker */
@@ -38,10 +39,10 @@ static bool s_stopping;     /* no more restarts */
 
 static const char *s_endpoint (void)
 {
-    for (size_t i = 0; i < g_srv.nendpoints; i++)
-        if (strncmp (g_srv.endpoints[i], "ipc://", 6) == 0)
-            return g_srv.endpoints[i];
-    return g_srv.nendpoints ? g_srv.endpoints[0] : NULL;
+    for (size_t i = 0; i < g_srv.nbound; i++)
+        if (strncmp (g_srv.bound[i], "ipc://", 6) == 0)
+            return g_srv.bound[i];
+    return g_srv.nbound ? g_srv.bound[0] : NULL;
 }
 
 static void s_spawn (size_t i)
@@ -123,7 +124,7 @@ void supervisor_reap (void)
                 slot->backoff_ms = S_BACKOFF_MIN;
             slot->pid = 0;
             slot->connected = false;
-            if (s_stopping)
+            if (s_stopping || slot->retired)
                 break;
             if (clean) {
                 log_msg (LOG_INFO, 0, "worker local-%zu (pid %d) exited; restarting", i + 1,
@@ -155,7 +156,7 @@ int64_t supervisor_tick (int64_t now)
         return -1;
     for (size_t i = 0; i < s_nslots; i++) {
         s_slot_t *slot = &s_slots[i];
-        if (slot->pid)
+        if (slot->pid || slot->retired)
             continue;
         if (slot->next_start_ms <= now)
             s_spawn (i);
@@ -229,4 +230,28 @@ void supervisor_stop (int wait_ms)
     free (s_slots);
     s_slots = NULL;
     s_nslots = 0;
+}
+
+void supervisor_resize (int n)
+{
+    if (n < 0)
+        n = 0;
+    if ((size_t) n > S_MAX_WORKERS)
+        n = S_MAX_WORKERS;
+    if ((size_t) n > s_nslots) {
+        s_slots = xrealloc (s_slots, (size_t) n * sizeof *s_slots);
+        memset (s_slots + s_nslots, 0, ((size_t) n - s_nslots) * sizeof *s_slots);
+        for (size_t i = s_nslots; i < (size_t) n; i++)
+            s_slots[i].backoff_ms = S_BACKOFF_MIN;
+        s_nslots = (size_t) n;
+    }
+    for (size_t i = 0; i < s_nslots; i++) {
+        bool retire = i >= (size_t) n;
+        if (retire && !s_slots[i].retired && s_slots[i].pid)
+            kill (s_slots[i].pid, SIGTERM);   /* finishes its job, exits */
+        if (!retire && s_slots[i].retired)
+            s_slots[i].next_start_ms = 0;
+        s_slots[i].retired = retire;
+    }
+    log_msg (LOG_NOTICE, 0, "local workers: now %d", n);
 }

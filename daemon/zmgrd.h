@@ -252,6 +252,8 @@ void supervisor_kill (pid_t pid);
 size_t supervisor_connected (void);
 /*  Stops every local worker: SIGTERM, then SIGKILL after wait_ms. */
 void supervisor_stop (int wait_ms);
+/*  Changes the number of local workers (SIGHUP). */
+void supervisor_resize (int n);
 
 /* ---- commands and the loop ---------------------------------------------- */
 
@@ -266,8 +268,15 @@ void loop_send (const uint8_t *id, size_t id_len, const void *data,
 /*  Configuration and counters; one instance, g_srv (loop.c). */
 typedef struct {
     /* settings */
-    char *endpoints[16];     /* bound endpoints (owned) */
+    const char *endpoints[16]; /* configured endpoints (borrowed from config) */
     size_t nendpoints;
+    bool use_default_endpoint; /* also the default ipc endpoint */
+    char *bound[17];         /* endpoints bound, resolved (owned; ipc first) */
+    size_t nbound;
+    const char *secret_key_file; /* broker's CURVE key pair */
+    const char *allow_dir;   /* allowed public keys with roles */
+    bool plain_tcp;          /* tcp without CURVE (loopback only) */
+    const char *ipc_group;   /* group of the ipc socket files */
     char runtime_dir[256];   /* private dir of the default ipc endpoint */
     bool made_runtime_dir;   /* remove it at exit */
     size_t max_msg;          /* largest request accepted, bytes */

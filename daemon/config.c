@@ -1,0 +1,532 @@
+/*  daemon/config.c - settings from flags and an INI file (see config.h)
+ *  inih reads the file: it is small, well kept, in Debian, and does just
+ *  this; everything else (types, bounds, precedence, reload) is this
+ *  table. A setting given by flag is never overwritten by the file, at
+ *  start or on reload. Strings read from the file are copied and owned
+ *  here (s_owned). */
+#define _GNU_SOURCE
+#include "config.h"
+#include "zmgrd.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <ini.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+typedef enum { S_SIZE, S_INT, S_LONG, S_BOOL, S_STR, S_LIST, S_LEVEL } s_type_t;
+
+typedef struct {
+    const char *section;    /* INI section */
+    const char *key;        /* INI key, also the long flag with '_' -> '-' */
+    const char *flag;       /* long option name */
+    int short_flag;         /* single-letter flag, or 0 */
+    s_type_t type;
+    long long lo, hi;       /* bounds of numbers */
+    bool reloadable;        /* SIGHUP may change it */
+    void *target;           /* the field in g_srv (or g_log_level) */
+    size_t *count;          /* S_LIST: entries in target */
+    size_t cap;             /* S_LIST: room in target */
+    const char *help;       /* one line for --help */
+} s_setting_t;
+
+static char s_config_path[4096];  /* the file read ("" = none) */
+static bool s_config_explicit;    /* given by --config: must exist */
+static size_t s_workers_cap = 1;  /* unused: worker count is an int */
+static char *s_owned[256];        /* strings copied from the file */
+static size_t s_nowned;
+
+#define F(field) ((void *) &g_srv.field)
+static s_setting_t s_settings[] = {
+    { "broker", "endpoints", "endpoint", 'e', S_LIST, 0, 0, false, F (endpoints),
+      &g_srv.nendpoints, 16, "listen also on EP (ipc://PATH, tcp://HOST:PORT); repeatable" },
+    { "broker", "default_endpoint", "default-endpoint", 0, S_BOOL, 0, 1, false,
+      F (use_default_endpoint), NULL, 0, "listen on the default ipc endpoint (yes)" },
+    { "broker", "log_level", "log-level", 0, S_LEVEL, 0, 7, true, &g_log_level, NULL, 0,
+      "error, warning, notice (default), info or debug" },
+    { "broker", "heartbeat_ms", "heartbeat", 0, S_INT, 100, 600000, false, F (heartbeat_ms),
+      NULL, 0, "transport heartbeat interval (1000)" },
+    { "broker", "liveness", "liveness", 0, S_INT, 1, 100, false, F (liveness), NULL, 0,
+      "missed heartbeats before a peer is dead (3)" },
+    { "workers", "count", "workers", 'w', S_INT, 0, 1024, true, F (workers), NULL, 0,
+      "local worker processes (CPUs; 0: none)" },
+    { "workers", "path", "worker-path", 0, S_STR, 0, 0, false, F (worker_path), NULL, 0,
+      "the zmgr-worker executable" },
+    { "workers", "modules", "module", 0, S_LIST, 0, 0, false, F (modules), &g_srv.nmodules,
+      16, "a task module local workers load; repeatable" },
+    { "workers", "max_tasks_per_child", "max-tasks-per-child", 0, S_LONG, 0, 1LL << 40, false,
+      F (max_tasks_per_child), NULL, 0, "recycle a local worker after N jobs (0: never)" },
+    { "workers", "exec", "enable-exec", 0, S_BOOL, 0, 1, false, F (exec_enabled), NULL, 0,
+      "allow the exec function (no)" },
+    { "workers", "grace_ms", "grace-ms", 0, S_INT, 0, 3600000, true, F (grace_ms), NULL, 0,
+      "at shutdown, running jobs may finish this long (10000)" },
+    { "limits", "max_msg", "max-msg", 0, S_SIZE, 1024, 1LL << 30, true, F (max_msg), NULL, 0,
+      "largest request in bytes (1048576)" },
+    { "limits", "max_objects", "max-objects", 0, S_SIZE, 1, 1LL << 32, true, F (max_objects),
+      NULL, 0, "objects in the namespace (100000)" },
+    { "limits", "max_items", "max-items", 0, S_SIZE, 1, 1LL << 32, true, F (max_items), NULL,
+      0, "items in one list/dict/queue (10000000)" },
+    { "limits", "max_pending", "max-pending", 0, S_SIZE, 1, 1 << 20, true, F (max_pending),
+      NULL, 0, "parked requests per client (1024)" },
+    { "limits", "max_jobs", "max-jobs", 0, S_SIZE, 1, 1LL << 32, true, F (max_jobs), NULL, 0,
+      "jobs known at once, kept results included (10000000)" },
+    { "security", "secret_key_file", "secret-key", 0, S_STR, 0, 0, false, F (secret_key_file),
+      NULL, 0, "the broker's CURVE key pair (zmgr keygen); enables CURVE on tcp" },
+    { "security", "allow_dir", "allow-dir", 0, S_STR, 0, 0, false, F (allow_dir), NULL, 0,
+      "directory of allowed public keys (*.pub, each with a role)" },
+    { "security", "plain_tcp", "allow-plain-tcp", 0, S_BOOL, 0, 1, false, F (plain_tcp), NULL,
+      0, "allow tcp without CURVE, on loopback only (no)" },
+    { "security", "ipc_group", "ipc-group", 0, S_STR, 0, 0, false, F (ipc_group), NULL, 0,
+      "group owning the ipc socket files (mode 0660)" },
+};
+#undef F
+#define S_NSETTINGS (sizeof s_settings / sizeof s_settings[0])
+static bool s_by_flag[S_NSETTINGS];     /* given on the command line */
+
+static const char *s_levels[] = { "emerg", "alert", "crit", "error", "warning", "notice",
+                                  "info", "debug" };
+
+static char *s_own (const char *s)
+{
+    char *copy = strdup (s);
+    if (!copy) {
+        fprintf (stderr, "zmgrd: out of memory\n");
+        exit (1);
+    }
+    if (s_nowned < sizeof s_owned / sizeof s_owned[0])
+        s_owned[s_nowned++] = copy;
+    return copy;
+}
+
+/*  Stores text into setting s of server srv (g_srv or a scratch copy);
+ *  owned says whether text must be copied. NULL, or an error message. */
+static const char *s_set (server_t *srv, const s_setting_t *s, const char *text, bool owned)
+{
+    static char why[160];
+    /*  The table points into g_srv: rebase onto srv. */
+    void *target = s->target == (void *) &g_log_level
+                       ? s->target
+                       : (char *) srv + ((char *) s->target - (char *) &g_srv);
+    size_t *count = s->count ? (size_t *) ((char *) srv + ((char *) s->count - (char *) &g_srv))
+                             : NULL;
+    char *end;
+    long long v;
+    switch (s->type) {
+    case S_SIZE:
+    case S_INT:
+    case S_LONG:
+        errno = 0;
+        v = strtoll (text, &end, 10);
+        if (*text == '\0' || *end != '\0' || errno || v < s->lo || v > s->hi) {
+            snprintf (why, sizeof why, "%s must be an integer from %lld to %lld, not '%.40s'",
+                      s->key, s->lo, s->hi, text);
+            return why;
+        }
+        if (s->type == S_SIZE)
+            *(size_t *) target = (size_t) v;
+        else if (s->type == S_INT)
+            *(int *) target = (int) v;
+        else
+            *(long *) target = (long) v;
+        return NULL;
+    case S_BOOL:
+        if (!strcasecmp (text, "yes") || !strcasecmp (text, "true") || !strcmp (text, "1")
+            || !strcasecmp (text, "on"))
+            *(bool *) target = true;
+        else if (!strcasecmp (text, "no") || !strcasecmp (text, "false") || !strcmp (text, "0")
+                 || !strcasecmp (text, "off"))
+            *(bool *) target = false;
+        else {
+            snprintf (why, sizeof why, "%s must be yes or no, not '%.40s'", s->key, text);
+            return why;
+        }
+        return NULL;
+    case S_STR:
+        *(const char **) target = owned ? text : s_own (text);
+        return NULL;
+    case S_LEVEL:
+        for (int i = 3; i < 8; i++)
+            if (!strcasecmp (text, s_levels[i])) {
+                *(int *) target = i;
+                return NULL;
+            }
+        snprintf (why, sizeof why, "%s must be error, warning, notice, info or debug", s->key);
+        return why;
+    case S_LIST: {
+        /*  The file gives a whitespace- or comma-separated list. */
+        char *copy = s_own (text);
+        for (char *tok = strtok (copy, " \t,"); tok; tok = strtok (NULL, " \t,")) {
+            if (*count >= s->cap) {
+                snprintf (why, sizeof why, "at most %zu %s", s->cap, s->key);
+                return why;
+            }
+            ((const char **) target)[(*count)++] = tok;
+        }
+        return NULL;
+    }
+    }
+    return "unknown setting type";
+}
+
+typedef struct {
+    server_t *srv;         /* where values go */
+    char error[300];       /* first error */
+    int error_line;        /* its line, from ini_parse's return */
+} s_parse_t;
+
+static int s_ini_handler (void *user, const char *section, const char *name, const char *value)
+{
+    s_parse_t *p = user;
+    for (size_t i = 0; i < S_NSETTINGS; i++) {
+        const s_setting_t *s = &s_settings[i];
+        if (strcmp (s->section, section) || strcmp (s->key, name))
+            continue;
+        if (s_by_flag[i])
+            return 1;   /* the command line wins */
+        const char *why = s_set (p->srv, s, value, false);
+        if (why && !p->error[0])
+            snprintf (p->error, sizeof p->error, "%s", why);
+        return why ? 0 : 1;
+    }
+    if (!p->error[0])
+        snprintf (p->error, sizeof p->error, "unknown key '%s' in section [%s]", name, section);
+    return 0;
+}
+
+/*  Reads the config file into srv. 0, or -1 with the message printed
+ *  (to stderr at start, to the log on reload). */
+static int s_load (server_t *srv, bool at_start)
+{
+    if (!s_config_path[0])
+        return 0;
+    FILE *f = fopen (s_config_path, "r");
+    if (!f) {
+        if (errno == ENOENT && !s_config_explicit) {
+            s_config_path[0] = '\0';   /* no file: the embedded defaults */
+            return 0;
+        }
+        if (at_start)
+            fprintf (stderr, "zmgrd: %s: %s\n", s_config_path, strerror (errno));
+        else
+            log_msg (LOG_ERR, errno, "reload: %s", s_config_path);
+        return -1;
+    }
+    s_parse_t p = { .srv = srv };
+    int line = ini_parse_file (f, s_ini_handler, &p);
+    fclose (f);
+    if (line == 0)
+        return 0;
+    if (line < 0)
+        snprintf (p.error, sizeof p.error, "cannot read the file");
+    else if (!p.error[0])
+        snprintf (p.error, sizeof p.error, "syntax error");
+    if (at_start)
+        fprintf (stderr, "zmgrd: %s:%d: %s\n", s_config_path, line, p.error);
+    else
+        log_msg (LOG_ERR, 0, "reload: %s:%d: %s; nothing changed", s_config_path, line, p.error);
+    return -1;
+}
+
+/*  The placeholder of a flag's argument in --help. */
+static const char *s_meta (const s_setting_t *s)
+{
+    static const struct { const char *flag, *meta; } metas[] = {
+        { "endpoint", "EP" }, { "log-level", "LEVEL" }, { "heartbeat", "MS" },
+        { "grace-ms", "MS" }, { "worker-path", "PATH" }, { "module", "PATH" },
+        { "max-msg", "BYTES" }, { "secret-key", "FILE" }, { "allow-dir", "DIR" },
+        { "ipc-group", "GROUP" },
+    };
+    if (s->type == S_BOOL)
+        return "";
+    for (size_t i = 0; i < sizeof metas / sizeof metas[0]; i++)
+        if (!strcmp (metas[i].flag, s->flag))
+            return metas[i].meta;
+    return "N";
+}
+
+static void s_usage (FILE *f)
+{
+    fprintf (f, "Usage: zmgrd [OPTIONS]\n"
+                "The zmgr broker: shared objects and jobs over ZeroMQ. Runs in the\n"
+                "foreground and logs to stderr. Every setting can be given in the config\n"
+                "file (INI; default " CONFIG_DEFAULT_PATH ", optional) or as a flag;\n"
+                "flags win.\n\n"
+                "  -c, --config PATH            config file (must exist when given)\n"
+                "      --check-config           check the configuration, print it, exit\n");
+    for (size_t i = 0; i < S_NSETTINGS; i++) {
+        const s_setting_t *s = &s_settings[i];
+        char left[64];
+        const char *help = s->help;
+        if (s->type == S_BOOL && !strcmp (s->flag, "default-endpoint")) {
+            snprintf (left, sizeof left, "    --no-default-endpoint");
+            help = "do not listen on the default ipc endpoint";
+        } else if (s->short_flag)
+            snprintf (left, sizeof left, "-%c, --%s %s", s->short_flag, s->flag, s_meta (s));
+        else
+            snprintf (left, sizeof left, "    --%s %s", s->flag, s_meta (s));
+        fprintf (f, "  %-28s %s\n  %-28s ([%s] %s)\n", left, help, "", s->section, s->key);
+    }
+    fprintf (f, "  -v, --verbose                more log (-v info, -vv debug)\n"
+                "  -q, --quiet                  warnings and errors only\n"
+                "  -V, --version                print the version\n"
+                "  -h, --help                   this text\n\n"
+                "Default endpoint: ipc://$XDG_RUNTIME_DIR/zmgr/zmgrd.sock, or as root\n"
+                "ipc:///run/zmgr/zmgrd.sock, else ipc:///tmp/zmgr-UID/zmgrd.sock; the\n"
+                "directory is made with mode 0700. SIGHUP re-reads the config file.\n");
+}
+
+static void s_defaults (void)
+{
+    g_srv.max_msg = 1 << 20;
+    g_srv.max_depth = PROTO_MAX_DEPTH;
+    g_srv.max_objects = 100000;
+    g_srv.max_items = 10000000;
+    g_srv.max_pending = 1024;
+    g_srv.max_jobs = 10000000;
+    g_srv.heartbeat_ms = 1000;
+    g_srv.liveness = 3;
+    g_srv.grace_ms = 10000;
+    g_srv.workers = (int) sysconf (_SC_NPROCESSORS_ONLN);
+    g_srv.use_default_endpoint = true;
+    g_srv.sigfd = -1;
+    g_log_level = LOG_NOTICE;
+}
+
+int config_init (int argc, char **argv, int *exit_code)
+{
+    enum { O_CONFIG = 1000, O_CHECK, O_NODEF, O_BASE = 1100 };
+    struct option opts[S_NSETTINGS + 8];
+    size_t n = 0;
+    for (size_t i = 0; i < S_NSETTINGS; i++) {
+        const s_setting_t *s = &s_settings[i];
+        if (s->type == S_BOOL && !strcmp (s->flag, "default-endpoint"))
+            continue;
+        opts[n++] = (struct option) { s->flag, s->type == S_BOOL ? no_argument : required_argument,
+                                      NULL, s->short_flag ? s->short_flag : O_BASE + (int) i };
+    }
+    opts[n++] = (struct option) { "config", required_argument, NULL, 'c' };
+    opts[n++] = (struct option) { "check-config", no_argument, NULL, O_CHECK };
+    opts[n++] = (struct option) { "no-default-endpoint", no_argument, NULL, O_NODEF };
+    opts[n++] = (struct option) { "verbose", no_argument, NULL, 'v' };
+    opts[n++] = (struct option) { "quiet", no_argument, NULL, 'q' };
+    opts[n++] = (struct option) { "version", no_argument, NULL, 'V' };
+    opts[n++] = (struct option) { "help", no_argument, NULL, 'h' };
+    opts[n] = (struct option) { NULL, 0, NULL, 0 };
+
+    s_defaults ();
+    snprintf (s_config_path, sizeof s_config_path, "%s", CONFIG_DEFAULT_PATH);
+    bool check = false;
+    int c;
+    *exit_code = 2;
+    optind = 1;
+    while ((c = getopt_long (argc, argv, "e:w:c:vqVh", opts, NULL)) != -1) {
+        size_t i = S_NSETTINGS;
+        if (c >= O_BASE && c < O_BASE + (int) S_NSETTINGS)
+            i = (size_t) (c - O_BASE);
+        else
+            for (size_t k = 0; k < S_NSETTINGS; k++)
+                if (s_settings[k].short_flag && s_settings[k].short_flag == c)
+                    i = k;
+        if (i < S_NSETTINGS) {
+            const s_setting_t *s = &s_settings[i];
+            const char *why = s_set (&g_srv, s, s->type == S_BOOL ? "yes" : optarg,
+                                     s->type != S_LIST);
+            if (s->type == S_LIST && !why) {
+                /*  A flag's list entry is the whole argument, not split. */
+                size_t *count = s->count;
+                ((const char **) s->target)[*count - 1] = optarg;
+            }
+            if (why) {
+                fprintf (stderr, "zmgrd: --%s: %s\n", s->flag, why);
+                return -1;
+            }
+            s_by_flag[i] = true;
+            continue;
+        }
+        switch (c) {
+        case 'c':
+            snprintf (s_config_path, sizeof s_config_path, "%s", optarg);
+            s_config_explicit = true;
+            break;
+        case O_CHECK: check = true; break;
+        case O_NODEF:
+            for (size_t k = 0; k < S_NSETTINGS; k++)
+                if (s_settings[k].target == (void *) &g_srv.use_default_endpoint)
+                    s_by_flag[k] = true;
+            g_srv.use_default_endpoint = false;
+            break;
+        case 'v':
+        case 'q':
+            for (size_t k = 0; k < S_NSETTINGS; k++)
+                if (s_settings[k].target == (void *) &g_log_level)
+                    s_by_flag[k] = true;
+            g_log_level = c == 'q' ? LOG_WARNING : g_log_level < LOG_INFO ? LOG_INFO : LOG_DEBUG;
+            break;
+        case 'V':
+            printf ("zmgrd 0.1.0 (protocol %d)\n", ZMGR_PROTOCOL_VERSION);
+            *exit_code = 0;
+            return 1;
+        case 'h':
+            s_usage (stdout);
+            *exit_code = 0;
+            return 1;
+        default:
+            s_usage (stderr);
+            return -1;
+        }
+    }
+    if (optind < argc) {
+        fprintf (stderr, "zmgrd: unexpected argument '%s'\n", argv[optind]);
+        s_usage (stderr);
+        return -1;
+    }
+    (void) s_workers_cap;
+    *exit_code = 1;
+    if (s_load (&g_srv, true) != 0)
+        return -1;
+    if (check) {
+        config_print (stdout);
+        *exit_code = 0;
+        return 1;
+    }
+    return 0;
+}
+
+void config_print (FILE *f)
+{
+    fprintf (f, "# zmgrd effective configuration (from %s)\n",
+             s_config_path[0] ? s_config_path : "flags and defaults; no config file");
+    const char *section = "";
+    for (size_t i = 0; i < S_NSETTINGS; i++) {
+        const s_setting_t *s = &s_settings[i];
+        if (strcmp (section, s->section)) {
+            section = s->section;
+            fprintf (f, "\n[%s]\n", section);
+        }
+        fprintf (f, "%s = ", s->key);
+        switch (s->type) {
+        case S_SIZE: fprintf (f, "%zu", *(size_t *) s->target); break;
+        case S_INT: fprintf (f, "%d", *(int *) s->target); break;
+        case S_LONG: fprintf (f, "%ld", *(long *) s->target); break;
+        case S_BOOL: fprintf (f, "%s", *(bool *) s->target ? "yes" : "no"); break;
+        case S_STR: {
+            const char *v = *(const char **) s->target;
+            fprintf (f, "%s", v ? v : "");
+            break;
+        }
+        case S_LEVEL: fprintf (f, "%s", s_levels[*(int *) s->target & 7]); break;
+        case S_LIST:
+            for (size_t k = 0; k < *s->count; k++)
+                fprintf (f, "%s%s", k ? " " : "", ((const char **) s->target)[k]);
+            break;
+        }
+        fprintf (f, "%s\n", s_by_flag[i] ? "    ; from the command line" : "");
+    }
+}
+
+/*  Equal values of setting s in a and b? */
+static bool s_same (const s_setting_t *s, const server_t *a, const server_t *b)
+{
+    size_t off = (size_t) ((char *) s->target - (char *) &g_srv);
+    const char *pa = (const char *) a + off, *pb = (const char *) b + off;
+    switch (s->type) {
+    case S_SIZE: return *(const size_t *) pa == *(const size_t *) pb;
+    case S_INT: return *(const int *) pa == *(const int *) pb;
+    case S_LONG: return *(const long *) pa == *(const long *) pb;
+    case S_BOOL: return *(const bool *) pa == *(const bool *) pb;
+    case S_STR: {
+        const char *x = *(const char *const *) pa, *y = *(const char *const *) pb;
+        return (!x && !y) || (x && y && !strcmp (x, y));
+    }
+    case S_LIST: {
+        size_t coff = (size_t) ((char *) s->count - (char *) &g_srv);
+        size_t na = *(const size_t *) ((const char *) a + coff);
+        size_t nb = *(const size_t *) ((const char *) b + coff);
+        if (na != nb)
+            return false;
+        for (size_t k = 0; k < na; k++)
+            if (strcmp (((const char *const *) pa)[k], ((const char *const *) pb)[k]))
+                return false;
+        return true;
+    }
+    default: return true;
+    }
+}
+
+void config_reload (void)
+{
+    if (!s_config_path[0]) {
+        log_msg (LOG_NOTICE, 0, "SIGHUP: no config file to re-read");
+        return;
+    }
+    /*  Read into a scratch copy that starts from the defaults plus what
+     *  the command line set, so that a key removed from the file goes
+     *  back to its default. */
+    static server_t fresh;
+    server_t saved = g_srv;
+    int saved_level = g_log_level;
+    s_defaults ();
+    fresh = g_srv;
+    g_srv = saved;
+    int level_fresh = LOG_NOTICE;
+    for (size_t i = 0; i < S_NSETTINGS; i++) {
+        const s_setting_t *s = &s_settings[i];
+        if (!s_by_flag[i])
+            continue;
+        size_t off = (size_t) ((char *) s->target - (char *) &g_srv);
+        if (s->target == (void *) &g_log_level)
+            level_fresh = saved_level;
+        else if (s->type == S_LIST) {
+            size_t coff = (size_t) ((char *) s->count - (char *) &g_srv);
+            memcpy ((char *) &fresh + off, (char *) &g_srv + off, s->cap * sizeof (char *));
+            memcpy ((char *) &fresh + coff, (char *) &g_srv + coff, sizeof (size_t));
+        } else
+            memcpy ((char *) &fresh + off, (char *) &g_srv + off,
+                    s->type == S_SIZE ? sizeof (size_t) : s->type == S_LONG ? sizeof (long)
+                    : s->type == S_BOOL ? sizeof (bool) : s->type == S_STR ? sizeof (char *)
+                    : sizeof (int));
+    }
+    fresh.nendpoints = s_by_flag[0] ? g_srv.nendpoints : 0;
+    g_log_level = level_fresh;
+    if (s_load (&fresh, false) != 0) {
+        g_log_level = saved_level;
+        return;
+    }
+    int new_level = g_log_level;
+    g_log_level = saved_level;
+    char changed[512] = "", kept[512] = "";
+    for (size_t i = 0; i < S_NSETTINGS; i++) {
+        const s_setting_t *s = &s_settings[i];
+        bool same = s->target == (void *) &g_log_level ? new_level == g_log_level
+                                                        : s_same (s, &fresh, &g_srv);
+        if (same)
+            continue;
+        char *list = s->reloadable ? changed : kept;
+        size_t len = strlen (list);
+        snprintf (list + len, 512 - len, "%s%s", len ? ", " : "", s->key);
+        if (!s->reloadable)
+            continue;
+        if (s->target == (void *) &g_log_level)
+            g_log_level = new_level;
+        else {
+            size_t off = (size_t) ((char *) s->target - (char *) &g_srv);
+            memcpy ((char *) &g_srv + off, (char *) &fresh + off,
+                    s->type == S_SIZE ? sizeof (size_t) : sizeof (int));
+        }
+        if (s->target == (void *) &g_srv.workers)
+            supervisor_resize (g_srv.workers);
+    }
+    log_msg (LOG_NOTICE, 0, "SIGHUP: re-read %s; changed: %s", s_config_path,
+             changed[0] ? changed : "nothing");
+    if (kept[0])
+        log_msg (LOG_WARNING, 0, "SIGHUP: cannot change at run time (restart for them): %s", kept);
+}
+
+void config_fini (void)
+{
+    for (size_t i = 0; i < s_nowned; i++)
+        free (s_owned[i]);
+    s_nowned = 0;
+}
