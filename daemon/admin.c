@@ -31,6 +31,11 @@ int admin_cmd_hello (cmd_ctx_t *ctx)
         if (len == 6 && memcmp (role, "client", 6) == 0)
             ctx->peer->role = PEER_CLIENT;
         else if (len == 6 && memcmp (role, "worker", 6) == 0) {
+            if (ctx->peer->auth == AUTH_CLIENT) {
+                log_msg (LOG_NOTICE, 0, "session %llu: a client key tried to register as a worker",
+                         (unsigned long long) ctx->peer->session);
+                return cmd_error (ctx, ZMGR_EPERM, "a client key cannot register as a worker");
+            }
             ctx->peer->role = PEER_WORKER;
             proto_slice_t none = { (const uint8_t *) "\x80", 1 };
             int rc = jobs_worker_hello (ctx, ctx->req->nargs >= 3 ? ctx->req->args[2] : none);
@@ -99,6 +104,11 @@ int admin_cmd_delete (cmd_ctx_t *ctx)
     if (!o)
         return cmd_error (ctx, ZMGR_ENOTFOUND, "no object named '%.*s'",
                           (int) ctx->req->name.len, ctx->req->name.ptr);
+    /*  Keys other than admin delete only what they created. */
+    int auth = ctx->peer->auth;
+    if ((auth == AUTH_CLIENT || auth == AUTH_WORKER) && strcmp (o->creator_key, ctx->peer->key))
+        return cmd_error (ctx, ZMGR_EPERM, "'%s' was created by another key; only admin may delete it",
+                          o->name);
     store_delete (o);
     proto_put_nil (ctx->out);
     return 0;
@@ -223,5 +233,32 @@ int admin_cmd_stats (cmd_ctx_t *ctx)
     s_put_kv_uint (b, "uptime_s", (uint64_t) ((now_ms () - g_srv.start_ms) / 1000));
     proto_put_cstr (b, "version");
     proto_put_cstr (b, "0.1.0");
+    return 0;
+}
+
+/*  args: level name (error, warning, notice, info, debug). */
+int admin_cmd_log_level (cmd_ctx_t *ctx)
+{
+    static const char *names[] = { "emerg", "alert", "crit", "error", "warning", "notice",
+                                   "info", "debug" };
+    const uint8_t *s;
+    size_t len;
+    if (proto_read_str (ctx->req->args[0], &s, &len, false) == 0)
+        for (int i = 3; i < 8; i++)
+            if (strlen (names[i]) == len && !memcmp (names[i], s, len)) {
+                g_log_level = i;
+                log_msg (LOG_NOTICE, 0, "log level set to %s by session %llu", names[i],
+                         (unsigned long long) ctx->peer->session);
+                proto_put_nil (ctx->out);
+                return 0;
+            }
+    return cmd_error (ctx, ZMGR_EINVAL, "level must be error, warning, notice, info or debug");
+}
+
+int admin_cmd_shutdown (cmd_ctx_t *ctx)
+{
+    log_msg (LOG_NOTICE, 0, "shutdown asked by session %llu", (unsigned long long) ctx->peer->session);
+    g_srv.stopping = true;
+    proto_put_nil (ctx->out);
     return 0;
 }

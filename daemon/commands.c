@@ -10,6 +10,10 @@
  *    CMD_ANON      allowed before hello (hello itself, heartbeat)
  *    CMD_SOFT      a missing object is not an error: the handler runs
  *                  with ctx->obj NULL (lock.locked is false, ...)
+ *    CMD_ADMIN     only for admin keys and local (ipc) peers
+ *  Roles (PROTOCOL.md section 10): a client key may not register as a
+ *  worker, nor delete an object another key created; admin keys and local
+ *  peers may do everything.
  *  Arguments not in their smallest msgpack encoding are re-packed first,
  *  so that equal values compare equal byte for byte in every object. */
 #include "zmgrd.h"
@@ -27,6 +31,7 @@ enum {
     CMD_PARKS = 1 << 3,
     CMD_ANON = 1 << 4,
     CMD_SOFT = 1 << 5,
+    CMD_ADMIN = 1 << 6,
 };
 
 typedef struct {
@@ -112,6 +117,9 @@ static const command_t s_commands[] = {
     { ZMGR_OP_WORKERS, job_cmd_workers, 0, 0, 0, 0 },
     { ZMGR_OP_JOB_DONE, job_cmd_done, 4, 4, 0, W },
     { ZMGR_OP_JOB_PROGRESS, job_cmd_progress, 3, 3, 0, 0 },
+
+    { ZMGR_OP_LOG_LEVEL, admin_cmd_log_level, 1, 1, 0, CMD_ADMIN },
+    { ZMGR_OP_SHUTDOWN, admin_cmd_shutdown, 0, 0, 0, CMD_ADMIN },
 
     { ZMGR_OP_PIPE_SEND, pipe_cmd_send, 2, 2, T_PIPE, C | W },
     { ZMGR_OP_PIPE_RECV, pipe_cmd_recv, 1, 2, T_PIPE, C | W | CMD_PARKS },
@@ -249,7 +257,7 @@ static bool s_type_ok (const command_t *cmd, const object_t *obj)
     return obj->type == cmd->type;
 }
 
-void commands_dispatch (const uint8_t *id, size_t id_len, int fd,
+void commands_dispatch (const uint8_t *id, size_t id_len, int fd, int auth,
                         const void *frame, size_t len)
 {
     if (!s_ready)
@@ -287,8 +295,10 @@ void commands_dispatch (const uint8_t *id, size_t id_len, int fd,
     if (!peer && req.op == ZMGR_OP_HEARTBEAT)
         return;
     bool new_peer = !peer;
-    if (new_peer)
+    if (new_peer) {
         peer = peers_add (id, id_len, PEER_CLIENT);
+        peer->auth = auth;
+    }
     peers_note_fd (peer, fd);
 
     cmd_ctx_t ctx;
@@ -303,6 +313,12 @@ void commands_dispatch (const uint8_t *id, size_t id_len, int fd,
     if (req.nargs < cmd->min_args || req.nargs > cmd->max_args) {
         rc = cmd_error (&ctx, ZMGR_EINVAL, "%s takes %u to %u arguments, got %zu",
                         opname, cmd->min_args, cmd->max_args, req.nargs);
+        goto fail;
+    }
+    if ((cmd->flags & CMD_ADMIN) && peer->auth != AUTH_LOCAL && peer->auth != AUTH_ADMIN) {
+        rc = cmd_error (&ctx, ZMGR_EPERM, "%s needs an admin key", opname);
+        log_msg (LOG_NOTICE, 0, "session %llu (key %s) refused %s: not an admin key",
+                 (unsigned long long) peer->session, peer->key, opname);
         goto fail;
     }
     if ((cmd->flags & CMD_NAME) && !req.name.ptr) {
@@ -355,6 +371,7 @@ void commands_dispatch (const uint8_t *id, size_t id_len, int fd,
                 goto fail;
             }
             ctx.obj->creator = peer->session;
+            memcpy (ctx.obj->creator_key, peer->key, sizeof peer->key);
             ctx.created = true;
         }
     }

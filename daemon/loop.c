@@ -21,6 +21,7 @@
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
+#include <grp.h>
 #include <zmq.h>
 
 server_t g_srv;
@@ -35,10 +36,26 @@ int64_t now_ms (void)
     return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/*  The listening sockets: ipc (and plain tcp) on one, CURVE tcp on the
+ *  other, since CURVE is a property of a socket, not of an endpoint. A
+ *  peer's key is its listener's index followed by its routing id, so
+ *  that ids from both sockets never collide. */
+typedef struct {
+    void *router;          /* ROUTER */
+    void *monitor;         /* PAIR reading its events */
+    bool curve;            /* CURVE server with ZAP */
+    bool used;             /* has endpoints */
+} s_listener_t;
+
+#define S_LOCAL 0
+#define S_CURVE 1
+static s_listener_t s_listeners[2];
+
 void loop_send (const uint8_t *id, size_t id_len, const void *data, size_t len)
 {
-    if (zmq_send (g_srv.router, id, id_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0
-        || zmq_send (g_srv.router, data, len, ZMQ_DONTWAIT) < 0) {
+    void *router = id_len > 1 && id[0] < 2 ? s_listeners[id[0]].router : NULL;
+    if (!router || zmq_send (router, id + 1, id_len - 1, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0
+        || zmq_send (router, data, len, ZMQ_DONTWAIT) < 0) {
         /*  EHOSTUNREACH: the peer is gone; the monitor's close event ends
          *  its session. EAGAIN: it does not read its replies. */
         int err = errno;
@@ -58,17 +75,76 @@ static int s_setopt_int (void *sock, int opt, int value, const char *what)
     return 0;
 }
 
-/*  Refuses tcp endpoints that are not on loopback: TCP beyond this host
- *  needs CURVE, which comes with the service work. */
-static bool s_endpoint_allowed (const char *ep)
+static bool s_loopback (const char *ep)
 {
-    if (strncmp (ep, "ipc://", 6) == 0 || strncmp (ep, "inproc://", 9) == 0)
-        return true;
-    if (strncmp (ep, "tcp://", 6) != 0)
-        return false;
     const char *host = ep + 6;
     return strncmp (host, "127.", 4) == 0 || strncmp (host, "localhost:", 10) == 0
            || strncmp (host, "[::1]:", 6) == 0;
+}
+
+/*  Which listener an endpoint goes on, or -1 (refused, logged): tcp needs
+ *  CURVE (a secret key), unless plain tcp is enabled, and then only on
+ *  loopback. */
+static int s_listener_for (const char *ep)
+{
+    if (strncmp (ep, "ipc://", 6) == 0 || strncmp (ep, "inproc://", 9) == 0)
+        return S_LOCAL;
+    if (strncmp (ep, "tcp://", 6) != 0) {
+        log_msg (LOG_ERR, 0, "endpoint %s refused: use ipc:// or tcp://", ep);
+        return -1;
+    }
+    if (g_srv.secret_key_file)
+        return S_CURVE;
+    if (g_srv.plain_tcp && s_loopback (ep))
+        return S_LOCAL;
+    log_msg (LOG_ERR, 0, "endpoint %s refused: tcp needs CURVE (set a secret key, see "
+             "zmgr keygen)%s", ep, g_srv.plain_tcp ? "; plain tcp is for loopback only"
+                                                   : ", or --allow-plain-tcp on loopback");
+    return -1;
+}
+
+static int s_setopt_int (void *sock, int opt, int value, const char *what);
+
+/*  Makes listener i's ROUTER and monitor. */
+static int s_open_listener (int i)
+{
+    s_listener_t *l = &s_listeners[i];
+    if (l->used)
+        return 0;
+    l->router = zmq_socket (g_srv.ctx, ZMQ_ROUTER);
+    if (!l->router) {
+        log_msg (LOG_ERR, errno, "zmq_socket");
+        return -1;
+    }
+    /*  Over-limit frames get an error reply; only frames far over it are
+     *  cut off by libzmq (which closes that connection). */
+    int64_t hard = (int64_t) g_srv.max_msg * 2 + 4096;
+    int hb = g_srv.heartbeat_ms;
+    if (zmq_setsockopt (l->router, ZMQ_MAXMSGSIZE, &hard, sizeof hard) != 0
+        || s_setopt_int (l->router, ZMQ_ROUTER_MANDATORY, 1, "ROUTER_MANDATORY")
+        || s_setopt_int (l->router, ZMQ_SNDHWM, 100000, "SNDHWM")
+        || s_setopt_int (l->router, ZMQ_RCVHWM, 100000, "RCVHWM")
+        || s_setopt_int (l->router, ZMQ_HEARTBEAT_IVL, hb, "HEARTBEAT_IVL")
+        || s_setopt_int (l->router, ZMQ_HEARTBEAT_TIMEOUT, hb * g_srv.liveness,
+                         "HEARTBEAT_TIMEOUT")
+        || s_setopt_int (l->router, ZMQ_HEARTBEAT_TTL, hb * g_srv.liveness, "HEARTBEAT_TTL"))
+        return -1;
+    if (i == S_CURVE && security_curve_server (l->router) != 0)
+        return -1;
+    char mon_ep[64];
+    snprintf (mon_ep, sizeof mon_ep, "%s-%d", S_MONITOR_EP, i);
+    if (zmq_socket_monitor (l->router, mon_ep, ZMQ_EVENT_DISCONNECTED) != 0) {
+        log_msg (LOG_ERR, errno, "zmq_socket_monitor");
+        return -1;
+    }
+    l->monitor = zmq_socket (g_srv.ctx, ZMQ_PAIR);
+    if (!l->monitor || zmq_connect (l->monitor, mon_ep) != 0) {
+        log_msg (LOG_ERR, errno, "monitor connect");
+        return -1;
+    }
+    l->curve = i == S_CURVE;
+    l->used = true;
+    return 0;
 }
 
 /*  Prepares the directory of an ipc endpoint: created 0700 when missing;
@@ -111,6 +187,27 @@ static int s_prepare_ipc (const char *ep)
     return 0;
 }
 
+/*  Socket files: mode 0660, group ipc_group when set. */
+static int s_ipc_perms (const char *path)
+{
+    if (chmod (path, 0660) != 0) {
+        log_msg (LOG_ERR, errno, "chmod %s", path);
+        return -1;
+    }
+    if (g_srv.ipc_group) {
+        struct group *gr = getgrnam (g_srv.ipc_group);
+        if (!gr) {
+            log_msg (LOG_ERR, 0, "ipc group '%s' does not exist", g_srv.ipc_group);
+            return -1;
+        }
+        if (chown (path, (uid_t) -1, gr->gr_gid) != 0) {
+            log_msg (LOG_ERR, errno, "chown %s to group %s", path, g_srv.ipc_group);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 static int s_bind_all (void)
 {
     const char *eps[17];
@@ -132,23 +229,22 @@ static int s_bind_all (void)
     }
     for (size_t i = 0; i < n; i++) {
         const char *ep = eps[i];
-        if (!s_endpoint_allowed (ep)) {
-            log_msg (LOG_ERR, 0, "endpoint %s refused: only ipc:// and tcp:// on "
-                     "loopback for now (CURVE comes for other addresses)", ep);
+        int li = s_listener_for (ep);
+        if (li < 0 || s_open_listener (li) != 0)
             return -1;
-        }
+        void *router = s_listeners[li].router;
         if (strncmp (ep, "ipc://", 6) == 0 && s_prepare_ipc (ep) != 0)
             return -1;
-        if (zmq_bind (g_srv.router, ep) != 0) {
+        if (zmq_bind (router, ep) != 0) {
             log_msg (LOG_ERR, errno, "bind %s", ep);
             return -1;
         }
-        if (strncmp (ep, "ipc://", 6) == 0)
-            chmod (ep + 6, 0660);
+        if (strncmp (ep, "ipc://", 6) == 0 && s_ipc_perms (ep + 6) != 0)
+            return -1;
         /*  A wildcard port is resolved: log the endpoint clients can use. */
         char last[256];
         size_t sz = sizeof last;
-        if (zmq_getsockopt (g_srv.router, ZMQ_LAST_ENDPOINT, last, &sz) != 0)
+        if (zmq_getsockopt (router, ZMQ_LAST_ENDPOINT, last, &sz) != 0)
             snprintf (last, sizeof last, "%s", ep);
         g_srv.bound[g_srv.nbound] = strdup (last);
         if (!g_srv.bound[g_srv.nbound]) {
@@ -191,44 +287,18 @@ int loop_init (void)
         log_msg (LOG_ERR, errno, "zmq_ctx_new");
         return -1;
     }
-    g_srv.router = zmq_socket (g_srv.ctx, ZMQ_ROUTER);
-    if (!g_srv.router) {
-        log_msg (LOG_ERR, errno, "zmq_socket");
+    if (security_init (g_srv.ctx) != 0)
         return -1;
-    }
-    /*  Over-limit frames get an error reply; only frames far over it are
-     *  cut off by libzmq (which closes that connection). */
-    int64_t hard = (int64_t) g_srv.max_msg * 2 + 4096;
-    int hb = g_srv.heartbeat_ms;
-    if (zmq_setsockopt (g_srv.router, ZMQ_MAXMSGSIZE, &hard, sizeof hard) != 0
-        || s_setopt_int (g_srv.router, ZMQ_ROUTER_MANDATORY, 1, "ROUTER_MANDATORY")
-        || s_setopt_int (g_srv.router, ZMQ_SNDHWM, 100000, "SNDHWM")
-        || s_setopt_int (g_srv.router, ZMQ_RCVHWM, 100000, "RCVHWM")
-        || s_setopt_int (g_srv.router, ZMQ_HEARTBEAT_IVL, hb, "HEARTBEAT_IVL")
-        || s_setopt_int (g_srv.router, ZMQ_HEARTBEAT_TIMEOUT, hb * g_srv.liveness,
-                         "HEARTBEAT_TIMEOUT")
-        || s_setopt_int (g_srv.router, ZMQ_HEARTBEAT_TTL, hb * g_srv.liveness,
-                         "HEARTBEAT_TTL"))
-        return -1;
-    if (zmq_socket_monitor (g_srv.router, S_MONITOR_EP, ZMQ_EVENT_DISCONNECTED) != 0) {
-        log_msg (LOG_ERR, errno, "zmq_socket_monitor");
-        return -1;
-    }
-    g_srv.monitor = zmq_socket (g_srv.ctx, ZMQ_PAIR);
-    if (!g_srv.monitor || zmq_connect (g_srv.monitor, S_MONITOR_EP) != 0) {
-        log_msg (LOG_ERR, errno, "monitor connect");
-        return -1;
-    }
     return s_bind_all ();
 }
 
 /*  Reads every pending monitor event; a closed connection ends its session. */
-static void s_drain_monitor (void)
+static void s_drain_monitor (void *monitor)
 {
     for (;;) {
         zmq_msg_t ev, addr;
         zmq_msg_init (&ev);
-        if (zmq_msg_recv (&ev, g_srv.monitor, ZMQ_DONTWAIT) < 0) {
+        if (zmq_msg_recv (&ev, monitor, ZMQ_DONTWAIT) < 0) {
             zmq_msg_close (&ev);
             return;
         }
@@ -242,7 +312,7 @@ static void s_drain_monitor (void)
         zmq_msg_close (&ev);
         if (more) {
             zmq_msg_init (&addr);
-            zmq_msg_recv (&addr, g_srv.monitor, 0);
+            zmq_msg_recv (&addr, monitor, 0);
             zmq_msg_close (&addr);
         }
         if (event == ZMQ_EVENT_DISCONNECTED)
@@ -250,12 +320,35 @@ static void s_drain_monitor (void)
     }
 }
 
-static void s_drain_router (void)
+/*  The role libzmq attached to a CURVE connection's messages (the ZAP
+ *  reply's user id); ipc and plain tcp peers are local. */
+static int s_auth (zmq_msg_t *msg, bool curve, const char **key)
 {
+    *key = "";
+    if (!curve)
+        return AUTH_LOCAL;
+    /*  "<role>:<key>", as security.c's ZAP handler said. */
+    const char *user = zmq_msg_gets (msg, "User-Id");
+    const char *colon = user ? strchr (user, ':') : NULL;
+    if (!colon)
+        return AUTH_CLIENT;
+    *key = colon + 1;
+    if (!strncmp (user, "admin:", 6))
+        return AUTH_ADMIN;
+    if (!strncmp (user, "worker:", 7))
+        return AUTH_WORKER;
+    return AUTH_CLIENT;
+}
+
+static void s_drain_router (int li)
+{
+    s_listener_t *l = &s_listeners[li];
+    uint8_t key[257];
+    key[0] = (uint8_t) li;
     for (int n = 0; n < S_BATCH; n++) {
         zmq_msg_t id, body;
         zmq_msg_init (&id);
-        if (zmq_msg_recv (&id, g_srv.router, ZMQ_DONTWAIT) < 0) {
+        if (zmq_msg_recv (&id, l->router, ZMQ_DONTWAIT) < 0) {
             zmq_msg_close (&id);
             return;
         }
@@ -264,32 +357,39 @@ static void s_drain_router (void)
             continue;
         }
         zmq_msg_init (&body);
-        zmq_msg_recv (&body, g_srv.router, 0);
+        zmq_msg_recv (&body, l->router, 0);
         int fd = zmq_msg_get (&body, ZMQ_SRCFD);
-        const uint8_t *idp = zmq_msg_data (&id);
         size_t idlen = zmq_msg_size (&id);
+        if (idlen > 255)
+            idlen = 255;   /* ROUTER ids are at most 255 bytes */
+        memcpy (key + 1, zmq_msg_data (&id), idlen);
         /*  A new peer's connection may reuse the fd of one whose close
          *  event waits in the monitor: read those events first. */
-        if (!peers_find (idp, idlen))
-            s_drain_monitor ();
+        if (!peers_find (key, idlen + 1))
+            s_drain_monitor (l->monitor);
         if (zmq_msg_more (&body)) {
             bool more = true;
             while (more) {
                 zmq_msg_t extra;
                 zmq_msg_init (&extra);
-                zmq_msg_recv (&extra, g_srv.router, 0);
+                zmq_msg_recv (&extra, l->router, 0);
                 more = zmq_msg_more (&extra);
                 zmq_msg_close (&extra);
             }
             proto_buf_t out;
             proto_buf_init (&out);
             proto_put_error (&out, 0, ZMGR_EPROTO, "one frame per message");
-            loop_send (idp, idlen, out.data, out.len);
+            loop_send (key, idlen + 1, out.data, out.len);
             proto_buf_fini (&out);
             g_srv.dropped++;
             log_msg (LOG_NOTICE, 0, "bad frame: multi-part message dropped");
-        } else
-            commands_dispatch (idp, idlen, fd, zmq_msg_data (&body), zmq_msg_size (&body));
+        } else {
+            const char *ckey;
+            int auth = s_auth (&body, l->curve, &ckey);
+            commands_dispatch (key, idlen + 1, fd, auth, zmq_msg_data (&body),
+                               zmq_msg_size (&body));
+            peers_note_key (key, idlen + 1, ckey);
+        }
         zmq_msg_close (&body);
         zmq_msg_close (&id);
     }
@@ -352,24 +452,38 @@ int loop_run (void)
         timeout = s_min_timeout (timeout, next_tick > now ? next_tick - now : 0);
         if (grace_end >= 0)
             timeout = s_min_timeout (timeout, grace_end > now ? grace_end - now : 0);
-        zmq_pollitem_t items[3] = {
-            { g_srv.router, 0, ZMQ_POLLIN, 0 },
-            { g_srv.monitor, 0, ZMQ_POLLIN, 0 },
+        /*  signalfd, ZAP, then each listener's router and monitor. */
+        zmq_pollitem_t items[6] = {
             { NULL, g_srv.sigfd, ZMQ_POLLIN, 0 },
+            { security_zap_socket (), 0, security_zap_socket () ? ZMQ_POLLIN : 0, 0 },
         };
-        int rc = zmq_poll (items, 3, (long) timeout);
+        int nitems = 2;
+        for (int i = 0; i < 2; i++)
+            if (s_listeners[i].used) {
+                items[nitems++] = (zmq_pollitem_t) { s_listeners[i].monitor, 0, ZMQ_POLLIN, 0 };
+                items[nitems++] = (zmq_pollitem_t) { s_listeners[i].router, 0, ZMQ_POLLIN, 0 };
+            }
+        if (!items[1].socket)
+            items[1] = (zmq_pollitem_t) { NULL, -1, 0, 0 };
+        int rc = zmq_poll (items, nitems, (long) timeout);
         if (rc < 0) {
             if (errno == EINTR)
                 continue;
             log_msg (LOG_CRIT, errno, "zmq_poll");
             return -1;
         }
-        if (items[2].revents)
+        if (items[0].revents)
             s_read_signals ();
         if (items[1].revents)
-            s_drain_monitor ();
-        if (items[0].revents)
-            s_drain_router ();
+            security_zap_handle ();
+        for (int i = 0, k = 2; i < 2; i++)
+            if (s_listeners[i].used) {
+                if (items[k].revents)
+                    s_drain_monitor (s_listeners[i].monitor);
+                if (items[k + 1].revents)
+                    s_drain_router (i);
+                k += 2;
+            }
         now = now_ms ();
         park_expire (now);
         jobs_expire (now);
@@ -397,7 +511,7 @@ int loop_run (void)
 
 void loop_fini (void)
 {
-    if (g_srv.router) {
+    if (g_srv.ctx) {
         /*  Answer the parked requests, give the I/O thread a moment to
          *  write them out, then close without lingering: an engine left
          *  lingering with ZMTP heartbeats on can trip an assertion in
@@ -407,17 +521,21 @@ void loop_fini (void)
         peers_shutdown ();
         jobs_shutdown ();
         store_shutdown ();
-        zmq_pollitem_t none[1] = { { g_srv.router, 0, 0, 0 } };
-        zmq_poll (none, 1, 100);
-        int zero = 0;
-        zmq_setsockopt (g_srv.router, ZMQ_LINGER, &zero, sizeof zero);
-        zmq_socket_monitor (g_srv.router, NULL, 0);
-        zmq_close (g_srv.router);
-        g_srv.router = NULL;
+        zmq_poll (NULL, 0, 100);
     }
-    if (g_srv.monitor)
-        zmq_close (g_srv.monitor);
-    g_srv.monitor = NULL;
+    for (int i = 0; i < 2; i++) {
+        s_listener_t *l = &s_listeners[i];
+        if (l->router) {
+            int zero = 0;
+            zmq_setsockopt (l->router, ZMQ_LINGER, &zero, sizeof zero);
+            zmq_socket_monitor (l->router, NULL, 0);
+            zmq_close (l->router);
+        }
+        if (l->monitor)
+            zmq_close (l->monitor);
+        memset (l, 0, sizeof *l);
+    }
+    security_fini ();
     if (g_srv.ctx)
         zmq_ctx_term (g_srv.ctx);
     g_srv.ctx = NULL;

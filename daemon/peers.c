@@ -11,6 +11,7 @@
  *  when it comes, is skipped (s_skip). */
 #include "zmgrd.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -201,4 +202,11 @@ void peer_remove_lock (peer_t *peer, object_t *lock)
             peer->locks[i] = peer->locks[--peer->nlocks];
             return;
         }
+}
+
+void peers_note_key (const uint8_t *id, size_t id_len, const char *key)
+{
+    peer_t *p;
+    if (*key && (p = peers_find (id, id_len)) && !p->key[0])
+        snprintf (p->key, sizeof p->key, "%s", key);
 }

@@ -52,7 +52,9 @@ typedef struct peer {
     size_t id_len;         /* bytes in id */
     uint64_t session;      /* session number, unique for the daemon's life */
     int fd;                /* socket fd its messages came on, -1 unknown */
-    int role;              /* PEER_CLIENT (workers come with jobs) */
+    int role;              /* PEER_CLIENT or PEER_WORKER */
+    int auth;              /* AUTH_*: what its key allows */
+    char key[41];          /* its CURVE public key (Z85), "" when local */
     int64_t since_ms;      /* session start, monotonic ms */
     parked_t *parked;      /* its parked requests (linked by peer_next) */
     size_t nparked;        /* how many */
@@ -77,6 +79,8 @@ void peers_note_fd (peer_t *peer, int fd);
 /*  The connection on fd went away (monitor event). */
 void peers_fd_closed (int fd);
 size_t peers_count (void);
+/*  Records the CURVE key of the session with this id (after its hello). */
+void peers_note_key (const uint8_t *id, size_t id_len, const char *key);
 /*  The live session with this number, or NULL. */
 peer_t *peers_by_session (uint64_t session);
 void peers_shutdown (void);
@@ -91,6 +95,7 @@ struct object {
     int type;                 /* ZMGR_TYPE_* */
     void *impl;               /* the type's own state */
     uint64_t creator;         /* session that created it */
+    char creator_key[41];     /* CURVE key of its creator, "" when local */
     struct object *hnext;     /* hash chain in the store */
 };
 
@@ -206,7 +211,8 @@ int admin_cmd_hello (cmd_ctx_t *), admin_cmd_ping (cmd_ctx_t *),
     admin_cmd_bye (cmd_ctx_t *), admin_cmd_type (cmd_ctx_t *),
     admin_cmd_exists (cmd_ctx_t *), admin_cmd_delete (cmd_ctx_t *),
     admin_cmd_objects (cmd_ctx_t *), admin_cmd_stats (cmd_ctx_t *),
-    admin_cmd_create (cmd_ctx_t *);
+    admin_cmd_create (cmd_ctx_t *), admin_cmd_log_level (cmd_ctx_t *),
+    admin_cmd_shutdown (cmd_ctx_t *);
 
 /*  Numeric add shared by value.add and dict.add: *out gets the packed sum
  *  of stored (NULL = 0) and delta. Returns 0, ZMGR_ETYPE or
@@ -255,13 +261,27 @@ void supervisor_stop (int wait_ms);
 /*  Changes the number of local workers (SIGHUP). */
 void supervisor_resize (int n);
 
+/* ---- security (CURVE, ZAP, allow-list) ----------------------------------- */
+
+int security_init (void *zmq_ctx);
+int security_curve_server (void *sock);
+void *security_zap_socket (void);     /* NULL without CURVE */
+void security_zap_handle (void);
+int security_load_allow_list (void);
+const char *security_public_key (void);
+void security_fini (void);
+
 /* ---- commands and the loop ---------------------------------------------- */
 
-/*  Decodes and runs one request frame from peer identity id. */
+/*  What a connection may do, from its listener and CURVE key's role. */
+enum { AUTH_LOCAL = 0, AUTH_CLIENT = 1, AUTH_WORKER = 2, AUTH_ADMIN = 3 };
+
 void commands_fini (void);
-void commands_dispatch (const uint8_t *id, size_t id_len, int fd,
+/*  Decodes and runs one request frame from the peer with this key
+ *  (listener index + routing id), arriving on fd, with that authority. */
+void commands_dispatch (const uint8_t *id, size_t id_len, int fd, int auth,
                         const void *frame, size_t len);
-/*  Sends a packed reply to a peer (routing id). */
+/*  Sends a packed reply to a peer (listener index + routing id). */
 void loop_send (const uint8_t *id, size_t id_len, const void *data,
                 size_t len);
 

@@ -38,7 +38,8 @@
     XX (ECANCELLED, -25, "cancelled")                                        \
     XX (ETYPE, -26, "value of the wrong type for this operation (TypeError)") \
     XX (EJOBFAILED, -27, "job failed")                                       \
-    XX (EDISABLED, -28, "disabled by the broker's configuration")
+    XX (EDISABLED, -28, "disabled by the broker's configuration")           \
+    XX (EPERM, -29, "not permitted for this key's role")
 
 /*  Object types as they appear on the wire (TYPE replies, CREATE). */
 #define ZMGR_TYPE_MAP(XX)                                                    \
@@ -110,7 +111,9 @@
     XX (JOBS, 124, "jobs")                                                   \
     XX (WORKERS, 125, "workers")                                             \
     XX (JOB_DONE, 130, "job.done")                                           \
-    XX (JOB_PROGRESS, 131, "job.progress")
+    XX (JOB_PROGRESS, 131, "job.progress")                                   \
+    XX (LOG_LEVEL, 140, "admin.log_level")                                   \
+    XX (SHUTDOWN, 141, "admin.shutdown")
 
 /*  Notices: frames the broker sends unasked, [0, kind, body] (kind > 0). */
 #define ZMGR_NOTICE_MAP(XX)                                                  \

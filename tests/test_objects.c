@@ -148,7 +148,7 @@ static uint64_t s_next_rid = 1000;
 
 static void s_dispatch (const char *peer, const void *frame, size_t len)
 {
-    commands_dispatch ((const uint8_t *) peer, strlen (peer), -1, frame, len);
+    commands_dispatch ((const uint8_t *) peer, strlen (peer), -1, AUTH_LOCAL, frame, len);
 }
 
 /*  Sends [rid, op, name, args...] from peer; the args come from fmt. */
@@ -376,11 +376,11 @@ static void test_fd_reuse (void **state)
     proto_put_int (&b, 1);
     proto_put_cstr (&b, "client");
     proto_put_map (&b, 0);
-    commands_dispatch ((const uint8_t *) "D", 1, 7, b.data, b.len);
+    commands_dispatch ((const uint8_t *) "D", 1, 7, AUTH_LOCAL, b.data, b.len);
     assert_int_equal (s_take ("D", 1), 0);
     proto_buf_reset (&b);
     proto_put_request (&b, 2, ZMGR_OP_LOCK_ACQUIRE, "L", 1, 0);
-    commands_dispatch ((const uint8_t *) "D", 1, 7, b.data, b.len);
+    commands_dispatch ((const uint8_t *) "D", 1, 7, AUTH_LOCAL, b.data, b.len);
     assert_int_equal (s_take ("D", 2), 0);
     uint64_t w = s_send ("B", ZMGR_OP_LOCK_ACQUIRE, "L", 0, "");
     /*  E says hello on fd 7. */
@@ -389,7 +389,7 @@ static void test_fd_reuse (void **state)
     proto_put_int (&b, 1);
     proto_put_cstr (&b, "client");
     proto_put_map (&b, 0);
-    commands_dispatch ((const uint8_t *) "E", 1, 7, b.data, b.len);
+    commands_dispatch ((const uint8_t *) "E", 1, 7, AUTH_LOCAL, b.data, b.len);
     assert_int_equal (s_take ("E", 3), 0);
     assert_null (peers_find ((const uint8_t *) "D", 1));
     assert_int_equal (s_take ("B", w), 0);

@@ -74,7 +74,7 @@ static uint64_t s_send (const char *peer, uint32_t op, const char *name, size_t 
     }
     va_end (ap);
     assert_false (b.oom);
-    commands_dispatch ((const uint8_t *) peer, strlen (peer), -1, b.data, b.len);
+    commands_dispatch ((const uint8_t *) peer, strlen (peer), -1, AUTH_LOCAL, b.data, b.len);
     proto_buf_fini (&b);
     return rid;
 }
@@ -117,7 +117,7 @@ static void s_hello (const char *peer)
     proto_put_cstr (&b, "client");
     proto_put_map (&b, 0);
     size_t before = s_nsent;
-    commands_dispatch ((const uint8_t *) peer, strlen (peer), -1, b.data, b.len);
+    commands_dispatch ((const uint8_t *) peer, strlen (peer), -1, AUTH_LOCAL, b.data, b.len);
     proto_buf_fini (&b);
     assert_int_equal (s_nsent, before + 1);
     assert_int_equal (s_sent[before].status, 0);

@@ -50,7 +50,7 @@ int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     }
     /*  Every peer says hello first, so the handlers are reached. */
     for (uint8_t p = 0; p < 4; p++)
-        commands_dispatch (&p, 1, 10 + p, hello, sizeof hello);
+        commands_dispatch (&p, 1, 10 + p, AUTH_LOCAL, hello, sizeof hello);
     /*  Frames are separated by the byte sequence 0xff 0x00 0xff. */
     size_t start = 0;
     for (size_t i = 0; i <= size; i++) {
@@ -60,7 +60,7 @@ int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
             continue;
         if (i > start) {
             uint8_t peer = data[start] & 3;
-            commands_dispatch (&peer, 1, 10 + peer, data + start + 1, i - start - 1);
+            commands_dispatch (&peer, 1, 10 + peer, AUTH_LOCAL, data + start + 1, i - start - 1);
         }
         start = i + 3;
         i += 2;
