@@ -147,6 +147,22 @@ ZMGR_EXPORT zmgr_client_t *zmgr_client_new (const char *endpoint,
 ZMGR_EXPORT zmgr_client_t *zmgr_client_new_timeout (const char *endpoint,
                                                     int timeout_ms,
                                                     int *status_p);
+/*  Options for zmgr_client_new_opts; zero-initialise for defaults. */
+typedef struct {
+    const char *endpoint;    /* NULL: zmgr_default_endpoint */
+    int timeout_ms;          /* connect and request timeout; 0: 5000 */
+    const char *server_key;  /* tcp with CURVE: the broker's public key, as
+                                40 Z85 characters or a key file; NULL:
+                                $ZMGR_SERVER_KEY; none: plain */
+    const char *client_key;  /* this client's key pair file (zmgr keygen);
+                                NULL: $ZMGR_CLIENT_KEY */
+} zmgr_client_opts_t;
+
+/*  As zmgr_client_new with options. A broker that refuses the client's
+ *  key fails it with ZMGR_EPERM. Every constructor reads the two
+ *  environment variables when the endpoint is tcp:// and no key is given. */
+ZMGR_EXPORT zmgr_client_t *zmgr_client_new_opts (const zmgr_client_opts_t *opts,
+                                                 int *status_p);
 /*  Closes the session (the broker frees its locks) and the connection. */
 ZMGR_EXPORT void zmgr_client_destroy (zmgr_client_t **self_p);
 /*  Request timeout for non-blocking operations, in ms (> 0). */

@@ -10,6 +10,7 @@
  *  ESESSION; the handle then says hello again and resends once. */
 #define _GNU_SOURCE
 #include "client_int.h"
+#include "keys.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -43,6 +44,10 @@ struct zmgr_client {
     uint64_t *abandoned;        /* sync requests that timed out */
     size_t nabandoned, cap_abandoned;
     bool lost;                  /* connection lost: reconnect before the next send */
+    bool refused;               /* the broker refused our CURVE key */
+    key_file_t server_key;      /* broker's public key, for tcp with CURVE */
+    key_file_t client_key;      /* our key pair */
+    bool curve;                 /* both keys set */
     client_reply_hook on_reply;     /* replies nobody waits for (futures) */
     client_notice_hook on_notice;   /* notices from the broker */
     client_lost_hook on_lost;       /* the connection went away */
@@ -167,6 +172,9 @@ static bool s_read_monitor (zmgr_client_t *self)
         }
         if (event == ZMQ_EVENT_DISCONNECTED)
             lost = true;
+        if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH
+            || event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL)
+            self->refused = true;
     }
 }
 
@@ -305,13 +313,30 @@ static int s_send_buf (zmgr_client_t *self)
         return client_fail (self, ZMGR_ENOMEM, "out of memory building a request");
     if (self->buf.len > (1u << 30))
         return client_fail (self, ZMGR_ETOOBIG, "request of %zu bytes", self->buf.len);
-    if (zmq_send (self->sock, self->buf.data, self->buf.len, 0) < 0) {
-        if (errno == EAGAIN)
+    /*  With ZMQ_IMMEDIATE a send waits for a connection: wait for one
+     *  with the monitor in view, so that a refused key fails at once. */
+    int64_t deadline = s_now_us () + (int64_t) self->timeout_ms * 1000;
+    for (;;) {
+        if (zmq_send (self->sock, self->buf.data, self->buf.len, ZMQ_DONTWAIT) >= 0)
+            return 0;
+        if (errno != EAGAIN)
+            return client_fail (self, ZMGR_EINTERNAL, "zmq_send: %s", zmq_strerror (errno));
+        int64_t left = deadline - s_now_us ();
+        if (left <= 0)
             return client_fail (self, ZMGR_EUNREACHABLE, "no connection to the broker at %s",
                                 self->endpoint);
-        return client_fail (self, ZMGR_EINTERNAL, "zmq_send: %s", zmq_strerror (errno));
+        zmq_pollitem_t items[2] = { { self->sock, 0, ZMQ_POLLOUT, 0 },
+                                    { self->mon, 0, ZMQ_POLLIN, 0 } };
+        if (zmq_poll (items, 2, (long) ((left + 999) / 1000)) < 0 && errno != EINTR)
+            return client_fail (self, ZMGR_EINTERNAL, "zmq_poll: %s", zmq_strerror (errno));
+        if (items[1].revents) {
+            s_read_monitor (self);
+            if (self->refused)
+                return client_fail (self, ZMGR_EPERM, "the broker at %s refused our CURVE key "
+                                    "(not on its allow-list, or a wrong server key)",
+                                    self->endpoint);
+        }
     }
-    return 0;
 }
 
 /*  Gives a reply to the reply hook; true when it took it. */
@@ -471,7 +496,18 @@ static int s_open_sockets (zmgr_client_t *self)
     zmq_setsockopt (self->sock, ZMQ_RCVHWM, &hwm, sizeof hwm);
     zmq_setsockopt (self->sock, ZMQ_HEARTBEAT_IVL, &hb, sizeof hb);
     zmq_setsockopt (self->sock, ZMQ_HEARTBEAT_TIMEOUT, &hbt, sizeof hbt);
-    if (zmq_socket_monitor (self->sock, mon_ep, ZMQ_EVENT_DISCONNECTED) != 0)
+    if (self->curve
+        && (zmq_setsockopt (self->sock, ZMQ_CURVE_SERVERKEY, self->server_key.public_key,
+                            KEY_Z85_LEN + 1) != 0
+            || zmq_setsockopt (self->sock, ZMQ_CURVE_PUBLICKEY, self->client_key.public_key,
+                               KEY_Z85_LEN + 1) != 0
+            || zmq_setsockopt (self->sock, ZMQ_CURVE_SECRETKEY, self->client_key.secret_key,
+                               KEY_Z85_LEN + 1) != 0))
+        return client_fail (self, ZMGR_EINVAL, "CURVE keys: %s", zmq_strerror (errno));
+    self->refused = false;
+    if (zmq_socket_monitor (self->sock, mon_ep,
+                            ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH
+                                | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) != 0)
         return client_fail (self, ZMGR_ENOMEM, "zmq_socket_monitor: %s", zmq_strerror (errno));
     self->mon = zmq_socket (self->ctx, ZMQ_PAIR);
     if (!self->mon || zmq_connect (self->mon, mon_ep) != 0)
@@ -503,6 +539,7 @@ static int s_reconnect (zmgr_client_t *self)
 
 static void s_destroy (zmgr_client_t *self)
 {
+    memset (&self->client_key, 0, sizeof self->client_key);
     if (self->ext && self->ext_free)
         self->ext_free (self->ext);
     free (self->hello_opts);
@@ -516,8 +553,33 @@ static void s_destroy (zmgr_client_t *self)
     free (self);
 }
 
+/*  Loads the CURVE keys for a tcp endpoint: the arguments, else
+ *  $ZMGR_SERVER_KEY and $ZMGR_CLIENT_KEY. Without a server key the
+ *  connection is plain. 0 or an error (message on the handle). */
+static int s_load_keys (zmgr_client_t *self, const char *server_key, const char *client_key)
+{
+    if (strncmp (self->endpoint, "tcp://", 6) != 0)
+        return 0;
+    if (!server_key)
+        server_key = getenv ("ZMGR_SERVER_KEY");
+    if (!client_key)
+        client_key = getenv ("ZMGR_CLIENT_KEY");
+    if (!server_key || !*server_key)
+        return 0;
+    char err[300];
+    if (key_resolve (server_key, false, &self->server_key, err, sizeof err) != 0)
+        return client_fail (self, ZMGR_EINVAL, "server key: %s", err);
+    if (!client_key || !*client_key)
+        return client_fail (self, ZMGR_EINVAL, "a CURVE connection needs this client's key "
+                            "pair too (ZMGR_CLIENT_KEY, zmgr keygen)");
+    if (key_resolve (client_key, true, &self->client_key, err, sizeof err) != 0)
+        return client_fail (self, ZMGR_EINVAL, "client key: %s", err);
+    self->curve = true;
+    return 0;
+}
+
 static zmgr_client_t *s_new (const char *endpoint, int timeout_ms, int *status_p,
-                             bool quiet)
+                             bool quiet, const char *server_key, const char *client_key)
 {
     int dummy;
     if (!status_p)
@@ -551,7 +613,9 @@ static zmgr_client_t *s_new (const char *endpoint, int timeout_ms, int *status_p
     self->ctx = zmq_ctx_new ();
     if (!self->endpoint || !self->ctx)
         goto fail;
-    int rc = s_open_sockets (self);
+    int rc = s_load_keys (self, server_key, client_key);
+    if (rc == 0)
+        rc = s_open_sockets (self);
     if (rc != 0) {
         *status_p = rc;
         s_destroy (self);
@@ -694,12 +758,20 @@ int zmgr_call (zmgr_client_t *self, int op, const char *name, zmgr_value_t *cons
 zmgr_client_t *zmgr_client_new_timeout (const char *endpoint, int timeout_ms,
                                         int *status_p)
 {
-    return s_new (endpoint, timeout_ms, status_p, false);
+    return s_new (endpoint, timeout_ms, status_p, false, NULL, NULL);
+}
+
+zmgr_client_t *zmgr_client_new_opts (const zmgr_client_opts_t *opts, int *status_p)
+{
+    if (!opts)
+        return s_new (NULL, 0, status_p, false, NULL, NULL);
+    return s_new (opts->endpoint, opts->timeout_ms, status_p, false, opts->server_key,
+                  opts->client_key);
 }
 
 zmgr_client_t *client_new_quiet (const char *endpoint, int timeout_ms, int *status)
 {
-    return s_new (endpoint, timeout_ms, status, true);
+    return s_new (endpoint, timeout_ms, status, true, NULL, NULL);
 }
 
 int client_hello (zmgr_client_t *self)
