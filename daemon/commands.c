@@ -98,7 +98,7 @@ static const command_t s_commands[] = {
     { ZMGR_OP_QUEUE_EMPTY, queue_cmd_empty, 0, 0, T_QUEUE, N },
     { ZMGR_OP_QUEUE_FULL, queue_cmd_full, 0, 0, T_QUEUE, N },
     { ZMGR_OP_QUEUE_TASK_DONE, queue_cmd_task_done, 0, 0, T_QUEUE, N | W },
-    { ZMGR_OP_QUEUE_JOIN, queue_cmd_join, 0, 1, T_QUEUE, C | CMD_PARKS },
+    { ZMGR_OP_QUEUE_JOIN, queue_cmd_join, 0, 1, T_QUEUE, N | CMD_PARKS | CMD_SOFT },
 
     { ZMGR_OP_VALUE_GET, value_cmd_get, 0, 0, T_VALUE, N },
     { ZMGR_OP_VALUE_SET, value_cmd_set, 1, 1, T_VALUE, C | W },

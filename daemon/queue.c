@@ -142,6 +142,10 @@ int queue_cmd_task_done (cmd_ctx_t *ctx)
 
 int queue_cmd_join (cmd_ctx_t *ctx)
 {
+    if (!ctx->obj) {   /* nothing was ever put: nothing to wait for */
+        proto_put_nil (ctx->out);
+        return 0;
+    }
     queue_t *q = ctx->obj->impl;
     int64_t timeout;
     int rc = arg_timeout (ctx, 0, &timeout);

@@ -1247,9 +1247,13 @@ static void test_queue_ring (void **state)
 static void test_queue_join (void **state)
 {
     (void) state;
-    /*  join on a new queue returns at once. */
+    /*  join on a queue that does not exist returns at once and does not
+     *  create it. */
     assert_int_equal (s_call ("A", ZMGR_OP_QUEUE_JOIN, "q", 0, ""), 0);
     s_expect ("n");
+    assert_false (s_exists ("q"));
+    assert_int_equal (s_call ("A", ZMGR_OP_QUEUE_TASK_DONE, "q", 0, ""), ZMGR_ENOTFOUND);
+    assert_int_equal (s_call ("A", ZMGR_OP_CREATE, "q", 1, "s", "queue"), 0);
     assert_int_equal (s_call ("A", ZMGR_OP_QUEUE_TASK_DONE, "q", 0, ""), ZMGR_EVALUE);
     assert_int_equal (s_call ("A", ZMGR_OP_QUEUE_PUT, "q", 1, "i", 1), 0);
     assert_int_equal (s_call ("A", ZMGR_OP_QUEUE_PUT, "q", 1, "i", 2), 0);

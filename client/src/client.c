@@ -470,6 +470,10 @@ zmgr_client_t *zmgr_client_new (const char *endpoint, int *status_p)
 
 static void s_close_sockets (zmgr_client_t *self)
 {
+    /*  Stop the monitor before closing its reader: an event it sends to a
+     *  closed reader is never freed by libzmq 4.3.4. */
+    if (self->sock)
+        zmq_socket_monitor (self->sock, NULL, 0);
     if (self->mon)
         zmq_close (self->mon);
     if (self->sock)
@@ -521,6 +525,10 @@ static int s_open_sockets (zmgr_client_t *self)
 
 static int s_reconnect (zmgr_client_t *self)
 {
+    /*  A broker that stopped removed its socket file: say so at once. */
+    struct stat st;
+    if (strncmp (self->endpoint, "ipc://", 6) == 0 && stat (self->endpoint + 6, &st) != 0)
+        return client_fail (self, ZMGR_EUNREACHABLE, "no broker at %s", self->endpoint);
     s_close_sockets (self);
     s_stash_clear (self);
     int rc = s_open_sockets (self);
