@@ -433,12 +433,17 @@ int loop_run (void)
     int64_t ready_by = now_ms () + 10000;   /* local workers should be up by then */
     int64_t grace_end = -1;                 /* running jobs may finish until */
     bool ready = g_srv.workers <= 0;
-    if (ready)
+    notify_init ();
+    if (ready) {
         log_msg (LOG_NOTICE, 0, "ready");
+        notify_ready ();
+        notify_status ();
+    }
     for (;;) {
         if (g_srv.stopping) {
             /*  Stop taking work; let running jobs finish within the grace. */
             if (grace_end < 0) {
+                notify_stopping ();
                 grace_end = now_ms () + g_srv.grace_ms;
                 if (jobs_running ())
                     log_msg (LOG_NOTICE, 0, "waiting up to %d ms for %zu running jobs",
@@ -450,6 +455,7 @@ int loop_run (void)
         int64_t now = now_ms ();
         int64_t timeout = s_min_timeout (park_next_timeout (now), jobs_next_timeout (now));
         timeout = s_min_timeout (timeout, next_tick > now ? next_tick - now : 0);
+        timeout = s_min_timeout (timeout, notify_tick (now));
         if (grace_end >= 0)
             timeout = s_min_timeout (timeout, grace_end > now ? grace_end - now : 0);
         /*  signalfd, ZAP, then each listener's router and monitor. */
@@ -497,8 +503,13 @@ int loop_run (void)
             else
                 log_msg (LOG_WARNING, 0, "ready, with %zu of %d local workers up",
                          supervisor_connected (), g_srv.workers);
+            notify_ready ();
+            notify_status ();
         }
         if (now >= next_tick) {
+            static unsigned ticks;
+            if (ready && ++ticks % 5 == 0)
+                notify_status ();
             g_srv.ops_per_sec = (double) (g_srv.ops - g_srv.ops_last)
                                 * 1000.0 / (double) (now - next_tick + 1000);
             g_srv.ops_last = g_srv.ops;

@@ -261,6 +261,15 @@ void supervisor_stop (int wait_ms);
 /*  Changes the number of local workers (SIGHUP). */
 void supervisor_resize (int n);
 
+/* ---- systemd ------------------------------------------------------------ */
+
+void notify_init (void);
+void notify_ready (void);
+void notify_stopping (void);
+void notify_status (void);
+/*  Sends WATCHDOG=1 when due; ms to the next one, or -1 without watchdog. */
+int64_t notify_tick (int64_t now_ms);
+
 /* ---- security (CURVE, ZAP, allow-list) ----------------------------------- */
 
 int security_init (void *zmq_ctx);
