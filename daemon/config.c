@@ -457,6 +457,10 @@ static bool s_same (const s_setting_t *s, const server_t *a, const server_t *b)
 
 void config_reload (void)
 {
+    /*  The allow-list is re-read whatever else changes: adding or removing
+     *  a key needs no restart. */
+    if (g_srv.allow_dir && security_zap_socket ())
+        security_load_allow_list ();
     if (!s_config_path[0]) {
         log_msg (LOG_NOTICE, 0, "SIGHUP: no config file to re-read");
         return;
