@@ -7,9 +7,11 @@
 #define _GNU_SOURCE
 #include "config.h"
 #include "zmgrd.h"
+#include "keys.h"
 
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
 #include <ini.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,6 +86,7 @@ static s_setting_t s_settings[] = {
 #undef F
 #define S_NSETTINGS (sizeof s_settings / sizeof s_settings[0])
 static bool s_by_flag[S_NSETTINGS];     /* given on the command line */
+static int s_line[S_NSETTINGS];         /* line in the file that set it, 0 = none */
 
 static const char *s_levels[] = { "emerg", "alert", "crit", "error", "warning", "notice",
                                   "info", "debug" };
@@ -174,7 +177,19 @@ typedef struct {
     server_t *srv;         /* where values go */
     char error[300];       /* first error */
     int error_line;        /* its line, from ini_parse's return */
+    FILE *file;            /* being read */
+    int line;              /* lines read so far (inih's handler has none) */
 } s_parse_t;
+
+/*  inih's line reader, counting lines so that settings know theirs. */
+static char *s_reader (char *str, int num, void *stream)
+{
+    s_parse_t *p = stream;
+    char *r = fgets (str, num, p->file);
+    if (r)
+        p->line++;
+    return r;
+}
 
 static int s_ini_handler (void *user, const char *section, const char *name, const char *value)
 {
@@ -188,6 +203,8 @@ static int s_ini_handler (void *user, const char *section, const char *name, con
         const char *why = s_set (p->srv, s, value, false);
         if (why && !p->error[0])
             snprintf (p->error, sizeof p->error, "%s", why);
+        if (!why && p->srv == &g_srv)
+            s_line[i] = p->line;
         return why ? 0 : 1;
     }
     if (!p->error[0])
@@ -213,8 +230,8 @@ static int s_load (server_t *srv, bool at_start)
             log_msg (LOG_ERR, errno, "reload: %s", s_config_path);
         return -1;
     }
-    s_parse_t p = { .srv = srv };
-    int line = ini_parse_file (f, s_ini_handler, &p);
+    s_parse_t p = { .srv = srv, .file = f };
+    int line = ini_parse_stream (s_reader, &p, s_ini_handler, &p);
     fclose (f);
     if (line == 0)
         return 0;
@@ -292,6 +309,62 @@ static void s_defaults (void)
     g_srv.use_default_endpoint = true;
     g_srv.sigfd = -1;
     g_log_level = LOG_NOTICE;
+}
+
+/*  Where setting i came from, for messages: "file:line" or "--flag". */
+static const char *s_origin (size_t i)
+{
+    static char where[4200];
+    if (s_line[i])
+        snprintf (where, sizeof where, "%s:%d", s_config_path, s_line[i]);
+    else
+        snprintf (where, sizeof where, "--%s", s_settings[i].flag);
+    return where;
+}
+
+static size_t s_index_of (const void *target)
+{
+    for (size_t i = 0; i < S_NSETTINGS; i++)
+        if (s_settings[i].target == target)
+            return i;
+    return 0;
+}
+
+/*  Checks what must exist before starting: key files, the allow-list
+ *  directory, the ipc group, modules. The daemon never starts half
+ *  configured. 0, or -1 after printing the problem. */
+static int s_validate (void)
+{
+    char err[400];
+    if (g_srv.secret_key_file) {
+        key_file_t kf;
+        if (key_resolve (g_srv.secret_key_file, true, &kf, err, sizeof err) != 0) {
+            fprintf (stderr, "zmgrd: %s: secret_key_file: %s\n",
+                     s_origin (s_index_of (&g_srv.secret_key_file)), err);
+            return -1;
+        }
+        memset (&kf, 0, sizeof kf);
+    }
+    if (g_srv.allow_dir && access (g_srv.allow_dir, R_OK | X_OK) != 0) {
+        fprintf (stderr, "zmgrd: %s: allow_dir %s: %s\n", s_origin (s_index_of (&g_srv.allow_dir)),
+                 g_srv.allow_dir, strerror (errno));
+        return -1;
+    }
+    if (g_srv.allow_dir && !g_srv.secret_key_file)
+        fprintf (stderr, "zmgrd: warning: allow_dir is set but no secret_key_file: "
+                         "CURVE is off and the allow-list unused\n");
+    if (g_srv.ipc_group && !getgrnam (g_srv.ipc_group)) {
+        fprintf (stderr, "zmgrd: %s: ipc_group '%s' does not exist\n",
+                 s_origin (s_index_of (&g_srv.ipc_group)), g_srv.ipc_group);
+        return -1;
+    }
+    for (size_t m = 0; m < g_srv.nmodules; m++)
+        if (access (g_srv.modules[m], R_OK) != 0) {
+            fprintf (stderr, "zmgrd: %s: module %s: %s\n", s_origin (s_index_of (&g_srv.modules)),
+                     g_srv.modules[m], strerror (errno));
+            return -1;
+        }
+    return 0;
 }
 
 int config_init (int argc, char **argv, int *exit_code)
@@ -384,7 +457,7 @@ int config_init (int argc, char **argv, int *exit_code)
     }
     (void) s_workers_cap;
     *exit_code = 1;
-    if (s_load (&g_srv, true) != 0)
+    if (s_load (&g_srv, true) != 0 || s_validate () != 0)
         return -1;
     if (check) {
         config_print (stdout);
