@@ -380,7 +380,9 @@ ZMGR_EXPORT int zmgr_pipe_recv (zmgr_client_t *self, const char *name,
  *  arguments are an array of positional arguments. See PROTOCOL.md
  *  section 8 for states, retries and results. */
 
-/*  Submit options; zero-initialise (or ZMGR_JOB_OPTS_INIT) for defaults. */
+/*  Submit options; ZMGR_JOB_OPTS_INIT (or NULL) for the defaults. A
+ *  zero-initialised struct differs only in retries: 0, no further attempt.
+ *  Negative times are ZMGR_EINVAL. */
 typedef struct {
     int priority;     /* higher runs first; default 0 */
     int timeout_ms;   /* max run time of one attempt; 0 = none */
@@ -419,8 +421,13 @@ ZMGR_EXPORT int zmgr_workers (zmgr_client_t *self, zmgr_value_t **workers);
 /*  A future stands for one submitted job. Its completion is pushed by the
  *  broker and taken in by whichever library call on the same handle reads
  *  the connection next (no polling, no background thread); callbacks run
- *  then, on the caller's thread. A future belongs to its client handle and
- *  must be destroyed before it. */
+ *  at the end of that call, on the caller's thread, and may call the
+ *  library. A successful cancel completes the future at once. After a lost
+ *  connection, futures whose submission was acknowledged fetch their
+ *  results by id (the broker keeps them); the others fail with
+ *  ZMGR_EDISCONNECTED. A future or pool may outlive its client (it is
+ *  detached); iterators (as_completed, imap) must be destroyed first.
+ *  as_completed and zmgr_wait take futures of one handle. */
 typedef struct zmgr_future zmgr_future_t;
 typedef void (*zmgr_future_cb) (zmgr_future_t *future, void *user);
 
@@ -522,7 +529,8 @@ ZMGR_EXPORT int zmgr_imap_collect (zmgr_imap_t *it, int timeout_ms,
 
 /*  No more submissions (later ones fail with ZMGR_ESHUTDOWN). */
 ZMGR_EXPORT int zmgr_pool_close (zmgr_pool_t *self);
-/*  Waits for every job this pool submitted; call close first. */
+/*  Waits for every job this pool submitted; call close first (else
+ *  ZMGR_EVALUE, as Python's ValueError). */
 ZMGR_EXPORT int zmgr_pool_join (zmgr_pool_t *self, int timeout_ms);
 /*  Cancels this pool's pending and running jobs. */
 ZMGR_EXPORT int zmgr_pool_terminate (zmgr_pool_t *self);

@@ -52,6 +52,8 @@ struct zmgr_client {
     client_notice_hook on_notice;   /* notices from the broker */
     client_lost_hook on_lost;       /* the connection went away */
     void *hook_arg;                 /* their argument */
+    void (*settle) (zmgr_client_t *); /* runs due callbacks after a call */
+    int settling;                   /* settle is running: no recursion */
     void *ext;                      /* a layer's per-handle state */
     void (*ext_free) (void *);      /* and how to free it */
     char role[16];                  /* hello role: "client" or "worker" */
@@ -413,7 +415,30 @@ static int s_hello (zmgr_client_t *self, int wait_ms)
     return rc;
 }
 
+static void s_settle (zmgr_client_t *self)
+{
+    if (self->settle && !self->settling) {
+        self->settling++;
+        self->settle (self);
+        self->settling--;
+    }
+}
+
+void client_set_settle (zmgr_client_t *self, void (*settle) (zmgr_client_t *))
+{
+    self->settle = settle;
+}
+
+static int s_finish (zmgr_client_t *self, int wait_ms, zmgr_value_t **result);
+
 int client_finish (zmgr_client_t *self, int wait_ms, zmgr_value_t **result)
+{
+    int rc = s_finish (self, wait_ms, result);
+    s_settle (self);
+    return rc;
+}
+
+static int s_finish (zmgr_client_t *self, int wait_ms, zmgr_value_t **result)
 {
     if (result)
         *result = NULL;
@@ -739,6 +764,7 @@ int zmgr_recv (zmgr_client_t *self, int timeout_ms, uint64_t *reqid_p, int *stat
     int status = s_deliver (self, &r, result_p);
     if (status_p)
         *status_p = status;
+    s_settle (self);
     return 0;
 }
 

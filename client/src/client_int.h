@@ -45,6 +45,10 @@ typedef void (*client_lost_hook) (void *arg);
 void client_set_hooks (zmgr_client_t *self, client_reply_hook on_reply,
                        client_notice_hook on_notice, client_lost_hook on_lost,
                        void *arg);
+/*  Called at the end of every synchronous call and zmgr_recv, so that a
+ *  layer can run user callbacks made due by frames that call read (never
+ *  from inside a hook, where calling back into the library is unsafe). */
+void client_set_settle (zmgr_client_t *self, void (*settle) (zmgr_client_t *));
 /*  Per-handle state of such a layer, freed with the handle by free_fn. */
 void *client_ext (zmgr_client_t *self);
 void client_set_ext (zmgr_client_t *self, void *ext, void (*free_fn) (void *));
