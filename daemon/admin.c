@@ -72,6 +72,7 @@ int admin_cmd_ping (cmd_ctx_t *ctx)
 
 int admin_cmd_bye (cmd_ctx_t *ctx)
 {
+    ctx->peer->said_bye = true;
     peers_end (ctx->peer, "bye");
     proto_put_nil (ctx->out);
     return 0;

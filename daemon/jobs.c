@@ -838,7 +838,13 @@ void jobs_peer_gone (peer_t *peer)
         job->worker = NULL;
         s_running--;
         s_timer (job, -1);
-        s_attempt_lost (job, "worker-died");
+        if (peer->said_bye) {
+            /*  A worker says bye only between jobs (recycled, stopped):
+             *  what it still held never started and costs no retry. */
+            job->attempts--;
+            s_ready (job);
+        } else
+            s_attempt_lost (job, "worker-died");
     }
     log_msg (LOG_INFO, 0, "worker %s left after %llu jobs", w->name,
              (unsigned long long) w->done);

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -69,6 +70,7 @@ static void s_spawn (size_t i)
         argv[argc++] = g_srv.modules[m];
     }
     argv[argc] = NULL;
+    pid_t parent = getpid ();
     pid_t pid = fork ();
     if (pid < 0) {
         log_msg (LOG_ERR, errno, "fork for worker %s", name);
@@ -82,6 +84,12 @@ static void s_spawn (size_t i)
         sigemptyset (&none);
         sigprocmask (SIG_SETMASK, &none, NULL);
         signal (SIGPIPE, SIG_DFL);
+        /*  A local worker dies with its broker (an external one must not:
+         *  it outlives the shell that started it, so zmgr-worker cannot
+         *  ask for this itself). */
+        prctl (PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid () != parent)
+            _exit (0);
         execv (argv[0], (char *const *) argv);
         fprintf (stderr, "zmgrd: exec %s: %s\n", argv[0], strerror (errno));
         _exit (127);

@@ -61,6 +61,7 @@ typedef struct peer {
     object_t **locks;      /* locks it holds */
     size_t nlocks, cap_locks;
     bool dead;             /* ended; freed after the current loop turn */
+    bool said_bye;         /* ended by bye: a worker's jobs in hand never started */
     struct worker *worker; /* job runner state when role is PEER_WORKER */
     struct peer *hnext;    /* hash chain by routing id */
     struct peer *snext;    /* hash chain by session number */
