@@ -32,8 +32,8 @@ int admin_cmd_hello (cmd_ctx_t *ctx)
             ctx->peer->role = PEER_CLIENT;
         else if (len == 6 && memcmp (role, "worker", 6) == 0) {
             if (ctx->peer->auth == AUTH_CLIENT) {
-                log_msg (LOG_NOTICE, 0, "session %llu: a client key tried to register as a worker",
-                         (unsigned long long) ctx->peer->session);
+                log_msg (LOG_NOTICE, 0, "session %llu: client key %s refused as a worker",
+                         (unsigned long long) ctx->peer->session, ctx->peer->key);
                 return cmd_error (ctx, ZMGR_EPERM, "a client key cannot register as a worker");
             }
             ctx->peer->role = PEER_WORKER;
@@ -107,9 +107,12 @@ int admin_cmd_delete (cmd_ctx_t *ctx)
                           (int) ctx->req->name.len, ctx->req->name.ptr);
     /*  Keys other than admin delete only what they created. */
     int auth = ctx->peer->auth;
-    if ((auth == AUTH_CLIENT || auth == AUTH_WORKER) && strcmp (o->creator_key, ctx->peer->key))
+    if ((auth == AUTH_CLIENT || auth == AUTH_WORKER) && strcmp (o->creator_key, ctx->peer->key)) {
+        log_msg (LOG_NOTICE, 0, "key %s refused deleting '%s': created by another key",
+                 ctx->peer->key, o->name);
         return cmd_error (ctx, ZMGR_EPERM, "'%s' was created by another key; only admin may delete it",
                           o->name);
+    }
     store_delete (o);
     proto_put_nil (ctx->out);
     return 0;
@@ -162,6 +165,7 @@ int admin_cmd_create (cmd_ctx_t *ctx)
     if (!o)
         return cmd_error (ctx, rc, "cannot create: %zu objects is the limit", g_srv.max_objects);
     o->creator = ctx->peer->session;
+    memcpy (o->creator_key, ctx->peer->key, sizeof o->creator_key);
     if (maxsize.ptr && queue_set_maxsize (o, maxsize) != 0) {
         store_delete (o);
         return cmd_error (ctx, ZMGR_EINVAL, "maxsize must be a non-negative integer");

@@ -11,7 +11,7 @@
  *    CMD_SOFT      a missing object is not an error: the handler runs
  *                  with ctx->obj NULL (lock.locked is false, ...)
  *    CMD_ADMIN     only for admin keys and local (ipc) peers
- *  Roles (PROTOCOL.md section 10): a client key may not register as a
+ *  Roles (PROTOCOL.md section 10, docs/security.md): a client key may not register as a
  *  worker, nor delete an object another key created; admin keys and local
  *  peers may do everything.
  *  Arguments not in their smallest msgpack encoding are re-packed first,
@@ -130,6 +130,12 @@ static const command_t *s_by_op[S_MAX_OP];   /* table indexed by opcode */
 static proto_buf_t s_out;                      /* reply being built */
 static msgpack_sbuffer s_canon[PROTO_MAX_ARGS]; /* re-packed arguments */
 static bool s_ready;                           /* table and buffers set up */
+static const char *s_next_key = "";            /* CURVE key of the next frame */
+
+void commands_peer_key (const char *key)
+{
+    s_next_key = key ? key : "";
+}
 
 int cmd_error (cmd_ctx_t *ctx, int status, const char *fmt, ...)
 {
@@ -298,6 +304,7 @@ void commands_dispatch (const uint8_t *id, size_t id_len, int fd, int auth,
     if (new_peer) {
         peer = peers_add (id, id_len, PEER_CLIENT);
         peer->auth = auth;
+        snprintf (peer->key, sizeof peer->key, "%s", s_next_key);
     }
     peers_note_fd (peer, fd);
 

@@ -147,7 +147,8 @@ static const char *s_set (server_t *srv, const s_setting_t *s, const char *text,
         }
         return NULL;
     case S_STR:
-        *(const char **) target = owned ? text : s_own (text);
+        /*  An empty value means unset (as --check-config prints it). */
+        *(const char **) target = *text == '\0' ? NULL : owned ? text : s_own (text);
         return NULL;
     case S_LEVEL:
         for (int i = 3; i < 8; i++)
@@ -353,6 +354,13 @@ static int s_validate (void)
     if (g_srv.allow_dir && !g_srv.secret_key_file)
         fprintf (stderr, "zmgrd: warning: allow_dir is set but no secret_key_file: "
                          "CURVE is off and the allow-list unused\n");
+    for (size_t e = 0; e < g_srv.nendpoints; e++) {
+        char why[300];
+        if (loop_check_endpoint (g_srv.endpoints[e], why, sizeof why) < 0) {
+            fprintf (stderr, "zmgrd: %s: %s\n", s_origin (s_index_of (&g_srv.endpoints)), why);
+            return -1;
+        }
+    }
     if (g_srv.ipc_group && !getgrnam (g_srv.ipc_group)) {
         fprintf (stderr, "zmgrd: %s: ipc_group '%s' does not exist\n",
                  s_origin (s_index_of (&g_srv.ipc_group)), g_srv.ipc_group);
@@ -478,7 +486,9 @@ void config_print (FILE *f)
             section = s->section;
             fprintf (f, "\n[%s]\n", section);
         }
-        fprintf (f, "%s = ", s->key);
+        bool unset = (s->type == S_STR && !*(const char **) s->target)
+                     || (s->type == S_LIST && *s->count == 0);
+        fprintf (f, "%s%s = ", unset ? "; " : "", s->key);
         switch (s->type) {
         case S_SIZE: fprintf (f, "%zu", *(size_t *) s->target); break;
         case S_INT: fprintf (f, "%d", *(int *) s->target); break;

@@ -82,25 +82,32 @@ static bool s_loopback (const char *ep)
            || strncmp (host, "[::1]:", 6) == 0;
 }
 
-/*  Which listener an endpoint goes on, or -1 (refused, logged): tcp needs
- *  CURVE (a secret key), unless plain tcp is enabled, and then only on
- *  loopback. */
-static int s_listener_for (const char *ep)
+int loop_check_endpoint (const char *ep, char *why, size_t size)
 {
     if (strncmp (ep, "ipc://", 6) == 0 || strncmp (ep, "inproc://", 9) == 0)
         return S_LOCAL;
     if (strncmp (ep, "tcp://", 6) != 0) {
-        log_msg (LOG_ERR, 0, "endpoint %s refused: use ipc:// or tcp://", ep);
+        snprintf (why, size, "endpoint %s refused: use ipc:// or tcp://", ep);
         return -1;
     }
     if (g_srv.secret_key_file)
         return S_CURVE;
     if (g_srv.plain_tcp && s_loopback (ep))
         return S_LOCAL;
-    log_msg (LOG_ERR, 0, "endpoint %s refused: tcp needs CURVE (set a secret key, see "
-             "zmgr keygen)%s", ep, g_srv.plain_tcp ? "; plain tcp is for loopback only"
-                                                   : ", or --allow-plain-tcp on loopback");
+    snprintf (why, size, "endpoint %s refused: tcp needs CURVE (set a secret key, see "
+              "zmgr keygen)%s", ep, g_srv.plain_tcp ? "; plain tcp is for loopback only"
+                                                    : ", or --allow-plain-tcp on loopback");
     return -1;
+}
+
+/*  Which listener an endpoint goes on, or -1 (refused, logged). */
+static int s_listener_for (const char *ep)
+{
+    char why[300];
+    int li = loop_check_endpoint (ep, why, sizeof why);
+    if (li < 0)
+        log_msg (LOG_ERR, 0, "%s", why);
+    return li;
 }
 
 static int s_setopt_int (void *sock, int opt, int value, const char *what);
@@ -386,9 +393,9 @@ static void s_drain_router (int li)
         } else {
             const char *ckey;
             int auth = s_auth (&body, l->curve, &ckey);
+            commands_peer_key (ckey);
             commands_dispatch (key, idlen + 1, fd, auth, zmq_msg_data (&body),
                                zmq_msg_size (&body));
-            peers_note_key (key, idlen + 1, ckey);
         }
         zmq_msg_close (&body);
         zmq_msg_close (&id);

@@ -204,9 +204,3 @@ void peer_remove_lock (peer_t *peer, object_t *lock)
         }
 }
 
-void peers_note_key (const uint8_t *id, size_t id_len, const char *key)
-{
-    peer_t *p;
-    if (*key && (p = peers_find (id, id_len)) && !p->key[0])
-        snprintf (p->key, sizeof p->key, "%s", key);
-}

@@ -80,8 +80,7 @@ void peers_note_fd (peer_t *peer, int fd);
 /*  The connection on fd went away (monitor event). */
 void peers_fd_closed (int fd);
 size_t peers_count (void);
-/*  Records the CURVE key of the session with this id (after its hello). */
-void peers_note_key (const uint8_t *id, size_t id_len, const char *key);
+
 /*  The live session with this number, or NULL. */
 peer_t *peers_by_session (uint64_t session);
 void peers_shutdown (void);
@@ -287,6 +286,9 @@ void security_fini (void);
 enum { AUTH_LOCAL = 0, AUTH_CLIENT = 1, AUTH_WORKER = 2, AUTH_ADMIN = 3 };
 
 void commands_fini (void);
+/*  The CURVE key (Z85, "" for local) of the next frame's connection: a
+ *  session opened by that frame records it. */
+void commands_peer_key (const char *key);
 /*  Decodes and runs one request frame from the peer with this key
  *  (listener index + routing id), arriving on fd, with that authority. */
 void commands_dispatch (const uint8_t *id, size_t id_len, int fd, int auth,
@@ -344,6 +346,9 @@ typedef struct {
 extern server_t g_srv;
 
 int64_t now_ms (void);
+/*  Which listener an endpoint would go on (0 local, 1 CURVE), or -1 with
+ *  the reason: tcp needs CURVE, or plain tcp enabled and loopback. */
+int loop_check_endpoint (const char *ep, char *why, size_t size);
 int loop_init (void);
 int loop_run (void);
 void loop_fini (void);
