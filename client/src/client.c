@@ -321,7 +321,7 @@ static int s_send_buf (zmgr_client_t *self)
     for (;;) {
         if (zmq_send (self->sock, self->buf.data, self->buf.len, ZMQ_DONTWAIT) >= 0)
             return 0;
-        if (errno != EAGAIN)
+        if (errno != EAGAIN && errno != EINTR)
             return client_fail (self, ZMGR_EINTERNAL, "zmq_send: %s", zmq_strerror (errno));
         int64_t left = deadline - s_now_us ();
         if (left <= 0)

@@ -1035,7 +1035,14 @@ int zmgr_worker_run (zmgr_worker_t *self)
         else if (prc != 0 && prc != ZMGR_ETIMEOUT)
             rc = s_fail (self, prc, "%s", zmgr_client_errmsg (self->client));
     }
-    /*  Goodbye (bye, rid 0): the broker re-runs jobs still in hand. */
+    /*  Goodbye, waiting for its answer: the job.done frames sent before
+     *  it have then reached the broker (one connection keeps order), so
+     *  closing the socket cannot lose a result. The broker re-runs jobs
+     *  still in hand without counting an attempt. */
+    if (self->client && !self->lost) {
+        client_begin (self->client, ZMGR_OP_BYE, NULL, 0);
+        client_finish (self->client, 2000, NULL);
+    }
     zmgr_client_destroy (&self->client);
     s_drop_queue (self);
     proto_buf_fini (&hello);
