@@ -209,6 +209,13 @@ static int s_take_reply (zmgr_client_t *self, s_reply_t *r)
         zmq_msg_close (&msg);
         return 1;
     }
+    if (r->rid == 0 && r->status == ZMGR_ESESSION) {
+        /*  The broker does not know this connection (it restarted, or
+         *  ended our session): start over on the next send. */
+        zmq_msg_close (&msg);
+        s_lost (self);
+        return 1;
+    }
     if (r->rid == 0 && r->status > 0) {
         if (self->on_notice)
             self->on_notice (self->hook_arg, r->status, payload);
@@ -332,11 +339,16 @@ static int s_send_buf (zmgr_client_t *self)
         if (zmq_poll (items, 2, (long) ((left + 999) / 1000)) < 0 && errno != EINTR)
             return client_fail (self, ZMGR_EINTERNAL, "zmq_poll: %s", zmq_strerror (errno));
         if (items[1].revents) {
-            s_read_monitor (self);
+            /*  A connection that dropped while we waited took our session
+             *  with it: ZeroMQ would reconnect this socket by itself and
+             *  send into a session the broker no longer has. */
+            bool lost = s_read_monitor (self);
             if (self->refused)
                 return client_fail (self, ZMGR_EPERM, "the broker at %s refused our CURVE key "
                                     "(not on its allow-list, or a wrong server key)",
                                     self->endpoint);
+            if (lost)
+                return s_lost (self);
         }
     }
 }
@@ -412,6 +424,21 @@ static int s_hello (zmgr_client_t *self, int wait_ms)
     if (rc == ZMGR_ETIMEOUT)
         return client_fail (self, ZMGR_EUNREACHABLE, "no broker answered at %s within %d ms",
                             self->endpoint, wait_ms);
+    return rc;
+}
+
+/*  Hello on a fresh connection: a connection that closes before the
+ *  answer never got anywhere (a CURVE handshake with the wrong server
+ *  key ends so), which is unreachable rather than lost. */
+static int s_first_hello (zmgr_client_t *self, int wait_ms)
+{
+    int rc = s_hello (self, wait_ms);
+    if (rc == ZMGR_EDISCONNECTED) {
+        self->lost = true;
+        return client_fail (self, ZMGR_EUNREACHABLE, "the broker at %s closed the connection "
+                            "before answering (a CURVE endpoint needs the right server key)",
+                            self->endpoint);
+    }
     return rc;
 }
 
@@ -658,7 +685,7 @@ static zmgr_client_t *s_new (const char *endpoint, int timeout_ms, int *status_p
         *status_p = 0;
         return self;
     }
-    rc = s_hello (self, timeout_ms);
+    rc = s_first_hello (self, timeout_ms);
     if (rc != 0) {
         *status_p = rc;
         s_destroy (self);
