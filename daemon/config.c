@@ -56,6 +56,8 @@ static s_setting_t s_settings[] = {
       "local worker processes (CPUs; 0: none)" },
     { "workers", "path", "worker-path", 0, S_STR, 0, 0, false, F (worker_path), NULL, 0,
       "the zmgr-worker executable" },
+    { "workers", "credit", "worker-credit", 0, S_INT, 1, 1024, false, F (worker_credit), NULL,
+      0, "jobs a local worker takes at once: 1 runs, the rest wait in it (2)" },
     { "workers", "modules", "module", 0, S_LIST, 0, 0, false, F (modules), &g_srv.nmodules,
       16, "a task module local workers load; repeatable" },
     { "workers", "max_tasks_per_child", "max-tasks-per-child", 0, S_LONG, 0, 1LL << 40, false,
@@ -306,6 +308,7 @@ static void s_defaults (void)
     g_srv.heartbeat_ms = 1000;
     g_srv.liveness = 3;
     g_srv.grace_ms = 10000;
+    g_srv.worker_credit = 2;
     g_srv.workers = (int) sysconf (_SC_NPROCESSORS_ONLN);
     g_srv.use_default_endpoint = true;
     g_srv.sigfd = -1;

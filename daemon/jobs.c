@@ -43,6 +43,7 @@ typedef struct job {
     int64_t ttl_ms;         /* result kept this long once final */
     int retries_left;       /* further attempts after death/timeout */
     int attempts;           /* attempts started */
+    uint64_t dispatched;    /* dispatch order: a worker runs its jobs in it */
     bool chunk;             /* args is an array of argument arrays */
     bool notify;            /* push job.done to the submitter */
     uint64_t submitter;     /* session that submitted it */
@@ -81,6 +82,7 @@ static heap_t s_timers;     /* job deadlines */
 static worker_t *s_workers; /* connected workers, round-robin order */
 static worker_t *s_workers_tail;
 static size_t s_running;    /* jobs running */
+static uint64_t s_dispatches; /* jobs sent to workers so far */
 
 /* ---- tables ---------------------------------------------------------------- */
 
@@ -216,6 +218,7 @@ static void s_send_run (worker_t *w, job_t *job)
 static void s_start (worker_t *w, job_t *job)
 {
     job->attempts++;
+    job->dispatched = ++s_dispatches;
     job->worker = w->peer;
     job->progress_done = job->progress_total = 0;
     s_set_state (job, J_RUNNING);
@@ -226,12 +229,25 @@ static void s_start (worker_t *w, job_t *job)
     s_rotate (w);
 }
 
-/*  Gives a worker with free credit the best pending job it can run. */
+/*  Is a worker other than w idle and able to run fq's jobs? */
+static bool s_idle_other (const worker_t *w, const fq_t *fq)
+{
+    for (worker_t *o = s_workers; o; o = o->next)
+        if (o != w && !o->fresh && o->nrunning == 0 && s_has (o, fq))
+            return true;
+    return false;
+}
+
+/*  Gives a worker with free credit the best pending job it can run. A busy
+ *  worker (credit above 1 queues jobs in it) takes more only when no other
+ *  worker for that function is idle, so that work spreads first. */
 static void s_feed_worker (worker_t *w)
 {
     while (!g_srv.stopping && (size_t) w->credit > w->nrunning) {
         fq_t *best = NULL;
         for (size_t i = 0; i < w->nfqs; i++) {
+            if (w->nrunning > 0 && s_idle_other (w, w->fqs[i]))
+                continue;
             heap_node_t *top = heap_peek (&w->fqs[i]->pending);
             if (top && (!best || top->deadline < heap_peek (&best->pending)->deadline
                         || (top->deadline == heap_peek (&best->pending)->deadline
@@ -256,11 +272,15 @@ static void s_ready (job_t *job)
     }
     if (g_srv.stopping || job->fq->nworkers == 0)
         return;
+    /*  The least loaded worker that can take it (first in round-robin
+     *  order among equals). */
+    worker_t *best = NULL;
     for (worker_t *w = s_workers; w; w = w->next)
-        if (!w->fresh && (size_t) w->credit > w->nrunning && s_has (w, job->fq)) {
-            s_feed_worker (w);
-            return;
-        }
+        if (!w->fresh && (size_t) w->credit > w->nrunning && s_has (w, job->fq)
+            && (!best || w->nrunning < best->nrunning))
+            best = w;
+    if (best)
+        s_feed_worker (best);
 }
 
 /* ---- ends ------------------------------------------------------------------ */
@@ -350,13 +370,20 @@ static void s_attempt_lost (job_t *job, const char *reason)
     s_fail (job, ZMGR_EJOBFAILED, reason, text);
 }
 
-/*  Tells a worker to drop a job; a local one is killed instead, since it
- *  may be stuck in the function. */
+/*  Tells a worker to drop a job (already taken off its list). A local
+ *  worker that is running it, rather than holding it queued behind
+ *  another (credit above 1), is killed instead: it may be stuck in the
+ *  function. It runs its jobs in dispatch order, so the job runs if none
+ *  of those still on its list was dispatched earlier. */
 static void s_abandon (worker_t *w, job_t *job)
 {
     if (!w)
         return;
-    if (w->local) {
+    bool running = true;
+    for (size_t i = 0; i < w->nrunning; i++)
+        if (w->running[i]->dispatched < job->dispatched)
+            running = false;
+    if (w->local && running) {
         supervisor_kill ((pid_t) w->pid);
         return;
     }

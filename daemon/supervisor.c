@@ -49,7 +49,7 @@ static const char *s_endpoint (void)
 static void s_spawn (size_t i)
 {
     s_slot_t *slot = &s_slots[i];
-    char name[32], max_tasks[32];
+    char name[32], max_tasks[32], credit[16];
     snprintf (name, sizeof name, "local-%zu", i + 1);
     snprintf (max_tasks, sizeof max_tasks, "%ld", g_srv.max_tasks_per_child);
     const char *argv[64];
@@ -59,6 +59,9 @@ static void s_spawn (size_t i)
     argv[argc++] = s_endpoint ();
     argv[argc++] = "--name";
     argv[argc++] = name;
+    snprintf (credit, sizeof credit, "%d", g_srv.worker_credit > 0 ? g_srv.worker_credit : 1);
+    argv[argc++] = "--credit";
+    argv[argc++] = credit;
     if (g_srv.max_tasks_per_child > 0) {
         argv[argc++] = "--max-tasks";
         argv[argc++] = max_tasks;

@@ -320,6 +320,7 @@ typedef struct {
     int liveness;            /* missed heartbeats before a peer is dead */
     int workers;             /* local worker processes to run */
     const char *worker_path; /* zmgr-worker executable */
+    int worker_credit;       /* jobs a local worker takes at once */
     const char *modules[16]; /* modules local workers load */
     size_t nmodules;
     long max_tasks_per_child;/* recycle a local worker after this many, 0 = never */

@@ -14,5 +14,6 @@ $SUDO apt-get install -y --no-install-recommends \
     libsystemd-dev iproute2
 # The benchmark's references (not needed to build or test):
 if [ "${ZMGR_BENCH_DEPS:-0}" = 1 ]; then
-    $SUDO apt-get install -y --no-install-recommends redis-server redis-tools python3
+    $SUDO apt-get install -y --no-install-recommends redis-server redis-tools python3 \
+        gearman-job-server libgearman-dev
 fi
