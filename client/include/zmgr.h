@@ -497,8 +497,10 @@ ZMGR_EXPORT int zmgr_pool_apply_async (zmgr_pool_t *self, const char *function,
                                        zmgr_future_cb error_callback,
                                        void *user, zmgr_future_t **future);
 /*  [function(item) for item in items], in order; chunksize 0 = as Python
- *  (len / (4 × workers), at least 1). A chunk is one job. The first failure
- *  fails the whole map (ZMGR_EJOBFAILED). *results is an array, yours. */
+ *  (len / (4 × workers), at least 1). A chunk is one job, kept under half
+ *  the broker's request size limit (chunks shrink for large items). The
+ *  first failure fails the whole map (ZMGR_EJOBFAILED). *results is an
+ *  array, yours. */
 ZMGR_EXPORT int zmgr_pool_map (zmgr_pool_t *self, const char *function,
                                const zmgr_value_t *items, size_t chunksize,
                                int timeout_ms, zmgr_value_t **results);

@@ -48,6 +48,7 @@ struct zmgr_client {
     key_file_t server_key;      /* broker's public key, for tcp with CURVE */
     key_file_t client_key;      /* our key pair */
     bool curve;                 /* both keys set */
+    size_t max_msg;             /* the broker's request size limit (hello) */
     client_reply_hook on_reply;     /* replies nobody waits for (futures) */
     client_notice_hook on_notice;   /* notices from the broker */
     client_lost_hook on_lost;       /* the connection went away */
@@ -420,11 +421,33 @@ static int s_hello (zmgr_client_t *self, int wait_ms)
     int rc = s_send_buf (self);
     if (rc)
         return rc;
-    rc = s_wait_for (self, rid, wait_ms, NULL);
+    zmgr_value_t *reply = NULL;
+    rc = s_wait_for (self, rid, wait_ms, &reply);
     if (rc == ZMGR_ETIMEOUT)
         return client_fail (self, ZMGR_EUNREACHABLE, "no broker answered at %s within %d ms",
                             self->endpoint, wait_ms);
+    /*  Remember the broker's request size limit from its hello map. */
+    size_t n;
+    proto_slice_t body, k, v;
+    if (rc == 0 && reply
+        && proto_read_map ((proto_slice_t) { reply->data, reply->len }, &n, &body) == 0)
+        for (size_t i = 0; i < n; i++) {
+            const uint8_t *key;
+            size_t klen;
+            int64_t limit;
+            proto_next (&body, &k);
+            proto_next (&body, &v);
+            if (proto_read_str (k, &key, &klen, false) == 0 && klen == 7
+                && !memcmp (key, "max_msg", 7) && proto_read_int (v, &limit) == 0 && limit > 0)
+                self->max_msg = (size_t) limit;
+        }
+    zmgr_value_destroy (&reply);
     return rc;
+}
+
+size_t client_max_msg (zmgr_client_t *self)
+{
+    return self->max_msg ? self->max_msg : (size_t) 1 << 20;
 }
 
 /*  Hello on a fresh connection: a connection that closes before the

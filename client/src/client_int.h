@@ -60,6 +60,8 @@ int client_send (zmgr_client_t *self, uint64_t *rid);
  *  the first frame. 0 when at least one frame was handled, ZMGR_ETIMEOUT,
  *  ZMGR_EDISCONNECTED. */
 int client_pump (zmgr_client_t *self, int timeout_ms);
+/*  The broker's request size limit, from its hello (1 MiB until known). */
+size_t client_max_msg (zmgr_client_t *self);
 /*  The handle's default request timeout in ms. */
 int client_timeout (zmgr_client_t *self);
 /*  Sets the hello role and options (a packed map) used by this handle's

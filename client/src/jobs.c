@@ -1625,6 +1625,16 @@ static zmgr_imap_t *s_imap_new (zmgr_pool_t *pool, const char *function,
     }
     if (chunksize == 0)
         chunksize = 1;
+    /*  A chunk is one request: keep it within half the broker's limit,
+     *  judging by the items' average size. */
+    if (n > 0) {
+        size_t avg = body.len / n + 2;
+        size_t cap = client_max_msg (client) / 2 / avg;
+        if (cap < 1)
+            cap = 1;
+        if (chunksize > cap)
+            chunksize = cap;
+    }
     zmgr_imap_t *it = calloc (1, sizeof *it);
     size_t nchunks = n ? (n - 1) / chunksize + 1 : 0;
     if (it) {
