@@ -439,6 +439,7 @@ int loop_run (void)
     int64_t next_tick = now_ms () + 1000;
     int64_t ready_by = now_ms () + 10000;   /* local workers should be up by then */
     int64_t grace_end = -1;                 /* running jobs may finish until */
+    int64_t workers_end = -1;               /* workers may say goodbye until */
     bool ready = g_srv.workers <= 0;
     notify_init ();
     if (ready) {
@@ -456,8 +457,16 @@ int loop_run (void)
                     log_msg (LOG_NOTICE, 0, "waiting up to %d ms for %zu running jobs",
                              g_srv.grace_ms, jobs_running ());
             }
-            if (jobs_running () == 0 || now_ms () >= grace_end)
-                break;
+            if (jobs_running () == 0 || now_ms () >= grace_end) {
+                /*  Then the workers, with the loop still answering their
+                 *  goodbyes, for up to 3 s (supervisor_stop kills the rest). */
+                if (workers_end < 0) {
+                    supervisor_terminate ();
+                    workers_end = now_ms () + 3000;
+                }
+                if (supervisor_alive () == 0 || now_ms () >= workers_end)
+                    break;
+            }
         }
         int64_t now = now_ms ();
         int64_t timeout = s_min_timeout (park_next_timeout (now), jobs_next_timeout (now));
@@ -465,6 +474,8 @@ int loop_run (void)
         timeout = s_min_timeout (timeout, notify_tick (now));
         if (grace_end >= 0)
             timeout = s_min_timeout (timeout, grace_end > now ? grace_end - now : 0);
+        if (workers_end >= 0)   /* SIGCHLD wakes us; check now and then too */
+            timeout = s_min_timeout (timeout, 50);
         /*  signalfd, ZAP, then each listener's router and monitor. */
         zmq_pollitem_t items[6] = {
             { NULL, g_srv.sigfd, ZMQ_POLLIN, 0 },

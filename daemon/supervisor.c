@@ -266,3 +266,19 @@ void supervisor_resize (int n)
     }
     log_msg (LOG_NOTICE, 0, "local workers: now %d", n);
 }
+
+void supervisor_terminate (void)
+{
+    s_stopping = true;
+    for (size_t i = 0; i < s_nslots; i++)
+        if (s_slots[i].pid)
+            kill (s_slots[i].pid, SIGTERM);
+}
+
+size_t supervisor_alive (void)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < s_nslots; i++)
+        n += s_slots[i].pid != 0;
+    return n;
+}

@@ -256,6 +256,10 @@ bool supervisor_claim (pid_t pid);
 void supervisor_kill (pid_t pid);
 /*  Local workers running and connected. */
 size_t supervisor_connected (void);
+/*  Asks every local worker to stop (SIGTERM) and restarts none; the loop
+ *  keeps answering them (their goodbyes) until supervisor_alive is 0. */
+void supervisor_terminate (void);
+size_t supervisor_alive (void);
 /*  Stops every local worker: SIGTERM, then SIGKILL after wait_ms. */
 void supervisor_stop (int wait_ms);
 /*  Changes the number of local workers (SIGHUP). */

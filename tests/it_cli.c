@@ -16,9 +16,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "keys.h"
 #include "testutil.h"
 
 /*  Exit codes from CLI.md. */
@@ -32,7 +34,10 @@ enum {
     EX_INDEX = 7,
     EX_WRONGTYPE = 8,
     EX_UNREACHABLE = 9,
-    EX_NOTOWNER = 10
+    EX_NOTOWNER = 10,
+    EX_JOBFAILED = 11,
+    EX_DISABLED = 12,
+    EX_PERM = 13
 };
 
 #define RUN_TIMEOUT_MS 10000 /* no single CLI run may take longer */
@@ -47,8 +52,9 @@ typedef struct {
 static zt_daemon_t s_daemon;
 static run_t s_run; /* last run; static, it is too big for a test's stack */
 
-/*  Runs the CLI with a NULL-terminated argument list. */
-static run_t *s_cli_v (const char *first, va_list ap)
+/*  Runs the CLI with a NULL-terminated argument list, stdin from input
+ *  (NULL: empty). */
+static run_t *s_cli_v (const char *input, const char *first, va_list ap)
 {
     const char *argv[40];
     size_t n = 0;
@@ -57,7 +63,7 @@ static run_t *s_cli_v (const char *first, va_list ap)
         argv[n++] = a;
     argv[n] = NULL;
     long long t0 = zt_now_ms ();
-    s_run.rc = zt_run (argv, NULL, s_run.out, sizeof s_run.out, s_run.err,
+    s_run.rc = zt_run (argv, input, s_run.out, sizeof s_run.out, s_run.err,
                        sizeof s_run.err, RUN_TIMEOUT_MS);
     s_run.ms = zt_now_ms () - t0;
     return &s_run;
@@ -67,7 +73,16 @@ static run_t *s_cli (const char *first, ...)
 {
     va_list ap;
     va_start (ap, first);
-    run_t *r = s_cli_v (first, ap);
+    run_t *r = s_cli_v (NULL, first, ap);
+    va_end (ap);
+    return r;
+}
+
+static run_t *s_cli_in (const char *input, const char *first, ...)
+{
+    va_list ap;
+    va_start (ap, first);
+    run_t *r = s_cli_v (input, first, ap);
     va_end (ap);
     return r;
 }
@@ -78,7 +93,7 @@ static void s_expect (int line, int code, const char *out, const char *first, ..
 {
     va_list ap;
     va_start (ap, first);
-    run_t *r = s_cli_v (first, ap);
+    run_t *r = s_cli_v (NULL, first, ap);
     va_end (ap);
     if (r->rc != code || (out && strcmp (r->out, out) != 0))
         print_error ("line %d: zmgr %s ...: exit %d (want %d)\n"
@@ -92,11 +107,16 @@ static void s_expect (int line, int code, const char *out, const char *first, ..
 #define EXPECT(code, out, ...)                                                           \
     s_expect (__LINE__, code, out, __VA_ARGS__, (const char *)NULL)
 #define CLI(...) s_cli (__VA_ARGS__, (const char *)NULL)
+#define CLI_IN(input, ...) s_cli_in (input, __VA_ARGS__, (const char *)NULL)
+
+/*  The object tests need no workers, and a broker with local workers
+ *  takes longer to start and stop. */
+static const char *const s_no_workers[] = {"--workers", "0", NULL};
 
 static int s_setup (void **state)
 {
     (void)state;
-    return zt_daemon_start (&s_daemon, NULL) == 0 ? 0 : -1;
+    return zt_daemon_start (&s_daemon, s_no_workers) == 0 ? 0 : -1;
 }
 
 static pid_t s_bg;        /* background CLI of a test, 0 if none */
@@ -522,7 +542,7 @@ static void test_lock_run_broker_lost (void **state)
      * (5 s) when no broker is there any more */
     s_wait_bg (10000, EX_UNREACHABLE);
     /* teardown expects a broker to stop */
-    assert_int_equal (zt_daemon_start (&s_daemon, NULL), 0);
+    assert_int_equal (zt_daemon_start (&s_daemon, s_no_workers), 0);
 }
 
 /*  A get parked forever on a broker that goes away fails at once with
@@ -545,7 +565,458 @@ static void test_blocking_get_broker_lost (void **state)
     assert_int_equal (zt_daemon_stop (&s_daemon), 0);
     s_wait_bg (5000, EX_UNREACHABLE);
     assert_true (zt_now_ms () - t0 < 3000);
-    assert_int_equal (zt_daemon_start (&s_daemon, NULL), 0);
+    assert_int_equal (zt_daemon_start (&s_daemon, s_no_workers), 0);
+}
+
+/* ---- jobs, keys and admin ---------------------------------------------- */
+
+/*  Path of zmgr-worker: $ZMGR_WORKER, set by ctest. */
+static const char *s_worker_path (void)
+{
+    const char *p = getenv ("ZMGR_WORKER");
+    return p && *p ? p : "./zmgr-worker";
+}
+
+/*  A broker with one local worker (and exec allowed when exec). */
+static int s_start_with_worker (bool exec)
+{
+    const char *args[] = {"--workers",
+                          "1",
+                          "--worker-path",
+                          s_worker_path (),
+                          exec ? "--enable-exec" : NULL,
+                          NULL};
+    return zt_daemon_start (&s_daemon, args) == 0 ? 0 : -1;
+}
+
+static int s_setup_jobs (void **state)
+{
+    (void)state;
+    return s_start_with_worker (false);
+}
+
+static int s_setup_exec (void **state)
+{
+    (void)state;
+    return s_start_with_worker (true);
+}
+
+/*  Skips the test when there is no zmgr-worker to run jobs. */
+#define NEED_WORKER()                                                                    \
+    do {                                                                                 \
+        if (access (s_worker_path (), X_OK) != 0) {                                      \
+            print_message ("zmgr-worker not found (set ZMGR_WORKER)\n");                 \
+            skip ();                                                                     \
+        }                                                                                \
+    } while (0)
+
+/*  The job id a submit printed: its stdout, a decimal number and a newline. */
+static const char *s_job_id (run_t *r, char *buf, size_t size)
+{
+    assert_int_equal (r->rc, EX_OK);
+    size_t n = strspn (r->out, "0123456789");
+    assert_true (n > 0 && n < size);
+    assert_string_equal (r->out + n, "\n");
+    memcpy (buf, r->out, n);
+    buf[n] = '\0';
+    return buf;
+}
+
+static void test_submit_result (void **state)
+{
+    (void)state;
+    NEED_WORKER ();
+    char id[32];
+    EXPECT (EX_OK, "[1,2]\n", "submit", "echo", "[1,2]", "--wait", "--timeout", "10");
+    /* a value that is not an array is the one argument; none is [] */
+    EXPECT (EX_OK, "[5]\n", "submit", "echo", "5", "--wait", "--timeout", "10");
+    EXPECT (EX_OK, "[]\n", "submit", "echo", "--wait", "--timeout", "10");
+    s_job_id (CLI ("submit", "echo", "\"x\"", "--priority", "3", "--retries", "0"), id,
+              sizeof id);
+    EXPECT (EX_OK, "[\"x\"]\n", "result", id, "--timeout", "10");
+    run_t *r = CLI ("status", id);
+    assert_int_equal (r->rc, EX_OK);
+    assert_non_null (strstr (r->out, "\"state\":\"done\""));
+    assert_non_null (strstr (r->out, "\"priority\":3"));
+    /* a function's own error: exit 11 with its message */
+    EXPECT (EX_JOBFAILED, "", "submit", "fail", "boom", "--wait", "--timeout", "10");
+    assert_non_null (strstr (s_run.err, "boom"));
+    EXPECT (EX_NOTFOUND, "", "result", "999999", "--timeout", "1");
+    EXPECT (EX_NOTFOUND, "", "status", "999999");
+    EXPECT (EX_USAGE, "", "result", "abc");
+    EXPECT (EX_USAGE, "", "result", "0");
+    EXPECT (EX_USAGE, "", "submit");
+    EXPECT (EX_USAGE, "", "submit", "echo", "[1", "--wait");
+    EXPECT (EX_USAGE, "", "submit", "echo", "--priority", "high");
+    EXPECT (EX_USAGE, "", "status", "1", "--wait");
+}
+
+static void test_submit_cancel (void **state)
+{
+    (void)state;
+    NEED_WORKER ();
+    char id[32];
+    s_job_id (CLI ("submit", "sleep", "[5]"), id, sizeof id);
+    EXPECT (EX_OK, "true\n", "cancel", id);
+    EXPECT (EX_JOBFAILED, "", "result", id, "--timeout", "5");
+    assert_non_null (strstr (s_run.err, "cancel"));
+    assert_true (s_run.ms < 3000);
+    /* it has ended: nothing left to cancel */
+    EXPECT (EX_OK, "false\n", "cancel", id);
+    EXPECT (EX_NOTFOUND, "", "cancel", "999999");
+}
+
+/*  A function no worker has: the job waits, submit --wait times out (exit
+ *  5) naming the id, and jobs lists the function as served by nobody. */
+static void test_jobs_no_worker (void **state)
+{
+    (void)state;
+    NEED_WORKER ();
+    EXPECT (EX_TIMEOUT, "", "submit", "nobody_has_this", "[1]", "--wait", "--timeout",
+            "0.3");
+    assert_true (s_run.ms >= 250);
+    assert_non_null (strstr (s_run.err, "zmgr result "));
+    run_t *r = CLI ("jobs");
+    assert_int_equal (r->rc, EX_OK);
+    assert_non_null (strstr (r->out, "FUNCTION"));
+    assert_non_null (strstr (r->out, "nobody_has_this"));
+    assert_non_null (strstr (r->out, "pending without any worker: nobody_has_this"));
+    r = CLI ("jobs", "--json");
+    assert_int_equal (r->rc, EX_OK);
+    assert_non_null (strstr (r->out, "\"no_worker\":[\"nobody_has_this\"]"));
+    EXPECT (EX_USAGE, "", "jobs", "extra");
+}
+
+/*  Waits up to 10 s for the local worker to show in `zmgr workers`. */
+static void s_wait_worker (void)
+{
+    long long deadline = zt_now_ms () + 10000;
+    for (;;) {
+        run_t *r = CLI ("workers");
+        assert_int_equal (r->rc, EX_OK);
+        if (strstr (r->out, "local-1"))
+            return;
+        assert_true (zt_now_ms () < deadline);
+        usleep (50 * 1000);
+    }
+}
+
+static void test_jobs_workers (void **state)
+{
+    (void)state;
+    NEED_WORKER ();
+    s_wait_worker ();
+    EXPECT (EX_OK, "[1]\n", "submit", "echo", "[1]", "--wait", "--timeout", "10");
+    run_t *r = CLI ("workers");
+    assert_int_equal (r->rc, EX_OK);
+    assert_non_null (strstr (r->out, "NAME"));
+    assert_non_null (strstr (r->out, "local-1"));
+    assert_non_null (strstr (r->out, "echo"));
+    r = CLI ("workers", "--json");
+    assert_int_equal (r->rc, EX_OK);
+    assert_non_null (strstr (r->out, "\"name\":\"local-1\""));
+    r = CLI ("jobs");
+    assert_int_equal (r->rc, EX_OK);
+    assert_non_null (strstr (r->out, "echo"));
+    assert_non_null (strstr (r->out, "total"));
+    r = CLI ("jobs", "--json");
+    assert_int_equal (r->rc, EX_OK);
+    assert_non_null (strstr (r->out, "\"by_function\":"));
+}
+
+static void test_map (void **state)
+{
+    (void)state;
+    NEED_WORKER ();
+    /* echo returns its argument array: line 3 gives [3], in input order */
+    run_t *r = CLI_IN ("1\n2\n3\n4\n5\n", "map", "echo", "-", "--timeout", "20");
+    assert_int_equal (r->rc, EX_OK);
+    assert_string_equal (r->out, "[1]\n[2]\n[3]\n[4]\n[5]\n");
+    /* stderr is not a terminal: no progress bar */
+    assert_string_equal (r->err, "");
+    /* no FILE is stdin; blank lines are skipped; chunks keep the order */
+    r = CLI_IN ("\"a\"\n\n[1,2]\n{\"k\":1}\nplain word\n", "map", "echo", "--chunksize",
+                "2", "--timeout", "20");
+    assert_int_equal (r->rc, EX_OK);
+    assert_string_equal (r->out, "[\"a\"]\n[[1,2]]\n[{\"k\":1}]\n[\"plain word\"]\n");
+    r = CLI_IN ("", "map", "echo", "-", "--timeout", "20");
+    assert_int_equal (r->rc, EX_OK);
+    assert_string_equal (r->out, "");
+    /* a failed item: reported with its line, no output line, exit 11 at the end */
+    r = CLI_IN ("\"one\"\n\n\"two\"\n", "map", "fail", "--timeout", "20");
+    assert_int_equal (r->rc, EX_JOBFAILED);
+    assert_string_equal (r->out, "");
+    assert_non_null (strstr (r->err, "line 1: error: one"));
+    assert_non_null (strstr (r->err, "line 3: error: two"));
+    /* broken JSON on a line: nothing is submitted */
+    r = CLI_IN ("1\n[2\n", "map", "echo", "--timeout", "20");
+    assert_int_equal (r->rc, EX_USAGE);
+    assert_non_null (strstr (r->err, "stdin:2:"));
+    EXPECT (EX_USAGE, "", "map", "echo", "/nonexistent/items.jsonl");
+    EXPECT (EX_USAGE, "", "map", "echo", "-", "--chunksize", "0");
+}
+
+static void test_run_exec (void **state)
+{
+    (void)state;
+    NEED_WORKER ();
+    EXPECT (EX_OK, "hi\n", "run", "--wait", "--timeout", "20", "--", "/bin/echo", "hi");
+    /* the command's options are its own; its status is the exit code */
+    EXPECT (3, "out\n", "run", "--wait", "--timeout", "20", "/bin/sh", "-c",
+            "echo out; echo err >&2; exit 3");
+    assert_string_equal (s_run.err, "err\n");
+    /* without --wait: the job id; its result is exec's map */
+    char id[32];
+    s_job_id (CLI ("run", "--", "/bin/echo", "later"), id, sizeof id);
+    run_t *r = CLI ("result", id, "--timeout", "20");
+    assert_int_equal (r->rc, EX_OK);
+    assert_non_null (strstr (r->out, "\"stdout\":\"later\\n\""));
+    EXPECT (EX_JOBFAILED, "", "run", "--wait", "--timeout", "20", "/nonexistent/cmd");
+    EXPECT (EX_USAGE, "", "run", "--wait");
+}
+
+static void test_run_disabled (void **state)
+{
+    (void)state;
+    NEED_WORKER ();
+    EXPECT (EX_DISABLED, "", "run", "--wait", "--timeout", "5", "--", "/bin/echo", "hi");
+    assert_non_null (strstr (s_run.err, "--enable-exec"));
+    EXPECT (EX_DISABLED, "", "submit", "exec", "[\"/bin/echo\"]");
+}
+
+/*  A fresh directory for key files; removed by s_rmdir_keys. */
+static char s_keydir[64];
+
+static void s_rm_keys (void)
+{
+    if (s_keydir[0]) {
+        char cmd[128];
+        snprintf (cmd, sizeof cmd, "rm -rf '%s'", s_keydir);
+        if (system (cmd) != 0)
+            print_error ("could not remove %s\n", s_keydir);
+        s_keydir[0] = '\0';
+    }
+}
+
+static int s_teardown_keys (void **state)
+{
+    s_rm_keys ();
+    return s_teardown (state);
+}
+
+static mode_t s_mode (const char *path)
+{
+    struct stat st;
+    assert_int_equal (stat (path, &st), 0);
+    return st.st_mode & 07777;
+}
+
+/*  Reads a whole small file into buf. */
+static void s_slurp (const char *path, char *buf, size_t size)
+{
+    FILE *f = fopen (path, "r");
+    assert_non_null (f);
+    size_t n = fread (buf, 1, size - 1, f);
+    buf[n] = '\0';
+    fclose (f);
+}
+
+static void test_keygen (void **state)
+{
+    (void)state;
+    snprintf (s_keydir, sizeof s_keydir, "/tmp/zmgr-it-keys-XXXXXX");
+    assert_non_null (mkdtemp (s_keydir));
+    char key[128], pub[128], err[300], before[512], after[512];
+    snprintf (key, sizeof key, "%s/alice.key", s_keydir);
+    snprintf (pub, sizeof pub, "%s/alice.pub", s_keydir);
+
+    mode_t old = umask (077); /* the .pub is 0644 whatever the umask */
+    run_t *r = CLI ("keygen", "alice", "--dir", s_keydir);
+    umask (old);
+    assert_int_equal (r->rc, EX_OK);
+    assert_int_equal (strlen (r->out), KEY_Z85_LEN + 1);
+    assert_int_equal (s_mode (key), 0600);
+    assert_int_equal (s_mode (pub), 0644);
+    key_file_t kf;
+    assert_int_equal (key_file_read (key, &kf, err, sizeof err), 0);
+    assert_memory_equal (kf.public_key, r->out, KEY_Z85_LEN);
+    assert_int_equal (strlen (kf.secret_key), KEY_Z85_LEN);
+    assert_int_equal (key_resolve (key, true, &kf, err, sizeof err), 0);
+    assert_int_equal (key_file_read (pub, &kf, err, sizeof err), 0);
+    assert_memory_equal (kf.public_key, r->out, KEY_Z85_LEN);
+    assert_string_equal (kf.secret_key, "");
+    assert_string_equal (kf.role, "client");
+
+    /* never overwrites: same name again fails and leaves the files */
+    s_slurp (key, before, sizeof before);
+    EXPECT (1, "", "keygen", "alice", "--dir", s_keydir);
+    assert_non_null (strstr (s_run.err, "exists"));
+    s_slurp (key, after, sizeof after);
+    assert_string_equal (before, after);
+    unlink (key); /* the .pub alone also blocks */
+    EXPECT (1, "", "keygen", "alice", "--dir", s_keydir);
+    assert_int_equal (access (key, F_OK), -1);
+
+    r = CLI ("keygen", "root", "--role", "admin", "--dir", s_keydir);
+    assert_int_equal (r->rc, EX_OK);
+    snprintf (pub, sizeof pub, "%s/root.pub", s_keydir);
+    assert_int_equal (key_file_read (pub, &kf, err, sizeof err), 0);
+    assert_string_equal (kf.role, "admin");
+
+    EXPECT (EX_USAGE, "", "keygen", "bob", "--role", "root", "--dir", s_keydir);
+    EXPECT (EX_USAGE, "", "keygen", "a/b", "--dir", s_keydir);
+    EXPECT (EX_USAGE, "", "keygen");
+    EXPECT (1, "", "keygen", "bob", "--dir", "/nonexistent/dir");
+}
+
+/*  Starts zmgrd on tcp://127.0.0.1:* with CURVE, its stderr in a file so
+ *  that the port it bound can be read back from its "listening on" line.
+ *  Writes the endpoint to ep. */
+static void s_start_curve (const char *secret, const char *allow, char *ep, size_t size)
+{
+    char logpath[128];
+    snprintf (logpath, sizeof logpath, "%s/zmgrd.log", s_keydir);
+    int fd = open (logpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    assert_true (fd >= 0);
+    fflush (stderr);
+    int saved = dup (2);
+    dup2 (fd, 2);
+    close (fd);
+    const char *args[] = {"-e",
+                          "tcp://127.0.0.1:*",
+                          "--secret-key",
+                          secret,
+                          "--allow-dir",
+                          allow,
+                          "--workers",
+                          "0",
+                          NULL};
+    int rc = zt_daemon_start (&s_daemon, args);
+    fflush (stderr);
+    dup2 (saved, 2);
+    close (saved);
+    char log[4096];
+    s_slurp (logpath, log, sizeof log);
+    if (rc != 0)
+        print_error ("zmgrd log:\n%s\n", log);
+    assert_int_equal (rc, 0);
+    const char *p = strstr (log, "listening on tcp://");
+    assert_non_null (p);
+    p += strlen ("listening on ");
+    size_t n = strcspn (p, " \n");
+    assert_true (n < size);
+    memcpy (ep, p, n);
+    ep[n] = '\0';
+}
+
+static void test_curve_keys (void **state)
+{
+    (void)state;
+    assert_int_equal (zt_daemon_stop (&s_daemon), 0); /* this one needs tcp */
+    snprintf (s_keydir, sizeof s_keydir, "/tmp/zmgr-it-keys-XXXXXX");
+    assert_non_null (mkdtemp (s_keydir));
+    char allow[128], path[160], bkey[160], bpub[160], akey[160], apub[160], ckey[160],
+        rkey[160], ep[128];
+    snprintf (allow, sizeof allow, "%s/allow", s_keydir);
+    assert_int_equal (mkdir (allow, 0700), 0);
+    snprintf (bkey, sizeof bkey, "%s/broker.key", s_keydir);
+    snprintf (bpub, sizeof bpub, "%s/broker.pub", s_keydir);
+    snprintf (akey, sizeof akey, "%s/alice.key", s_keydir);
+    snprintf (apub, sizeof apub, "%s/alice.pub", s_keydir);
+    snprintf (ckey, sizeof ckey, "%s/carol.key", s_keydir);
+    snprintf (rkey, sizeof rkey, "%s/root.key", allow);
+    EXPECT (EX_OK, NULL, "keygen", "broker", "--dir", s_keydir);
+    EXPECT (EX_OK, NULL, "keygen", "alice", "--dir", s_keydir);
+    EXPECT (EX_OK, NULL, "keygen", "carol", "--dir", s_keydir); /* not allowed */
+    /* root's .pub lands in the allow-list directly; its .key does not count */
+    EXPECT (EX_OK, NULL, "keygen", "root", "--role", "admin", "--dir", allow);
+    snprintf (path, sizeof path, "%s/alice.pub", allow);
+    assert_int_equal (link (apub, path), 0);
+    s_start_curve (bkey, allow, ep, sizeof ep);
+
+    EXPECT (EX_OK, NULL, "-e", ep, "--server-key", bpub, "--key", akey, "ping");
+    EXPECT (EX_OK, "", "-e", ep, "--server-key", bpub, "--key", akey, "value", "set", "v",
+            "1");
+    /* a key not on the allow-list: exit 13, fast, with the reason */
+    EXPECT (EX_PERM, "", "-e", ep, "--server-key", bpub, "--key", ckey, "ping");
+    assert_non_null (strstr (s_run.err, "refused this key"));
+    assert_true (s_run.ms < 5000);
+    /* admin ops need an admin key */
+    EXPECT (EX_PERM, "", "-e", ep, "--server-key", bpub, "--key", akey, "admin",
+            "log-level", "debug");
+    assert_non_null (strstr (s_run.err, "refused this key"));
+    EXPECT (EX_OK, "", "-e", ep, "--server-key", bpub, "--key", rkey, "admin",
+            "log-level", "info");
+    /* key problems are found before connecting */
+    EXPECT (EX_USAGE, "", "-e", ep, "--server-key", bpub, "--key", apub, "ping");
+    assert_non_null (strstr (s_run.err, "no secret key"));
+    EXPECT (EX_USAGE, "", "-e", ep, "--server-key", "/nonexistent.pub", "--key", akey,
+            "ping");
+    /* the environment works as the options do */
+    setenv ("ZMGR_SERVER_KEY", bpub, 1);
+    setenv ("ZMGR_CLIENT_KEY", akey, 1);
+    EXPECT (EX_OK, "1\n", "-e", ep, "value", "get", "v");
+    unsetenv ("ZMGR_CLIENT_KEY");
+    EXPECT (EX_USAGE, "", "-e", ep, "value", "get", "v");
+    unsetenv ("ZMGR_SERVER_KEY");
+    /* a wrong server key, or no CURVE at all: the broker drops the
+     * connection, which is unreachable (exit 9), with a hint */
+    EXPECT (EX_UNREACHABLE, "", "-e", ep, "--server-key", apub, "--key", akey, "ping",
+            "--timeout", "2");
+    assert_non_null (strstr (s_run.err, "server key"));
+    EXPECT (EX_UNREACHABLE, "", "-e", ep, "ping", "--timeout", "2");
+    assert_non_null (strstr (s_run.err, "CURVE"));
+}
+
+/*  Admin ops over the local (ipc) connection need no key. */
+static void test_admin_ops (void **state)
+{
+    (void)state;
+    EXPECT (EX_OK, "", "admin", "log-level", "debug");
+    EXPECT (EX_OK, "", "admin", "log-level", "notice");
+    EXPECT (EX_USAGE, "", "admin", "log-level", "loud");
+    EXPECT (EX_USAGE, "", "admin", "log-level");
+    EXPECT (EX_USAGE, "", "admin", "reboot");
+    EXPECT (EX_OK, "", "admin", "shutdown");
+    long long deadline = zt_now_ms () + 10000;
+    while (zt_daemon_alive (&s_daemon))
+        assert_true (zt_now_ms () < deadline);
+    zt_daemon_stop (&s_daemon); /* reaped already: removes the directory */
+    /* teardown expects a broker to stop */
+    assert_int_equal (zt_daemon_start (&s_daemon, s_no_workers), 0);
+}
+
+static void test_help_jobs (void **state)
+{
+    (void)state;
+    run_t *r = CLI ("--help");
+    assert_int_equal (r->rc, EX_OK);
+    assert_non_null (strstr (r->out, "Jobs:"));
+    assert_non_null (strstr (r->out, "keygen"));
+    assert_non_null (strstr (r->out, "13 the broker refused this key"));
+    const char *cmds[] = {"submit", "result",  "status", "cancel", "map",
+                          "jobs",   "workers", "run",    "keygen"};
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+        char want[64];
+        snprintf (want, sizeof want, "usage: zmgr [OPTIONS] %s", cmds[i]);
+        r = CLI (cmds[i], "--help");
+        assert_int_equal (r->rc, EX_OK);
+        assert_non_null (strstr (r->out, want));
+        r = CLI ("help", cmds[i]);
+        assert_int_equal (r->rc, EX_OK);
+        assert_non_null (strstr (r->out, want));
+    }
+    r = CLI ("submit", "--help");
+    assert_non_null (strstr (r->out, "--priority P"));
+    r = CLI ("admin", "--help");
+    assert_int_equal (r->rc, EX_OK);
+    assert_non_null (strstr (r->out, "admin log-level"));
+    r = CLI ("admin", "shutdown", "--help");
+    assert_int_equal (r->rc, EX_OK);
+    assert_non_null (strstr (r->out, "usage: zmgr [OPTIONS] admin shutdown"));
+    /* the words after run's command are its own, not options of zmgr: not
+     * help, not -e; this broker refuses exec */
+    EXPECT (EX_DISABLED, "", "run", "--wait", "/bin/echo", "--help", "-e", "x");
 }
 
 int main (void)
@@ -576,7 +1047,22 @@ int main (void)
         T (test_lock_run_forwards_sigterm),
         T (test_lock_run_broker_lost),
         T (test_blocking_get_broker_lost),
+        T (test_admin_ops),
+        T (test_help_jobs),
 #undef T
+#define TK(fn) cmocka_unit_test_setup_teardown (fn, s_setup, s_teardown_keys)
+        TK (test_keygen),
+        TK (test_curve_keys),
+#undef TK
+#define TJ(fn) cmocka_unit_test_setup_teardown (fn, s_setup_jobs, s_teardown)
+        TJ (test_submit_result),
+        TJ (test_submit_cancel),
+        TJ (test_jobs_no_worker),
+        TJ (test_jobs_workers),
+        TJ (test_map),
+        TJ (test_run_disabled),
+#undef TJ
+        cmocka_unit_test_setup_teardown (test_run_exec, s_setup_exec, s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

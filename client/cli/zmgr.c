@@ -5,7 +5,10 @@
  *  command table before connecting, so a usage error never needs a broker;
  *  value arguments are JSON or plain words (json.h). Results go to stdout
  *  as one line of JSON; failures to stderr, with an exit code per kind of
- *  failure that scripts can test. CLI.md is the user's manual. */
+ *  failure that scripts can test. CLI.md is the user's manual.
+ *  This file holds the table, parsing, help, connecting and the object
+ *  commands; the job commands are in jobs_cmd.c, keygen and admin in
+ *  admin_cmd.c (cli.h is what they share). */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <fcntl.h>
@@ -23,94 +26,19 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "json.h"
+#include "keys.h"
 #include "zmgr.h"
 
-/*  Exit codes: CLI.md and --help document them; scripts depend on them, so
- *  they never change meaning. */
-enum {
-    CLI_EXIT_OK = 0,
-    CLI_EXIT_ERROR = 1,       /* any failure not listed below */
-    CLI_EXIT_USAGE = 2,       /* bad command line; also broker EINVAL */
-    CLI_EXIT_EMPTY = 3,       /* EEMPTY: queue.Empty */
-    CLI_EXIT_FULL = 4,        /* EFULL: queue.Full */
-    CLI_EXIT_TIMEOUT = 5,     /* ETIMEOUT: lock acquire, pipe recv, join */
-    CLI_EXIT_NOTFOUND = 6,    /* ENOTFOUND, EKEY */
-    CLI_EXIT_INDEX = 7,       /* EINDEX, EVALUE */
-    CLI_EXIT_WRONGTYPE = 8,   /* EWRONGTYPE, ETYPE */
-    CLI_EXIT_UNREACHABLE = 9, /* EUNREACHABLE, EDISCONNECTED, ... */
-    CLI_EXIT_NOTOWNER = 10    /* ENOTOWNER */
-};
-
-/*  Options a command may accept besides the global ones (-e, --timeout,
- *  --raw, --help). */
-enum {
-    OPT_NOWAIT = 1 << 0,  /* --nowait: timeout 0 */
-    OPT_MAXSIZE = 1 << 1, /* --maxsize N */
-    OPT_DEFAULT = 1 << 2, /* --default V */
-    OPT_RLOCK = 1 << 3,   /* --rlock */
-    OPT_ABSENT = 1 << 4   /* --absent (value cas) */
-};
-
-/*  Command flags. */
-enum {
-    CMD_BLOCKS = 1 << 0,   /* --timeout is the op's own wait, default forever */
-    CMD_NO_BROKER = 1 << 1 /* runs without connecting (version) */
-};
-
-#define MAX_ARGS 4 /* positional arguments after TYPE OP, NAME included */
-
-typedef struct cli cli_t;
-typedef int (cmd_fn_t) (cli_t *cli);
-
-/*  One command. The argument spec has a letter per positional argument
- *  after TYPE OP, upper case when required, lower case when optional (and
- *  only at the end): N name, P prefix (plain strings), V any value, A array
- *  value, O object value, D number value, I integer, E pipe end (0 or 1). */
-typedef struct {
-    const char *type;     /* "list", ...; NULL for a top-level command */
-    const char *op;       /* "append", ... */
-    const char *spec;     /* argument spec, see above */
-    unsigned opts;        /* OPT_* accepted */
-    unsigned flags;       /* CMD_* */
-    cmd_fn_t *run;        /* does it; returns the exit code */
-    const char *synopsis; /* arguments as shown by --help */
-    const char *help;     /* what it does, one sentence */
-} command_t;
-
-/*  Everything one invocation parsed, and the connection it made. */
-struct cli {
-    const char *endpoint;        /* -e, or NULL for the library's default */
-    bool has_timeout;            /* --timeout given */
-    int timeout_ms;              /* --timeout, in ms (ZMGR_FOREVER for inf) */
-    bool nowait;                 /* --nowait */
-    bool raw;                    /* --raw */
-    bool help;                   /* -h/--help */
-    bool version;                /* --version */
-    int64_t maxsize;             /* --maxsize, 0 when not given */
-    const char *dflt_text;       /* --default, unparsed */
-    bool rlock;                  /* --rlock */
-    bool absent;                 /* --absent */
-    unsigned given;              /* OPT_* seen on the command line */
-    const char **pos;            /* positional arguments (points into argv) */
-    int npos;                    /* how many */
-    char **command;              /* lock run: the command and its arguments */
-    const command_t *cmd;        /* the command being run */
-    const char *name;            /* its NAME argument, or NULL */
-    int nargs;                   /* arguments after TYPE OP */
-    const char *arg[MAX_ARGS];   /* them, as typed */
-    zmgr_value_t *val[MAX_ARGS]; /* value arguments (V, A, O, D), parsed */
-    int64_t num[MAX_ARGS];       /* integer arguments (I, E), parsed */
-    zmgr_value_t *dflt;          /* --default, parsed */
-    zmgr_client_t *client;       /* the connection */
-};
-
-static const char *s_types[] = {"list", "dict", "queue", "value", "lock", "pipe", NULL};
+/*  Words that take an OP after them: the object types, and admin. */
+static const char *s_types[] = {"list", "dict", "queue", "value",
+                                "lock", "pipe", "admin", NULL};
 
 /* ---- output ------------------------------------------------------------ */
 
 /*  Exit code for a status from libzmgr. */
-static int s_exit_code (int rc)
+int cli_exit_code (int rc)
 {
     switch (rc) {
     case 0:
@@ -139,6 +67,13 @@ static int s_exit_code (int rc)
         return CLI_EXIT_UNREACHABLE;
     case ZMGR_ENOTOWNER:
         return CLI_EXIT_NOTOWNER;
+    case ZMGR_EJOBFAILED:
+    case ZMGR_ECANCELLED:
+        return CLI_EXIT_JOBFAILED;
+    case ZMGR_EDISABLED:
+        return CLI_EXIT_DISABLED;
+    case ZMGR_EPERM:
+        return CLI_EXIT_PERM;
     default:
         return CLI_EXIT_ERROR;
     }
@@ -146,21 +81,25 @@ static int s_exit_code (int rc)
 
 /*  Reports a failed call as "zmgr: TYPE OP NAME: message" and returns its
  *  exit code. The handle's message is the detailed one (the broker's own
- *  text when it came from there); the code's text stands in when empty. */
-static int s_fail (cli_t *cli, int rc)
+ *  text when it came from there); the code's text stands in when empty.
+ *  EPERM says first what it means for the user: the key is the problem,
+ *  not the command. */
+int cli_fail (cli_t *cli, int rc)
 {
     const char *msg = cli->client ? zmgr_client_errmsg (cli->client) : "";
     if (!msg || !*msg)
         msg = zmgr_strerror (rc);
-    fprintf (stderr, "zmgr: %s%s%s%s%s: %s\n", cli->cmd->type ? cli->cmd->type : "",
+    fprintf (stderr, "zmgr: %s%s%s%s%s: %s%s\n", cli->cmd->type ? cli->cmd->type : "",
              cli->cmd->type ? " " : "", cli->cmd->op, cli->name ? " " : "",
-             cli->name ? cli->name : "", msg);
-    return s_exit_code (rc);
+             cli->name ? cli->name : "",
+             rc == ZMGR_EPERM ? "the broker refused this key for this operation: " : "",
+             msg);
+    return cli_exit_code (rc);
 }
 
 /*  Prints a value result and frees it. --raw prints a string's bytes as
  *  they are, without quotes or escapes. */
-static int s_out_value (cli_t *cli, zmgr_value_t **value_p)
+int cli_out_value (cli_t *cli, zmgr_value_t **value_p)
 {
     const char *s;
     size_t len;
@@ -199,7 +138,7 @@ static int s_out_str (cli_t *cli, const char *s)
 }
 
 /*  Timeout of a blocking op: --nowait 0, --timeout, else forever. */
-static int s_wait_ms (cli_t *cli)
+int cli_wait_ms (cli_t *cli)
 {
     if (cli->nowait)
         return 0;
@@ -211,32 +150,32 @@ static int s_wait_ms (cli_t *cli)
 static int s_list_append (cli_t *cli)
 {
     int rc = zmgr_list_append (cli->client, cli->name, cli->val[1]);
-    return rc ? s_fail (cli, rc) : CLI_EXIT_OK;
+    return rc ? cli_fail (cli, rc) : CLI_EXIT_OK;
 }
 
 static int s_list_extend (cli_t *cli)
 {
     int rc = zmgr_list_extend (cli->client, cli->name, cli->val[1]);
-    return rc ? s_fail (cli, rc) : CLI_EXIT_OK;
+    return rc ? cli_fail (cli, rc) : CLI_EXIT_OK;
 }
 
 static int s_list_insert (cli_t *cli)
 {
     int rc = zmgr_list_insert (cli->client, cli->name, cli->num[1], cli->val[2]);
-    return rc ? s_fail (cli, rc) : CLI_EXIT_OK;
+    return rc ? cli_fail (cli, rc) : CLI_EXIT_OK;
 }
 
 static int s_list_get (cli_t *cli)
 {
     zmgr_value_t *item;
     int rc = zmgr_list_get (cli->client, cli->name, cli->num[1], &item);
-    return rc ? s_fail (cli, rc) : s_out_value (cli, &item);
+    return rc ? cli_fail (cli, rc) : cli_out_value (cli, &item);
 }
 
 static int s_list_set (cli_t *cli)
 {
     int rc = zmgr_list_set (cli->client, cli->name, cli->num[1], cli->val[2]);
-    return rc ? s_fail (cli, rc) : CLI_EXIT_OK;
+    return rc ? cli_fail (cli, rc) : CLI_EXIT_OK;
 }
 
 static int s_list_pop (cli_t *cli)
@@ -244,34 +183,34 @@ static int s_list_pop (cli_t *cli)
     zmgr_value_t *item;
     int64_t index = cli->nargs > 1 ? cli->num[1] : -1;
     int rc = zmgr_list_pop (cli->client, cli->name, index, &item);
-    return rc ? s_fail (cli, rc) : s_out_value (cli, &item);
+    return rc ? cli_fail (cli, rc) : cli_out_value (cli, &item);
 }
 
 static int s_list_remove (cli_t *cli)
 {
     int rc = zmgr_list_remove (cli->client, cli->name, cli->val[1]);
-    return rc ? s_fail (cli, rc) : CLI_EXIT_OK;
+    return rc ? cli_fail (cli, rc) : CLI_EXIT_OK;
 }
 
 static int s_list_index (cli_t *cli)
 {
     int64_t n;
     int rc = zmgr_list_index (cli->client, cli->name, cli->val[1], &n);
-    return rc ? s_fail (cli, rc) : s_out_int (n);
+    return rc ? cli_fail (cli, rc) : s_out_int (n);
 }
 
 static int s_list_count (cli_t *cli)
 {
     int64_t n;
     int rc = zmgr_list_count (cli->client, cli->name, cli->val[1], &n);
-    return rc ? s_fail (cli, rc) : s_out_int (n);
+    return rc ? cli_fail (cli, rc) : s_out_int (n);
 }
 
 static int s_list_len (cli_t *cli)
 {
     int64_t n;
     int rc = zmgr_list_len (cli->client, cli->name, &n);
-    return rc ? s_fail (cli, rc) : s_out_int (n);
+    return rc ? cli_fail (cli, rc) : s_out_int (n);
 }
 
 static int s_list_slice (cli_t *cli)
@@ -279,13 +218,13 @@ static int s_list_slice (cli_t *cli)
     zmgr_value_t *items;
     int64_t stop = cli->nargs > 2 ? cli->num[2] : INT64_MAX;
     int rc = zmgr_list_slice (cli->client, cli->name, cli->num[1], stop, &items);
-    return rc ? s_fail (cli, rc) : s_out_value (cli, &items);
+    return rc ? cli_fail (cli, rc) : cli_out_value (cli, &items);
 }
 
 static int s_list_clear (cli_t *cli)
 {
     int rc = zmgr_list_clear (cli->client, cli->name);
-    return rc ? s_fail (cli, rc) : CLI_EXIT_OK;
+    return rc ? cli_fail (cli, rc) : CLI_EXIT_OK;
 }
 
 /* ---- dict -------------------------------------------------------------- */
@@ -293,41 +232,41 @@ static int s_list_clear (cli_t *cli)
 static int s_dict_set (cli_t *cli)
 {
     int rc = zmgr_dict_set (cli->client, cli->name, cli->val[1], cli->val[2]);
-    return rc ? s_fail (cli, rc) : CLI_EXIT_OK;
+    return rc ? cli_fail (cli, rc) : CLI_EXIT_OK;
 }
 
 static int s_dict_get (cli_t *cli)
 {
     zmgr_value_t *val;
     int rc = zmgr_dict_get (cli->client, cli->name, cli->val[1], cli->dflt, &val);
-    return rc ? s_fail (cli, rc) : s_out_value (cli, &val);
+    return rc ? cli_fail (cli, rc) : cli_out_value (cli, &val);
 }
 
 static int s_dict_delete (cli_t *cli)
 {
     int rc = zmgr_dict_delete (cli->client, cli->name, cli->val[1]);
-    return rc ? s_fail (cli, rc) : CLI_EXIT_OK;
+    return rc ? cli_fail (cli, rc) : CLI_EXIT_OK;
 }
 
 static int s_dict_contains (cli_t *cli)
 {
     bool found;
     int rc = zmgr_dict_contains (cli->client, cli->name, cli->val[1], &found);
-    return rc ? s_fail (cli, rc) : s_out_bool (found);
+    return rc ? cli_fail (cli, rc) : s_out_bool (found);
 }
 
 static int s_dict_keys (cli_t *cli)
 {
     zmgr_value_t *keys;
     int rc = zmgr_dict_keys (cli->client, cli->name, &keys);
-    return rc ? s_fail (cli, rc) : s_out_value (cli, &keys);
+    return rc ? cli_fail (cli, rc) : cli_out_value (cli, &keys);
 }
 
 static int s_dict_values (cli_t *cli)
 {
     zmgr_value_t *vals;
     int rc = zmgr_dict_values (cli->client, cli->name, &vals);
-    return rc ? s_fail (cli, rc) : s_out_value (cli, &vals);
+    return rc ? cli_fail (cli, rc) : cli_out_value (cli, &vals);
 }
 
 /*  Is obj an array of [string, value] pairs? */
@@ -352,12 +291,12 @@ static int s_dict_items (cli_t *cli)
     zmgr_value_t *items;
     int rc = zmgr_dict_items (cli->client, cli->name, &items);
     if (rc)
-        return s_fail (cli, rc);
+        return cli_fail (cli, rc);
     msgpack_zone zone;
     msgpack_object obj;
     if (!msgpack_zone_init (&zone, 1024)) {
         zmgr_value_destroy (&items);
-        return s_fail (cli, ZMGR_ENOMEM);
+        return cli_fail (cli, ZMGR_ENOMEM);
     }
     if (zmgr_value_to_object (items, &zone, &obj) != 0)
         rc = -1;
@@ -389,13 +328,13 @@ static int s_dict_len (cli_t *cli)
 {
     int64_t n;
     int rc = zmgr_dict_len (cli->client, cli->name, &n);
-    return rc ? s_fail (cli, rc) : s_out_int (n);
+    return rc ? cli_fail (cli, rc) : s_out_int (n);
 }
 
 static int s_dict_update (cli_t *cli)
 {
     int rc = zmgr_dict_update (cli->client, cli->name, cli->val[1]);
-    return rc ? s_fail (cli, rc) : CLI_EXIT_OK;
+    return rc ? cli_fail (cli, rc) : CLI_EXIT_OK;
 }
 
 static int s_dict_setdefault (cli_t *cli)
@@ -403,27 +342,27 @@ static int s_dict_setdefault (cli_t *cli)
     zmgr_value_t *val;
     int rc =
         zmgr_dict_setdefault (cli->client, cli->name, cli->val[1], cli->val[2], &val);
-    return rc ? s_fail (cli, rc) : s_out_value (cli, &val);
+    return rc ? cli_fail (cli, rc) : cli_out_value (cli, &val);
 }
 
 static int s_dict_pop (cli_t *cli)
 {
     zmgr_value_t *val;
     int rc = zmgr_dict_pop (cli->client, cli->name, cli->val[1], cli->dflt, &val);
-    return rc ? s_fail (cli, rc) : s_out_value (cli, &val);
+    return rc ? cli_fail (cli, rc) : cli_out_value (cli, &val);
 }
 
 static int s_dict_add (cli_t *cli)
 {
     zmgr_value_t *val;
     int rc = zmgr_dict_add (cli->client, cli->name, cli->val[1], cli->val[2], &val);
-    return rc ? s_fail (cli, rc) : s_out_value (cli, &val);
+    return rc ? cli_fail (cli, rc) : cli_out_value (cli, &val);
 }
 
 static int s_dict_clear (cli_t *cli)
 {
     int rc = zmgr_dict_clear (cli->client, cli->name);
-    return rc ? s_fail (cli, rc) : CLI_EXIT_OK;
+    return rc ? cli_fail (cli, rc) : CLI_EXIT_OK;
 }
 
 /* ---- queue ------------------------------------------------------------- */
@@ -431,53 +370,53 @@ static int s_dict_clear (cli_t *cli)
 static int s_queue_create (cli_t *cli)
 {
     int rc = zmgr_queue_create (cli->client, cli->name, cli->maxsize);
-    return rc ? s_fail (cli, rc) : CLI_EXIT_OK;
+    return rc ? cli_fail (cli, rc) : CLI_EXIT_OK;
 }
 
 static int s_queue_put (cli_t *cli)
 {
-    int rc = zmgr_queue_put (cli->client, cli->name, cli->val[1], s_wait_ms (cli));
-    return rc ? s_fail (cli, rc) : CLI_EXIT_OK;
+    int rc = zmgr_queue_put (cli->client, cli->name, cli->val[1], cli_wait_ms (cli));
+    return rc ? cli_fail (cli, rc) : CLI_EXIT_OK;
 }
 
 static int s_queue_get (cli_t *cli)
 {
     zmgr_value_t *item;
-    int rc = zmgr_queue_get (cli->client, cli->name, s_wait_ms (cli), &item);
-    return rc ? s_fail (cli, rc) : s_out_value (cli, &item);
+    int rc = zmgr_queue_get (cli->client, cli->name, cli_wait_ms (cli), &item);
+    return rc ? cli_fail (cli, rc) : cli_out_value (cli, &item);
 }
 
 static int s_queue_qsize (cli_t *cli)
 {
     int64_t n;
     int rc = zmgr_queue_qsize (cli->client, cli->name, &n);
-    return rc ? s_fail (cli, rc) : s_out_int (n);
+    return rc ? cli_fail (cli, rc) : s_out_int (n);
 }
 
 static int s_queue_empty (cli_t *cli)
 {
     bool b;
     int rc = zmgr_queue_empty (cli->client, cli->name, &b);
-    return rc ? s_fail (cli, rc) : s_out_bool (b);
+    return rc ? cli_fail (cli, rc) : s_out_bool (b);
 }
 
 static int s_queue_full (cli_t *cli)
 {
     bool b;
     int rc = zmgr_queue_full (cli->client, cli->name, &b);
-    return rc ? s_fail (cli, rc) : s_out_bool (b);
+    return rc ? cli_fail (cli, rc) : s_out_bool (b);
 }
 
 static int s_queue_task_done (cli_t *cli)
 {
     int rc = zmgr_queue_task_done (cli->client, cli->name);
-    return rc ? s_fail (cli, rc) : CLI_EXIT_OK;
+    return rc ? cli_fail (cli, rc) : CLI_EXIT_OK;
 }
 
 static int s_queue_join (cli_t *cli)
 {
-    int rc = zmgr_queue_join (cli->client, cli->name, s_wait_ms (cli));
-    return rc ? s_fail (cli, rc) : CLI_EXIT_OK;
+    int rc = zmgr_queue_join (cli->client, cli->name, cli_wait_ms (cli));
+    return rc ? cli_fail (cli, rc) : CLI_EXIT_OK;
 }
 
 /* ---- value ------------------------------------------------------------- */
@@ -486,13 +425,13 @@ static int s_value_get (cli_t *cli)
 {
     zmgr_value_t *val;
     int rc = zmgr_value_get (cli->client, cli->name, &val);
-    return rc ? s_fail (cli, rc) : s_out_value (cli, &val);
+    return rc ? cli_fail (cli, rc) : cli_out_value (cli, &val);
 }
 
 static int s_value_set (cli_t *cli)
 {
     int rc = zmgr_value_set (cli->client, cli->name, cli->val[1]);
-    return rc ? s_fail (cli, rc) : CLI_EXIT_OK;
+    return rc ? cli_fail (cli, rc) : CLI_EXIT_OK;
 }
 
 /*  An int64 delta takes the plain integer call; anything else (a float,
@@ -503,11 +442,11 @@ static int s_value_add (cli_t *cli)
     if (zmgr_value_to_int (cli->val[1], &delta) == 0 &&
         zmgr_value_kind (cli->val[1]) != ZMGR_VAL_FLOAT) {
         int rc = zmgr_value_add (cli->client, cli->name, delta, &n);
-        return rc ? s_fail (cli, rc) : s_out_int (n);
+        return rc ? cli_fail (cli, rc) : s_out_int (n);
     }
     zmgr_value_t *val;
     int rc = zmgr_value_addv (cli->client, cli->name, cli->val[1], &val);
-    return rc ? s_fail (cli, rc) : s_out_value (cli, &val);
+    return rc ? cli_fail (cli, rc) : cli_out_value (cli, &val);
 }
 
 /*  Prints {"swapped":bool,"value":current}. With --absent the one value
@@ -521,7 +460,7 @@ static int s_value_cas (cli_t *cli)
     int rc =
         zmgr_value_cas (cli->client, cli->name, expected, desired, &swapped, &current);
     if (rc)
-        return s_fail (cli, rc);
+        return cli_fail (cli, rc);
     printf ("{\"swapped\":%s,\"value\":", swapped ? "true" : "false");
     if (current)
         rc = cli_json_print (stdout, current);
@@ -545,21 +484,21 @@ static int s_value_cas_check (cli_t *cli)
 
 static int s_lock_acquire (cli_t *cli)
 {
-    int rc = zmgr_lock_acquire (cli->client, cli->name, cli->rlock, s_wait_ms (cli));
-    return rc ? s_fail (cli, rc) : CLI_EXIT_OK;
+    int rc = zmgr_lock_acquire (cli->client, cli->name, cli->rlock, cli_wait_ms (cli));
+    return rc ? cli_fail (cli, rc) : CLI_EXIT_OK;
 }
 
 static int s_lock_release (cli_t *cli)
 {
     int rc = zmgr_lock_release (cli->client, cli->name);
-    return rc ? s_fail (cli, rc) : CLI_EXIT_OK;
+    return rc ? cli_fail (cli, rc) : CLI_EXIT_OK;
 }
 
 static int s_lock_locked (cli_t *cli)
 {
     bool b;
     int rc = zmgr_lock_locked (cli->client, cli->name, &b);
-    return rc ? s_fail (cli, rc) : s_out_bool (b);
+    return rc ? cli_fail (cli, rc) : s_out_bool (b);
 }
 
 /*  Starts the command with the signal mask it should have. Exec failures
@@ -621,9 +560,9 @@ static int s_wait_status (int status)
  *  stopped (SIGTERM) rather than left running unprotected. */
 static int s_lock_run (cli_t *cli)
 {
-    int rc = zmgr_lock_acquire (cli->client, cli->name, cli->rlock, s_wait_ms (cli));
+    int rc = zmgr_lock_acquire (cli->client, cli->name, cli->rlock, cli_wait_ms (cli));
     if (rc)
-        return s_fail (cli, rc);
+        return cli_fail (cli, rc);
 
     /* Blocked before fork, so no SIGCHLD or forwarded signal can come
      * between fork and the wait. libzmq's threads block every signal, so
@@ -689,15 +628,15 @@ static int s_lock_run (cli_t *cli)
 static int s_pipe_send (cli_t *cli)
 {
     int rc = zmgr_pipe_send (cli->client, cli->name, (int)cli->num[1], cli->val[2]);
-    return rc ? s_fail (cli, rc) : CLI_EXIT_OK;
+    return rc ? cli_fail (cli, rc) : CLI_EXIT_OK;
 }
 
 static int s_pipe_recv (cli_t *cli)
 {
     zmgr_value_t *item;
-    int rc =
-        zmgr_pipe_recv (cli->client, cli->name, (int)cli->num[1], s_wait_ms (cli), &item);
-    return rc ? s_fail (cli, rc) : s_out_value (cli, &item);
+    int rc = zmgr_pipe_recv (cli->client, cli->name, (int)cli->num[1], cli_wait_ms (cli),
+                             &item);
+    return rc ? cli_fail (cli, rc) : cli_out_value (cli, &item);
 }
 
 /* ---- top-level --------------------------------------------------------- */
@@ -707,7 +646,7 @@ static int s_ping (cli_t *cli)
     int64_t rtt_us;
     int rc = zmgr_ping (cli->client, &rtt_us);
     if (rc)
-        return s_fail (cli, rc);
+        return cli_fail (cli, rc);
     const char *ep = zmgr_client_endpoint (cli->client);
     fputs ("{\"endpoint\":", stdout);
     cli_json_print_str (stdout, ep, strlen (ep));
@@ -719,7 +658,7 @@ static int s_stats (cli_t *cli)
 {
     zmgr_value_t *stats;
     int rc = zmgr_stats (cli->client, &stats);
-    return rc ? s_fail (cli, rc) : s_out_value (cli, &stats);
+    return rc ? cli_fail (cli, rc) : cli_out_value (cli, &stats);
 }
 
 /*  Writes a name or type from an objects reply: strings as their bytes,
@@ -741,12 +680,12 @@ static int s_objects (cli_t *cli)
     const char *prefix = cli->nargs > 0 ? cli->arg[0] : NULL;
     int rc = zmgr_objects (cli->client, prefix, &list);
     if (rc)
-        return s_fail (cli, rc);
+        return cli_fail (cli, rc);
     msgpack_zone zone;
     msgpack_object obj;
     if (!msgpack_zone_init (&zone, 1024)) {
         zmgr_value_destroy (&list);
-        return s_fail (cli, ZMGR_ENOMEM);
+        return cli_fail (cli, ZMGR_ENOMEM);
     }
     rc = zmgr_value_to_object (list, &zone, &obj);
     if (rc == 0 && obj.type == MSGPACK_OBJECT_ARRAY) {
@@ -777,20 +716,20 @@ static int s_type (cli_t *cli)
 {
     int type;
     int rc = zmgr_type (cli->client, cli->name, &type);
-    return rc ? s_fail (cli, rc) : s_out_str (cli, zmgr_type_name (type));
+    return rc ? cli_fail (cli, rc) : s_out_str (cli, zmgr_type_name (type));
 }
 
 static int s_exists (cli_t *cli)
 {
     bool b;
     int rc = zmgr_exists (cli->client, cli->name, &b);
-    return rc ? s_fail (cli, rc) : s_out_bool (b);
+    return rc ? cli_fail (cli, rc) : s_out_bool (b);
 }
 
 static int s_delete (cli_t *cli)
 {
     int rc = zmgr_delete (cli->client, cli->name);
-    return rc ? s_fail (cli, rc) : CLI_EXIT_OK;
+    return rc ? cli_fail (cli, rc) : CLI_EXIT_OK;
 }
 
 static int s_version (cli_t *cli)
@@ -806,6 +745,7 @@ static int s_version (cli_t *cli)
 /* ---- the command table ------------------------------------------------- */
 
 #define WAIT_SYN "[--timeout S | --nowait]"
+#define JOB_SYN "[--priority P] [--retries N] [--job-timeout S]"
 
 static const command_t s_commands[] = {
     {"list", "append", "NV", 0, 0, s_list_append, "NAME VALUE",
@@ -921,6 +861,57 @@ static const command_t s_commands[] = {
     {NULL, "delete", "N", 0, 0, s_delete, "NAME", "Delete the object."},
     {NULL, "version", "", 0, CMD_NO_BROKER, s_version, "",
      "Print the versions of zmgr, libzmgr and the protocol."},
+
+    {NULL, "submit", "Nv", OPT_WAIT | OPT_JOB, CMD_WAIT_BLOCKS | CMD_JOBS,
+     jobs_cmd_submit, "FUNC [ARGS-JSON] [--wait [--timeout S]] " JOB_SYN,
+     "Submit the job FUNC(ARGS...) and print its id; with --wait, wait for it "
+     "and print its result instead (exit 11 if it failed, 5 on timeout). "
+     "ARGS-JSON is the JSON array of positional arguments ('[1,2]'); any other "
+     "value is wrapped as the one argument (5 is [5]); none is []."},
+    {NULL, "result", "J", OPT_NOWAIT, CMD_BLOCKS | CMD_JOBS, jobs_cmd_result,
+     "ID " WAIT_SYN,
+     "Wait for job ID and print its result (exit 11 if it failed or was "
+     "cancelled, 5 on timeout, 6 if the id is unknown or its result expired)."},
+    {NULL, "status", "J", 0, CMD_JOBS, jobs_cmd_status, "ID",
+     "Print the job's status as a JSON object: id, function, state, reason, "
+     "error, attempts, priority, progress, worker, age_ms."},
+    {NULL, "cancel", "J", 0, CMD_JOBS, jobs_cmd_cancel, "ID",
+     "Cancel a pending or running job; print true if it is now cancelled, "
+     "false if it had already ended."},
+    {NULL, "map", "Np", OPT_CHUNKSIZE | OPT_JOB, CMD_BLOCKS | CMD_JOBS, jobs_cmd_map,
+     "FUNC [FILE|-] [--chunksize N] [--timeout S] " JOB_SYN,
+     "Call FUNC(item) on the workers for every line of FILE (default: stdin), "
+     "each line one JSON value passed as the single argument; print the "
+     "results, one JSON line each, in input order as they come. A progress "
+     "bar shows on stderr when it is a terminal. Failed items are reported "
+     "on stderr, print no line, and make the exit code 11. --chunksize N "
+     "sends N items per job (default 1); --timeout bounds the whole map."},
+    {NULL, "jobs", "", OPT_JSON, CMD_JOBS, jobs_cmd_jobs, "[--json]",
+     "Show job counts by state and by function, the age of the oldest pending "
+     "job and the functions with pending jobs but no worker; --json prints "
+     "the broker's map."},
+    {NULL, "workers", "", OPT_JSON, CMD_JOBS, jobs_cmd_workers, "[--json]",
+     "Show the connected workers: id, name, host, pid, state, current jobs, "
+     "jobs done, uptime, functions; --json prints the broker's array."},
+    {NULL, "run", "", OPT_WAIT | OPT_JOB, CMD_WAIT_BLOCKS | CMD_JOBS, jobs_cmd_run,
+     "[--wait [--timeout S]] " JOB_SYN " [--] CMD [ARGS...]",
+     "Run CMD with ARGS (no shell) on a worker, through the built-in exec "
+     "function, and print the job id; with --wait, print CMD's stdout and "
+     "stderr and exit with its status. The broker must allow exec "
+     "(zmgrd --enable-exec; else exit 12)."},
+
+    {NULL, "keygen", "N", OPT_ROLE | OPT_DIR, CMD_NO_BROKER | CMD_KEYS, admin_cmd_keygen,
+     "NAME [--role client|worker|admin] [--dir DIR]",
+     "Make a CURVE key pair: write DIR/NAME.key (public and secret key, mode "
+     "0600: give it to --key or $ZMGR_CLIENT_KEY, or to zmgrd --secret-key) "
+     "and DIR/NAME.pub (public key and role, mode 0644: copy it to the "
+     "broker's --allow-dir); print the public key. Never overwrites. "
+     "Defaults: --role client, --dir the current directory."},
+
+    {"admin", "log-level", "P", 0, 0, admin_cmd_log_level, "LEVEL",
+     "Set the broker's log level: error, warning, notice, info or debug."},
+    {"admin", "shutdown", "", 0, 0, admin_cmd_shutdown, "",
+     "Ask the broker to shut down; running jobs get its grace period."},
 };
 
 #define COMMAND_COUNT (sizeof s_commands / sizeof s_commands[0])
@@ -957,8 +948,21 @@ static const char s_options_help[] =
     "                     (default 5)\n"
     "  --nowait           blocking ops do not wait (as --timeout 0)\n"
     "  --raw              print a string result without quotes or escapes\n"
+    "  --server-key KEY   tcp with CURVE: the broker's public key, 40 Z85\n"
+    "                     characters or a key file (default $ZMGR_SERVER_KEY)\n"
+    "  --key FILE         this client's key pair file, from zmgr keygen\n"
+    "                     (default $ZMGR_CLIENT_KEY)\n"
     "  -h, --help         help: zmgr --help, zmgr TYPE --help,\n"
-    "                     zmgr TYPE OP --help\n";
+    "                     zmgr TYPE OP --help, zmgr COMMAND --help\n";
+
+/*  Printed with the help of a command that submits jobs. */
+static const char s_job_options_help[] =
+    "Job options:\n"
+    "  --priority P       higher runs first (default 0)\n"
+    "  --retries N        further attempts after a worker died or the job\n"
+    "                     timed out (default: the broker's, 2); a function's\n"
+    "                     own error is final\n"
+    "  --job-timeout S    longest run of one attempt, in seconds (default: none)\n";
 
 static const char s_values_help[] =
     "Values: an argument that parses as JSON is that JSON value (3, 2.5,\n"
@@ -972,9 +976,11 @@ static const char s_exit_help[] =
     "  2 usage error          8 wrong type of object or value\n"
     "  3 empty (queue)        9 broker unreachable or connection lost\n"
     "  4 full (queue)        10 lock not held by this process\n"
-    "  5 timed out\n"
-    "  lock run exits with the command's status (126/127: could not run "
-    "it).\n";
+    "  5 timed out           11 job failed or cancelled\n"
+    "                        12 disabled by the broker (exec)\n"
+    "                        13 the broker refused this key\n"
+    "  lock run and run --wait exit with the command's status (lock run:\n"
+    "  126/127 if it could not run it; run --wait: 11).\n";
 
 /*  Writes words to out wrapped at 79 columns: the first line goes on from
  *  column col (where the caller left the cursor), later ones are indented
@@ -1015,11 +1021,20 @@ static void s_help_command (FILE *out, const command_t *c)
 {
     s_print_usage (out, c);
     s_wrap (out, 0, 0, c->help);
+    if (c->opts & OPT_JOB)
+        fprintf (out, "\n%s", s_job_options_help);
+    if (!c->type || strcmp (c->type, "admin") != 0)
+        return;
+    fputs ("\nAdmin operations need an admin key (zmgr keygen NAME --role admin)\n"
+           "or a local connection (ipc://); other keys get exit 13.\n",
+           out);
 }
 
 static void s_help_type (FILE *out, const char *type)
 {
-    fprintf (out, "usage: zmgr [OPTIONS] %s OP NAME [ARGS...]\n\n", type);
+    bool admin = strcmp (type, "admin") == 0;
+    fprintf (out, "usage: zmgr [OPTIONS] %s OP %s[ARGS...]\n\n", type,
+             admin ? "" : "NAME ");
     for (size_t i = 0; i < COMMAND_COUNT; i++) {
         const command_t *c = &s_commands[i];
         if (c->type && strcmp (c->type, type) == 0) {
@@ -1029,14 +1044,46 @@ static void s_help_type (FILE *out, const char *type)
             s_wrap (out, 6, 6, c->help);
         }
     }
-    fprintf (out, "\n%s\n%s", s_options_help, s_values_help);
+    if (admin)
+        fprintf (out,
+                 "\nAdmin operations need an admin key or a local (ipc://)\n"
+                 "connection; other keys get exit 13.\n\n%s",
+                 s_options_help);
+    else
+        fprintf (out, "\n%s\n%s", s_options_help, s_values_help);
+}
+
+/*  One line per top-level command with one of the CMD_* section flags
+ *  (0: the plain ones): "op synopsis", then the first sentence of the help
+ *  at column 21, on the same line when the synopsis is short. */
+static void s_help_section (FILE *out, unsigned section)
+{
+    const unsigned sections = CMD_JOBS | CMD_KEYS;
+    for (size_t i = 0; i < COMMAND_COUNT; i++) {
+        const command_t *c = &s_commands[i];
+        if (c->type || (c->flags & sections) != section)
+            continue;
+        if (strlen (c->op) <= 8 && strlen (c->synopsis) <= 9)
+            fprintf (out, "  %-8s %-9s ", c->op, c->synopsis);
+        else {
+            fprintf (out, "  %s ", c->op);
+            s_wrap (out, 3 + (int)strlen (c->op), 6, c->synopsis);
+            fprintf (out, "%21s", "");
+        }
+        char first[512];
+        const char *end = strstr (c->help, ". ");
+        size_t n = end ? (size_t)(end - c->help) + 1 : strlen (c->help);
+        snprintf (first, sizeof first, "%.*s", (int)n, c->help);
+        s_wrap (out, 21, 21, first);
+    }
 }
 
 static void s_help_all (FILE *out)
 {
     fputs ("usage: zmgr [OPTIONS] TYPE OP NAME [ARGS...]\n"
            "       zmgr [OPTIONS] COMMAND [ARGS...]\n"
-           "Operates on the named shared objects of a zmgrd broker.\n\n"
+           "Operates on the named shared objects of a zmgrd broker and runs jobs\n"
+           "on its workers.\n\n"
            "Types and their operations (zmgr TYPE --help for details):\n",
            out);
     for (const char **t = s_types; *t; t++) {
@@ -1047,18 +1094,19 @@ static void s_help_all (FILE *out)
                 len < sizeof ops)
                 len += (size_t)snprintf (ops + len, sizeof ops - len, " %s",
                                          s_commands[i].op);
+        if (strcmp (*t, "admin") == 0)
+            fputs ("\nBroker administration (admin key or local connection):\n", out);
         fprintf (out, "  %-6s ", *t);
         s_wrap (out, 9, 9, ops);
     }
     fputs ("\nCommands (zmgr COMMAND --help for details):\n", out);
-    for (size_t i = 0; i < COMMAND_COUNT; i++) {
-        const command_t *c = &s_commands[i];
-        if (!c->type) {
-            fprintf (out, "  %-8s %-9s ", c->op, c->synopsis);
-            s_wrap (out, 21, 21, c->help);
-        }
-    }
-    fprintf (out, "\n%s\n%s\n%s", s_options_help, s_values_help, s_exit_help);
+    s_help_section (out, 0);
+    fputs ("\nJobs:\n", out);
+    s_help_section (out, CMD_JOBS);
+    fputs ("\nSecurity:\n", out);
+    s_help_section (out, CMD_KEYS);
+    fprintf (out, "\n%s\n%s\n%s\n%s", s_options_help, s_job_options_help, s_values_help,
+             s_exit_help);
 }
 
 /*  Help for whatever the positional words name; 0, or 2 if they name
@@ -1089,16 +1137,13 @@ static int s_help (cli_t *cli)
 
 /*  Reports a usage error (printf-style) with the usage of the command if
  *  known, and returns 2. */
-__attribute__ ((format (printf, 2, 3))) static int s_usage (const command_t *c,
-                                                            const char *fmt, ...)
+__attribute__ ((format (printf, 2, 0))) static int s_vusage (const command_t *c,
+                                                             const char *fmt, va_list ap)
 {
-    va_list ap;
-    va_start (ap, fmt);
     fputs ("zmgr: ", stderr);
     if (c)
         fprintf (stderr, "%s%s%s: ", c->type ? c->type : "", c->type ? " " : "", c->op);
     vfprintf (stderr, fmt, ap);
-    va_end (ap);
     putc ('\n', stderr);
     if (c) {
         s_print_usage (stderr, c);
@@ -1107,6 +1152,25 @@ __attribute__ ((format (printf, 2, 3))) static int s_usage (const command_t *c,
     } else
         fputs ("Try 'zmgr --help'.\n", stderr);
     return CLI_EXIT_USAGE;
+}
+
+__attribute__ ((format (printf, 2, 3))) static int s_usage (const command_t *c,
+                                                            const char *fmt, ...)
+{
+    va_list ap;
+    va_start (ap, fmt);
+    int rc = s_vusage (c, fmt, ap);
+    va_end (ap);
+    return rc;
+}
+
+int cli_usage (cli_t *cli, const char *fmt, ...)
+{
+    va_list ap;
+    va_start (ap, fmt);
+    int rc = s_vusage (cli->cmd, fmt, ap);
+    va_end (ap);
+    return rc;
 }
 
 /*  A usage error at the TYPE level: op missing (NULL) or unknown. */
@@ -1154,6 +1218,18 @@ static bool s_parse_int (const char *text, int64_t *n)
     return true;
 }
 
+/*  A job id: a decimal integer > 0. */
+static bool s_parse_job_id (const char *text, uint64_t *id)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull (text, &end, 10);
+    if (end == text || *end || errno || v == 0 || text[0] == '-')
+        return false;
+    *id = v;
+    return true;
+}
+
 /*  Is arg an option? A lone "-" and negative numbers (list get L -1) are
  *  not. */
 static bool s_is_option (const char *arg)
@@ -1192,7 +1268,17 @@ typedef enum {
     O_MAXSIZE,
     O_DEFAULT,
     O_RLOCK,
-    O_ABSENT
+    O_ABSENT,
+    O_SERVER_KEY,
+    O_KEY,
+    O_WAIT,
+    O_PRIORITY,
+    O_RETRIES,
+    O_JOB_TIMEOUT,
+    O_CHUNKSIZE,
+    O_JSON,
+    O_ROLE,
+    O_DIR
 } option_id_t;
 
 static const struct {
@@ -1212,6 +1298,16 @@ static const struct {
     {"--default", NULL, O_DEFAULT, OPT_DEFAULT, true},
     {"--rlock", NULL, O_RLOCK, OPT_RLOCK, false},
     {"--absent", NULL, O_ABSENT, OPT_ABSENT, false},
+    {"--server-key", NULL, O_SERVER_KEY, 0, true},
+    {"--key", NULL, O_KEY, 0, true},
+    {"--wait", NULL, O_WAIT, OPT_WAIT, false},
+    {"--priority", NULL, O_PRIORITY, OPT_PRIORITY, true},
+    {"--retries", NULL, O_RETRIES, OPT_RETRIES, true},
+    {"--job-timeout", NULL, O_JOB_TIMEOUT, OPT_JOB_TIMEOUT, true},
+    {"--chunksize", NULL, O_CHUNKSIZE, OPT_CHUNKSIZE, true},
+    {"--json", NULL, O_JSON, OPT_JSON, false},
+    {"--role", NULL, O_ROLE, OPT_ROLE, true},
+    {"--dir", NULL, O_DIR, OPT_DIR, true},
 };
 
 #define OPTION_COUNT (sizeof s_options / sizeof s_options[0])
@@ -1220,6 +1316,7 @@ static const struct {
  *  (after reporting). */
 static int s_set_option (cli_t *cli, size_t k, const char *value)
 {
+    int64_t n;
     cli->given |= s_options[k].opt;
     switch (s_options[k].id) {
     case O_ENDPOINT:
@@ -1255,12 +1352,56 @@ static int s_set_option (cli_t *cli, size_t k, const char *value)
     case O_ABSENT:
         cli->absent = true;
         break;
+    case O_SERVER_KEY:
+        cli->server_key = value;
+        break;
+    case O_KEY:
+        cli->client_key = value;
+        break;
+    case O_WAIT:
+        cli->wait = true;
+        break;
+    case O_PRIORITY:
+        if (!s_parse_int (value, &n) || n < INT_MIN || n > INT_MAX)
+            return s_usage (NULL, "--priority: not an integer: '%s'", value);
+        cli->job.priority = (int)n;
+        break;
+    case O_RETRIES:
+        if (!s_parse_int (value, &n) || n < 0 || n > INT_MAX)
+            return s_usage (NULL, "--retries: not a count: '%s'", value);
+        cli->job.retries = (int)n;
+        break;
+    case O_JOB_TIMEOUT:
+        /* inf and 0 both mean no limit: the job option's 0 */
+        if (!s_parse_seconds (value, &cli->job.timeout_ms))
+            return s_usage (NULL, "--job-timeout: not a number of seconds: '%s'", value);
+        if (cli->job.timeout_ms == ZMGR_FOREVER)
+            cli->job.timeout_ms = 0;
+        break;
+    case O_CHUNKSIZE:
+        if (!s_parse_int (value, &cli->chunksize) || cli->chunksize < 1)
+            return s_usage (NULL, "--chunksize: not a count >= 1: '%s'", value);
+        break;
+    case O_JSON:
+        cli->json = true;
+        break;
+    case O_ROLE:
+        if (strcmp (value, "client") != 0 && strcmp (value, "worker") != 0 &&
+            strcmp (value, "admin") != 0)
+            return s_usage (NULL, "--role: must be client, worker or admin, not '%s'",
+                            value);
+        cli->role = value;
+        break;
+    case O_DIR:
+        cli->dir = value;
+        break;
     }
     return CLI_EXIT_OK;
 }
 
-/*  Splits argv into options and positional words. lock run's command (the
- *  words after NAME, or after `--`) is kept whole, options included.
+/*  Splits argv into options and positional words. The command of lock run
+ *  (the words after NAME, or after `--`) and of run (the words after run)
+ *  is kept whole, options included.
  *  Returns 0, or 1 or 2 (after reporting). */
 static int s_parse_argv (cli_t *cli, int argc, char **argv)
 {
@@ -1279,7 +1420,8 @@ static int s_parse_argv (cli_t *cli, int argc, char **argv)
         if (options_done || !s_is_option (arg)) {
             bool lock_run = cli->npos == 3 && strcmp (cli->pos[0], "lock") == 0 &&
                             strcmp (cli->pos[1], "run") == 0;
-            if (lock_run) {
+            bool run = cli->npos == 1 && strcmp (cli->pos[0], "run") == 0;
+            if (lock_run || run) {
                 cli->command = argv + i;
                 return CLI_EXIT_OK;
             }
@@ -1358,7 +1500,7 @@ static int s_parse_command (cli_t *cli)
     cli->nargs = cli->npos - first;
     if (cli->nargs < min || cli->nargs > max)
         return s_usage (c, "wrong number of arguments");
-    if (c->run == s_lock_run && !cli->command)
+    if ((c->run == s_lock_run || c->run == jobs_cmd_run) && !cli->command)
         return s_usage (c, "missing the command to run");
     if (c->run == s_value_cas && !s_value_cas_check (cli))
         return s_usage (c, "wrong number of arguments");
@@ -1383,6 +1525,9 @@ static int s_parse_command (cli_t *cli)
             if (!s_parse_int (text, &cli->num[i]) ||
                 (cli->num[i] != 0 && cli->num[i] != 1))
                 return s_usage (c, "pipe end must be 0 or 1, not '%.40s'", text);
+        } else if (kind == 'J') {
+            if (!s_parse_job_id (text, &cli->job_id))
+                return s_usage (c, "not a job id: '%.40s'", text);
         } else if (kind == 'V' || kind == 'A' || kind == 'O' || kind == 'D')
             rc = s_parse_value (cli, kind, text, &cli->val[i]);
         if (rc)
@@ -1393,35 +1538,94 @@ static int s_parse_command (cli_t *cli)
     return CLI_EXIT_OK;
 }
 
+/*  Checks the CURVE keys the library is about to load, the way it loads
+ *  them (only for tcp endpoints; flags, else the environment), so that a
+ *  bad key file gets its own message: the library's constructor can only
+ *  return EINVAL. Returns 0, or 2 after reporting. */
+static int s_check_keys (cli_t *cli, const char *endpoint)
+{
+    if (strncmp (endpoint, "tcp://", 6) != 0)
+        return CLI_EXIT_OK;
+    const char *server = cli->server_key ? cli->server_key : getenv ("ZMGR_SERVER_KEY");
+    const char *client = cli->client_key ? cli->client_key : getenv ("ZMGR_CLIENT_KEY");
+    if (!server || !*server)
+        return CLI_EXIT_OK; /* plain tcp */
+    const char *what = cli->server_key ? "--server-key" : "$ZMGR_SERVER_KEY";
+    char err[300];
+    key_file_t kf;
+    int rc = key_resolve (server, false, &kf, err, sizeof err);
+    if (rc == 0 && (!client || !*client)) {
+        what = "--key";
+        snprintf (err, sizeof err,
+                  "a CURVE connection needs this client's key pair "
+                  "too (--key FILE or $ZMGR_CLIENT_KEY; zmgr keygen)");
+        rc = -1;
+    } else if (rc == 0) {
+        what = cli->client_key ? "--key" : "$ZMGR_CLIENT_KEY";
+        rc = key_resolve (client, true, &kf, err, sizeof err);
+    }
+    memset (&kf, 0, sizeof kf); /* the secret */
+    if (rc == 0)
+        return CLI_EXIT_OK;
+    fprintf (stderr, "zmgr: %s: %s\n", what, err);
+    return CLI_EXIT_USAGE;
+}
+
 /*  Connects, unless the command needs no broker. A --timeout on a command
  *  that does not block bounds the connect and the reply instead. */
 static int s_connect (cli_t *cli)
 {
     if (cli->cmd->flags & CMD_NO_BROKER)
         return CLI_EXIT_OK;
-    int status = 0;
-    bool request_timeout = cli->has_timeout && !(cli->cmd->flags & CMD_BLOCKS);
-    if (request_timeout) {
+    char ep[512];
+    const char *where = cli->endpoint;
+    if (!where)
+        where = zmgr_default_endpoint (ep, sizeof ep) == 0 ? ep : "(default)";
+    int status = s_check_keys (cli, where);
+    if (status)
+        return status;
+    bool blocks = (cli->cmd->flags & CMD_BLOCKS) ||
+                  ((cli->cmd->flags & CMD_WAIT_BLOCKS) && cli->wait);
+    zmgr_client_opts_t opts = {.endpoint = cli->endpoint,
+                               .server_key = cli->server_key,
+                               .client_key = cli->client_key};
+    if (cli->has_timeout && !blocks) {
         int ms = cli->timeout_ms;
         if (ms == ZMGR_FOREVER)
             ms = INT_MAX;
         else if (ms == 0)
             ms = 1;
-        cli->client = zmgr_client_new_timeout (cli->endpoint, ms, &status);
-        if (cli->client)
-            zmgr_client_set_timeout (cli->client, ms);
-    } else
-        cli->client = zmgr_client_new (cli->endpoint, &status);
-    if (cli->client)
+        opts.timeout_ms = ms;
+    }
+    cli->client = zmgr_client_new_opts (&opts, &status);
+    if (cli->client) {
+        if (opts.timeout_ms)
+            zmgr_client_set_timeout (cli->client, opts.timeout_ms);
         return CLI_EXIT_OK;
-    char ep[512];
-    const char *where = cli->endpoint;
-    if (!where)
-        where = zmgr_default_endpoint (ep, sizeof ep) == 0 ? ep : "(default)";
+    }
     if (status == 0)
         status = ZMGR_EUNREACHABLE;
-    fprintf (stderr, "zmgr: connect %s: %s\n", where, zmgr_strerror (status));
-    return s_exit_code (status);
+    /* The library's detail (its errmsg) goes with the handle it could not
+     * make; these are the likely reasons on tcp. A wrong server key and a
+     * plain connection to a CURVE endpoint both end in the broker closing
+     * the connection, which the library calls unreachable. */
+    const char *server_key =
+        cli->server_key ? cli->server_key : getenv ("ZMGR_SERVER_KEY");
+    bool curve = server_key && *server_key;
+    bool tcp = strncmp (where, "tcp://", 6) == 0;
+    if (status == ZMGR_EPERM)
+        fprintf (stderr,
+                 "zmgr: connect %s: the broker refused this key (it is not on the "
+                 "broker's allow-list)\n",
+                 where);
+    else if (status == ZMGR_EUNREACHABLE && tcp)
+        fprintf (stderr, "zmgr: connect %s: %s (%s)\n", where, zmgr_strerror (status),
+                 curve ? "nothing answers there, or the server key is not the broker's"
+                       : "nothing answers there, or the broker wants CURVE: give "
+                         "--server-key and --key");
+    else
+        fprintf (stderr, "zmgr: connect %s: %s\n", where, zmgr_strerror (status));
+    return cli_exit_code (status);
 }
 
 static void s_cli_fini (cli_t *cli)
@@ -1437,6 +1641,8 @@ int main (int argc, char **argv)
 {
     cli_t cli;
     memset (&cli, 0, sizeof cli);
+    cli.job = (zmgr_job_opts_t)ZMGR_JOB_OPTS_INIT;
+    cli.chunksize = 1;
     int rc = s_parse_argv (&cli, argc, argv);
     if (rc == CLI_EXIT_OK &&
         (cli.help || (cli.npos > 0 && strcmp (cli.pos[0], "help") == 0)))
