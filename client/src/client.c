@@ -354,6 +354,25 @@ static int s_send_buf (zmgr_client_t *self)
     }
 }
 
+/*  Keeps a reply for zmgr_recv (taking its value and message); without
+ *  memory for the record the reply is dropped. */
+static void s_stash_push (zmgr_client_t *self, s_reply_t *r)
+{
+    s_reply_t *keep = malloc (sizeof *keep);
+    if (!keep) {
+        zmgr_value_destroy (&r->value);
+        free (r->errmsg);
+        return;
+    }
+    *keep = *r;
+    keep->next = NULL;
+    if (self->stash_tail)
+        self->stash_tail->next = keep;
+    else
+        self->stash = keep;
+    self->stash_tail = keep;
+}
+
 /*  Gives a reply to the reply hook; true when it took it. */
 static bool s_offer (zmgr_client_t *self, s_reply_t *r)
 {
@@ -392,19 +411,7 @@ static int s_wait_for (zmgr_client_t *self, uint64_t rid, int wait_ms,
             free (r.errmsg);
             continue;
         }
-        s_reply_t *keep = malloc (sizeof *keep);
-        if (!keep) {
-            zmgr_value_destroy (&r.value);
-            free (r.errmsg);
-            continue;
-        }
-        *keep = r;
-        keep->next = NULL;
-        if (self->stash_tail)
-            self->stash_tail->next = keep;
-        else
-            self->stash = keep;
-        self->stash_tail = keep;
+        s_stash_push (self, &r);
     }
 }
 
@@ -930,19 +937,7 @@ int client_pump (zmgr_client_t *self, int timeout_ms)
                 free (r.errmsg);
                 continue;
             }
-            s_reply_t *keep = malloc (sizeof *keep);
-            if (!keep) {
-                zmgr_value_destroy (&r.value);
-                free (r.errmsg);
-                continue;
-            }
-            *keep = r;
-            keep->next = NULL;
-            if (self->stash_tail)
-                self->stash_tail->next = keep;
-            else
-                self->stash = keep;
-            self->stash_tail = keep;
+            s_stash_push (self, &r);
             continue;
         }
         if (rc > 0) {
