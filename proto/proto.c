@@ -180,6 +180,14 @@ static int s_check (const uint8_t *buf, size_t len, int max_depth, size_t *used,
         }
         if (pos >= len)
             return ZMGR_EPROTO;
+        /*  Fast path: one-byte values (small ints, nil, booleans) are
+         *  most of what a map's chunk holds. */
+        uint8_t t0 = buf[pos];
+        if (t0 <= 0x7f || t0 >= 0xe0 || t0 == 0xc0 || t0 == 0xc2 || t0 == 0xc3) {
+            pos++;
+            pending--;
+            continue;
+        }
         s_head_t h;
         if (s_head (buf + pos, len - pos, &h) != 0)
             return ZMGR_EPROTO;
