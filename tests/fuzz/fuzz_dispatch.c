@@ -34,6 +34,7 @@ static void s_init (void)
     g_srv.max_pending = 8;
     g_srv.heartbeat_ms = 1000;
     g_srv.liveness = 3;
+    g_srv.max_jobs = 256;
     log_init (LOG_CRIT);
 }
 
@@ -68,7 +69,10 @@ int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     /*  Deadlines pass; one peer leaves; everything is cleared for the next
      *  input so that runs stay independent. */
     park_expire (now_ms () + 1000000);
+    jobs_expire (now_ms () + 1000000);
     peers_shutdown ();
+    jobs_shutdown ();
     store_shutdown ();
+    g_srv.stopping = false;   /* admin.shutdown may have been fuzzed */
     return 0;
 }
