@@ -80,19 +80,11 @@ fi
 # ---- servers --------------------------------------------------------------
 LOAD_START=$(cut -d' ' -f1 /proc/loadavg)  # others' work skews the numbers
 TMP=$(mktemp -d /tmp/zmgr-bench-XXXXXX)
+ME=run.sh
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
 ZMGRD_PID="" ECHO_PID="" REDIS_PID="" FAILED=0
 
-stop_pid() {  # pid: SIGTERM, up to 5 s, then SIGKILL; only our own children
-    local pid=$1 _
-    [ -n "$pid" ] || return 0
-    kill -TERM "$pid" 2>/dev/null || return 0
-    for _ in $(seq 50); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-}
 cleanup() {
     local rc=$?
     trap - EXIT INT TERM
@@ -100,11 +92,7 @@ cleanup() {
     stop_pid "$ECHO_PID"
     stop_pid "$REDIS_PID"
     if [ "$rc" -ne 0 ] || [ "$FAILED" -ne 0 ]; then
-        for log in "$TMP"/*.log; do
-            [ -s "$log" ] || continue
-            echo "---- last lines of $(basename "$log")" >&2
-            tail -n 15 "$log" >&2
-        done
+        show_logs
     fi
     rm -rf "$TMP"
     exit "$rc"
@@ -112,23 +100,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-wait_until() {  # what pid timeout_s command...: poll until the command
-    local what=$1 pid=$2 limit=$3 end  # succeeds, the server dies or time is up
-    shift 3
-    end=$((SECONDS + limit))
-    while [ "$SECONDS" -lt "$end" ]; do
-        "$@" >/dev/null 2>&1 && return 0
-        if ! kill -0 "$pid" 2>/dev/null; then
-            echo "run.sh: $what exited during start" >&2
-            return 1
-        fi
-        sleep 0.05
-    done
-    echo "run.sh: $what did not come up within ${limit} s" >&2
-    return 1
-}
 
-rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 
 export XDG_RUNTIME_DIR=$TMP/run
 mkdir -m 700 "$XDG_RUNTIME_DIR"
