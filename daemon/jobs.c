@@ -83,6 +83,7 @@ static worker_t *s_workers; /* connected workers, round-robin order */
 static worker_t *s_workers_tail;
 static size_t s_running;    /* jobs running */
 static uint64_t s_dispatches; /* jobs sent to workers so far */
+static bool s_any_fresh;    /* some worker joined this turn, not fed yet */
 
 /* ---- tables ---------------------------------------------------------------- */
 
@@ -828,11 +829,16 @@ int jobs_worker_hello (cmd_ctx_t *ctx, proto_slice_t options)
     log_msg (LOG_INFO, 0, "worker %s (%s pid %lld%s) joined with %zu functions, credit %d",
              w->name, w->host, (long long) w->pid, w->local ? ", local" : "", w->nfqs, w->credit);
     w->fresh = true;   /* fed by jobs_feed_fresh, after the hello reply */
+    s_any_fresh = true;
     return 0;
 }
 
 void jobs_feed_fresh (void)
 {
+    /*  Called every loop turn: nothing to walk unless a worker joined. */
+    if (!s_any_fresh)
+        return;
+    s_any_fresh = false;
     for (worker_t *w = s_workers, *next; w; w = next) {
         next = w->next;   /* feeding rotates the list */
         if (w->fresh) {
