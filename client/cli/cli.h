@@ -142,9 +142,11 @@ int jobs_cmd_jobs (cli_t *cli);
 int jobs_cmd_workers (cli_t *cli);
 int jobs_cmd_run (cli_t *cli);
 
-/*  admin_cmd.c: keygen (no broker), admin log-level, admin shutdown. */
+/*  admin_cmd.c: keygen (no broker), admin log-level, shutdown, save, store. */
 int admin_cmd_keygen (cli_t *cli);
 int admin_cmd_log_level (cli_t *cli);
 int admin_cmd_shutdown (cli_t *cli);
+int admin_cmd_save (cli_t *cli);
+int admin_cmd_store (cli_t *cli);
 
 #endif
