@@ -66,7 +66,12 @@ int cli_exit_code (int rc)
     case ZMGR_ESESSION:
         return CLI_EXIT_UNREACHABLE;
     case ZMGR_ENOTOWNER:
+    case ZMGR_ELOCKLOST:
         return CLI_EXIT_NOTOWNER;
+    case ZMGR_ENOSPC:
+        return CLI_EXIT_NOSPACE;
+    case ZMGR_EINDOUBT:
+        return CLI_EXIT_INDOUBT;
     case ZMGR_EJOBFAILED:
     case ZMGR_ECANCELLED:
         return CLI_EXIT_JOBFAILED;
