@@ -331,7 +331,10 @@ int recovery_check (int repair)
 
 int recovery_commit (void)
 {
-    return s_on ? wal_commit () : 0;
+    if (!s_on)
+        return 0;
+    replies_flush ();
+    return wal_commit ();
 }
 
 int recovery_timer (int64_t now, int64_t *next_ms)
