@@ -56,6 +56,8 @@ static int64_t s_space_checked;   /* when low space was last re-checked */
 static uint8_t *s_pend;           /* the turn's pending records */
 static size_t s_pend_len, s_pend_cap;
 static int64_t s_dirty_since;     /* monotonic ms of the oldest unsynced write, 0 none */
+static int s_prev_fd = -1;        /* a closed segment still to be synced, or -1 */
+static int64_t s_prev_since;      /* its oldest unsynced write, monotonic ms */
 static uint64_t s_max_seg;        /* highest segment number seen */
 static wal_stats_t s_st;
 
@@ -622,17 +624,45 @@ static int s_sync (void)
     return 0;
 }
 
-/*  Closes the current segment (synced, reserve released) and opens the
- *  next. */
+/*  Closes the current segment (reserve released) and opens the next. An
+ *  unsynced one is not synced here, in the loop: it is kept open as
+ *  s_prev_fd, for the snapshot child (wal_snap_open) or the next tick. */
 static int s_next_segment (void)
 {
-    if (s_dirty_since && s_sync () != 0)
+    if (s_prev_fd >= 0 && wal_prev_sync () != 0)
         return -1;
     if (ftruncate (s_fd, (off_t) s_off) != 0)   /* gives back the reserve */
         log_msg (LOG_WARNING, errno, "trim log segment %llu", (unsigned long long) s_seg);
-    close (s_fd);
+    if (s_dirty_since) {
+        s_prev_fd = s_fd;
+        s_prev_since = s_dirty_since;
+        s_dirty_since = 0;
+    } else
+        close (s_fd);
     s_fd = -1;
     return s_open_segment (s_seg + 1);
+}
+
+int wal_prev_sync (void)
+{
+    if (s_prev_fd < 0)
+        return 0;
+    int rc = fdatasync (s_prev_fd);
+    if (rc != 0)
+        log_msg (LOG_CRIT, errno, "fdatasync of the previous log segment failed: the log may "
+                 "not hold what was written (never retried)");
+    else
+        s_st.syncs++;
+    close (s_prev_fd);
+    s_prev_fd = -1;
+    return rc == 0 ? 0 : -1;
+}
+
+void wal_prev_handed_off (void)
+{
+    if (s_prev_fd >= 0)
+        close (s_prev_fd);
+    s_prev_fd = -1;
 }
 
 int wal_commit (void)
@@ -675,11 +705,15 @@ int wal_tick (int64_t now, int64_t *next_ms)
     *next_ms = -1;
     if (s_fd < 0)
         return 0;
+    if (s_prev_fd >= 0 && now - s_prev_since >= 1000 && wal_prev_sync () != 0)
+        return -1;
+    if (s_prev_fd >= 0)
+        *next_ms = 1000 - (now - s_prev_since);
     if (s_dirty_since && s_fsync == WAL_FSYNC_EVERYSEC) {
         if (now - s_dirty_since >= 1000) {
             if (s_sync () != 0)
                 return -1;
-        } else
+        } else if (*next_ms < 0 || 1000 - (now - s_dirty_since) < *next_ms)
             *next_ms = 1000 - (now - s_dirty_since);
     }
     if (s_low_space || !s_can_reserve) {
@@ -736,6 +770,10 @@ static bool s_snap_failed;
 
 int wal_snap_open (uint64_t seq)
 {
+    /*  The segment the snapshot follows reaches the disk first, here in
+     *  the child: a snapshot must not be newer than the log before it. */
+    if (s_prev_fd >= 0 && wal_prev_sync () != 0)
+        return WAL_SNAP_SYNC_FAILED;
     char path[4200];
     s_path (path, sizeof path, "snap", seq, "snap.tmp");
     s_snap_fd = open (path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -843,6 +881,7 @@ void wal_snap_done (uint64_t seq, bool ok)
 
 void wal_close (void)
 {
+    wal_prev_sync ();
     if (s_fd >= 0) {
         wal_commit ();
         if (s_dirty_since)
