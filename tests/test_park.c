@@ -351,7 +351,7 @@ static void test_delete_fails_waiters (void **state)
     assert_int_equal (park_count (), 4);
     object_t *q = store_find ("q", 1);
     assert_non_null (q);
-    store_remove (q);
+    object_remove (q);
     assert_int_equal (s_nsent, 3);
     assert_int_equal (s_sent[0].rid, g1);
     assert_int_equal (s_sent[1].rid, g2);
