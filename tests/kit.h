@@ -185,6 +185,12 @@ int kit_dispatch_setup (void **state);
 int kit_dispatch_teardown (void **state);
 /*  g_srv as the group setup leaves it, for callers without cmocka (the fuzzer). */
 void kit_srv_init (void);
+/*  A test with the per-test fixtures, and a main's run of such tests with the
+ *  group's: KIT_DISPATCH_TEST (test_x) in the table, return KIT_DISPATCH_RUN. */
+#define KIT_DISPATCH_TEST(f)                                                             \
+    cmocka_unit_test_setup_teardown (f, kit_dispatch_setup, kit_dispatch_teardown)
+#define KIT_DISPATCH_RUN(tests)                                                          \
+    cmocka_run_group_tests (tests, kit_dispatch_group_setup, kit_dispatch_group_teardown)
 
 /*  THE way a frame reaches the daemon: commands_dispatch() from peer id (any
  *  bytes) on connection fd with local rights, then the replies it caused are

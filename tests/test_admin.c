@@ -141,12 +141,8 @@ static void test_admin (void **state)
 
 int main (void)
 {
-#define T(f)                                                                             \
-    cmocka_unit_test_setup_teardown (f, kit_dispatch_setup, kit_dispatch_teardown)
     const struct CMUnitTest tests[] = {
-        T (test_admin),
+        KIT_DISPATCH_TEST (test_admin),
     };
-#undef T
-    return cmocka_run_group_tests (tests, kit_dispatch_group_setup,
-                                   kit_dispatch_group_teardown);
+    return KIT_DISPATCH_RUN (tests);
 }

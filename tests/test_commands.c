@@ -273,18 +273,14 @@ static void test_too_big (void **state)
 
 int main (void)
 {
-#define T(f)                                                                             \
-    cmocka_unit_test_setup_teardown (f, kit_dispatch_setup, kit_dispatch_teardown)
     const struct CMUnitTest tests[] = {
-        T (test_max_objects),
-        T (test_max_pending),
-        T (test_wrong_type),
-        T (test_bad_requests),
-        T (test_malformed_frames),
-        T (test_too_deep_empty_innermost),
-        T (test_too_big),
+        KIT_DISPATCH_TEST (test_max_objects),
+        KIT_DISPATCH_TEST (test_max_pending),
+        KIT_DISPATCH_TEST (test_wrong_type),
+        KIT_DISPATCH_TEST (test_bad_requests),
+        KIT_DISPATCH_TEST (test_malformed_frames),
+        KIT_DISPATCH_TEST (test_too_deep_empty_innermost),
+        KIT_DISPATCH_TEST (test_too_big),
     };
-#undef T
-    return cmocka_run_group_tests (tests, kit_dispatch_group_setup,
-                                   kit_dispatch_group_teardown);
+    return KIT_DISPATCH_RUN (tests);
 }

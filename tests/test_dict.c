@@ -450,18 +450,14 @@ static void test_dict_limit (void **state)
 
 int main (void)
 {
-#define T(f)                                                                             \
-    cmocka_unit_test_setup_teardown (f, kit_dispatch_setup, kit_dispatch_teardown)
     const struct CMUnitTest tests[] = {
-        T (test_dict),
-        T (test_dict_churn),
-        T (test_dict_add),
-        T (test_dict_canonical_keys),
-        T (test_dict_canonical_ext_keys),
-        T (test_dict_random),
-        T (test_dict_limit),
+        KIT_DISPATCH_TEST (test_dict),
+        KIT_DISPATCH_TEST (test_dict_churn),
+        KIT_DISPATCH_TEST (test_dict_add),
+        KIT_DISPATCH_TEST (test_dict_canonical_keys),
+        KIT_DISPATCH_TEST (test_dict_canonical_ext_keys),
+        KIT_DISPATCH_TEST (test_dict_random),
+        KIT_DISPATCH_TEST (test_dict_limit),
     };
-#undef T
-    return cmocka_run_group_tests (tests, kit_dispatch_group_setup,
-                                   kit_dispatch_group_teardown);
+    return KIT_DISPATCH_RUN (tests);
 }

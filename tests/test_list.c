@@ -277,14 +277,10 @@ static void test_list_limit (void **state)
 
 int main (void)
 {
-#define T(f)                                                                             \
-    cmocka_unit_test_setup_teardown (f, kit_dispatch_setup, kit_dispatch_teardown)
     const struct CMUnitTest tests[] = {
-        T (test_list),
-        T (test_list_random),
-        T (test_list_limit),
+        KIT_DISPATCH_TEST (test_list),
+        KIT_DISPATCH_TEST (test_list_random),
+        KIT_DISPATCH_TEST (test_list_limit),
     };
-#undef T
-    return cmocka_run_group_tests (tests, kit_dispatch_group_setup,
-                                   kit_dispatch_group_teardown);
+    return KIT_DISPATCH_RUN (tests);
 }

@@ -168,15 +168,11 @@ static void test_lock_deleted (void **state)
 
 int main (void)
 {
-#define T(f)                                                                             \
-    cmocka_unit_test_setup_teardown (f, kit_dispatch_setup, kit_dispatch_teardown)
     const struct CMUnitTest tests[] = {
-        T (test_lock),
-        T (test_rlock),
-        T (test_lock_owner_gone),
-        T (test_lock_deleted),
+        KIT_DISPATCH_TEST (test_lock),
+        KIT_DISPATCH_TEST (test_rlock),
+        KIT_DISPATCH_TEST (test_lock_owner_gone),
+        KIT_DISPATCH_TEST (test_lock_deleted),
     };
-#undef T
-    return cmocka_run_group_tests (tests, kit_dispatch_group_setup,
-                                   kit_dispatch_group_teardown);
+    return KIT_DISPATCH_RUN (tests);
 }

@@ -277,19 +277,15 @@ static void test_many_deadlines (void **state)
 
 int main (void)
 {
-#define T(f)                                                                             \
-    cmocka_unit_test_setup_teardown (f, kit_dispatch_setup, kit_dispatch_teardown)
     const struct CMUnitTest tests[] = {
-        T (test_nothing_parked),
-        T (test_expire_in_order),
-        T (test_expire_ties),
-        T (test_timeout_codes),
-        T (test_peer_end_drops),
-        T (test_delete_fails_waiters),
-        T (test_shutdown_answers),
-        T (test_many_deadlines),
+        KIT_DISPATCH_TEST (test_nothing_parked),
+        KIT_DISPATCH_TEST (test_expire_in_order),
+        KIT_DISPATCH_TEST (test_expire_ties),
+        KIT_DISPATCH_TEST (test_timeout_codes),
+        KIT_DISPATCH_TEST (test_peer_end_drops),
+        KIT_DISPATCH_TEST (test_delete_fails_waiters),
+        KIT_DISPATCH_TEST (test_shutdown_answers),
+        KIT_DISPATCH_TEST (test_many_deadlines),
     };
-#undef T
-    return cmocka_run_group_tests (tests, kit_dispatch_group_setup,
-                                   kit_dispatch_group_teardown);
+    return KIT_DISPATCH_RUN (tests);
 }

@@ -128,14 +128,10 @@ static void test_fd_reuse (void **state)
 
 int main (void)
 {
-#define T(f)                                                                             \
-    cmocka_unit_test_setup_teardown (f, kit_dispatch_setup, kit_dispatch_teardown)
     const struct CMUnitTest tests[] = {
-        T (test_session),
-        T (test_failed_hello_opens_no_session),
-        T (test_fd_reuse),
+        KIT_DISPATCH_TEST (test_session),
+        KIT_DISPATCH_TEST (test_failed_hello_opens_no_session),
+        KIT_DISPATCH_TEST (test_fd_reuse),
     };
-#undef T
-    return cmocka_run_group_tests (tests, kit_dispatch_group_setup,
-                                   kit_dispatch_group_teardown);
+    return KIT_DISPATCH_RUN (tests);
 }

@@ -240,17 +240,13 @@ static void test_queue_limit (void **state)
 
 int main (void)
 {
-#define T(f)                                                                             \
-    cmocka_unit_test_setup_teardown (f, kit_dispatch_setup, kit_dispatch_teardown)
     const struct CMUnitTest tests[] = {
-        T (test_queue_basics),
-        T (test_queue_parked_get),
-        T (test_queue_full),
-        T (test_queue_ring),
-        T (test_queue_join),
-        T (test_queue_limit),
+        KIT_DISPATCH_TEST (test_queue_basics),
+        KIT_DISPATCH_TEST (test_queue_parked_get),
+        KIT_DISPATCH_TEST (test_queue_full),
+        KIT_DISPATCH_TEST (test_queue_ring),
+        KIT_DISPATCH_TEST (test_queue_join),
+        KIT_DISPATCH_TEST (test_queue_limit),
     };
-#undef T
-    return cmocka_run_group_tests (tests, kit_dispatch_group_setup,
-                                   kit_dispatch_group_teardown);
+    return KIT_DISPATCH_RUN (tests);
 }

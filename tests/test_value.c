@@ -87,13 +87,9 @@ static void test_value_cas (void **state)
 
 int main (void)
 {
-#define T(f)                                                                             \
-    cmocka_unit_test_setup_teardown (f, kit_dispatch_setup, kit_dispatch_teardown)
     const struct CMUnitTest tests[] = {
-        T (test_value),
-        T (test_value_cas),
+        KIT_DISPATCH_TEST (test_value),
+        KIT_DISPATCH_TEST (test_value_cas),
     };
-#undef T
-    return cmocka_run_group_tests (tests, kit_dispatch_group_setup,
-                                   kit_dispatch_group_teardown);
+    return KIT_DISPATCH_RUN (tests);
 }
