@@ -114,6 +114,14 @@ ensure_built() {  # build_dir target=path...: configures (Release) and builds
     cmake --build "$build" -j2 --target $missing >&2
 }
 
+children_of() {  # pid -> the pids whose parent it is, from /proc
+    local stat
+    for stat in /proc/[0-9]*/stat; do
+        # comm (field 2) may hold spaces: the ppid is the 2nd field after ')'
+        sed -n 's/^\([0-9]*\) .*) [A-Za-z] \([0-9]*\) .*/\1 \2/p' "$stat" 2>/dev/null
+    done | awk -v p="$1" '$2 == p { print $1 }'
+}
+
 fs_of() {  # dir -> "TYPE (DEVICE on MOUNT)", from df -T
     df -PT "$1" | awk 'NR == 2 { printf "%s (%s on %s)\n", $2, $1, $7 }'
 }

@@ -157,9 +157,11 @@ zmgrd_up() {  # name pid: waits for the first answered ping, echoes its RESULT
     kill -0 "$2" 2>/dev/null || { echo "$ME: zmgrd-$1 exited during start" >&2; return 1; }
 }
 stop_server() {  # pid [signal]: TERM (then KILL after 5 s), or KILL at once
-    local pid=$1
-    if [ "${2:-TERM}" = KILL ]; then
-        kill -KILL "$pid" 2>/dev/null || true
+    local pid=$1 kids                        # with its children, as systemd's
+    if [ "${2:-TERM}" = KILL ]; then         # KillMode=control-group would
+        kids=$(children_of "$pid")           # (a snapshot writer among them)
+        # shellcheck disable=SC2086 # one word per pid
+        kill -KILL "$pid" $kids 2>/dev/null || true
         wait "$pid" 2>/dev/null || true
     else
         stop_pid "$pid"
@@ -272,8 +274,16 @@ restart_case() {  # case name mode: RESTARTS x (SIGKILL, restart, ping, count)
         note_invalid "restart $case: restored ${RS[$case,dict]} of $ENTRIES entries, ${RS[$case,pending]} of $JOBS pending jobs"
     fi
 }
-data_size() {  # name -> bytes in its data dir
-    du -sb "$DATA/zmgrd-$1" 2>/dev/null | cut -f1
+data_size() {  # name -> "MiB in its data dir (snapshots A, logs B)"
+    local dir=$DATA/zmgrd-$1
+    find "$dir" -type f -printf '%s %f\n' 2>/dev/null | awk '
+        { all += $1 }
+        $2 ~ /snap/ { snap += $1 }
+        $2 ~ /(\.log|wal)/ && $2 !~ /snap/ { log_ += $1 }
+        END { printf "%.1f MiB", all / 1048576
+              if (snap + log_ > 0)
+                  printf " (snapshots %.1f, logs %.1f)", snap / 1048576, log_ / 1048576
+              print "" }'
 }
 
 echo "$ME: restart: $ENTRIES dict entries, $JOBS pending jobs" >&2
@@ -340,7 +350,6 @@ rat() {  # key key -> ratio, n/a when either side did not run
     else ratio "${OPS_AT[$1]:-}" "${OPS_AT[$2]:-}"; fi
 }
 us_ms() { awk -v u="${1:-}" 'BEGIN { if (u == "") print "-"; else printf "%.2f\n", u / 1000 }'; }
-mib() { awk -v b="${1:-}" 'BEGIN { if (b == "") print "-"; else printf "%.1f\n", b / 1048576 }'; }
 
 echo
 btype=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$BUILD/CMakeCache.txt" 2>/dev/null || true)
@@ -390,7 +399,7 @@ echo
 rs_line() {  # case label -> one restart line
     local c=$1
     if [ -z "${RS[$c,ms]:-}" ]; then
-        printf '         %-24s n/a\n' "$2:"
+        printf '         %-24s %7s\n' "$2:" n/a
         return
     fi
     local lost=""
@@ -400,15 +409,15 @@ rs_line() {  # case label -> one restart line
     fi
     printf '         %-24s %7s ms (runs: %s)  restored %s entries, %s pending%s%s\n' \
         "$2:" "${RS[$c,ms]}" "${RS[$c,all]}" "${RS[$c,dict]:--}" "${RS[$c,pending]:--}" \
-        "$lost" "${RS[$c,size]:+; data dir $(mib "${RS[$c,size]}") MiB}"
+        "$lost" "${RS[$c,size]:+; data dir ${RS[$c,size]}}"
 }
 echo "restart  SIGKILL, then exec to the first answered ping, $ENTRIES dict entries +" \
      "$JOBS pending jobs, median of $RESTARTS:"
 rs_line memory "in memory (nothing kept)"
-rs_line log "everysec, log only"
+rs_line log "everysec, without a save"
 rs_line snapshot "everysec, after save"
 if [ -n "$STALL" ]; then
-    echo "snapshot $ENTRIES dict entries, data dir $(mib "$STALL_SIZE") MiB;" \
+    echo "snapshot $ENTRIES dict entries, data dir after it $STALL_SIZE;" \
          "zmgr admin save took $(field "$STALL" cmd_ms) ms; ping round trip in ms:"
     printf '         %-30s max %7s  p99 %6s  p50 %6s  (%s pings)\n' \
         "during the save (+1 s):" "$(us_ms "$(field "$STALL" during_max_us)")" \
