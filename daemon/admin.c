@@ -1,7 +1,18 @@
 /*  daemon/admin.c - session and namespace commands: hello, ping, bye,
- *  type, exists, delete, create, objects, stats. */
+ *  type, exists, delete, create, objects, stats, save, log level,
+ *  shutdown. */
 #define _GNU_SOURCE
-#include "zmgrd.h"
+#include "cmd.h"
+#include "config.h"
+#include "effect.h"
+#include "jobs.h"
+#include "log.h"
+#include "objects.h"
+#include "replies.h"
+#include "stats.h"
+#include "supervisor.h"
+#include "types.h"
+#include "wal.h"
 
 #include <malloc.h>
 #include <stdio.h>
@@ -14,7 +25,8 @@ static void s_put_kv_uint (proto_buf_t *b, const char *k, uint64_t v)
     proto_put_uint (b, v);
 }
 
-/*  args: version, role, options (map, unused for now). */
+/*  args: version, role, options (map), client id (bin or str, up to 32
+ *  bytes: the handle's identity for exactly-once resends). */
 int admin_cmd_hello (cmd_ctx_t *ctx)
 {
     int64_t version = ZMGR_PROTOCOL_VERSION;
@@ -23,6 +35,15 @@ int admin_cmd_hello (cmd_ctx_t *ctx)
     if (version < 1)
         return cmd_error (ctx, ZMGR_EPROTO, "protocol version %lld is not supported (1 to %d are)",
                           (long long) version, ZMGR_PROTOCOL_VERSION);
+    if (ctx->req->nargs >= 4 && !proto_is_nil (ctx->req->args[3])) {
+        const uint8_t *cid;
+        size_t len;
+        if (proto_read_str (ctx->req->args[3], &cid, &len, true) != 0 || len > PEER_CID_MAX)
+            return cmd_error (ctx, ZMGR_EINVAL, "hello: client id must be up to %d bytes",
+                              PEER_CID_MAX);
+        memcpy (ctx->peer->cid, cid, len);
+        ctx->peer->cid_len = len;
+    }
     if (ctx->req->nargs >= 2) {
         const uint8_t *role;
         size_t len;
@@ -38,7 +59,7 @@ int admin_cmd_hello (cmd_ctx_t *ctx)
             }
             ctx->peer->role = PEER_WORKER;
             proto_slice_t none = { (const uint8_t *) "\x80", 1 };
-            int rc = jobs_worker_hello (ctx, ctx->req->nargs >= 3 ? ctx->req->args[2] : none);
+            int rc = jobs_cmd_worker_hello (ctx, ctx->req->nargs >= 3 ? ctx->req->args[2] : none);
             if (rc)
                 return rc;
         }
@@ -48,15 +69,17 @@ int admin_cmd_hello (cmd_ctx_t *ctx)
     if (version > ZMGR_PROTOCOL_VERSION)
         version = ZMGR_PROTOCOL_VERSION;
     proto_buf_t *b = ctx->out;
-    proto_put_map (b, 7);
+    proto_put_map (b, 8);
     s_put_kv_uint (b, "version", (uint64_t) version);
     proto_put_cstr (b, "server");
     proto_put_cstr (b, "zmgrd 0.1.0");
     s_put_kv_uint (b, "session", ctx->peer->session);
-    s_put_kv_uint (b, "heartbeat_ms", (uint64_t) g_srv.heartbeat_ms);
-    s_put_kv_uint (b, "max_msg", g_srv.max_msg);
-    s_put_kv_uint (b, "max_depth", (uint64_t) g_srv.max_depth);
-    s_put_kv_uint (b, "max_pending", g_srv.max_pending);
+    s_put_kv_uint (b, "heartbeat_ms", (uint64_t) g_cfg.heartbeat_ms);
+    s_put_kv_uint (b, "max_msg", g_cfg.max_msg);
+    s_put_kv_uint (b, "max_depth", (uint64_t) g_cfg.max_depth);
+    s_put_kv_uint (b, "max_pending", g_cfg.max_pending);
+    proto_put_cstr (b, "durable");
+    proto_put_bool (b, g_cfg.data_dir != NULL);
     return 0;
 }
 
@@ -113,7 +136,10 @@ int admin_cmd_delete (cmd_ctx_t *ctx)
         return cmd_error (ctx, ZMGR_EPERM, "'%s' was created by another key; only admin may delete it",
                           o->name);
     }
-    store_delete (o);
+    proto_buf_t *b = store_effect_obj (EFF_DELETE, o, 0);
+    if (b)
+        store_effect_end ();
+    store_remove (o);
     proto_put_nil (ctx->out);
     return 0;
 }
@@ -154,22 +180,25 @@ int admin_cmd_create (cmd_ctx_t *ctx)
                               proto_typename (o->type));
         int64_t want;
         if (maxsize.ptr && proto_read_int (maxsize, &want) == 0
-            && (uint64_t) want != queue_maxsize (o))
+            && (uint64_t) want != queue_maxsize (o->impl))
             return cmd_error (ctx, ZMGR_EEXISTS, "queue '%s' exists with maxsize %zu",
-                              o->name, queue_maxsize (o));
+                              o->name, queue_maxsize (o->impl));
         proto_put_nil (ctx->out);
         return 0;
     }
+    int64_t bound = 0;
+    if (maxsize.ptr && (proto_read_int (maxsize, &bound) != 0 || bound < 0))
+        return cmd_error (ctx, ZMGR_EINVAL, "maxsize must be a non-negative integer");
     int rc;
-    o = store_create ((const char *) ctx->req->name.ptr, ctx->req->name.len, type, &rc);
+    o = object_new ((const char *) ctx->req->name.ptr, ctx->req->name.len, type,
+                    g_cfg.max_objects, &rc);
     if (!o)
-        return cmd_error (ctx, rc, "cannot create: %zu objects is the limit", g_srv.max_objects);
+        return cmd_error (ctx, rc, "cannot create: %zu objects is the limit", g_cfg.max_objects);
     o->creator = ctx->peer->session;
     memcpy (o->creator_key, ctx->peer->key, sizeof o->creator_key);
-    if (maxsize.ptr && queue_set_maxsize (o, maxsize) != 0) {
-        store_delete (o);
-        return cmd_error (ctx, ZMGR_EINVAL, "maxsize must be a non-negative integer");
-    }
+    if (type == ZMGR_TYPE_QUEUE)
+        queue_set_maxsize (o->impl, (size_t) bound);
+    cmd_record_create (o, (size_t) bound);
     ctx->obj = o;
     proto_put_nil (ctx->out);
     return 0;
@@ -217,27 +246,74 @@ static uint64_t s_rss_bytes (void)
     return (uint64_t) rss * (uint64_t) sysconf (_SC_PAGESIZE);
 }
 
+/*  The store's part of stats: a map. */
+static void s_put_store (proto_buf_t *b)
+{
+    static const char *modes[] = { "no", "everysec", "always" };
+    wal_stats_t st = { 0 };
+    bool on = g_cfg.data_dir != NULL;
+    if (on)
+        wal_stats (&st);
+    proto_put_map (b, 14);
+    proto_put_cstr (b, "dir");
+    if (on)
+        proto_put_cstr (b, g_cfg.data_dir);
+    else
+        proto_put_nil (b);
+    proto_put_cstr (b, "fsync");
+    proto_put_cstr (b, on ? modes[g_cfg.fsync % 3] : "memory");
+    s_put_kv_uint (b, "segment", st.segment);
+    s_put_kv_uint (b, "log_bytes", st.log_bytes);
+    s_put_kv_uint (b, "snapshot", st.snapshot);
+    s_put_kv_uint (b, "snapshot_bytes", st.snapshot_bytes);
+    proto_put_cstr (b, "snapshot_age_s");
+    if (st.snapshot_wall_ms)
+        proto_put_int (b, (wall_ms () - st.snapshot_wall_ms) / 1000);
+    else
+        proto_put_nil (b);
+    s_put_kv_uint (b, "fsync_lag_ms", (uint64_t) st.unsynced_ms);
+    s_put_kv_uint (b, "records", st.records);
+    s_put_kv_uint (b, "syncs", st.syncs);
+    proto_put_cstr (b, "disk_full");
+    proto_put_bool (b, st.low_space);
+    s_put_kv_uint (b, "resent_replies", g_stats.resent);
+    s_put_kv_uint (b, "refused_nospace", g_stats.nospace);
+    s_put_kv_uint (b, "jobs_lost_to_restart", g_stats.jobs_lost_restart);
+}
+
+int admin_cmd_save (cmd_ctx_t *ctx)
+{
+    if (!g_cfg.data_dir)
+        return cmd_error (ctx, ZMGR_EDISABLED, "no data dir: this broker keeps nothing to save");
+    log_msg (LOG_NOTICE, 0, "snapshot asked by session %llu",
+             (unsigned long long) ctx->peer->session);
+    store_request_save ();
+    return cmd_park (ctx, store_save_waiters (), -1, ZMGR_ETIMEOUT, NULL, NULL);
+}
+
 int admin_cmd_stats (cmd_ctx_t *ctx)
 {
     struct mallinfo2 mi = mallinfo2 ();
     proto_buf_t *b = ctx->out;
-    proto_put_map (b, 14);
+    proto_put_map (b, 15);
     s_put_kv_uint (b, "objects", store_count ());
     s_put_kv_uint (b, "jobs", jobs_total ());
     s_put_kv_uint (b, "jobs_running", jobs_running ());
     s_put_kv_uint (b, "local_workers", supervisor_connected ());
     s_put_kv_uint (b, "clients", peers_count ());
     s_put_kv_uint (b, "parked", park_count ());
-    s_put_kv_uint (b, "ops", g_srv.ops);
+    s_put_kv_uint (b, "ops", g_stats.ops);
     proto_put_cstr (b, "ops_per_sec");
-    proto_put_double (b, g_srv.ops_per_sec);
-    s_put_kv_uint (b, "errors", g_srv.errors);
-    s_put_kv_uint (b, "dropped", g_srv.dropped);
+    proto_put_double (b, g_stats.ops_per_sec);
+    s_put_kv_uint (b, "errors", g_stats.errors);
+    s_put_kv_uint (b, "dropped", g_stats.dropped);
     s_put_kv_uint (b, "memory_bytes", (uint64_t) mi.uordblks);
     s_put_kv_uint (b, "rss_bytes", s_rss_bytes ());
-    s_put_kv_uint (b, "uptime_s", (uint64_t) ((now_ms () - g_srv.start_ms) / 1000));
+    s_put_kv_uint (b, "uptime_s", (uint64_t) ((now_ms () - g_stats.start_ms) / 1000));
     proto_put_cstr (b, "version");
     proto_put_cstr (b, "0.1.0");
+    proto_put_cstr (b, "store");
+    s_put_store (b);
     return 0;
 }
 
@@ -263,7 +339,8 @@ int admin_cmd_log_level (cmd_ctx_t *ctx)
 int admin_cmd_shutdown (cmd_ctx_t *ctx)
 {
     log_msg (LOG_NOTICE, 0, "shutdown asked by session %llu", (unsigned long long) ctx->peer->session);
-    g_srv.stopping = true;
+    g_stats.stopping = true;
+    jobs_stop_dispatch ();
     proto_put_nil (ctx->out);
     return 0;
 }

@@ -5,7 +5,8 @@
  *  a handler only does its own work. The flags of each entry:
  *    CMD_NAME      the request must name an object
  *    CMD_CREATE    a missing object is created (of the entry's type)
- *    CMD_WRITE     changes state: store_changed() runs after success
+ *    CMD_WRITE     changes state: refused while the disk is full; a
+ *                  client's reply is kept for exactly-once resends
  *    CMD_PARKS     may park (park_request refuses past the per-peer limit)
  *    CMD_ANON      allowed before hello (hello itself, heartbeat)
  *    CMD_SOFT      a missing object is not an error: the handler runs
@@ -15,8 +16,22 @@
  *  worker, nor delete an object another key created; admin keys and local
  *  peers may do everything.
  *  Arguments not in their smallest msgpack encoding are re-packed first,
- *  so that equal values compare equal byte for byte in every object. */
-#include "zmgrd.h"
+ *  so that equal values compare equal byte for byte in every object.
+ *  Replies go to the outbox; the object a request creates is recorded
+ *  (EFF_CREATE) before its handler's effects, and removed again
+ *  (EFF_DELETE) when the handler fails. */
+#include "commands.h"
+#include "cmd.h"
+#include "config.h"
+#include "effect.h"
+#include "jobs.h"
+#include "log.h"
+#include "objects.h"
+#include "outbox.h"
+#include "replies.h"
+#include "stats.h"
+#include "types.h"
+#include "wal.h"
 
 #include <msgpack.h>
 #include <stdarg.h>
@@ -54,7 +69,7 @@ typedef struct {
 #define W CMD_WRITE
 
 static const command_t s_commands[] = {
-    { ZMGR_OP_HELLO, admin_cmd_hello, 0, 3, 0, CMD_ANON },
+    { ZMGR_OP_HELLO, admin_cmd_hello, 0, 4, 0, CMD_ANON },
     { ZMGR_OP_PING, admin_cmd_ping, 0, 1, 0, 0 },
     { ZMGR_OP_BYE, admin_cmd_bye, 0, 0, 0, 0 },
     { ZMGR_OP_HEARTBEAT, admin_cmd_ping, 0, 0, 0, CMD_ANON },
@@ -120,10 +135,20 @@ static const command_t s_commands[] = {
 
     { ZMGR_OP_LOG_LEVEL, admin_cmd_log_level, 1, 1, 0, CMD_ADMIN },
     { ZMGR_OP_SHUTDOWN, admin_cmd_shutdown, 0, 0, 0, CMD_ADMIN },
+    { ZMGR_OP_SAVE, admin_cmd_save, 0, 0, 0, CMD_ADMIN },
 
     { ZMGR_OP_PIPE_SEND, pipe_cmd_send, 2, 2, T_PIPE, C | W },
     { ZMGR_OP_PIPE_RECV, pipe_cmd_recv, 1, 2, T_PIPE, C | W | CMD_PARKS },
 };
+
+/*  Is a write's reply kept for resends? Clients' writes, but not locks:
+ *  a lock does not outlive its session, so a resent acquire or release
+ *  must run again (see replies.h). */
+static bool s_keeps_reply (uint32_t op, const peer_t *peer)
+{
+    return peer->cid_len && peer->role == PEER_CLIENT && op != ZMGR_OP_LOCK_ACQUIRE
+           && op != ZMGR_OP_LOCK_RELEASE;
+}
 
 #define S_MAX_OP 160
 static const command_t *s_by_op[S_MAX_OP];   /* table indexed by opcode */
@@ -161,19 +186,49 @@ int arg_timeout (cmd_ctx_t *ctx, size_t i, int64_t *ms)
     return 0;
 }
 
+int cmd_park (cmd_ctx_t *ctx, wlist_t *list, int64_t timeout_ms, int timeout_status,
+              const proto_slice_t *item, parked_t **pp)
+{
+    if (ctx->req->rid == 0)    /* nobody to tell: it would swallow an item */
+        return cmd_error (ctx, ZMGR_EINVAL, "%s would wait and has no request id",
+                          proto_opname (ctx->req->op));
+    if (ctx->peer->nparked >= g_cfg.max_pending)
+        return cmd_error (ctx, ZMGR_EBUSY, "%zu requests of this session already wait",
+                          ctx->peer->nparked);
+    parked_t *p = park_add (ctx->peer, ctx->req->rid, ctx->obj, list, timeout_ms,
+                            timeout_status);
+    if (item)
+        p->item = blob_from_slice (*item);
+    p->keep_reply = ctx->write && s_keeps_reply (ctx->req->op, ctx->peer);
+    if (pp)
+        *pp = p;
+    return CMD_PARKED;
+}
+
+void cmd_record_create (const object_t *obj, size_t maxsize)
+{
+    proto_buf_t *b = store_effect_obj (EFF_CREATE, obj, 3);
+    if (!b)
+        return;
+    proto_put_uint (b, (uint64_t) obj->type);
+    proto_put_uint (b, maxsize);
+    proto_put_cstr (b, obj->creator_key);
+    store_effect_end ();
+}
+
 static void s_send (const uint8_t *id, size_t id_len, proto_buf_t *out)
 {
     if (out->oom) {
         log_msg (LOG_CRIT, 0, "out of memory building a reply");
         abort ();
     }
-    loop_send (id, id_len, out->data, out->len);
+    outbox_put (id, id_len, out->data, out->len);
 }
 
 static void s_reply_error (const uint8_t *id, size_t id_len, uint64_t rid,
                            int status, const char *msg)
 {
-    g_srv.errors++;
+    g_stats.errors++;
     proto_buf_reset (&s_out);
     proto_put_error (&s_out, rid, status, msg && *msg ? msg : NULL);
     s_send (id, id_len, &s_out);
@@ -199,7 +254,7 @@ static int s_canonicalize (proto_req_t *req, size_t i)
 {
     bool canonical;
     size_t used;
-    if (proto_check (req->args[i].ptr, req->args[i].len, g_srv.max_depth,
+    if (proto_check (req->args[i].ptr, req->args[i].len, g_cfg.max_depth,
                      &used, &canonical) != 0)
         return ZMGR_EPROTO;
     if (canonical)
@@ -231,9 +286,21 @@ static int s_canonicalize (proto_req_t *req, size_t i)
     return 0;
 }
 
-static void s_init_table (void)
+/*  A session ended: its locks pass on, a worker's jobs go back. */
+static void s_session_end (peer_t *peer)
 {
+    /*  Walk from the end: lock_cmd_owner_gone removes the entry. */
+    while (peer->nlocks > 0)
+        lock_cmd_owner_gone (peer, peer->locks[peer->nlocks - 1]);
+    jobs_peer_gone (peer);
+}
+
+void commands_init (void)
+{
+    if (s_ready)
+        return;
     s_ready = true;
+    peers_set_end_hook (s_session_end);
     for (size_t i = 0; i < sizeof s_commands / sizeof s_commands[0]; i++)
         s_by_op[s_commands[i].op] = &s_commands[i];
     for (size_t i = 0; i < PROTO_MAX_ARGS; i++)
@@ -267,19 +334,19 @@ void commands_dispatch (const uint8_t *id, size_t id_len, int fd, int auth,
                         const void *frame, size_t len)
 {
     if (!s_ready)
-        s_init_table ();
-    g_srv.ops++;
-    if (len > g_srv.max_msg) {
+        commands_init ();
+    g_stats.ops++;
+    if (len > g_cfg.max_msg) {
         char msg[96];
         snprintf (msg, sizeof msg, "request of %zu bytes is over the limit of %zu",
-                  len, g_srv.max_msg);
+                  len, g_cfg.max_msg);
         s_bad_frame (msg);
         s_reply_error (id, id_len, s_peek_rid (frame, len), ZMGR_ETOOBIG, msg);
         return;
     }
     proto_req_t req;
     const char *why;
-    int rc = proto_parse_request (frame, len, g_srv.max_depth, &req, &why);
+    int rc = proto_parse_request (frame, len, g_cfg.max_depth, &req, &why);
     if (rc != 0) {
         s_bad_frame (why);
         s_reply_error (id, id_len, req.rid, rc, why);
@@ -314,8 +381,32 @@ void commands_dispatch (const uint8_t *id, size_t id_len, int fd, int auth,
     ctx.obj = NULL;
     ctx.out = &s_out;
     ctx.created = false;
+    ctx.write = (cmd->flags & CMD_WRITE) != 0;
     ctx.errbuf[0] = '\0';
     const char *opname = proto_opname (req.op);
+    bool keep = ctx.write && req.rid && s_keeps_reply (req.op, peer);
+    if (keep) {
+        /*  A resend of a write whose reply was lost: the kept reply. */
+        const uint8_t *kept;
+        size_t klen;
+        int seen = replies_check (peer->cid, peer->cid_len, req.rid, &kept, &klen);
+        if (seen == REPLIES_SAME) {
+            g_stats.resent++;
+            outbox_put (id, id_len, kept, klen);
+            return;
+        }
+        if (seen == REPLIES_OLD) {
+            rc = cmd_error (&ctx, ZMGR_EINDOUBT, "request %llu is older than this client's "
+                            "last write: whether it ran is no longer known",
+                            (unsigned long long) req.rid);
+            goto fail;
+        }
+    }
+    if (ctx.write && !wal_writable () && req.op != ZMGR_OP_JOB_DONE) {
+        g_stats.nospace++;
+        rc = cmd_error (&ctx, ZMGR_ENOSPC, "%s refused: the broker's disk is full", opname);
+        goto fail;
+    }
 
     if (req.nargs < cmd->min_args || req.nargs > cmd->max_args) {
         rc = cmd_error (&ctx, ZMGR_EINVAL, "%s takes %u to %u arguments, got %zu",
@@ -371,15 +462,27 @@ void commands_dispatch (const uint8_t *id, size_t id_len, int fd, int auth,
                                 name);
                 goto fail;
             }
-            ctx.obj = store_create (name, req.name.len, want, &rc);
+            size_t maxsize = 0;
+            if (req.op == ZMGR_OP_QUEUE_PUT && req.nargs >= 3 && !proto_is_nil (req.args[2])) {
+                int64_t m;
+                if (proto_read_int (req.args[2], &m) != 0 || m < 0) {
+                    rc = cmd_error (&ctx, ZMGR_EINVAL, "maxsize must be a non-negative integer");
+                    goto fail;
+                }
+                maxsize = (size_t) m;
+            }
+            ctx.obj = object_new (name, req.name.len, want, g_cfg.max_objects, &rc);
             if (!ctx.obj) {
                 cmd_error (&ctx, rc, "cannot create '%.*s': %zu objects is the limit",
-                           (int) req.name.len, name, g_srv.max_objects);
+                           (int) req.name.len, name, g_cfg.max_objects);
                 goto fail;
             }
+            if (want == ZMGR_TYPE_QUEUE)
+                queue_set_maxsize (ctx.obj->impl, maxsize);
             ctx.obj->creator = peer->session;
             memcpy (ctx.obj->creator_key, peer->key, sizeof peer->key);
             ctx.created = true;
+            cmd_record_create (ctx.obj, maxsize);
         }
     }
 
@@ -389,22 +492,26 @@ void commands_dispatch (const uint8_t *id, size_t id_len, int fd, int auth,
     if (rc == CMD_PARKED)
         return;
     if (rc == 0) {
-        if ((cmd->flags & CMD_WRITE) && ctx.obj)
-            store_changed (ctx.obj);
+        if (keep)
+            replies_keep (peer->cid, peer->cid_len, req.rid, s_out.data, s_out.len);
         if (req.rid)
             s_send (id, id_len, &s_out);
         return;
     }
 fail:
     /*  A failed request leaves nothing behind, not even its object. */
-    if (ctx.created && ctx.obj)
-        store_delete (ctx.obj);
+    if (ctx.created && ctx.obj) {
+        proto_buf_t *b = store_effect_obj (EFF_DELETE, ctx.obj, 0);
+        if (b)
+            store_effect_end ();
+        store_remove (ctx.obj);
+    }
     log_msg (LOG_DEBUG, 0, "session %llu %s: %s", (unsigned long long) peer->session,
              opname, ctx.errbuf[0] ? ctx.errbuf : proto_strerror (rc));
     if (req.rid)
         s_reply_error (id, id_len, req.rid, rc, ctx.errbuf);
     else
-        g_srv.errors++;
+        g_stats.errors++;
     if (new_peer)    /* a refused hello opens no session */
         peers_end (peer, "hello refused");
 }

@@ -6,19 +6,25 @@
  *  here (s_owned). */
 #define _GNU_SOURCE
 #include "config.h"
-#include "zmgrd.h"
+#include "log.h"
+#include "proto.h"
+#include "wal.h"
 #include "keys.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <getopt.h>
 #include <grp.h>
 #include <ini.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
-typedef enum { S_SIZE, S_INT, S_LONG, S_BOOL, S_STR, S_LIST, S_LEVEL } s_type_t;
+typedef enum { S_SIZE, S_INT, S_LONG, S_BOOL, S_STR, S_LIST, S_LEVEL, S_FSYNC } s_type_t;
 
 typedef struct {
     const char *section;    /* INI section */
@@ -28,62 +34,70 @@ typedef struct {
     s_type_t type;
     long long lo, hi;       /* bounds of numbers */
     bool reloadable;        /* SIGHUP may change it */
-    void *target;           /* the field in g_srv (or g_log_level) */
-    size_t *count;          /* S_LIST: entries in target */
+    size_t off;             /* offsetof the field in config_t */
+    size_t count_off;       /* S_LIST: offsetof its entry count */
     size_t cap;             /* S_LIST: room in target */
     const char *help;       /* one line for --help */
 } s_setting_t;
 
 static char s_config_path[4096];  /* the file read ("" = none) */
 static bool s_config_explicit;    /* given by --config: must exist */
-static size_t s_workers_cap = 1;  /* unused: worker count is an int */
 static char *s_owned[256];        /* strings copied from the file */
 static size_t s_nowned;
 
-#define F(field) ((void *) &g_srv.field)
+#define F(field) offsetof (config_t, field)
+#define NOCOUNT 0
 static s_setting_t s_settings[] = {
     { "broker", "endpoints", "endpoint", 'e', S_LIST, 0, 0, false, F (endpoints),
-      &g_srv.nendpoints, 16, "listen also on EP (ipc://PATH, tcp://HOST:PORT); repeatable" },
+      F (nendpoints), 16, "listen also on EP (ipc://PATH, tcp://HOST:PORT); repeatable" },
     { "broker", "default_endpoint", "default-endpoint", 0, S_BOOL, 0, 1, false,
-      F (use_default_endpoint), NULL, 0, "listen on the default ipc endpoint (yes)" },
-    { "broker", "log_level", "log-level", 0, S_LEVEL, 0, 7, true, &g_log_level, NULL, 0,
+      F (use_default_endpoint), NOCOUNT, 0, "listen on the default ipc endpoint (yes)" },
+    { "broker", "log_level", "log-level", 0, S_LEVEL, 0, 7, true, F (log_level), NOCOUNT, 0,
       "error, warning, notice (default), info or debug" },
     { "broker", "heartbeat_ms", "heartbeat", 0, S_INT, 100, 600000, false, F (heartbeat_ms),
-      NULL, 0, "transport heartbeat interval (1000)" },
-    { "broker", "liveness", "liveness", 0, S_INT, 1, 100, false, F (liveness), NULL, 0,
+      NOCOUNT, 0, "transport heartbeat interval (1000)" },
+    { "broker", "liveness", "liveness", 0, S_INT, 1, 100, false, F (liveness), NOCOUNT, 0,
       "missed heartbeats before a peer is dead (3)" },
-    { "workers", "count", "workers", 'w', S_INT, 0, 1024, true, F (workers), NULL, 0,
+    { "workers", "count", "workers", 'w', S_INT, 0, 1024, true, F (workers), NOCOUNT, 0,
       "local worker processes (CPUs; 0: none)" },
-    { "workers", "path", "worker-path", 0, S_STR, 0, 0, false, F (worker_path), NULL, 0,
+    { "workers", "path", "worker-path", 0, S_STR, 0, 0, false, F (worker_path), NOCOUNT, 0,
       "the zmgr-worker executable" },
-    { "workers", "credit", "worker-credit", 0, S_INT, 1, 1024, false, F (worker_credit), NULL,
+    { "workers", "credit", "worker-credit", 0, S_INT, 1, 1024, false, F (worker_credit), NOCOUNT,
       0, "jobs a local worker takes at once: 1 runs, the rest wait in it (2)" },
-    { "workers", "modules", "module", 0, S_LIST, 0, 0, false, F (modules), &g_srv.nmodules,
+    { "workers", "modules", "module", 0, S_LIST, 0, 0, false, F (modules), F (nmodules),
       16, "a task module local workers load; repeatable" },
     { "workers", "max_tasks_per_child", "max-tasks-per-child", 0, S_LONG, 0, 1LL << 40, false,
-      F (max_tasks_per_child), NULL, 0, "recycle a local worker after N jobs (0: never)" },
-    { "workers", "exec", "enable-exec", 0, S_BOOL, 0, 1, false, F (exec_enabled), NULL, 0,
+      F (max_tasks_per_child), NOCOUNT, 0, "recycle a local worker after N jobs (0: never)" },
+    { "workers", "exec", "enable-exec", 0, S_BOOL, 0, 1, false, F (exec_enabled), NOCOUNT, 0,
       "allow the exec function (no)" },
-    { "workers", "grace_ms", "grace-ms", 0, S_INT, 0, 3600000, true, F (grace_ms), NULL, 0,
+    { "workers", "grace_ms", "grace-ms", 0, S_INT, 0, 3600000, true, F (grace_ms), NOCOUNT, 0,
       "at shutdown, running jobs may finish this long (10000)" },
-    { "limits", "max_msg", "max-msg", 0, S_SIZE, 1024, 1LL << 30, true, F (max_msg), NULL, 0,
+    { "limits", "max_msg", "max-msg", 0, S_SIZE, 1024, 1LL << 30, true, F (max_msg), NOCOUNT, 0,
       "largest request in bytes (1048576)" },
     { "limits", "max_objects", "max-objects", 0, S_SIZE, 1, 1LL << 32, true, F (max_objects),
-      NULL, 0, "objects in the namespace (100000)" },
-    { "limits", "max_items", "max-items", 0, S_SIZE, 1, 1LL << 32, true, F (max_items), NULL,
+      NOCOUNT, 0, "objects in the namespace (100000)" },
+    { "limits", "max_items", "max-items", 0, S_SIZE, 1, 1LL << 32, true, F (max_items), NOCOUNT,
       0, "items in one list/dict/queue (10000000)" },
     { "limits", "max_pending", "max-pending", 0, S_SIZE, 1, 1 << 20, true, F (max_pending),
-      NULL, 0, "parked requests per client (1024)" },
-    { "limits", "max_jobs", "max-jobs", 0, S_SIZE, 1, 1LL << 32, true, F (max_jobs), NULL, 0,
+      NOCOUNT, 0, "parked requests per client (1024)" },
+    { "limits", "max_jobs", "max-jobs", 0, S_SIZE, 1, 1LL << 32, true, F (max_jobs), NOCOUNT, 0,
       "jobs known at once, kept results included (10000000)" },
     { "security", "secret_key_file", "secret-key", 0, S_STR, 0, 0, false, F (secret_key_file),
-      NULL, 0, "the broker's CURVE key pair (zmgr keygen); enables CURVE on tcp" },
-    { "security", "allow_dir", "allow-dir", 0, S_STR, 0, 0, false, F (allow_dir), NULL, 0,
+      NOCOUNT, 0, "the broker's CURVE key pair (zmgr keygen); enables CURVE on tcp" },
+    { "security", "allow_dir", "allow-dir", 0, S_STR, 0, 0, false, F (allow_dir), NOCOUNT, 0,
       "directory of allowed public keys (*.pub, each with a role)" },
-    { "security", "plain_tcp", "allow-plain-tcp", 0, S_BOOL, 0, 1, false, F (plain_tcp), NULL,
+    { "security", "plain_tcp", "allow-plain-tcp", 0, S_BOOL, 0, 1, false, F (plain_tcp), NOCOUNT,
       0, "allow tcp without CURVE, on loopback only (no)" },
-    { "security", "ipc_group", "ipc-group", 0, S_STR, 0, 0, false, F (ipc_group), NULL, 0,
+    { "security", "ipc_group", "ipc-group", 0, S_STR, 0, 0, false, F (ipc_group), NOCOUNT, 0,
       "group owning the ipc socket files (mode 0660)" },
+    { "store", "dir", "data-dir", 0, S_STR, 0, 0, false, F (data_dir), NOCOUNT, 0,
+      "keep objects and jobs across restarts in DIR (none: in memory only)" },
+    { "store", "fsync", "fsync", 0, S_FSYNC, 0, 2, true, F (fsync), NOCOUNT, 0,
+      "always, everysec (default) or no: when the log reaches the disk" },
+    { "store", "compact_min", "compact-min", 0, S_SIZE, 4096, 1LL << 40, true, F (compact_min),
+      NOCOUNT, 0, "log bytes before a snapshot is considered (67108864)" },
+    { "store", "compact_factor", "compact-factor", 0, S_INT, 1, 1000, true, F (compact_factor),
+      NOCOUNT, 0, "snapshot when the log passes this many times the last snapshot (2)" },
 };
 #undef F
 #define S_NSETTINGS (sizeof s_settings / sizeof s_settings[0])
@@ -92,6 +106,35 @@ static int s_line[S_NSETTINGS];         /* line in the file that set it, 0 = non
 
 static const char *s_levels[] = { "emerg", "alert", "crit", "error", "warning", "notice",
                                   "info", "debug" };
+static const char *s_fsyncs[] = { "no", "everysec", "always" };   /* WAL_FSYNC_* order */
+
+config_t g_cfg;
+int g_config_action;
+
+static bool s_loopback (const char *ep)
+{
+    const char *host = ep + 6;
+    return strncmp (host, "127.", 4) == 0 || strncmp (host, "localhost:", 10) == 0
+           || strncmp (host, "[::1]:", 6) == 0;
+}
+
+int config_check_endpoint (const char *ep, char *why, size_t size)
+{
+    if (strncmp (ep, "ipc://", 6) == 0 || strncmp (ep, "inproc://", 9) == 0)
+        return 0;
+    if (strncmp (ep, "tcp://", 6) != 0) {
+        snprintf (why, size, "endpoint %s refused: use ipc:// or tcp://", ep);
+        return -1;
+    }
+    if (g_cfg.secret_key_file)
+        return 1;
+    if (g_cfg.plain_tcp && s_loopback (ep))
+        return 0;
+    snprintf (why, size, "endpoint %s refused: tcp needs CURVE (set a secret key, see "
+              "zmgr keygen)%s", ep, g_cfg.plain_tcp ? "; plain tcp is for loopback only"
+                                                    : ", or --allow-plain-tcp on loopback");
+    return -1;
+}
 
 static char *s_own (const char *s)
 {
@@ -105,17 +148,13 @@ static char *s_own (const char *s)
     return copy;
 }
 
-/*  Stores text into setting s of server srv (g_srv or a scratch copy);
- *  owned says whether text must be copied. NULL, or an error message. */
-static const char *s_set (server_t *srv, const s_setting_t *s, const char *text, bool owned)
+/*  Stores text into setting s of cfg (g_cfg or a scratch copy); owned
+ *  says whether text must be copied. NULL, or an error message. */
+static const char *s_set (config_t *cfg, const s_setting_t *s, const char *text, bool owned)
 {
     static char why[160];
-    /*  The table points into g_srv: rebase onto srv. */
-    void *target = s->target == (void *) &g_log_level
-                       ? s->target
-                       : (char *) srv + ((char *) s->target - (char *) &g_srv);
-    size_t *count = s->count ? (size_t *) ((char *) srv + ((char *) s->count - (char *) &g_srv))
-                             : NULL;
+    void *target = (char *) cfg + s->off;
+    size_t *count = s->type == S_LIST ? (size_t *) ((char *) cfg + s->count_off) : NULL;
     char *end;
     long long v;
     switch (s->type) {
@@ -160,6 +199,15 @@ static const char *s_set (server_t *srv, const s_setting_t *s, const char *text,
             }
         snprintf (why, sizeof why, "%s must be error, warning, notice, info or debug", s->key);
         return why;
+    case S_FSYNC:
+        for (int i = 0; i < 3; i++)
+            if (!strcasecmp (text, s_fsyncs[i])) {
+                *(int *) target = i;
+                return NULL;
+            }
+        snprintf (why, sizeof why, "%s must be always, everysec or no, not '%.40s'", s->key,
+                  text);
+        return why;
     case S_LIST: {
         /*  The file gives a whitespace- or comma-separated list. */
         char *copy = s_own (text);
@@ -177,7 +225,7 @@ static const char *s_set (server_t *srv, const s_setting_t *s, const char *text,
 }
 
 typedef struct {
-    server_t *srv;         /* where values go */
+    config_t *cfg;         /* where values go */
     char error[300];       /* first error */
     int error_line;        /* its line, from ini_parse's return */
     FILE *file;            /* being read */
@@ -203,10 +251,10 @@ static int s_ini_handler (void *user, const char *section, const char *name, con
             continue;
         if (s_by_flag[i])
             return 1;   /* the command line wins */
-        const char *why = s_set (p->srv, s, value, false);
+        const char *why = s_set (p->cfg, s, value, false);
         if (why && !p->error[0])
             snprintf (p->error, sizeof p->error, "%s", why);
-        if (!why && p->srv == &g_srv)
+        if (!why && p->cfg == &g_cfg)
             s_line[i] = p->line;
         return why ? 0 : 1;
     }
@@ -215,9 +263,9 @@ static int s_ini_handler (void *user, const char *section, const char *name, con
     return 0;
 }
 
-/*  Reads the config file into srv. 0, or -1 with the message printed
+/*  Reads the config file into cfg. 0, or -1 with the message printed
  *  (to stderr at start, to the log on reload). */
-static int s_load (server_t *srv, bool at_start)
+static int s_load (config_t *cfg, bool at_start)
 {
     if (!s_config_path[0])
         return 0;
@@ -233,7 +281,7 @@ static int s_load (server_t *srv, bool at_start)
             log_msg (LOG_ERR, errno, "reload: %s", s_config_path);
         return -1;
     }
-    s_parse_t p = { .srv = srv, .file = f };
+    s_parse_t p = { .cfg = cfg, .file = f };
     int line = ini_parse_stream (s_reader, &p, s_ini_handler, &p);
     fclose (f);
     if (line == 0)
@@ -256,7 +304,8 @@ static const char *s_meta (const s_setting_t *s)
         { "endpoint", "EP" }, { "log-level", "LEVEL" }, { "heartbeat", "MS" },
         { "grace-ms", "MS" }, { "worker-path", "PATH" }, { "module", "PATH" },
         { "max-msg", "BYTES" }, { "secret-key", "FILE" }, { "allow-dir", "DIR" },
-        { "ipc-group", "GROUP" },
+        { "ipc-group", "GROUP" }, { "data-dir", "DIR" }, { "fsync", "MODE" },
+        { "compact-min", "BYTES" },
     };
     if (s->type == S_BOOL)
         return "";
@@ -274,7 +323,9 @@ static void s_usage (FILE *f)
                 "file (INI; default " CONFIG_DEFAULT_PATH ", optional) or as a flag;\n"
                 "flags win.\n\n"
                 "  -c, --config PATH            config file (must exist when given)\n"
-                "      --check-config           check the configuration, print it, exit\n");
+                "      --check-config           check the configuration, print it, exit\n"
+                "      --store-check            report on the data dir's log and snapshot, exit\n"
+                "      --store-repair           truncate a damaged log at the damage, exit\n");
     for (size_t i = 0; i < S_NSETTINGS; i++) {
         const s_setting_t *s = &s_settings[i];
         char left[64];
@@ -297,22 +348,26 @@ static void s_usage (FILE *f)
                 "directory is made with mode 0700. SIGHUP re-reads the config file.\n");
 }
 
-static void s_defaults (void)
+/*  The embedded defaults, into cfg. */
+static void s_defaults (config_t *cfg)
 {
-    g_srv.max_msg = 1 << 20;
-    g_srv.max_depth = PROTO_MAX_DEPTH;
-    g_srv.max_objects = 100000;
-    g_srv.max_items = 10000000;
-    g_srv.max_pending = 1024;
-    g_srv.max_jobs = 10000000;
-    g_srv.heartbeat_ms = 1000;
-    g_srv.liveness = 3;
-    g_srv.grace_ms = 10000;
-    g_srv.worker_credit = 2;
-    g_srv.workers = (int) sysconf (_SC_NPROCESSORS_ONLN);
-    g_srv.use_default_endpoint = true;
-    g_srv.sigfd = -1;
-    g_log_level = LOG_NOTICE;
+    memset (cfg, 0, sizeof *cfg);
+    cfg->max_msg = 1 << 20;
+    cfg->max_depth = PROTO_MAX_DEPTH;
+    cfg->max_objects = 100000;
+    cfg->max_items = 10000000;
+    cfg->max_pending = 1024;
+    cfg->max_jobs = 10000000;
+    cfg->heartbeat_ms = 1000;
+    cfg->liveness = 3;
+    cfg->grace_ms = 10000;
+    cfg->worker_credit = 2;
+    cfg->workers = (int) sysconf (_SC_NPROCESSORS_ONLN);
+    cfg->use_default_endpoint = true;
+    cfg->log_level = LOG_NOTICE;
+    cfg->fsync = 1;    /* everysec */
+    cfg->compact_min = 64u << 20;
+    cfg->compact_factor = 2;
 }
 
 /*  Where setting i came from, for messages: "file:line" or "--flag". */
@@ -326,10 +381,10 @@ static const char *s_origin (size_t i)
     return where;
 }
 
-static size_t s_index_of (const void *target)
+static size_t s_index_of (size_t off)
 {
     for (size_t i = 0; i < S_NSETTINGS; i++)
-        if (s_settings[i].target == target)
+        if (s_settings[i].off == off)
             return i;
     return 0;
 }
@@ -340,47 +395,81 @@ static size_t s_index_of (const void *target)
 static int s_validate (void)
 {
     char err[400];
-    if (g_srv.secret_key_file) {
+    if (g_cfg.secret_key_file) {
         key_file_t kf;
-        if (key_resolve (g_srv.secret_key_file, true, &kf, err, sizeof err) != 0) {
+        if (key_resolve (g_cfg.secret_key_file, true, &kf, err, sizeof err) != 0) {
             fprintf (stderr, "zmgrd: %s: secret_key_file: %s\n",
-                     s_origin (s_index_of (&g_srv.secret_key_file)), err);
+                     s_origin (s_index_of (offsetof (config_t, secret_key_file))), err);
             return -1;
         }
         memset (&kf, 0, sizeof kf);
     }
-    if (g_srv.allow_dir && access (g_srv.allow_dir, R_OK | X_OK) != 0) {
-        fprintf (stderr, "zmgrd: %s: allow_dir %s: %s\n", s_origin (s_index_of (&g_srv.allow_dir)),
-                 g_srv.allow_dir, strerror (errno));
+    if (g_cfg.allow_dir && access (g_cfg.allow_dir, R_OK | X_OK) != 0) {
+        fprintf (stderr, "zmgrd: %s: allow_dir %s: %s\n", s_origin (s_index_of (offsetof (config_t, allow_dir))),
+                 g_cfg.allow_dir, strerror (errno));
         return -1;
     }
-    if (g_srv.allow_dir && !g_srv.secret_key_file)
+    if (g_cfg.allow_dir && !g_cfg.secret_key_file)
         fprintf (stderr, "zmgrd: warning: allow_dir is set but no secret_key_file: "
                          "CURVE is off and the allow-list unused\n");
-    for (size_t e = 0; e < g_srv.nendpoints; e++) {
+    for (size_t e = 0; e < g_cfg.nendpoints; e++) {
         char why[300];
-        if (loop_check_endpoint (g_srv.endpoints[e], why, sizeof why) < 0) {
-            fprintf (stderr, "zmgrd: %s: %s\n", s_origin (s_index_of (&g_srv.endpoints)), why);
+        if (config_check_endpoint (g_cfg.endpoints[e], why, sizeof why) < 0) {
+            fprintf (stderr, "zmgrd: %s: %s\n", s_origin (s_index_of (offsetof (config_t, endpoints))), why);
             return -1;
         }
     }
-    if (g_srv.ipc_group && !getgrnam (g_srv.ipc_group)) {
+    if (g_cfg.ipc_group && !getgrnam (g_cfg.ipc_group)) {
         fprintf (stderr, "zmgrd: %s: ipc_group '%s' does not exist\n",
-                 s_origin (s_index_of (&g_srv.ipc_group)), g_srv.ipc_group);
+                 s_origin (s_index_of (offsetof (config_t, ipc_group))), g_cfg.ipc_group);
         return -1;
     }
-    for (size_t m = 0; m < g_srv.nmodules; m++)
-        if (access (g_srv.modules[m], R_OK) != 0) {
-            fprintf (stderr, "zmgrd: %s: module %s: %s\n", s_origin (s_index_of (&g_srv.modules)),
-                     g_srv.modules[m], strerror (errno));
+    for (size_t m = 0; m < g_cfg.nmodules; m++)
+        if (access (g_cfg.modules[m], R_OK) != 0) {
+            fprintf (stderr, "zmgrd: %s: module %s: %s\n", s_origin (s_index_of (offsetof (config_t, modules))),
+                     g_cfg.modules[m], strerror (errno));
             return -1;
         }
     return 0;
 }
 
+/*  --check-config: the data dir exists or can be made, is writable, and
+ *  no running zmgrd holds its lock. 0, or -1 after printing why. */
+static int s_check_data_dir (void)
+{
+    const char *dir = g_cfg.data_dir;
+    if (!dir)
+        return 0;
+    const char *where = s_origin (s_index_of (offsetof (config_t, data_dir)));
+    if (mkdir (dir, 0700) != 0 && errno != EEXIST) {
+        fprintf (stderr, "zmgrd: %s: data dir %s cannot be created: %s\n", where, dir,
+                 strerror (errno));
+        return -1;
+    }
+    if (access (dir, W_OK | X_OK) != 0) {
+        fprintf (stderr, "zmgrd: %s: data dir %s is not writable: %s\n", where, dir,
+                 strerror (errno));
+        return -1;
+    }
+    char path[4200];
+    snprintf (path, sizeof path, "%s/LOCK", dir);
+    int fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        fprintf (stderr, "zmgrd: %s: %s: %s\n", where, path, strerror (errno));
+        return -1;
+    }
+    int rc = flock (fd, LOCK_EX | LOCK_NB);
+    close (fd);
+    if (rc != 0) {
+        fprintf (stderr, "zmgrd: %s: data dir %s is in use by a running zmgrd\n", where, dir);
+        return -1;
+    }
+    return 0;
+}
+
 int config_init (int argc, char **argv, int *exit_code)
 {
-    enum { O_CONFIG = 1000, O_CHECK, O_NODEF, O_BASE = 1100 };
+    enum { O_CONFIG = 1000, O_CHECK, O_NODEF, O_SCHECK, O_SREPAIR, O_BASE = 1100 };
     struct option opts[S_NSETTINGS + 8];
     size_t n = 0;
     for (size_t i = 0; i < S_NSETTINGS; i++) {
@@ -392,6 +481,8 @@ int config_init (int argc, char **argv, int *exit_code)
     }
     opts[n++] = (struct option) { "config", required_argument, NULL, 'c' };
     opts[n++] = (struct option) { "check-config", no_argument, NULL, O_CHECK };
+    opts[n++] = (struct option) { "store-check", no_argument, NULL, O_SCHECK };
+    opts[n++] = (struct option) { "store-repair", no_argument, NULL, O_SREPAIR };
     opts[n++] = (struct option) { "no-default-endpoint", no_argument, NULL, O_NODEF };
     opts[n++] = (struct option) { "verbose", no_argument, NULL, 'v' };
     opts[n++] = (struct option) { "quiet", no_argument, NULL, 'q' };
@@ -399,7 +490,7 @@ int config_init (int argc, char **argv, int *exit_code)
     opts[n++] = (struct option) { "help", no_argument, NULL, 'h' };
     opts[n] = (struct option) { NULL, 0, NULL, 0 };
 
-    s_defaults ();
+    s_defaults (&g_cfg);
     snprintf (s_config_path, sizeof s_config_path, "%s", CONFIG_DEFAULT_PATH);
     bool check = false;
     int c;
@@ -415,12 +506,12 @@ int config_init (int argc, char **argv, int *exit_code)
                     i = k;
         if (i < S_NSETTINGS) {
             const s_setting_t *s = &s_settings[i];
-            const char *why = s_set (&g_srv, s, s->type == S_BOOL ? "yes" : optarg,
+            const char *why = s_set (&g_cfg, s, s->type == S_BOOL ? "yes" : optarg,
                                      s->type != S_LIST);
             if (s->type == S_LIST && !why) {
                 /*  A flag's list entry is the whole argument, not split. */
-                size_t *count = s->count;
-                ((const char **) s->target)[*count - 1] = optarg;
+                size_t *count = (size_t *) ((char *) &g_cfg + s->count_off);
+                ((const char **) ((char *) &g_cfg + s->off))[*count - 1] = optarg;
             }
             if (why) {
                 fprintf (stderr, "zmgrd: --%s: %s\n", s->flag, why);
@@ -435,18 +526,22 @@ int config_init (int argc, char **argv, int *exit_code)
             s_config_explicit = true;
             break;
         case O_CHECK: check = true; break;
+        case O_SCHECK: g_config_action = CONFIG_STORE_CHECK; break;
+        case O_SREPAIR: g_config_action = CONFIG_STORE_REPAIR; break;
         case O_NODEF:
             for (size_t k = 0; k < S_NSETTINGS; k++)
-                if (s_settings[k].target == (void *) &g_srv.use_default_endpoint)
+                if (s_settings[k].off == offsetof (config_t, use_default_endpoint))
                     s_by_flag[k] = true;
-            g_srv.use_default_endpoint = false;
+            g_cfg.use_default_endpoint = false;
             break;
         case 'v':
         case 'q':
             for (size_t k = 0; k < S_NSETTINGS; k++)
-                if (s_settings[k].target == (void *) &g_log_level)
+                if (s_settings[k].off == offsetof (config_t, log_level))
                     s_by_flag[k] = true;
-            g_log_level = c == 'q' ? LOG_WARNING : g_log_level < LOG_INFO ? LOG_INFO : LOG_DEBUG;
+            g_cfg.log_level = c == 'q'                      ? LOG_WARNING
+                              : g_cfg.log_level < LOG_INFO ? LOG_INFO
+                                                           : LOG_DEBUG;
             break;
         case 'V':
             printf ("zmgrd 0.1.0 (protocol %d)\n", ZMGR_PROTOCOL_VERSION);
@@ -466,9 +561,15 @@ int config_init (int argc, char **argv, int *exit_code)
         s_usage (stderr);
         return -1;
     }
-    (void) s_workers_cap;
     *exit_code = 1;
-    if (s_load (&g_srv, true) != 0 || s_validate () != 0)
+    if (s_load (&g_cfg, true) != 0 || s_validate () != 0)
+        return -1;
+    if (g_config_action != CONFIG_RUN && !g_cfg.data_dir) {
+        fprintf (stderr, "zmgrd: --store-check and --store-repair need a data dir "
+                         "(--data-dir or [store] dir)\n");
+        return -1;
+    }
+    if (check && s_check_data_dir () != 0)
         return -1;
     if (check) {
         config_print (stdout);
@@ -478,6 +579,17 @@ int config_init (int argc, char **argv, int *exit_code)
     return 0;
 }
 
+/*  The field of setting s in cfg, and its S_LIST count. */
+static void *s_field (const config_t *cfg, const s_setting_t *s)
+{
+    return (char *) cfg + s->off;
+}
+
+static size_t s_count_of (const config_t *cfg, const s_setting_t *s)
+{
+    return *(const size_t *) ((const char *) cfg + s->count_off);
+}
+
 void config_print (FILE *f)
 {
     fprintf (f, "# zmgrd effective configuration (from %s)\n",
@@ -485,51 +597,59 @@ void config_print (FILE *f)
     const char *section = "";
     for (size_t i = 0; i < S_NSETTINGS; i++) {
         const s_setting_t *s = &s_settings[i];
+        void *target = s_field (&g_cfg, s);
         if (strcmp (section, s->section)) {
             section = s->section;
             fprintf (f, "\n[%s]\n", section);
         }
-        bool unset = (s->type == S_STR && !*(const char **) s->target)
-                     || (s->type == S_LIST && *s->count == 0);
+        bool unset = (s->type == S_STR && !*(const char **) target)
+                     || (s->type == S_LIST && s_count_of (&g_cfg, s) == 0);
         fprintf (f, "%s%s = ", unset ? "; " : "", s->key);
         switch (s->type) {
-        case S_SIZE: fprintf (f, "%zu", *(size_t *) s->target); break;
-        case S_INT: fprintf (f, "%d", *(int *) s->target); break;
-        case S_LONG: fprintf (f, "%ld", *(long *) s->target); break;
-        case S_BOOL: fprintf (f, "%s", *(bool *) s->target ? "yes" : "no"); break;
+        case S_SIZE: fprintf (f, "%zu", *(size_t *) target); break;
+        case S_INT: fprintf (f, "%d", *(int *) target); break;
+        case S_LONG: fprintf (f, "%ld", *(long *) target); break;
+        case S_BOOL: fprintf (f, "%s", *(bool *) target ? "yes" : "no"); break;
         case S_STR: {
-            const char *v = *(const char **) s->target;
+            const char *v = *(const char **) target;
             fprintf (f, "%s", v ? v : "");
             break;
         }
-        case S_LEVEL: fprintf (f, "%s", s_levels[*(int *) s->target & 7]); break;
+        case S_LEVEL: fprintf (f, "%s", s_levels[*(int *) target & 7]); break;
+        case S_FSYNC: fprintf (f, "%s", s_fsyncs[*(int *) target % 3]); break;
         case S_LIST:
-            for (size_t k = 0; k < *s->count; k++)
-                fprintf (f, "%s%s", k ? " " : "", ((const char **) s->target)[k]);
+            for (size_t k = 0; k < s_count_of (&g_cfg, s); k++)
+                fprintf (f, "%s%s", k ? " " : "", ((const char **) target)[k]);
             break;
         }
         fprintf (f, "%s\n", s_by_flag[i] ? "    ; from the command line" : "");
     }
 }
 
-/*  Equal values of setting s in a and b? */
-static bool s_same (const s_setting_t *s, const server_t *a, const server_t *b)
+/*  Bytes of setting s's field (S_LIST: the pointer array). */
+static size_t s_size (const s_setting_t *s)
 {
-    size_t off = (size_t) ((char *) s->target - (char *) &g_srv);
-    const char *pa = (const char *) a + off, *pb = (const char *) b + off;
     switch (s->type) {
-    case S_SIZE: return *(const size_t *) pa == *(const size_t *) pb;
-    case S_INT: return *(const int *) pa == *(const int *) pb;
-    case S_LONG: return *(const long *) pa == *(const long *) pb;
-    case S_BOOL: return *(const bool *) pa == *(const bool *) pb;
+    case S_SIZE: return sizeof (size_t);
+    case S_LONG: return sizeof (long);
+    case S_BOOL: return sizeof (bool);
+    case S_STR: return sizeof (char *);
+    case S_LIST: return s->cap * sizeof (char *);
+    default: return sizeof (int);
+    }
+}
+
+/*  Equal values of setting s in a and b? */
+static bool s_same (const s_setting_t *s, const config_t *a, const config_t *b)
+{
+    const void *pa = s_field (a, s), *pb = s_field (b, s);
+    switch (s->type) {
     case S_STR: {
         const char *x = *(const char *const *) pa, *y = *(const char *const *) pb;
         return (!x && !y) || (x && y && !strcmp (x, y));
     }
     case S_LIST: {
-        size_t coff = (size_t) ((char *) s->count - (char *) &g_srv);
-        size_t na = *(const size_t *) ((const char *) a + coff);
-        size_t nb = *(const size_t *) ((const char *) b + coff);
+        size_t na = s_count_of (a, s), nb = s_count_of (b, s);
         if (na != nb)
             return false;
         for (size_t k = 0; k < na; k++)
@@ -537,81 +657,56 @@ static bool s_same (const s_setting_t *s, const server_t *a, const server_t *b)
                 return false;
         return true;
     }
-    default: return true;
+    default: return memcmp (pa, pb, s_size (s)) == 0;
     }
 }
 
-void config_reload (void)
+unsigned config_reload (void)
 {
-    /*  The allow-list is re-read whatever else changes: adding or removing
-     *  a key needs no restart. */
-    if (g_srv.allow_dir && security_zap_socket ())
-        security_load_allow_list ();
     if (!s_config_path[0]) {
         log_msg (LOG_NOTICE, 0, "SIGHUP: no config file to re-read");
-        return;
+        return 0;
     }
     /*  Read into a scratch copy that starts from the defaults plus what
      *  the command line set, so that a key removed from the file goes
      *  back to its default. */
-    static server_t fresh;
-    server_t saved = g_srv;
-    int saved_level = g_log_level;
-    s_defaults ();
-    fresh = g_srv;
-    g_srv = saved;
-    int level_fresh = LOG_NOTICE;
+    static config_t fresh;
+    s_defaults (&fresh);
     for (size_t i = 0; i < S_NSETTINGS; i++) {
         const s_setting_t *s = &s_settings[i];
         if (!s_by_flag[i])
             continue;
-        size_t off = (size_t) ((char *) s->target - (char *) &g_srv);
-        if (s->target == (void *) &g_log_level)
-            level_fresh = saved_level;
-        else if (s->type == S_LIST) {
-            size_t coff = (size_t) ((char *) s->count - (char *) &g_srv);
-            memcpy ((char *) &fresh + off, (char *) &g_srv + off, s->cap * sizeof (char *));
-            memcpy ((char *) &fresh + coff, (char *) &g_srv + coff, sizeof (size_t));
-        } else
-            memcpy ((char *) &fresh + off, (char *) &g_srv + off,
-                    s->type == S_SIZE ? sizeof (size_t) : s->type == S_LONG ? sizeof (long)
-                    : s->type == S_BOOL ? sizeof (bool) : s->type == S_STR ? sizeof (char *)
-                    : sizeof (int));
+        memcpy (s_field (&fresh, s), s_field (&g_cfg, s), s_size (s));
+        if (s->type == S_LIST)
+            memcpy ((char *) &fresh + s->count_off, (char *) &g_cfg + s->count_off,
+                    sizeof (size_t));
     }
-    fresh.nendpoints = s_by_flag[0] ? g_srv.nendpoints : 0;
-    g_log_level = level_fresh;
-    if (s_load (&fresh, false) != 0) {
-        g_log_level = saved_level;
-        return;
-    }
-    int new_level = g_log_level;
-    g_log_level = saved_level;
+    if (s_load (&fresh, false) != 0)
+        return 0;
     char changed[512] = "", kept[512] = "";
+    unsigned what = 0;
     for (size_t i = 0; i < S_NSETTINGS; i++) {
         const s_setting_t *s = &s_settings[i];
-        bool same = s->target == (void *) &g_log_level ? new_level == g_log_level
-                                                        : s_same (s, &fresh, &g_srv);
-        if (same)
+        if (s_same (s, &fresh, &g_cfg))
             continue;
         char *list = s->reloadable ? changed : kept;
         size_t len = strlen (list);
         snprintf (list + len, 512 - len, "%s%s", len ? ", " : "", s->key);
         if (!s->reloadable)
             continue;
-        if (s->target == (void *) &g_log_level)
-            g_log_level = new_level;
-        else {
-            size_t off = (size_t) ((char *) s->target - (char *) &g_srv);
-            memcpy ((char *) &g_srv + off, (char *) &fresh + off,
-                    s->type == S_SIZE ? sizeof (size_t) : sizeof (int));
-        }
-        if (s->target == (void *) &g_srv.workers)
-            supervisor_resize (g_srv.workers);
+        memcpy (s_field (&g_cfg, s), s_field (&fresh, s), s_size (s));
+        if (s->off == offsetof (config_t, workers))
+            what |= CONFIG_WORKERS;
+        else if (s->off == offsetof (config_t, fsync))
+            what |= CONFIG_FSYNC;
+        else if (s->off == offsetof (config_t, log_level))
+            g_log_level = g_cfg.log_level;
     }
     log_msg (LOG_NOTICE, 0, "SIGHUP: re-read %s; changed: %s", s_config_path,
              changed[0] ? changed : "nothing");
     if (kept[0])
         log_msg (LOG_WARNING, 0, "SIGHUP: cannot change at run time (restart for them): %s", kept);
+    return what;
 }
 
 void config_fini (void)

@@ -1,11 +1,11 @@
-/*  daemon/dict.c - named dicts with Python's dict semantics, ordered
+/*  daemon/dict.c - the pure half of dicts: insertion-ordered hash maps
  *  Like CPython's compact dict: entries sit in insertion order in a dense
  *  array, and a separate open-addressing index of 32-bit slots points into
  *  it. Iteration (keys, values, items) follows insertion order; a deleted
  *  entry leaves a hole that the next rebuild squeezes out. Key and value
  *  share one allocation, which keeps a small entry near 60 bytes. Keys
  *  are any value, compared by canonical msgpack encoding. */
-#include "zmgrd.h"
+#include "types.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +25,7 @@ typedef struct {
 #define S_EMPTY 0u    /* index slot never used */
 #define S_GONE 1u     /* index slot of a deleted entry (tombstone) */
 
-typedef struct {
+struct dict {
     dent_t *entries;  /* insertion order, with holes */
     size_t nentries;  /* entries used, holes included */
     size_t cap;       /* entries allocated */
@@ -33,7 +33,7 @@ typedef struct {
     uint32_t *index;  /* slots: entry position + 2, or S_EMPTY / S_GONE */
     size_t nslots;    /* power of two (0 before the first insert) */
     size_t used;      /* slots not S_EMPTY (tombstones included) */
-} dict_t;
+};
 
 static inline proto_slice_t s_key (const kv_t *kv)
 {
@@ -68,9 +68,9 @@ static kv_t *s_kv_new (proto_slice_t k, proto_slice_t v)
     return kv;
 }
 
-void dict_create (object_t *obj)
+dict_t *dict_new (void)
 {
-    obj->impl = xcalloc (1, sizeof (dict_t));
+    return xcalloc (1, sizeof (dict_t));
 }
 
 static void s_clear (dict_t *d)
@@ -82,14 +82,26 @@ static void s_clear (dict_t *d)
     memset (d, 0, sizeof *d);
 }
 
-void dict_destroy (object_t *obj)
+void dict_free (dict_t *d)
 {
-    s_clear (obj->impl);
-    free (obj->impl);
+    if (!d)
+        return;
+    s_clear (d);
+    free (d);
+}
+
+void dict_clear (dict_t *d)
+{
+    s_clear (d);
+}
+
+size_t dict_len (const dict_t *d)
+{
+    return d->live;
 }
 
 /*  Slot of key k: where it is, or (*found false) the first free slot for it. */
-static size_t s_probe (dict_t *d, proto_slice_t k, uint32_t h, bool *found)
+static size_t s_probe (const dict_t *d, proto_slice_t k, uint32_t h, bool *found)
 {
     size_t mask = d->nslots - 1;
     size_t i = h & mask;
@@ -138,7 +150,7 @@ static void s_rebuild (dict_t *d, size_t want)
     }
 }
 
-static dent_t *s_find (dict_t *d, proto_slice_t k, size_t *slot)
+static dent_t *s_find (const dict_t *d, proto_slice_t k, size_t *slot)
 {
     if (d->nslots == 0)
         return NULL;
@@ -151,8 +163,7 @@ static dent_t *s_find (dict_t *d, proto_slice_t k, size_t *slot)
     return &d->entries[d->index[s] - 2];
 }
 
-/*  Sets k to v; ZMGR_ELIMIT when a new key would pass the item limit. */
-static int s_set (dict_t *d, proto_slice_t k, proto_slice_t v)
+void dict_set (dict_t *d, proto_slice_t k, proto_slice_t v)
 {
     dent_t *e = s_find (d, k, NULL);
     if (e) {
@@ -160,10 +171,8 @@ static int s_set (dict_t *d, proto_slice_t k, proto_slice_t v)
         kv->vlen = (uint32_t) v.len;
         memcpy (kv->data + kv->klen, v.ptr, v.len);
         e->kv = kv;
-        return 0;
+        return;
     }
-    if (d->live >= g_srv.max_items)
-        return ZMGR_ELIMIT;
     if ((d->used + 1) * 3 > d->nslots * 2)
         s_rebuild (d, d->live + 1 < 8 ? 8 : (d->live + 1) * 2);
     if (d->nentries == d->cap) {
@@ -180,7 +189,6 @@ static int s_set (dict_t *d, proto_slice_t k, proto_slice_t v)
     d->entries[d->nentries].kv = s_kv_new (k, v);
     d->nentries++;
     d->live++;
-    return 0;
 }
 
 static void s_del (dict_t *d, dent_t *e, size_t slot)
@@ -195,167 +203,33 @@ static void s_del (dict_t *d, dent_t *e, size_t slot)
         s_rebuild (d, d->live * 2);
 }
 
-static int s_limit (cmd_ctx_t *ctx)
+bool dict_get (const dict_t *d, proto_slice_t k, proto_slice_t *v)
 {
-    return cmd_error (ctx, ZMGR_ELIMIT, "dict '%s' would exceed %zu keys",
-                      ctx->obj->name, g_srv.max_items);
+    dent_t *e = s_find (d, k, NULL);
+    if (e && v)
+        *v = s_val (e->kv);
+    return e != NULL;
 }
 
-int dict_cmd_set (cmd_ctx_t *ctx)
-{
-    if (s_set (ctx->obj->impl, ctx->req->args[0], ctx->req->args[1]))
-        return s_limit (ctx);
-    proto_put_nil (ctx->out);
-    return 0;
-}
-
-int dict_cmd_get (cmd_ctx_t *ctx)
-{
-    dent_t *e = s_find (ctx->obj->impl, ctx->req->args[0], NULL);
-    if (e) {
-        proto_put_raw (ctx->out, e->kv->data + e->kv->klen, e->kv->vlen);
-        return 0;
-    }
-    if (ctx->req->nargs < 2)
-        return cmd_error (ctx, ZMGR_EKEY, "key not in dict '%s'", ctx->obj->name);
-    proto_put_raw (ctx->out, ctx->req->args[1].ptr, ctx->req->args[1].len);
-    return 0;
-}
-
-int dict_cmd_delete (cmd_ctx_t *ctx)
+bool dict_del (dict_t *d, proto_slice_t k)
 {
     size_t slot;
-    dent_t *e = s_find (ctx->obj->impl, ctx->req->args[0], &slot);
+    dent_t *e = s_find (d, k, &slot);
     if (!e)
-        return cmd_error (ctx, ZMGR_EKEY, "key not in dict '%s'", ctx->obj->name);
-    s_del (ctx->obj->impl, e, slot);
-    proto_put_nil (ctx->out);
-    return 0;
-}
-
-int dict_cmd_contains (cmd_ctx_t *ctx)
-{
-    proto_put_bool (ctx->out, s_find (ctx->obj->impl, ctx->req->args[0], NULL) != NULL);
-    return 0;
-}
-
-/*  keys (what 0), values (1) or items (2), in insertion order. */
-static int s_walk (cmd_ctx_t *ctx, int what)
-{
-    dict_t *d = ctx->obj->impl;
-    proto_put_array (ctx->out, d->live);
-    for (size_t i = 0; i < d->nentries; i++) {
-        kv_t *kv = d->entries[i].kv;
-        if (!kv)
-            continue;
-        if (what == 2)
-            proto_put_array (ctx->out, 2);
-        if (what != 1)
-            proto_put_raw (ctx->out, kv->data, kv->klen);
-        if (what != 0)
-            proto_put_raw (ctx->out, kv->data + kv->klen, kv->vlen);
-    }
-    return 0;
-}
-
-int dict_cmd_keys (cmd_ctx_t *ctx)
-{
-    return s_walk (ctx, 0);
-}
-
-int dict_cmd_values (cmd_ctx_t *ctx)
-{
-    return s_walk (ctx, 1);
-}
-
-int dict_cmd_items (cmd_ctx_t *ctx)
-{
-    return s_walk (ctx, 2);
-}
-
-int dict_cmd_len (cmd_ctx_t *ctx)
-{
-    proto_put_uint (ctx->out, ((dict_t *) ctx->obj->impl)->live);
-    return 0;
-}
-
-int dict_cmd_update (cmd_ctx_t *ctx)
-{
-    dict_t *d = ctx->obj->impl;
-    size_t n;
-    proto_slice_t body, k, v;
-    if (proto_read_map (ctx->req->args[0], &n, &body) != 0)
-        return cmd_error (ctx, ZMGR_ETYPE, "update takes a map");
-    if (d->live + n > g_srv.max_items) {
-        /*  Refuse before changing anything, unless every key exists. */
-        proto_slice_t scan = body;
-        size_t fresh = 0;
-        for (size_t i = 0; i < n; i++) {
-            proto_next (&scan, &k);
-            proto_next (&scan, &v);
-            fresh += s_find (d, k, NULL) == NULL;
-        }
-        if (d->live + fresh > g_srv.max_items)
-            return s_limit (ctx);
-    }
-    for (size_t i = 0; i < n; i++) {
-        proto_next (&body, &k);
-        proto_next (&body, &v);
-        s_set (d, k, v);
-    }
-    proto_put_uint (ctx->out, d->live);
-    return 0;
-}
-
-int dict_cmd_setdefault (cmd_ctx_t *ctx)
-{
-    dict_t *d = ctx->obj->impl;
-    dent_t *e = s_find (d, ctx->req->args[0], NULL);
-    if (!e && s_set (d, ctx->req->args[0], ctx->req->args[1]))
-        return s_limit (ctx);
-    e = s_find (d, ctx->req->args[0], NULL);
-    proto_put_raw (ctx->out, e->kv->data + e->kv->klen, e->kv->vlen);
-    return 0;
-}
-
-int dict_cmd_pop (cmd_ctx_t *ctx)
-{
-    dict_t *d = ctx->obj->impl;
-    size_t slot;
-    dent_t *e = s_find (d, ctx->req->args[0], &slot);
-    if (!e) {
-        if (ctx->req->nargs < 2)
-            return cmd_error (ctx, ZMGR_EKEY, "key not in dict '%s'", ctx->obj->name);
-        proto_put_raw (ctx->out, ctx->req->args[1].ptr, ctx->req->args[1].len);
-        return 0;
-    }
-    proto_put_raw (ctx->out, e->kv->data + e->kv->klen, e->kv->vlen);
+        return false;
     s_del (d, e, slot);
-    return 0;
+    return true;
 }
 
-int dict_cmd_add (cmd_ctx_t *ctx)
+bool dict_next (const dict_t *d, size_t *pos, proto_slice_t *k, proto_slice_t *v)
 {
-    dict_t *d = ctx->obj->impl;
-    dent_t *e = s_find (d, ctx->req->args[0], NULL);
-    proto_slice_t cur;
-    if (e)
-        cur = s_val (e->kv);
-    size_t mark = ctx->out->len;
-    int rc = num_add (e ? &cur : NULL, ctx->req->args[1], ctx->out);
-    if (rc)
-        return cmd_error (ctx, rc, rc == ZMGR_EOVERFLOW ? "integer overflow"
-                                                        : "add needs numbers (int or float)");
-    /*  The reply holds the new value: store that same encoding. */
-    proto_slice_t sum = { ctx->out->data + mark, ctx->out->len - mark };
-    if (s_set (d, ctx->req->args[0], sum))
-        return s_limit (ctx);
-    return 0;
-}
-
-int dict_cmd_clear (cmd_ctx_t *ctx)
-{
-    s_clear (ctx->obj->impl);
-    proto_put_nil (ctx->out);
-    return 0;
+    while (*pos < d->nentries) {
+        const kv_t *kv = d->entries[(*pos)++].kv;
+        if (kv) {
+            *k = s_key (kv);
+            *v = s_val (kv);
+            return true;
+        }
+    }
+    return false;
 }

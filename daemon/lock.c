@@ -1,105 +1,81 @@
-/*  daemon/lock.c - named locks and re-entrant locks owned by sessions
- *  The owner is a session, not a process: when the session ends (close,
- *  lost heartbeats, bye) peers.c hands every lock it held to the next
- *  waiter. Waiters queue in arrival order; an rlock counts its owner's
- *  nested acquires. */
-#include "zmgrd.h"
+/*  daemon/lock.c - the pure half of locks and re-entrant locks
+ *  The owner is a session (peer), not a process; an rlock counts its
+ *  owner's nested acquires. Locks do not survive a restart, since the
+ *  sessions holding them do not: the client id of a holder a restart
+ *  took away is kept (lost_cid) so that its next release is told. */
+#include "types.h"
 
 #include <stdlib.h>
+#include <string.h>
 
-typedef struct {
-    peer_t *owner;      /* holding session, NULL when free */
-    uint32_t depth;     /* nested acquires (1 for a plain lock) */
-    wlist_t waiters;    /* parked acquires, oldest first */
-} lock_t;
+struct lock {
+    struct peer *owner;   /* holding session, NULL when free */
+    uint32_t depth;       /* nested acquires (1 for a plain lock) */
+    uint8_t lost_cid[32]; /* holder before a restart, lost_len bytes */
+    size_t lost_len;      /* 0: none */
+};
 
-void lock_create (object_t *obj)
+lock_t *lock_new (void)
 {
-    obj->impl = xcalloc (1, sizeof (lock_t));
+    return xcalloc (1, sizeof (lock_t));
 }
 
-void lock_destroy (object_t *obj)
+void lock_free (lock_t *l)
 {
-    lock_t *l = obj->impl;
-    park_fail_all (&l->waiters, ZMGR_ENOTFOUND, "lock deleted");
-    if (l->owner)
-        peer_remove_lock (l->owner, obj);
     free (l);
 }
 
-static void s_take (object_t *obj, peer_t *peer)
+struct peer *lock_owner (const lock_t *l)
 {
-    lock_t *l = obj->impl;
-    l->owner = peer;
-    l->depth = 1;
-    peer_add_lock (peer, obj);
+    return l->owner;
 }
 
-/*  The lock is free again: the oldest waiter gets it. */
-static void s_handoff (object_t *obj)
+uint32_t lock_depth (const lock_t *l)
 {
-    lock_t *l = obj->impl;
-    peer_remove_lock (l->owner, obj);
+    return l->depth;
+}
+
+void lock_grant (lock_t *l, struct peer *owner)
+{
+    l->owner = owner;
+    l->depth = 1;
+}
+
+void lock_nest (lock_t *l)
+{
+    l->depth++;
+}
+
+bool lock_unnest (lock_t *l)
+{
+    if (--l->depth > 0)
+        return false;
+    l->owner = NULL;
+    return true;
+}
+
+void lock_clear (lock_t *l)
+{
     l->owner = NULL;
     l->depth = 0;
-    if (l->waiters.head) {
-        parked_t *p = l->waiters.head;
-        s_take (obj, p->peer);
-        park_reply (p, NULL, 0);
-    }
 }
 
-void lock_peer_gone (peer_t *peer, object_t *obj)
+void lock_set_lost (lock_t *l, const uint8_t *cid, size_t len)
 {
-    lock_t *l = obj->impl;
-    if (l->owner != peer) {
-        peer_remove_lock (peer, obj);
-        return;
-    }
-    log_msg (LOG_INFO, 0, "lock '%s' freed: its owner's session ended", obj->name);
-    s_handoff (obj);
+    if (len > sizeof l->lost_cid)
+        len = sizeof l->lost_cid;
+    if (len)
+        memcpy (l->lost_cid, cid, len);
+    l->lost_len = len;
 }
 
-int lock_cmd_acquire (cmd_ctx_t *ctx)
+bool lock_lost_by (const lock_t *l, const uint8_t *cid, size_t len)
 {
-    lock_t *l = ctx->obj->impl;
-    int64_t timeout;
-    int rc = arg_timeout (ctx, 0, &timeout);
-    if (rc)
-        return rc;
-    if (!l->owner) {
-        s_take (ctx->obj, ctx->peer);
-    } else if (l->owner == ctx->peer && ctx->obj->type == ZMGR_TYPE_RLOCK) {
-        if (l->depth == UINT32_MAX)
-            return cmd_error (ctx, ZMGR_EOVERFLOW, "rlock nested too deep");
-        l->depth++;
-    } else if (timeout == 0) {
-        return cmd_error (ctx, ZMGR_ETIMEOUT, "'%s' is held", ctx->obj->name);
-    } else {
-        return park_request (ctx, &l->waiters, timeout, ZMGR_ETIMEOUT, NULL);
-    }
-    proto_put_nil (ctx->out);
-    return 0;
+    return l->lost_len && l->lost_len == len && memcmp (l->lost_cid, cid, len) == 0;
 }
 
-int lock_cmd_release (cmd_ctx_t *ctx)
+void lock_lost_id (const lock_t *l, const uint8_t **cid, size_t *len)
 {
-    if (!ctx->obj)
-        return cmd_error (ctx, ZMGR_ENOTOWNER, "'%.*s' is not locked",
-                          (int) ctx->req->name.len, ctx->req->name.ptr);
-    lock_t *l = ctx->obj->impl;
-    if (l->owner != ctx->peer)
-        return cmd_error (ctx, ZMGR_ENOTOWNER, l->owner ? "'%s' is held by another session"
-                                                        : "'%s' is not locked",
-                          ctx->obj->name);
-    if (--l->depth == 0)
-        s_handoff (ctx->obj);
-    proto_put_nil (ctx->out);
-    return 0;
-}
-
-int lock_cmd_locked (cmd_ctx_t *ctx)
-{
-    proto_put_bool (ctx->out, ctx->obj && ((lock_t *) ctx->obj->impl)->owner != NULL);
-    return 0;
+    *cid = l->lost_cid;
+    *len = l->lost_len;
 }

@@ -6,8 +6,21 @@
  *  Signals are blocked before the ZeroMQ context exists, so its I/O
  *  threads inherit the mask and only the signalfd sees them. */
 #define _GNU_SOURCE
+#include "loop.h"
+#include "commands.h"
 #include "config.h"
-#include "zmgrd.h"
+#include "jobs.h"
+#include "log.h"
+#include "notify.h"
+#include "outbox.h"
+#include "park.h"
+#include "peers.h"
+#include "recovery.h"
+#include "replies.h"
+#include "security.h"
+#include "stats.h"
+#include "store.h"
+#include "supervisor.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -24,17 +37,18 @@
 #include <grp.h>
 #include <zmq.h>
 
-server_t g_srv;
+stats_t g_stats;
+
+/*  The loop's own state. */
+static void *s_ctx;                /* ZeroMQ context */
+static int s_sigfd = -1;           /* signalfd for TERM/INT/HUP/CHLD */
+static char *s_bound[17];          /* endpoints bound, resolved (owned; ipc first) */
+static size_t s_nbound;
+static char s_runtime_dir[256];    /* private dir of the default ipc endpoint */
+static bool s_made_runtime_dir;    /* remove it at exit */
 
 #define S_MONITOR_EP "inproc://zmgrd-monitor"
 #define S_BATCH 1024          /* messages handled per socket per turn */
-
-int64_t now_ms (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /*  The listening sockets: ipc (and plain tcp) on one, CURVE tcp on the
  *  other, since CURVE is a property of a socket, not of an endpoint. A
@@ -51,7 +65,8 @@ typedef struct {
 #define S_CURVE 1
 static s_listener_t s_listeners[2];
 
-void loop_send (const uint8_t *id, size_t id_len, const void *data, size_t len)
+/*  The outbox's sender: one message to one peer. */
+static void s_send (const uint8_t *id, size_t id_len, const void *data, size_t len)
 {
     void *router = id_len > 1 && id[0] < 2 ? s_listeners[id[0]].router : NULL;
     if (!router || zmq_send (router, id + 1, id_len - 1, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0
@@ -59,10 +74,10 @@ void loop_send (const uint8_t *id, size_t id_len, const void *data, size_t len)
         /*  EHOSTUNREACH: the peer is gone; the monitor's close event ends
          *  its session. EAGAIN: it does not read its replies. */
         int err = errno;
-        if (g_srv.send_fail++ % 1000 == 0)
+        if (g_stats.send_fail++ % 1000 == 0)
             log_msg (err == EHOSTUNREACH ? LOG_INFO : LOG_WARNING, err,
                      "reply not delivered (%llu so far)",
-                     (unsigned long long) g_srv.send_fail);
+                     (unsigned long long) g_stats.send_fail);
     }
 }
 
@@ -75,36 +90,11 @@ static int s_setopt_int (void *sock, int opt, int value, const char *what)
     return 0;
 }
 
-static bool s_loopback (const char *ep)
-{
-    const char *host = ep + 6;
-    return strncmp (host, "127.", 4) == 0 || strncmp (host, "localhost:", 10) == 0
-           || strncmp (host, "[::1]:", 6) == 0;
-}
-
-int loop_check_endpoint (const char *ep, char *why, size_t size)
-{
-    if (strncmp (ep, "ipc://", 6) == 0 || strncmp (ep, "inproc://", 9) == 0)
-        return S_LOCAL;
-    if (strncmp (ep, "tcp://", 6) != 0) {
-        snprintf (why, size, "endpoint %s refused: use ipc:// or tcp://", ep);
-        return -1;
-    }
-    if (g_srv.secret_key_file)
-        return S_CURVE;
-    if (g_srv.plain_tcp && s_loopback (ep))
-        return S_LOCAL;
-    snprintf (why, size, "endpoint %s refused: tcp needs CURVE (set a secret key, see "
-              "zmgr keygen)%s", ep, g_srv.plain_tcp ? "; plain tcp is for loopback only"
-                                                    : ", or --allow-plain-tcp on loopback");
-    return -1;
-}
-
 /*  Which listener an endpoint goes on, or -1 (refused, logged). */
 static int s_listener_for (const char *ep)
 {
     char why[300];
-    int li = loop_check_endpoint (ep, why, sizeof why);
+    int li = config_check_endpoint (ep, why, sizeof why);
     if (li < 0)
         log_msg (LOG_ERR, 0, "%s", why);
     return li;
@@ -118,23 +108,23 @@ static int s_open_listener (int i)
     s_listener_t *l = &s_listeners[i];
     if (l->used)
         return 0;
-    l->router = zmq_socket (g_srv.ctx, ZMQ_ROUTER);
+    l->router = zmq_socket (s_ctx, ZMQ_ROUTER);
     if (!l->router) {
         log_msg (LOG_ERR, errno, "zmq_socket");
         return -1;
     }
     /*  Over-limit frames get an error reply; only frames far over it are
      *  cut off by libzmq (which closes that connection). */
-    int64_t hard = (int64_t) g_srv.max_msg * 2 + 4096;
-    int hb = g_srv.heartbeat_ms;
+    int64_t hard = (int64_t) g_cfg.max_msg * 2 + 4096;
+    int hb = g_cfg.heartbeat_ms;
     if (zmq_setsockopt (l->router, ZMQ_MAXMSGSIZE, &hard, sizeof hard) != 0
         || s_setopt_int (l->router, ZMQ_ROUTER_MANDATORY, 1, "ROUTER_MANDATORY")
         || s_setopt_int (l->router, ZMQ_SNDHWM, 100000, "SNDHWM")
         || s_setopt_int (l->router, ZMQ_RCVHWM, 100000, "RCVHWM")
         || s_setopt_int (l->router, ZMQ_HEARTBEAT_IVL, hb, "HEARTBEAT_IVL")
-        || s_setopt_int (l->router, ZMQ_HEARTBEAT_TIMEOUT, hb * g_srv.liveness,
+        || s_setopt_int (l->router, ZMQ_HEARTBEAT_TIMEOUT, hb * g_cfg.liveness,
                          "HEARTBEAT_TIMEOUT")
-        || s_setopt_int (l->router, ZMQ_HEARTBEAT_TTL, hb * g_srv.liveness, "HEARTBEAT_TTL"))
+        || s_setopt_int (l->router, ZMQ_HEARTBEAT_TTL, hb * g_cfg.liveness, "HEARTBEAT_TTL"))
         return -1;
     if (i == S_CURVE && security_curve_server (l->router) != 0)
         return -1;
@@ -144,7 +134,7 @@ static int s_open_listener (int i)
         log_msg (LOG_ERR, errno, "zmq_socket_monitor");
         return -1;
     }
-    l->monitor = zmq_socket (g_srv.ctx, ZMQ_PAIR);
+    l->monitor = zmq_socket (s_ctx, ZMQ_PAIR);
     if (!l->monitor || zmq_connect (l->monitor, mon_ep) != 0) {
         log_msg (LOG_ERR, errno, "monitor connect");
         return -1;
@@ -170,8 +160,8 @@ static int s_prepare_ipc (const char *ep)
     if (slash && slash != dir) {
         *slash = '\0';
         if (mkdir (dir, 0700) == 0) {
-            if (strcmp (dir, g_srv.runtime_dir) == 0)
-                g_srv.made_runtime_dir = true;
+            if (strcmp (dir, s_runtime_dir) == 0)
+                s_made_runtime_dir = true;
         } else if (errno != EEXIST) {
             log_msg (LOG_ERR, errno, "mkdir %s", dir);
             return -1;
@@ -201,14 +191,14 @@ static int s_ipc_perms (const char *path)
         log_msg (LOG_ERR, errno, "chmod %s", path);
         return -1;
     }
-    if (g_srv.ipc_group) {
-        struct group *gr = getgrnam (g_srv.ipc_group);
+    if (g_cfg.ipc_group) {
+        struct group *gr = getgrnam (g_cfg.ipc_group);
         if (!gr) {
-            log_msg (LOG_ERR, 0, "ipc group '%s' does not exist", g_srv.ipc_group);
+            log_msg (LOG_ERR, 0, "ipc group '%s' does not exist", g_cfg.ipc_group);
             return -1;
         }
         if (chown (path, (uid_t) -1, gr->gr_gid) != 0) {
-            log_msg (LOG_ERR, errno, "chown %s to group %s", path, g_srv.ipc_group);
+            log_msg (LOG_ERR, errno, "chown %s to group %s", path, g_cfg.ipc_group);
             return -1;
         }
     }
@@ -220,16 +210,16 @@ static int s_bind_all (void)
     const char *eps[17];
     size_t n = 0;
     char dflt[300];
-    if (g_srv.use_default_endpoint) {
-        if (proto_default_endpoint (dflt, sizeof dflt, g_srv.runtime_dir,
-                                    sizeof g_srv.runtime_dir, false) != 0) {
+    if (g_cfg.use_default_endpoint) {
+        if (proto_default_endpoint (dflt, sizeof dflt, s_runtime_dir,
+                                    sizeof s_runtime_dir, false) != 0) {
             log_msg (LOG_ERR, 0, "default endpoint path too long");
             return -1;
         }
         eps[n++] = dflt;
     }
-    for (size_t i = 0; i < g_srv.nendpoints; i++)
-        eps[n++] = g_srv.endpoints[i];
+    for (size_t i = 0; i < g_cfg.nendpoints; i++)
+        eps[n++] = g_cfg.endpoints[i];
     if (n == 0) {
         log_msg (LOG_ERR, 0, "no endpoint to listen on");
         return -1;
@@ -253,20 +243,20 @@ static int s_bind_all (void)
         size_t sz = sizeof last;
         if (zmq_getsockopt (router, ZMQ_LAST_ENDPOINT, last, &sz) != 0)
             snprintf (last, sizeof last, "%s", ep);
-        g_srv.bound[g_srv.nbound] = strdup (last);
-        if (!g_srv.bound[g_srv.nbound]) {
+        s_bound[s_nbound] = strdup (last);
+        if (!s_bound[s_nbound]) {
             log_msg (LOG_CRIT, 0, "out of memory");
             return -1;
         }
-        log_msg (LOG_NOTICE, 0, "listening on %s", g_srv.bound[g_srv.nbound]);
-        g_srv.nbound++;
+        log_msg (LOG_NOTICE, 0, "listening on %s", s_bound[s_nbound]);
+        s_nbound++;
     }
     return 0;
 }
 
 int loop_init (void)
 {
-    g_srv.start_ms = now_ms ();
+    g_stats.start_ms = now_ms ();
     sigset_t mask;
     sigemptyset (&mask);
     sigaddset (&mask, SIGTERM);
@@ -278,8 +268,8 @@ int loop_init (void)
         return -1;
     }
     signal (SIGPIPE, SIG_IGN);
-    g_srv.sigfd = signalfd (-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
-    if (g_srv.sigfd < 0) {
+    s_sigfd = signalfd (-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (s_sigfd < 0) {
         log_msg (LOG_ERR, errno, "signalfd");
         return -1;
     }
@@ -289,12 +279,12 @@ int loop_init (void)
         rl.rlim_cur = rl.rlim_max;
         setrlimit (RLIMIT_NOFILE, &rl);
     }
-    g_srv.ctx = zmq_ctx_new ();
-    if (!g_srv.ctx) {
+    s_ctx = zmq_ctx_new ();
+    if (!s_ctx) {
         log_msg (LOG_ERR, errno, "zmq_ctx_new");
         return -1;
     }
-    if (security_init (g_srv.ctx) != 0)
+    if (security_init (s_ctx) != 0)
         return -1;
     return s_bind_all ();
 }
@@ -386,9 +376,9 @@ static void s_drain_router (int li)
             proto_buf_t out;
             proto_buf_init (&out);
             proto_put_error (&out, 0, ZMGR_EPROTO, "one frame per message");
-            loop_send (key, idlen + 1, out.data, out.len);
+            outbox_put (key, idlen + 1, out.data, out.len);
             proto_buf_fini (&out);
-            g_srv.dropped++;
+            g_stats.dropped++;
             log_msg (LOG_NOTICE, 0, "bad frame: multi-part message dropped");
         } else {
             const char *ckey;
@@ -405,18 +395,27 @@ static void s_drain_router (int li)
 static void s_read_signals (void)
 {
     struct signalfd_siginfo si;
-    while (read (g_srv.sigfd, &si, sizeof si) == (ssize_t) sizeof si) {
+    while (read (s_sigfd, &si, sizeof si) == (ssize_t) sizeof si) {
         switch (si.ssi_signo) {
         case SIGTERM:
         case SIGINT:
             log_msg (LOG_NOTICE, 0, "signal %d: shutting down", (int) si.ssi_signo);
-            g_srv.stopping = true;
+            g_stats.stopping = true;
             break;
-        case SIGHUP:
-            config_reload ();
+        case SIGHUP: {
+            /*  The allow-list is re-read whatever else changes: adding or
+             *  removing a key needs no restart. */
+            if (g_cfg.allow_dir && security_zap_socket ())
+                security_load_allow_list ();
+            unsigned changed = config_reload ();
+            if (changed & CONFIG_WORKERS)
+                supervisor_resize (g_cfg.workers);
+            if (changed & CONFIG_FSYNC)
+                recovery_fsync_changed ();
             break;
+        }
         case SIGCHLD:
-            supervisor_reap ();
+            supervisor_reap (recovery_child_exited);
             break;
         default:
             break;
@@ -434,28 +433,65 @@ static int64_t s_min_timeout (int64_t a, int64_t b)
     return a < b ? a : b;
 }
 
+/*  One line for systemd's STATUS. */
+static void s_status (void)
+{
+    char line[200];
+    snprintf (line, sizeof line, "%zu clients, %zu local workers up, %zu jobs (%zu running)",
+              peers_count (), supervisor_connected (), jobs_total (), jobs_running ());
+    notify_status (line);
+}
+
+/*  The end of a turn: the turn's effects reach the log (and the disk, as
+ *  fsync says), and only then do its replies leave. A log that cannot
+ *  be written stops the broker with nothing more acknowledged: what
+ *  systemd restarts recovers from what the log does hold. */
+static void s_store_failed (void)
+{
+    log_msg (LOG_CRIT, 0, "stopping: the store cannot be written, so nothing more may be "
+             "acknowledged (%zu replies withheld); restart to recover from the log",
+             outbox_count ());
+    _exit (1);
+}
+
+static void s_end_turn (void)
+{
+    if (recovery_commit () != 0)
+        s_store_failed ();
+    outbox_flush (s_send);
+}
+
+const char *loop_worker_endpoint (void)
+{
+    for (size_t i = 0; i < s_nbound; i++)
+        if (strncmp (s_bound[i], "ipc://", 6) == 0)
+            return s_bound[i];
+    return s_nbound ? s_bound[0] : NULL;
+}
+
 int loop_run (void)
 {
     int64_t next_tick = now_ms () + 1000;
     int64_t ready_by = now_ms () + 10000;   /* local workers should be up by then */
     int64_t grace_end = -1;                 /* running jobs may finish until */
     int64_t workers_end = -1;               /* workers may say goodbye until */
-    bool ready = g_srv.workers <= 0;
+    bool ready = g_cfg.workers <= 0;
     notify_init ();
     if (ready) {
         log_msg (LOG_NOTICE, 0, "ready");
         notify_ready ();
-        notify_status ();
+        s_status ();
     }
     for (;;) {
-        if (g_srv.stopping) {
+        if (g_stats.stopping) {
             /*  Stop taking work; let running jobs finish within the grace. */
             if (grace_end < 0) {
+                jobs_stop_dispatch ();
                 notify_stopping ();
-                grace_end = now_ms () + g_srv.grace_ms;
+                grace_end = now_ms () + g_cfg.grace_ms;
                 if (jobs_running ())
                     log_msg (LOG_NOTICE, 0, "waiting up to %d ms for %zu running jobs",
-                             g_srv.grace_ms, jobs_running ());
+                             g_cfg.grace_ms, jobs_running ());
             }
             if (jobs_running () == 0 || now_ms () >= grace_end) {
                 /*  Then the workers, with the loop still answering their
@@ -472,13 +508,17 @@ int loop_run (void)
         int64_t timeout = s_min_timeout (park_next_timeout (now), jobs_next_timeout (now));
         timeout = s_min_timeout (timeout, next_tick > now ? next_tick - now : 0);
         timeout = s_min_timeout (timeout, notify_tick (now));
+        int64_t store_next;
+        if (recovery_timer (now, &store_next) != 0)
+            s_store_failed ();
+        timeout = s_min_timeout (timeout, store_next);
         if (grace_end >= 0)
             timeout = s_min_timeout (timeout, grace_end > now ? grace_end - now : 0);
         if (workers_end >= 0)   /* SIGCHLD wakes us; check now and then too */
             timeout = s_min_timeout (timeout, 50);
         /*  signalfd, ZAP, then each listener's router and monitor. */
         zmq_pollitem_t items[6] = {
-            { NULL, g_srv.sigfd, ZMQ_POLLIN, 0 },
+            { NULL, s_sigfd, ZMQ_POLLIN, 0 },
             { security_zap_socket (), 0, security_zap_socket () ? ZMQ_POLLIN : 0, 0 },
         };
         int nitems = 2;
@@ -512,35 +552,38 @@ int loop_run (void)
         park_expire (now);
         jobs_expire (now);
         jobs_feed_fresh ();
-        if (!g_srv.stopping)
+        if (!g_stats.stopping)
             supervisor_tick (now);
-        if (!ready && (supervisor_connected () >= (size_t) g_srv.workers || now >= ready_by)) {
+        if (!ready && (supervisor_connected () >= (size_t) g_cfg.workers || now >= ready_by)) {
             ready = true;
-            if (supervisor_connected () >= (size_t) g_srv.workers)
-                log_msg (LOG_NOTICE, 0, "ready: %d local workers up", g_srv.workers);
+            if (supervisor_connected () >= (size_t) g_cfg.workers)
+                log_msg (LOG_NOTICE, 0, "ready: %d local workers up", g_cfg.workers);
             else
                 log_msg (LOG_WARNING, 0, "ready, with %zu of %d local workers up",
-                         supervisor_connected (), g_srv.workers);
+                         supervisor_connected (), g_cfg.workers);
             notify_ready ();
-            notify_status ();
+            s_status ();
         }
         if (now >= next_tick) {
             static unsigned ticks;
             if (ready && ++ticks % 5 == 0)
-                notify_status ();
-            g_srv.ops_per_sec = (double) (g_srv.ops - g_srv.ops_last)
+                s_status ();
+            g_stats.ops_per_sec = (double) (g_stats.ops - g_stats.ops_last)
                                 * 1000.0 / (double) (now - next_tick + 1000);
-            g_srv.ops_last = g_srv.ops;
+            g_stats.ops_last = g_stats.ops;
             next_tick = now + 1000;
         }
+        s_end_turn ();
+        recovery_tick ();
         peers_reap ();
     }
+    s_end_turn ();
     return 0;
 }
 
 void loop_fini (void)
 {
-    if (g_srv.ctx) {
+    if (s_ctx) {
         /*  Answer the parked requests, give the I/O thread a moment to
          *  write them out, then close without lingering: an engine left
          *  lingering with ZMTP heartbeats on can trip an assertion in
@@ -548,8 +591,12 @@ void loop_fini (void)
          *  fires during the linger. */
         supervisor_stop (3000);
         peers_shutdown ();
+        s_end_turn ();
+        recovery_stop ();
         jobs_shutdown ();
         store_shutdown ();
+        replies_fini ();
+        park_fini ();
         zmq_poll (NULL, 0, 100);
     }
     /*  The sockets and the context are left to the process's exit. Closing
@@ -560,16 +607,17 @@ void loop_fini (void)
      *  are out by now; the socket files are removed below. */
     security_fini ();
     commands_fini ();
-    for (size_t i = 0; i < g_srv.nbound; i++) {
-        if (strncmp (g_srv.bound[i], "ipc://", 6) == 0)
-            unlink (g_srv.bound[i] + 6);
-        free (g_srv.bound[i]);
-        g_srv.bound[i] = NULL;
+    outbox_fini ();
+    for (size_t i = 0; i < s_nbound; i++) {
+        if (strncmp (s_bound[i], "ipc://", 6) == 0)
+            unlink (s_bound[i] + 6);
+        free (s_bound[i]);
+        s_bound[i] = NULL;
     }
-    g_srv.nbound = 0;
-    if (g_srv.made_runtime_dir)
-        rmdir (g_srv.runtime_dir);
-    if (g_srv.sigfd > 0)
-        close (g_srv.sigfd);
-    g_srv.sigfd = -1;
+    s_nbound = 0;
+    if (s_made_runtime_dir)
+        rmdir (s_runtime_dir);
+    if (s_sigfd > 0)
+        close (s_sigfd);
+    s_sigfd = -1;
 }

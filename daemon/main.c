@@ -4,7 +4,10 @@
  *  settings are config.c's. */
 #define _GNU_SOURCE
 #include "config.h"
-#include "zmgrd.h"
+#include "log.h"
+#include "loop.h"
+#include "recovery.h"
+#include "supervisor.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,12 +48,21 @@ int main (int argc, char **argv)
         config_fini ();
         return exit_code;
     }
+    g_log_level = g_cfg.log_level;
     log_init (g_log_level);
+    if (g_config_action != CONFIG_RUN) {
+        rc = recovery_check (g_config_action == CONFIG_STORE_REPAIR);
+        config_fini ();
+        return rc;
+    }
     char wpath[4096];
-    if (!g_srv.worker_path)
-        g_srv.worker_path = s_find_worker (wpath, sizeof wpath);
+    if (!g_cfg.worker_path)
+        g_cfg.worker_path = s_find_worker (wpath, sizeof wpath);
     rc = 1;
-    if (loop_init () == 0 && supervisor_start () == 0) {
+    /*  The store first: its lock says whether another broker uses the
+     *  data dir, and recovery must be done before anyone is answered. */
+    if (recovery_start () == 0 && loop_init () == 0
+        && supervisor_start (loop_worker_endpoint ()) == 0) {
         log_msg (LOG_NOTICE, 0, "zmgrd 0.1.0 running, pid %d", (int) getpid ());
         rc = loop_run () == 0 ? 0 : 1;
     }

@@ -4,7 +4,9 @@
  *  unit's WatchdogSec, STOPPING=1 when shutdown begins. Without libsystemd
  *  (ZMGR_WITH_SYSTEMD=OFF) these do nothing; with it and no NOTIFY_SOCKET
  *  they do nothing either, so zmgrd in a terminal is unaffected. */
-#include "zmgrd.h"
+#include "notify.h"
+#include "log.h"
+#include "util.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -49,11 +51,10 @@ void notify_stopping (void)
     s_send ("STOPPING=1");
 }
 
-void notify_status (void)
+void notify_status (const char *text)
 {
-    char line[200];
-    snprintf (line, sizeof line, "STATUS=%zu clients, %zu local workers up, %zu jobs (%zu running)",
-              peers_count (), supervisor_connected (), jobs_total (), jobs_running ());
+    char line[300];
+    snprintf (line, sizeof line, "STATUS=%s", text);
     s_send (line);
 }
 

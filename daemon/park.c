@@ -5,7 +5,10 @@
  *  a dead peer's waits are dropped) and, when it has a timeout, in the
  *  timer heap. Every way out (answer, failure, timeout, peer gone) goes
  *  through s_unlink, so no list keeps a freed record. */
-#include "zmgrd.h"
+#include "park.h"
+#include "log.h"
+#include "outbox.h"
+#include "replies.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -13,21 +16,13 @@
 static heap_t s_timers;      /* deadlines of parked requests */
 static size_t s_count;       /* parked requests */
 
-int park_request (cmd_ctx_t *ctx, wlist_t *list, int64_t timeout_ms,
-                  int timeout_status, const proto_slice_t *item)
+parked_t *park_add (peer_t *peer, uint64_t rid, object_t *obj, wlist_t *list,
+                    int64_t timeout_ms, int timeout_status)
 {
-    if (ctx->req->rid == 0)    /* nobody to tell: it would swallow an item */
-        return cmd_error (ctx, ZMGR_EINVAL, "%s would wait and has no request id",
-                          proto_opname (ctx->req->op));
-    if (ctx->peer->nparked >= g_srv.max_pending)
-        return cmd_error (ctx, ZMGR_EBUSY, "%zu requests of this session already wait",
-                          ctx->peer->nparked);
     parked_t *p = xcalloc (1, sizeof *p);
-    if (item)
-        p->item = blob_from_slice (*item);
-    p->peer = ctx->peer;
-    p->rid = ctx->req->rid;
-    p->obj = ctx->obj;
+    p->peer = peer;
+    p->rid = rid;
+    p->obj = obj;
     p->list = list;
     p->timeout_status = timeout_status;
     /* object waiter list, FIFO */
@@ -39,11 +34,11 @@ int park_request (cmd_ctx_t *ctx, wlist_t *list, int64_t timeout_ms,
     list->tail = p;
     list->count++;
     /* peer's list */
-    p->peer_next = ctx->peer->parked;
+    p->peer_next = peer->parked;
     if (p->peer_next)
         p->peer_next->peer_prev = p;
-    ctx->peer->parked = p;
-    ctx->peer->nparked++;
+    peer->parked = p;
+    peer->nparked++;
     if (timeout_ms >= 0) {
         p->timer.deadline = now_ms () + timeout_ms;
         if (heap_push (&s_timers, &p->timer) != 0) {
@@ -53,7 +48,7 @@ int park_request (cmd_ctx_t *ctx, wlist_t *list, int64_t timeout_ms,
         p->timed = true;
     }
     s_count++;
-    return CMD_PARKED;
+    return p;
 }
 
 static void s_unlink (parked_t *p)
@@ -86,30 +81,39 @@ static void s_free (parked_t *p)
     free (p);
 }
 
+/*  One buffer for the answers: they are copied into the outbox. */
+static proto_buf_t s_out;
+
 void park_reply (parked_t *p, const void *packed, size_t len)
 {
-    proto_buf_t out;
-    proto_buf_init (&out);
-    proto_put_reply (&out, p->rid, 0);
+    proto_buf_reset (&s_out);
+    proto_put_reply (&s_out, p->rid, 0);
     if (packed)
-        proto_put_raw (&out, packed, len);
+        proto_put_raw (&s_out, packed, len);
     else
-        proto_put_nil (&out);
-    if (!out.oom && p->rid)
-        loop_send (p->peer->id, p->peer->id_len, out.data, out.len);
-    proto_buf_fini (&out);
+        proto_put_nil (&s_out);
+    if (s_out.oom) {
+        log_msg (LOG_CRIT, 0, "out of memory building a reply");
+        abort ();
+    }
+    if (p->keep_reply)
+        replies_keep (p->peer->cid, p->peer->cid_len, p->rid, s_out.data, s_out.len);
+    if (p->rid)
+        outbox_put (p->peer->id, p->peer->id_len, s_out.data, s_out.len);
     s_unlink (p);
     s_free (p);
 }
 
 void park_fail (parked_t *p, int status, const char *msg)
 {
-    proto_buf_t out;
-    proto_buf_init (&out);
-    proto_put_error (&out, p->rid, status, msg);
-    if (!out.oom && p->rid)
-        loop_send (p->peer->id, p->peer->id_len, out.data, out.len);
-    proto_buf_fini (&out);
+    proto_buf_reset (&s_out);
+    proto_put_error (&s_out, p->rid, status, msg);
+    if (s_out.oom) {
+        log_msg (LOG_CRIT, 0, "out of memory building a reply");
+        abort ();
+    }
+    if (p->rid)
+        outbox_put (p->peer->id, p->peer->id_len, s_out.data, s_out.len);
     s_unlink (p);
     s_free (p);
 }
@@ -149,4 +153,10 @@ int64_t park_next_timeout (int64_t now)
 size_t park_count (void)
 {
     return s_count;
+}
+
+void park_fini (void)
+{
+    heap_fini (&s_timers);
+    proto_buf_fini (&s_out);
 }

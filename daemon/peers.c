@@ -9,7 +9,10 @@
  *  reused by a new connection while the old close event is still on its
  *  way proves the old owner gone: it is ended at once and the close event,
  *  when it comes, is skipped (s_skip). */
-#include "zmgrd.h"
+#include "peers.h"
+#include "log.h"
+#include "park.h"
+#include "util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +27,13 @@ static peer_t *s_dead;                  /* ended, to free after this turn */
 static peer_t **s_fd_owner;             /* session whose messages use fd */
 static unsigned *s_skip;                /* close events already acted on */
 static size_t s_nfds;                   /* size of both arrays */
+static uint64_t s_next_session;         /* last session number given */
+static void (*s_end_hook) (peer_t *);   /* lets go of a session's locks and jobs */
+
+void peers_set_end_hook (void (*fn) (peer_t *peer))
+{
+    s_end_hook = fn;
+}
 
 static size_t s_hash (const uint8_t *id, size_t len)
 {
@@ -48,7 +58,7 @@ peer_t *peers_add (const uint8_t *id, size_t id_len, int role)
         id_len = sizeof p->id;
     memcpy (p->id, id, id_len);
     p->id_len = id_len;
-    p->session = ++g_srv.next_session;
+    p->session = ++s_next_session;
     p->fd = -1;
     p->role = role;
     p->since_ms = now_ms ();
@@ -94,11 +104,8 @@ void peers_end (peer_t *peer, const char *why)
              peer->nparked);
     while (peer->parked)
         park_drop (peer->parked);
-    /*  Freeing a lock may hand it to a waiter, which appends to nothing of
-     *  ours; walk from the end as lock_peer_gone removes the entry. */
-    while (peer->nlocks > 0)
-        lock_peer_gone (peer, peer->locks[peer->nlocks - 1]);
-    jobs_peer_gone (peer);
+    if (s_end_hook)
+        s_end_hook (peer);
     if (peer->fd >= 0 && (size_t) peer->fd < s_nfds
         && s_fd_owner[peer->fd] == peer)
         s_fd_owner[peer->fd] = NULL;

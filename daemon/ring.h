@@ -2,7 +2,7 @@
 #ifndef ZMGRD_RING_H
 #define ZMGRD_RING_H
 
-#include "zmgrd.h"
+#include "util.h"
 #include <stdlib.h>
 
 typedef struct {
@@ -25,6 +25,16 @@ static inline void ring_push (ring_t *r, blob_t *b)
         r->head = 0;
     }
     r->slots[(r->head + r->len) & (r->cap - 1)] = b;
+    r->len++;
+}
+
+/*  Puts b back before the oldest item (an undone get). */
+static inline void ring_push_front (ring_t *r, blob_t *b)
+{
+    ring_push (r, b);          /* makes room; b is now last */
+    r->len--;
+    r->head = (r->head + r->cap - 1) & (r->cap - 1);
+    r->slots[r->head] = b;
     r->len++;
 }
 

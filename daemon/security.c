@@ -8,7 +8,10 @@
  *  which libzmq attaches to every message of that connection as "User-Id".
  *  The allow-list is read at start and on SIGHUP. */
 #define _GNU_SOURCE
-#include "zmgrd.h"
+#include "security.h"
+#include "config.h"
+#include "log.h"
+#include "util.h"
 #include "keys.h"
 
 #include <dirent.h>
@@ -35,11 +38,11 @@ const char *security_public_key (void)
 
 int security_load_allow_list (void)
 {
-    if (!g_srv.allow_dir)
+    if (!g_cfg.allow_dir)
         return 0;
-    DIR *d = opendir (g_srv.allow_dir);
+    DIR *d = opendir (g_cfg.allow_dir);
     if (!d) {
-        log_msg (LOG_ERR, errno, "allow-list %s", g_srv.allow_dir);
+        log_msg (LOG_ERR, errno, "allow-list %s", g_cfg.allow_dir);
         return -1;
     }
     s_allowed_t *list = NULL;
@@ -50,7 +53,7 @@ int security_load_allow_list (void)
         if (len < 5 || strcmp (e->d_name + len - 4, ".pub"))
             continue;
         char path[4096], err[256];
-        snprintf (path, sizeof path, "%s/%s", g_srv.allow_dir, e->d_name);
+        snprintf (path, sizeof path, "%s/%s", g_cfg.allow_dir, e->d_name);
         key_file_t kf;
         if (key_file_read (path, &kf, err, sizeof err) != 0) {
             log_msg (LOG_WARNING, 0, "allow-list: %s; skipped", err);
@@ -72,20 +75,20 @@ int security_load_allow_list (void)
     free (s_allowed);
     s_allowed = list;
     s_nallowed = n;
-    log_msg (LOG_NOTICE, 0, "allow-list: %zu keys from %s", n, g_srv.allow_dir);
+    log_msg (LOG_NOTICE, 0, "allow-list: %zu keys from %s", n, g_cfg.allow_dir);
     return 0;
 }
 
 int security_init (void *ctx)
 {
-    if (!g_srv.secret_key_file)
+    if (!g_cfg.secret_key_file)
         return 0;
     if (!zmq_has ("curve")) {
         log_msg (LOG_ERR, 0, "this libzmq has no CURVE support");
         return -1;
     }
     char err[300];
-    if (key_resolve (g_srv.secret_key_file, true, &s_broker, err, sizeof err) != 0) {
+    if (key_resolve (g_cfg.secret_key_file, true, &s_broker, err, sizeof err) != 0) {
         log_msg (LOG_ERR, 0, "secret key: %s", err);
         return -1;
     }

@@ -1,9 +1,14 @@
-/*  daemon/store.c - the namespace of named objects, and the value blobs
- *  Every object is created, found and deleted here, and every successful
- *  write reports itself through store_changed(): the one place where a
- *  write-ahead store will attach for durability. Names hash into a chained
- *  table that doubles when it fills. */
-#include "zmgrd.h"
+/*  daemon/store.c - the namespace of named objects, and the effect seam
+ *  Names hash into a chained table that doubles when it fills. Effects
+ *  are built in one reused buffer and handed, whole, to the current sink:
+ *  the write-ahead log's pending buffer in the broker (committed by the
+ *  loop once per turn), a snapshot file in the snapshot child, or nowhere
+ *  (in memory, and while recovery replays). */
+#include "store.h"
+#include "log.h"
+#include "park.h"
+#include "util.h"
+#include "wal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,54 +17,9 @@
 static object_t **s_buckets;   /* hash table of objects by name */
 static size_t s_nbuckets;      /* power of two */
 static size_t s_count;         /* objects */
-
-void *xmalloc (size_t n)
-{
-    void *p = malloc (n ? n : 1);
-    if (!p) {
-        log_msg (LOG_CRIT, 0, "out of memory allocating %zu bytes", n);
-        abort ();
-    }
-    return p;
-}
-
-void *xcalloc (size_t n, size_t size)
-{
-    void *p = calloc (n ? n : 1, size ? size : 1);
-    if (!p) {
-        log_msg (LOG_CRIT, 0, "out of memory allocating %zu x %zu", n, size);
-        abort ();
-    }
-    return p;
-}
-
-void *xrealloc (void *p, size_t n)
-{
-    void *q = realloc (p, n ? n : 1);
-    if (!q) {
-        log_msg (LOG_CRIT, 0, "out of memory reallocating %zu bytes", n);
-        abort ();
-    }
-    return q;
-}
-
-blob_t *blob_new (const void *data, size_t len)
-{
-    blob_t *b = xmalloc (sizeof *b + len);
-    b->len = (uint32_t) len;
-    memcpy (b->data, data, len);
-    return b;
-}
-
-blob_t *blob_from_slice (proto_slice_t s)
-{
-    return blob_new (s.ptr, s.len);
-}
-
-bool slice_eq (proto_slice_t a, proto_slice_t b)
-{
-    return a.len == b.len && memcmp (a.ptr, b.ptr, a.len) == 0;
-}
+static int s_sink = STORE_SINK_NONE;
+static proto_buf_t s_rec;      /* the record being built */
+static bool s_building;        /* between store_effect and store_effect_end */
 
 static uint64_t s_hash (const char *name, size_t len)
 {
@@ -96,34 +56,18 @@ static void s_grow (void)
     s_nbuckets = n;
 }
 
-object_t *store_create (const char *name, size_t len, int type, int *status)
+object_t *store_add (const char *name, size_t len, int type, size_t limit, int *status)
 {
-    if (s_count >= g_srv.max_objects) {
+    if (limit && s_count >= limit) {
         *status = ZMGR_ELIMIT;
         return NULL;
     }
     if (s_count >= s_nbuckets)
         s_grow ();
     object_t *o = xcalloc (1, sizeof *o);
-    o->name = xmalloc (len + 1);
-    memcpy (o->name, name, len);
-    o->name[len] = '\0';
+    o->name = xstrndup (name, len);
     o->name_len = len;
     o->type = type;
-    switch (type) {
-    case ZMGR_TYPE_LIST: list_create (o); break;
-    case ZMGR_TYPE_DICT: dict_create (o); break;
-    case ZMGR_TYPE_QUEUE: queue_create (o); break;
-    case ZMGR_TYPE_VALUE: value_create (o); break;
-    case ZMGR_TYPE_LOCK:
-    case ZMGR_TYPE_RLOCK: lock_create (o); break;
-    case ZMGR_TYPE_PIPE: pipe_create (o); break;
-    default:
-        free (o->name);
-        free (o);
-        *status = ZMGR_EINVAL;
-        return NULL;
-    }
     size_t j = s_hash (name, len) & (s_nbuckets - 1);
     o->hnext = s_buckets[j];
     s_buckets[j] = o;
@@ -133,32 +77,20 @@ object_t *store_create (const char *name, size_t len, int type, int *status)
     return o;
 }
 
-void store_delete (object_t *obj)
+void store_remove (object_t *obj)
 {
     object_t **pp = &s_buckets[s_hash (obj->name, obj->name_len) & (s_nbuckets - 1)];
     while (*pp != obj)
         pp = &(*pp)->hnext;
     *pp = obj->hnext;
     s_count--;
-    switch (obj->type) {
-    case ZMGR_TYPE_LIST: list_destroy (obj); break;
-    case ZMGR_TYPE_DICT: dict_destroy (obj); break;
-    case ZMGR_TYPE_QUEUE: queue_destroy (obj); break;
-    case ZMGR_TYPE_VALUE: value_destroy (obj); break;
-    case ZMGR_TYPE_LOCK:
-    case ZMGR_TYPE_RLOCK: lock_destroy (obj); break;
-    case ZMGR_TYPE_PIPE: pipe_destroy (obj); break;
-    default: break;
-    }
+    for (int i = 0; i < OBJECT_WAITS; i++)
+        park_fail_all (&obj->waits[i], ZMGR_ENOTFOUND, "object deleted");
+    if (obj->ops && obj->impl)
+        obj->ops->destroy (obj);
     log_msg (LOG_DEBUG, 0, "deleted '%s'", obj->name);
     free (obj->name);
     free (obj);
-}
-
-void store_changed (object_t *obj)
-{
-    /*  The durability issue attaches its write-ahead log here. */
-    (void) obj;
 }
 
 size_t store_count (void)
@@ -166,27 +98,101 @@ size_t store_count (void)
     return s_count;
 }
 
-void store_each (const char *prefix, size_t plen,
-                 void (*fn) (object_t *, void *), void *arg)
+void store_each (const char *prefix, size_t plen, void (*fn) (object_t *, void *), void *arg)
 {
     for (size_t i = 0; i < s_nbuckets; i++)
         for (object_t *o = s_buckets[i], *next; o; o = next) {
-            next = o->hnext;    /* fn may delete o */
+            next = o->hnext;    /* fn may remove o */
             if (o->name_len >= plen && memcmp (o->name, prefix, plen) == 0)
                 fn (o, arg);
         }
 }
 
-static void s_delete_one (object_t *o, void *arg)
+static void s_remove_one (object_t *o, void *arg)
 {
     (void) arg;
-    store_delete (o);
+    store_remove (o);
 }
 
 void store_shutdown (void)
 {
-    store_each ("", 0, s_delete_one, NULL);
+    int sink = s_sink;
+    s_sink = STORE_SINK_NONE;   /* freeing everything is not a change */
+    store_each ("", 0, s_remove_one, NULL);
+    s_sink = sink;
     free (s_buckets);
     s_buckets = NULL;
     s_nbuckets = 0;
+    proto_buf_fini (&s_rec);
+}
+
+/* ---- effects ------------------------------------------------------------ */
+
+bool store_recording (void)
+{
+    return s_sink != STORE_SINK_NONE;
+}
+
+void store_set_sink (int sink)
+{
+    s_sink = sink;
+}
+
+int store_sink (void)
+{
+    return s_sink;
+}
+
+proto_buf_t *store_effect (int kind, size_t nfields)
+{
+    if (s_sink == STORE_SINK_NONE)
+        return NULL;
+    proto_buf_reset (&s_rec);
+    proto_put_array (&s_rec, nfields + 1);
+    proto_put_uint (&s_rec, (uint64_t) kind);
+    s_building = true;
+    return &s_rec;
+}
+
+proto_buf_t *store_effect_obj (int kind, const object_t *obj, size_t nfields)
+{
+    proto_buf_t *b = store_effect (kind, nfields + 1);
+    if (b)
+        proto_put_str (b, obj->name, obj->name_len);
+    return b;
+}
+
+void store_effect_end (void)
+{
+    if (!s_building)
+        return;
+    s_building = false;
+    if (s_rec.oom) {
+        log_msg (LOG_CRIT, 0, "out of memory building an effect record");
+        abort ();
+    }
+    if (s_sink == STORE_SINK_LOG)
+        wal_append (s_rec.data, s_rec.len);
+    else if (s_sink == STORE_SINK_SNAPSHOT)
+        wal_snap_put (s_rec.data, s_rec.len);
+}
+
+static bool s_save_asked;     /* admin.save since the last snapshot began */
+static wlist_t s_save_waiters;
+
+void store_request_save (void)
+{
+    s_save_asked = true;
+}
+
+bool store_save_requested (void)
+{
+    bool asked = s_save_asked;
+    s_save_asked = false;
+    return asked;
+}
+
+wlist_t *store_save_waiters (void)
+{
+    return &s_save_waiters;
 }

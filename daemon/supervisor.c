@@ -8,7 +8,11 @@
  *  backoff resets once a worker has lived 10 s. SIGCHLD arrives through
  *  the loop's signalfd; children get a clean signal mask before exec. */
 #define _GNU_SOURCE
-#include "zmgrd.h"
+#include "supervisor.h"
+#include "config.h"
+#include "log.h"
+#include "stats.h"
+#include "util.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -38,12 +42,11 @@ static s_slot_t *s_slots;   /* one per local worker */
 static size_t s_nslots;
 static bool s_stopping;     /* no more restarts */
 
+static char s_ep[512];      /* where local workers connect */
+
 static const char *s_endpoint (void)
 {
-    for (size_t i = 0; i < g_srv.nbound; i++)
-        if (strncmp (g_srv.bound[i], "ipc://", 6) == 0)
-            return g_srv.bound[i];
-    return g_srv.nbound ? g_srv.bound[0] : NULL;
+    return s_ep;
 }
 
 static void s_spawn (size_t i)
@@ -51,26 +54,26 @@ static void s_spawn (size_t i)
     s_slot_t *slot = &s_slots[i];
     char name[32], max_tasks[32], credit[16];
     snprintf (name, sizeof name, "local-%zu", i + 1);
-    snprintf (max_tasks, sizeof max_tasks, "%ld", g_srv.max_tasks_per_child);
+    snprintf (max_tasks, sizeof max_tasks, "%ld", g_cfg.max_tasks_per_child);
     const char *argv[64];
     size_t argc = 0;
-    argv[argc++] = g_srv.worker_path;
+    argv[argc++] = g_cfg.worker_path;
     argv[argc++] = "--connect";
     argv[argc++] = s_endpoint ();
     argv[argc++] = "--name";
     argv[argc++] = name;
-    snprintf (credit, sizeof credit, "%d", g_srv.worker_credit > 0 ? g_srv.worker_credit : 1);
+    snprintf (credit, sizeof credit, "%d", g_cfg.worker_credit > 0 ? g_cfg.worker_credit : 1);
     argv[argc++] = "--credit";
     argv[argc++] = credit;
-    if (g_srv.max_tasks_per_child > 0) {
+    if (g_cfg.max_tasks_per_child > 0) {
         argv[argc++] = "--max-tasks";
         argv[argc++] = max_tasks;
     }
-    if (g_srv.exec_enabled)
+    if (g_cfg.exec_enabled)
         argv[argc++] = "--exec";
-    for (size_t m = 0; m < g_srv.nmodules && argc < 60; m++) {
+    for (size_t m = 0; m < g_cfg.nmodules && argc < 60; m++) {
         argv[argc++] = "--module";
-        argv[argc++] = g_srv.modules[m];
+        argv[argc++] = g_cfg.modules[m];
     }
     argv[argc] = NULL;
     pid_t parent = getpid ();
@@ -103,15 +106,16 @@ static void s_spawn (size_t i)
     log_msg (LOG_INFO, 0, "worker %s started, pid %d", name, (int) pid);
 }
 
-int supervisor_start (void)
+int supervisor_start (const char *endpoint)
 {
-    if (g_srv.workers <= 0)
+    snprintf (s_ep, sizeof s_ep, "%s", endpoint ? endpoint : "");
+    if (g_cfg.workers <= 0)
         return 0;
-    if (!g_srv.worker_path || access (g_srv.worker_path, X_OK) != 0) {
-        log_msg (LOG_ERR, errno, "worker executable %s", g_srv.worker_path ? g_srv.worker_path : "(none)");
+    if (!g_cfg.worker_path || access (g_cfg.worker_path, X_OK) != 0) {
+        log_msg (LOG_ERR, errno, "worker executable %s", g_cfg.worker_path ? g_cfg.worker_path : "(none)");
         return -1;
     }
-    s_nslots = (size_t) g_srv.workers > S_MAX_WORKERS ? S_MAX_WORKERS : (size_t) g_srv.workers;
+    s_nslots = (size_t) g_cfg.workers > S_MAX_WORKERS ? S_MAX_WORKERS : (size_t) g_cfg.workers;
     s_slots = xcalloc (s_nslots, sizeof *s_slots);
     for (size_t i = 0; i < s_nslots; i++) {
         s_slots[i].backoff_ms = S_BACKOFF_MIN;
@@ -120,11 +124,16 @@ int supervisor_start (void)
     return 0;
 }
 
-void supervisor_reap (void)
+void supervisor_reap (void (*other) (pid_t pid, int status))
 {
     int st;
     pid_t pid;
     while ((pid = waitpid (-1, &st, WNOHANG)) > 0) {
+        bool ours = false;
+        for (size_t i = 0; i < s_nslots; i++)
+            ours = ours || s_slots[i].pid == pid;
+        if (!ours && other)
+            other (pid, st);
         for (size_t i = 0; i < s_nslots; i++) {
             s_slot_t *slot = &s_slots[i];
             if (slot->pid != pid)

@@ -39,7 +39,10 @@
     XX (ETYPE, -26, "value of the wrong type for this operation (TypeError)") \
     XX (EJOBFAILED, -27, "job failed")                                       \
     XX (EDISABLED, -28, "disabled by the broker's configuration")           \
-    XX (EPERM, -29, "not permitted for this key's role")
+    XX (EPERM, -29, "not permitted for this key's role")                     \
+    XX (ENOSPC, -30, "the broker's disk is full: writes are refused")        \
+    XX (ELOCKLOST, -31, "the lock was freed by a broker restart")            \
+    XX (EINDOUBT, -32, "outcome unknown: the request may or may not have run")
 
 /*  Object types as they appear on the wire (TYPE replies, CREATE). */
 #define ZMGR_TYPE_MAP(XX)                                                    \
@@ -113,7 +116,8 @@
     XX (JOB_DONE, 130, "job.done")                                           \
     XX (JOB_PROGRESS, 131, "job.progress")                                   \
     XX (LOG_LEVEL, 140, "admin.log_level")                                   \
-    XX (SHUTDOWN, 141, "admin.shutdown")
+    XX (SHUTDOWN, 141, "admin.shutdown")                                     \
+    XX (SAVE, 142, "admin.save")
 
 /*  Notices: frames the broker sends unasked, [0, kind, body] (kind > 0). */
 #define ZMGR_NOTICE_MAP(XX)                                                  \

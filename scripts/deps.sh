@@ -11,7 +11,7 @@ $SUDO apt-get update
 $SUDO apt-get install -y --no-install-recommends \
     build-essential cmake pkg-config \
     libzmq3-dev libmsgpack-dev libjansson-dev libcmocka-dev libinih-dev \
-    libsystemd-dev iproute2
+    libsystemd-dev libxxhash-dev iproute2
 # The benchmark's references (not needed to build or test):
 if [ "${ZMGR_BENCH_DEPS:-0}" = 1 ]; then
     $SUDO apt-get install -y --no-install-recommends redis-server redis-tools python3 \

@@ -17,7 +17,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "zmgrd.h"
+#include "cmd.h"
+#include "commands.h"
+#include "config.h"
+#include "log.h"
+#include "objects.h"
+#include "outbox.h"
+#include "park.h"
+#include "peers.h"
+#include "stats.h"
+#include "store.h"
+#include "types.h"
 
 /* ---- captured replies ---------------------------------------------------- */
 
@@ -35,9 +45,9 @@ static s_reply_t s_replies[S_MAX_REPLIES];
 static size_t s_nreplies;
 static size_t s_bad_replies;     /* replies that did not decode */
 
-void __wrap_loop_send (const uint8_t *id, size_t id_len, const void *data, size_t len);
+void __wrap_outbox_put (const uint8_t *id, size_t id_len, const void *data, size_t len);
 
-void __wrap_loop_send (const uint8_t *id, size_t id_len, const void *data, size_t len)
+void __wrap_outbox_put (const uint8_t *id, size_t id_len, const void *data, size_t len)
 {
     if (s_nreplies == S_MAX_REPLIES || id_len >= sizeof s_replies[0].peer) {
         s_bad_replies++;
@@ -250,16 +260,16 @@ static int s_raw (const char *peer, const void *frame, size_t len, uint64_t *rid
 static int s_group_setup (void **state)
 {
     (void) state;
-    memset (&g_srv, 0, sizeof g_srv);
-    g_srv.max_msg = 1 << 20;
-    g_srv.max_depth = 32;
-    g_srv.max_objects = 1000;
-    g_srv.max_items = 1000;
-    g_srv.max_pending = 16;
-    g_srv.heartbeat_ms = 1000;
-    g_srv.liveness = 3;
-    g_srv.sigfd = -1;
-    g_srv.start_ms = now_ms ();
+    memset (&g_cfg, 0, sizeof g_cfg);
+    g_cfg.max_msg = 1 << 20;
+    g_cfg.max_depth = 32;
+    g_cfg.max_objects = 1000;
+    g_cfg.max_items = 1000;
+    g_cfg.max_pending = 16;
+    g_cfg.heartbeat_ms = 1000;
+    g_cfg.liveness = 3;
+    
+    
     g_log_level = LOG_ERR;   /* bad-frame notices are expected here */
     return 0;
 }
@@ -319,7 +329,7 @@ static void test_session (void **state)
     size_t n;
     proto_slice_t body;
     assert_int_equal (proto_read_map ((proto_slice_t){s_payload, s_plen}, &n, &body), 0);
-    assert_int_equal (n, 7);
+    assert_int_equal (n, 8);
     assert_int_equal (peers_count (), 3);
     /*  Heartbeat with rid 0 from a session: no reply either. */
     s_dispatch ("Z", b.data, b.len);
@@ -1661,7 +1671,7 @@ static void test_admin (void **state)
     size_t n;
     proto_slice_t body, k, v;
     assert_int_equal (proto_read_map ((proto_slice_t){s_payload, s_plen}, &n, &body), 0);
-    assert_int_equal (n, 14);
+    assert_int_equal (n, 15);
     bool seen = false;
     for (size_t i = 0; i < n; i++) {
         const uint8_t *key;
@@ -1909,7 +1919,7 @@ static void test_too_big (void **state)
     proto_put_request (&b, 4242, ZMGR_OP_LIST_APPEND, "l", 1, 1);
     proto_put_str (&b, big, n);
     uint64_t rid;
-    assert_true (b.len > g_srv.max_msg);
+    assert_true (b.len > g_cfg.max_msg);
     assert_int_equal (s_raw ("A", b.data, b.len, &rid), ZMGR_ETOOBIG);
     assert_int_equal (rid, 4242);
     assert_false (s_exists ("l"));
@@ -1926,8 +1936,8 @@ static void test_too_big (void **state)
     proto_buf_reset (&b);
     proto_put_request (&b, 4243, ZMGR_OP_LIST_APPEND, "l", 1, 1);
     size_t head = b.len + 5;   /* str32 header */
-    proto_put_str (&b, big, g_srv.max_msg - head);
-    assert_int_equal (b.len, g_srv.max_msg);
+    proto_put_str (&b, big, g_cfg.max_msg - head);
+    assert_int_equal (b.len, g_cfg.max_msg);
     assert_int_equal (s_raw ("A", b.data, b.len, &rid), 0);
     assert_int_equal (rid, 4243);
     s_expect ("i", 1);

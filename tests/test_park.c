@@ -17,7 +17,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "zmgrd.h"
+#include "cmd.h"
+#include "commands.h"
+#include "config.h"
+#include "log.h"
+#include "objects.h"
+#include "outbox.h"
+#include "park.h"
+#include "peers.h"
+#include "stats.h"
+#include "store.h"
+#include "types.h"
 
 /* ---- captured replies, in the order they were sent ------------------------ */
 
@@ -34,9 +44,9 @@ static s_reply_t s_sent[S_MAX];
 static size_t s_nsent;
 static size_t s_bad;       /* replies that did not decode or fit */
 
-void __wrap_loop_send (const uint8_t *id, size_t id_len, const void *data, size_t len);
+void __wrap_outbox_put (const uint8_t *id, size_t id_len, const void *data, size_t len);
 
-void __wrap_loop_send (const uint8_t *id, size_t id_len, const void *data, size_t len)
+void __wrap_outbox_put (const uint8_t *id, size_t id_len, const void *data, size_t len)
 {
     s_reply_t *r = &s_sent[s_nsent];
     proto_slice_t payload;
@@ -128,16 +138,16 @@ static void s_hello (const char *peer)
 static int s_group_setup (void **state)
 {
     (void) state;
-    memset (&g_srv, 0, sizeof g_srv);
-    g_srv.max_msg = 1 << 20;
-    g_srv.max_depth = 32;
-    g_srv.max_objects = 1000;
-    g_srv.max_items = 1000;
-    g_srv.max_pending = 16;
-    g_srv.heartbeat_ms = 1000;
-    g_srv.liveness = 3;
-    g_srv.sigfd = -1;
-    g_srv.start_ms = now_ms ();
+    memset (&g_cfg, 0, sizeof g_cfg);
+    g_cfg.max_msg = 1 << 20;
+    g_cfg.max_depth = 32;
+    g_cfg.max_objects = 1000;
+    g_cfg.max_items = 1000;
+    g_cfg.max_pending = 16;
+    g_cfg.heartbeat_ms = 1000;
+    g_cfg.liveness = 3;
+    
+    
     g_log_level = LOG_ERR;
     return 0;
 }
@@ -341,7 +351,7 @@ static void test_delete_fails_waiters (void **state)
     assert_int_equal (park_count (), 4);
     object_t *q = store_find ("q", 1);
     assert_non_null (q);
-    store_delete (q);
+    store_remove (q);
     assert_int_equal (s_nsent, 3);
     assert_int_equal (s_sent[0].rid, g1);
     assert_int_equal (s_sent[1].rid, g2);

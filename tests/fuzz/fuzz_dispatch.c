@@ -6,14 +6,24 @@
  *  swallowed by a wrapped loop_send() that checks each is a valid reply.
  *  Build: cmake -DZMGR_FUZZ=ON -DCMAKE_C_COMPILER=clang; run:
  *  build-fuzz/tests/fuzz/fuzz_dispatch -max_total_time=60 */
-#include "zmgrd.h"
+#include "cmd.h"
+#include "commands.h"
+#include "config.h"
+#include "log.h"
+#include "objects.h"
+#include "outbox.h"
+#include "park.h"
+#include "peers.h"
+#include "stats.h"
+#include "store.h"
+#include "types.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-void __wrap_loop_send (const uint8_t *id, size_t id_len, const void *data, size_t len);
+void __wrap_outbox_put (const uint8_t *id, size_t id_len, const void *data, size_t len);
 
-void __wrap_loop_send (const uint8_t *id, size_t id_len, const void *data, size_t len)
+void __wrap_outbox_put (const uint8_t *id, size_t id_len, const void *data, size_t len)
 {
     uint64_t rid;
     int status;
@@ -27,14 +37,14 @@ void __wrap_loop_send (const uint8_t *id, size_t id_len, const void *data, size_
 
 static void s_init (void)
 {
-    g_srv.max_msg = 1 << 16;
-    g_srv.max_depth = PROTO_MAX_DEPTH;
-    g_srv.max_objects = 64;
-    g_srv.max_items = 256;
-    g_srv.max_pending = 8;
-    g_srv.heartbeat_ms = 1000;
-    g_srv.liveness = 3;
-    g_srv.max_jobs = 256;
+    g_cfg.max_msg = 1 << 16;
+    g_cfg.max_depth = PROTO_MAX_DEPTH;
+    g_cfg.max_objects = 64;
+    g_cfg.max_items = 256;
+    g_cfg.max_pending = 8;
+    g_cfg.heartbeat_ms = 1000;
+    g_cfg.liveness = 3;
+    g_cfg.max_jobs = 256;
     log_init (LOG_CRIT);
 }
 
@@ -73,6 +83,6 @@ int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     peers_shutdown ();
     jobs_shutdown ();
     store_shutdown ();
-    g_srv.stopping = false;   /* admin.shutdown may have been fuzzed */
+    g_cfg.stopping = false;   /* admin.shutdown may have been fuzzed */
     return 0;
 }

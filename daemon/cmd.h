@@ -1,0 +1,93 @@
+/*  daemon/cmd.h - what a command half sees: the request, its reply
+ *  commands.c runs the checks every command needs, then calls the
+ *  handler of the command table with a cmd_ctx_t. The handler parses its
+ *  arguments, calls its type's pure half (types.h), records the effect
+ *  and writes the reply payload into ctx->out. It never sends: replies
+ *  and notices leave through the outbox after the turn is committed. */
+#ifndef ZMGRD_CMD_H
+#define ZMGRD_CMD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "park.h"
+#include "peers.h"
+#include "proto.h"
+#include "store.h"
+
+/*  Context of the request being handled. */
+typedef struct {
+    peer_t *peer;           /* sender */
+    proto_req_t *req;       /* decoded request */
+    object_t *obj;          /* its object, looked up or created */
+    proto_buf_t *out;       /* reply: the handler appends one value */
+    bool created;           /* obj was created by this request */
+    bool write;             /* the command changes state (CMD_WRITE) */
+    char errbuf[256];       /* message for an error reply */
+} cmd_ctx_t;
+
+/*  A handler returns 0 (payload written to ctx->out), CMD_PARKED (no reply
+ *  now), or a negative error code (message in ctx->errbuf, or the default
+ *  text when it is empty). */
+#define CMD_PARKED 1
+typedef int (*cmd_fn) (cmd_ctx_t *ctx);
+
+/*  Sets ctx->errbuf and returns status. */
+int cmd_error (cmd_ctx_t *ctx, int status, const char *fmt, ...)
+    __attribute__ ((format (printf, 3, 4)));
+/*  Reads a timeout argument in ms (nil or negative = forever). */
+int arg_timeout (cmd_ctx_t *ctx, size_t i, int64_t *ms);
+/*  Parks the current request on list with timeout_ms (< 0: none), holding
+ *  a copy of item when not NULL; *pp (may be NULL) gets the record.
+ *  Returns CMD_PARKED, or an error when the request cannot wait: it has
+ *  no request id to answer (EINVAL), or its session has max_pending
+ *  waits already (EBUSY). */
+int cmd_park (cmd_ctx_t *ctx, wlist_t *list, int64_t timeout_ms, int timeout_status,
+              const proto_slice_t *item, parked_t **pp);
+/*  Records an object's creation (EFF_CREATE) with its queue bound. */
+void cmd_record_create (const object_t *obj, size_t maxsize);
+
+/* ---- the command halves ------------------------------------------------- */
+
+int list_cmd_append (cmd_ctx_t *), list_cmd_extend (cmd_ctx_t *),
+    list_cmd_insert (cmd_ctx_t *), list_cmd_get (cmd_ctx_t *),
+    list_cmd_set (cmd_ctx_t *), list_cmd_pop (cmd_ctx_t *),
+    list_cmd_remove (cmd_ctx_t *), list_cmd_index (cmd_ctx_t *),
+    list_cmd_count (cmd_ctx_t *), list_cmd_len (cmd_ctx_t *),
+    list_cmd_slice (cmd_ctx_t *), list_cmd_clear (cmd_ctx_t *);
+int dict_cmd_set (cmd_ctx_t *), dict_cmd_get (cmd_ctx_t *),
+    dict_cmd_delete (cmd_ctx_t *), dict_cmd_contains (cmd_ctx_t *),
+    dict_cmd_keys (cmd_ctx_t *), dict_cmd_values (cmd_ctx_t *),
+    dict_cmd_items (cmd_ctx_t *), dict_cmd_len (cmd_ctx_t *),
+    dict_cmd_update (cmd_ctx_t *), dict_cmd_setdefault (cmd_ctx_t *),
+    dict_cmd_pop (cmd_ctx_t *), dict_cmd_add (cmd_ctx_t *),
+    dict_cmd_clear (cmd_ctx_t *);
+int queue_cmd_put (cmd_ctx_t *), queue_cmd_get (cmd_ctx_t *),
+    queue_cmd_qsize (cmd_ctx_t *), queue_cmd_empty (cmd_ctx_t *),
+    queue_cmd_full (cmd_ctx_t *), queue_cmd_task_done (cmd_ctx_t *),
+    queue_cmd_join (cmd_ctx_t *);
+int value_cmd_get (cmd_ctx_t *), value_cmd_set (cmd_ctx_t *),
+    value_cmd_add (cmd_ctx_t *), value_cmd_cas (cmd_ctx_t *);
+int lock_cmd_acquire (cmd_ctx_t *), lock_cmd_release (cmd_ctx_t *),
+    lock_cmd_locked (cmd_ctx_t *);
+int pipe_cmd_send (cmd_ctx_t *), pipe_cmd_recv (cmd_ctx_t *);
+int admin_cmd_hello (cmd_ctx_t *), admin_cmd_ping (cmd_ctx_t *),
+    admin_cmd_bye (cmd_ctx_t *), admin_cmd_type (cmd_ctx_t *),
+    admin_cmd_exists (cmd_ctx_t *), admin_cmd_delete (cmd_ctx_t *),
+    admin_cmd_objects (cmd_ctx_t *), admin_cmd_stats (cmd_ctx_t *),
+    admin_cmd_create (cmd_ctx_t *), admin_cmd_log_level (cmd_ctx_t *),
+    admin_cmd_shutdown (cmd_ctx_t *), admin_cmd_save (cmd_ctx_t *);
+int job_cmd_submit (cmd_ctx_t *), job_cmd_result (cmd_ctx_t *),
+    job_cmd_status (cmd_ctx_t *), job_cmd_cancel (cmd_ctx_t *),
+    job_cmd_jobs (cmd_ctx_t *), job_cmd_workers (cmd_ctx_t *),
+    job_cmd_done (cmd_ctx_t *), job_cmd_progress (cmd_ctx_t *);
+/*  A worker said hello: options is its hello options map. */
+int jobs_cmd_worker_hello (cmd_ctx_t *ctx, proto_slice_t options);
+
+/*  A lock's owner session ended: the lock passes to its next waiter. */
+void lock_cmd_owner_gone (peer_t *peer, object_t *lock);
+/*  Makes the object for a type (impl and ops set): for commands.c's
+ *  create-on-use and admin create. NULL (status set) past the limit. */
+object_t *cmd_object_new (const char *name, size_t len, int type, int *status);
+
+#endif

@@ -1,0 +1,21 @@
+/*  daemon/commands.h - the command table and the one dispatch path
+ *  The loop hands every request frame here; the checks common to all
+ *  commands run once, then the table's handler (cmd.h). Replies go to
+ *  the outbox. */
+#ifndef ZMGRD_COMMANDS_H
+#define ZMGRD_COMMANDS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+void commands_init (void);
+void commands_fini (void);
+/*  The CURVE key (Z85, "" for local) of the next frame's connection: a
+ *  session opened by that frame records it. */
+void commands_peer_key (const char *key);
+/*  Decodes and runs one request frame from the peer with this key
+ *  (listener index + routing id), arriving on fd, with that authority. */
+void commands_dispatch (const uint8_t *id, size_t id_len, int fd, int auth,
+                        const void *frame, size_t len);
+
+#endif

@@ -1,0 +1,43 @@
+/*  daemon/effect.h - the effects: every change of state, as one record
+ *  A record is a msgpack array [kind, fields...]. The command halves and
+ *  the job table record one after each change they make (store_effect);
+ *  recovery.c replays them through the same pure halves, which rebuilds
+ *  the state exactly, and writes snapshots as the records that recreate
+ *  it. Kinds and fields are part of the data format: append, never
+ *  renumber (docs/durability.md). Objects are named by name, jobs by id. */
+#ifndef ZMGRD_EFFECT_H
+#define ZMGRD_EFFECT_H
+
+enum {
+    EFF_CREATE = 1,      /* name, type, maxsize (queues; 0 otherwise), creator key */
+    EFF_DELETE = 2,      /* name */
+    EFF_LIST_INSERT = 3, /* name, index (clamped), value */
+    EFF_LIST_EXTEND = 4, /* name, array of values */
+    EFF_LIST_SET = 5,    /* name, index, value */
+    EFF_LIST_TAKE = 6,   /* name, index: removed (pop, remove) */
+    EFF_CLEAR = 7,       /* name: list or dict emptied */
+    EFF_DICT_SET = 8,    /* name, key, value */
+    EFF_DICT_DEL = 9,    /* name, key */
+    EFF_DICT_UPDATE = 10,/* name, map */
+    EFF_VALUE_SET = 11,  /* name, value */
+    EFF_QUEUE_PUSH = 12, /* name, value: queued, one more unfinished */
+    EFF_QUEUE_POP = 13,  /* name: the oldest item handed out */
+    EFF_QUEUE_PASS = 14, /* name, n: puts handed straight to waiting gets */
+    EFF_QUEUE_DONE = 15, /* name: task_done */
+    EFF_PIPE_SEND = 16,  /* name, end it waits at, value */
+    EFF_PIPE_RECV = 17,  /* name, end */
+    EFF_LOCK_GRANT = 18, /* name, client id (bin, may be empty) */
+    EFF_LOCK_FREE = 19,  /* name */
+    EFF_JOB_SUBMIT = 20, /* id, fn, args, priority, timeout_ms, ttl_ms, retries,
+                            flags (1 chunk, 2 notify), start at (wall ms, 0 now),
+                            client id */
+    EFF_JOB_START = 21,  /* id, attempt */
+    EFF_JOB_REQUEUE = 22,/* id, retries left: an attempt lost */
+    EFF_JOB_FINISH = 23, /* id, status, reason, result, finished at (wall ms) */
+    EFF_JOB_FORGET = 24, /* id: its result's TTL is over */
+    EFF_JOB_SEQ = 25,    /* last job id given */
+    EFF_REPLY = 26,      /* client id, request id, status, payload: the last
+                            write reply of a client (exactly-once resends) */
+};
+
+#endif

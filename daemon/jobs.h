@@ -1,0 +1,138 @@
+/*  daemon/jobs.h - the job table and dispatch to workers
+ *  A job waits in its function's pending heap (priority, then FIFO) until
+ *  a worker that has the function has credit left; then it runs until the
+ *  worker reports it done, dies, or overruns the job's timeout. A death
+ *  or timeout re-queues it while retries are left (at-least-once); every
+ *  other end is final, and a final job keeps its result for its TTL.
+ *  Every transition is recorded as an effect (submit, start, requeue,
+ *  finish, forget); recovery replays them through jobs_restore_* and then
+ *  jobs_recovered puts the table back to work. The commands are in
+ *  jobs_cmd.c; this header is shared by the two halves only. */
+#ifndef ZMGRD_JOBS_H
+#define ZMGRD_JOBS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "heap.h"
+#include "peers.h"
+#include "store.h"
+#include "util.h"
+
+enum { J_PENDING, J_DELAYED, J_RUNNING, J_DONE, J_FAILED };
+extern const char *const jobs_state_names[5];
+
+/*  The per-function queue; function names are interned here. */
+typedef struct fq {
+    char *name;             /* function name (owned) */
+    heap_t pending;         /* jobs ready to run: -priority, then FIFO */
+    size_t nworkers;        /* connected workers that have it */
+    uint64_t count[5];      /* jobs by state (J_*) */
+    struct fq *next;        /* in the list of functions */
+} fq_t;
+
+typedef struct job {
+    heap_node_t pnode;      /* in fq->pending (deadline = -priority) */
+    heap_node_t tnode;      /* in the job timers (delay, run timeout or TTL) */
+    bool timed;             /* tnode is in the timers */
+    uint64_t id;            /* > 0 */
+    fq_t *fq;               /* its function */
+    blob_t *args;           /* packed argument array; freed once final */
+    int state;              /* J_* */
+    int priority;           /* higher first */
+    int64_t timeout_ms;     /* per attempt, 0 = none */
+    int64_t ttl_ms;         /* result kept this long once final */
+    int retries_left;       /* further attempts after death/timeout */
+    int attempts;           /* attempts started */
+    uint64_t dispatched;    /* dispatch order: a worker runs its jobs in it */
+    bool chunk;             /* args is an array of argument arrays */
+    bool notify;            /* push job.done to the submitter */
+    uint64_t submitter;     /* session that submitted it */
+    struct peer *worker;    /* running on, or NULL */
+    int status;             /* final: 0 or ZMGR_EJOBFAILED/ECANCELLED */
+    const char *reason;     /* final failure: error/timeout/worker-died/cancelled */
+    blob_t *result;         /* final: result value or message string */
+    uint64_t progress_done, progress_total; /* last progress report */
+    int64_t created_ms;     /* submission time, monotonic */
+    int64_t start_wall_ms;  /* a delayed job's start, wall clock (0: at once) */
+    int64_t final_wall_ms;  /* when it ended, wall clock */
+    wlist_t waiters;        /* parked job.result requests */
+    struct job *hnext;      /* id hash chain */
+} job_t;
+
+/*  A connected worker (peer->worker). */
+typedef struct worker {
+    peer_t *peer;           /* its session */
+    fq_t **fqs;             /* functions it has */
+    size_t nfqs;
+    int credit;             /* jobs it takes at once */
+    job_t **running;        /* jobs it runs now (credit slots) */
+    size_t nrunning;
+    uint64_t done;          /* attempts it finished */
+    char name[64], host[64];/* as it said */
+    int64_t pid;            /* as it said */
+    bool local;             /* one of our supervised children */
+    bool fresh;             /* not fed yet: its hello reply goes first */
+    struct worker *next, *prev; /* in the worker list */
+} worker_t;
+
+/*  What a submission asks for (jobs_cmd.c parses it). */
+typedef struct {
+    const uint8_t *fn;      /* function name */
+    size_t fn_len;
+    proto_slice_t args;     /* packed argument array */
+    int priority;
+    int64_t timeout_ms, ttl_ms, delay_ms;
+    int retries;
+    bool chunk, notify;
+} job_spec_t;
+
+job_t *jobs_find (uint64_t id);
+/*  Adds a job (recorded) and starts it if a worker can take it. The id
+ *  is the next of a sequence never reused. */
+job_t *jobs_submit (const job_spec_t *spec, const peer_t *submitter);
+/*  Cancels a job not yet final: true when it was. */
+bool jobs_cancel (job_t *job);
+/*  Worker w reports job done (status 0, value the result) or failed
+ *  (value the message). */
+void jobs_done (worker_t *w, job_t *job, int status, proto_slice_t value);
+/*  A worker joined (w filled by the caller, functions resolved with
+ *  jobs_function); fed after its hello reply (jobs_feed_fresh). */
+void jobs_worker_join (worker_t *w);
+fq_t *jobs_function (const uint8_t *name, size_t len);
+/*  A session ended: a worker's running jobs are re-queued or failed. */
+void jobs_peer_gone (peer_t *peer);
+/*  Feeds workers that joined this turn (after their hello was answered). */
+void jobs_feed_fresh (void);
+/*  Deadlines of jobs (delays, run timeouts, result TTLs). */
+int64_t jobs_next_timeout (int64_t now_ms);
+void jobs_expire (int64_t now_ms);
+/*  Stop starting jobs (shutdown). */
+void jobs_stop_dispatch (void);
+fq_t *jobs_functions (void);    /* list head, by ->next */
+worker_t *jobs_workers (void);  /* list head, by ->next */
+size_t jobs_running (void);
+size_t jobs_total (void);
+void jobs_shutdown (void);
+
+/*  Recovery: replay of the job effects, then the table put to work
+ *  (running attempts lost to the restart are re-queued and counted;
+ *  delays and TTLs resume from their wall-clock times). */
+int jobs_restore_submit (uint64_t id, proto_slice_t fn, proto_slice_t args, int64_t priority,
+                         int64_t timeout_ms, int64_t ttl_ms, int64_t retries, int64_t flags,
+                         int64_t start_wall_ms);
+int jobs_restore_start (uint64_t id, int64_t attempt);
+int jobs_restore_requeue (uint64_t id, int64_t retries_left, int64_t attempts);
+int jobs_restore_finish (uint64_t id, int64_t status, proto_slice_t reason, proto_slice_t result,
+                         int64_t final_wall_ms);
+int jobs_restore_forget (uint64_t id);
+void jobs_restore_seq (uint64_t last_id);
+void jobs_recovered (void);
+/*  Writes records that recreate the table (snapshots). */
+void jobs_snapshot (void);
+/*  The id sequence starts above every id a broker started before this
+ *  one can have given (from the start time), even without a data dir. */
+void jobs_init_ids (void);
+
+#endif

@@ -1,0 +1,414 @@
+/*  daemon/jobs_cmd.c - the command half of jobs: submit, result,
+ *  status, cancel, jobs, workers (clients), and hello, job.done,
+ *  job.progress (workers). The table and its transitions are jobs.c's. */
+#define _GNU_SOURCE
+#include "cmd.h"
+#include "config.h"
+#include "jobs.h"
+#include "log.h"
+#include "stats.h"
+#include "supervisor.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+
+/*  Reads one option value as an int in [lo, hi]. */
+static int s_opt_int (cmd_ctx_t *ctx, proto_slice_t v, const char *key, int64_t lo,
+                      int64_t hi, int64_t *out)
+{
+    if (proto_read_int (v, out) != 0 || *out < lo || *out > hi)
+        return cmd_error (ctx, ZMGR_EINVAL, "option %s must be an integer from %lld to %lld",
+                          key, (long long) lo, (long long) hi);
+    return 0;
+}
+
+/*  args: function, args array, [options map]. */
+int job_cmd_submit (cmd_ctx_t *ctx)
+{
+    proto_req_t *req = ctx->req;
+    const uint8_t *fname;
+    size_t flen, n;
+    proto_slice_t body;
+    if (g_stats.stopping)
+        return cmd_error (ctx, ZMGR_ESHUTDOWN, "the broker is shutting down");
+    if (proto_read_str (req->args[0], &fname, &flen, false) != 0 || flen == 0 || flen > 64)
+        return cmd_error (ctx, ZMGR_EINVAL, "function must be a name of 1 to 64 bytes");
+    if (proto_read_array (req->args[1], &n, &body) != 0)
+        return cmd_error (ctx, ZMGR_EINVAL, "args must be an array of positional arguments");
+    if (flen == 4 && memcmp (fname, "exec", 4) == 0 && !g_cfg.exec_enabled)
+        return cmd_error (ctx, ZMGR_EDISABLED,
+                          "exec is disabled; start zmgrd with --enable-exec to allow it");
+    if (jobs_total () >= g_cfg.max_jobs)
+        return cmd_error (ctx, ZMGR_ELIMIT, "%zu jobs is the limit", g_cfg.max_jobs);
+    int64_t priority = 0, timeout = 0, retries = 2, delay = 0, ttl = 3600000;
+    bool chunk = false, notify = false;
+    if (req->nargs >= 3 && !proto_is_nil (req->args[2])) {
+        size_t nopt;
+        proto_slice_t opts, k, v;
+        if (proto_read_map (req->args[2], &nopt, &opts) != 0)
+            return cmd_error (ctx, ZMGR_EINVAL, "options must be a map");
+        for (size_t i = 0; i < nopt; i++) {
+            const uint8_t *key;
+            size_t klen;
+            proto_next (&opts, &k);
+            proto_next (&opts, &v);
+            if (proto_read_str (k, &key, &klen, false) != 0)
+                return cmd_error (ctx, ZMGR_EINVAL, "option names are strings");
+            char name[16] = "";
+            if (klen < sizeof name)
+                memcpy (name, key, klen);
+            int rc = 0;
+            if (!strcmp (name, "priority"))
+                rc = s_opt_int (ctx, v, name, -1000000, 1000000, &priority);
+            else if (!strcmp (name, "timeout_ms"))
+                rc = s_opt_int (ctx, v, name, 0, 365LL * 86400000, &timeout);
+            else if (!strcmp (name, "retries"))
+                rc = s_opt_int (ctx, v, name, 0, 1000, &retries);
+            else if (!strcmp (name, "delay_ms"))
+                rc = s_opt_int (ctx, v, name, 0, 365LL * 86400000, &delay);
+            else if (!strcmp (name, "ttl_ms"))
+                rc = s_opt_int (ctx, v, name, 0, 30LL * 86400000, &ttl);
+            else if (!strcmp (name, "chunk") || !strcmp (name, "notify")) {
+                bool b;
+                if (proto_read_bool (v, &b) != 0)
+                    return cmd_error (ctx, ZMGR_EINVAL, "option %s must be a boolean", name);
+                *(name[0] == 'c' ? &chunk : &notify) = b;
+            } else
+                return cmd_error (ctx, ZMGR_EINVAL, "unknown option '%.*s'", (int) klen, key);
+            if (rc)
+                return rc;
+        }
+    }
+    if (chunk) {
+        proto_slice_t rest = body, item;
+        size_t m;
+        proto_slice_t inner;
+        for (size_t i = 0; i < n; i++) {
+            proto_next (&rest, &item);
+            if (proto_read_array (item, &m, &inner) != 0)
+                return cmd_error (ctx, ZMGR_EINVAL, "a chunk's args are argument arrays");
+        }
+    }
+    job_spec_t spec = {
+        .fn = fname, .fn_len = flen, .args = req->args[1], .priority = (int) priority,
+        .timeout_ms = timeout, .ttl_ms = ttl, .delay_ms = delay, .retries = (int) retries,
+        .chunk = chunk, .notify = notify,
+    };
+    job_t *job = jobs_submit (&spec, ctx->peer);
+    proto_put_uint (ctx->out, job->id);
+    return 0;
+}
+
+static int s_lookup (cmd_ctx_t *ctx, job_t **job)
+{
+    int64_t id;
+    if (proto_read_int (ctx->req->args[0], &id) != 0 || id <= 0)
+        return cmd_error (ctx, ZMGR_EINVAL, "job id must be a positive integer");
+    *job = jobs_find ((uint64_t) id);
+    if (!*job)
+        return cmd_error (ctx, ZMGR_ENOTFOUND, "no job %lld (unknown, or its result expired)",
+                          (long long) id);
+    return 0;
+}
+
+/*  args: id, [timeout]. */
+int job_cmd_result (cmd_ctx_t *ctx)
+{
+    job_t *job;
+    int64_t timeout;
+    int rc = s_lookup (ctx, &job);
+    if (rc || (rc = arg_timeout (ctx, 1, &timeout)))
+        return rc;
+    if (job->state == J_DONE) {
+        proto_put_raw (ctx->out, job->result->data, job->result->len);
+        return 0;
+    }
+    if (job->state == J_FAILED) {
+        const uint8_t *msg;
+        size_t len;
+        if (proto_read_str (blob_slice (job->result), &msg, &len, false) != 0) {
+            msg = (const uint8_t *) job->reason;
+            len = strlen (job->reason);
+        }
+        return cmd_error (ctx, job->status, "%.*s", (int) len, msg);
+    }
+    if (timeout == 0)
+        return cmd_error (ctx, ZMGR_ETIMEOUT, "job %llu is %s", (unsigned long long) job->id,
+                          jobs_state_names[job->state]);
+    return cmd_park (ctx, &job->waiters, timeout, ZMGR_ETIMEOUT, NULL, NULL);
+}
+
+static void s_kv_str (proto_buf_t *b, const char *k, const char *v)
+{
+    proto_put_cstr (b, k);
+    proto_put_cstr (b, v);
+}
+
+static void s_kv_int (proto_buf_t *b, const char *k, int64_t v)
+{
+    proto_put_cstr (b, k);
+    proto_put_int (b, v);
+}
+
+int job_cmd_status (cmd_ctx_t *ctx)
+{
+    job_t *job;
+    int rc = s_lookup (ctx, &job);
+    if (rc)
+        return rc;
+    proto_buf_t *b = ctx->out;
+    proto_put_map (b, 10);
+    s_kv_int (b, "id", (int64_t) job->id);
+    s_kv_str (b, "function", job->fq->name);
+    s_kv_str (b, "state", jobs_state_names[job->state]);
+    s_kv_str (b, "reason", job->reason ? job->reason : "");
+    proto_put_cstr (b, "error");
+    if (job->state == J_FAILED && job->result)
+        proto_put_raw (b, job->result->data, job->result->len);
+    else
+        proto_put_nil (b);
+    s_kv_int (b, "attempts", job->attempts);
+    s_kv_int (b, "priority", job->priority);
+    proto_put_cstr (b, "progress");
+    proto_put_array (b, 2);
+    proto_put_uint (b, job->progress_done);
+    proto_put_uint (b, job->progress_total);
+    proto_put_cstr (b, "worker");
+    if (job->worker && job->worker->worker)
+        proto_put_cstr (b, job->worker->worker->name);
+    else
+        proto_put_nil (b);
+    s_kv_int (b, "age_ms", now_ms () - job->created_ms);
+    return 0;
+}
+
+int job_cmd_cancel (cmd_ctx_t *ctx)
+{
+    job_t *job;
+    int rc = s_lookup (ctx, &job);
+    if (rc)
+        return rc;
+    bool cancelled = jobs_cancel (job);
+    proto_put_bool (ctx->out, cancelled);
+    return 0;
+}
+
+int job_cmd_jobs (cmd_ctx_t *ctx)
+{
+    proto_buf_t *b = ctx->out;
+    uint64_t total[5] = { 0 };
+    size_t nfq = 0, nlonely = 0;
+    int64_t oldest = -1, now = now_ms ();
+    for (fq_t *f = jobs_functions (); f; f = f->next) {
+        for (int s = 0; s < 5; s++)
+            total[s] += f->count[s];
+        nfq++;
+        if (f->nworkers == 0 && f->count[J_PENDING] + f->count[J_DELAYED] > 0)
+            nlonely++;
+        for (size_t i = 0; i < f->pending.count; i++) {
+            job_t *j = (job_t *) f->pending.nodes[i];
+            if (oldest < 0 || now - j->created_ms > oldest)
+                oldest = now - j->created_ms;
+        }
+    }
+    proto_put_map (b, 7);
+    s_kv_int (b, "pending", (int64_t) (total[J_PENDING] + total[J_DELAYED]));
+    s_kv_int (b, "running", (int64_t) total[J_RUNNING]);
+    s_kv_int (b, "done", (int64_t) total[J_DONE]);
+    s_kv_int (b, "failed", (int64_t) total[J_FAILED]);
+    proto_put_cstr (b, "by_function");
+    proto_put_map (b, nfq);
+    for (fq_t *f = jobs_functions (); f; f = f->next) {
+        proto_put_cstr (b, f->name);
+        proto_put_map (b, 5);
+        s_kv_int (b, "pending", (int64_t) (f->count[J_PENDING] + f->count[J_DELAYED]));
+        s_kv_int (b, "running", (int64_t) f->count[J_RUNNING]);
+        s_kv_int (b, "done", (int64_t) f->count[J_DONE]);
+        s_kv_int (b, "failed", (int64_t) f->count[J_FAILED]);
+        s_kv_int (b, "workers", (int64_t) f->nworkers);
+    }
+    proto_put_cstr (b, "oldest_pending_ms");
+    if (oldest < 0)
+        proto_put_nil (b);
+    else
+        proto_put_int (b, oldest);
+    proto_put_cstr (b, "no_worker");
+    proto_put_array (b, nlonely);
+    for (fq_t *f = jobs_functions (); f; f = f->next)
+        if (f->nworkers == 0 && f->count[J_PENDING] + f->count[J_DELAYED] > 0)
+            proto_put_cstr (b, f->name);
+    return 0;
+}
+
+int job_cmd_workers (cmd_ctx_t *ctx)
+{
+    proto_buf_t *b = ctx->out;
+    size_t n = 0;
+    for (worker_t *w = jobs_workers (); w; w = w->next)
+        n++;
+    proto_put_array (b, n);
+    int64_t now = now_ms ();
+    for (worker_t *w = jobs_workers (); w; w = w->next) {
+        proto_put_map (b, 11);
+        s_kv_int (b, "id", (int64_t) w->peer->session);
+        s_kv_str (b, "name", w->name);
+        s_kv_str (b, "host", w->host);
+        s_kv_int (b, "pid", w->pid);
+        proto_put_cstr (b, "local");
+        proto_put_bool (b, w->local);
+        proto_put_cstr (b, "functions");
+        proto_put_array (b, w->nfqs);
+        for (size_t i = 0; i < w->nfqs; i++)
+            proto_put_cstr (b, w->fqs[i]->name);
+        s_kv_int (b, "credit", w->credit);
+        s_kv_str (b, "state", w->nrunning ? "busy" : "idle");
+        proto_put_cstr (b, "jobs");
+        proto_put_array (b, w->nrunning);
+        for (size_t i = 0; i < w->nrunning; i++)
+            proto_put_uint (b, w->running[i]->id);
+        s_kv_int (b, "done", (int64_t) w->done);
+        s_kv_int (b, "uptime_ms", now - w->peer->since_ms);
+    }
+    return 0;
+}
+
+/* ---- worker commands -------------------------------------------------------- */
+
+static void s_copy_str (proto_slice_t v, char *dst, size_t size)
+{
+    const uint8_t *s;
+    size_t len;
+    if (proto_read_str (v, &s, &len, false) == 0) {
+        if (len >= size)
+            len = size - 1;
+        memcpy (dst, s, len);
+        dst[len] = '\0';
+        for (char *p = dst; *p; p++)
+            if ((unsigned char) *p < 0x20)
+                *p = '?';
+    }
+}
+
+int jobs_cmd_worker_hello (cmd_ctx_t *ctx, proto_slice_t options)
+{
+    peer_t *peer = ctx->peer;
+    if (peer->worker)
+        return 0;   /* a repeated hello changes nothing */
+    size_t n;
+    proto_slice_t body, k, v;
+    if (proto_read_map (options, &n, &body) != 0)
+        return cmd_error (ctx, ZMGR_EINVAL, "hello: worker options must be a map");
+    worker_t *w = xcalloc (1, sizeof *w);
+    w->peer = peer;
+    w->credit = 1;
+    snprintf (w->name, sizeof w->name, "worker-%llu", (unsigned long long) peer->session);
+    proto_slice_t functions = { NULL, 0 };
+    for (size_t i = 0; i < n; i++) {
+        const uint8_t *key;
+        size_t klen;
+        int64_t iv;
+        proto_next (&body, &k);
+        proto_next (&body, &v);
+        if (proto_read_str (k, &key, &klen, false) != 0)
+            continue;
+        if (klen == 9 && !memcmp (key, "functions", 9))
+            functions = v;
+        else if (klen == 6 && !memcmp (key, "credit", 6) && proto_read_int (v, &iv) == 0)
+            w->credit = iv < 1 ? 1 : iv > 1024 ? 1024 : (int) iv;
+        else if (klen == 4 && !memcmp (key, "name", 4))
+            s_copy_str (v, w->name, sizeof w->name);
+        else if (klen == 4 && !memcmp (key, "host", 4))
+            s_copy_str (v, w->host, sizeof w->host);
+        else if (klen == 3 && !memcmp (key, "pid", 3) && proto_read_int (v, &iv) == 0)
+            w->pid = iv;
+    }
+    size_t nf = 0;
+    proto_slice_t fbody, f;
+    if (functions.ptr && (proto_read_array (functions, &nf, &fbody) != 0 || nf > 4096)) {
+        free (w);
+        return cmd_error (ctx, ZMGR_EINVAL, "hello: functions must be an array of names");
+    }
+    w->fqs = xcalloc (nf ? nf : 1, sizeof *w->fqs);
+    for (size_t i = 0; i < nf; i++) {
+        const uint8_t *name;
+        size_t len;
+        proto_next (&fbody, &f);
+        if (proto_read_str (f, &name, &len, false) != 0 || len == 0 || len > 64)
+            continue;
+        fq_t *fq = jobs_function (name, len);
+        bool dup = false;
+        for (size_t j = 0; j < w->nfqs; j++)
+            dup = dup || w->fqs[j] == fq;
+        if (dup)
+            continue;
+        fq->nworkers++;
+        w->fqs[w->nfqs++] = fq;
+    }
+    w->running = xcalloc ((size_t) w->credit, sizeof *w->running);
+    char myhost[64] = "";
+    gethostname (myhost, sizeof myhost - 1);
+    w->local = w->pid > 0 && strcmp (w->host, myhost) == 0
+               && supervisor_claim ((pid_t) w->pid);
+    peer->worker = w;
+    log_msg (LOG_INFO, 0, "worker %s (%s pid %lld%s) joined with %zu functions, credit %d",
+             w->name, w->host, (long long) w->pid, w->local ? ", local" : "", w->nfqs, w->credit);
+    jobs_worker_join (w);
+    return 0;
+}
+
+/*  The current attempt of job id run by this worker, or NULL (stale):
+ *  args id, attempt. */
+static job_t *s_current (cmd_ctx_t *ctx, int64_t *attempt_out)
+{
+    int64_t id, attempt;
+    if (!ctx->peer->worker || proto_read_int (ctx->req->args[0], &id) != 0
+        || proto_read_int (ctx->req->args[1], &attempt) != 0)
+        return NULL;
+    job_t *job = jobs_find ((uint64_t) id);
+    if (!job || job->state != J_RUNNING || job->worker != ctx->peer
+        || job->attempts != attempt)
+        return NULL;
+    if (attempt_out)
+        *attempt_out = attempt;
+    return job;
+}
+
+/*  args: id, attempt, status, result-or-message. */
+int job_cmd_done (cmd_ctx_t *ctx)
+{
+    if (!ctx->peer->worker)
+        return cmd_error (ctx, ZMGR_EINVAL, "job.done is for workers");
+    job_t *job = s_current (ctx, NULL);
+    if (!job) {
+        log_msg (LOG_DEBUG, 0, "stale job.done from %s ignored", ctx->peer->worker->name);
+        proto_put_nil (ctx->out);
+        return 0;
+    }
+    int64_t status;
+    if (proto_read_int (ctx->req->args[2], &status) != 0 || status > 0)
+        status = ZMGR_EJOBFAILED;
+    jobs_done (ctx->peer->worker, job, (int) status, ctx->req->args[3]);
+    proto_put_nil (ctx->out);
+    return 0;
+}
+
+/*  args: id, done, total. */
+int job_cmd_progress (cmd_ctx_t *ctx)
+{
+    int64_t id, done, total;
+    job_t *job = NULL;
+    if (ctx->peer->worker && proto_read_int (ctx->req->args[0], &id) == 0 && id > 0)
+        job = jobs_find ((uint64_t) id);
+    if (job && job->state == J_RUNNING && job->worker == ctx->peer
+        && proto_read_int (ctx->req->args[1], &done) == 0
+        && proto_read_int (ctx->req->args[2], &total) == 0 && done >= 0 && total >= 0) {
+        job->progress_done = (uint64_t) done;
+        job->progress_total = (uint64_t) total;
+    }
+    proto_put_nil (ctx->out);
+    return 0;
+}
+

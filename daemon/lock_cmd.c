@@ -1,0 +1,113 @@
+/*  daemon/lock_cmd.c - the command half of locks
+ *  Waiters queue in arrival order on the object's first waiter list; when
+ *  the owner releases, or its session ends (lock_cmd_owner_gone, through
+ *  the session end hook), the oldest waiter is granted the lock. Grants
+ *  and frees are recorded (EFF_LOCK_GRANT with the holder's client id,
+ *  EFF_LOCK_FREE) so that, after a restart, a former holder learns that
+ *  it lost the lock (ZMGR_ELOCKLOST) instead of a plain "not owner". */
+#include "cmd.h"
+#include "effect.h"
+#include "log.h"
+#include "types.h"
+
+static void s_record_grant (const object_t *obj, const peer_t *peer)
+{
+    proto_buf_t *b = store_effect_obj (EFF_LOCK_GRANT, obj, 1);
+    if (b) {
+        proto_put_bin (b, peer->cid, peer->cid_len);
+        store_effect_end ();
+    }
+}
+
+static void s_record_free (const object_t *obj)
+{
+    proto_buf_t *b = store_effect_obj (EFF_LOCK_FREE, obj, 0);
+    if (b)
+        store_effect_end ();
+}
+
+static void s_take (object_t *obj, peer_t *peer)
+{
+    lock_grant (obj->impl, peer);
+    peer_add_lock (peer, obj);
+    s_record_grant (obj, peer);
+}
+
+/*  The lock is free again: the oldest waiter gets it. */
+static void s_handoff (object_t *obj, peer_t *from)
+{
+    lock_clear (obj->impl);
+    peer_remove_lock (from, obj);
+    s_record_free (obj);
+    parked_t *p = obj->waits[0].head;
+    if (p) {
+        s_take (obj, p->peer);
+        park_reply (p, NULL, 0);
+    }
+}
+
+void lock_cmd_owner_gone (peer_t *peer, object_t *obj)
+{
+    if (lock_owner (obj->impl) != peer) {
+        peer_remove_lock (peer, obj);
+        return;
+    }
+    log_msg (LOG_INFO, 0, "lock '%s' freed: its owner's session ended", obj->name);
+    s_handoff (obj, peer);
+}
+
+int lock_cmd_acquire (cmd_ctx_t *ctx)
+{
+    lock_t *l = ctx->obj->impl;
+    int64_t timeout;
+    int rc = arg_timeout (ctx, 0, &timeout);
+    if (rc)
+        return rc;
+    if (lock_lost_by (l, ctx->peer->cid, ctx->peer->cid_len))
+        lock_set_lost (l, NULL, 0);   /* it asks again: nothing to tell */
+    if (!lock_owner (l)) {
+        s_take (ctx->obj, ctx->peer);
+    } else if (lock_owner (l) == ctx->peer && ctx->obj->type == ZMGR_TYPE_RLOCK) {
+        if (lock_depth (l) == UINT32_MAX)
+            return cmd_error (ctx, ZMGR_EOVERFLOW, "rlock nested too deep");
+        lock_nest (l);
+    } else if (timeout == 0) {
+        return cmd_error (ctx, ZMGR_ETIMEOUT, "'%s' is held", ctx->obj->name);
+    } else {
+        return cmd_park (ctx, &ctx->obj->waits[0], timeout, ZMGR_ETIMEOUT, NULL, NULL);
+    }
+    proto_put_nil (ctx->out);
+    return 0;
+}
+
+int lock_cmd_release (cmd_ctx_t *ctx)
+{
+    if (!ctx->obj)
+        return cmd_error (ctx, ZMGR_ENOTOWNER, "'%.*s' is not locked",
+                          (int) ctx->req->name.len, ctx->req->name.ptr);
+    lock_t *l = ctx->obj->impl;
+    if (lock_owner (l) != ctx->peer) {
+        if (lock_lost_by (l, ctx->peer->cid, ctx->peer->cid_len)) {
+            lock_set_lost (l, NULL, 0);
+            if (!lock_owner (l))
+                s_record_free (ctx->obj);   /* told once, not after the next restart */
+            return cmd_error (ctx, ZMGR_ELOCKLOST, "'%s' was freed when the broker restarted",
+                              ctx->obj->name);
+        }
+        return cmd_error (ctx, ZMGR_ENOTOWNER, lock_owner (l) ? "'%s' is held by another session"
+                                                              : "'%s' is not locked",
+                          ctx->obj->name);
+    }
+    if (lock_depth (l) == 1)
+        s_handoff (ctx->obj, ctx->peer);
+    else
+        lock_unnest (l);
+    proto_put_nil (ctx->out);
+    return 0;
+}
+
+int lock_cmd_locked (cmd_ctx_t *ctx)
+{
+    proto_put_bool (ctx->out, ctx->obj && lock_owner (ctx->obj->impl) != NULL);
+    return 0;
+}

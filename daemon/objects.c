@@ -1,0 +1,50 @@
+/*  daemon/objects.c - the type of an object decides its state */
+#include "objects.h"
+#include "peers.h"
+#include "types.h"
+
+static void s_list_destroy (object_t *o) { list_free (o->impl); }
+static void s_dict_destroy (object_t *o) { dict_free (o->impl); }
+static void s_queue_destroy (object_t *o) { queue_free (o->impl); }
+static void s_value_destroy (object_t *o) { value_free (o->impl); }
+static void s_pipe_destroy (object_t *o) { pipe_free (o->impl); }
+
+static void s_lock_destroy (object_t *o)
+{
+    struct peer *owner = lock_owner (o->impl);
+    if (owner)
+        peer_remove_lock (owner, o);
+    lock_free (o->impl);
+}
+
+static const object_ops_t s_ops[] = {
+    [ZMGR_TYPE_LIST] = { s_list_destroy },   [ZMGR_TYPE_DICT] = { s_dict_destroy },
+    [ZMGR_TYPE_QUEUE] = { s_queue_destroy }, [ZMGR_TYPE_VALUE] = { s_value_destroy },
+    [ZMGR_TYPE_LOCK] = { s_lock_destroy },   [ZMGR_TYPE_RLOCK] = { s_lock_destroy },
+    [ZMGR_TYPE_PIPE] = { s_pipe_destroy },
+};
+
+object_t *object_new (const char *name, size_t len, int type, size_t limit, int *status)
+{
+    void *impl;
+    switch (type) {
+    case ZMGR_TYPE_LIST: impl = list_new (); break;
+    case ZMGR_TYPE_DICT: impl = dict_new (); break;
+    case ZMGR_TYPE_QUEUE: impl = queue_new (); break;
+    case ZMGR_TYPE_VALUE: impl = value_new (); break;
+    case ZMGR_TYPE_LOCK:
+    case ZMGR_TYPE_RLOCK: impl = lock_new (); break;
+    case ZMGR_TYPE_PIPE: impl = pipe_new (); break;
+    default: *status = ZMGR_EINVAL; return NULL;
+    }
+    object_t *o = store_add (name, len, type, limit, status);
+    if (!o) {
+        object_ops_t tmp = s_ops[type];
+        object_t scratch = { .impl = impl };
+        tmp.destroy (&scratch);
+        return NULL;
+    }
+    o->impl = impl;
+    o->ops = &s_ops[type];
+    return o;
+}

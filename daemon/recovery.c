@@ -1,0 +1,548 @@
+/*  daemon/recovery.c - replay of effects, and snapshots (recovery.h)
+ *  s_apply is the one decoder of effect records: recovery calls it for
+ *  every record of the snapshot and the log, and it calls the same pure
+ *  halves the commands call. A snapshot is the shortest list of records
+ *  that recreates the state: creates, then contents in batches of at
+ *  most S_BATCH items, then the job table and the reply table. */
+#define _GNU_SOURCE
+#include "recovery.h"
+#include "config.h"
+#include "effect.h"
+#include "jobs.h"
+#include "log.h"
+#include "objects.h"
+#include "park.h"
+#include "replies.h"
+#include "stats.h"
+#include "store.h"
+#include "types.h"
+#include "wal.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define S_BATCH 1024               /* items per snapshot record */
+
+static bool s_on;                  /* a data dir is in use */
+static pid_t s_child;              /* the snapshot writer, 0 none */
+static uint64_t s_child_seq;       /* the snapshot it writes */
+static int64_t s_child_started;    /* monotonic ms */
+static uint64_t s_replayed;        /* records applied at start */
+
+/* ---- decoding -------------------------------------------------------------- */
+
+/*  The fields of one record, split. */
+typedef struct {
+    proto_slice_t f[12];
+    size_t n;
+} s_fields_t;
+
+static int s_int (const s_fields_t *r, size_t i, int64_t *v)
+{
+    return i < r->n ? proto_read_int (r->f[i], v) : -1;
+}
+
+static object_t *s_obj (const s_fields_t *r, int type)
+{
+    const uint8_t *name;
+    size_t len;
+    if (r->n < 1 || proto_read_str (r->f[0], &name, &len, false) != 0)
+        return NULL;
+    object_t *o = store_find ((const char *) name, len);
+    if (!o)
+        return NULL;
+    if (type == ZMGR_TYPE_LOCK)
+        return o->type == ZMGR_TYPE_LOCK || o->type == ZMGR_TYPE_RLOCK ? o : NULL;
+    if (type && o->type != type)
+        return NULL;
+    return o;
+}
+
+static int s_create (const s_fields_t *r)
+{
+    const uint8_t *name, *key = (const uint8_t *) "";
+    size_t len, klen = 0;
+    int64_t type, maxsize;
+    if (r->n < 3 || proto_read_str (r->f[0], &name, &len, false) != 0 || s_int (r, 1, &type)
+        || s_int (r, 2, &maxsize) || maxsize < 0 || store_find ((const char *) name, len))
+        return -1;
+    if (r->n >= 4 && (proto_read_str (r->f[3], &key, &klen, false) != 0 || klen > 40))
+        return -1;
+    int status;
+    object_t *o = object_new ((const char *) name, len, (int) type, 0, &status);
+    if (!o)
+        return -1;
+    if (o->type == ZMGR_TYPE_QUEUE)
+        queue_set_maxsize (o->impl, (size_t) maxsize);
+    memcpy (o->creator_key, key, klen);
+    o->creator_key[klen] = '\0';
+    return 0;
+}
+
+/*  Applies one effect record. 0, or -1 when it does not fit the state
+ *  (which recovery treats as damage). */
+static int s_apply (const uint8_t *rec, size_t len, void *arg)
+{
+    (void) arg;
+    size_t count;
+    proto_slice_t body;
+    int64_t kind, a, b;
+    size_t used;
+    if (proto_check (rec, len, g_cfg.max_depth + 3, &used, NULL) != 0 || used != len
+        || proto_read_array ((proto_slice_t) { rec, len }, &count, &body) != 0 || count < 1
+        || count > 13)
+        return -1;
+    proto_slice_t k;
+    proto_next (&body, &k);
+    if (proto_read_int (k, &kind) != 0)
+        return -1;
+    s_fields_t r = { .n = count - 1 };
+    for (size_t i = 0; i < r.n; i++)
+        proto_next (&body, &r.f[i]);
+    s_replayed++;
+    object_t *o = NULL;
+    switch (kind) {
+    case EFF_CREATE:
+        return s_create (&r);
+    case EFF_DELETE:
+        if (!(o = s_obj (&r, 0)))
+            return -1;
+        store_remove (o);
+        return 0;
+    case EFF_LIST_INSERT:
+        if (!(o = s_obj (&r, ZMGR_TYPE_LIST)) || r.n != 3 || s_int (&r, 1, &a) || a < 0
+            || (size_t) a > list_len (o->impl))
+            return -1;
+        list_insert (o->impl, (size_t) a, r.f[2]);
+        return 0;
+    case EFF_LIST_EXTEND: {
+        size_t n;
+        proto_slice_t items;
+        if (!(o = s_obj (&r, ZMGR_TYPE_LIST)) || r.n != 2
+            || proto_read_array (r.f[1], &n, &items) != 0)
+            return -1;
+        list_extend (o->impl, items, n);
+        return 0;
+    }
+    case EFF_LIST_SET:
+    case EFF_LIST_TAKE:
+        if (!(o = s_obj (&r, ZMGR_TYPE_LIST)) || s_int (&r, 1, &a) || a < 0
+            || (size_t) a >= list_len (o->impl))
+            return -1;
+        if (kind == EFF_LIST_TAKE)
+            list_take (o->impl, (size_t) a);
+        else if (r.n == 3)
+            list_set (o->impl, (size_t) a, r.f[2]);
+        else
+            return -1;
+        return 0;
+    case EFF_CLEAR:
+        if (!(o = s_obj (&r, 0)))
+            return -1;
+        if (o->type == ZMGR_TYPE_LIST)
+            list_clear (o->impl);
+        else if (o->type == ZMGR_TYPE_DICT)
+            dict_clear (o->impl);
+        else
+            return -1;
+        return 0;
+    case EFF_DICT_SET:
+        if (!(o = s_obj (&r, ZMGR_TYPE_DICT)) || r.n != 3)
+            return -1;
+        dict_set (o->impl, r.f[1], r.f[2]);
+        return 0;
+    case EFF_DICT_DEL:
+        if (!(o = s_obj (&r, ZMGR_TYPE_DICT)) || r.n != 2)
+            return -1;
+        return dict_del (o->impl, r.f[1]) ? 0 : -1;
+    case EFF_DICT_UPDATE: {
+        size_t n;
+        proto_slice_t m, key, val;
+        if (!(o = s_obj (&r, ZMGR_TYPE_DICT)) || r.n != 2 || proto_read_map (r.f[1], &n, &m) != 0)
+            return -1;
+        for (size_t i = 0; i < n; i++) {
+            proto_next (&m, &key);
+            proto_next (&m, &val);
+            dict_set (o->impl, key, val);
+        }
+        return 0;
+    }
+    case EFF_VALUE_SET:
+        if (!(o = s_obj (&r, ZMGR_TYPE_VALUE)) || r.n != 2)
+            return -1;
+        value_set (o->impl, r.f[1]);
+        return 0;
+    case EFF_QUEUE_PUSH:
+        if (!(o = s_obj (&r, ZMGR_TYPE_QUEUE)) || r.n != 2)
+            return -1;
+        queue_push (o->impl, r.f[1]);
+        return 0;
+    case EFF_QUEUE_POP: {
+        if (!(o = s_obj (&r, ZMGR_TYPE_QUEUE)))
+            return -1;
+        blob_t *item = queue_pop (o->impl);
+        free (item);
+        return item ? 0 : -1;
+    }
+    case EFF_QUEUE_PASS:
+        if (!(o = s_obj (&r, ZMGR_TYPE_QUEUE)) || s_int (&r, 1, &a) || a < 0)
+            return -1;
+        queue_pass (o->impl, (uint64_t) a);
+        return 0;
+    case EFF_QUEUE_DONE:
+        if (!(o = s_obj (&r, ZMGR_TYPE_QUEUE)))
+            return -1;
+        return queue_task_done (o->impl) ? 0 : -1;
+    case EFF_PIPE_SEND:
+        if (!(o = s_obj (&r, ZMGR_TYPE_PIPE)) || r.n != 3 || s_int (&r, 1, &a) || (a != 0 && a != 1))
+            return -1;
+        pipe_push (o->impl, (int) a, r.f[2]);
+        return 0;
+    case EFF_PIPE_RECV: {
+        if (!(o = s_obj (&r, ZMGR_TYPE_PIPE)) || s_int (&r, 1, &a) || (a != 0 && a != 1))
+            return -1;
+        blob_t *item = pipe_pop (o->impl, (int) a);
+        free (item);
+        return item ? 0 : -1;
+    }
+    case EFF_LOCK_GRANT: {
+        const uint8_t *cid;
+        size_t clen;
+        if (!(o = s_obj (&r, ZMGR_TYPE_LOCK)) || r.n != 2
+            || proto_read_str (r.f[1], &cid, &clen, true) != 0)
+            return -1;
+        /*  Its session is gone with the old broker: the lock is free,
+         *  and its holder will be told. */
+        lock_set_lost (o->impl, cid, clen);
+        return 0;
+    }
+    case EFF_LOCK_FREE:
+        if (!(o = s_obj (&r, ZMGR_TYPE_LOCK)))
+            return -1;
+        lock_set_lost (o->impl, NULL, 0);
+        return 0;
+    case EFF_JOB_SUBMIT: {
+        int64_t id, prio, tmo, ttl, retries, flags, start;
+        if (r.n != 9 || s_int (&r, 0, &id) || s_int (&r, 3, &prio) || s_int (&r, 4, &tmo)
+            || s_int (&r, 5, &ttl) || s_int (&r, 6, &retries) || s_int (&r, 7, &flags)
+            || s_int (&r, 8, &start) || id <= 0)
+            return -1;
+        return jobs_restore_submit ((uint64_t) id, r.f[1], r.f[2], prio, tmo, ttl, retries,
+                                    flags, start);
+    }
+    case EFF_JOB_START:
+        if (s_int (&r, 0, &a) || s_int (&r, 1, &b) || a <= 0)
+            return -1;
+        return jobs_restore_start ((uint64_t) a, b);
+    case EFF_JOB_REQUEUE: {
+        int64_t attempts;
+        if (s_int (&r, 0, &a) || s_int (&r, 1, &b) || s_int (&r, 2, &attempts) || a <= 0)
+            return -1;
+        return jobs_restore_requeue ((uint64_t) a, b, attempts);
+    }
+    case EFF_JOB_FINISH: {
+        int64_t when;
+        if (r.n != 5 || s_int (&r, 0, &a) || s_int (&r, 1, &b) || s_int (&r, 4, &when) || a <= 0)
+            return -1;
+        return jobs_restore_finish ((uint64_t) a, b, r.f[2], r.f[3], when);
+    }
+    case EFF_JOB_FORGET:
+        if (s_int (&r, 0, &a) || a <= 0)
+            return -1;
+        return jobs_restore_forget ((uint64_t) a);
+    case EFF_JOB_SEQ:
+        if (s_int (&r, 0, &a) || a < 0)
+            return -1;
+        jobs_restore_seq ((uint64_t) a);
+        return 0;
+    case EFF_REPLY: {
+        const uint8_t *cid, *frame;
+        size_t clen, flen;
+        if (r.n != 3 || proto_read_str (r.f[0], &cid, &clen, true) != 0 || s_int (&r, 1, &a)
+            || a <= 0 || proto_read_str (r.f[2], &frame, &flen, true) != 0)
+            return -1;
+        replies_restore (cid, clen, (uint64_t) a, frame, flen);
+        return 0;
+    }
+    default:
+        return -1;
+    }
+}
+
+/* ---- start ---------------------------------------------------------------- */
+
+int recovery_start (void)
+{
+    jobs_init_ids ();
+    if (!g_cfg.data_dir) {
+        log_msg (LOG_NOTICE, 0, "no data dir: objects and jobs are kept in memory only and "
+                 "are lost when zmgrd stops (--data-dir DIR keeps them)");
+        return 0;
+    }
+    char why[4300];
+    if (wal_open (g_cfg.data_dir, why, sizeof why) != 0) {
+        log_msg (LOG_ERR, 0, "%s", why);
+        return -1;
+    }
+    int64_t t0 = now_ms ();
+    store_set_sink (STORE_SINK_NONE);
+    if (wal_recover (WAL_RECOVER, s_apply, NULL, NULL) != 0) {
+        log_msg (LOG_ERR, 0, "the store in %s cannot be recovered; nothing was changed",
+                 g_cfg.data_dir);
+        return -1;
+    }
+    /*  Room for the largest request's effects, several times over. */
+    size_t reserve = g_cfg.max_msg * 4 + (16u << 20);
+    if (wal_start (g_cfg.fsync, reserve) != 0)
+        return -1;
+    s_on = true;
+    store_set_sink (STORE_SINK_LOG);
+    jobs_recovered ();
+    log_msg (LOG_NOTICE, 0, "store %s: recovered %zu objects, %zu jobs and %zu client replies "
+             "from %llu records in %lld ms; fsync %s", g_cfg.data_dir, store_count (),
+             jobs_total (), replies_count (), (unsigned long long) s_replayed,
+             (long long) (now_ms () - t0),
+             g_cfg.fsync == WAL_FSYNC_ALWAYS ? "always"
+             : g_cfg.fsync == WAL_FSYNC_NO   ? "no" : "everysec");
+    return recovery_commit ();
+}
+
+int recovery_check (int repair)
+{
+    char why[4300];
+    if (wal_open (g_cfg.data_dir, why, sizeof why) != 0) {
+        fprintf (stderr, "zmgrd: %s\n", why);
+        return 1;
+    }
+    jobs_init_ids ();
+    store_set_sink (STORE_SINK_NONE);
+    int rc = wal_recover (repair ? WAL_REPAIR : WAL_CHECK, s_apply, NULL, stdout);
+    if (rc == 0)
+        printf ("%zu objects, %zu jobs, %zu client replies\n", store_count (), jobs_total (),
+                replies_count ());
+    wal_close ();
+    return rc == 0 ? 0 : 1;
+}
+
+int recovery_commit (void)
+{
+    return s_on ? wal_commit () : 0;
+}
+
+int recovery_timer (int64_t now, int64_t *next_ms)
+{
+    *next_ms = -1;
+    return s_on ? wal_tick (now, next_ms) : 0;
+}
+
+void recovery_fsync_changed (void)
+{
+    if (s_on)
+        wal_set_fsync (g_cfg.fsync);
+}
+
+/* ---- snapshots ----------------------------------------------------------- */
+
+/*  Records [kind, name, n-array or n-map]: the next n items of a type. */
+static void s_snap_object (object_t *o, void *arg)
+{
+    (void) arg;
+    size_t maxsize = o->type == ZMGR_TYPE_QUEUE ? queue_maxsize (o->impl) : 0;
+    proto_buf_t *b = store_effect_obj (EFF_CREATE, o, 3);
+    proto_put_uint (b, (uint64_t) o->type);
+    proto_put_uint (b, maxsize);
+    proto_put_cstr (b, o->creator_key);
+    store_effect_end ();
+    switch (o->type) {
+    case ZMGR_TYPE_LIST: {
+        size_t len = list_len (o->impl);
+        for (size_t i = 0; i < len; i += S_BATCH) {
+            size_t n = len - i < S_BATCH ? len - i : S_BATCH;
+            b = store_effect_obj (EFF_LIST_EXTEND, o, 1);
+            proto_put_array (b, n);
+            for (size_t j = i; j < i + n; j++) {
+                proto_slice_t v = list_at (o->impl, j);
+                proto_put_raw (b, v.ptr, v.len);
+            }
+            store_effect_end ();
+        }
+        break;
+    }
+    case ZMGR_TYPE_DICT: {
+        size_t left = dict_len (o->impl), pos = 0;
+        proto_slice_t k, v;
+        while (left > 0) {
+            size_t n = left < S_BATCH ? left : S_BATCH;
+            b = store_effect_obj (EFF_DICT_UPDATE, o, 1);
+            proto_put_map (b, n);
+            for (size_t j = 0; j < n && dict_next (o->impl, &pos, &k, &v); j++) {
+                proto_put_raw (b, k.ptr, k.len);
+                proto_put_raw (b, v.ptr, v.len);
+            }
+            store_effect_end ();
+            left -= n;
+        }
+        break;
+    }
+    case ZMGR_TYPE_QUEUE: {
+        size_t len = queue_len (o->impl);
+        for (size_t i = 0; i < len; i++) {
+            proto_slice_t v = queue_at (o->impl, i);
+            b = store_effect_obj (EFF_QUEUE_PUSH, o, 1);
+            proto_put_raw (b, v.ptr, v.len);
+            store_effect_end ();
+        }
+        uint64_t more = queue_unfinished (o->impl) - len;
+        if (more) {
+            b = store_effect_obj (EFF_QUEUE_PASS, o, 1);
+            proto_put_uint (b, more);
+            store_effect_end ();
+        }
+        break;
+    }
+    case ZMGR_TYPE_VALUE: {
+        proto_slice_t v;
+        if (value_get (o->impl, &v)) {
+            b = store_effect_obj (EFF_VALUE_SET, o, 1);
+            proto_put_raw (b, v.ptr, v.len);
+            store_effect_end ();
+        }
+        break;
+    }
+    case ZMGR_TYPE_PIPE:
+        for (int end = 0; end < 2; end++)
+            for (size_t i = 0; i < pipe_len (o->impl, end); i++) {
+                proto_slice_t v = pipe_at (o->impl, end, i);
+                b = store_effect_obj (EFF_PIPE_SEND, o, 2);
+                proto_put_uint (b, (uint64_t) end);
+                proto_put_raw (b, v.ptr, v.len);
+                store_effect_end ();
+            }
+        break;
+    case ZMGR_TYPE_LOCK:
+    case ZMGR_TYPE_RLOCK: {
+        const peer_t *owner = lock_owner (o->impl);
+        const uint8_t *cid;
+        size_t clen;
+        lock_lost_id (o->impl, &cid, &clen);
+        if (owner) {
+            cid = owner->cid;
+            clen = owner->cid_len;
+        }
+        if (owner || clen) {
+            b = store_effect_obj (EFF_LOCK_GRANT, o, 1);
+            proto_put_bin (b, cid, clen);
+            store_effect_end ();
+        }
+        break;
+    }
+    default:
+        break;
+    }
+}
+
+/*  In the child: the whole state as records. */
+static int s_write_snapshot (uint64_t seq)
+{
+    store_set_sink (STORE_SINK_SNAPSHOT);
+    if (wal_snap_open (seq) != 0)
+        return -1;
+    store_each ("", 0, s_snap_object, NULL);
+    jobs_snapshot ();
+    replies_snapshot ();
+    return wal_snap_close ();
+}
+
+static void s_answer_savers (bool ok)
+{
+    wlist_t *w = store_save_waiters ();
+    while (w->head) {
+        if (ok) {
+            proto_buf_t b;
+            proto_buf_init (&b);
+            proto_put_uint (&b, s_child_seq);
+            park_reply (w->head, b.data, b.len);
+            proto_buf_fini (&b);
+        } else
+            park_fail (w->head, ZMGR_EINTERNAL, "the snapshot could not be written (see the "
+                       "broker's log)");
+    }
+}
+
+void recovery_tick (void)
+{
+    if (!s_on || s_child)
+        return;
+    bool asked = store_save_requested ();
+    wal_stats_t st;
+    wal_stats (&st);
+    uint64_t limit = (uint64_t) g_cfg.compact_factor * st.snapshot_bytes;
+    if (limit < g_cfg.compact_min)
+        limit = g_cfg.compact_min;
+    if (!asked && st.log_bytes < limit)
+        return;
+    uint64_t seq;
+    if (wal_rotate (&seq) != 0) {
+        log_msg (LOG_CRIT, 0, "cannot start a new log segment: stopping");
+        exit (1);
+    }
+    pid_t pid = fork ();
+    if (pid < 0) {
+        log_msg (LOG_ERR, errno, "fork for a snapshot");
+        wal_snap_done (seq, false);
+        s_child_seq = seq;
+        s_answer_savers (false);
+        return;
+    }
+    if (pid == 0) {
+        /*  The child: no signals of the broker's, nothing but the file. */
+        sigset_t none;
+        sigemptyset (&none);
+        sigprocmask (SIG_SETMASK, &none, NULL);
+        signal (SIGTERM, SIG_DFL);
+        _exit (s_write_snapshot (seq) == 0 ? 0 : 1);
+    }
+    s_child = pid;
+    s_child_seq = seq;
+    s_child_started = now_ms ();
+    log_msg (LOG_INFO, 0, "snapshot %llu: writing (pid %d, log at %llu bytes)",
+             (unsigned long long) seq, (int) pid, (unsigned long long) st.log_bytes);
+}
+
+void recovery_child_exited (pid_t pid, int status)
+{
+    if (!s_child || pid != s_child)
+        return;
+    bool ok = WIFEXITED (status) && WEXITSTATUS (status) == 0;
+    s_child = 0;
+    wal_snap_done (s_child_seq, ok);
+    if (ok)
+        log_msg (LOG_NOTICE, 0, "snapshot %llu written in %lld ms; older segments dropped",
+                 (unsigned long long) s_child_seq, (long long) (now_ms () - s_child_started));
+    else
+        log_msg (LOG_ERR, 0, "snapshot %llu failed (%s %d); the log is kept and it will be "
+                 "tried again", (unsigned long long) s_child_seq,
+                 WIFSIGNALED (status) ? "signal" : "exit", WIFSIGNALED (status)
+                 ? WTERMSIG (status) : WEXITSTATUS (status));
+    s_answer_savers (ok);
+}
+
+void recovery_stop (void)
+{
+    if (s_child) {
+        /*  Let a snapshot in progress finish: it is cheaper than the log. */
+        int status;
+        if (waitpid (s_child, &status, 0) == s_child)
+            recovery_child_exited (s_child, status);
+    }
+    if (s_on) {
+        wal_close ();
+        s_on = false;
+    }
+    store_set_sink (STORE_SINK_NONE);
+}

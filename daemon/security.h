@@ -1,0 +1,13 @@
+/*  daemon/security.h - CURVE, the ZAP handler and the allow-list */
+#ifndef ZMGRD_SECURITY_H
+#define ZMGRD_SECURITY_H
+
+int security_init (void *zmq_ctx);
+int security_curve_server (void *sock);
+void *security_zap_socket (void);     /* NULL without CURVE */
+void security_zap_handle (void);
+int security_load_allow_list (void);
+const char *security_public_key (void);
+void security_fini (void);
+
+#endif

@@ -1,0 +1,27 @@
+/*  daemon/stats.h - the broker's counters and its one run-state flag
+ *  Counters are only added to, from the loop's thread; `stats` reports
+ *  them. stopping is set by a signal (through the loop) or by the
+ *  shutdown command, and read by whoever must stop taking work. */
+#ifndef ZMGRD_STATS_H
+#define ZMGRD_STATS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct {
+    int64_t start_ms;        /* monotonic start time */
+    bool stopping;           /* shutdown requested */
+    uint64_t ops;            /* requests handled */
+    uint64_t ops_last;       /* ops at the last tick */
+    double ops_per_sec;      /* over the last tick */
+    uint64_t errors;         /* error replies */
+    uint64_t dropped;        /* frames dropped unanswered */
+    uint64_t send_fail;      /* replies that could not be sent */
+    uint64_t resent;         /* writes answered from the reply table */
+    uint64_t nospace;        /* writes refused for a full disk */
+    uint64_t jobs_lost_restart; /* running attempts lost to a restart */
+} stats_t;
+
+extern stats_t g_stats;
+
+#endif

@@ -1,0 +1,33 @@
+/*  daemon/supervisor.h - the local worker processes (fork+exec of
+ *  zmgr-worker), restarted with backoff and recycled. */
+#ifndef ZMGRD_SUPERVISOR_H
+#define ZMGRD_SUPERVISOR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/*  Starts the configured local workers, connecting to endpoint. */
+int supervisor_start (const char *endpoint);
+/*  SIGCHLD: reap and schedule restarts with backoff. A child that is not
+ *  a worker (a snapshot writer) goes to other with its wait status. */
+void supervisor_reap (void (*other) (pid_t pid, int status));
+/*  Restarts due ones; returns ms to the next due restart, or -1. */
+int64_t supervisor_tick (int64_t now_ms);
+/*  Is pid one of our local workers? Marks it connected. */
+bool supervisor_claim (pid_t pid);
+/*  Kills a local worker (its job overran its timeout, or was cancelled). */
+void supervisor_kill (pid_t pid);
+/*  Local workers running and connected. */
+size_t supervisor_connected (void);
+/*  Asks every local worker to stop (SIGTERM) and restarts none; the loop
+ *  keeps answering them (their goodbyes) until supervisor_alive is 0. */
+void supervisor_terminate (void);
+size_t supervisor_alive (void);
+/*  Stops every local worker: SIGTERM, then SIGKILL after wait_ms. */
+void supervisor_stop (int wait_ms);
+/*  Changes the number of local workers (SIGHUP). */
+void supervisor_resize (int n);
+
+#endif
