@@ -126,6 +126,15 @@ fs_of() {  # dir -> "TYPE (DEVICE on MOUNT)", from df -T
     df -PT "$1" | awk 'NR == 2 { printf "%s (%s on %s)\n", $2, $1, $7 }'
 }
 
+disk_syncs() {  # dir -> 100-byte appends per second, each synced (O_DSYNC)
+    local f=$1/dsync-probe out   # the disk's own limit for a log that syncs every write
+    out=$(timeout 60 dd if=/dev/zero of="$f" bs=100 count=2000 oflag=dsync 2>&1 | tail -n 1)
+    rm -f "$f"
+    awk -v l="$out" 'BEGIN { n = split(l, w, " ")
+        for (i = 1; i <= n; i++) if (w[i] == "copied,") { printf "%.0f\n", 2000 / w[i + 1]; exit }
+        print "-" }'
+}
+
 ms_since() {  # t0 (an $EPOCHREALTIME) -> milliseconds since, 1 decimal
     awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f\n", (b - a) * 1000 }'
 }
