@@ -165,23 +165,27 @@ static dent_t *s_find (const dict_t *d, proto_slice_t k, size_t *slot)
 
 void dict_set (dict_t *d, proto_slice_t k, proto_slice_t v)
 {
-    dent_t *e = s_find (d, k, NULL);
-    if (e) {
+    /*  One probe finds the key or the slot for it (the index is walked
+     *  again only when it must grow first). */
+    uint32_t h = s_hash (k);
+    bool found = false;
+    size_t s = d->nslots ? s_probe (d, k, h, &found) : 0;
+    if (found) {
+        dent_t *e = &d->entries[d->index[s] - 2];
         kv_t *kv = xrealloc (e->kv, sizeof *kv + k.len + v.len);
         kv->vlen = (uint32_t) v.len;
         memcpy (kv->data + kv->klen, v.ptr, v.len);
         e->kv = kv;
         return;
     }
-    if ((d->used + 1) * 3 > d->nslots * 2)
+    if ((d->used + 1) * 3 > d->nslots * 2) {
         s_rebuild (d, d->live + 1 < 8 ? 8 : (d->live + 1) * 2);
+        s = s_probe (d, k, h, &found);
+    }
     if (d->nentries == d->cap) {
         d->cap = d->cap ? d->cap * 2 : 8;
         d->entries = xrealloc (d->entries, d->cap * sizeof *d->entries);
     }
-    uint32_t h = s_hash (k);
-    bool found;
-    size_t s = s_probe (d, k, h, &found);
     if (d->index[s] == S_EMPTY)
         d->used++;
     d->index[s] = (uint32_t) (d->nentries + 2);

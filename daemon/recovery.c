@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define S_BATCH 1024               /* items per snapshot record */
@@ -33,6 +34,14 @@ static pid_t s_child;              /* the snapshot writer, 0 none */
 static uint64_t s_child_seq;       /* the snapshot it writes */
 static int64_t s_child_started;    /* monotonic ms */
 static uint64_t s_replayed;        /* records applied at start */
+static int64_t s_stall_us;         /* the loop's pause to start the last snapshot */
+
+static int64_t s_now_us (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_MONOTONIC, &ts);
+    return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
 
 /* ---- decoding -------------------------------------------------------------- */
 
@@ -331,7 +340,10 @@ int recovery_check (int repair)
 
 int recovery_commit (void)
 {
-    return s_on ? wal_commit () : 0;
+    if (!s_on)
+        return 0;
+    replies_flush ();
+    return wal_commit ();
 }
 
 int recovery_timer (int64_t now, int64_t *next_ms)
@@ -447,15 +459,20 @@ static void s_snap_object (object_t *o, void *arg)
 }
 
 /*  In the child: the whole state as records. */
+#define S_EXIT_SYNC_FAILED 3   /* the child's status: the log's sync failed */
+
 static int s_write_snapshot (uint64_t seq)
 {
     store_set_sink (STORE_SINK_SNAPSHOT);
-    if (wal_snap_open (seq) != 0)
-        return -1;
+    int rc = wal_snap_open (seq);
+    if (rc == WAL_SNAP_SYNC_FAILED)
+        return S_EXIT_SYNC_FAILED;
+    if (rc != 0)
+        return 1;
     store_each ("", 0, s_snap_object, NULL);
     jobs_snapshot ();
     replies_snapshot ();
-    return wal_snap_close ();
+    return wal_snap_close () == 0 ? 0 : 1;
 }
 
 static void s_answer_savers (bool ok)
@@ -487,6 +504,7 @@ void recovery_tick (void)
     if (!asked && st.log_bytes < limit)
         return;
     uint64_t seq;
+    int64_t t0 = s_now_us ();
     if (wal_rotate (&seq) != 0) {
         log_msg (LOG_CRIT, 0, "cannot start a new log segment: stopping");
         exit (1);
@@ -494,6 +512,10 @@ void recovery_tick (void)
     pid_t pid = fork ();
     if (pid < 0) {
         log_msg (LOG_ERR, errno, "fork for a snapshot");
+        if (wal_prev_sync () != 0) {
+            log_msg (LOG_CRIT, 0, "stopping: the log cannot be synced");
+            _exit (1);
+        }
         wal_snap_done (seq, false);
         s_child_seq = seq;
         s_answer_savers (false);
@@ -505,13 +527,16 @@ void recovery_tick (void)
         sigemptyset (&none);
         sigprocmask (SIG_SETMASK, &none, NULL);
         signal (SIGTERM, SIG_DFL);
-        _exit (s_write_snapshot (seq) == 0 ? 0 : 1);
+        _exit (s_write_snapshot (seq));
     }
+    wal_prev_handed_off ();
     s_child = pid;
     s_child_seq = seq;
     s_child_started = now_ms ();
-    log_msg (LOG_INFO, 0, "snapshot %llu: writing (pid %d, log at %llu bytes)",
-             (unsigned long long) seq, (int) pid, (unsigned long long) st.log_bytes);
+    s_stall_us = s_now_us () - t0;
+    log_msg (LOG_INFO, 0, "snapshot %llu: writing (pid %d, log at %llu bytes; the loop "
+             "stopped %lld us for it)", (unsigned long long) seq, (int) pid,
+             (unsigned long long) st.log_bytes, (long long) s_stall_us);
 }
 
 void recovery_child_exited (pid_t pid, int status)
@@ -520,10 +545,18 @@ void recovery_child_exited (pid_t pid, int status)
         return;
     bool ok = WIFEXITED (status) && WEXITSTATUS (status) == 0;
     s_child = 0;
+    if (WIFEXITED (status) && WEXITSTATUS (status) == S_EXIT_SYNC_FAILED) {
+        /*  The previous segment's fdatasync failed in the child: what it
+         *  held may never reach the disk, and a retry would not say. */
+        log_msg (LOG_CRIT, 0, "stopping: the log's fdatasync failed (in the snapshot writer); "
+                 "restart to recover from what the log holds");
+        _exit (1);
+    }
     wal_snap_done (s_child_seq, ok);
     if (ok)
-        log_msg (LOG_NOTICE, 0, "snapshot %llu written in %lld ms; older segments dropped",
-                 (unsigned long long) s_child_seq, (long long) (now_ms () - s_child_started));
+        log_msg (LOG_NOTICE, 0, "snapshot %llu written in %lld ms (the loop paused %lld us to "
+                 "start it); older segments dropped", (unsigned long long) s_child_seq,
+                 (long long) (now_ms () - s_child_started), (long long) s_stall_us);
     else
         log_msg (LOG_ERR, 0, "snapshot %llu failed (%s %d); the log is kept and it will be "
                  "tried again", (unsigned long long) s_child_seq,

@@ -17,12 +17,15 @@ typedef struct s_entry {
     blob_t *frame;                 /* the reply to it, whole */
     struct s_entry *hnext;         /* hash chain */
     struct s_entry *older, *newer; /* LRU list */
+    size_t dirty;                  /* 1 + its place in s_dirty, 0: recorded */
 } s_entry_t;
 
 #define S_NBUCKETS 16384
 static s_entry_t *s_buckets[S_NBUCKETS];
 static s_entry_t *s_oldest, *s_newest;
 static size_t s_count;
+static s_entry_t **s_dirty;        /* kept since the last flush: to record */
+static size_t s_ndirty, s_cap_dirty;
 
 static size_t s_hash (const uint8_t *cid, size_t len)
 {
@@ -64,8 +67,19 @@ static void s_lru_push (s_entry_t *e)
     s_newest = e;
 }
 
+static void s_undirty (s_entry_t *e)
+{
+    if (!e->dirty)
+        return;
+    size_t i = e->dirty - 1;
+    s_dirty[i] = s_dirty[--s_ndirty];
+    s_dirty[i]->dirty = i + 1;
+    e->dirty = 0;
+}
+
 static void s_forget (s_entry_t *e)
 {
+    s_undirty (e);
     s_entry_t **pp = &s_buckets[s_hash (e->cid, e->cid_len)];
     while (*pp != e)
         pp = &(*pp)->hnext;
@@ -134,8 +148,25 @@ void replies_keep (const uint8_t *cid, size_t cid_len, uint64_t rid, const void 
         return;
     replies_restore (cid, cid_len, rid, frame, len);
     s_entry_t *e = s_find (cid, cid_len);
-    if (e && e->rid == rid)
-        s_record (e);
+    if (!e || e->rid != rid || e->dirty || !store_recording ())
+        return;
+    /*  Recorded once per turn, however many writes the client pipelined:
+     *  only the last one is kept anyway. */
+    if (s_ndirty == s_cap_dirty) {
+        s_cap_dirty = s_cap_dirty ? s_cap_dirty * 2 : 256;
+        s_dirty = xrealloc (s_dirty, s_cap_dirty * sizeof *s_dirty);
+    }
+    s_dirty[s_ndirty++] = e;
+    e->dirty = s_ndirty;
+}
+
+void replies_flush (void)
+{
+    for (size_t i = 0; i < s_ndirty; i++) {
+        s_record (s_dirty[i]);
+        s_dirty[i]->dirty = 0;
+    }
+    s_ndirty = 0;
 }
 
 void replies_snapshot (void)
@@ -153,4 +184,7 @@ void replies_fini (void)
 {
     while (s_oldest)
         s_forget (s_oldest);
+    free (s_dirty);
+    s_dirty = NULL;
+    s_ndirty = s_cap_dirty = 0;
 }

@@ -22,6 +22,9 @@ int replies_check (const uint8_t *cid, size_t cid_len, uint64_t rid, const uint8
 /*  Keeps frame as the reply to write rid of cid and records it. */
 void replies_keep (const uint8_t *cid, size_t cid_len, uint64_t rid, const void *frame,
                    size_t len);
+/*  Records the replies kept since the last call (one EFF_REPLY per
+ *  client id): called before the turn's effects are committed. */
+void replies_flush (void);
 /*  Replay of an EFF_REPLY record: keeps without recording. */
 void replies_restore (const uint8_t *cid, size_t cid_len, uint64_t rid, const void *frame,
                       size_t len);

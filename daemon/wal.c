@@ -39,6 +39,7 @@
 #define S_MAX_RECORD (1u << 30)      /* no record is larger */
 #define S_SEGMENT_MAX (64u << 20)    /* a segment is closed past this */
 #define S_RESERVE_CHUNK (64u << 20)  /* reserved ahead at a time */
+#define S_COMMIT 0xc3                /* payload of the record ending a turn (true) */
 
 static char s_dir[4096];          /* the data dir */
 static int s_dirfd = -1;          /* open on it, for fsync after renames */
@@ -55,6 +56,8 @@ static int64_t s_space_checked;   /* when low space was last re-checked */
 static uint8_t *s_pend;           /* the turn's pending records */
 static size_t s_pend_len, s_pend_cap;
 static int64_t s_dirty_since;     /* monotonic ms of the oldest unsynced write, 0 none */
+static int s_prev_fd = -1;        /* a closed segment still to be synced, or -1 */
+static int64_t s_prev_since;      /* its oldest unsynced write, monotonic ms */
 static uint64_t s_max_seg;        /* highest segment number seen */
 static wal_stats_t s_st;
 
@@ -285,9 +288,37 @@ typedef struct {
     bool bad;            /* damage seen (check mode goes on) */
 } s_rec_t;
 
-/*  Replays one file. last: the newest segment (a torn tail may be cut).
- *  Returns 0, 1 when the file was truncated by repair (what follows it
- *  must go), or -1 on refused damage. */
+/*  Is there a valid record after the bad one at off? Then the damage is
+ *  not a torn tail. A flipped bit in a payload or checksum leaves the
+ *  length, so the next record is where the length says; a damaged
+ *  length is looked past byte by byte, for at most S_SCAN bytes (a torn
+ *  write is short, and each try may hash a candidate record). */
+#define S_SCAN (1u << 20)
+static bool s_valid_after (const uint8_t *buf, size_t len, size_t off)
+{
+    size_t l;
+    if (len - off >= S_FRAME) {
+        uint32_t claimed = 0;
+        for (int i = 0; i < 4; i++)
+            claimed |= (uint32_t) buf[off + i] << (8 * i);
+        size_t next = off + S_FRAME + claimed;
+        if (claimed && next < len && s_valid_at (buf + next, len - next, &l))
+            return true;
+    }
+    for (size_t p = off + 1; p + S_FRAME <= len && p - off <= S_SCAN; p++)
+        if (s_valid_at (buf + p, len - p, &l))
+            return true;
+    return false;
+}
+
+/*  Replays one file. last: the newest segment, whose tail after its last
+ *  whole turn (commit record) is cut. Returns 0, 1 when the file was cut
+ *  by repair (what follows it must go), or -1 on refused damage.
+ *
+ *  Two passes: the first finds how far the records are valid and, in a
+ *  log, where the last whole turn ends; the second applies up to there.
+ *  A turn is applied whole or not at all, so a write and the kept reply
+ *  to it (recorded at the end of the turn) never come apart. */
 static int s_replay_file (s_rec_t *r, const char *path, const char *magic, uint64_t n,
                           bool last, bool snapshot)
 {
@@ -299,14 +330,13 @@ static int s_replay_file (s_rec_t *r, const char *path, const char *magic, uint6
     }
     uint8_t want[S_HDR];
     s_header (want, magic, n);
-    size_t off = S_HDR;
+    size_t off = S_HDR, commit_end = S_HDR, snap_end = 0;
     const char *what = NULL;
+    uint64_t nrec = 0;
     if (len < S_HDR || memcmp (buf, want, S_HDR) != 0) {
         off = 0;
         what = "bad header";
     }
-    uint64_t count = 0;
-    bool ended = false;   /* a snapshot's count record seen */
     while (!what && off < len) {
         size_t l;
         if (!s_valid_at (buf + off, len - off, &l)) {
@@ -314,82 +344,96 @@ static int s_replay_file (s_rec_t *r, const char *path, const char *magic, uint6
             break;
         }
         const uint8_t *rec = buf + off + S_FRAME;
-        if (snapshot && l >= 1 && rec[0] == 0xc0) {
+        if (!snapshot && l == 1 && rec[0] == S_COMMIT) {
+            commit_end = off + S_FRAME + l;
+        } else if (snapshot && rec[0] == 0xc0) {
             /*  nil then the record count: the snapshot's last record. */
-            uint64_t want_count = 0;
-            proto_slice_t s = { rec + 1, l - 1 };
             int64_t c;
-            if (proto_read_int (s, &c) != 0 || (uint64_t) c != count) {
+            if (proto_read_int ((proto_slice_t) { rec + 1, l - 1 }, &c) != 0
+                || (uint64_t) c != nrec)
                 what = "bad snapshot end record";
-                break;
-            }
-            (void) want_count;
-            ended = true;
-            off += S_FRAME + l;
-            if (off != len)
+            else if (off + S_FRAME + l != len)
                 what = "data after the snapshot's end";
+            snap_end = off;
             break;
-        }
-        if (r->fn (rec, l, r->arg) != 0) {
-            what = "record that cannot be applied";
-            break;
-        }
-        count++;
+        } else
+            nrec++;
         off += S_FRAME + l;
     }
-    if (!what && snapshot && !ended)
+    if (!what && snapshot && !snap_end)
         what = "snapshot without its end record";
+    /*  Damage at the end of the newest segment, with nothing valid after
+     *  it, is a write the crash tore: it is cut with the unfinished turn. */
+    bool torn = what && last && !snapshot && off >= S_HDR && !s_valid_after (buf, len, off);
+    size_t damage = off;
+    if (torn)
+        what = NULL;
+    size_t apply_end = snapshot ? snap_end : last ? commit_end : off;
+    uint64_t count = 0;
+    if (!what || r->mode == WAL_CHECK) {
+        size_t end = what ? damage : apply_end;
+        for (size_t p = S_HDR; p < end;) {
+            size_t l;
+            s_valid_at (buf + p, len - p, &l);
+            const uint8_t *rec = buf + p + S_FRAME;
+            if (!(l == 1 && rec[0] == S_COMMIT)) {
+                if (r->fn (rec, l, r->arg) != 0) {
+                    if (!what) {
+                        what = "record that cannot be applied";
+                        damage = p;
+                        torn = false;
+                    }
+                    break;
+                }
+                count++;
+            }
+            p += S_FRAME + l;
+        }
+    }
+    free (buf);
     r->records += count;
     if (r->report)
         fprintf (r->report, "%s: %llu records, %zu bytes%s%s\n", path,
                  (unsigned long long) count, len, what ? ", " : "", what ? what : "");
     if (!what) {
-        free (buf);
-        return 0;
-    }
-    /*  A torn tail: damage in the newest segment with nothing valid after. */
-    bool torn = last && !snapshot && off >= S_HDR;
-    for (size_t p = off + 1; torn && p + S_FRAME <= len; p++) {
-        size_t l;
-        if (s_valid_at (buf + p, len - p, &l))
-            torn = false;
-    }
-    free (buf);
-    if (torn && r->mode != WAL_CHECK) {
-        if (truncate (path, (off_t) off) != 0) {
+        if (!last || snapshot || apply_end == len)
+            return 0;
+        /*  A torn or unfinished last turn: cut. */
+        if (r->mode == WAL_CHECK) {
+            if (r->report)
+                fprintf (r->report, "%s: torn tail at offset %zu (%zu bytes), would be cut\n",
+                         path, apply_end, len - apply_end);
+            return 0;
+        }
+        if (truncate (path, (off_t) apply_end) != 0) {
             log_msg (LOG_ERR, errno, "truncate %s", path);
             return -1;
         }
         log_msg (LOG_WARNING, 0, "%s: torn tail cut at offset %zu (%zu bytes dropped: %s)",
-                 path, off, len - off, what);
-        return 0;
-    }
-    if (torn) {
-        if (r->report)
-            fprintf (r->report, "%s: torn tail at offset %zu (%zu bytes), would be cut\n", path,
-                     off, len - off);
+                 path, apply_end, len - apply_end,
+                 torn ? "a record half written" : "a turn half written");
         return 0;
     }
     r->bad = true;
     if (r->mode == WAL_REPAIR) {
         if (snapshot) {
             unlink (path);
-            log_msg (LOG_WARNING, 0, "%s: damaged at offset %zu (%s): removed", path, off,
+            log_msg (LOG_WARNING, 0, "%s: damaged at offset %zu (%s): removed", path, damage,
                      what);
             return 1;
         }
-        if (truncate (path, (off_t) (off < S_HDR ? S_HDR : off)) != 0) {
+        if (truncate (path, (off_t) (damage < S_HDR ? S_HDR : damage)) != 0) {
             log_msg (LOG_ERR, errno, "truncate %s", path);
             return -1;
         }
         log_msg (LOG_WARNING, 0, "%s: damaged at offset %zu (%s): truncated there, %zu bytes "
-                 "dropped", path, off, what, len - off);
+                 "dropped", path, damage, what, len - damage);
         return 1;
     }
     log_msg (LOG_ERR, 0, "%s: damaged at offset %zu: %s; zmgrd --store-check reports, "
-             "--store-repair truncates there (losing what follows)", path, off, what);
+             "--store-repair truncates there (losing what follows)", path, damage, what);
     if (r->report)
-        fprintf (r->report, "%s: DAMAGED at offset %zu: %s\n", path, off, what);
+        fprintf (r->report, "%s: DAMAGED at offset %zu: %s\n", path, damage, what);
     return r->mode == WAL_CHECK ? 0 : -1;
 }
 
@@ -580,23 +624,55 @@ static int s_sync (void)
     return 0;
 }
 
-/*  Closes the current segment (synced, reserve released) and opens the
- *  next. */
+/*  Closes the current segment (reserve released) and opens the next. An
+ *  unsynced one is not synced here, in the loop: it is kept open as
+ *  s_prev_fd, for the snapshot child (wal_snap_open) or the next tick. */
 static int s_next_segment (void)
 {
-    if (s_dirty_since && s_sync () != 0)
+    if (s_prev_fd >= 0 && wal_prev_sync () != 0)
         return -1;
     if (ftruncate (s_fd, (off_t) s_off) != 0)   /* gives back the reserve */
         log_msg (LOG_WARNING, errno, "trim log segment %llu", (unsigned long long) s_seg);
-    close (s_fd);
+    if (s_dirty_since) {
+        s_prev_fd = s_fd;
+        s_prev_since = s_dirty_since;
+        s_dirty_since = 0;
+    } else
+        close (s_fd);
     s_fd = -1;
     return s_open_segment (s_seg + 1);
+}
+
+int wal_prev_sync (void)
+{
+    if (s_prev_fd < 0)
+        return 0;
+    int rc = fdatasync (s_prev_fd);
+    if (rc != 0)
+        log_msg (LOG_CRIT, errno, "fdatasync of the previous log segment failed: the log may "
+                 "not hold what was written (never retried)");
+    else
+        s_st.syncs++;
+    close (s_prev_fd);
+    s_prev_fd = -1;
+    return rc == 0 ? 0 : -1;
+}
+
+void wal_prev_handed_off (void)
+{
+    if (s_prev_fd >= 0)
+        close (s_prev_fd);
+    s_prev_fd = -1;
 }
 
 int wal_commit (void)
 {
     if (s_fd < 0 || s_pend_len == 0)
         return 0;
+    /*  The turn's end: recovery applies a turn whole or not at all. */
+    static const uint8_t commit = S_COMMIT;
+    wal_append (&commit, 1);
+    s_st.records--;
     if (s_write_all (s_fd, s_pend, s_pend_len) != 0) {
         log_msg (LOG_CRIT, errno, "write to log segment %llu failed: the log may not hold "
                  "the last turn", (unsigned long long) s_seg);
@@ -629,11 +705,15 @@ int wal_tick (int64_t now, int64_t *next_ms)
     *next_ms = -1;
     if (s_fd < 0)
         return 0;
+    if (s_prev_fd >= 0 && now - s_prev_since >= 1000 && wal_prev_sync () != 0)
+        return -1;
+    if (s_prev_fd >= 0)
+        *next_ms = 1000 - (now - s_prev_since);
     if (s_dirty_since && s_fsync == WAL_FSYNC_EVERYSEC) {
         if (now - s_dirty_since >= 1000) {
             if (s_sync () != 0)
                 return -1;
-        } else
+        } else if (*next_ms < 0 || 1000 - (now - s_dirty_since) < *next_ms)
             *next_ms = 1000 - (now - s_dirty_since);
     }
     if (s_low_space || !s_can_reserve) {
@@ -690,6 +770,10 @@ static bool s_snap_failed;
 
 int wal_snap_open (uint64_t seq)
 {
+    /*  The segment the snapshot follows reaches the disk first, here in
+     *  the child: a snapshot must not be newer than the log before it. */
+    if (s_prev_fd >= 0 && wal_prev_sync () != 0)
+        return WAL_SNAP_SYNC_FAILED;
     char path[4200];
     s_path (path, sizeof path, "snap", seq, "snap.tmp");
     s_snap_fd = open (path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -797,6 +881,7 @@ void wal_snap_done (uint64_t seq, bool ok)
 
 void wal_close (void)
 {
+    wal_prev_sync ();
     if (s_fd >= 0) {
         wal_commit ();
         if (s_dirty_since)

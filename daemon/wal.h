@@ -71,6 +71,14 @@ void wal_stats (wal_stats_t *st);
  *  the broker, wal_snap_done(seq, ok) drops the files the snapshot made
  *  obsolete, or the temporary file of a failed one. */
 int wal_rotate (uint64_t *seq);
+/*  After wal_rotate, the closed segment may still need its sync: the
+ *  snapshot child does it (wal_snap_open), and the broker forgets it
+ *  (wal_prev_handed_off); without a child, wal_prev_sync does it (-1:
+ *  failed, as wal_commit). wal_snap_open returns WAL_SNAP_SYNC_FAILED
+ *  when that sync failed. */
+int wal_prev_sync (void);
+void wal_prev_handed_off (void);
+#define WAL_SNAP_SYNC_FAILED (-3)
 int wal_snap_open (uint64_t seq);
 void wal_snap_put (const void *rec, size_t len);
 int wal_snap_close (void);

@@ -306,7 +306,7 @@ static void test_example_config (void **state)
     /*  Settings naming files, groups or (for a non-loopback tcp endpoint)
      *  a secret key that this machine does not have stay commented. */
     static const char *const must_exist[] = { "path", "modules", "secret_key_file",
-                                              "allow_dir", "ipc_group", "endpoints" };
+                                              "allow_dir", "ipc_group", "endpoints", "dir" };
     while (fgets (line, sizeof line, f)) {
         const char *l = line;
         char key[64];

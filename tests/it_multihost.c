@@ -1241,7 +1241,9 @@ static void test_links_cut_and_restored (void **state)
     assert_true (ended);
     assert_true (nseq > 0);
     assert_true (ok_after_up >= X_AFTER_UP);   /* the client is back on its handle */
-    assert_true (nfail >= 1);                  /* and it felt the cut too */
+    /*  A call cut off resumes on a new connection with the same request id
+     *  (the broker's reply table answers a resent write), so the client
+     *  may not see the cut at all: nfail is only reported. */
     assert_int_equal (nother, 0);
     /*  Exactly one result per job, and nothing failed. */
     for (int i = 0; i < X_JOBS; i++) {

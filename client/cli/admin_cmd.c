@@ -1,4 +1,4 @@
-/*  client/cli/admin_cmd.c - zmgr keygen, zmgr admin log-level, zmgr admin shutdown
+/*  client/cli/admin_cmd.c - zmgr keygen, zmgr admin log-level, shutdown, save, store
  *  keygen makes the CURVE key files that --key, --server-key, zmgrd
  *  --secret-key and zmgrd --allow-dir use (format: proto/keys.h); it needs
  *  no broker. The admin operations are plain requests without an object
@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <msgpack.h>
 #include <zmq.h>
 
 #include "cli.h"
@@ -113,4 +114,41 @@ int admin_cmd_shutdown (cli_t *cli)
     int rc = zmgr_call (cli->client, ZMGR_OP_SHUTDOWN, NULL, NULL, 0,
                         s_admin_wait_ms (cli), NULL);
     return rc ? cli_fail (cli, rc) : CLI_EXIT_OK;
+}
+
+int admin_cmd_save (cli_t *cli)
+{
+    /*  A snapshot of a big store takes seconds: wait for it unless told. */
+    int wait = cli->has_timeout ? s_admin_wait_ms (cli) : 600000;
+    zmgr_value_t *seq = NULL;
+    int rc = zmgr_call (cli->client, ZMGR_OP_SAVE, NULL, NULL, 0, wait, &seq);
+    return rc ? cli_fail (cli, rc) : cli_out_value (cli, &seq);
+}
+
+int admin_cmd_store (cli_t *cli)
+{
+    zmgr_value_t *stats = NULL;
+    int rc = zmgr_stats (cli->client, &stats);
+    if (rc)
+        return cli_fail (cli, rc);
+    /*  The "store" entry of the stats map. */
+    msgpack_zone zone;
+    msgpack_object obj;
+    zmgr_value_t *store = NULL;
+    if (!msgpack_zone_init (&zone, 4096)) {
+        zmgr_value_destroy (&stats);
+        return cli_fail (cli, ZMGR_ENOMEM);
+    }
+    if (zmgr_value_to_object (stats, &zone, &obj) == 0 && obj.type == MSGPACK_OBJECT_MAP)
+        for (uint32_t i = 0; i < obj.via.map.size; i++) {
+            const msgpack_object *k = &obj.via.map.ptr[i].key;
+            if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == 5
+                && !memcmp (k->via.str.ptr, "store", 5))
+                store = zmgr_value_from_object (&obj.via.map.ptr[i].val);
+        }
+    msgpack_zone_destroy (&zone);
+    zmgr_value_destroy (&stats);
+    if (!store)
+        return cli_fail (cli, ZMGR_EPROTO);
+    return cli_out_value (cli, &store);
 }

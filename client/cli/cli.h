@@ -29,7 +29,9 @@ enum {
     CLI_EXIT_NOTOWNER = 10,   /* ENOTOWNER */
     CLI_EXIT_JOBFAILED = 11,  /* EJOBFAILED, ECANCELLED */
     CLI_EXIT_DISABLED = 12,   /* EDISABLED: e.g. exec without --enable-exec */
-    CLI_EXIT_PERM = 13        /* EPERM: the broker refused this key */
+    CLI_EXIT_PERM = 13,       /* EPERM: the broker refused this key */
+    CLI_EXIT_NOSPACE = 14,    /* ENOSPC: the broker's disk is full */
+    CLI_EXIT_INDOUBT = 15     /* EINDOUBT: the request may or may not have run */
 };
 
 /*  Options a command may accept besides the global ones (-e, --timeout,
@@ -142,9 +144,11 @@ int jobs_cmd_jobs (cli_t *cli);
 int jobs_cmd_workers (cli_t *cli);
 int jobs_cmd_run (cli_t *cli);
 
-/*  admin_cmd.c: keygen (no broker), admin log-level, admin shutdown. */
+/*  admin_cmd.c: keygen (no broker), admin log-level, shutdown, save, store. */
 int admin_cmd_keygen (cli_t *cli);
 int admin_cmd_log_level (cli_t *cli);
 int admin_cmd_shutdown (cli_t *cli);
+int admin_cmd_save (cli_t *cli);
+int admin_cmd_store (cli_t *cli);
 
 #endif

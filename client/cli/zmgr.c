@@ -66,7 +66,12 @@ int cli_exit_code (int rc)
     case ZMGR_ESESSION:
         return CLI_EXIT_UNREACHABLE;
     case ZMGR_ENOTOWNER:
+    case ZMGR_ELOCKLOST:
         return CLI_EXIT_NOTOWNER;
+    case ZMGR_ENOSPC:
+        return CLI_EXIT_NOSPACE;
+    case ZMGR_EINDOUBT:
+        return CLI_EXIT_INDOUBT;
     case ZMGR_EJOBFAILED:
     case ZMGR_ECANCELLED:
         return CLI_EXIT_JOBFAILED;
@@ -912,6 +917,12 @@ static const command_t s_commands[] = {
      "Set the broker's log level: error, warning, notice, info or debug."},
     {"admin", "shutdown", "", 0, 0, admin_cmd_shutdown, "",
      "Ask the broker to shut down; running jobs get its grace period."},
+    {"admin", "save", "", 0, 0, admin_cmd_save, "",
+     "Write a snapshot of the broker's store now and wait for it; print "
+     "its number. Needs a broker with a data dir."},
+    {"admin", "store", "", 0, 0, admin_cmd_store, "",
+     "Show the store: data dir, fsync mode, log size, last snapshot, "
+     "fsync lag, disk-full state (the \"store\" part of stats)."},
 };
 
 #define COMMAND_COUNT (sizeof s_commands / sizeof s_commands[0])

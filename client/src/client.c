@@ -6,8 +6,15 @@
  *  zmgr_recv. A monitor on the socket reports a lost connection, which
  *  fails what is in flight at once instead of letting callers wait out
  *  their timeouts: the broker drops a closed connection's session, so
- *  those replies can never come. After a reconnect the broker answers
- *  ESESSION; the handle then says hello again and resends once. */
+ *  those replies can never come.
+ *
+ *  Exactly once: every handle has a random client id, given in hello. A
+ *  synchronous call whose connection drops, or whose session the broker
+ *  lost (ESESSION: it restarted), says hello again on a fresh connection,
+ *  retrying within the handle's timeout while the broker restarts, and
+ *  sends the same request with the same id. The broker keeps the reply to
+ *  each client id's last write (durably, with a data dir), so a write it
+ *  had applied is answered again, not applied twice. */
 #define _GNU_SOURCE
 #include "client_int.h"
 #include "keys.h"
@@ -17,8 +24,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 #include <zmq.h>
 
 #define S_MAX_INFLIGHT 65536
@@ -61,6 +70,7 @@ struct zmgr_client {
     uint8_t *hello_opts;            /* packed hello options map, or NULL */
     size_t hello_opts_len;
     unsigned generation;        /* sockets made so far (monitor endpoint name) */
+    uint8_t cid[16];            /* client id: who we are to the broker's reply table */
     proto_buf_t buf;            /* request being built */
     char errmsg[512];           /* last failure's message */
 };
@@ -417,13 +427,14 @@ static int s_wait_for (zmgr_client_t *self, uint64_t rid, int wait_ms,
 
 static int s_hello (zmgr_client_t *self, int wait_ms)
 {
-    client_begin (self, ZMGR_OP_HELLO, NULL, 3);
+    client_begin (self, ZMGR_OP_HELLO, NULL, 4);
     proto_put_uint (&self->buf, ZMGR_PROTOCOL_VERSION);
     proto_put_cstr (&self->buf, self->role[0] ? self->role : "client");
     if (self->hello_opts)
         proto_put_raw (&self->buf, self->hello_opts, self->hello_opts_len);
     else
         proto_put_map (&self->buf, 0);
+    proto_put_bin (&self->buf, self->cid, sizeof self->cid);
     uint64_t rid = self->next_rid;
     int rc = s_send_buf (self);
     if (rc)
@@ -495,46 +506,64 @@ int client_finish (zmgr_client_t *self, int wait_ms, zmgr_value_t **result)
     return rc;
 }
 
+/*  Opens a new session for a request in flight: a fresh connection when
+ *  the old one is gone, and hello, tried again until give_up_us while the
+ *  broker is away (restarting). The request in self->buf is kept. */
+static int s_resume (zmgr_client_t *self, int64_t give_up_us)
+{
+    for (;;) {
+        proto_buf_t saved = self->buf;
+        proto_buf_init (&self->buf);
+        int rc;
+        if (self->lost) {
+            proto_buf_fini (&self->buf);
+            self->buf = saved;
+            rc = s_reconnect (self);
+        } else {
+            rc = s_hello (self, self->timeout_ms);
+            proto_buf_fini (&self->buf);
+            self->buf = saved;
+        }
+        if (rc == 0)
+            return 0;
+        if (self->refused || rc == ZMGR_EPERM || rc == ZMGR_EINVAL || rc == ZMGR_ENOMEM)
+            return rc;
+        int64_t left = give_up_us - s_now_us ();
+        if (left <= 0)
+            return rc;
+        self->lost = true;   /* whatever half-open state: start clean */
+        usleep ((useconds_t) (left < 50000 ? left : 50000));
+    }
+}
+
 static int s_finish (zmgr_client_t *self, int wait_ms, zmgr_value_t **result)
 {
     if (result)
         *result = NULL;
     if (wait_ms == CLIENT_DEFAULT_WAIT)
         wait_ms = self->timeout_ms;
+    int64_t give_up = s_now_us () + (int64_t) self->timeout_ms * 1000;
     uint64_t rid = self->next_rid;
     int rc = s_send_buf (self);
     if (rc)
         return rc;
     rc = s_wait_for (self, rid, wait_ms, result);
-    if (rc != ZMGR_ESESSION)
-        return rc;
     /*  The broker lost our session (it restarted, or our connection was
-     *  re-made): open a new one and send the request once more. */
-    proto_buf_t saved = self->buf;
-    proto_buf_init (&self->buf);
-    rc = s_hello (self, self->timeout_ms);
-    proto_buf_fini (&self->buf);
-    self->buf = saved;
-    if (rc)
-        return rc;
-    /*  The resent request gets a new id: rebuild it from its own parts. */
-    proto_req_t req;
-    const char *why;
-    if (proto_parse_request (self->buf.data, self->buf.len, PROTO_MAX_DEPTH, &req, &why) != 0)
-        return client_fail (self, ZMGR_EINTERNAL, "cannot resend: %s", why);
-    proto_buf_t again;
-    proto_buf_init (&again);
-    proto_put_request (&again, ++self->next_rid, req.op, (const char *) req.name.ptr,
-                       req.name.len, req.nargs);
-    for (size_t i = 0; i < req.nargs; i++)
-        proto_put_raw (&again, req.args[i].ptr, req.args[i].len);
-    proto_buf_fini (&self->buf);
-    self->buf = again;
-    rid = self->next_rid;
-    rc = s_send_buf (self);
-    if (rc)
-        return rc;
-    return s_wait_for (self, rid, wait_ms, result);
+     *  re-made), or the connection dropped while we waited: whether the
+     *  request ran is unknown to us, so it goes again with the same id
+     *  on a new session, and the broker's reply table tells a resend. */
+    for (int again = 0; (rc == ZMGR_ESESSION || rc == ZMGR_EDISCONNECTED) && again < 8;
+         again++) {
+        if (s_resume (self, give_up) != 0)
+            return rc == ZMGR_ESESSION ? client_fail (self, ZMGR_EUNREACHABLE,
+                                                      "the broker at %s lost our session "
+                                                      "and did not come back", self->endpoint)
+                                       : rc;
+        if ((rc = s_send_buf (self)) != 0)
+            return rc;
+        rc = s_wait_for (self, rid, wait_ms, result);
+    }
+    return rc;
 }
 
 int client_block_wait (zmgr_client_t *self, int timeout_ms)
@@ -699,6 +728,12 @@ static zmgr_client_t *s_new (const char *endpoint, int timeout_ms, int *status_p
     }
     self->timeout_ms = timeout_ms;
     proto_buf_init (&self->buf);
+    if (getrandom (self->cid, sizeof self->cid, 0) != (ssize_t) sizeof self->cid) {
+        /*  No entropy source: time and pid still tell handles apart. */
+        uint64_t t = (uint64_t) s_now_us () ^ ((uint64_t) getpid () << 40);
+        memcpy (self->cid, &t, sizeof t);
+        memcpy (self->cid + 8, &self, sizeof self < 8 ? sizeof self : 8);
+    }
     self->endpoint = strdup (endpoint);
     self->ctx = zmq_ctx_new ();
     if (!self->endpoint || !self->ctx)
