@@ -288,16 +288,15 @@ restart_case() {  # case name mode: RESTARTS x (SIGKILL, restart, ping, count)
         note_invalid "restart $case: restored ${RS[$case,dict]} of $ENTRIES entries, ${RS[$case,pending]} of $JOBS pending jobs"
     fi
 }
-data_size() {  # name -> "MiB in its data dir (snapshots A, logs B)"
-    local dir=$DATA/zmgrd-$1
-    find "$dir" -type f -printf '%s %f\n' 2>/dev/null | awk '
+data_size() {  # name -> "X MiB (snapshots A, logs B; D MiB on disk)"
+    local dir=$DATA/zmgrd-$1 disk     # file sizes; on disk counts blocks, so
+    disk=$(du -sk "$dir" 2>/dev/null | cut -f1)  # space reserved ahead too
+    find "$dir" -type f -printf '%s %f\n' 2>/dev/null | awk -v disk="${disk:-0}" '
         { all += $1 }
         $2 ~ /snap/ { snap += $1 }
         $2 ~ /(\.log|wal)/ && $2 !~ /snap/ { log_ += $1 }
-        END { printf "%.1f MiB", all / 1048576
-              if (snap + log_ > 0)
-                  printf " (snapshots %.1f, logs %.1f)", snap / 1048576, log_ / 1048576
-              print "" }'
+        END { printf "%.1f MiB (snapshots %.1f, logs %.1f; %.1f MiB on disk)\n",
+                  all / 1048576, snap / 1048576, log_ / 1048576, disk / 1024 }'
 }
 
 echo "$ME: restart: $ENTRIES dict entries, $JOBS pending jobs" >&2
