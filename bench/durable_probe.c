@@ -6,9 +6,7 @@
  *    stall  ping round trips on one connection before and while a command
  *           (zmgr admin save) runs: p50, p99 and max of each phase;
  *    count  what a broker holds after a restart: a dict's length and the
- *           number of pending jobs;
- *    save   admin.save: a snapshot, answered once it is on disk (what
- *           `zmgr admin save` sends; for a CLI that lacks it).
+ *           number of pending jobs.
  *  Each prints one RESULT key=value line as zmgr_bench does; exit 0 only
  *  if valid. Usage: durable_probe --help. Context: bench/README.md. */
 #define _GNU_SOURCE
@@ -332,31 +330,6 @@ static int s_count_state (const char *endpoint, const char *dict)
     return ok ? 0 : 1;
 }
 
-/* ---- save: admin.save, as zmgr admin save ------------------------------ */
-
-/*  Asks for a snapshot and waits for the answer (the broker parks it until
- *  the snapshot is on disk), at most timeout_ms. */
-static int s_save (const char *endpoint, int64_t timeout_ms)
-{
-    int rc;
-    zmgr_client_t *c = zmgr_client_new (endpoint, &rc);
-    if (!c) {
-        fprintf (stderr, "durable_probe: cannot reach broker: %s\n", zmgr_strerror (rc));
-        printf ("RESULT mode=save error=%s valid=no\n", zmgr_errname (rc));
-        return 2;
-    }
-    int64_t t0 = s_now_ns ();
-    rc = zmgr_call (c, ZMGR_OP_SAVE, NULL, NULL, 0, (int) timeout_ms, NULL);
-    double ms = (double) (s_now_ns () - t0) / 1e6;
-    if (rc)
-        fprintf (stderr, "durable_probe: admin.save: %s (%s)\n", zmgr_errname (rc),
-                 zmgr_client_errmsg (c));
-    printf ("RESULT mode=save save_ms=%.1f status=%s valid=%s\n", ms,
-            rc ? zmgr_errname (rc) : "ok", rc ? "no" : "yes");
-    zmgr_client_destroy (&c);
-    return rc ? 1 : 0;
-}
-
 /* ---- command line ------------------------------------------------------ */
 
 static void s_usage (FILE *f)
@@ -366,14 +339,14 @@ static void s_usage (FILE *f)
         "       durable_probe [--endpoint EP] stall [--base-ms B] [--tail-ms T]\n"
         "                     [--max-ms M] -- CMD [ARGS...]\n"
         "       durable_probe [--endpoint EP] count DICT\n"
-        "       durable_probe [--endpoint EP] save [--timeout-ms MS]\n"
+
         "ready: wait (default 30000 ms) for the first answered ping; ready_ms is\n"
         "  the time since T, a wall-clock moment in seconds ($EPOCHREALTIME).\n"
         "stall: ping for B ms (default 2000), then run CMD and ping until it\n"
         "  exits and T ms (default 1000) more; p50/p99/max of both phases.\n"
         "  CMD is killed after M ms (default 120000).\n"
         "count: the length of dict DICT and the number of pending jobs.\n"
-        "save: admin.save (a snapshot), waiting for it (default 30000 ms).\n"
+
         "EP: default $ZMGR_ENDPOINT, else the default endpoint.\n"
         "Prints one line: RESULT key=value ...; exit 0 only if valid.\n");
 }
@@ -436,8 +409,6 @@ int main (int argc, char **argv)
             goto bad;
         i++;
     }
-    if (!strcmp (mode, "save") && since < 0 && !cmd)
-        return s_save (endpoint, timeout_ms);
     if (!strcmp (mode, "ready") && since > 0 && !cmd)
         return s_ready (endpoint, since, timeout_ms);
     if (!strcmp (mode, "stall") && cmd && cmd[0] && max_ms > 0) {

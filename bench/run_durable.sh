@@ -99,25 +99,16 @@ ensure_built "$BUILD" zmgrd=daemon/zmgrd zmgr_cli=client/zmgr \
     durable_probe=bench/durable_probe
 
 # What this zmgrd can do: the durable modes need both flags, the snapshot
-# test admin.save: `zmgr admin save`, or durable_probe's (the same
-# request) with a CLI that lacks it. Without them those cells say n/a.
+# test `zmgr admin save`. Without them those cells say n/a.
 HAVE_DURABLE=no HAVE_SAVE=no
 zhelp=$("$ZMGRD" --help 2>&1 || true)
 if grep -q -- '--data-dir' <<<"$zhelp" && grep -q -- '--fsync' <<<"$zhelp"; then
     HAVE_DURABLE=yes
 fi
 chelp=$("$CLI" admin --help 2>&1 || true)
-if grep -q 'admin save' <<<"$chelp"; then
-    HAVE_SAVE="zmgr admin save"
-elif [ "$HAVE_DURABLE" = yes ]; then
-    HAVE_SAVE="durable_probe save"
-fi
+if grep -q 'admin save' <<<"$chelp"; then HAVE_SAVE=yes; fi
 save_cmd() {  # endpoint -> the words of the command that asks it to save
-    if [ "$HAVE_SAVE" = "zmgr admin save" ]; then
-        printf '%s\n' "$CLI" --endpoint "$1" --timeout 300 admin save
-    else
-        printf '%s\n' "$PROBE" --endpoint "$1" save --timeout-ms 300000
-    fi
+    printf '%s\n' "$CLI" --endpoint "$1" --timeout 300 admin save
 }
 
 # ---- scratch space, servers, cleanup --------------------------------------
@@ -210,7 +201,7 @@ done
 ZRUN=${!ZPIDS[*]}
 DISK_SYNCS_START=$(disk_syncs "$DATA")   # the disk's own pace, before and after
 echo "$ME: $ROUNDS round(s) of $SECS s per cell; data dirs in $DATA on $DATA_FS;" \
-     "zmgrd --data-dir: $HAVE_DURABLE, snapshot by: $HAVE_SAVE" >&2
+     "zmgrd --data-dir: $HAVE_DURABLE, zmgr admin save: $HAVE_SAVE" >&2
 
 run_cell() {  # server op clients depth: one run, appended to RUNS and VALID
     local s=$1 op=$2 c=$3 d=$4 k=$1,$2,$3,$4 line v ok sock
@@ -313,10 +304,10 @@ if [ "$HAVE_DURABLE" = yes ]; then
     load_state restart
     RS[log,size]=$(data_size restart)
     restart_case log restart everysec
-    if [ "$HAVE_SAVE" != no ]; then
+    if [ "$HAVE_SAVE" = yes ]; then
         mapfile -t cmd < <(save_cmd "$(zep restart)")
         timeout 310 "${cmd[@]}" >"$TMP/save.log" 2>&1 \
-            || note_invalid "$HAVE_SAVE: $(tail -n 1 "$TMP/save.log")"
+            || note_invalid "zmgr admin save: $(tail -n 1 "$TMP/save.log")"
         RS[snapshot,size]=$(data_size restart)
         restart_case snapshot restart everysec
     fi
@@ -326,7 +317,7 @@ fi
 
 # ---- snapshot stall: pings while admin.save runs --------------------------
 STALL="" CONTROL=""
-if [ "$HAVE_DURABLE" = yes ] && [ "$HAVE_SAVE" != no ]; then
+if [ "$HAVE_DURABLE" = yes ] && [ "$HAVE_SAVE" = yes ]; then
     echo "$ME: snapshot: $ENTRIES dict entries" >&2
     start_zmgrd stall everysec
     zmgrd_up stall "$ZPID" >/dev/null
@@ -340,7 +331,7 @@ if [ "$HAVE_DURABLE" = yes ] && [ "$HAVE_SAVE" != no ]; then
         progress "snapshot stall $r of $STALL_ROUNDS: control (zmgr ping)"
         CONTROL="$CONTROL$(result timeout 200 "$PROBE" --endpoint "$ep" stall --base-ms 1000 \
             --tail-ms 1000 --max-ms 120000 -- "$CLI" --endpoint "$ep" ping)"$'\n'
-        progress "snapshot stall $r of $STALL_ROUNDS: $HAVE_SAVE"
+        progress "snapshot stall $r of $STALL_ROUNDS: zmgr admin save"
         STALL="$STALL$(result timeout 200 "$PROBE" --endpoint "$ep" stall --base-ms 1000 \
             --tail-ms 1000 --max-ms 120000 -- "${cmd[@]}")"$'\n'
     done
@@ -377,7 +368,7 @@ echo "zmgr durability benchmark - $(date -u +%FT%TZ), $(nproc) CPUs, load $LOAD_
      "start, $LOAD_END at end, median of $ROUNDS x $SECS s per cell," \
      "${btype:-unknown} build${sanit:+ with sanitizers $sanit (numbers not meaningful)}"
 echo "data dirs in $TMP_PARENT on $DATA_FS; zmgrd --data-dir/--fsync:" \
-     "$HAVE_DURABLE, snapshot by: $HAVE_SAVE; the disk takes $DISK_SYNCS_START synced" \
+     "$HAVE_DURABLE, zmgr admin save: $HAVE_SAVE; the disk takes $DISK_SYNCS_START synced" \
      "100-byte appends/s (dd oflag=dsync) at start, $DISK_SYNCS_END at end"
 row() {
     printf '%-11s %2s %5s | %8s %8s %8s %8s | %8s %8s | %6s %6s %6s %6s %6s\n' "$@"
@@ -446,7 +437,7 @@ values() {  # lines key -> the key's value in each line, space-separated
 worst() { tr ' ' '\n' | awk '$0 ~ /^[0-9.]+$/ && (m == "" || $0 + 0 > m + 0) { m = $0 }
     END { print m }'; }
 if [ -n "$STALL" ]; then
-    echo "snapshot $ENTRIES dict entries, data dir after it $STALL_SIZE; $HAVE_SAVE took" \
+    echo "snapshot $ENTRIES dict entries, data dir after it $STALL_SIZE; zmgr admin save took" \
          "$(values "$STALL" cmd_ms | median) ms (median of $STALL_ROUNDS); ping round trip" \
          "in ms, median of $STALL_ROUNDS runs (worst):"
     stall_row() {  # label results phase
@@ -464,7 +455,7 @@ if [ -n "$STALL" ]; then
     stall_row "without (1 s before each):" "$STALL$CONTROL" base
     stall_row "during 'zmgr ping' (+1 s):" "$CONTROL" during
 else
-    echo "snapshot n/a (this zmgrd has no --data-dir)"
+    echo "snapshot n/a (this zmgrd has no --data-dir, or zmgr has no admin save)"
 fi
 echo
 
