@@ -139,7 +139,7 @@ int admin_cmd_delete (cmd_ctx_t *ctx)
     proto_buf_t *b = store_effect_obj (EFF_DELETE, o, 0);
     if (b)
         store_effect_end ();
-    store_remove (o);
+    object_remove (o);
     proto_put_nil (ctx->out);
     return 0;
 }

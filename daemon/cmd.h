@@ -44,6 +44,8 @@ int arg_timeout (cmd_ctx_t *ctx, size_t i, int64_t *ms);
  *  waits already (EBUSY). */
 int cmd_park (cmd_ctx_t *ctx, wlist_t *list, int64_t timeout_ms, int timeout_status,
               const proto_slice_t *item, parked_t **pp);
+/*  Is a write's reply kept for resends (replies.h) for this peer? */
+bool cmd_keeps_reply (uint32_t op, const peer_t *peer);
 /*  Records an object's creation (EFF_CREATE) with its queue bound. */
 void cmd_record_create (const object_t *obj, size_t maxsize);
 

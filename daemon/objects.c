@@ -1,5 +1,6 @@
 /*  daemon/objects.c - the type of an object decides its state */
 #include "objects.h"
+#include "park.h"
 #include "peers.h"
 #include "types.h"
 
@@ -47,4 +48,11 @@ object_t *object_new (const char *name, size_t len, int type, size_t limit, int 
     o->impl = impl;
     o->ops = &s_ops[type];
     return o;
+}
+
+void object_remove (object_t *obj)
+{
+    for (int i = 0; i < OBJECT_WAITS; i++)
+        park_fail_all (&obj->waits[i], ZMGR_ENOTFOUND, "object deleted");
+    store_remove (obj);
 }

@@ -14,4 +14,8 @@
  *  nothing (commands.c records EFF_CREATE). */
 object_t *object_new (const char *name, size_t len, int type, size_t limit, int *status);
 
+/*  Deletes obj: its parked requests fail with ENOTFOUND, then it goes.
+ *  Records nothing. */
+void object_remove (object_t *obj);
+
 #endif

@@ -6,7 +6,6 @@
  *  (in memory, and while recovery replays). */
 #include "store.h"
 #include "log.h"
-#include "park.h"
 #include "util.h"
 #include "wal.h"
 
@@ -84,8 +83,6 @@ void store_remove (object_t *obj)
         pp = &(*pp)->hnext;
     *pp = obj->hnext;
     s_count--;
-    for (int i = 0; i < OBJECT_WAITS; i++)
-        park_fail_all (&obj->waits[i], ZMGR_ENOTFOUND, "object deleted");
     if (obj->ops && obj->impl)
         obj->ops->destroy (obj);
     log_msg (LOG_DEBUG, 0, "deleted '%s'", obj->name);

@@ -47,8 +47,9 @@ object_t *store_find (const char *name, size_t len);
 /*  Adds an object with no state yet (the caller sets impl and ops);
  *  NULL (with ZMGR_ELIMIT) past limit objects (0: no limit). */
 object_t *store_add (const char *name, size_t len, int type, size_t limit, int *status);
-/*  Removes and frees obj: its waiters fail with ENOTFOUND. Records
- *  nothing (the caller records EFF_DELETE when it is a change). */
+/*  Removes and frees obj, which must have no waiters left (objects.h:
+ *  object_remove fails them first). Records nothing (the caller records
+ *  EFF_DELETE when it is a change). */
 void store_remove (object_t *obj);
 size_t store_count (void);
 /*  Calls fn for every object whose name starts with prefix (fn may

@@ -391,6 +391,12 @@ static int s_replay_file (s_rec_t *r, const char *path, const char *magic, uint6
         }
     }
     free (buf);
+    if (!snapshot && r->mode != WAL_CHECK && len >= S_HDR) {
+        /*  A broker killed with a segment open left its reserve of blocks
+         *  past the end (fallocate KEEP_SIZE): shrinking gives them back. */
+        if (truncate (path, (off_t) len + 1) != 0 || truncate (path, (off_t) len) != 0)
+            log_msg (LOG_WARNING, errno, "trim %s", path);
+    }
     r->records += count;
     if (r->report)
         fprintf (r->report, "%s: %llu records, %zu bytes%s%s\n", path,

@@ -23,14 +23,14 @@
 #include <unistd.h>
 #include <zmq.h>
 
-#include "testutil.h"
+#include "kit.h"
 #include "zmgr.h"
 
-static zt_daemon_t s_daemon;      /* the broker under attack */
+static kit_daemon_t s_daemon;     /* the broker under attack */
 static zmgr_client_t *s_client;   /* a well-behaved client with data */
 static void *s_ctx;               /* ZeroMQ context for the raw sockets */
 static uint64_t s_probe_rid = 1000000; /* rids of the probing pings */
-static int s_stop_status = -1;    /* zt_daemon_stop's result, checked in main */
+static int s_stop_status = -1;    /* kit_daemon_fini's result, checked in main */
 
 /* ---- raw wire helpers ------------------------------------------------- */
 
@@ -212,10 +212,10 @@ static int s_probe_ex (void *sock, uint64_t rid, const int *codes, bool may_disc
     uint64_t ping = ++s_probe_rid;
     s_send_ping (sock, ping);
     int others = 0;
-    long long deadline = zt_now_ms () + 5000;
+    long long deadline = kit_now_ms () + 5000;
     for (;;) {
         s_reply_t r;
-        long long left = deadline - zt_now_ms ();
+        long long left = deadline - kit_now_ms ();
         if (left <= 0 || !s_recv (sock, (int) left, &r)) {
             if (!may_disconnect)
                 fail_msg ("no reply to the probing ping %llu", (unsigned long long) ping);
@@ -259,7 +259,7 @@ static void s_expect (void *sock, uint64_t rid, const int *codes)
 /*  The broker is up, serves a brand-new session, and the normal client. */
 static void s_check_healthy (void)
 {
-    assert_true (zt_daemon_alive (&s_daemon));
+    assert_true (kit_daemon_alive (&s_daemon));
     void *sock = s_session ();
     uint64_t ping = ++s_probe_rid;
     s_send_ping (sock, ping);
@@ -281,14 +281,11 @@ static void s_roundtrip (void *sock, msgpack_sbuffer *sb, uint64_t rid, const in
 static int s_group_setup (void **state)
 {
     (void) state;
-    if (zt_daemon_start (&s_daemon, NULL) != 0)
+    if (kit_daemon_start (&s_daemon, NULL) != 0)
         return -1;
-    int st = 0;
-    s_client = zmgr_client_new_timeout (s_daemon.endpoint, 5000, &st);
-    if (!s_client) {
-        fprintf (stderr, "client_new: %s\n", zmgr_errname (st));
+    s_client = kit_client (s_daemon.endpoint, 5000);
+    if (!s_client)
         return -1;
-    }
     zmgr_value_t *k = zmgr_value_new_str ("k"), *v = zmgr_value_new_str ("v");
     int rc = zmgr_dict_set (s_client, "bi.d", k, v);
     for (int i = 1; i <= 3 && rc == 0; i++) {
@@ -315,9 +312,7 @@ static int s_group_teardown (void **state)
         zmq_ctx_term (s_ctx);
     s_ctx = NULL;
     zmgr_client_destroy (&s_client);
-    s_stop_status = zt_daemon_stop (&s_daemon);
-    if (s_stop_status != 0)
-        fprintf (stderr, "zmgrd did not exit cleanly: %d\n", s_stop_status);
+    s_stop_status = kit_daemon_fini (&s_daemon);
     return s_stop_status == 0 ? 0 : -1;
 }
 
@@ -936,7 +931,7 @@ static void test_too_big (void **state)
 static void test_data_intact (void **state)
 {
     (void) state;
-    assert_true (zt_daemon_alive (&s_daemon));
+    assert_true (kit_daemon_alive (&s_daemon));
     assert_int_equal (zmgr_ping (s_client, NULL), 0);
     zmgr_value_t *k = zmgr_value_new_str ("k"), *v = NULL;
     assert_int_equal (zmgr_dict_get (s_client, "bi.d", k, NULL, &v), 0);

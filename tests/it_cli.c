@@ -1,7 +1,7 @@
 /*  tests/it_cli.c - the zmgr command-line client against a real zmgrd
- *  Each test starts its own broker (testutil.c), runs the CLI as a child
+ *  Each test starts its own broker (tests/kit.c), runs the CLI as a child
  *  process and checks what it printed and its exit code, the contract
- *  scripts rely on (client/cli/CLI.md). Every run is bounded by zt_run's
+ *  scripts rely on (client/cli/CLI.md). Every run is bounded by kit_run's
  *  timeout, so a hung CLI fails the test instead of stalling ctest. */
 #define _GNU_SOURCE
 #include <setjmp.h>
@@ -21,7 +21,7 @@
 #include <unistd.h>
 
 #include "keys.h"
-#include "testutil.h"
+#include "kit.h"
 
 /*  Exit codes from CLI.md. */
 enum {
@@ -49,7 +49,7 @@ typedef struct {
     char err[4096];  /* stderr */
 } run_t;
 
-static zt_daemon_t s_daemon;
+static kit_daemon_t s_daemon;
 static run_t s_run; /* last run; static, it is too big for a test's stack */
 
 /*  Runs the CLI with a NULL-terminated argument list, stdin from input
@@ -58,14 +58,14 @@ static run_t *s_cli_v (const char *input, const char *first, va_list ap)
 {
     const char *argv[40];
     size_t n = 0;
-    argv[n++] = zt_cli_path ();
+    argv[n++] = kit_cli_path ();
     for (const char *a = first; a && n < 39; a = va_arg (ap, const char *))
         argv[n++] = a;
     argv[n] = NULL;
-    long long t0 = zt_now_ms ();
-    s_run.rc = zt_run (argv, input, s_run.out, sizeof s_run.out, s_run.err,
+    long long t0 = kit_now_ms ();
+    s_run.rc = kit_run (argv, input, s_run.out, sizeof s_run.out, s_run.err,
                        sizeof s_run.err, RUN_TIMEOUT_MS);
-    s_run.ms = zt_now_ms () - t0;
+    s_run.ms = kit_now_ms () - t0;
     return &s_run;
 }
 
@@ -116,7 +116,7 @@ static const char *const s_no_workers[] = {"--workers", "0", NULL};
 static int s_setup (void **state)
 {
     (void)state;
-    return zt_daemon_start (&s_daemon, s_no_workers) == 0 ? 0 : -1;
+    return kit_daemon_start (&s_daemon, s_no_workers) == 0 ? 0 : -1;
 }
 
 static pid_t s_bg;        /* background CLI of a test, 0 if none */
@@ -134,8 +134,8 @@ static int s_teardown (void **state)
         unlink (s_bg_err);
         s_bg_err[0] = '\0';
     }
-    assert_true (zt_daemon_alive (&s_daemon));
-    assert_int_equal (zt_daemon_stop (&s_daemon), 0);
+    assert_true (kit_daemon_alive (&s_daemon));
+    assert_int_equal (kit_daemon_fini (&s_daemon), 0);
     return 0;
 }
 
@@ -438,7 +438,7 @@ static pid_t s_start_bg (const char *first, ...)
 {
     const char *argv[16];
     size_t n = 0;
-    argv[n++] = zt_cli_path ();
+    argv[n++] = kit_cli_path ();
     va_list ap;
     va_start (ap, first);
     for (const char *a = first; a && n < 15; a = va_arg (ap, const char *))
@@ -470,13 +470,13 @@ static pid_t s_start_bg (const char *first, ...)
  *  background run creates it: exit 6 until then). */
 static void s_wait_locked (const char *name)
 {
-    long long deadline = zt_now_ms () + 5000;
+    long long deadline = kit_now_ms () + 5000;
     for (;;) {
         run_t *r = CLI ("lock", "locked", name);
         assert_true (r->rc == EX_OK || r->rc == EX_NOTFOUND);
         if (r->rc == EX_OK && strcmp (r->out, "true\n") == 0)
             return;
-        assert_true (zt_now_ms () < deadline);
+        assert_true (kit_now_ms () < deadline);
         usleep (20 * 1000);
     }
 }
@@ -486,9 +486,9 @@ static void s_wait_locked (const char *name)
 static void s_wait_bg (int ms, int code)
 {
     int st = 0;
-    long long deadline = zt_now_ms () + ms;
+    long long deadline = kit_now_ms () + ms;
     pid_t r;
-    while ((r = waitpid (s_bg, &st, WNOHANG)) == 0 && zt_now_ms () < deadline)
+    while ((r = waitpid (s_bg, &st, WNOHANG)) == 0 && kit_now_ms () < deadline)
         usleep (10 * 1000);
     assert_int_equal (r, s_bg);
     s_bg = 0;
@@ -537,12 +537,12 @@ static void test_lock_run_broker_lost (void **state)
     (void)state;
     START_BG ("lock", "run", "L4", "--", "/bin/sleep", "30");
     s_wait_locked ("L4");
-    assert_int_equal (zt_daemon_stop (&s_daemon), 0);
+    assert_int_equal (kit_daemon_stop (&s_daemon), 0);
     /* noticed by the next ping, which may wait out the request timeout
      * (5 s) when no broker is there any more */
     s_wait_bg (10000, EX_UNREACHABLE);
     /* teardown expects a broker to stop */
-    assert_int_equal (zt_daemon_start (&s_daemon, s_no_workers), 0);
+    assert_int_equal (kit_daemon_restart (&s_daemon), 0);
 }
 
 /*  A get parked forever on a broker that goes away fails at once with
@@ -552,30 +552,23 @@ static void test_blocking_get_broker_lost (void **state)
     (void)state;
     START_BG ("queue", "get", "never");
     /* wait until the get is parked at the broker */
-    long long deadline = zt_now_ms () + 5000;
+    long long deadline = kit_now_ms () + 5000;
     for (;;) {
         run_t *r = CLI ("exists", "never");
         assert_int_equal (r->rc, EX_OK);
         if (strcmp (r->out, "true\n") == 0)
             break;
-        assert_true (zt_now_ms () < deadline);
+        assert_true (kit_now_ms () < deadline);
         usleep (20 * 1000);
     }
-    long long t0 = zt_now_ms ();
-    assert_int_equal (zt_daemon_stop (&s_daemon), 0);
+    long long t0 = kit_now_ms ();
+    assert_int_equal (kit_daemon_stop (&s_daemon), 0);
     s_wait_bg (5000, EX_UNREACHABLE);
-    assert_true (zt_now_ms () - t0 < 3000);
-    assert_int_equal (zt_daemon_start (&s_daemon, s_no_workers), 0);
+    assert_true (kit_now_ms () - t0 < 3000);
+    assert_int_equal (kit_daemon_restart (&s_daemon), 0);
 }
 
 /* ---- jobs, keys and admin ---------------------------------------------- */
-
-/*  Path of zmgr-worker: $ZMGR_WORKER, set by ctest. */
-static const char *s_worker_path (void)
-{
-    const char *p = getenv ("ZMGR_WORKER");
-    return p && *p ? p : "./zmgr-worker";
-}
 
 /*  A broker with one local worker (and exec allowed when exec). */
 static int s_start_with_worker (bool exec)
@@ -583,10 +576,10 @@ static int s_start_with_worker (bool exec)
     const char *args[] = {"--workers",
                           "1",
                           "--worker-path",
-                          s_worker_path (),
+                          kit_worker_path (),
                           exec ? "--enable-exec" : NULL,
                           NULL};
-    return zt_daemon_start (&s_daemon, args) == 0 ? 0 : -1;
+    return kit_daemon_start (&s_daemon, args) == 0 ? 0 : -1;
 }
 
 static int s_setup_jobs (void **state)
@@ -604,7 +597,7 @@ static int s_setup_exec (void **state)
 /*  Skips the test when there is no zmgr-worker to run jobs. */
 #define NEED_WORKER()                                                                    \
     do {                                                                                 \
-        if (access (s_worker_path (), X_OK) != 0) {                                      \
+        if (access (kit_worker_path (), X_OK) != 0) {                                    \
             print_message ("zmgr-worker not found (set ZMGR_WORKER)\n");                 \
             skip ();                                                                     \
         }                                                                                \
@@ -690,13 +683,13 @@ static void test_jobs_no_worker (void **state)
 /*  Waits up to 10 s for the local worker to show in `zmgr workers`. */
 static void s_wait_worker (void)
 {
-    long long deadline = zt_now_ms () + 10000;
+    long long deadline = kit_now_ms () + 10000;
     for (;;) {
         run_t *r = CLI ("workers");
         assert_int_equal (r->rc, EX_OK);
         if (strstr (r->out, "local-1"))
             return;
-        assert_true (zt_now_ms () < deadline);
+        assert_true (kit_now_ms () < deadline);
         usleep (50 * 1000);
     }
 }
@@ -790,10 +783,7 @@ static char s_keydir[64];
 static void s_rm_keys (void)
 {
     if (s_keydir[0]) {
-        char cmd[128];
-        snprintf (cmd, sizeof cmd, "rm -rf '%s'", s_keydir);
-        if (system (cmd) != 0)
-            print_error ("could not remove %s\n", s_keydir);
+        kit_rmtree (s_keydir);
         s_keydir[0] = '\0';
     }
 }
@@ -874,14 +864,6 @@ static void test_keygen (void **state)
  *  Writes the endpoint to ep. */
 static void s_start_curve (const char *secret, const char *allow, char *ep, size_t size)
 {
-    char logpath[128];
-    snprintf (logpath, sizeof logpath, "%s/zmgrd.log", s_keydir);
-    int fd = open (logpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    assert_true (fd >= 0);
-    fflush (stderr);
-    int saved = dup (2);
-    dup2 (fd, 2);
-    close (fd);
     const char *args[] = {"-e",
                           "tcp://127.0.0.1:*",
                           "--secret-key",
@@ -891,15 +873,10 @@ static void s_start_curve (const char *secret, const char *allow, char *ep, size
                           "--workers",
                           "0",
                           NULL};
-    int rc = zt_daemon_start (&s_daemon, args);
-    fflush (stderr);
-    dup2 (saved, 2);
-    close (saved);
+    /* the start shows the log when it fails */
+    assert_int_equal (kit_daemon_start_ex (&s_daemon, KIT_DAEMON_LOG, args), 0);
     char log[4096];
-    s_slurp (logpath, log, sizeof log);
-    if (rc != 0)
-        print_error ("zmgrd log:\n%s\n", log);
-    assert_int_equal (rc, 0);
+    s_slurp (s_daemon.log, log, sizeof log);
     const char *p = strstr (log, "listening on tcp://");
     assert_non_null (p);
     p += strlen ("listening on ");
@@ -912,7 +889,7 @@ static void s_start_curve (const char *secret, const char *allow, char *ep, size
 static void test_curve_keys (void **state)
 {
     (void)state;
-    assert_int_equal (zt_daemon_stop (&s_daemon), 0); /* this one needs tcp */
+    assert_int_equal (kit_daemon_fini (&s_daemon), 0); /* this one needs tcp */
     snprintf (s_keydir, sizeof s_keydir, "/tmp/zmgr-it-keys-XXXXXX");
     assert_non_null (mkdtemp (s_keydir));
     char allow[128], path[160], bkey[160], bpub[160], akey[160], apub[160], ckey[160],
@@ -985,12 +962,11 @@ static void test_admin_ops (void **state)
     EXPECT (EX_USAGE, "", "admin", "log-level");
     EXPECT (EX_USAGE, "", "admin", "reboot");
     EXPECT (EX_OK, "", "admin", "shutdown");
-    long long deadline = zt_now_ms () + 10000;
-    while (zt_daemon_alive (&s_daemon))
-        assert_true (zt_now_ms () < deadline);
-    zt_daemon_stop (&s_daemon); /* reaped already: removes the directory */
+    long long deadline = kit_now_ms () + 10000;
+    while (kit_daemon_alive (&s_daemon))
+        assert_true (kit_now_ms () < deadline);
     /* teardown expects a broker to stop */
-    assert_int_equal (zt_daemon_start (&s_daemon, s_no_workers), 0);
+    assert_int_equal (kit_daemon_restart (&s_daemon), 0);
 }
 
 static void test_help_jobs (void **state)
@@ -1028,7 +1004,7 @@ static void test_help_jobs (void **state)
 
 int main (void)
 {
-    if (access (zt_cli_path (), X_OK) != 0 || access (zt_zmgrd_path (), X_OK) != 0) {
+    if (access (kit_cli_path (), X_OK) != 0 || access (kit_zmgrd_path (), X_OK) != 0) {
         fprintf (stderr, "skip: zmgr or zmgrd not found (set ZMGR_CLI, "
                          "ZMGRD)\n");
         return 77;

@@ -24,19 +24,10 @@
 #include <unistd.h>
 #include <zmq.h>
 
-#include "testutil.h"
+#include "kit.h"
 #include "zmgr.h"
 
 static char s_dir[256];     /* scratch directory of the whole run */
-static pid_t s_leftover;    /* a daemon to kill if a test aborts */
-
-static void s_kill_leftover (void)
-{
-    if (s_leftover > 0) {
-        kill (s_leftover, SIGKILL);
-        waitpid (s_leftover, NULL, 0);
-    }
-}
 
 /*  Writes text to <s_dir>/<name> through a rename, so that a daemon
  *  re-reading it never sees half a file; the path goes into path. */
@@ -59,19 +50,17 @@ static int s_zmgrd (const char *const *args, char *out, size_t out_size, char *e
 {
     const char *argv[40];
     size_t n = 0;
-    argv[n++] = zt_zmgrd_path ();
+    argv[n++] = kit_zmgrd_path ();
     for (size_t i = 0; args[i] && n < 39; i++)
         argv[n++] = args[i];
     argv[n] = NULL;
-    return zt_run (argv, NULL, out, out_size, err, err_size, 10000);
+    return kit_run (argv, NULL, out, out_size, err, err_size, 10000);
 }
 
 static int s_group_setup (void **state)
 {
     (void) state;
-    snprintf (s_dir, sizeof s_dir, "/tmp/zmgr-conf-XXXXXX");
-    if (!mkdtemp (s_dir))
-        return -1;
+    kit_tmpdir (s_dir, sizeof s_dir);
     setenv ("XDG_RUNTIME_DIR", s_dir, 1);
     return 0;
 }
@@ -79,10 +68,7 @@ static int s_group_setup (void **state)
 static int s_group_teardown (void **state)
 {
     (void) state;
-    char cmd[300];
-    snprintf (cmd, sizeof cmd, "rm -rf '%s'", s_dir);
-    if (system (cmd) != 0)
-        fprintf (stderr, "could not remove %s\n", s_dir);
+    kit_rmtree (s_dir);
     return 0;
 }
 
@@ -340,80 +326,23 @@ static void test_example_config (void **state)
 
 /* ---- SIGHUP ------------------------------------------------------------ */
 
-typedef struct {
-    pid_t pid;
-    char ipc[320];   /* its endpoint */
-    char log[320];   /* its stderr */
-} s_daemon_t;
-
-static void s_start (s_daemon_t *d, const char *conf)
+/*  Starts zmgrd --config conf --workers 0 plus extra (NULL-terminated, may be
+ *  NULL) with its stderr in d->log; the scratch dir stays XDG_RUNTIME_DIR of
+ *  this process, for the --check-config runs. */
+static void s_start (kit_daemon_t *d, const char *conf, const char *const *extra)
 {
-    snprintf (d->ipc, sizeof d->ipc, "ipc://%s/zmgr/zmgrd.sock", s_dir);
-    snprintf (d->log, sizeof d->log, "%s/zmgrd.log", s_dir);
-    d->pid = fork ();
-    assert_true (d->pid >= 0);
-    if (d->pid == 0) {
-        int fd = open (d->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        if (fd < 0 || dup2 (fd, 2) < 0)
-            _exit (126);
-        unsetenv ("NOTIFY_SOCKET");
-        unsetenv ("JOURNAL_STREAM");
-        execl (zt_zmgrd_path (), zt_zmgrd_path (), "--config", conf, "--workers", "0",
-               (char *) NULL);
-        _exit (127);
-    }
-    s_leftover = d->pid;
-    long long deadline = zt_now_ms () + 10000;
-    while (zt_now_ms () < deadline) {
-        int st;
-        assert_int_equal (waitpid (d->pid, &st, WNOHANG), 0);
-        zmgr_client_t *c = zmgr_client_new_timeout (d->ipc, 300, NULL);
-        if (c) {
-            int rc = zmgr_ping (c, NULL);
-            zmgr_client_destroy (&c);
-            if (rc == 0)
-                return;
-        }
-        usleep (20 * 1000);
-    }
-    fail_msg ("zmgrd did not answer within 10 s");
-}
-
-static int s_stop (s_daemon_t *d)
-{
-    kill (d->pid, SIGTERM);
-    long long deadline = zt_now_ms () + 10000;
-    int st = 0;
-    pid_t r = 0;
-    while (zt_now_ms () < deadline && (r = waitpid (d->pid, &st, WNOHANG)) == 0)
-        usleep (10 * 1000);
-    if (r != d->pid) {
-        kill (d->pid, SIGKILL);
-        waitpid (d->pid, NULL, 0);
-        st = -1;
-    }
-    d->pid = 0;
-    s_leftover = 0;
-    return st < 0 ? -1 : WIFEXITED (st) ? WEXITSTATUS (st) : 128 + WTERMSIG (st);
+    const char *args[8] = { "--config", conf, "--workers", "0" };
+    for (size_t i = 0; extra && extra[i]; i++)
+        args[4 + i] = extra[i];
+    int rc = kit_daemon_start_ex (d, KIT_DAEMON_LOG, args);
+    setenv ("XDG_RUNTIME_DIR", s_dir, 1);
+    assert_int_equal (rc, 0);
 }
 
 /*  Does the log hold text? Waits up to 2 s. */
-static bool s_log_has (const s_daemon_t *d, const char *text)
+static bool s_log_has (const kit_daemon_t *d, const char *text)
 {
-    long long deadline = zt_now_ms () + 2000;
-    for (;;) {
-        FILE *f = fopen (d->log, "r");
-        bool found = false;
-        if (f) {
-            char line[1024];
-            while (!found && fgets (line, sizeof line, f))
-                found = strstr (line, text) != NULL;
-            fclose (f);
-        }
-        if (found || zt_now_ms () >= deadline)
-            return found;
-        usleep (20 * 1000);
-    }
+    return kit_daemon_log_has (d, text, 2000);
 }
 
 static int s_append (zmgr_client_t *c, int64_t i)
@@ -452,7 +381,7 @@ static int64_t s_announced_heartbeat (zmgr_client_t *c)
     return hb;
 }
 
-static void s_hup (s_daemon_t *d)
+static void s_hup (kit_daemon_t *d)
 {
     assert_int_equal (kill (d->pid, SIGHUP), 0);
     usleep (300 * 1000);
@@ -464,9 +393,9 @@ static void test_sighup_reload (void **state)
     char conf[400];
     s_write_file ("live.conf", "[broker]\nlog_level = notice\n\n[limits]\nmax_items = 5\n", conf,
                   sizeof conf);
-    s_daemon_t d;
-    s_start (&d, conf);
-    zmgr_client_t *c = zmgr_client_new_timeout (d.ipc, 5000, NULL);
+    kit_daemon_t d;
+    s_start (&d, conf, NULL);
+    zmgr_client_t *c = zmgr_client_new_timeout (d.endpoint, 5000, NULL);
     assert_non_null (c);
     assert_int_equal (s_announced_heartbeat (c), 1000);
     for (int i = 0; i < 5; i++)
@@ -485,12 +414,12 @@ static void test_sighup_reload (void **state)
                   "[broker]\nlog_level = info\nheartbeat_ms = 2500\n\n[limits]\nmax_items = 10\n",
                   conf, sizeof conf);
     s_hup (&d);
-    assert_true (s_log_has (&d, "cannot change at run time (restart for them): heartbeat_ms"));
-    int st;
-    assert_int_equal (waitpid (d.pid, &st, WNOHANG), 0);
+    assert_true (
+        s_log_has (&d, "cannot change at run time (restart for them): heartbeat_ms"));
+    assert_true (kit_daemon_alive (&d));
     assert_int_equal (zmgr_ping (c, NULL), 0);
     assert_int_equal (s_announced_heartbeat (c), 1000);
-    zmgr_client_t *c2 = zmgr_client_new_timeout (d.ipc, 5000, NULL);
+    zmgr_client_t *c2 = zmgr_client_new_timeout (d.endpoint, 5000, NULL);
     assert_non_null (c2);
     assert_int_equal (s_announced_heartbeat (c2), 1000);
     zmgr_client_destroy (&c2);
@@ -512,7 +441,7 @@ static void test_sighup_reload (void **state)
     assert_int_equal (s_append (c, 10), 0);
 
     zmgr_client_destroy (&c);
-    assert_int_equal (s_stop (&d), 0);
+    assert_int_equal (kit_daemon_fini (&d), 0);
 }
 
 /*  A flag is not overridden by the file on reload either. */
@@ -521,23 +450,10 @@ static void test_sighup_keeps_flags (void **state)
     (void) state;
     char conf[400];
     s_write_file ("flag.conf", "[limits]\nmax_items = 2\n", conf, sizeof conf);
-    s_daemon_t d;
-    snprintf (d.ipc, sizeof d.ipc, "ipc://%s/zmgr/zmgrd.sock", s_dir);
-    snprintf (d.log, sizeof d.log, "%s/zmgrd.log", s_dir);
-    d.pid = fork ();
-    assert_true (d.pid >= 0);
-    if (d.pid == 0) {
-        int fd = open (d.log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        if (fd < 0 || dup2 (fd, 2) < 0)
-            _exit (126);
-        execl (zt_zmgrd_path (), zt_zmgrd_path (), "--config", conf, "--workers", "0",
-               "--max-items", "3", (char *) NULL);
-        _exit (127);
-    }
-    s_leftover = d.pid;
-    zmgr_client_t *c = NULL;
-    for (long long end = zt_now_ms () + 10000; !c && zt_now_ms () < end; usleep (20 * 1000))
-        c = zmgr_client_new_timeout (d.ipc, 300, NULL);
+    kit_daemon_t d;
+    static const char *const flag[] = { "--max-items", "3", NULL };
+    s_start (&d, conf, flag);
+    zmgr_client_t *c = zmgr_client_new_timeout (d.endpoint, 5000, NULL);
     assert_non_null (c);
     for (int i = 0; i < 3; i++)
         assert_int_equal (s_append (c, i), 0);
@@ -546,12 +462,11 @@ static void test_sighup_keeps_flags (void **state)
     s_hup (&d);
     assert_int_equal (s_append (c, 3), ZMGR_ELIMIT);
     zmgr_client_destroy (&c);
-    assert_int_equal (s_stop (&d), 0);
+    assert_int_equal (kit_daemon_fini (&d), 0);
 }
 
 int main (void)
 {
-    atexit (s_kill_leftover);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test (test_check_config_prints),
         cmocka_unit_test (test_check_config_output_reads_back),

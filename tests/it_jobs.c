@@ -42,49 +42,18 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "testutil.h"
+#include "kit.h"
 #include "zmgr.h"
 
 #define S_WATCHDOG_S 110          /* whole-file limit (ctest's TIMEOUT is 120) */
 #define S_MAX_WORKERS 16          /* workers a zmgr_workers answer is read into */
 
-static zt_daemon_t s_daemon;      /* the broker of the running group */
+static kit_daemon_t s_daemon;     /* the broker of the running group */
 static zmgr_client_t *s_client;   /* the parent's client of that broker */
 static int s_nworkers;            /* --workers of the running group */
-static char s_logpath[64];        /* zmgrd's captured stderr, "" when not captured */
 static int s_stop_failures;       /* groups whose zmgrd did not exit 0, checked in main */
 
 /* ---- processes we start ----------------------------------------------------------- */
-
-#define S_MAX_SPAWNED 32
-static volatile pid_t s_spawned[S_MAX_SPAWNED]; /* children to reap (workers, clients) */
-
-static void s_track (pid_t pid)
-{
-    for (int i = 0; i < S_MAX_SPAWNED; i++)
-        if (s_spawned[i] == 0) {
-            s_spawned[i] = pid;
-            return;
-        }
-}
-
-static void s_untrack (pid_t pid)
-{
-    for (int i = 0; i < S_MAX_SPAWNED; i++)
-        if (s_spawned[i] == pid)
-            s_spawned[i] = 0;
-}
-
-/*  Kills and reaps every child a failed test left behind. */
-static void s_kill_spawned (void)
-{
-    for (int i = 0; i < S_MAX_SPAWNED; i++)
-        if (s_spawned[i] > 0) {
-            kill (s_spawned[i], SIGKILL);
-            waitpid (s_spawned[i], NULL, 0);
-            s_spawned[i] = 0;
-        }
-}
 
 /*  The watchdog: a hung wait somewhere must not outlive the test run, nor
  *  leave a daemon or worker behind (only async-signal-safe calls here). */
@@ -94,58 +63,8 @@ static void s_on_alarm (int sig)
     static const char msg[] = "it_jobs: watchdog expired, killing what we started\n";
     ssize_t w = write (2, msg, sizeof msg - 1);
     (void) w;
-    for (int i = 0; i < S_MAX_SPAWNED; i++)
-        if (s_spawned[i] > 0)
-            kill (s_spawned[i], SIGKILL);
-    if (s_daemon.pid > 0)
-        kill (s_daemon.pid, SIGKILL);
+    kit_kill_all ();
     _exit (1);
-}
-
-typedef int (*s_child_fn) (void *arg);
-
-/*  Forks a client process that runs fn(arg) and _exits with its result. */
-static pid_t s_spawn (s_child_fn fn, void *arg)
-{
-    fflush (stdout);
-    fflush (stderr);
-    pid_t pid = fork ();
-    assert_true (pid >= 0);
-    if (pid == 0) {
-        /*  Not the parent's watchdog (it would kill the daemon): its own. */
-        signal (SIGALRM, SIG_DFL);
-        alarm (60);
-        _exit (fn (arg));
-    }
-    s_track (pid);
-    return pid;
-}
-
-/*  Waits for a child at most timeout_ms: its exit code, 128+signal, or -1
- *  when it had to be killed. */
-static int s_wait_child (pid_t pid, int timeout_ms)
-{
-    long long deadline = zt_now_ms () + timeout_ms;
-    int st = 0;
-    for (;;) {
-        pid_t r = waitpid (pid, &st, WNOHANG);
-        if (r == pid) {
-            s_untrack (pid);
-            return WIFEXITED (st) ? WEXITSTATUS (st) : 128 + WTERMSIG (st);
-        }
-        if (r < 0 && errno != EINTR) {
-            s_untrack (pid);
-            return -2;
-        }
-        if (zt_now_ms () >= deadline) {
-            kill (pid, SIGKILL);
-            waitpid (pid, NULL, 0);
-            s_untrack (pid);
-            fprintf (stderr, "  child %d killed after %d ms\n", (int) pid, timeout_ms);
-            return -1;
-        }
-        usleep (5 * 1000);
-    }
 }
 
 /*  The example module's path, or NULL (with a note naming what is skipped). */
@@ -159,18 +78,12 @@ static const char *s_example_module (const char *skipping)
     return NULL;
 }
 
-static const char *s_worker_path (void)
-{
-    const char *p = getenv ("ZMGR_WORKER");
-    return p && *p ? p : "./zmgr-worker";
-}
-
 /*  Starts zmgr-worker --connect endpoint [--module module] [--no-builtins]. */
 static pid_t s_start_worker (const char *endpoint, const char *module, bool builtins)
 {
     const char *argv[10];
     size_t argc = 0;
-    argv[argc++] = s_worker_path ();
+    argv[argc++] = kit_worker_path ();
     argv[argc++] = "--connect";
     argv[argc++] = endpoint;
     if (module) {
@@ -180,182 +93,10 @@ static pid_t s_start_worker (const char *endpoint, const char *module, bool buil
     if (!builtins)
         argv[argc++] = "--no-builtins";
     argv[argc] = NULL;
-    fflush (stdout);
-    fflush (stderr);
-    pid_t pid = fork ();
-    assert_true (pid >= 0);
-    if (pid == 0) {
-        execv (argv[0], (char *const *) argv);
-        fprintf (stderr, "exec %s: %s\n", argv[0], strerror (errno));
-        _exit (127);
-    }
-    s_track (pid);
-    return pid;
+    return kit_spawn (argv);
 }
 
-/*  SIGTERM, then at most 5 s for it to go: its exit status (-1: killed). */
-static int s_stop_worker (pid_t pid)
-{
-    kill (pid, SIGTERM);
-    return s_wait_child (pid, 5000);
-}
-
-/* ---- values from a JSON-like text ------------------------------------------------- */
-
-/*  Tests spell values as JSON (ints, floats with a '.', "strings" with \n
- *  \" \\ escapes, true/false/null, arrays, maps), packed as msgpack. */
-
-static const char *s_ws (const char *p)
-{
-    while (*p == ' ' || *p == '\n' || *p == '\t')
-        p++;
-    return p;
-}
-
-/*  The end of the value at p, or NULL when it is malformed. */
-static const char *s_skip (const char *p)
-{
-    p = s_ws (p);
-    if (*p == '[' || *p == '{') {
-        char close = *p == '[' ? ']' : '}';
-        p = s_ws (p + 1);
-        if (*p == close)
-            return p + 1;
-        for (;;) {
-            if (!(p = s_skip (p)))
-                return NULL;
-            p = s_ws (p);
-            if (*p == ',' || *p == ':')
-                p++;
-            else if (*p == close)
-                return p + 1;
-            else
-                return NULL;
-        }
-    }
-    if (*p == '"') {
-        for (p++; *p && *p != '"'; p++)
-            if (*p == '\\' && p[1])
-                p++;
-        return *p ? p + 1 : NULL;
-    }
-    if (*p == '-' || (*p >= '0' && *p <= '9')) {
-        for (p++; *p && strchr ("0123456789.eE+-", *p); p++)
-            ;
-        return p;
-    }
-    static const char *words[] = { "null", "true", "false" };
-    for (size_t i = 0; i < 3; i++)
-        if (strncmp (p, words[i], strlen (words[i])) == 0)
-            return p + strlen (words[i]);
-    return NULL;
-}
-
-/*  Packs the value at p; returns its end or NULL. */
-static const char *s_pack (msgpack_packer *pk, const char *p)
-{
-    p = s_ws (p);
-    if (*p == '[' || *p == '{') {
-        char close = *p == '[' ? ']' : '}';
-        size_t n = 0;
-        const char *q = s_ws (p + 1);
-        if (*q != close)
-            for (;;) {
-                if (!(q = s_skip (q)))
-                    return NULL;
-                n++;
-                q = s_ws (q);
-                if (*q == ',' || *q == ':')
-                    q++;
-                else
-                    break;
-            }
-        if (close == ']')
-            msgpack_pack_array (pk, n);
-        else
-            msgpack_pack_map (pk, n / 2);
-        p = s_ws (p + 1);
-        if (*p == close)
-            return p + 1;
-        for (;;) {
-            if (!(p = s_pack (pk, p)))
-                return NULL;
-            p = s_ws (p);
-            if (*p == ',' || *p == ':')
-                p++;
-            else if (*p == close)
-                return p + 1;
-            else
-                return NULL;
-        }
-    }
-    if (*p == '"') {
-        const char *end = s_skip (p);
-        if (!end)
-            return NULL;
-        char buf[256];
-        size_t len = 0;
-        for (const char *s = p + 1; s < end - 1 && len < sizeof buf; s++) {
-            if (*s == '\\') {
-                s++;
-                buf[len++] = *s == 'n' ? '\n' : *s;
-            } else
-                buf[len++] = *s;
-        }
-        msgpack_pack_str (pk, len);
-        msgpack_pack_str_body (pk, buf, len);
-        return end;
-    }
-    if (*p == '-' || (*p >= '0' && *p <= '9')) {
-        const char *end = s_skip (p);
-        bool real = false;
-        for (const char *s = p; s < end; s++)
-            real |= *s == '.' || *s == 'e' || *s == 'E';
-        if (real)
-            msgpack_pack_double (pk, strtod (p, NULL));
-        else
-            msgpack_pack_int64 (pk, strtoll (p, NULL, 10));
-        return end;
-    }
-    if (strncmp (p, "null", 4) == 0) {
-        msgpack_pack_nil (pk);
-        return p + 4;
-    }
-    if (strncmp (p, "true", 4) == 0) {
-        msgpack_pack_true (pk);
-        return p + 4;
-    }
-    if (strncmp (p, "false", 5) == 0) {
-        msgpack_pack_false (pk);
-        return p + 5;
-    }
-    return NULL;
-}
-
-/*  The value spelled by json, or NULL when malformed (children use this). */
-static zmgr_value_t *s_val_try (const char *json)
-{
-    msgpack_sbuffer sb;
-    msgpack_packer pk;
-    msgpack_sbuffer_init (&sb);
-    msgpack_packer_init (&pk, &sb, msgpack_sbuffer_write);
-    const char *end = s_pack (&pk, json);
-    zmgr_value_t *v = NULL;
-    if (end && *s_ws (end) == '\0')
-        v = zmgr_value_from_msgpack (sb.data, sb.size);
-    msgpack_sbuffer_destroy (&sb);
-    return v;
-}
-
-/*  The same, asserting it is well formed (tests' own literals). */
-static zmgr_value_t *s_val (const char *json)
-{
-    zmgr_value_t *v = s_val_try (json);
-    if (!v)
-        fprintf (stderr, "  bad test literal: %s\n", json);
-    assert_non_null (v);
-    return v;
-}
+/* ---- values (literals are the kit's, kit.h) ------------------------------------ */
 
 /*  A value unpacked for reading (msgpack objects point into the value). */
 typedef struct {
@@ -365,55 +106,13 @@ typedef struct {
 
 static const msgpack_object *s_open (s_obj_t *o, const zmgr_value_t *v)
 {
-    msgpack_unpacked_init (&o->u);
-    o->ok = false;
-    if (!v)
-        return NULL;
-    size_t len = 0, off = 0;
-    const void *data = zmgr_value_packed (v, &len);
-    o->ok = msgpack_unpack_next (&o->u, data, len, &off) == MSGPACK_UNPACK_SUCCESS;
+    o->ok = kit_unpack (v, &o->u);
     return o->ok ? &o->u.data : NULL;
 }
 
 static void s_close (s_obj_t *o)
 {
     msgpack_unpacked_destroy (&o->u);
-}
-
-/*  Does v hold the value spelled by json? Prints both when not. */
-static bool s_is (const zmgr_value_t *v, const char *json)
-{
-    zmgr_value_t *want = s_val_try (json);
-    s_obj_t a, b;
-    const msgpack_object *oa = s_open (&a, v), *ob = s_open (&b, want);
-    bool same = oa && ob && msgpack_object_equal (*oa, *ob);
-    if (!same) {
-        fprintf (stderr, "  want %s\n  got  ", json);
-        if (oa)
-            msgpack_object_print (stderr, *oa);
-        else
-            fprintf (stderr, "%s", v ? "(unreadable)" : "(no value)");
-        fprintf (stderr, "\n");
-    }
-    s_close (&a);
-    s_close (&b);
-    zmgr_value_destroy (&want);
-    return same;
-}
-
-/*  map[key], or NULL. */
-static const msgpack_object *s_get (const msgpack_object *map, const char *key)
-{
-    if (!map || map->type != MSGPACK_OBJECT_MAP)
-        return NULL;
-    size_t klen = strlen (key);
-    for (uint32_t i = 0; i < map->via.map.size; i++) {
-        const msgpack_object *k = &map->via.map.ptr[i].key;
-        if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == klen
-            && memcmp (k->via.str.ptr, key, klen) == 0)
-            return &map->via.map.ptr[i].val;
-    }
-    return NULL;
 }
 
 static bool s_int_of (const msgpack_object *o, int64_t *i)
@@ -464,14 +163,14 @@ static int s_workers (zmgr_client_t *c, s_worker_t *w, int max)
         for (int i = 0; i < n && i < max; i++) {
             const msgpack_object *m = &arr->via.array.ptr[i];
             memset (&w[i], 0, sizeof w[i]);
-            s_int_of (s_get (m, "pid"), &w[i].pid);
-            const msgpack_object *b = s_get (m, "local");
+            s_int_of (kit_map_get (m, "pid"), &w[i].pid);
+            const msgpack_object *b = kit_map_get (m, "local");
             w[i].local = b && b->type == MSGPACK_OBJECT_BOOLEAN && b->via.boolean;
             char state[16];
-            s_str_of (s_get (m, "state"), state, sizeof state);
+            s_str_of (kit_map_get (m, "state"), state, sizeof state);
             w[i].busy = strcmp (state, "busy") == 0;
-            s_str_of (s_get (m, "name"), w[i].name, sizeof w[i].name);
-            const msgpack_object *jobs = s_get (m, "jobs");
+            s_str_of (kit_map_get (m, "name"), w[i].name, sizeof w[i].name);
+            const msgpack_object *jobs = kit_map_get (m, "jobs");
             if (jobs && jobs->type == MSGPACK_OBJECT_ARRAY)
                 for (uint32_t j = 0; j < jobs->via.array.size && j < 8; j++) {
                     int64_t id = 0;
@@ -509,12 +208,12 @@ static bool s_pid_gone (pid_t pid)
  *  replaces it. */
 static bool s_wait_workers (zmgr_client_t *c, int n, bool idle, int timeout_ms)
 {
-    long long deadline = zt_now_ms () + timeout_ms;
+    long long deadline = kit_now_ms () + timeout_ms;
     s_worker_t w[S_MAX_WORKERS];
     int64_t seen[S_MAX_WORKERS];
     bool have_seen = false;
     int got = -1;
-    while (zt_now_ms () < deadline) {
+    while (kit_now_ms () < deadline) {
         got = s_workers (c, w, S_MAX_WORKERS);
         bool ok = got == n;
         for (int i = 0; ok && idle && i < got && i < S_MAX_WORKERS; i++)
@@ -560,9 +259,9 @@ static int64_t s_job_attempts (zmgr_client_t *c, uint64_t id, char *state, size_
     if (zmgr_job_status (c, id, &v) == 0) {
         s_obj_t o;
         const msgpack_object *m = s_open (&o, v);
-        s_int_of (s_get (m, "attempts"), &attempts);
+        s_int_of (kit_map_get (m, "attempts"), &attempts);
         if (state)
-            s_str_of (s_get (m, "state"), state, size);
+            s_str_of (kit_map_get (m, "state"), state, size);
         s_close (&o);
     }
     zmgr_value_destroy (&v);
@@ -576,7 +275,7 @@ static int64_t s_jobs_count (zmgr_client_t *c, const char *key)
     int64_t n = -1;
     if (zmgr_jobs (c, &v) == 0) {
         s_obj_t o;
-        s_int_of (s_get (s_open (&o, v), key), &n);
+        s_int_of (kit_map_get (s_open (&o, v), key), &n);
         s_close (&o);
     }
     zmgr_value_destroy (&v);
@@ -590,7 +289,7 @@ static bool s_no_worker_lists (zmgr_client_t *c, const char *function)
     bool found = false;
     if (zmgr_jobs (c, &v) == 0) {
         s_obj_t o;
-        const msgpack_object *nw = s_get (s_open (&o, v), "no_worker");
+        const msgpack_object *nw = kit_map_get (s_open (&o, v), "no_worker");
         if (nw && nw->type == MSGPACK_OBJECT_ARRAY)
             for (uint32_t i = 0; i < nw->via.array.size; i++) {
                 char name[80];
@@ -607,7 +306,7 @@ static bool s_no_worker_lists (zmgr_client_t *c, const char *function)
 static uint64_t s_submit (const char *function, const char *args,
                           const zmgr_job_opts_t *opts)
 {
-    zmgr_value_t *a = s_val (args);
+    zmgr_value_t *a = kit_value (args);
     uint64_t id = 0;
     int rc = zmgr_job_submit (s_client, function, a, opts, &id);
     zmgr_value_destroy (&a);
@@ -622,7 +321,7 @@ static uint64_t s_submit (const char *function, const char *args,
 static zmgr_future_t *s_future (const char *function, const char *args,
                                 const zmgr_job_opts_t *opts)
 {
-    zmgr_value_t *a = s_val (args);
+    zmgr_value_t *a = kit_value (args);
     zmgr_future_t *f = NULL;
     int rc = zmgr_submit (s_client, function, a, opts, &f);
     zmgr_value_destroy (&a);
@@ -634,73 +333,24 @@ static zmgr_future_t *s_future (const char *function, const char *args,
     return f;
 }
 
-/*  zmgrd's captured log (s_logpath) contains text? */
+/*  zmgrd's captured log contains text? */
 static bool s_log_has (const char *text)
 {
-    if (!s_logpath[0])
-        return false;
-    FILE *f = fopen (s_logpath, "r");
-    if (!f)
-        return false;
-    char line[1024];
-    bool found = false;
-    while (!found && fgets (line, sizeof line, f))
-        found = strstr (line, text) != NULL;
-    fclose (f);
-    return found;
+    return kit_daemon_log_has (&s_daemon, text, 0);
 }
 
 /* ---- fixtures --------------------------------------------------------------------- */
-
-/*  Starts zmgrd with args; with capture, its stderr goes to s_logpath. */
-static int s_start_daemon (const char *const *args, bool capture)
-{
-    s_logpath[0] = '\0';
-    int saved = -1;
-    if (capture) {
-        snprintf (s_logpath, sizeof s_logpath, "/tmp/zmgr-itjobs-log-XXXXXX");
-        int fd = mkstemp (s_logpath);
-        if (fd < 0) {
-            perror ("mkstemp");
-            s_logpath[0] = '\0';
-            return -1;
-        }
-        fflush (stderr);
-        saved = dup (2);
-        dup2 (fd, 2);
-        close (fd);
-    }
-    int rc = zt_daemon_start (&s_daemon, args);
-    if (capture) {
-        fflush (stderr);
-        dup2 (saved, 2);
-        close (saved);
-        if (rc != 0) {
-            /*  The reason is in the captured log: show it. */
-            FILE *f = fopen (s_logpath, "r");
-            char line[1024];
-            while (f && fgets (line, sizeof line, f))
-                fprintf (stderr, "  log: %s", line);
-            if (f)
-                fclose (f);
-        }
-    }
-    return rc;
-}
 
 /*  Group setup: zmgrd with args and nworkers local workers, a client, and
  *  every local worker connected. */
 static int s_setup (const char *const *args, int nworkers, bool capture)
 {
     s_nworkers = nworkers;
-    if (s_start_daemon (args, capture) != 0)
+    if (kit_daemon_start_ex (&s_daemon, capture ? KIT_DAEMON_LOG : 0, args) != 0)
         return -1;
-    int st = 0;
-    s_client = zmgr_client_new_timeout (s_daemon.endpoint, 5000, &st);
-    if (!s_client) {
-        fprintf (stderr, "client_new: %s\n", zmgr_errname (st));
+    s_client = kit_client (s_daemon.endpoint, 5000);
+    if (!s_client)
         return -1;
-    }
     if (nworkers > 0 && !s_wait_workers (s_client, nworkers, true, 10000))
         return -1;
     return 0;
@@ -709,21 +359,12 @@ static int s_setup (const char *const *args, int nworkers, bool capture)
 static int s_teardown (void **state)
 {
     (void) state;
-    s_kill_spawned ();
+    kit_children_kill ();
     zmgr_client_destroy (&s_client);
-    if (s_daemon.pid > 0) {
-        int rc = zt_daemon_stop (&s_daemon);
-        if (rc != 0) {
-            fprintf (stderr, "zmgrd exited with %d\n", rc);
-            s_stop_failures++;
-        }
-    } else if (s_daemon.dir[0])
-        zt_daemon_stop (&s_daemon);   /* a test stopped or killed it: the temp dir */
-    s_daemon.dir[0] = '\0';
-    if (s_logpath[0]) {
-        unlink (s_logpath);
-        s_logpath[0] = '\0';
-    }
+    bool running = s_daemon.pid > 0;   /* else a test stopped or killed it */
+    int rc = kit_daemon_fini (&s_daemon);
+    if (running && rc != 0)
+        s_stop_failures++;
     return 0;
 }
 
@@ -813,12 +454,12 @@ static void test_four_sleeps_in_parallel (void **state)
 {
     (void) state;
     zmgr_future_t *fs[4];
-    long long t0 = zt_now_ms ();
+    long long t0 = kit_now_ms ();
     for (int i = 0; i < 4; i++)
         fs[i] = s_future ("sleep", "[1.0]", NULL);
     size_t ndone = 0;
     int rc = zmgr_wait (fs, 4, ZMGR_ALL_COMPLETED, 5000, &ndone);
-    long long elapsed = zt_now_ms () - t0;
+    long long elapsed = kit_now_ms () - t0;
     assert_int_equal (rc, 0);
     assert_int_equal (ndone, 4);
     for (int i = 0; i < 4; i++) {
@@ -857,7 +498,7 @@ static void s_on_error (zmgr_future_t *f, void *user)
 static void s_check_map (zmgr_pool_t *pool, bool star, const char *function,
                          const char *items, size_t chunksize, const char *want)
 {
-    zmgr_value_t *in = s_val (items), *out = NULL;
+    zmgr_value_t *in = kit_value (items), *out = NULL;
     int rc = star ? zmgr_pool_starmap (pool, function, in, chunksize, 10000, &out)
                   : zmgr_pool_map (pool, function, in, chunksize, 10000, &out);
     zmgr_value_destroy (&in);
@@ -866,7 +507,7 @@ static void s_check_map (zmgr_pool_t *pool, bool star, const char *function,
                  function, items, chunksize, zmgr_errname (rc),
                  zmgr_client_errmsg (s_client));
     assert_int_equal (rc, 0);
-    assert_true (s_is (out, want));
+    assert_true (kit_value_is (out, want));
     zmgr_value_destroy (&out);
 }
 
@@ -876,30 +517,30 @@ static void test_pool_apply (void **state)
     (void) state;
     zmgr_pool_t *pool = zmgr_pool_new (s_client, NULL);
     assert_non_null (pool);
-    zmgr_value_t *args = s_val ("[0.2]"), *r = NULL;
-    long long t0 = zt_now_ms ();
+    zmgr_value_t *args = kit_value ("[0.2]"), *r = NULL;
+    long long t0 = kit_now_ms ();
     assert_int_equal (zmgr_pool_apply (pool, "sleep", args, 5000, &r), 0);
     zmgr_value_destroy (&r);
     assert_int_equal (zmgr_pool_apply (pool, "sleep", args, 5000, &r), 0);
     zmgr_value_destroy (&r);
-    long long elapsed = zt_now_ms () - t0;
+    long long elapsed = kit_now_ms () - t0;
     zmgr_value_destroy (&args);
     assert_true (elapsed >= 350);
     assert_true (elapsed < 3000);
 
-    args = s_val ("[10]");
+    args = kit_value ("[10]");
     assert_int_equal (zmgr_pool_apply (pool, "sum_range", args, 5000, &r), 0);
     zmgr_value_destroy (&args);
-    assert_true (s_is (r, "45"));
+    assert_true (kit_value_is (r, "45"));
     zmgr_value_destroy (&r);
-    args = s_val ("[10000000]");
+    args = kit_value ("[10000000]");
     assert_int_equal (zmgr_pool_apply (pool, "sum_range", args, 10000, &r), 0);
     zmgr_value_destroy (&args);
-    assert_true (s_is (r, "49999995000000"));
+    assert_true (kit_value_is (r, "49999995000000"));
     zmgr_value_destroy (&r);
 
     /*  A failing apply: EJOBFAILED, the function's text in the errmsg, no result. */
-    args = s_val ("[\"apply went wrong\"]");
+    args = kit_value ("[\"apply went wrong\"]");
     r = (zmgr_value_t *) 1;
     assert_int_equal (zmgr_pool_apply (pool, "fail", args, 5000, &r), ZMGR_EJOBFAILED);
     zmgr_value_destroy (&args);
@@ -927,12 +568,12 @@ static void test_pool_map_starmap (void **state)
     s_check_map (pool, true, "echo", "[[1, 2], [3], []]", 2, "[[1, 2], [3], []]");
 
     /*  One failing item fails the whole map. */
-    zmgr_value_t *in = s_val ("[\"map item failed\"]"), *out = (zmgr_value_t *) 1;
+    zmgr_value_t *in = kit_value ("[\"map item failed\"]"), *out = (zmgr_value_t *) 1;
     assert_int_equal (zmgr_pool_map (pool, "fail", in, 0, 5000, &out), ZMGR_EJOBFAILED);
     zmgr_value_destroy (&in);
     assert_null (out);
     assert_non_null (strstr (zmgr_client_errmsg (s_client), "map item failed"));
-    in = s_val ("[[1], [\"second of three\"], [3]]");
+    in = kit_value ("[[1], [\"second of three\"], [3]]");
     out = (zmgr_value_t *) 1;
     assert_int_equal (zmgr_pool_starmap (pool, "fail", in, 1, 5000, &out),
                       ZMGR_EJOBFAILED);
@@ -969,7 +610,7 @@ static void test_pool_imap (void **state)
     assert_non_null (pool);
 
     /*  imap: input order. */
-    zmgr_value_t *items = s_val ("[10, 20, 30, 40, 50]");
+    zmgr_value_t *items = kit_value ("[10, 20, 30, 40, 50]");
     zmgr_imap_t *it = zmgr_pool_imap (pool, "echo", items, 1, true, false);
     zmgr_value_destroy (&items);
     assert_non_null (it);
@@ -977,7 +618,7 @@ static void test_pool_imap (void **state)
     assert_int_equal (s_drain_imap (it, res, 8), 5);
     const char *want[] = { "[10]", "[20]", "[30]", "[40]", "[50]" };
     for (int i = 0; i < 5; i++) {
-        assert_true (s_is (res[i], want[i]));
+        assert_true (kit_value_is (res[i], want[i]));
         zmgr_value_destroy (&res[i]);
     }
     size_t done = 0, total = 0;
@@ -991,7 +632,7 @@ static void test_pool_imap (void **state)
     assert_null (it);
 
     /*  imap_unordered: every result once, in some order. */
-    items = s_val ("[1, 2, 3, 4, 5, 6]");
+    items = kit_value ("[1, 2, 3, 4, 5, 6]");
     it = zmgr_pool_imap (pool, "echo", items, 1, false, false);
     zmgr_value_destroy (&items);
     assert_non_null (it);
@@ -1012,22 +653,22 @@ static void test_pool_imap (void **state)
     zmgr_imap_destroy (&it);
 
     /*  Order that shows: a slow first item holds imap back, not imap_unordered. */
-    items = s_val ("[[0.5], [0.05]]");
-    long long t0 = zt_now_ms ();
+    items = kit_value ("[[0.5], [0.05]]");
+    long long t0 = kit_now_ms ();
     it = zmgr_pool_imap (pool, "sleep", items, 1, true, true);
     assert_non_null (it);
     assert_int_equal (zmgr_imap_next (it, 5000, &r), 0);
-    long long first_ordered = zt_now_ms () - t0;
+    long long first_ordered = kit_now_ms () - t0;
     zmgr_value_destroy (&r);
     assert_int_equal (zmgr_imap_next (it, 5000, &r), 0);
     zmgr_value_destroy (&r);
     zmgr_imap_destroy (&it);
     assert_true (s_wait_workers (s_client, s_nworkers, true, 5000));
-    t0 = zt_now_ms ();
+    t0 = kit_now_ms ();
     it = zmgr_pool_imap (pool, "sleep", items, 1, false, true);
     assert_non_null (it);
     assert_int_equal (zmgr_imap_next (it, 5000, &r), 0);
-    long long first_unordered = zt_now_ms () - t0;
+    long long first_unordered = kit_now_ms () - t0;
     zmgr_value_destroy (&r);
     assert_int_equal (zmgr_imap_next (it, 5000, &r), 0);
     zmgr_value_destroy (&r);
@@ -1040,13 +681,13 @@ static void test_pool_imap (void **state)
     assert_true (first_unordered < 350);
 
     /*  map_async: the whole array in order. */
-    items = s_val ("[1, 2, 3, 4, 5]");
+    items = kit_value ("[1, 2, 3, 4, 5]");
     it = zmgr_pool_imap (pool, "sum_range", items, 2, true, false);
     zmgr_value_destroy (&items);
     assert_non_null (it);
     zmgr_value_t *all = NULL;
     assert_int_equal (zmgr_imap_collect (it, 5000, &all), 0);
-    assert_true (s_is (all, "[0, 1, 3, 6, 10]"));
+    assert_true (kit_value_is (all, "[0, 1, 3, 6, 10]"));
     zmgr_value_destroy (&all);
     zmgr_imap_progress (it, &done, &total);
     assert_int_equal (done, 5);
@@ -1054,7 +695,7 @@ static void test_pool_imap (void **state)
     zmgr_imap_destroy (&it);
 
     /*  A failed item shows at its place: EJOBFAILED with the text. */
-    items = s_val ("[[\"imap item failed\"]]");
+    items = kit_value ("[[\"imap item failed\"]]");
     it = zmgr_pool_imap (pool, "fail", items, 1, true, true);
     zmgr_value_destroy (&items);
     assert_non_null (it);
@@ -1073,12 +714,12 @@ static void test_pool_async_close_join (void **state)
     assert_non_null (pool);
     s_callbacks = s_errbacks = 0;
     int rc;
-    zmgr_value_t *args = s_val ("[7, \"x\"]");
+    zmgr_value_t *args = kit_value ("[7, \"x\"]");
     zmgr_future_t *ok = NULL, *bad = NULL;
     rc = zmgr_pool_apply_async (pool, "echo", args, s_on_result, s_on_error, NULL, &ok);
     assert_int_equal (rc, 0);
     zmgr_value_destroy (&args);
-    args = s_val ("[\"async failure\"]");
+    args = kit_value ("[\"async failure\"]");
     rc = zmgr_pool_apply_async (pool, "fail", args, s_on_result, s_on_error, NULL, &bad);
     assert_int_equal (rc, 0);
     zmgr_value_destroy (&args);
@@ -1086,7 +727,7 @@ static void test_pool_async_close_join (void **state)
     assert_non_null (bad);
     const zmgr_value_t *r = NULL;
     assert_int_equal (zmgr_future_result (ok, 5000, &r), 0);
-    assert_true (s_is (r, "[7, \"x\"]"));
+    assert_true (kit_value_is (r, "[7, \"x\"]"));
     assert_int_equal (zmgr_future_result (bad, 5000, &r), ZMGR_EJOBFAILED);
     assert_non_null (zmgr_future_exception (bad));
     assert_non_null (strstr (zmgr_future_exception (bad), "async failure"));
@@ -1096,7 +737,7 @@ static void test_pool_async_close_join (void **state)
 
     /*  A long job, then close: join waits for it; later submissions fail. */
     zmgr_future_t *slow = NULL;
-    args = s_val ("[0.3]");
+    args = kit_value ("[0.3]");
     rc = zmgr_pool_apply_async (pool, "sleep", args, NULL, NULL, NULL, &slow);
     assert_int_equal (rc, 0);
     assert_int_equal (zmgr_pool_close (pool), 0);
@@ -1118,15 +759,15 @@ static void test_pool_async_close_join (void **state)
     /*  terminate cancels what a pool still has. */
     pool = zmgr_pool_new (s_client, NULL);
     assert_non_null (pool);
-    args = s_val ("[5.0]");
+    args = kit_value ("[5.0]");
     rc = zmgr_pool_apply_async (pool, "sleep", args, NULL, NULL, NULL, &slow);
     assert_int_equal (rc, 0);
     zmgr_value_destroy (&args);
-    long long t0 = zt_now_ms ();
+    long long t0 = kit_now_ms ();
     assert_int_equal (zmgr_pool_terminate (pool), 0);
     rc = zmgr_future_result (slow, 3000, &r);
     assert_int_equal (rc, ZMGR_ECANCELLED);
-    assert_true (zt_now_ms () - t0 < 2000);
+    assert_true (kit_now_ms () - t0 < 2000);
     zmgr_future_destroy (&slow);
     zmgr_pool_destroy (&pool);
 }
@@ -1167,18 +808,18 @@ static void test_wait_modes (void **state)
 {
     (void) state;
     zmgr_future_t *fs[2];
-    long long t0 = zt_now_ms ();
+    long long t0 = kit_now_ms ();
     fs[0] = s_future ("sleep", "[0.8]", NULL);
     fs[1] = s_future ("sleep", "[0.1]", NULL);
     size_t ndone = 99;
     assert_int_equal (zmgr_wait (fs, 2, ZMGR_ALL_COMPLETED, 20, &ndone), ZMGR_ETIMEOUT);
     assert_int_equal (zmgr_wait (fs, 2, ZMGR_FIRST_COMPLETED, 5000, &ndone), 0);
-    long long first = zt_now_ms () - t0;
+    long long first = kit_now_ms () - t0;
     assert_int_equal (ndone, 1);
     assert_true (zmgr_future_done (fs[1]));
     assert_false (zmgr_future_done (fs[0]));
     assert_int_equal (zmgr_wait (fs, 2, ZMGR_ALL_COMPLETED, 5000, &ndone), 0);
-    long long all = zt_now_ms () - t0;
+    long long all = kit_now_ms () - t0;
     assert_int_equal (ndone, 2);
     fprintf (stderr, "  FIRST_COMPLETED after %lld ms, ALL_COMPLETED after %lld ms\n",
              first, all);
@@ -1190,11 +831,11 @@ static void test_wait_modes (void **state)
         zmgr_future_destroy (&fs[i]);
 
     /*  FIRST_EXCEPTION returns on the failure, not after the slow job. */
-    t0 = zt_now_ms ();
+    t0 = kit_now_ms ();
     fs[0] = s_future ("sleep", "[1.0]", NULL);
     fs[1] = s_future ("fail", "[\"first exception\"]", NULL);
     assert_int_equal (zmgr_wait (fs, 2, ZMGR_FIRST_EXCEPTION, 5000, &ndone), 0);
-    assert_true (zt_now_ms () - t0 < 800);
+    assert_true (kit_now_ms () - t0 < 800);
     assert_int_equal (ndone, 1);
     assert_non_null (zmgr_future_exception (fs[1]));
     bool cancelled = false;
@@ -1218,8 +859,8 @@ static void test_worker_killed_mid_job (void **state)
     assert_int_equal (n, s_nworkers);
     uint64_t id = s_submit ("sleep", "[1.5]", NULL);   /* retries: the default (2) */
     int64_t victim = 0;
-    long long deadline = zt_now_ms () + 3000;
-    while (!(victim = s_worker_of (s_client, id)) && zt_now_ms () < deadline)
+    long long deadline = kit_now_ms () + 3000;
+    while (!(victim = s_worker_of (s_client, id)) && kit_now_ms () < deadline)
         usleep (10 * 1000);
     assert_true (victim > 0);
     assert_int_equal (kill ((pid_t) victim, SIGKILL), 0);
@@ -1238,11 +879,11 @@ static void test_worker_killed_mid_job (void **state)
     /*  Same count again, the victim gone, a pid never seen before. (At
      *  least one: a worker killed by an earlier test's cancel may have
      *  still been listed, not yet reaped, in `before`.) */
-    long long until = zt_now_ms () + 10000;
+    long long until = kit_now_ms () + 10000;
     int fresh = 0;
     bool victim_listed = true;
     s_worker_t after[S_MAX_WORKERS];
-    while (zt_now_ms () < until) {
+    while (kit_now_ms () < until) {
         int m = s_workers (s_client, after, S_MAX_WORKERS);
         fresh = 0;
         victim_listed = false;
@@ -1291,14 +932,14 @@ static void test_timeout (void **state)
     zmgr_job_opts_t opts = ZMGR_JOB_OPTS_INIT;
     opts.timeout_ms = 300;
     opts.retries = 0;
-    long long t0 = zt_now_ms ();
+    long long t0 = kit_now_ms ();
     uint64_t id = s_submit ("sleep", "[5.0]", &opts);
     int64_t victim = 0;
-    while (!(victim = s_worker_of (s_client, id)) && zt_now_ms () - t0 < 250)
+    while (!(victim = s_worker_of (s_client, id)) && kit_now_ms () - t0 < 250)
         usleep (5 * 1000);
     zmgr_value_t *r = NULL;
     int rc = zmgr_job_result (s_client, id, 5000, &r);
-    long long elapsed = zt_now_ms () - t0;
+    long long elapsed = kit_now_ms () - t0;
     assert_int_equal (rc, ZMGR_EJOBFAILED);
     fprintf (stderr, "  timeout after %lld ms: %s\n", elapsed,
              zmgr_client_errmsg (s_client));
@@ -1307,8 +948,8 @@ static void test_timeout (void **state)
     assert_int_equal (s_job_attempts (s_client, id, NULL, 0), 1);
     /*  The stuck worker was killed and replaced. */
     if (victim > 0) {
-        long long deadline = zt_now_ms () + 3000;
-        while (kill ((pid_t) victim, 0) == 0 && zt_now_ms () < deadline)
+        long long deadline = kit_now_ms () + 3000;
+        while (kill ((pid_t) victim, 0) == 0 && kit_now_ms () < deadline)
             usleep (10 * 1000);
         assert_int_not_equal (kill ((pid_t) victim, 0), 0);
     }
@@ -1317,10 +958,10 @@ static void test_timeout (void **state)
 
     /*  With one retry: two attempts of 300 ms each. */
     opts.retries = 1;
-    t0 = zt_now_ms ();
+    t0 = kit_now_ms ();
     id = s_submit ("sleep", "[5.0]", &opts);
     rc = zmgr_job_result (s_client, id, 5000, &r);
-    elapsed = zt_now_ms () - t0;
+    elapsed = kit_now_ms () - t0;
     assert_int_equal (rc, ZMGR_EJOBFAILED);
     assert_non_null (strstr (zmgr_client_errmsg (s_client), "timeout"));
     assert_int_equal (s_job_attempts (s_client, id, NULL, 0), 2);
@@ -1360,9 +1001,9 @@ static void test_no_worker_waits (void **state)
     (void) state;
     uint64_t id = s_submit ("double", "[21]", NULL);
     zmgr_value_t *r = NULL;
-    long long t0 = zt_now_ms ();
+    long long t0 = kit_now_ms ();
     assert_int_equal (zmgr_job_result (s_client, id, 300, &r), ZMGR_ETIMEOUT);
-    assert_true (zt_now_ms () - t0 >= 250);
+    assert_true (kit_now_ms () - t0 >= 250);
     char state_name[16];
     assert_int_equal (s_job_attempts (s_client, id, state_name, sizeof state_name), 0);
     assert_string_equal (state_name, "pending");
@@ -1381,7 +1022,7 @@ static void test_no_worker_waits (void **state)
         fprintf (stderr, "  double[21]: %s (%s)\n", zmgr_errname (rc),
                  zmgr_client_errmsg (s_client));
     assert_int_equal (rc, 0);
-    assert_true (s_is (r, "42"));
+    assert_true (kit_value_is (r, "42"));
     zmgr_value_destroy (&r);
     assert_false (s_no_worker_lists (s_client, "double"));
     /*  It does not take builtins (--no-builtins): echo goes elsewhere. */
@@ -1392,7 +1033,7 @@ static void test_no_worker_waits (void **state)
     for (int i = 0; i < n; i++)
         locals += ws[i].local;
     assert_int_equal (locals, s_nworkers);
-    assert_int_equal (s_stop_worker (w), 0);
+    assert_int_equal (kit_child_stop (w, 5000), 0);
     assert_true (s_wait_workers (s_client, s_nworkers, true, 5000));
 }
 
@@ -1413,7 +1054,7 @@ static int s_echo_client (void *arg)
     for (int i = 0; i < S_PER_CLIENT && code == 0; i++) {
         char json[64];
         snprintf (json, sizeof json, "[%d, %d]", p, i);
-        zmgr_value_t *a = s_val_try (json);
+        zmgr_value_t *a = kit_value_try (json);
         int rc = a ? zmgr_submit (c, "echo", a, NULL, &fs[i]) : ZMGR_ENOMEM;
         zmgr_value_destroy (&a);
         if (rc != 0) {
@@ -1431,7 +1072,7 @@ static int s_echo_client (void *arg)
             fprintf (stderr, "  client %d: result %d: %s (%s)\n", p, i, zmgr_errname (rc),
                      zmgr_future_exception (fs[i]) ? zmgr_future_exception (fs[i]) : "");
             code = 4;
-        } else if (!s_is (r, json))
+        } else if (!kit_value_is (r, json))
             code = 5;
         else if (zmgr_future_id (fs[i]) == 0)
             code = 6;
@@ -1450,15 +1091,15 @@ static int s_echo_client (void *arg)
 static void test_ten_thousand_jobs (void **state)
 {
     (void) state;
-    long long t0 = zt_now_ms ();
+    long long t0 = kit_now_ms ();
     pid_t pids[4];
     for (int p = 0; p < 4; p++)
-        pids[p] = s_spawn (s_echo_client, (void *) (intptr_t) p);
+        pids[p] = kit_child_spawn (s_echo_client, (void *) (intptr_t) p);
     int st[4];
     for (int p = 0; p < 4; p++)
-        st[p] = s_wait_child (pids[p], 60000);
+        st[p] = kit_child_wait (pids[p], 60000);
     fprintf (stderr, "  10000 echo jobs, 4 clients, 2 workers: %lld ms\n",
-             zt_now_ms () - t0);
+             kit_now_ms () - t0);
     for (int p = 0; p < 4; p++)
         assert_int_equal (st[p], 0);
     /*  The broker saw exactly 10,000 jobs end, all done, none left. */
@@ -1473,7 +1114,7 @@ static void test_ten_thousand_jobs (void **state)
 /*  The tcp endpoint zmgrd logged ("listening on tcp://..."), or false. */
 static bool s_logged_tcp (char *ep, size_t size)
 {
-    FILE *f = s_logpath[0] ? fopen (s_logpath, "r") : NULL;
+    FILE *f = s_daemon.log[0] ? fopen (s_daemon.log, "r") : NULL;
     if (!f)
         return false;
     char line[1024];
@@ -1509,23 +1150,23 @@ static void test_tcp_worker (void **state)
     assert_false (ws[0].local);      /* not one of zmgrd's own */
     assert_int_equal (ws[0].pid, w);
 
-    zmgr_value_t *a = s_val ("[\"over\", \"tcp\"]"), *r = NULL;
+    zmgr_value_t *a = kit_value ("[\"over\", \"tcp\"]"), *r = NULL;
     uint64_t id = 0;
     assert_int_equal (zmgr_job_submit (c, "echo", a, NULL, &id), 0);
     zmgr_value_destroy (&a);
     assert_int_equal (zmgr_job_result (c, id, 10000, &r), 0);
-    assert_true (s_is (r, "[\"over\", \"tcp\"]"));
+    assert_true (kit_value_is (r, "[\"over\", \"tcp\"]"));
     zmgr_value_destroy (&r);
     if (module) {
-        a = s_val ("[21]");
+        a = kit_value ("[21]");
         assert_int_equal (zmgr_job_submit (c, "double", a, NULL, &id), 0);
         zmgr_value_destroy (&a);
         assert_int_equal (zmgr_job_result (c, id, 10000, &r), 0);
-        assert_true (s_is (r, "42"));
+        assert_true (kit_value_is (r, "42"));
         zmgr_value_destroy (&r);
     }
     zmgr_client_destroy (&c);
-    assert_int_equal (s_stop_worker (w), 0);
+    assert_int_equal (kit_child_stop (w, 5000), 0);
     assert_true (s_wait_workers (s_client, 0, false, 5000));
 }
 
@@ -1535,8 +1176,8 @@ static void test_tcp_worker (void **state)
  *  left out). Returns the status. */
 static int s_raw_submit (const char *function, const char *args, const char *options)
 {
-    zmgr_value_t *v[3] = { zmgr_value_new_str (function), s_val (args),
-                           options ? s_val (options) : NULL };
+    zmgr_value_t *v[3] = { zmgr_value_new_str (function), kit_value (args),
+                           options ? kit_value (options) : NULL };
     zmgr_value_t *r = NULL;
     int rc = zmgr_call (s_client, ZMGR_OP_JOB_SUBMIT, NULL, v, options ? 3 : 2, 5000, &r);
     if (rc == 0) {
@@ -1590,14 +1231,14 @@ static void test_bad_submissions (void **state)
     assert_int_equal (s_raw_submit ("", "[1]", NULL), ZMGR_EINVAL);
     assert_int_equal (s_raw_submit ("echo", "[1, 2]", "{\"chunk\": true}"), ZMGR_EINVAL);
     /*  args not an array, through the API: the library catches it. */
-    zmgr_value_t *notarray = s_val ("7");
+    zmgr_value_t *notarray = kit_value ("7");
     int rc = zmgr_job_submit (s_client, "echo", notarray, NULL, &id);
     assert_true (rc == ZMGR_EINVAL || rc == ZMGR_ETYPE);
     assert_int_equal (id, 0);
     zmgr_value_destroy (&notarray);
-    zmgr_value_t *args = s_val ("[1]");
+    zmgr_value_t *args = kit_value ("[1]");
     /*  exec is off unless zmgrd says --enable-exec. */
-    zmgr_value_t *argv = s_val ("[[\"/bin/echo\", \"hi\"]]");
+    zmgr_value_t *argv = kit_value ("[[\"/bin/echo\", \"hi\"]]");
     assert_int_equal (zmgr_job_submit (s_client, "exec", argv, NULL, &id),
                       ZMGR_EDISABLED);
     /*  zmgr_submit does not wait for the broker: the refusal may come at
@@ -1625,7 +1266,7 @@ static void test_bad_submissions (void **state)
     assert_int_equal (zmgr_ping (s_client, NULL), 0);
     id = s_submit ("echo", "[\"still fine\"]", NULL);
     assert_int_equal (zmgr_job_result (s_client, id, 5000, &r), 0);
-    assert_true (s_is (r, "[\"still fine\"]"));
+    assert_true (kit_value_is (r, "[\"still fine\"]"));
     zmgr_value_destroy (&r);
 }
 
@@ -1635,7 +1276,7 @@ static void test_bad_submissions (void **state)
 static void test_bad_opts_refused (void **state)
 {
     (void) state;
-    zmgr_value_t *args = s_val ("[1]");
+    zmgr_value_t *args = kit_value ("[1]");
     const char *field[] = { "timeout_ms", "delay_ms", "ttl_ms" };
     int rcs[3];
     for (int i = 0; i < 3; i++) {
@@ -1679,8 +1320,8 @@ static void test_exec_enabled (void **state)
         fprintf (stderr, "\n");
     }
     assert_true (m && m->type == MSGPACK_OBJECT_MAP);
-    assert_string_equal (s_str_of (s_get (m, "stdout"), out, sizeof out), "hi\n");
-    assert_true (s_int_of (s_get (m, "status"), &status));
+    assert_string_equal (s_str_of (kit_map_get (m, "stdout"), out, sizeof out), "hi\n");
+    assert_true (s_int_of (kit_map_get (m, "status"), &status));
     assert_int_equal (status, 0);
     s_close (&o);
     zmgr_value_destroy (&r);
@@ -1689,20 +1330,21 @@ static void test_exec_enabled (void **state)
     id = s_submit ("exec", "[\"/bin/echo\", \"flat\", \"form\"]", NULL);
     assert_int_equal (zmgr_job_result (s_client, id, 10000, &r), 0);
     m = s_open (&o, r);
-    assert_string_equal (s_str_of (s_get (m, "stdout"), out, sizeof out), "flat form\n");
+    assert_string_equal (s_str_of (kit_map_get (m, "stdout"), out, sizeof out),
+                         "flat form\n");
     s_close (&o);
     zmgr_value_destroy (&r);
 
     /*  Its own time limit: killed, and says so. */
-    long long t0 = zt_now_ms ();
+    long long t0 = kit_now_ms ();
     id = s_submit ("exec", "[[\"/bin/sleep\", \"5\"], {\"timeout_ms\": 200}]", NULL);
     assert_int_equal (zmgr_job_result (s_client, id, 10000, &r), 0);
-    assert_true (zt_now_ms () - t0 < 3000);
+    assert_true (kit_now_ms () - t0 < 3000);
     m = s_open (&o, r);
-    const msgpack_object *timed_out = s_get (m, "timed_out");
+    const msgpack_object *timed_out = kit_map_get (m, "timed_out");
     assert_true (timed_out && timed_out->type == MSGPACK_OBJECT_BOOLEAN
                  && timed_out->via.boolean);
-    assert_true (s_int_of (s_get (m, "status"), &status));
+    assert_true (s_int_of (kit_map_get (m, "status"), &status));
     assert_true (status < 0);   /* -signal */
     s_close (&o);
     zmgr_value_destroy (&r);
@@ -1717,7 +1359,7 @@ static void test_exec_enabled (void **state)
     rc = zmgr_job_result (s_client, id, 10000, &r);
     if (rc == 0) {
         m = s_open (&o, r);
-        assert_true (s_int_of (s_get (m, "status"), &status));
+        assert_true (s_int_of (kit_map_get (m, "status"), &status));
         assert_int_equal (status, 3);
         s_close (&o);
     } else   /* or as a failed job naming the status */
@@ -1729,12 +1371,12 @@ static void test_exec_enabled (void **state)
 static void test_worker_bad_module (void **state)
 {
     (void) state;
-    const char *argv[] = { s_worker_path (), "--connect", s_daemon.endpoint, "--module",
+    const char *argv[] = { kit_worker_path (), "--connect", s_daemon.endpoint, "--module",
                            "/nonexistent.so", NULL };
     char out[1024], err[4096];
-    long long t0 = zt_now_ms ();
-    int rc = zt_run (argv, NULL, out, sizeof out, err, sizeof err, 5000);
-    long long elapsed = zt_now_ms () - t0;
+    long long t0 = kit_now_ms ();
+    int rc = kit_run (argv, NULL, out, sizeof out, err, sizeof err, 5000);
+    long long elapsed = kit_now_ms () - t0;
     fprintf (stderr, "  zmgr-worker --module /nonexistent.so: exit %d after %lld ms: %s",
              rc, elapsed, err);
     assert_true (rc > 0 && rc < 128);
@@ -1750,12 +1392,12 @@ static void test_daemon_missing_module (void **state)
     char dir[] = "/tmp/zmgr-itjobs-ep-XXXXXX", ep[96];
     assert_non_null (mkdtemp (dir));
     snprintf (ep, sizeof ep, "ipc://%s/zmgrd.sock", dir);
-    const char *argv[] = { zt_zmgrd_path (), "--no-default-endpoint", "-e", ep,
+    const char *argv[] = { kit_zmgrd_path (), "--no-default-endpoint", "-e", ep,
                            "--workers", "1", "--module", "/nonexistent.so", NULL };
     char out[1024], err[4096];
-    long long t0 = zt_now_ms ();
-    int rc = zt_run (argv, NULL, out, sizeof out, err, sizeof err, 5000);
-    long long elapsed = zt_now_ms () - t0;
+    long long t0 = kit_now_ms ();
+    int rc = kit_run (argv, NULL, out, sizeof out, err, sizeof err, 5000);
+    long long elapsed = kit_now_ms () - t0;
     char sock[128];
     snprintf (sock, sizeof sock, "%s/zmgrd.sock", dir);
     unlink (sock);
@@ -1773,7 +1415,7 @@ static void test_daemon_bad_module (void **state)
 {
     (void) state;
     usleep (1500 * 1000);
-    assert_true (zt_daemon_alive (&s_daemon));
+    assert_true (kit_daemon_alive (&s_daemon));
     assert_int_equal (zmgr_ping (s_client, NULL), 0);
     s_worker_t ws[2];
     assert_int_equal (s_workers (s_client, ws, 2), 0);
@@ -1805,7 +1447,7 @@ static void test_max_tasks_per_child (void **state)
         uint64_t id = s_submit ("echo", json, &opts);
         zmgr_value_t *r = NULL;
         rcs[i] = zmgr_job_result (s_client, id, 10000, &r);
-        if (rcs[i] == 0 && !s_is (r, json))
+        if (rcs[i] == 0 && !kit_value_is (r, json))
             rcs[i] = ZMGR_EPROTO;
         zmgr_value_destroy (&r);
         char why[256];
@@ -1849,7 +1491,7 @@ static int s_slow_submitter (void *arg)
     zmgr_client_t *c = zmgr_client_new_timeout (s_daemon.endpoint, 5000, &st);
     if (!c)
         return 1;
-    zmgr_value_t *a = s_val_try ("[0.5]"), *r = NULL;
+    zmgr_value_t *a = kit_value_try ("[0.5]"), *r = NULL;
     uint64_t id = 0;
     int rc = zmgr_job_submit (c, "sleep", a, NULL, &id);
     zmgr_value_destroy (&a);
@@ -1875,8 +1517,8 @@ static void test_graceful_shutdown (void **state)
     (void) state;
     int fds[2];
     assert_int_equal (pipe (fds), 0);
-    long long t0 = zt_now_ms ();
-    pid_t pid = s_spawn (s_slow_submitter, (void *) (intptr_t) fds[1]);
+    long long t0 = kit_now_ms ();
+    pid_t pid = kit_child_spawn (s_slow_submitter, (void *) (intptr_t) fds[1]);
     char ok = 0;
     struct pollfd pfd = { fds[0], POLLIN, 0 };
     bool got = poll (&pfd, 1, 10000) == 1 && read (fds[0], &ok, 1) == 1;
@@ -1884,9 +1526,9 @@ static void test_graceful_shutdown (void **state)
     close (fds[1]);
     assert_true (got && ok == 'y');
     /*  The job runs and its result request is parked before the SIGTERM. */
-    long long deadline = zt_now_ms () + 3000;
+    long long deadline = kit_now_ms () + 3000;
     bool busy = false;
-    while (!busy && zt_now_ms () < deadline) {
+    while (!busy && kit_now_ms () < deadline) {
         s_worker_t ws[2];
         busy = s_workers (s_client, ws, 2) == 1 && ws[0].busy;
         if (!busy)
@@ -1894,9 +1536,9 @@ static void test_graceful_shutdown (void **state)
     }
     assert_true (busy);
     usleep (50 * 1000);
-    int rc = zt_daemon_stop (&s_daemon);
-    long long elapsed = zt_now_ms () - t0;
-    int child = s_wait_child (pid, 5000);
+    int rc = kit_daemon_stop (&s_daemon);
+    long long elapsed = kit_now_ms () - t0;
+    int child = kit_child_wait (pid, 5000);
     fprintf (stderr, "  zmgrd exit %d after %lld ms; submitter %d\n", rc, elapsed, child);
     assert_int_equal (rc, 0);
     assert_true (elapsed >= 450);
@@ -1916,15 +1558,11 @@ static void test_workers_die_with_broker (void **state)
     int n = s_workers (s_client, ws, 4);
     assert_int_equal (n, 2);
     zmgr_client_destroy (&s_client);
-    pid_t broker = s_daemon.pid;
-    assert_int_equal (kill (broker, SIGKILL), 0);
-    long long deadline = zt_now_ms () + 5000;
-    while (zt_daemon_alive (&s_daemon) && zt_now_ms () < deadline)
-        usleep (10 * 1000);
-    assert_false (zt_daemon_alive (&s_daemon));
-    deadline = zt_now_ms () + 5000;
+    assert_int_equal (kit_daemon_kill (&s_daemon), 0);
+    assert_false (kit_daemon_alive (&s_daemon));
+    long long deadline = kit_now_ms () + 5000;
     int alive = n;
-    while (alive > 0 && zt_now_ms () < deadline) {
+    while (alive > 0 && kit_now_ms () < deadline) {
         alive = 0;
         for (int i = 0; i < n; i++)
             alive += ws[i].pid > 0 && !s_pid_gone ((pid_t) ws[i].pid);
@@ -1947,9 +1585,9 @@ int main (void)
 {
     signal (SIGALRM, s_on_alarm);
     alarm (S_WATCHDOG_S);
-    if (access (s_worker_path (), X_OK) != 0) {
+    if (access (kit_worker_path (), X_OK) != 0) {
         fprintf (stderr, "it_jobs: no zmgr-worker at %s (set ZMGR_WORKER); skipping\n",
-                 s_worker_path ());
+                 kit_worker_path ());
         return 77;
     }
     /*  Four local workers: parallelism, the Pool, futures, faults, bad input. */

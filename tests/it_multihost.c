@@ -49,7 +49,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
-#include "testutil.h"
+#include "kit.h"
 #include "zmgr.h"
 
 /*  libzmgr keeps the key file code (proto/keys.c) private: compile it in,
@@ -128,7 +128,7 @@ static int s_ipf (bool quiet, const char *fmt, ...)
         argv[argc++] = tok;
     argv[argc] = NULL;
     char out[256], err[1024];
-    int rc = zt_run (argv, NULL, out, sizeof out, err, sizeof err, 10000);
+    int rc = kit_run (argv, NULL, out, sizeof out, err, sizeof err, 10000);
     if (rc != 0 && !quiet) {
         char again[512];
         va_start (ap, fmt);
@@ -266,10 +266,10 @@ static int s_stop (volatile pid_t *pid, int timeout_ms)
     if (p <= 0)
         return -1;
     kill (p, SIGTERM);
-    long long deadline = zt_now_ms () + timeout_ms;
+    long long deadline = kit_now_ms () + timeout_ms;
     int st = 0;
     pid_t r = 0;
-    while ((r = waitpid (p, &st, WNOHANG)) == 0 && zt_now_ms () < deadline)
+    while ((r = waitpid (p, &st, WNOHANG)) == 0 && kit_now_ms () < deadline)
         usleep (10 * 1000);
     *pid = 0;
     if (r == p)
@@ -340,35 +340,9 @@ static zmgr_value_t *s_args1 (double x, bool as_int)
     return s_packed (&sb);
 }
 
-/*  An unpacked view of a value; destroy with msgpack_unpacked_destroy. */
-static bool s_unpack (const zmgr_value_t *v, msgpack_unpacked *u)
-{
-    msgpack_unpacked_init (u);
-    if (!v)
-        return false;
-    size_t len = 0, off = 0;
-    const void *data = zmgr_value_packed (v, &len);
-    return msgpack_unpack_next (u, data, len, &off) == MSGPACK_UNPACK_SUCCESS;
-}
-
-/*  The value of key in map o, or NULL. */
-static const msgpack_object *s_get (const msgpack_object *o, const char *key)
-{
-    if (!o || o->type != MSGPACK_OBJECT_MAP)
-        return NULL;
-    size_t klen = strlen (key);
-    for (uint32_t i = 0; i < o->via.map.size; i++) {
-        const msgpack_object *k = &o->via.map.ptr[i].key;
-        if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == klen
-            && memcmp (k->via.str.ptr, key, klen) == 0)
-            return &o->via.map.ptr[i].val;
-    }
-    return NULL;
-}
-
 static int64_t s_get_int (const msgpack_object *o, const char *key)
 {
-    const msgpack_object *v = s_get (o, key);
+    const msgpack_object *v = kit_map_get (o, key);
     if (v && v->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
         return (int64_t) v->via.u64;
     if (v && v->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
@@ -380,7 +354,7 @@ static int64_t s_get_int (const msgpack_object *o, const char *key)
 static const char *s_get_str (const msgpack_object *o, const char *key, char *buf,
                               size_t size)
 {
-    const msgpack_object *v = s_get (o, key);
+    const msgpack_object *v = kit_map_get (o, key);
     buf[0] = '\0';
     if (v && v->type == MSGPACK_OBJECT_STR)
         snprintf (buf, size, "%.*s", (int) v->via.str.size, v->via.str.ptr);
@@ -414,7 +388,7 @@ static int s_workers (zmgr_client_t *c, int64_t *pid, char *host, size_t hsize)
         return -1;
     msgpack_unpacked u;
     int n = -1;
-    if (s_unpack (w, &u) && u.data.type == MSGPACK_OBJECT_ARRAY) {
+    if (kit_unpack (w, &u) && u.data.type == MSGPACK_OBJECT_ARRAY) {
         n = (int) u.data.via.array.size;
         if (n > 0) {
             const msgpack_object *first = &u.data.via.array.ptr[0];
@@ -432,8 +406,8 @@ static int s_workers (zmgr_client_t *c, int64_t *pid, char *host, size_t hsize)
 /*  Waits for exactly one worker, the one in W; false after timeout_ms. */
 static bool s_wait_worker (int timeout_ms)
 {
-    long long deadline = zt_now_ms () + timeout_ms;
-    while (zt_now_ms () < deadline) {
+    long long deadline = kit_now_ms () + timeout_ms;
+    while (kit_now_ms () < deadline) {
         int64_t pid = 0;
         if (s_workers (s_admin, &pid, NULL, 0) == 1 && pid == (int64_t) s_worker_pid)
             return true;
@@ -449,7 +423,7 @@ static int64_t s_jobs_field (const char *key)
     if (zmgr_jobs (s_admin, &j) != 0)
         return INT64_MIN;
     msgpack_unpacked u;
-    int64_t x = s_unpack (j, &u) ? s_get_int (&u.data, key) : INT64_MIN;
+    int64_t x = kit_unpack (j, &u) ? s_get_int (&u.data, key) : INT64_MIN;
     msgpack_unpacked_destroy (&u);
     zmgr_value_destroy (&j);
     return x;
@@ -512,7 +486,7 @@ static pid_t s_spawn_client (s_client_fn fn, int *out_fd, int *in_fd)
 static int s_wait_client (int timeout_ms)
 {
     pid_t pid = s_client_pid;
-    long long deadline = zt_now_ms () + timeout_ms;
+    long long deadline = kit_now_ms () + timeout_ms;
     int st = 0;
     for (;;) {
         pid_t r = waitpid (pid, &st, WNOHANG);
@@ -520,43 +494,13 @@ static int s_wait_client (int timeout_ms)
             s_client_pid = 0;
             return WIFEXITED (st) ? WEXITSTATUS (st) : 128 + WTERMSIG (st);
         }
-        if (zt_now_ms () >= deadline) {
+        if (kit_now_ms () >= deadline) {
             fprintf (stderr, "  client child %d killed after %d ms\n", (int)pid,
                      timeout_ms);
             s_kill_wait (&s_client_pid);
             return -1;
         }
         usleep (5 * 1000);
-    }
-}
-
-/*  Reads one line (without its '\n') from fd within the deadline; false on
- *  EOF or timeout. Byte by byte: the reports are small. */
-static bool s_read_line (int fd, char *buf, size_t size, long long deadline)
-{
-    size_t n = 0;
-    for (;;) {
-        long long left = deadline - zt_now_ms ();
-        if (left <= 0)
-            return false;
-        struct pollfd pfd = { fd, POLLIN, 0 };
-        int rc = poll (&pfd, 1, (int) left);
-        if (rc < 0 && errno == EINTR)
-            continue;
-        if (rc <= 0)
-            return false;
-        char ch;
-        ssize_t r = read (fd, &ch, 1);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return false;
-        if (ch == '\n') {
-            buf[n] = '\0';
-            return true;
-        }
-        if (n + 1 < size)
-            buf[n++] = ch;
     }
 }
 
@@ -681,16 +625,16 @@ static int s_group_setup (void **state)
     snprintf (live, sizeof live, "%d", S_LIVENESS);
     snprintf (log, sizeof log, "%s/zmgrd.log", s_dir);
     snprintf (xdg, sizeof xdg, "XDG_RUNTIME_DIR=%s", s_dir);
-    const char *bargv[] = { zt_zmgrd_path (), "--workers", "0", "--secret-key",
+    const char *bargv[] = { kit_zmgrd_path (), "--workers", "0", "--secret-key",
                             broker_key, "--allow-dir", allow, "-e", s_tcp_w, "-e",
                             s_tcp_c, "-e", s_ipc_ep, "--no-default-endpoint",
                             "--heartbeat", hb, "--liveness", live, "-v", NULL };
     const char *benv[] = { xdg, NULL };
     s_broker_pid = s_start_in (S_B, bargv, log, benv);
 
-    /*  Ready when it answers on ipc (as zt_daemon_start waits). */
-    long long deadline = zt_now_ms () + 10000;
-    while (!s_admin && zt_now_ms () < deadline) {
+    /*  Ready when it answers on ipc (as kit_daemon_start waits). */
+    long long deadline = kit_now_ms () + 10000;
+    while (!s_admin && kit_now_ms () < deadline) {
         if (!s_alive (s_broker_pid)) {
             fprintf (stderr, "zmgrd exited during start\n");
             s_broker_pid = 0;
@@ -801,7 +745,7 @@ static int s_client_jobs (zmgr_client_t *c, FILE *out, int in_fd)
     zmgr_value_t *w = NULL;
     rc = zmgr_workers (c, &w);
     msgpack_unpacked u;
-    if (rc != 0 || !s_unpack (w, &u) || u.data.type != MSGPACK_OBJECT_ARRAY) {
+    if (rc != 0 || !kit_unpack (w, &u) || u.data.type != MSGPACK_OBJECT_ARRAY) {
         msgpack_unpacked_destroy (&u);
         zmgr_value_destroy (&w);
         code = s_cfail (c, "workers", rc, 4);
@@ -811,7 +755,7 @@ static int s_client_jobs (zmgr_client_t *c, FILE *out, int in_fd)
     for (uint32_t i = 0; i < u.data.via.array.size; i++) {
         const msgpack_object *m = &u.data.via.array.ptr[i];
         char host[256];
-        const msgpack_object *local = s_get (m, "local");
+        const msgpack_object *local = kit_map_get (m, "local");
         fprintf (out, "worker %lld %s %d %lld\n", (long long) s_get_int (m, "pid"),
                  s_get_str (m, "host", host, sizeof host),
                  local && local->type == MSGPACK_OBJECT_BOOLEAN ? local->via.boolean : -1,
@@ -835,8 +779,8 @@ static void test_jobs_on_remote_worker (void **state)
     int echo_ok = -1, nworkers = -1, local = -2;
     long long sum = -1, wpid = -1, wdone = -1;
     char sum_ok[8] = "", whost[256] = "";
-    long long deadline = zt_now_ms () + 45000;
-    while (s_read_line (out, line, sizeof line, deadline)) {
+    long long deadline = kit_now_ms () + 45000;
+    while (kit_read_line (out, line, sizeof line, deadline)) {
         sscanf (line, "echo_ok %d", &echo_ok);
         sscanf (line, "sum %7s %lld", sum_ok, &sum);
         sscanf (line, "workers %d", &nworkers);
@@ -933,7 +877,7 @@ static void test_objects_from_client_host (void **state)
     s_spawn_client (s_client_objects, &out, &in);
     char line[256];
     bool ended = false;
-    while (s_read_line (out, line, sizeof line, zt_now_ms () + 30000))
+    while (kit_read_line (out, line, sizeof line, kit_now_ms () + 30000))
         ended = ended || !strcmp (line, "end");
     close (out);
     close (in);
@@ -995,10 +939,10 @@ static int s_client_cut (zmgr_client_t *c, FILE *out, int in_fd)
         }
     }
     /*  Every submission acknowledged (an id) before the parent cuts. */
-    long long deadline = zt_now_ms () + 10000;
+    long long deadline = kit_now_ms () + 10000;
     for (int i = 0; i < X_JOBS; i++)
         while (zmgr_future_id (fs[i]) == 0 && !zmgr_future_done (fs[i])
-               && zt_now_ms () < deadline)
+               && kit_now_ms () < deadline)
             zmgr_pump (c, 50);
     fprintf (out, "ready");
     for (int i = 0; i < X_JOBS; i++)
@@ -1007,8 +951,8 @@ static int s_client_cut (zmgr_client_t *c, FILE *out, int in_fd)
 
     int seq = 0, ok_after_up = 0;
     bool up = false;
-    deadline = zt_now_ms () + 30000;
-    while (zt_now_ms () < deadline && seq < X_MAX_SEQ) {
+    deadline = kit_now_ms () + 30000;
+    while (kit_now_ms () < deadline && seq < X_MAX_SEQ) {
         /*  The parent's "up" comes once the links are back. */
         struct pollfd pfd = { in_fd, POLLIN, 0 };
         if (!up && poll (&pfd, 1, 0) == 1) {
@@ -1072,8 +1016,8 @@ static void test_links_cut_and_restored (void **state)
     static char line[X_MAX_SEQ + 128];
     unsigned long long ids[X_JOBS] = { 0 };
     bool ready = false;
-    long long deadline = zt_now_ms () + 20000;
-    while (!ready && s_read_line (out, line, sizeof line, deadline))
+    long long deadline = kit_now_ms () + 20000;
+    while (!ready && kit_read_line (out, line, sizeof line, deadline))
         ready = sscanf (line, "ready %llu %llu %llu %llu", &ids[0], &ids[1], &ids[2],
                         &ids[3]) == X_JOBS;
     assert_true (ready);
@@ -1082,30 +1026,30 @@ static void test_links_cut_and_restored (void **state)
 
     /*  Cut while a job runs on the worker (its attempt is then lost) and
      *  after some appends went through (they must survive the cut). */
-    deadline = zt_now_ms () + 5000;
+    deadline = kit_now_ms () + 5000;
     int64_t len = 0;
     while ((s_jobs_field ("running") < 1 || zmgr_list_len (s_admin, "mh.cut", &len) != 0
             || len < X_BEFORE_CUT)
-           && zt_now_ms () < deadline)
+           && kit_now_ms () < deadline)
         usleep (10 * 1000);
     assert_true (s_jobs_field ("running") >= 1);
     assert_true (len >= X_BEFORE_CUT);
-    long long t_cut = zt_now_ms (), t_drop = -1;
+    long long t_cut = kit_now_ms (), t_drop = -1;
     assert_int_equal (s_ipf (false, "-n %s link set %s down", s_ns[S_B], s_if_bw), 0);
     assert_int_equal (s_ipf (false, "-n %s link set %s down", s_ns[S_B], s_if_bc), 0);
-    while (zt_now_ms () - t_cut < S_CUT_MS) {
+    while (kit_now_ms () - t_cut < S_CUT_MS) {
         if (t_drop < 0 && s_workers (s_admin, NULL, NULL, 0) == 0)
-            t_drop = zt_now_ms () - t_cut;
+            t_drop = kit_now_ms () - t_cut;
         usleep (50 * 1000);
     }
     assert_int_equal (s_ipf (false, "-n %s link set %s up", s_ns[S_B], s_if_bw), 0);
     assert_int_equal (s_ipf (false, "-n %s link set %s up", s_ns[S_B], s_if_bc), 0);
-    long long t_up = zt_now_ms () - t_cut;
+    long long t_up = kit_now_ms () - t_cut;
     assert_int_equal (write (in, "up\n", 3), 3);
 
     /*  The same worker process comes back by itself. */
     bool back = s_wait_worker (20000);
-    long long t_back = zt_now_ms () - t_cut;
+    long long t_back = kit_now_ms () - t_cut;
     bool worker_alive = s_alive (s_worker_pid);
     fprintf (stderr,
              "  cut at 0 ms; worker dropped by the broker at %lld ms; links up at "
@@ -1130,8 +1074,8 @@ static void test_links_cut_and_restored (void **state)
     static char marks[X_MAX_SEQ + 2];
     int nseq = -1, ok_after_up = -1;
     bool ended = false;
-    deadline = zt_now_ms () + 45000;
-    while (!ended && s_read_line (out, line, sizeof line, deadline)) {
+    deadline = kit_now_ms () + 45000;
+    while (!ended && kit_read_line (out, line, sizeof line, deadline)) {
         int i, rc, calls;
         unsigned long long id;
         if (sscanf (line, "job %d %llu %d %d", &i, &id, &rc, &calls) == 4 && i >= 0
@@ -1175,7 +1119,7 @@ static void test_links_cut_and_restored (void **state)
     S_ADMIN (rc, zmgr_list_slice (s_admin, "mh.cut", 0, INT64_MAX, &all));
     assert_int_equal (rc, 0);
     msgpack_unpacked u;
-    assert_true (s_unpack (all, &u));
+    assert_true (kit_unpack (all, &u));
     assert_int_equal (u.data.type, MSGPACK_OBJECT_ARRAY);
     for (uint32_t i = 0; i < u.data.via.array.size; i++) {
         msgpack_object o = u.data.via.array.ptr[i];
@@ -1217,7 +1161,7 @@ static void test_links_cut_and_restored (void **state)
         char jstate[32] = "?";
         int64_t attempts = -1;
         S_ADMIN (rc, zmgr_job_status (s_admin, ids[i], &st));
-        if (rc == 0 && s_unpack (st, &u)) {
+        if (rc == 0 && kit_unpack (st, &u)) {
             s_get_str (&u.data, "state", jstate, sizeof jstate);
             attempts = s_get_int (&u.data, "attempts");
         }
@@ -1287,21 +1231,21 @@ static void test_worker_link_down_when_job_ends (void **state)
     S_ADMIN (rc, zmgr_job_submit (s_admin, "sleep", args, NULL, &id));
     zmgr_value_destroy (&args);
     assert_int_equal (rc, 0);
-    long long deadline = zt_now_ms () + 5000;
-    while (s_jobs_field ("running") < 1 && zt_now_ms () < deadline)
+    long long deadline = kit_now_ms () + 5000;
+    while (s_jobs_field ("running") < 1 && kit_now_ms () < deadline)
         usleep (10 * 1000);
     assert_true (s_jobs_field ("running") >= 1);
 
-    long long t_cut = zt_now_ms ();
+    long long t_cut = kit_now_ms ();
     assert_int_equal (s_ipf (false, "-n %s link set %s down", s_ns[S_B], s_if_bw), 0);
     assert_int_equal (s_ipf (false, "-n %s link set %s down", s_ns[S_W], s_if_wb), 0);
-    while (zt_now_ms () - t_cut < Y_CUT_MS)
+    while (kit_now_ms () - t_cut < Y_CUT_MS)
         usleep (50 * 1000);
     assert_int_equal (s_ipf (false, "-n %s link set %s up", s_ns[S_B], s_if_bw), 0);
     assert_int_equal (s_ipf (false, "-n %s link set %s up", s_ns[S_W], s_if_wb), 0);
-    long long t_up = zt_now_ms () - t_cut;
+    long long t_up = kit_now_ms () - t_cut;
     bool back = s_wait_worker (15000);
-    long long t_back = zt_now_ms () - t_cut;
+    long long t_back = kit_now_ms () - t_cut;
     fprintf (stderr,
              "  worker link down at 0 ms, up at %lld ms; worker back at %lld ms (%s)\n",
              t_up, t_back, back ? "yes" : "NO");
@@ -1323,7 +1267,7 @@ static void test_worker_link_down_when_job_ends (void **state)
     S_ADMIN (rc, zmgr_job_status (s_admin, id, &st));
     assert_int_equal (rc, 0);
     msgpack_unpacked u;
-    assert_true (s_unpack (st, &u));
+    assert_true (kit_unpack (st, &u));
     int64_t attempts = s_get_int (&u.data, "attempts");
     msgpack_unpacked_destroy (&u);
     zmgr_value_destroy (&st);
@@ -1351,7 +1295,7 @@ static bool s_probe (void)
         return false;
     }
     const char *worker = getenv ("ZMGR_WORKER");
-    if (!worker || access (worker, X_OK) != 0 || access (zt_zmgrd_path (), X_OK) != 0) {
+    if (!worker || access (worker, X_OK) != 0 || access (kit_zmgrd_path (), X_OK) != 0) {
         fprintf (stderr,
                  "it_multihost: skipped: set ZMGRD and ZMGR_WORKER (ctest does)\n");
         return false;

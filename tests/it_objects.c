@@ -20,12 +20,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "testutil.h"
+#include "kit.h"
 #include "zmgr.h"
 
-static zt_daemon_t s_daemon;      /* the broker every test talks to */
+static kit_daemon_t s_daemon;     /* the broker every test talks to */
 static zmgr_client_t *s_client;   /* the main client */
-static int s_stop_status = -1;    /* zt_daemon_stop's result, checked in main */
+static int s_stop_status = -1;    /* kit_daemon_fini's result, checked in main */
 
 /* ---- value helpers ---------------------------------------------------- */
 
@@ -50,154 +50,15 @@ static void s_free_owned (void)
     s_nowned = 0;
 }
 
-/*  A tiny literal syntax for msgpack values, packed with msgpack-c:
- *  nil true false 12 -3 1.5 "str" b"bytes" [v, ...] {k: v, ...}.
- *  In strings a backslash takes the next character literally, except \0. */
-static void s_lit_value (const char **p, msgpack_sbuffer *sb);
-
-static void s_lit_ws (const char **p)
-{
-    while (**p == ' ' || **p == '\n' || **p == ',' || **p == ':')
-        (*p)++;
-}
-
-static void s_lit_string (const char **p, msgpack_packer *pk, bool bin)
-{
-    char buf[1024];
-    size_t n = 0;
-    assert_int_equal (**p, '"');
-    (*p)++;
-    while (**p && **p != '"') {
-        char ch = **p;
-        if (ch == '\\') {
-            (*p)++;
-            ch = **p == '0' ? '\0' : **p;
-        }
-        assert_true (n < sizeof buf);
-        buf[n++] = ch;
-        (*p)++;
-    }
-    assert_int_equal (**p, '"');
-    (*p)++;
-    if (bin) {
-        msgpack_pack_bin (pk, n);
-        msgpack_pack_bin_body (pk, buf, n);
-    }
-    else {
-        msgpack_pack_str (pk, n);
-        msgpack_pack_str_body (pk, buf, n);
-    }
-}
-
-/*  Packs the elements of a container into a scratch buffer, counting them,
- *  then the header and the elements into sb. */
-static void s_lit_container (const char **p, msgpack_sbuffer *sb, char close,
-                             bool map)
-{
-    msgpack_sbuffer inner;
-    msgpack_sbuffer_init (&inner);
-    size_t count = 0;
-    (*p)++;
-    s_lit_ws (p);
-    while (**p && **p != close) {
-        s_lit_value (p, &inner);
-        s_lit_ws (p);
-        count++;
-    }
-    assert_int_equal (**p, close);
-    (*p)++;
-    msgpack_packer pk;
-    msgpack_packer_init (&pk, sb, msgpack_sbuffer_write);
-    if (map) {
-        assert_int_equal (count % 2, 0);
-        msgpack_pack_map (&pk, count / 2);
-    }
-    else
-        msgpack_pack_array (&pk, count);
-    msgpack_sbuffer_write (sb, inner.data, inner.size);
-    msgpack_sbuffer_destroy (&inner);
-}
-
-static void s_lit_value (const char **p, msgpack_sbuffer *sb)
-{
-    msgpack_packer pk;
-    msgpack_packer_init (&pk, sb, msgpack_sbuffer_write);
-    s_lit_ws (p);
-    if (**p == '[')
-        s_lit_container (p, sb, ']', false);
-    else if (**p == '{')
-        s_lit_container (p, sb, '}', true);
-    else if (**p == '"')
-        s_lit_string (p, &pk, false);
-    else if (**p == 'b' && (*p)[1] == '"') {
-        (*p)++;
-        s_lit_string (p, &pk, true);
-    }
-    else if (strncmp (*p, "nil", 3) == 0) {
-        msgpack_pack_nil (&pk);
-        *p += 3;
-    }
-    else if (strncmp (*p, "true", 4) == 0) {
-        msgpack_pack_true (&pk);
-        *p += 4;
-    }
-    else if (strncmp (*p, "false", 5) == 0) {
-        msgpack_pack_false (&pk);
-        *p += 5;
-    }
-    else {
-        const char *q = *p;
-        if (*q == '-')
-            q++;
-        while (*q >= '0' && *q <= '9')
-            q++;
-        if (*q == '.' || *q == 'e') {
-            char *end;
-            double d = strtod (*p, &end);
-            assert_true (end != *p);
-            msgpack_pack_double (&pk, d);
-            *p = end;
-        }
-        else {
-            char *end;
-            long long i = strtoll (*p, &end, 10);
-            assert_true (end != *p);
-            msgpack_pack_int64 (&pk, i);
-            *p = end;
-        }
-    }
-}
-
-/*  A new value from a literal (not tracked). */
-static zmgr_value_t *s_lit (const char *text)
-{
-    msgpack_sbuffer sb;
-    msgpack_sbuffer_init (&sb);
-    const char *p = text;
-    s_lit_value (&p, &sb);
-    s_lit_ws (&p);
-    assert_int_equal (*p, '\0');
-    zmgr_value_t *v = zmgr_value_from_msgpack (sb.data, sb.size);
-    msgpack_sbuffer_destroy (&sb);
-    assert_non_null (v);
-    return v;
-}
-
 /*  Tracked inputs: a literal, an int, a string. */
-static zmgr_value_t *L (const char *text) { return s_track (s_lit (text)); }
+static zmgr_value_t *L (const char *text) { return s_track (kit_value (text)); }
 static zmgr_value_t *I (int64_t i) { return s_track (zmgr_value_new_int (i)); }
 static zmgr_value_t *S (const char *s) { return s_track (zmgr_value_new_str (s)); }
 
 /*  Unpacks a value into u (caller destroys u). */
 static msgpack_object s_obj (const zmgr_value_t *v, msgpack_unpacked *u)
 {
-    size_t len = 0;
-    const void *data = zmgr_value_packed (v, &len);
-    assert_non_null (data);
-    msgpack_unpacked_init (u);
-    size_t off = 0;
-    int rc = msgpack_unpack_next (u, data, len, &off);
-    assert_int_equal (rc, MSGPACK_UNPACK_SUCCESS);
+    assert_true (kit_unpack (v, u));
     return u->data;
 }
 
@@ -257,8 +118,6 @@ static void s_expect_set (zmgr_value_t **v, const char *text)
     zmgr_value_destroy (v);
 }
 
-static int64_t s_parked (void);
-
 /*  Asserts the list holds exactly the literal array. */
 static void s_expect_list (const char *name, const char *text)
 {
@@ -282,24 +141,17 @@ static void s_expect_int (zmgr_value_t **v, int64_t want)
 static int s_group_setup (void **state)
 {
     (void) state;
-    if (zt_daemon_start (&s_daemon, NULL) != 0)
+    if (kit_daemon_start (&s_daemon, NULL) != 0)
         return -1;
-    int st = 0;
-    s_client = zmgr_client_new_timeout (s_daemon.endpoint, 5000, &st);
-    if (!s_client) {
-        fprintf (stderr, "client_new: %s\n", zmgr_errname (st));
-        return -1;
-    }
-    return 0;
+    s_client = kit_client (s_daemon.endpoint, 5000);
+    return s_client ? 0 : -1;
 }
 
 static int s_group_teardown (void **state)
 {
     (void) state;
     zmgr_client_destroy (&s_client);
-    s_stop_status = zt_daemon_stop (&s_daemon);
-    if (s_stop_status != 0)
-        fprintf (stderr, "zmgrd did not exit cleanly: %d\n", s_stop_status);
+    s_stop_status = kit_daemon_fini (&s_daemon);
     return s_stop_status == 0 ? 0 : -1;
 }
 
@@ -311,10 +163,7 @@ static zmgr_client_t *s_clients[S_MAX_CLIENTS];
 /*  A tracked client of endpoint (s_close_client closes it). */
 static zmgr_client_t *s_client_to (const char *endpoint, int timeout_ms)
 {
-    int st = 0;
-    zmgr_client_t *c = zmgr_client_new_timeout (endpoint, timeout_ms, &st);
-    if (!c)
-        fprintf (stderr, "client_new: %s\n", zmgr_errname (st));
+    zmgr_client_t *c = kit_client (endpoint, timeout_ms);
     assert_non_null (c);
     for (int i = 0; i < S_MAX_CLIENTS; i++)
         if (!s_clients[i]) {
@@ -707,9 +556,9 @@ static void test_queue (void **state)
     /* get_nowait on empty; get with a timeout waits about that long */
     assert_int_equal (zmgr_queue_get (c, n, 0, &v), ZMGR_EEMPTY);
     assert_null (v);
-    long long t0 = zt_now_ms ();
+    long long t0 = kit_now_ms ();
     assert_int_equal (zmgr_queue_get (c, n, 200, &v), ZMGR_EEMPTY);
-    long long took = zt_now_ms () - t0;
+    long long took = kit_now_ms () - t0;
     assert_null (v);
     assert_true (took >= 150);
     assert_true (took < 3000);
@@ -725,9 +574,9 @@ static void test_queue (void **state)
     assert_int_equal (zmgr_queue_full (c, bq, &b), 0);
     assert_true (b);
     assert_int_equal (zmgr_queue_put (c, bq, I (3), 0), ZMGR_EFULL);
-    t0 = zt_now_ms ();
+    t0 = kit_now_ms ();
     assert_int_equal (zmgr_queue_put (c, bq, I (3), 200), ZMGR_EFULL);
-    took = zt_now_ms () - t0;
+    took = kit_now_ms () - t0;
     assert_true (took >= 150);
     assert_true (took < 3000);
     assert_int_equal (zmgr_queue_qsize (c, bq, &k), 0);
@@ -757,9 +606,9 @@ static void test_queue_join (void **state)
 
     assert_int_equal (zmgr_queue_put (c, n, I (1), 0), 0);
     assert_int_equal (zmgr_queue_put (c, n, I (2), 0), 0);
-    long long t0 = zt_now_ms ();
+    long long t0 = kit_now_ms ();
     assert_int_equal (zmgr_queue_join (c, n, 100), ZMGR_ETIMEOUT);
-    assert_true (zt_now_ms () - t0 >= 70);
+    assert_true (kit_now_ms () - t0 >= 70);
     assert_int_equal (zmgr_queue_get (c, n, 0, &v), 0);
     s_expect_int (&v, 1);
     assert_int_equal (zmgr_queue_get (c, n, 0, &v), 0);
@@ -784,9 +633,9 @@ static void test_queue_join (void **state)
     s_helper_t h = { s_daemon.endpoint, n, 300, 2, -999 };
     pthread_t th;
     assert_int_equal (pthread_create (&th, NULL, s_task_done_later, &h), 0);
-    t0 = zt_now_ms ();
+    t0 = kit_now_ms ();
     int rc = zmgr_queue_join (c, n, 10000);
-    long long took = zt_now_ms () - t0;
+    long long took = kit_now_ms () - t0;
     pthread_join (th, NULL);
     assert_int_equal (h.rc, 0);
     assert_int_equal (rc, 0);
@@ -848,17 +697,18 @@ static void test_expired_waiters (void **state)
     assert_int_equal (zmgr_queue_create (c, lq, 0), 0);
     uint64_t rg = 0;
     zmgr_value_t *ag[1] = { I (10000) };
-    int64_t base = s_parked ();
+    int64_t base = kit_stat_int (s_client, "parked");
     assert_int_equal (zmgr_send (w1, ZMGR_OP_QUEUE_GET, lq, ag, 1, &rg), 0);
     assert_int_equal (zmgr_ping (w1, NULL), 0);   /* the get is parked by now */
     s_close_client (&w1);
     /* the broker drops the session (bye or disconnect) before long */
-    long long deadline = zt_now_ms () + 5000;
-    while (base >= 0 && s_parked () > base && zt_now_ms () < deadline)
+    long long deadline = kit_now_ms () + 5000;
+    while (base >= 0 && kit_stat_int (s_client, "parked") > base &&
+           kit_now_ms () < deadline)
         usleep (10 * 1000);
     if (base < 0)
         usleep (500 * 1000);
-    assert_true (s_parked () <= base);
+    assert_true (kit_stat_int (s_client, "parked") <= base);
     assert_int_equal (zmgr_queue_put (c, lq, S ("kept"), 0), 0);
     assert_int_equal (zmgr_queue_qsize (c, lq, &k), 0);
     assert_int_equal (k, 1);   /* not swallowed by the gone client's get */
@@ -1010,9 +860,9 @@ static void test_lock (void **state)
     assert_true (locked);
 
     /* held: another session times out, cannot release it */
-    long long t0 = zt_now_ms ();
+    long long t0 = kit_now_ms ();
     assert_int_equal (zmgr_lock_acquire (c2, n, false, 100), ZMGR_ETIMEOUT);
-    long long took = zt_now_ms () - t0;
+    long long took = kit_now_ms () - t0;
     assert_true (took >= 70);
     assert_true (took < 3000);
     assert_int_equal (zmgr_lock_acquire (c2, n, false, 0), ZMGR_ETIMEOUT);
@@ -1047,42 +897,22 @@ static void test_lock (void **state)
     /* a lock held by a session that ends is freed */
     assert_int_equal (zmgr_lock_acquire (c2, n, false, 1000), 0);
     s_close_client (&c2);
-    t0 = zt_now_ms ();
+    t0 = kit_now_ms ();
     assert_int_equal (zmgr_lock_acquire (c, n, false, 5000), 0);
-    assert_true (zt_now_ms () - t0 < 5000);
+    assert_true (kit_now_ms () - t0 < 5000);
     assert_int_equal (zmgr_lock_acquire (c, rn, true, 5000), 0);
     assert_int_equal (zmgr_lock_release (c, rn), 0);
     assert_int_equal (zmgr_lock_release (c, n), 0);
 }
 
-/*  The broker's "parked" statistic (-1 if it has none). */
-static int64_t s_parked (void)
-{
-    zmgr_value_t *v = NULL;
-    assert_int_equal (zmgr_stats (s_client, &v), 0);
-    msgpack_unpacked u;
-    msgpack_object o = s_obj (v, &u);
-    int64_t parked = -1;
-    for (uint32_t i = 0; o.type == MSGPACK_OBJECT_MAP && i < o.via.map.size; i++) {
-        msgpack_object k = o.via.map.ptr[i].key;
-        if (k.type == MSGPACK_OBJECT_STR && k.via.str.size == 6
-            && memcmp (k.via.str.ptr, "parked", 6) == 0
-            && o.via.map.ptr[i].val.type == MSGPACK_OBJECT_POSITIVE_INTEGER)
-            parked = (int64_t) o.via.map.ptr[i].val.via.u64;
-    }
-    msgpack_unpacked_destroy (&u);
-    zmgr_value_destroy (&v);
-    return parked;
-}
-
 /*  Waits (bounded) until at least want requests are parked. */
 static void s_wait_parked (int64_t want)
 {
-    long long deadline = zt_now_ms () + 5000;
-    int64_t parked = s_parked ();
-    while (parked >= 0 && parked < want && zt_now_ms () < deadline) {
+    long long deadline = kit_now_ms () + 5000;
+    int64_t parked = kit_stat_int (s_client, "parked");
+    while (parked >= 0 && parked < want && kit_now_ms () < deadline) {
         usleep (5 * 1000);
-        parked = s_parked ();
+        parked = kit_stat_int (s_client, "parked");
     }
     if (parked < 0)
         usleep (200 * 1000);
@@ -1103,7 +933,7 @@ static void test_lock_fifo (void **state)
     zmgr_value_t *args[2] = { I (10000), s_track (zmgr_value_new_bool (false)) };
 
     assert_int_equal (zmgr_lock_acquire (s_client, n, false, 1000), 0);
-    int64_t base = s_parked ();
+    int64_t base = kit_stat_int (s_client, "parked");
     for (int i = 0; i < W; i++) {
         w[i] = s_other_client ();
         assert_int_equal (zmgr_send (w[i], ZMGR_OP_LOCK_ACQUIRE, n, args, 2, &rid[i]), 0);
@@ -1144,9 +974,9 @@ static void test_pipe (void **state)
     assert_int_equal (zmgr_pipe_recv (c2, n, 1, 1000, &v), 0);
     s_expect (&v, "[\"b\", 2]");
     /* nothing sent on end 1 yet: end 0 times out */
-    long long t0 = zt_now_ms ();
+    long long t0 = kit_now_ms ();
     assert_int_equal (zmgr_pipe_recv (c, n, 0, 100, &v), ZMGR_ETIMEOUT);
-    long long took = zt_now_ms () - t0;
+    long long took = kit_now_ms () - t0;
     assert_null (v);
     assert_true (took >= 70);
     assert_true (took < 3000);
@@ -1195,9 +1025,9 @@ static void test_pipe_blocking (void **state)
     pthread_t th;
     assert_int_equal (pthread_create (&th, NULL, s_pipe_send_later, &h), 0);
     zmgr_value_t *v = NULL;
-    long long t0 = zt_now_ms ();
+    long long t0 = kit_now_ms ();
     int rc = zmgr_pipe_recv (s_client, n, 1, 10000, &v);
-    long long took = zt_now_ms () - t0;
+    long long took = kit_now_ms () - t0;
     pthread_join (th, NULL);
     assert_int_equal (h.rc, 0);
     assert_int_equal (rc, 0);
@@ -1211,17 +1041,10 @@ static void test_pipe_blocking (void **state)
 /*  Looks key up in a map value; returns its object (valid while u lives). */
 static bool s_map_find (msgpack_object map, const char *key, msgpack_object *out)
 {
-    if (map.type != MSGPACK_OBJECT_MAP)
-        return false;
-    for (uint32_t i = 0; i < map.via.map.size; i++) {
-        msgpack_object k = map.via.map.ptr[i].key;
-        if (k.type == MSGPACK_OBJECT_STR && k.via.str.size == strlen (key)
-            && memcmp (k.via.str.ptr, key, k.via.str.size) == 0) {
-            *out = map.via.map.ptr[i].val;
-            return true;
-        }
-    }
-    return false;
+    const msgpack_object *v = kit_map_get (&map, key);
+    if (v)
+        *out = *v;
+    return v != NULL;
 }
 
 static void test_admin (void **state)
@@ -1338,11 +1161,11 @@ static void test_delete_wakes_parked (void **state)
     pthread_t th;
     assert_int_equal (pthread_create (&th, NULL, s_get_blocking, &g), 0);
     usleep (500 * 1000);    /* let it park */
-    long long t0 = zt_now_ms ();
+    long long t0 = kit_now_ms ();
     assert_int_equal (zmgr_delete (s_client, n), 0);
     pthread_join (th, NULL);
     assert_int_equal (g.rc, ZMGR_ENOTFOUND);
-    assert_true (zt_now_ms () - t0 < 5000);
+    assert_true (kit_now_ms () - t0 < 5000);
 }
 
 /* ---- wrong type ------------------------------------------------------- */
@@ -1781,9 +1604,9 @@ static void test_too_big_value (void **state)
         assert_non_null (blob);
         zmgr_value_t *v = s_track (zmgr_value_new_bytes (blob, sizes[i]));
         free (blob);
-        long long t0 = zt_now_ms ();
+        long long t0 = kit_now_ms ();
         int rc = zmgr_value_set (c, "o.big", v);
-        long long took = zt_now_ms () - t0;
+        long long took = kit_now_ms () - t0;
         fprintf (stderr, "  %zu bytes: %s after %lld ms\n", sizes[i], zmgr_errname (rc), took);
         if (i == 0)
             assert_int_equal (rc, ZMGR_ETOOBIG);
@@ -1809,7 +1632,7 @@ static void test_too_big_value (void **state)
     s_close_client (&c);
 }
 
-/*  The default endpoint follows $ZMGR_ENDPOINT (set by zt_daemon_start). */
+/*  The default endpoint follows $ZMGR_ENDPOINT (set by kit_daemon_start). */
 static void test_default_endpoint (void **state)
 {
     (void) state;
@@ -1840,9 +1663,9 @@ static void test_unreachable (void **state)
     char ep[300];
     snprintf (ep, sizeof ep, "ipc://%s/no-such-dir/zmgrd.sock", s_daemon.dir);
     int st = 0;
-    long long t0 = zt_now_ms ();
+    long long t0 = kit_now_ms ();
     zmgr_client_t *c = zmgr_client_new_timeout (ep, 500, &st);
-    long long took = zt_now_ms () - t0;
+    long long took = kit_now_ms () - t0;
     assert_null (c);
     assert_int_equal (st, ZMGR_EUNREACHABLE);
     assert_true (took < 500 + 1500);
@@ -1853,13 +1676,6 @@ static void test_unreachable (void **state)
     assert_true (st < 0);
 }
 
-/*  Restores the environment that zt_daemon_start set for the group daemon. */
-static void s_restore_env (void)
-{
-    setenv ("XDG_RUNTIME_DIR", s_daemon.dir, 1);
-    setenv (ZMGR_ENDPOINT_ENV, s_daemon.endpoint, 1);
-}
-
 static bool s_gone_code (int rc)
 {
     return rc == ZMGR_EDISCONNECTED || rc == ZMGR_EUNREACHABLE || rc == ZMGR_ETIMEOUT;
@@ -1868,9 +1684,9 @@ static bool s_gone_code (int rc)
 static void test_broker_stopped (void **state)
 {
     (void) state;
-    zt_daemon_t d2;
-    int started = zt_daemon_start (&d2, NULL);
-    s_restore_env ();
+    kit_daemon_t d2;
+    int started = kit_daemon_start (&d2, NULL);
+    kit_daemon_env (&s_daemon);   /* the group daemon's again */
     assert_int_equal (started, 0);
     zmgr_client_t *c = s_client_to (d2.endpoint, 2000);
     assert_int_equal (zmgr_list_append (c, "x", I (1)), 0);
@@ -1879,12 +1695,13 @@ static void test_broker_stopped (void **state)
     zmgr_value_t *tmo = I (10000), *res = NULL;
     assert_int_equal (zmgr_send (c, ZMGR_OP_QUEUE_GET, "q", &tmo, 1, &rid), 0);
     assert_int_equal (zmgr_ping (c, NULL), 0);
-    assert_int_equal (zt_daemon_stop (&d2), 0);
+    assert_int_equal (kit_daemon_stop (&d2), 0);
+    kit_daemon_fini (&d2);
 
-    long long t0 = zt_now_ms ();
+    long long t0 = kit_now_ms ();
     int status = 0;
     int rc = zmgr_recv (c, 5000, &got, &status, &res);
-    long long took = zt_now_ms () - t0;
+    long long took = kit_now_ms () - t0;
     fprintf (stderr, "  recv after stop: %s (status %s) after %lld ms\n", zmgr_errname (rc),
              zmgr_errname (status), took);
     if (rc == 0) {
@@ -1900,18 +1717,18 @@ static void test_broker_stopped (void **state)
 
     /* the client was made with a 2000 ms timeout; calls now wait 1000 */
     zmgr_client_set_timeout (c, 1000);
-    t0 = zt_now_ms ();
+    t0 = kit_now_ms ();
     rc = zmgr_ping (c, NULL);
-    took = zt_now_ms () - t0;
+    took = kit_now_ms () - t0;
     fprintf (stderr, "  ping after stop: %s after %lld ms\n", zmgr_errname (rc), took);
     assert_true (s_gone_code (rc));
     /* "wait at most the handle's request timeout" (plus scheduling slack) */
     assert_true (took < 1000 + 500);
 
-    t0 = zt_now_ms ();
+    t0 = kit_now_ms ();
     int64_t len = 7;
     rc = zmgr_list_len (c, "x", &len);
-    took = zt_now_ms () - t0;
+    took = kit_now_ms () - t0;
     assert_true (s_gone_code (rc));
     assert_int_equal (len, 0);
     fprintf (stderr, "  list_len after stop: %s after %lld ms\n", zmgr_errname (rc), took);
@@ -1952,25 +1769,26 @@ static void *s_parked_get (void *arg)
 static void test_broker_stopped_while_parked (void **state)
 {
     (void) state;
-    zt_daemon_t d2;
-    int started = zt_daemon_start (&d2, NULL);
-    s_restore_env ();
+    kit_daemon_t d2;
+    int started = kit_daemon_start (&d2, NULL);
+    kit_daemon_env (&s_daemon);   /* the group daemon's again */
     assert_int_equal (started, 0);
     s_parked_t p = { d2.endpoint, -999, 0 };
     pthread_t th;
     assert_int_equal (pthread_create (&th, NULL, s_parked_get, &p), 0);
-    long long deadline = zt_now_ms () + 5000;
-    while (__atomic_load_n (&p.state, __ATOMIC_SEQ_CST) == 0 && zt_now_ms () < deadline)
+    long long deadline = kit_now_ms () + 5000;
+    while (__atomic_load_n (&p.state, __ATOMIC_SEQ_CST) == 0 && kit_now_ms () < deadline)
         usleep (10 * 1000);
     usleep (300 * 1000);    /* let the get park */
     assert_int_equal (__atomic_load_n (&p.state, __ATOMIC_SEQ_CST), 1);
-    assert_int_equal (zt_daemon_stop (&d2), 0);
+    assert_int_equal (kit_daemon_stop (&d2), 0);
+    kit_daemon_fini (&d2);
 
-    long long t0 = zt_now_ms ();
+    long long t0 = kit_now_ms ();
     deadline = t0 + 30000;
-    while (__atomic_load_n (&p.state, __ATOMIC_SEQ_CST) != 2 && zt_now_ms () < deadline)
+    while (__atomic_load_n (&p.state, __ATOMIC_SEQ_CST) != 2 && kit_now_ms () < deadline)
         usleep (10 * 1000);
-    long long took = zt_now_ms () - t0;
+    long long took = kit_now_ms () - t0;
     if (__atomic_load_n (&p.state, __ATOMIC_SEQ_CST) != 2) {
         /* the thread hangs: cannot join it; fail (the process exits) */
         fail_msg ("queue_get(FOREVER) still blocked %lld ms after the broker "

@@ -6,8 +6,7 @@
  *  wire (seen through a relay the test runs) never hold a stored value in
  *  clear. A second broker with plain tcp is the relay's control. It also
  *  checks what zmgrd refuses at start and the modes of its ipc files.
- *  zmgrd is started here rather than with testutil's zt_daemon_start so
- *  that its log can be read. */
+ *  The brokers are the kit's daemon fixture with their log kept (kit.h). */
 #define _GNU_SOURCE
 #include <stdarg.h>
 #include <stddef.h>
@@ -32,7 +31,7 @@
 #include <zmq.h>
 
 #include "keys.h"
-#include "testutil.h"
+#include "kit.h"
 #include "zmgr.h"
 
 /*  key_file_write is proto/'s and libzmgr does not export it; the it_*
@@ -45,34 +44,10 @@
 /* ---- brokers with a captured log --------------------------------------- */
 
 typedef struct {
-    pid_t pid;            /* 0 when not running */
-    char dir[256];        /* its XDG_RUNTIME_DIR (default ipc endpoint inside) */
-    char ipc[320];        /* ipc://<dir>/zmgr/zmgrd.sock */
-    char log[320];        /* its stderr */
+    kit_daemon_t d;       /* the daemon: its dir, ipc endpoint and log */
     int port;             /* the tcp port it listens on, 0 if none */
     char tcp[64];         /* tcp://127.0.0.1:<port> */
 } s_broker_t;
-
-static pid_t s_pids[8];   /* brokers to kill if a test aborts */
-
-static void s_kill_all (void)
-{
-    for (size_t i = 0; i < sizeof s_pids / sizeof s_pids[0]; i++)
-        if (s_pids[i] > 0) {
-            kill (s_pids[i], SIGKILL);
-            waitpid (s_pids[i], NULL, 0);
-            s_pids[i] = 0;
-        }
-}
-
-static void s_track_pid (pid_t pid, bool add)
-{
-    for (size_t i = 0; i < sizeof s_pids / sizeof s_pids[0]; i++)
-        if (add ? s_pids[i] == 0 : s_pids[i] == pid) {
-            s_pids[i] = add ? pid : 0;
-            return;
-        }
-}
 
 /*  A tcp port nobody listens on now: bind port 0 on loopback, read it, close. */
 static int s_free_port (void)
@@ -88,95 +63,24 @@ static int s_free_port (void)
     return ntohs (sa.sin_port);
 }
 
-/*  The whole file (NUL-terminated, malloc'd; "" when missing). */
-static char *s_slurp (const char *path)
-{
-    FILE *f = fopen (path, "r");
-    if (!f)
-        return strdup ("");
-    size_t cap = 4096, n = 0;
-    char *buf = malloc (cap);
-    assert_non_null (buf);
-    size_t got;
-    while ((got = fread (buf + n, 1, cap - n - 1, f)) > 0) {
-        n += got;
-        if (cap - n < 2) {
-            cap *= 2;
-            buf = realloc (buf, cap);
-            assert_non_null (buf);
-        }
-    }
-    buf[n] = '\0';
-    fclose (f);
-    return buf;
-}
-
 /*  Does the broker's log hold text? Waits up to 2 s for it to appear. */
 static bool s_log_has (const s_broker_t *b, const char *text)
 {
-    long long deadline = zt_now_ms () + 2000;
-    for (;;) {
-        char *log = s_slurp (b->log);
-        bool found = strstr (log, text) != NULL;
-        free (log);
-        if (found || zt_now_ms () >= deadline)
-            return found;
-        usleep (20 * 1000);
-    }
-}
-
-static void s_dump_log (const s_broker_t *b)
-{
-    char *log = s_slurp (b->log);
-    fprintf (stderr, "---- zmgrd log %s ----\n%s---- end ----\n", b->log, log);
-    free (log);
-}
-
-/*  Forks zmgrd with args (NULL-terminated), XDG_RUNTIME_DIR = a new temp
- *  dir and stderr to a file there. Returns the pid (the caller waits). */
-static pid_t s_spawn (s_broker_t *b, const char *const *args)
-{
-    const char *argv[40];
-    size_t argc = 0;
-    argv[argc++] = zt_zmgrd_path ();
-    for (size_t i = 0; args && args[i] && argc < 39; i++)
-        argv[argc++] = args[i];
-    argv[argc] = NULL;
-    pid_t pid = fork ();
-    assert_true (pid >= 0);
-    if (pid == 0) {
-        int fd = open (b->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        if (fd < 0 || dup2 (fd, 2) < 0)
-            _exit (126);
-        setenv ("XDG_RUNTIME_DIR", b->dir, 1);
-        unsetenv ("NOTIFY_SOCKET");
-        unsetenv ("JOURNAL_STREAM");
-        execv (argv[0], (char *const *) argv);
-        _exit (127);
-    }
-    return pid;
-}
-
-static void s_broker_dirs (s_broker_t *b)
-{
-    memset (b, 0, sizeof *b);
-    snprintf (b->dir, sizeof b->dir, "/tmp/zmgr-sec-XXXXXX");
-    assert_non_null (mkdtemp (b->dir));
-    snprintf (b->ipc, sizeof b->ipc, "ipc://%s/zmgr/zmgrd.sock", b->dir);
-    snprintf (b->log, sizeof b->log, "%s/zmgrd.log", b->dir);
+    return kit_daemon_log_has (&b->d, text, 2000);
 }
 
 /*  Starts a broker with `args` plus "-e tcp://127.0.0.1:<free port>"
- *  (when with_tcp) and waits for a ping on its ipc endpoint. A port taken
- *  between our probe and zmgrd's bind makes it exit: another port is tried. */
+ *  (when with_tcp), its stderr in its log. A port taken between our probe
+ *  and zmgrd's bind makes it exit: another port is tried. */
 static int s_broker_start (s_broker_t *b, const char *const *args, bool with_tcp)
 {
-    s_broker_dirs (b);
     for (int attempt = 0; attempt < 5; attempt++) {
         const char *all[40];
         size_t n = 0;
         for (size_t i = 0; args && args[i] && n < 36; i++)
             all[n++] = args[i];
+        b->port = 0;
+        b->tcp[0] = '\0';
         if (with_tcp) {
             b->port = s_free_port ();
             snprintf (b->tcp, sizeof b->tcp, "tcp://127.0.0.1:%d", b->port);
@@ -184,66 +88,15 @@ static int s_broker_start (s_broker_t *b, const char *const *args, bool with_tcp
             all[n++] = b->tcp;
         }
         all[n] = NULL;
-        b->pid = s_spawn (b, all);
-        s_track_pid (b->pid, true);
-        long long deadline = zt_now_ms () + 10000;
-        while (zt_now_ms () < deadline) {
-            int st;
-            if (waitpid (b->pid, &st, WNOHANG) == b->pid) {
-                s_track_pid (b->pid, false);
-                b->pid = 0;
-                break;
-            }
-            int rc;
-            zmgr_client_t *c = zmgr_client_new_timeout (b->ipc, 300, &rc);
-            if (c) {
-                rc = zmgr_ping (c, NULL);
-                zmgr_client_destroy (&c);
-                if (rc == 0)
-                    return 0;
-            }
-            usleep (20 * 1000);
-        }
-        char *log = s_slurp (b->log);
-        bool port_taken = strstr (log, "Address already in use") != NULL;
-        free (log);
-        if (b->pid || !port_taken) {
-            s_dump_log (b);
+        if (kit_daemon_start_ex (&b->d, KIT_DAEMON_LOG, all) == 0)
+            return 0;
+        bool port_taken = !kit_daemon_alive (&b->d)
+                          && kit_daemon_log_has (&b->d, "Address already in use", 0);
+        kit_daemon_fini (&b->d);
+        if (!port_taken)
             return -1;
-        }
     }
     return -1;
-}
-
-/*  SIGTERM, wait; the exit status (0 = clean) or -1. Keeps the directory
- *  (and the log) unless remove. */
-static int s_broker_stop (s_broker_t *b, bool remove)
-{
-    int result = -1;
-    if (b->pid > 0) {
-        kill (b->pid, SIGTERM);
-        long long deadline = zt_now_ms () + 10000;
-        int st = 0;
-        pid_t r = 0;
-        while (zt_now_ms () < deadline && (r = waitpid (b->pid, &st, WNOHANG)) == 0)
-            usleep (10 * 1000);
-        if (r == b->pid)
-            result = WIFEXITED (st) ? WEXITSTATUS (st) : 128 + WTERMSIG (st);
-        else {
-            kill (b->pid, SIGKILL);
-            waitpid (b->pid, NULL, 0);
-        }
-        s_track_pid (b->pid, false);
-        b->pid = 0;
-    }
-    if (remove && b->dir[0]) {
-        char cmd[300];
-        snprintf (cmd, sizeof cmd, "rm -rf '%s'", b->dir);
-        if (system (cmd) != 0)
-            fprintf (stderr, "could not remove %s\n", b->dir);
-        b->dir[0] = '\0';
-    }
-    return result;
 }
 
 /* ---- keys -------------------------------------------------------------- */
@@ -313,14 +166,11 @@ static int s_group_setup (void **state)
 static int s_group_teardown (void **state)
 {
     (void) state;
-    s_stop_status = s_broker_stop (&s_curve, false);
+    s_stop_status = kit_daemon_stop (&s_curve.d);
     if (getenv ("ZMGR_TEST_SHOW_LOG"))
-        s_dump_log (&s_curve);
-    s_broker_stop (&s_curve, true);
-    char cmd[300];
-    snprintf (cmd, sizeof cmd, "rm -rf '%s'", s_keydir);
-    if (system (cmd) != 0)
-        fprintf (stderr, "could not remove %s\n", s_keydir);
+        kit_daemon_dump_log (&s_curve.d);
+    kit_daemon_fini (&s_curve.d);
+    kit_rmtree (s_keydir);
     return 0;
 }
 
@@ -350,9 +200,9 @@ static void test_plain_client_refused (void **state)
 {
     (void) state;
     int rc = 0;
-    long long t0 = zt_now_ms ();
+    long long t0 = kit_now_ms ();
     zmgr_client_t *c = s_connect (s_curve.tcp, NULL, NULL, S_TIMEOUT_MS, &rc);
-    long long took = zt_now_ms () - t0;
+    long long took = kit_now_ms () - t0;
     assert_null (c);
     fprintf (stderr, "# plain client on the CURVE port: %s after %lld ms\n",
              zmgr_errname (rc), took);
@@ -364,10 +214,10 @@ static void test_wrong_server_key_refused (void **state)
 {
     (void) state;
     int rc = 0;
-    long long t0 = zt_now_ms ();
+    long long t0 = kit_now_ms ();
     zmgr_client_t *c = s_connect (s_curve.tcp, s_kfake.public_key, s_kclient.keyfile,
                                   S_TIMEOUT_MS, &rc);
-    long long took = zt_now_ms () - t0;
+    long long took = kit_now_ms () - t0;
     assert_null (c);
     fprintf (stderr, "# allowed client key, wrong server key: %s after %lld ms\n",
              zmgr_errname (rc), took);
@@ -379,10 +229,10 @@ static void test_unlisted_key_refused (void **state)
 {
     (void) state;
     int rc = 0;
-    long long t0 = zt_now_ms ();
+    long long t0 = kit_now_ms ();
     zmgr_client_t *c = s_connect (s_curve.tcp, s_kbroker.public_key, s_kstranger.keyfile,
                                   S_TIMEOUT_MS, &rc);
-    long long took = zt_now_ms () - t0;
+    long long took = kit_now_ms () - t0;
     assert_null (c);
     fprintf (stderr, "# unlisted key: %s after %lld ms\n", zmgr_errname (rc), took);
     assert_int_equal (rc, ZMGR_EPERM);
@@ -390,7 +240,7 @@ static void test_unlisted_key_refused (void **state)
     char want[128];
     snprintf (want, sizeof want, "refused key %s", s_kstranger.public_key);
     if (!s_log_has (&s_curve, want))
-        s_dump_log (&s_curve);
+        kit_daemon_dump_log (&s_curve.d);
     assert_true (s_log_has (&s_curve, want));
 }
 
@@ -543,7 +393,7 @@ static void test_allow_list_reload (void **state)
     (void) state;
     s_key_t late;
     s_make_key (&late, "late", "client");
-    kill (s_curve.pid, SIGHUP);
+    kill (s_curve.d.pid, SIGHUP);
     usleep (300 * 1000);
     int rc = 0;
     zmgr_client_t *c = s_connect (s_curve.tcp, s_kbroker.public_key, late.keyfile,
@@ -749,7 +599,7 @@ static void test_plain_traffic_is_plain (void **state)
     assert_true (s_relay_saw (&relay, "NULL"));
     assert_true (s_relay_saw (&relay, S_SECRET));
     s_relay_stop (&relay);
-    assert_int_equal (s_broker_stop (&plain, true), 0);
+    assert_int_equal (kit_daemon_fini (&plain.d), 0);
 }
 
 /* ---- what zmgrd refuses at start --------------------------------------- */
@@ -758,24 +608,24 @@ static void test_plain_traffic_is_plain (void **state)
  *  stderr in err. */
 static int s_run_zmgrd (const char *const *args, char *err, size_t err_size)
 {
-    s_broker_t b;
-    s_broker_dirs (&b);
+    char dir[64];
+    kit_tmpdir (dir, sizeof dir);
     const char *argv[40];
     size_t n = 0;
-    argv[n++] = zt_zmgrd_path ();
+    argv[n++] = kit_zmgrd_path ();
     for (size_t i = 0; args[i] && n < 39; i++)
         argv[n++] = args[i];
     argv[n] = NULL;
     char *saved = getenv ("XDG_RUNTIME_DIR") ? strdup (getenv ("XDG_RUNTIME_DIR")) : NULL;
-    setenv ("XDG_RUNTIME_DIR", b.dir, 1);
+    setenv ("XDG_RUNTIME_DIR", dir, 1);
     char out[4096];
-    int rc = zt_run (argv, NULL, out, sizeof out, err, err_size, 10000);
+    int rc = kit_run (argv, NULL, out, sizeof out, err, err_size, 10000);
     if (saved) {
         setenv ("XDG_RUNTIME_DIR", saved, 1);
         free (saved);
     } else
         unsetenv ("XDG_RUNTIME_DIR");
-    s_broker_stop (&b, true);
+    kit_rmtree (dir);
     return rc;
 }
 
@@ -835,8 +685,8 @@ static void test_ipc_modes (void **state)
 {
     (void) state;
     char dir[300], sock[320];
-    snprintf (dir, sizeof dir, "%s/zmgr", s_curve.dir);
-    snprintf (sock, sizeof sock, "%s/zmgr/zmgrd.sock", s_curve.dir);
+    snprintf (dir, sizeof dir, "%s/zmgr", s_curve.d.dir);
+    snprintf (sock, sizeof sock, "%s/zmgr/zmgrd.sock", s_curve.d.dir);
     struct stat st;
     assert_int_equal (stat (dir, &st), 0);
     assert_true (S_ISDIR (st.st_mode));
@@ -848,7 +698,6 @@ static void test_ipc_modes (void **state)
 
 int main (void)
 {
-    atexit (s_kill_all);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test (test_plain_client_refused),
         cmocka_unit_test (test_wrong_server_key_refused),

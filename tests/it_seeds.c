@@ -24,98 +24,21 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "testutil.h"
+#include "kit.h"
 #include "zmgr.h"
 
-static zt_daemon_t s_daemon;      /* the broker every test talks to */
+static kit_daemon_t s_daemon;     /* the broker every test talks to */
 static zmgr_client_t *s_client;   /* the parent's client */
-static int s_stop_status = -1;    /* zt_daemon_stop's result, checked in main */
+static int s_stop_status = -1;    /* kit_daemon_fini's result, checked in main */
 
-/* ---- process helpers -------------------------------------------------- */
-
-typedef int (*s_child_fn) (void *arg);
-
-/*  Forks a child that runs fn(arg) and _exits with its result. */
-static pid_t s_spawn (s_child_fn fn, void *arg)
-{
-    fflush (stdout);
-    fflush (stderr);
-    pid_t pid = fork ();
-    assert_true (pid >= 0);
-    if (pid == 0) {
-        alarm (60);      /* a child never outlives a hung test by much */
-        _exit (fn (arg));
-    }
-    return pid;
-}
-
-/*  Waits for a child at most timeout_ms: its exit code, 128+signal, or -1
- *  when it had to be killed. */
-static int s_wait_child (pid_t pid, int timeout_ms)
-{
-    long long deadline = zt_now_ms () + timeout_ms;
-    int st = 0;
-    for (;;) {
-        pid_t r = waitpid (pid, &st, WNOHANG);
-        if (r == pid)
-            return WIFEXITED (st) ? WEXITSTATUS (st) : 128 + WTERMSIG (st);
-        if (r < 0 && errno != EINTR)
-            return -2;
-        if (zt_now_ms () >= deadline) {
-            kill (pid, SIGKILL);
-            waitpid (pid, NULL, 0);
-            fprintf (stderr, "  child %d killed after %d ms\n", (int) pid, timeout_ms);
-            return -1;
-        }
-        usleep (5 * 1000);
-    }
-}
-
-/*  Reads exactly n bytes from fd within timeout_ms; true on success. */
-static bool s_read_full (int fd, void *buf, size_t n, int timeout_ms)
-{
-    long long deadline = zt_now_ms () + timeout_ms;
-    size_t got = 0;
-    while (got < n) {
-        long long left = deadline - zt_now_ms ();
-        if (left <= 0)
-            return false;
-        struct pollfd pfd = { fd, POLLIN, 0 };
-        int rc = poll (&pfd, 1, (int) left);
-        if (rc < 0 && errno == EINTR)
-            continue;
-        if (rc <= 0)
-            return false;
-        ssize_t r = read (fd, (char *) buf + got, n - got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return false;
-        got += (size_t) r;
-    }
-    return true;
-}
-
-static void s_write_full (int fd, const void *buf, size_t n)
-{
-    size_t done = 0;
-    while (done < n) {
-        ssize_t w = write (fd, (const char *) buf + done, n - done);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return;
-        done += (size_t) w;
-    }
-}
+/* ---- process helpers (forking and pipes are the kit's, kit.h) -------- */
 
 /*  In a child: a client of its own, or NULL with a message. */
 static zmgr_client_t *s_child_client (const char *who)
 {
-    int st = 0;
-    zmgr_client_t *c = zmgr_client_new_timeout (s_daemon.endpoint, 5000, &st);
+    zmgr_client_t *c = kit_client (s_daemon.endpoint, 5000);
     if (!c)
-        fprintf (stderr, "  %s: client_new: %s\n", who, zmgr_errname (st));
+        fprintf (stderr, "  (in %s)\n", who);
     return c;
 }
 
@@ -138,42 +61,14 @@ static int64_t s_take_int (zmgr_value_t **v)
     return i;
 }
 
-/*  The broker's "parked" statistic, or -1 when it has none. */
-static int64_t s_parked (void)
-{
-    zmgr_value_t *st = NULL;
-    if (zmgr_stats (s_client, &st) != 0)
-        return -1;
-    size_t len = 0;
-    const void *data = zmgr_value_packed (st, &len);
-    msgpack_unpacked u;
-    msgpack_unpacked_init (&u);
-    size_t off = 0;
-    int64_t parked = -1;
-    if (msgpack_unpack_next (&u, data, len, &off) == MSGPACK_UNPACK_SUCCESS
-        && u.data.type == MSGPACK_OBJECT_MAP) {
-        msgpack_object_map m = u.data.via.map;
-        for (uint32_t i = 0; i < m.size; i++) {
-            msgpack_object k = m.ptr[i].key;
-            if (k.type == MSGPACK_OBJECT_STR && k.via.str.size == 6
-                && memcmp (k.via.str.ptr, "parked", 6) == 0
-                && m.ptr[i].val.type == MSGPACK_OBJECT_POSITIVE_INTEGER)
-                parked = (int64_t) m.ptr[i].val.via.u64;
-        }
-    }
-    msgpack_unpacked_destroy (&u);
-    zmgr_value_destroy (&st);
-    return parked;
-}
-
 /*  Waits (bounded) until the broker's "parked" statistic is at least
  *  (at_least) or at most (!at_least) want; false when the statistic is
  *  missing or never gets there. */
 static bool s_wait_parked (int64_t want, bool at_least, int timeout_ms)
 {
-    long long deadline = zt_now_ms () + timeout_ms;
-    while (zt_now_ms () < deadline) {
-        int64_t parked = s_parked ();
+    long long deadline = kit_now_ms () + timeout_ms;
+    while (kit_now_ms () < deadline) {
+        int64_t parked = kit_stat_int (s_client, "parked");
         if (parked < 0)
             return false;
         if (at_least ? parked >= want : parked <= want)
@@ -188,24 +83,17 @@ static bool s_wait_parked (int64_t want, bool at_least, int timeout_ms)
 static int s_group_setup (void **state)
 {
     (void) state;
-    if (zt_daemon_start (&s_daemon, NULL) != 0)
+    if (kit_daemon_start (&s_daemon, NULL) != 0)
         return -1;
-    int st = 0;
-    s_client = zmgr_client_new_timeout (s_daemon.endpoint, 5000, &st);
-    if (!s_client) {
-        fprintf (stderr, "client_new: %s\n", zmgr_errname (st));
-        return -1;
-    }
-    return 0;
+    s_client = kit_client (s_daemon.endpoint, 5000);
+    return s_client ? 0 : -1;
 }
 
 static int s_group_teardown (void **state)
 {
     (void) state;
     zmgr_client_destroy (&s_client);
-    s_stop_status = zt_daemon_stop (&s_daemon);
-    if (s_stop_status != 0)
-        fprintf (stderr, "zmgrd did not exit cleanly: %d\n", s_stop_status);
+    s_stop_status = kit_daemon_fini (&s_daemon);
     return s_stop_status == 0 ? 0 : -1;
 }
 
@@ -235,9 +123,9 @@ static void test_concurrent_append (void **state)
     (void) state;
     pid_t pids[A_PROCS];
     for (int p = 0; p < A_PROCS; p++)
-        pids[p] = s_spawn (s_appender, (void *) (intptr_t) p);
+        pids[p] = kit_child_spawn (s_appender, (void *) (intptr_t) p);
     for (int p = 0; p < A_PROCS; p++)
-        assert_int_equal (s_wait_child (pids[p], 60000), 0);
+        assert_int_equal (kit_child_wait (pids[p], 60000), 0);
 
     int64_t len = 0;
     assert_int_equal (zmgr_list_len (s_client, "seeds.a", &len), 0);
@@ -330,7 +218,7 @@ static int s_consumer (void *arg)
             return 0;
         }
         int32_t x32 = (int32_t) x;
-        s_write_full (pc->fd, &x32, sizeof x32);
+        kit_write_full (pc->fd, &x32, sizeof x32);
     }
     return s_child_fail (&c, "no sentinel", 0, 4);
 }
@@ -343,24 +231,24 @@ static void s_producer_consumers (const char *queue, int put_timeout_ms)
     for (int r = 0; r < B_READERS; r++) {
         assert_int_equal (pipe (fds[r]), 0);
         rpc[r] = (s_pc_t) { queue, fds[r][1], 0 };
-        readers[r] = s_spawn (s_consumer, &rpc[r]);
+        readers[r] = kit_child_spawn (s_consumer, &rpc[r]);
         close (fds[r][1]);
     }
     s_pc_t wpc = { queue, -1, put_timeout_ms };
-    pid_t writer = s_spawn (s_producer, &wpc);
+    pid_t writer = kit_child_spawn (s_producer, &wpc);
 
     /* collect while they run (the pipes hold 8 KB each at most anyway) */
     static int32_t got[B_READERS][B_ITEMS + 1];
     size_t ngot[B_READERS] = { 0 };
     for (int r = 0; r < B_READERS; r++) {
         int32_t x;
-        while (ngot[r] <= B_ITEMS && s_read_full (fds[r][0], &x, sizeof x, 60000))
+        while (ngot[r] <= B_ITEMS && kit_read_full (fds[r][0], &x, sizeof x, 60000))
             got[r][ngot[r]++] = x;
         close (fds[r][0]);
     }
-    assert_int_equal (s_wait_child (writer, 60000), 0);
+    assert_int_equal (kit_child_wait (writer, 60000), 0);
     for (int r = 0; r < B_READERS; r++)
-        assert_int_equal (s_wait_child (readers[r], 60000), 0);
+        assert_int_equal (kit_child_wait (readers[r], 60000), 0);
 
     static int seen[B_ITEMS];
     memset (seen, 0, sizeof seen);
@@ -417,14 +305,14 @@ static int s_blocked_getter (void *arg)
     zmgr_client_t *c = s_child_client ("getter");
     if (!c)
         return 1;
-    s_write_full (w->fd, "r", 1);
+    kit_write_full (w->fd, "r", 1);
     s_get_report_t rep = { 0, 0, INT64_MIN, 0 };
     zmgr_value_t *v = NULL;
-    long long t0 = zt_now_ms ();
+    long long t0 = kit_now_ms ();
     rep.rc = zmgr_queue_get (c, "seeds.c", 10000, &v);
-    rep.elapsed = zt_now_ms () - t0;
+    rep.elapsed = kit_now_ms () - t0;
     rep.item = s_take_int (&v);
-    s_write_full (w->fd, &rep, sizeof rep);
+    kit_write_full (w->fd, &rep, sizeof rep);
     zmgr_client_destroy (&c);
     return 0;
 }
@@ -435,19 +323,19 @@ static void test_blocked_get_woken (void **state)
     int fds[2];
     assert_int_equal (pipe (fds), 0);
     s_waker_t w = { fds[1] };
-    pid_t pid = s_spawn (s_blocked_getter, &w);
+    pid_t pid = kit_child_spawn (s_blocked_getter, &w);
     close (fds[1]);
     char ch = 0;
-    assert_true (s_read_full (fds[0], &ch, 1, 10000));
+    assert_true (kit_read_full (fds[0], &ch, 1, 10000));
     usleep (300 * 1000);
     zmgr_value_t *v = zmgr_value_new_int (42);
     int rc = zmgr_queue_put (s_client, "seeds.c", v, 0);
     zmgr_value_destroy (&v);
     assert_int_equal (rc, 0);
     s_get_report_t rep;
-    bool ok = s_read_full (fds[0], &rep, sizeof rep, 15000);
+    bool ok = kit_read_full (fds[0], &rep, sizeof rep, 15000);
     close (fds[0]);
-    assert_int_equal (s_wait_child (pid, 15000), 0);
+    assert_int_equal (kit_child_wait (pid, 15000), 0);
     assert_true (ok);
     fprintf (stderr, "  get returned %s after %lld ms\n", zmgr_errname (rep.rc),
              (long long) rep.elapsed);
@@ -514,10 +402,10 @@ static void test_lock_counter (void **state)
     int rc = zmgr_value_set (s_client, "seeds.d.v", zero);
     zmgr_value_destroy (&zero);
     assert_int_equal (rc, 0);
-    pid_t a = s_spawn (s_locked_incr, NULL);
-    pid_t b = s_spawn (s_locked_incr, NULL);
-    assert_int_equal (s_wait_child (a, 90000), 0);
-    assert_int_equal (s_wait_child (b, 90000), 0);
+    pid_t a = kit_child_spawn (s_locked_incr, NULL);
+    pid_t b = kit_child_spawn (s_locked_incr, NULL);
+    assert_int_equal (kit_child_wait (a, 90000), 0);
+    assert_int_equal (kit_child_wait (b, 90000), 0);
     zmgr_value_t *v = NULL;
     assert_int_equal (zmgr_value_get (s_client, "seeds.d.v", &v), 0);
     assert_int_equal (s_take_int (&v), 2 * D_ROUNDS);
@@ -531,9 +419,9 @@ static void test_atomic_add (void **state)
     (void) state;
     pid_t pids[4];
     for (int i = 0; i < 4; i++)
-        pids[i] = s_spawn (s_atomic_incr, NULL);
+        pids[i] = kit_child_spawn (s_atomic_incr, NULL);
     for (int i = 0; i < 4; i++)
-        assert_int_equal (s_wait_child (pids[i], 60000), 0);
+        assert_int_equal (kit_child_wait (pids[i], 60000), 0);
     zmgr_value_t *v = NULL;
     assert_int_equal (zmgr_value_get (s_client, "seeds.d.ctr", &v), 0);
     assert_int_equal (s_take_int (&v), 4 * D_ROUNDS);
@@ -574,9 +462,9 @@ static void test_shared_dict (void **state)
     (void) state;
     pid_t pids[4];
     for (int i = 0; i < 4; i++)
-        pids[i] = s_spawn (s_dict_worker, (void *) (intptr_t) i);
+        pids[i] = kit_child_spawn (s_dict_worker, (void *) (intptr_t) i);
     for (int i = 0; i < 4; i++)
-        assert_int_equal (s_wait_child (pids[i], 60000), 0);
+        assert_int_equal (kit_child_wait (pids[i], 60000), 0);
     int64_t len = 0;
     assert_int_equal (zmgr_dict_len (s_client, "seeds.dict", &len), 0);
     assert_int_equal (len, 5);
@@ -611,7 +499,7 @@ static int s_holder (void *arg)
     int rc = zmgr_lock_acquire (c, h->lock, false, 5000);
     if (rc != 0)
         return s_child_fail (&c, "lock_acquire", rc, 2);
-    s_write_full (h->fd, "L", 1);
+    kit_write_full (h->fd, "L", 1);
     sleep (60);
     zmgr_client_destroy (&c);
     return 3;
@@ -624,7 +512,7 @@ static int s_waiter (void *arg)
     zmgr_client_t *c = s_child_client ("waiter");
     if (!c)
         return 1;
-    s_write_full (h->fd, "w", 1);
+    kit_write_full (h->fd, "w", 1);
     int rc = zmgr_lock_acquire (c, h->lock, false, 10000);
     if (rc != 0)
         return s_child_fail (&c, "lock_acquire", rc, 2);
@@ -642,13 +530,13 @@ static void test_lock_holder_killed (void **state)
     int fds[2];
     assert_int_equal (pipe (fds), 0);
     s_holder_t h = { n, fds[1] };
-    pid_t holder = s_spawn (s_holder, &h);
+    pid_t holder = kit_child_spawn (s_holder, &h);
     char ch = 0;
-    bool got = s_read_full (fds[0], &ch, 1, 10000);
+    bool got = kit_read_full (fds[0], &ch, 1, 10000);
     close (fds[0]);
     close (fds[1]);
     if (!got)
-        s_wait_child (holder, 0);
+        kit_child_wait (holder, 0);
     assert_true (got);
 
     bool locked = false;
@@ -656,11 +544,11 @@ static void test_lock_holder_killed (void **state)
     assert_true (locked);
     assert_int_equal (zmgr_lock_acquire (s_client, n, false, 100), ZMGR_ETIMEOUT);
     assert_int_equal (kill (holder, SIGKILL), 0);
-    assert_int_equal (s_wait_child (holder, 5000), 128 + SIGKILL);
+    assert_int_equal (kit_child_wait (holder, 5000), 128 + SIGKILL);
 
-    long long t0 = zt_now_ms ();
+    long long t0 = kit_now_ms ();
     int rc = zmgr_lock_acquire (s_client, n, false, 5000);
-    long long took = zt_now_ms () - t0;
+    long long took = kit_now_ms () - t0;
     fprintf (stderr, "  acquire after SIGKILL: %s after %lld ms\n", zmgr_errname (rc), took);
     assert_int_equal (rc, 0);
     assert_true (took < 5000);
@@ -674,27 +562,27 @@ static void test_lock_holder_killed_waiter (void **state)
     int fds[2];
     assert_int_equal (pipe (fds), 0);
     s_holder_t h = { n, fds[1] };
-    pid_t holder = s_spawn (s_holder, &h);
+    pid_t holder = kit_child_spawn (s_holder, &h);
     char ch = 0;
-    bool got = s_read_full (fds[0], &ch, 1, 10000);
-    pid_t waiter = got ? s_spawn (s_waiter, &h) : -1;
-    got = got && s_read_full (fds[0], &ch, 1, 10000);
+    bool got = kit_read_full (fds[0], &ch, 1, 10000);
+    pid_t waiter = got ? kit_child_spawn (s_waiter, &h) : -1;
+    got = got && kit_read_full (fds[0], &ch, 1, 10000);
     close (fds[0]);
     close (fds[1]);
     if (!got) {
-        s_wait_child (holder, 0);
+        kit_child_wait (holder, 0);
         if (waiter > 0)
-            s_wait_child (waiter, 0);
+            kit_child_wait (waiter, 0);
     }
     assert_true (got);
     usleep (300 * 1000);    /* the waiter parks its acquire */
 
-    long long t0 = zt_now_ms ();
+    long long t0 = kit_now_ms ();
     assert_int_equal (kill (holder, SIGKILL), 0);
-    assert_int_equal (s_wait_child (holder, 5000), 128 + SIGKILL);
-    int wst = s_wait_child (waiter, 15000);
+    assert_int_equal (kit_child_wait (holder, 5000), 128 + SIGKILL);
+    int wst = kit_child_wait (waiter, 15000);
     fprintf (stderr, "  waiter exited %d, %lld ms after the kill\n", wst,
-             zt_now_ms () - t0);
+             kit_now_ms () - t0);
     assert_int_equal (wst, 0);
     assert_int_equal (zmgr_lock_acquire (s_client, n, false, 5000), 0);
     assert_int_equal (zmgr_lock_release (s_client, n), 0);
@@ -710,21 +598,21 @@ static void test_lock_holder_stopped (void **state)
     int fds[2];
     assert_int_equal (pipe (fds), 0);
     s_holder_t h = { n, fds[1] };
-    pid_t holder = s_spawn (s_holder, &h);
+    pid_t holder = kit_child_spawn (s_holder, &h);
     char ch = 0;
-    bool got = s_read_full (fds[0], &ch, 1, 10000);
+    bool got = kit_read_full (fds[0], &ch, 1, 10000);
     close (fds[0]);
     close (fds[1]);
     if (!got)
-        s_wait_child (holder, 0);
+        kit_child_wait (holder, 0);
     assert_true (got);
     assert_int_equal (kill (holder, SIGSTOP), 0);
 
-    long long t0 = zt_now_ms ();
+    long long t0 = kit_now_ms ();
     int rc = zmgr_lock_acquire (s_client, n, false, 15000);
-    long long took = zt_now_ms () - t0;
+    long long took = kit_now_ms () - t0;
     kill (holder, SIGKILL);
-    s_wait_child (holder, 5000);
+    kit_child_wait (holder, 5000);
     fprintf (stderr, "  acquire from a frozen holder: %s after %lld ms\n",
              zmgr_errname (rc), took);
     assert_int_equal (rc, 0);
@@ -740,7 +628,7 @@ static int s_doomed_getter (void *arg)
     zmgr_client_t *c = s_child_client ("doomed getter");
     if (!c)
         return 1;
-    s_write_full (h->fd, "r", 1);
+    kit_write_full (h->fd, "r", 1);
     zmgr_value_t *v = NULL;
     int rc = zmgr_queue_get (c, h->lock, 20000, &v);
     fprintf (stderr, "  doomed getter was answered: %s\n", zmgr_errname (rc));
@@ -752,13 +640,13 @@ static void test_dead_getter_loses_nothing (void **state)
     (void) state;
     const char *n = "seeds.g";
     assert_int_equal (zmgr_queue_create (s_client, n, 0), 0);
-    int64_t before = s_parked ();
+    int64_t before = kit_stat_int (s_client, "parked");
     int fds[2];
     assert_int_equal (pipe (fds), 0);
     s_holder_t h = { n, fds[1] };
-    pid_t pid = s_spawn (s_doomed_getter, &h);
+    pid_t pid = kit_child_spawn (s_doomed_getter, &h);
     char ch = 0;
-    bool got = s_read_full (fds[0], &ch, 1, 10000);
+    bool got = kit_read_full (fds[0], &ch, 1, 10000);
     close (fds[0]);
     close (fds[1]);
     if (got && before >= 0)
@@ -766,7 +654,7 @@ static void test_dead_getter_loses_nothing (void **state)
     else if (got)
         usleep (300 * 1000);
     kill (pid, SIGKILL);
-    assert_int_equal (s_wait_child (pid, 5000), 128 + SIGKILL);
+    assert_int_equal (kit_child_wait (pid, 5000), 128 + SIGKILL);
     assert_true (got);
     /* the broker notices the closed connection and drops the request */
     if (before >= 0)
@@ -806,7 +694,7 @@ static int s_fifo_getter (void *arg)
     int rc = zmgr_ping (c, NULL);
     if (rc != 0)
         return s_child_fail (&c, "ping", rc, 2);
-    s_write_full (f->fd, "r", 1);
+    kit_write_full (f->fd, "r", 1);
     zmgr_value_t *v = NULL;
     rc = zmgr_queue_get (c, "seeds.f", 10000, &v);
     if (rc != 0)
@@ -832,9 +720,9 @@ static void test_fifo_waiters (void **state)
     int n = 0;
     for (; n < N && ok; n++) {
         f[n] = (s_fifo_t) { n, fds[1] };
-        pids[n] = s_spawn (s_fifo_getter, &f[n]);
+        pids[n] = kit_child_spawn (s_fifo_getter, &f[n]);
         char ch = 0;
-        ok = s_read_full (fds[0], &ch, 1, 10000);
+        ok = kit_read_full (fds[0], &ch, 1, 10000);
         usleep (100 * 1000);
         /* be sure it is parked before the next one comes */
         if (ok && !s_wait_parked (n + 1, true, 5000))
@@ -853,7 +741,7 @@ static void test_fifo_waiters (void **state)
     }
     int st[N];
     for (int i = 0; i < n; i++)
-        st[i] = s_wait_child (pids[i], ok ? 15000 : 0);
+        st[i] = kit_child_wait (pids[i], ok ? 15000 : 0);
     assert_true (ok);
     for (int i = 0; i < N; i++)
         assert_int_equal (st[i], 0);

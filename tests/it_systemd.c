@@ -26,7 +26,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "testutil.h"
+#include "kit.h"
 #include "zmgr.h"
 
 typedef struct {
@@ -51,7 +51,7 @@ static void s_kill_leftover (void)
  *  sd_notify then. */
 static bool s_zmgrd_has_sd_notify (void)
 {
-    FILE *f = fopen (zt_zmgrd_path (), "rb");
+    FILE *f = fopen (kit_zmgrd_path (), "rb");
     if (!f)
         return false;
     static char buf[1 << 16];
@@ -88,7 +88,7 @@ static void s_start (s_sd_t *sd, const char *const *args, const char *watchdog_u
 
     const char *argv[32];
     size_t argc = 0;
-    argv[argc++] = zt_zmgrd_path ();
+    argv[argc++] = kit_zmgrd_path ();
     for (size_t i = 0; args && args[i] && argc < 31; i++)
         argv[argc++] = args[i];
     argv[argc] = NULL;
@@ -158,10 +158,10 @@ static bool s_has_line (const char *msg, const char *line)
 static bool s_wait_for (s_sd_t *sd, const char *line, bool prefix, char *out, size_t size,
                         int timeout_ms)
 {
-    long long deadline = zt_now_ms () + timeout_ms;
+    long long deadline = kit_now_ms () + timeout_ms;
     char buf[4096];
     for (;;) {
-        long long left = deadline - zt_now_ms ();
+        long long left = deadline - kit_now_ms ();
         if (left <= 0 || s_recv (sd, buf, sizeof buf, (int) left) < 0)
             return false;
         bool hit = prefix ? strstr (buf, line) != NULL : s_has_line (buf, line);
@@ -179,10 +179,10 @@ static int s_stop (s_sd_t *sd)
     int result = -1;
     if (sd->pid > 0) {
         kill (sd->pid, SIGTERM);
-        long long deadline = zt_now_ms () + 15000;
+        long long deadline = kit_now_ms () + 15000;
         int st = 0;
         pid_t r = 0;
-        while (zt_now_ms () < deadline && (r = waitpid (sd->pid, &st, WNOHANG)) == 0)
+        while (kit_now_ms () < deadline && (r = waitpid (sd->pid, &st, WNOHANG)) == 0)
             usleep (10 * 1000);
         if (r == sd->pid)
             result = WIFEXITED (st) ? WEXITSTATUS (st) : 128 + WTERMSIG (st);
@@ -216,12 +216,12 @@ static void test_ready_means_ready (void **state)
     const char *args[] = { "--workers", "1", NULL };
     s_start (&sd, args, NULL, false);
     char msg[4096];
-    long long t0 = zt_now_ms ();
+    long long t0 = kit_now_ms ();
     if (!s_wait_for (&sd, "READY=1", false, msg, sizeof msg, 15000)) {
         s_dump_log (&sd);
         fail_msg ("no READY=1 within 15 s");
     }
-    fprintf (stderr, "# READY=1 after %lld ms\n", zt_now_ms () - t0);
+    fprintf (stderr, "# READY=1 after %lld ms\n", kit_now_ms () - t0);
     /*  At once, no retry: the endpoint takes a client... */
     int rc = 0;
     zmgr_client_t *c = zmgr_client_new_timeout (sd.ipc, 2000, &rc);
@@ -260,9 +260,9 @@ static void test_no_workers_ready_at_once (void **state)
     s_sd_t sd;
     const char *args[] = { "--workers", "0", NULL };
     s_start (&sd, args, NULL, false);
-    long long t0 = zt_now_ms ();
+    long long t0 = kit_now_ms ();
     assert_true (s_wait_for (&sd, "READY=1", false, NULL, 0, 10000));
-    assert_true (zt_now_ms () - t0 < 5000);
+    assert_true (kit_now_ms () - t0 < 5000);
     int rc = 0;
     zmgr_client_t *c = zmgr_client_new_timeout (sd.ipc, 2000, &rc);
     assert_non_null (c);
@@ -281,15 +281,15 @@ static void test_watchdog (void **state)
     assert_true (s_wait_for (&sd, "READY=1", false, NULL, 0, 10000));
     /*  Count WATCHDOG=1 for 2 s: one every 200 ms is expected, and the
      *  gap that matters is the largest, which must stay under 400 ms. */
-    long long start = zt_now_ms (), last = -1, max_gap = 0;
+    long long start = kit_now_ms (), last = -1, max_gap = 0;
     int pings = 0;
     char buf[4096];
-    while (zt_now_ms () - start < 2000) {
+    while (kit_now_ms () - start < 2000) {
         if (s_recv (&sd, buf, sizeof buf, 500) < 0)
             break;
         if (!s_has_line (buf, "WATCHDOG=1"))
             continue;
-        long long now = zt_now_ms ();
+        long long now = kit_now_ms ();
         if (last >= 0 && now - last > max_gap)
             max_gap = now - last;
         last = now;
@@ -320,7 +320,7 @@ int main (void)
 {
     if (!s_zmgrd_has_sd_notify ()) {
         fprintf (stderr, "%s has no sd_notify (built without libsystemd): skipped\n",
-                 zt_zmgrd_path ());
+                 kit_zmgrd_path ());
         return 77;
     }
     atexit (s_kill_leftover);

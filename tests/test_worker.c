@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "../client/src/worker_int.h"
+#include "kit.h"
 #include "proto.h"
 #include "zmgr_module.h"
 
@@ -40,94 +41,7 @@ static int64_t s_now_ms (void)
 
 /* ---- building values ---------------------------------------------------------- */
 
-/*  A value from a tiny format: i<int> d<double> s<str> n (nil) t f, [ ] for
- *  arrays, { } for maps (key value ...), separated by spaces or commas, e.g.
- *  "[s/bin/echo shello]" or "[[i10] [i5]]". Strings end at a space, comma,
- *  ] or }; "~" in a string stands for a space. */
-static const char *s_build (proto_buf_t *b, const char *p);
-
-static const char *s_skip (const char *p)
-{
-    while (*p == ' ' || *p == ',')
-        p++;
-    return p;
-}
-
-static const char *s_container (proto_buf_t *b, const char *p, char close, bool map)
-{
-    /*  Count first, then write. */
-    proto_buf_t tmp;
-    proto_buf_init (&tmp);
-    size_t n = 0;
-    p = s_skip (p);
-    while (*p != close) {
-        p = s_skip (s_build (&tmp, p));
-        n++;
-    }
-    if (map)
-        proto_put_map (b, n / 2);
-    else
-        proto_put_array (b, n);
-    proto_put_raw (b, tmp.data, tmp.len);
-    proto_buf_fini (&tmp);
-    return p + 1;
-}
-
-static const char *s_build (proto_buf_t *b, const char *p)
-{
-    p = s_skip (p);
-    char c = *p++;
-    switch (c) {
-    case '[':
-        return s_container (b, p, ']', false);
-    case '{':
-        return s_container (b, p, '}', true);
-    case 'n':
-        proto_put_nil (b);
-        return p;
-    case 't':
-        proto_put_bool (b, true);
-        return p;
-    case 'f':
-        proto_put_bool (b, false);
-        return p;
-    case 'i': {
-        char *end;
-        long long v = strtoll (p, &end, 10);
-        proto_put_int (b, v);
-        return end;
-    }
-    case 'd': {
-        char *end;
-        double v = strtod (p, &end);
-        proto_put_double (b, v);
-        return end;
-    }
-    case 's': {
-        char buf[256];
-        size_t n = 0;
-        while (*p && *p != ' ' && *p != ',' && *p != ']' && *p != '}' && n < sizeof buf)
-            buf[n++] = *p == '~' ? ' ' : *p, p++;
-        proto_put_str (b, buf, n);
-        return p;
-    }
-    default:
-        fail_msg ("bad value spec at '%s'", p - 1);
-        return p;
-    }
-}
-
-static zmgr_value_t *s_val (const char *spec)
-{
-    proto_buf_t b;
-    proto_buf_init (&b);
-    s_build (&b, spec);
-    assert_false (b.oom);
-    zmgr_value_t *v = zmgr_value_from_msgpack (b.data, b.len);
-    proto_buf_fini (&b);
-    assert_non_null (v);
-    return v;
-}
+/*  Values are spelled as the kit's literals (kit.h): "[\"/bin/echo\", \"hi\"]". */
 
 static proto_slice_t s_slice (const zmgr_value_t *v)
 {
@@ -187,7 +101,7 @@ static int s_teardown (void **state)
 static int s_run (const char *fn, const char *spec, bool chunk, zmgr_value_t **result,
                   char **message)
 {
-    zmgr_value_t *args = s_val (spec);
+    zmgr_value_t *args = kit_value (spec);
     int rc = worker_run_task_for_test (s_worker, fn, args, chunk, result, message);
     zmgr_value_destroy (&args);
     if (rc == 0) {
@@ -202,7 +116,7 @@ static int s_run (const char *fn, const char *spec, bool chunk, zmgr_value_t **r
 /*  Expects success with a result equal to spec. */
 static void s_expect (const char *fn, const char *args, bool chunk, const char *want)
 {
-    zmgr_value_t *r, *w = s_val (want);
+    zmgr_value_t *r, *w = kit_value (want);
     char *msg;
     int rc = s_run (fn, args, chunk, &r, &msg);
     if (rc)
@@ -231,50 +145,51 @@ static void s_expect_error (const char *fn, const char *args, bool chunk,
 static void test_echo (void **state)
 {
     (void)state;
-    s_expect ("echo", "[i1 sx n [t f] {sk d1.5}]", false, "[i1 sx n [t f] {sk d1.5}]");
+    s_expect ("echo", "[1, \"x\", null, [true, false], {\"k\": 1.5}]", false,
+              "[1, \"x\", null, [true, false], {\"k\": 1.5}]");
     s_expect ("echo", "[]", false, "[]");
 }
 
 static void test_sum_range (void **state)
 {
     (void)state;
-    s_expect ("sum_range", "[i10]", false, "i45");
-    s_expect ("sum_range", "[i0]", false, "i0");
-    s_expect ("sum_range", "[i1]", false, "i0");
-    s_expect ("sum_range", "[i3000000]", false, "i4499998500000");
-    s_expect_error ("sum_range", "[i-1]", false, "integer n >= 0");
-    s_expect_error ("sum_range", "[sten]", false, "integer n >= 0");
-    s_expect_error ("sum_range", "[d1.5]", false, "integer n >= 0");
+    s_expect ("sum_range", "[10]", false, "45");
+    s_expect ("sum_range", "[0]", false, "0");
+    s_expect ("sum_range", "[1]", false, "0");
+    s_expect ("sum_range", "[3000000]", false, "4499998500000");
+    s_expect_error ("sum_range", "[-1]", false, "integer n >= 0");
+    s_expect_error ("sum_range", "[\"ten\"]", false, "integer n >= 0");
+    s_expect_error ("sum_range", "[1.5]", false, "integer n >= 0");
     s_expect_error ("sum_range", "[]", false, "integer n >= 0");
-    s_expect_error ("sum_range", "[i1 i2]", false, "integer n >= 0");
+    s_expect_error ("sum_range", "[1, 2]", false, "integer n >= 0");
     /*  n(n-1)/2 passes INT64_MAX from n = 2^32 + 1: refused before looping. */
     int64_t t0 = s_now_ms ();
-    s_expect_error ("sum_range", "[i4294967297]", false, "overflows int64");
-    s_expect_error ("sum_range", "[i9223372036854775807]", false, "overflows int64");
+    s_expect_error ("sum_range", "[4294967297]", false, "overflows int64");
+    s_expect_error ("sum_range", "[9223372036854775807]", false, "overflows int64");
     assert_true (s_now_ms () - t0 < 1000);
 }
 
 static void test_fail (void **state)
 {
     (void)state;
-    s_expect_error ("fail", "[sboom~now]", false, "boom now");
+    s_expect_error ("fail", "[\"boom now\"]", false, "boom now");
     s_expect_error ("fail", "[]", false, "failed as asked");
-    s_expect_error ("fail", "[i1]", false, "fail takes one message string");
-    s_expect_error ("fail", "[sa sb]", false, "fail takes one message string");
+    s_expect_error ("fail", "[1]", false, "fail takes one message string");
+    s_expect_error ("fail", "[\"a\", \"b\"]", false, "fail takes one message string");
 }
 
 static void test_sleep (void **state)
 {
     (void)state;
     int64_t t0 = s_now_ms ();
-    s_expect ("sleep", "[d0.12]", false, "n");
+    s_expect ("sleep", "[0.12]", false, "null");
     int64_t took = s_now_ms () - t0;
     assert_true (took >= 110);
     assert_true (took < 2000);
-    s_expect ("sleep", "[i0]", false, "n");
-    s_expect_error ("sleep", "[i-1]", false, "seconds must be");
-    s_expect_error ("sleep", "[d1e12]", false, "seconds must be");
-    s_expect_error ("sleep", "[snever]", false, "one number of seconds");
+    s_expect ("sleep", "[0]", false, "null");
+    s_expect_error ("sleep", "[-1]", false, "seconds must be");
+    s_expect_error ("sleep", "[1e12]", false, "seconds must be");
+    s_expect_error ("sleep", "[\"never\"]", false, "one number of seconds");
     s_expect_error ("sleep", "[]", false, "one number of seconds");
 }
 
@@ -300,8 +215,8 @@ static void test_unknown_and_bad_args (void **state)
 {
     (void)state;
     s_expect_error ("nosuch", "[]", false, "no such function: nosuch");
-    s_expect_error ("echo", "i5", false, "args must be an array");
-    s_expect_error ("echo", "{sa i1}", false, "args must be an array");
+    s_expect_error ("echo", "5", false, "args must be an array");
+    s_expect_error ("echo", "{\"a\": 1}", false, "args must be an array");
 }
 
 /* ---- chunks ------------------------------------------------------------------------ */
@@ -309,15 +224,15 @@ static void test_unknown_and_bad_args (void **state)
 static void test_chunk (void **state)
 {
     (void)state;
-    s_expect ("sum_range", "[[i10] [i5] [i0]]", true, "[i45 i10 i0]");
-    s_expect ("echo", "[[i1 i2] [] [sx]]", true, "[[i1 i2] [] [sx]]");
+    s_expect ("sum_range", "[[10], [5], [0]]", true, "[45, 10, 0]");
+    s_expect ("echo", "[[1, 2], [], [\"x\"]]", true, "[[1, 2], [], [\"x\"]]");
     s_expect ("sum_range", "[]", true, "[]");
     /*  The first failing element fails the job, with its message. */
-    s_expect_error ("fail", "[[sfirst] [ssecond]]", true, "first");
-    s_expect_error ("sum_range", "[[i10] [i-1] [sx]]", true, "integer n >= 0");
-    s_expect_error ("sum_range", "[[i10] i5]", true,
+    s_expect_error ("fail", "[[\"first\"], [\"second\"]]", true, "first");
+    s_expect_error ("sum_range", "[[10], [-1], [\"x\"]]", true, "integer n >= 0");
+    s_expect_error ("sum_range", "[[10], 5]", true,
                     "chunk element 1 is not an argument array");
-    s_expect_error ("nosuch", "[[i1]]", true, "no such function");
+    s_expect_error ("nosuch", "[[1]]", true, "no such function");
 }
 
 /* ---- exec ---------------------------------------------------------------------------
@@ -337,7 +252,8 @@ static void test_exec_capture (void **state)
     }
     zmgr_value_t *r;
     char *msg;
-    assert_int_equal (s_run ("exec", "[s/bin/echo shello sworld]", false, &r, &msg), 0);
+    assert_int_equal (
+        s_run ("exec", "[\"/bin/echo\", \"hello\", \"world\"]", false, &r, &msg), 0);
     assert_int_equal (s_int (s_map_get (r, "status")), 0);
     const uint8_t *s;
     size_t len;
@@ -356,10 +272,11 @@ static void test_exec_capture (void **state)
     /*  The [argv, options] form, a PATH lookup, stderr and an exit code. */
     if (!s_have_sh ())
         return;
-    assert_int_equal (s_run ("exec",
-                             "[[ssh s-c secho~oops~>&2;~exit~3] {stimeout_ms i5000}]",
-                             false, &r, &msg),
-                      0);
+    assert_int_equal (
+        s_run ("exec",
+               "[[\"sh\", \"-c\", \"echo oops >&2; exit 3\"], {\"timeout_ms\": 5000}]",
+               false, &r, &msg),
+        0);
     assert_int_equal (s_int (s_map_get (r, "status")), 3);
     assert_int_equal (proto_read_str (s_map_get (r, "stderr"), &s, &len, false), 0);
     assert_int_equal (len, 5);
@@ -367,8 +284,8 @@ static void test_exec_capture (void **state)
     zmgr_value_destroy (&r);
 
     /*  Killed by a signal: -signal. */
-    assert_int_equal (s_run ("exec", "[s/bin/sh s-c skill~-TERM~$$]", false, &r, &msg),
-                      0);
+    assert_int_equal (
+        s_run ("exec", "[\"/bin/sh\", \"-c\", \"kill -TERM $$\"]", false, &r, &msg), 0);
     assert_int_equal (s_int (s_map_get (r, "status")), -SIGTERM);
     zmgr_value_destroy (&r);
 }
@@ -384,9 +301,8 @@ static void test_exec_caps (void **state)
     char *msg;
     /*  200000 bytes on stdout, 10 on stderr: stdout is cut at 64 KiB. */
     assert_int_equal (s_run ("exec",
-                             "[s/bin/sh s-c "
-                             "si=0;while~test~$i~-lt~2000;do~printf~%0100d~0;i=$((i+1));"
-                             "done;echo~123456789>&2]",
+                             "[\"/bin/sh\", \"-c\", \"i=0;while test $i -lt 2000;do "
+                             "printf %0100d 0;i=$((i+1));done;echo 123456789>&2\"]",
                              false, &r, &msg),
                       0);
     assert_int_equal (s_int (s_map_get (r, "status")), 0);
@@ -415,8 +331,8 @@ static void test_exec_timeout (void **state)
     int64_t t0 = s_now_ms ();
     /*  The grandchild (sleep) holds the pipes too: the whole group goes. */
     assert_int_equal (s_run ("exec",
-                             "[[s/bin/sh s-c secho~started;~sleep~10;~echo~late] "
-                             "{stimeout_ms i200}]",
+                             "[[\"/bin/sh\", \"-c\", \"echo started; sleep 10; echo "
+                             "late\"], {\"timeout_ms\": 200}]",
                              false, &r, &msg),
                       0);
     int64_t took = s_now_ms () - t0;
@@ -437,23 +353,24 @@ static void test_exec_timeout (void **state)
 static void test_exec_errors (void **state)
 {
     (void)state;
-    s_expect_error ("exec", "[s/nonexistent/zmgr-no-such-program]", false,
+    s_expect_error ("exec", "[\"/nonexistent/zmgr-no-such-program\"]", false,
                     "cannot run /nonexistent/zmgr-no-such-program");
-    s_expect_error ("exec", "[szmgr-no-such-program-anywhere]", false, "cannot run");
+    s_expect_error ("exec", "[\"zmgr-no-such-program-anywhere\"]", false, "cannot run");
     s_expect_error ("exec", "[]", false, "exec takes an argv");
-    s_expect_error ("exec", "[i1]", false, "every argv entry must be a string");
-    s_expect_error ("exec", "[secho i1]", false, "every argv entry must be a string");
+    s_expect_error ("exec", "[1]", false, "every argv entry must be a string");
+    s_expect_error ("exec", "[\"echo\", 1]", false, "every argv entry must be a string");
     s_expect_error ("exec", "[[]]", false, "argv is empty");
-    s_expect_error ("exec", "[[secho] {sbogus i1}]", false, "unknown option");
-    s_expect_error ("exec", "[[secho] {stimeout_ms i-5}]", false, "timeout_ms must be");
-    s_expect_error ("exec", "[[secho] i5]", false, "options map");
-    s_expect_error ("exec", "[[secho] {} i1]", false, "no more arguments");
+    s_expect_error ("exec", "[[\"echo\"], {\"bogus\": 1}]", false, "unknown option");
+    s_expect_error ("exec", "[[\"echo\"], {\"timeout_ms\": -5}]", false,
+                    "timeout_ms must be");
+    s_expect_error ("exec", "[[\"echo\"], 5]", false, "options map");
+    s_expect_error ("exec", "[[\"echo\"], {}, 1]", false, "no more arguments");
 
     /*  Without with_exec there is no exec. */
     zmgr_worker_t *w = zmgr_worker_new (NULL, NULL);
     assert_non_null (w);
     assert_int_equal (zmgr_worker_add_builtins (w, false), 0);
-    zmgr_value_t *args = s_val ("[s/bin/echo]"), *r;
+    zmgr_value_t *args = kit_value ("[\"/bin/echo\"]"), *r;
     char *msg;
     assert_int_equal (worker_run_task_for_test (w, "exec", args, false, &r, &msg),
                       ZMGR_EJOBFAILED);
@@ -531,13 +448,14 @@ static void test_task_api (void **state)
         snprintf (name, sizeof name, "probe%d", m);
         assert_int_equal (zmgr_worker_add (w, name, s_probe, &modes[m]), 0);
     }
-    zmgr_value_t *args = s_val ("[i42 sstr d2.5 n]"), *r, *nil = s_val ("n");
+    zmgr_value_t *args = kit_value ("[42, \"str\", 2.5, null]"), *r,
+                 *nil = kit_value ("null");
     char *msg;
     assert_int_equal (worker_run_task_for_test (w, "probe0", args, false, &r, &msg), 0);
     assert_true (zmgr_value_eq (r, nil)); /* nothing set: nil */
     zmgr_value_destroy (&r);
     assert_int_equal (worker_run_task_for_test (w, "probe1", args, false, &r, &msg), 0);
-    zmgr_value_t *want = s_val ("sthen~a~result");
+    zmgr_value_t *want = kit_value ("\"then a result\"");
     assert_true (zmgr_value_eq (r, want));
     zmgr_value_destroy (&want);
     zmgr_value_destroy (&r);
@@ -649,7 +567,7 @@ static void test_load_example (void **state)
         return;
     }
     assert_int_equal (rc, 0);
-    zmgr_value_t *args = s_val ("[i21]"), *r, *want = s_val ("i42");
+    zmgr_value_t *args = kit_value ("[21]"), *r, *want = kit_value ("42");
     char *msg;
     assert_int_equal (worker_run_task_for_test (w, "double", args, false, &r, &msg), 0);
     assert_true (zmgr_value_eq (r, want));

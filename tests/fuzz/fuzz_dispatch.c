@@ -1,14 +1,17 @@
 /*  tests/fuzz/fuzz_dispatch.c - libFuzzer target for the whole request path
  *  Each input is split into frames; the first byte of each frame picks one
- *  of four fake peers and the rest goes through commands_dispatch() exactly
- *  as a frame from the ROUTER would, so the codec, the command table and
- *  every handler (parking included) see arbitrary input. Replies are
- *  swallowed by a wrapped loop_send() that checks each is a valid reply.
+ *  of four fake peers and the rest goes through the kit's dispatch harness
+ *  (tests/kit_dispatch.c) exactly as a frame from the ROUTER would, so the
+ *  codec, the command table and every handler (parking included) see
+ *  arbitrary input. Whatever came in, every reply must be well formed: the
+ *  harness counts the ones that do not decode, and one is a crash here.
  *  Build: cmake -DZMGR_FUZZ=ON -DCMAKE_C_COMPILER=clang; run:
  *  build-fuzz/tests/fuzz/fuzz_dispatch -max_total_time=60 */
+#include "kit.h"
 #include "cmd.h"
 #include "commands.h"
 #include "config.h"
+#include "jobs.h"
 #include "log.h"
 #include "objects.h"
 #include "outbox.h"
@@ -21,31 +24,28 @@
 #include <stdlib.h>
 #include <string.h>
 
-void __wrap_outbox_put (const uint8_t *id, size_t id_len, const void *data, size_t len);
-
-void __wrap_outbox_put (const uint8_t *id, size_t id_len, const void *data, size_t len)
-{
-    uint64_t rid;
-    int status;
-    proto_slice_t payload;
-    (void) id;
-    (void) id_len;
-    /*  Whatever came in, what goes out is a well-formed reply. */
-    if (proto_parse_reply (data, len, &rid, &status, &payload) != 0)
-        abort ();
-}
-
+/*  Smaller limits than the unit tests' (kit_srv_init), so that inputs of a
+ *  few kilobytes reach them. */
 static void s_init (void)
 {
+    kit_srv_init ();
     g_cfg.max_msg = 1 << 16;
     g_cfg.max_depth = PROTO_MAX_DEPTH;
     g_cfg.max_objects = 64;
     g_cfg.max_items = 256;
     g_cfg.max_pending = 8;
-    g_cfg.heartbeat_ms = 1000;
-    g_cfg.liveness = 3;
     g_cfg.max_jobs = 256;
     log_init (LOG_CRIT);
+}
+
+/*  One frame from fake peer p (id one byte, on fd 10 + p); its replies are
+ *  checked and dropped. */
+static void s_frame (uint8_t p, const uint8_t *data, size_t len)
+{
+    kit_dispatch (&p, 1, 10 + p, data, len);
+    if (kit_bad_replies () != 0)
+        abort ();
+    kit_replies_clear ();
 }
 
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
@@ -61,7 +61,7 @@ int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     }
     /*  Every peer says hello first, so the handlers are reached. */
     for (uint8_t p = 0; p < 4; p++)
-        commands_dispatch (&p, 1, 10 + p, AUTH_LOCAL, hello, sizeof hello);
+        s_frame (p, hello, sizeof hello);
     /*  Frames are separated by the byte sequence 0xff 0x00 0xff. */
     size_t start = 0;
     for (size_t i = 0; i <= size; i++) {
@@ -69,10 +69,8 @@ int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
                                  && data[i + 2] == 0xff);
         if (!end)
             continue;
-        if (i > start) {
-            uint8_t peer = data[start] & 3;
-            commands_dispatch (&peer, 1, 10 + peer, AUTH_LOCAL, data + start + 1, i - start - 1);
-        }
+        if (i > start)
+            s_frame (data[start] & 3, data + start + 1, i - start - 1);
         start = i + 3;
         i += 2;
     }
@@ -83,6 +81,9 @@ int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     peers_shutdown ();
     jobs_shutdown ();
     store_shutdown ();
-    g_cfg.stopping = false;   /* admin.shutdown may have been fuzzed */
+    if (kit_bad_replies () != 0)
+        abort ();
+    kit_replies_clear ();
+    g_stats.stopping = false;   /* admin.shutdown may have been fuzzed */
     return 0;
 }
