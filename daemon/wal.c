@@ -373,8 +373,9 @@ static int s_replay_file (s_rec_t *r, const char *path, const char *magic, uint6
     if (!what || r->mode == WAL_CHECK) {
         size_t end = what ? damage : apply_end;
         for (size_t p = S_HDR; p < end;) {
-            size_t l;
-            s_valid_at (buf + p, len - p, &l);
+            size_t l = 0;
+            if (!s_valid_at (buf + p, len - p, &l))
+                break;   /* cannot be: the first pass checked up to end */
             const uint8_t *rec = buf + p + S_FRAME;
             if (!(l == 1 && rec[0] == S_COMMIT)) {
                 if (r->fn (rec, l, r->arg) != 0) {
