@@ -306,6 +306,8 @@ int jobs_cmd_worker_hello (cmd_ctx_t *ctx, proto_slice_t options)
     w->credit = 1;
     snprintf (w->name, sizeof w->name, "worker-%llu", (unsigned long long) peer->session);
     proto_slice_t functions = { NULL, 0 };
+    const uint8_t *secret = NULL;
+    size_t slen = 0;
     for (size_t i = 0; i < n; i++) {
         const uint8_t *key;
         size_t klen;
@@ -324,6 +326,9 @@ int jobs_cmd_worker_hello (cmd_ctx_t *ctx, proto_slice_t options)
             s_copy_str (v, w->host, sizeof w->host);
         else if (klen == 3 && !memcmp (key, "pid", 3) && proto_read_int (v, &iv) == 0)
             w->pid = iv;
+        else if (klen == 6 && !memcmp (key, "secret", 6)
+                 && proto_read_str (v, &secret, &slen, false) != 0)
+            secret = NULL;
     }
     size_t nf = 0;
     proto_slice_t fbody, f;
@@ -348,10 +353,16 @@ int jobs_cmd_worker_hello (cmd_ctx_t *ctx, proto_slice_t options)
         w->fqs[w->nfqs++] = fq;
     }
     w->running = xcalloc ((size_t) w->credit, sizeof *w->running);
-    char myhost[64] = "";
-    gethostname (myhost, sizeof myhost - 1);
-    w->local = w->pid > 0 && strcmp (w->host, myhost) == 0
-               && supervisor_claim ((pid_t) w->pid);
+    /*  Local means started by our supervisor, proven by the secret that
+     *  spawn was given: what a peer says of its host and pid is only
+     *  shown, never trusted (a remote key could claim a local pid and
+     *  have that worker killed when its own job overran). */
+    w->local = w->pid > 0 && secret && peer->auth != AUTH_CLIENT
+               && supervisor_claim ((pid_t) w->pid, secret, slen);
+    if (w->pid > 0 && secret && !w->local)
+        log_msg (LOG_NOTICE, 0, "session %llu (key %s) claimed to be local worker pid %lld "
+                 "with a wrong secret: taken as a remote worker",
+                 (unsigned long long) peer->session, peer->key, (long long) w->pid);
     peer->worker = w;
     log_msg (LOG_INFO, 0, "worker %s (%s pid %lld%s) joined with %zu functions, credit %d",
              w->name, w->host, (long long) w->pid, w->local ? ", local" : "", w->nfqs, w->credit);

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -30,6 +31,7 @@
 
 typedef struct {
     pid_t pid;              /* running child, 0 when none */
+    char secret[33];        /* handed to this spawn only: its hello proves it is ours */
     bool connected;         /* it said hello */
     int64_t started_ms;     /* when it was started */
     int64_t next_start_ms;  /* when to start it again, when pid is 0 */
@@ -76,6 +78,18 @@ static void s_spawn (size_t i)
         argv[argc++] = g_cfg.modules[m];
     }
     argv[argc] = NULL;
+    /*  A fresh secret per spawn, in the child's environment only (not on
+     *  its command line, which every local user can read): a worker is
+     *  local because it knows it, never because of what it says of its
+     *  host or pid. */
+    uint8_t raw[16];
+    if (getrandom (raw, sizeof raw, 0) != (ssize_t) sizeof raw) {
+        log_msg (LOG_ERR, errno, "getrandom for worker %s", name);
+        slot->next_start_ms = now_ms () + slot->backoff_ms;
+        return;
+    }
+    for (size_t k = 0; k < sizeof raw; k++)
+        snprintf (slot->secret + 2 * k, 3, "%02x", raw[k]);
     pid_t parent = getpid ();
     pid_t pid = fork ();
     if (pid < 0) {
@@ -96,6 +110,7 @@ static void s_spawn (size_t i)
         prctl (PR_SET_PDEATHSIG, SIGKILL);
         if (getppid () != parent)
             _exit (0);
+        setenv ("ZMGR_WORKER_SECRET", slot->secret, 1);
         execv (argv[0], (char *const *) argv);
         fprintf (stderr, "zmgrd: exec %s: %s\n", argv[0], strerror (errno));
         _exit (127);
@@ -186,13 +201,20 @@ int64_t supervisor_tick (int64_t now)
     return next;
 }
 
-bool supervisor_claim (pid_t pid)
+bool supervisor_claim (pid_t pid, const uint8_t *secret, size_t len)
 {
-    for (size_t i = 0; i < s_nslots; i++)
-        if (s_slots[i].pid == pid) {
-            s_slots[i].connected = true;
-            return true;
-        }
+    for (size_t i = 0; i < s_nslots; i++) {
+        s_slot_t *slot = &s_slots[i];
+        if (slot->pid != pid || !slot->pid || len != strlen (slot->secret))
+            continue;
+        unsigned diff = 0;   /* compared in constant time */
+        for (size_t k = 0; k < len; k++)
+            diff |= (unsigned) (secret[k] ^ (uint8_t) slot->secret[k]);
+        if (diff)
+            return false;
+        slot->connected = true;
+        return true;
+    }
     return false;
 }
 

@@ -15,8 +15,9 @@ int supervisor_start (const char *endpoint);
 void supervisor_reap (void (*other) (pid_t pid, int status));
 /*  Restarts due ones; returns ms to the next due restart, or -1. */
 int64_t supervisor_tick (int64_t now_ms);
-/*  Is pid one of our local workers? Marks it connected. */
-bool supervisor_claim (pid_t pid);
+/*  Is the worker that says it is pid and knows secret (the one its spawn
+ *  was given, ZMGR_WORKER_SECRET) one of ours? Marks it connected. */
+bool supervisor_claim (pid_t pid, const uint8_t *secret, size_t len);
 /*  Kills a local worker (its job overran its timeout, or was cancelled). */
 void supervisor_kill (pid_t pid);
 /*  Local workers running and connected. */

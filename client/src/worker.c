@@ -111,6 +111,7 @@ struct zmgr_worker {
     volatile sig_atomic_t stop; /* set by zmgr_worker_stop (signal handlers) */
     uint64_t jobs_done;         /* jobs run to their end */
     char label[320];            /* name in log lines (set by run) */
+    char secret[65];            /* from our supervising broker (ZMGR_WORKER_SECRET), or "" */
     char errmsg[512];           /* last failure's message */
 };
 
@@ -219,6 +220,12 @@ zmgr_worker_t *zmgr_worker_new (const char *endpoint, const zmgr_worker_opts_t *
         zmgr_worker_destroy (&self);
         return NULL;
     }
+    /*  The secret our broker's supervisor gave this process, if it started
+     *  us; taken out of the environment so that jobs (exec) never see it. */
+    const char *secret = getenv ("ZMGR_WORKER_SECRET");
+    if (secret && strlen (secret) < sizeof self->secret)
+        snprintf (self->secret, sizeof self->secret, "%s", secret);
+    unsetenv ("ZMGR_WORKER_SECRET");
     const char *v = getenv ("ZMGR_WORKER_VERBOSE");
     self->verbose = v && *v && strcmp (v, "0") != 0;
     self->journal = getenv ("JOURNAL_STREAM") != NULL;
@@ -885,7 +892,8 @@ static void s_nap (zmgr_worker_t *self, int ms)
     }
 }
 
-/*  The hello options: {"functions": [...], "credit", "name", "host", "pid"}. */
+/*  The hello options: {"functions": [...], "credit", "name", "host", "pid"},
+ *  and "secret" when the broker's supervisor started us. */
 static int s_hello_opts (zmgr_worker_t *self, proto_buf_t *b)
 {
     char host[256] = "";
@@ -896,7 +904,11 @@ static int s_hello_opts (zmgr_worker_t *self, proto_buf_t *b)
         snprintf (name, sizeof self->label, "%s", self->name);
     else
         snprintf (name, sizeof self->label, "%s:%ld", host, (long)getpid ());
-    proto_put_map (b, 5);
+    proto_put_map (b, self->secret[0] ? 6 : 5);
+    if (self->secret[0]) {
+        proto_put_cstr (b, "secret");
+        proto_put_cstr (b, self->secret);
+    }
     proto_put_cstr (b, "functions");
     proto_put_array (b, self->nfns);
     for (size_t i = 0; i < self->nfns; i++)
