@@ -360,6 +360,12 @@ void commands_dispatch (const uint8_t *id, size_t id_len, int fd, int auth,
         rc = cmd_error (&ctx, ZMGR_EINVAL, "%s needs an object name", opname);
         goto fail;
     }
+    if (req.name.ptr && !proto_utf8_valid (req.name.ptr, req.name.len)) {
+        /*  Names are text (PROTOCOL.md section 2): never stored, listed or
+         *  echoed as a str that strict decoders would refuse. */
+        rc = cmd_error (&ctx, ZMGR_EINVAL, "%s: the object name is not valid UTF-8", opname);
+        goto fail;
+    }
     if (!req.canonical)
         for (size_t i = 0; i < req.nargs; i++)
             if ((rc = s_canonicalize (&req, i)) != 0) {

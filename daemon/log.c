@@ -1,6 +1,7 @@
 /*  daemon/log.c - leveled logging to stderr (see log.h) */
 #define _GNU_SOURCE
 #include "log.h"
+#include "proto.h"
 
 #include <stdarg.h>
 #include <stdbool.h>
@@ -22,17 +23,34 @@ void log_write (int level, int err, const char *fmt, ...)
 {
     static const char *names[] = { "emerg", "alert", "crit",   "error",
                                    "warn",  "note",  "info",   "debug" };
-    char line[1024];
+    char raw[1024], line[4100];
     va_list ap;
     va_start (ap, fmt);
-    int n = vsnprintf (line, sizeof line, fmt, ap);
+    int n = vsnprintf (raw, sizeof raw, fmt, ap);
     va_end (ap);
     if (n < 0)
         return;
-    /*  Control characters from peers' input never reach the log raw. */
-    for (char *p = line; *p; p++)
-        if ((unsigned char) *p < 0x20)
-            *p = '?';
+    /*  What peers send never reaches the log raw: C0 and C1 controls,
+     *  DEL and bytes that are not UTF-8 are written as \xNN. */
+    size_t len = strlen (raw), o = 0;
+    for (size_t i = 0; i < len;) {
+        const uint8_t *p = (const uint8_t *) raw + i;
+        size_t seq = proto_utf8_seq (p, len - i);
+        bool c1 = seq == 2 && p[0] == 0xc2 && p[1] < 0xa0;
+        if (seq == 1 && *p >= 0x20 && *p != 0x7f) {
+            line[o++] = (char) *p;
+            i++;
+        } else if (seq > 1 && !c1) {
+            memcpy (line + o, p, seq);
+            o += seq;
+            i += seq;
+        } else {
+            for (size_t k = 0; k < (seq > 1 ? seq : 1); k++)
+                o += (size_t) snprintf (line + o, 5, "\\x%02x", p[k]);
+            i += seq > 1 ? seq : 1;
+        }
+    }
+    line[o] = '\0';
     char errtext[128] = "";
     if (err)
         snprintf (errtext, sizeof errtext, ": %s", strerror (err));

@@ -777,3 +777,49 @@ int proto_default_endpoint (char *buf, size_t size, char *dir, size_t dsize,
     }
     return 0;
 }
+
+/* ---- text --------------------------------------------------------------- */
+
+size_t proto_utf8_seq (const uint8_t *s, size_t len)
+{
+    if (len == 0)
+        return 0;
+    uint8_t c = s[0];
+    if (c < 0x80)
+        return 1;
+    size_t n;
+    uint32_t cp;
+    if (c >= 0xc2 && c <= 0xdf) {
+        n = 2;
+        cp = c & 0x1f;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        n = 3;
+        cp = c & 0x0f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        n = 4;
+        cp = c & 0x07;
+    } else
+        return 0;
+    if (len < n)
+        return 0;
+    for (size_t i = 1; i < n; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3f);
+    }
+    if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10ffff
+        || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return n;
+}
+
+bool proto_utf8_valid (const uint8_t *s, size_t len)
+{
+    for (size_t i = 0; i < len;) {
+        size_t n = proto_utf8_seq (s + i, len - i);
+        if (!n)
+            return false;
+        i += n;
+    }
+    return true;
+}

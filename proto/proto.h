@@ -116,6 +116,15 @@ void proto_put_notice (proto_buf_t *b, int kind);
 void proto_put_error (proto_buf_t *b, uint64_t rid, int status,
                       const char *msg);
 
+/* ---- text --------------------------------------------------------------- */
+
+/*  Length of the well-formed UTF-8 sequence at s (1 to 4), or 0 when the
+ *  bytes there are not one (overlong forms, surrogates and code points
+ *  past U+10FFFF are not). */
+size_t proto_utf8_seq (const uint8_t *s, size_t len);
+/*  Is s, all of it, well-formed UTF-8? */
+bool proto_utf8_valid (const uint8_t *s, size_t len);
+
 /* ---- names ------------------------------------------------------------ */
 
 const char *proto_strerror (int code);

@@ -311,11 +311,13 @@ void cli_json_print_str (FILE *out, const char *s, size_t len)
             fputs ("\\b", out);
         else if (c == '\f')
             fputs ("\\f", out);
-        else if (c < 0x20)
+        else if (c < 0x20 || c == 0x7f)
             fprintf (out, "\\u%04x", c);
         else if (c < 0x80)
             putc (c, out);
-        else if ((step = s_utf8_len (p, len)) > 0)
+        else if ((step = s_utf8_len (p, len)) == 2 && c == 0xc2 && p[1] < 0xa0)
+            fprintf (out, "\\u%04x", p[1]);   /* C1 controls act on terminals too */
+        else if (step > 0)
             fwrite (p, 1, step, out);
         else {
             fputs ("\xef\xbf\xbd", out); /* U+FFFD for a stray byte */

@@ -666,12 +666,29 @@ static int s_stats (cli_t *cli)
     return rc ? cli_fail (cli, rc) : cli_out_value (cli, &stats);
 }
 
-/*  Writes a name or type from an objects reply: strings as their bytes,
- *  type numbers as type names, anything else as JSON. */
+/*  Is a name safe to print bare on a line: printable ASCII, no space,
+ *  no quote or backslash? Anything else is printed as a JSON string, so
+ *  that no name can move the cursor, recolour the terminal or fake a
+ *  line of output. */
+static bool s_bare (const char *s, size_t len)
+{
+    if (len == 0 || s[0] == '"')
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char) s[i] <= 0x20 || (unsigned char) s[i] >= 0x7f || s[i] == '\\')
+            return false;
+    return true;
+}
+
+/*  Writes a name or type from an objects reply: strings as their bytes
+ *  when safe (else as JSON strings), type numbers as type names, anything
+ *  else as JSON. */
 static void s_print_word (const msgpack_object *obj)
 {
-    if (obj->type == MSGPACK_OBJECT_STR)
+    if (obj->type == MSGPACK_OBJECT_STR && s_bare (obj->via.str.ptr, obj->via.str.size))
         fwrite (obj->via.str.ptr, 1, obj->via.str.size, stdout);
+    else if (obj->type == MSGPACK_OBJECT_STR)
+        cli_json_print_str (stdout, obj->via.str.ptr, obj->via.str.size);
     else if (obj->type == MSGPACK_OBJECT_POSITIVE_INTEGER && obj->via.u64 <= INT_MAX)
         fputs (zmgr_type_name ((int)obj->via.u64), stdout);
     else

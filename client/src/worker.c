@@ -924,11 +924,14 @@ static int s_hello_opts (zmgr_worker_t *self, proto_buf_t *b)
     return b->oom ? ZMGR_ENOMEM : 0;
 }
 
-/*  Errors of the broker's saying that no retry will change. */
+/*  Errors of the broker's saying that no retry will change: EPERM is a
+ *  key refused (not on the allow-list, or a client key saying it is a
+ *  worker), which needs the operator, not another try. */
 static bool s_fatal (int rc)
 {
     return rc == ZMGR_EINVAL || rc == ZMGR_EPROTO || rc == ZMGR_EUNKNOWNOP ||
-           rc == ZMGR_ETYPE || rc == ZMGR_EDISABLED || rc == ZMGR_ENOMEM;
+           rc == ZMGR_ETYPE || rc == ZMGR_EDISABLED || rc == ZMGR_ENOMEM ||
+           rc == ZMGR_EPERM;
 }
 
 /*  An ipc endpoint whose socket file is missing has no broker behind it:
