@@ -839,4 +839,5 @@ void jobs_shutdown (void)
     }
     heap_fini (&s_timers);
     s_running = 0;
+    s_no_dispatch = false;   /* back to the state of a fresh start */
 }

@@ -163,6 +163,9 @@ static int s_fsync_dir (void)
 
 int wal_open (const char *dir, char *why, size_t wsize)
 {
+    memset (&s_st, 0, sizeof s_st);   /* a store opened anew starts counting anew */
+    s_max_seg = 0;
+    s_low_space = false;
     if (strlen (dir) >= sizeof s_dir - 64) {
         snprintf (why, wsize, "data dir path too long: %s", dir);
         return -1;

@@ -12,6 +12,11 @@ $SUDO apt-get install -y --no-install-recommends \
     build-essential cmake pkg-config \
     libzmq3-dev libmsgpack-dev libjansson-dev libcmocka-dev libinih-dev \
     libsystemd-dev libxxhash-dev iproute2
+# The fuzz targets (scripts/fuzz.sh, run by scripts/test.sh): clang and its
+# libFuzzer runtime.
+if [ "${ZMGR_FUZZ_DEPS:-0}" = 1 ]; then
+    $SUDO apt-get install -y --no-install-recommends clang libclang-rt-14-dev
+fi
 # The benchmark's references (not needed to build or test):
 if [ "${ZMGR_BENCH_DEPS:-0}" = 1 ]; then
     $SUDO apt-get install -y --no-install-recommends redis-server redis-tools python3 \

@@ -332,7 +332,6 @@ void kit_srv_init (void)
     g_cfg.max_pending = 16;
     g_cfg.heartbeat_ms = 1000;
     g_cfg.liveness = 3;
-    
     g_stats.start_ms = now_ms ();
     g_log_level = LOG_ERR;   /* bad-frame notices are expected */
 }

@@ -15,6 +15,7 @@
 #include "log.h"
 #include "objects.h"
 #include "outbox.h"
+#include "replies.h"
 #include "park.h"
 #include "peers.h"
 #include "stats.h"
@@ -84,6 +85,12 @@ int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     if (kit_bad_replies () != 0)
         abort ();
     kit_replies_clear ();
-    g_stats.stopping = false;   /* admin.shutdown may have been fuzzed */
+    /*  And what requests can change beyond the objects: admin.shutdown,
+     *  admin.log_level (one input at debug once logged 370 MB), the
+     *  reply table, a save asked for. */
+    g_stats.stopping = false;
+    g_log_level = LOG_CRIT;
+    replies_fini ();
+    store_save_requested ();
     return 0;
 }
