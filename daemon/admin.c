@@ -295,7 +295,7 @@ int admin_cmd_stats (cmd_ctx_t *ctx)
 {
     struct mallinfo2 mi = mallinfo2 ();
     proto_buf_t *b = ctx->out;
-    proto_put_map (b, 15);
+    proto_put_map (b, 18);
     s_put_kv_uint (b, "objects", store_count ());
     s_put_kv_uint (b, "jobs", jobs_total ());
     s_put_kv_uint (b, "jobs_running", jobs_running ());
@@ -308,6 +308,9 @@ int admin_cmd_stats (cmd_ctx_t *ctx)
     s_put_kv_uint (b, "errors", g_stats.errors);
     s_put_kv_uint (b, "dropped", g_stats.dropped);
     s_put_kv_uint (b, "memory_bytes", (uint64_t) mi.uordblks);
+    s_put_kv_uint (b, "data_bytes", xmem_used ());
+    s_put_kv_uint (b, "max_memory", g_cfg.max_memory);
+    s_put_kv_uint (b, "refused_memory", g_stats.refused_memory);
     s_put_kv_uint (b, "rss_bytes", s_rss_bytes ());
     s_put_kv_uint (b, "uptime_s", (uint64_t) ((now_ms () - g_stats.start_ms) / 1000));
     proto_put_cstr (b, "version");

@@ -12,6 +12,8 @@
  *    CMD_SOFT      a missing object is not an error: the handler runs
  *                  with ctx->obj NULL (lock.locked is false, ...)
  *    CMD_ADMIN     only for admin keys and local (ipc) peers
+ *    CMD_GROWS     may grow the data held: refused past max_memory (pops,
+ *                  deletes, gets and reads never are)
  *  Roles (PROTOCOL.md section 10, docs/security.md): a client key may not register as a
  *  worker, nor delete an object another key created; admin keys and local
  *  peers may do everything.
@@ -47,6 +49,7 @@ enum {
     CMD_ANON = 1 << 4,
     CMD_SOFT = 1 << 5,
     CMD_ADMIN = 1 << 6,
+    CMD_GROWS = 1 << 7,
 };
 
 typedef struct {
@@ -67,6 +70,7 @@ typedef struct {
 #define N CMD_NAME
 #define C (CMD_NAME | CMD_CREATE)
 #define W CMD_WRITE
+#define G CMD_GROWS
 
 static const command_t s_commands[] = {
     { ZMGR_OP_HELLO, admin_cmd_hello, 0, 4, 0, CMD_ANON },
@@ -78,13 +82,13 @@ static const command_t s_commands[] = {
     { ZMGR_OP_DELETE, admin_cmd_delete, 0, 0, 0, N | W },
     { ZMGR_OP_OBJECTS, admin_cmd_objects, 0, 1, 0, 0 },
     { ZMGR_OP_STATS, admin_cmd_stats, 0, 0, 0, 0 },
-    { ZMGR_OP_CREATE, admin_cmd_create, 1, 2, 0, N | W },
+    { ZMGR_OP_CREATE, admin_cmd_create, 1, 2, 0, N | W | G },
 
-    { ZMGR_OP_LIST_APPEND, list_cmd_append, 1, 1, T_LIST, C | W },
-    { ZMGR_OP_LIST_EXTEND, list_cmd_extend, 1, 1, T_LIST, C | W },
-    { ZMGR_OP_LIST_INSERT, list_cmd_insert, 2, 2, T_LIST, C | W },
+    { ZMGR_OP_LIST_APPEND, list_cmd_append, 1, 1, T_LIST, C | W | G },
+    { ZMGR_OP_LIST_EXTEND, list_cmd_extend, 1, 1, T_LIST, C | W | G },
+    { ZMGR_OP_LIST_INSERT, list_cmd_insert, 2, 2, T_LIST, C | W | G },
     { ZMGR_OP_LIST_GET, list_cmd_get, 1, 1, T_LIST, N },
-    { ZMGR_OP_LIST_SET, list_cmd_set, 2, 2, T_LIST, N | W },
+    { ZMGR_OP_LIST_SET, list_cmd_set, 2, 2, T_LIST, N | W | G },
     { ZMGR_OP_LIST_POP, list_cmd_pop, 0, 1, T_LIST, N | W },
     { ZMGR_OP_LIST_REMOVE, list_cmd_remove, 1, 1, T_LIST, N | W },
     { ZMGR_OP_LIST_INDEX, list_cmd_index, 1, 3, T_LIST, N },
@@ -93,7 +97,7 @@ static const command_t s_commands[] = {
     { ZMGR_OP_LIST_SLICE, list_cmd_slice, 0, 2, T_LIST, N },
     { ZMGR_OP_LIST_CLEAR, list_cmd_clear, 0, 0, T_LIST, N | W },
 
-    { ZMGR_OP_DICT_SET, dict_cmd_set, 2, 2, T_DICT, C | W },
+    { ZMGR_OP_DICT_SET, dict_cmd_set, 2, 2, T_DICT, C | W | G },
     { ZMGR_OP_DICT_GET, dict_cmd_get, 1, 2, T_DICT, N },
     { ZMGR_OP_DICT_DELETE, dict_cmd_delete, 1, 1, T_DICT, N | W },
     { ZMGR_OP_DICT_CONTAINS, dict_cmd_contains, 1, 1, T_DICT, N },
@@ -101,13 +105,13 @@ static const command_t s_commands[] = {
     { ZMGR_OP_DICT_VALUES, dict_cmd_values, 0, 0, T_DICT, N },
     { ZMGR_OP_DICT_ITEMS, dict_cmd_items, 0, 0, T_DICT, N },
     { ZMGR_OP_DICT_LEN, dict_cmd_len, 0, 0, T_DICT, N },
-    { ZMGR_OP_DICT_UPDATE, dict_cmd_update, 1, 1, T_DICT, C | W },
-    { ZMGR_OP_DICT_SETDEFAULT, dict_cmd_setdefault, 2, 2, T_DICT, C | W },
+    { ZMGR_OP_DICT_UPDATE, dict_cmd_update, 1, 1, T_DICT, C | W | G },
+    { ZMGR_OP_DICT_SETDEFAULT, dict_cmd_setdefault, 2, 2, T_DICT, C | W | G },
     { ZMGR_OP_DICT_POP, dict_cmd_pop, 1, 2, T_DICT, N | W },
-    { ZMGR_OP_DICT_ADD, dict_cmd_add, 2, 2, T_DICT, C | W },
+    { ZMGR_OP_DICT_ADD, dict_cmd_add, 2, 2, T_DICT, C | W | G },
     { ZMGR_OP_DICT_CLEAR, dict_cmd_clear, 0, 0, T_DICT, N | W },
 
-    { ZMGR_OP_QUEUE_PUT, queue_cmd_put, 1, 3, T_QUEUE, C | W | CMD_PARKS },
+    { ZMGR_OP_QUEUE_PUT, queue_cmd_put, 1, 3, T_QUEUE, C | W | CMD_PARKS | G },
     { ZMGR_OP_QUEUE_GET, queue_cmd_get, 0, 1, T_QUEUE, C | W | CMD_PARKS },
     { ZMGR_OP_QUEUE_QSIZE, queue_cmd_qsize, 0, 0, T_QUEUE, N },
     { ZMGR_OP_QUEUE_EMPTY, queue_cmd_empty, 0, 0, T_QUEUE, N },
@@ -116,15 +120,15 @@ static const command_t s_commands[] = {
     { ZMGR_OP_QUEUE_JOIN, queue_cmd_join, 0, 1, T_QUEUE, N | CMD_PARKS | CMD_SOFT },
 
     { ZMGR_OP_VALUE_GET, value_cmd_get, 0, 0, T_VALUE, N },
-    { ZMGR_OP_VALUE_SET, value_cmd_set, 1, 1, T_VALUE, C | W },
-    { ZMGR_OP_VALUE_ADD, value_cmd_add, 1, 1, T_VALUE, C | W },
-    { ZMGR_OP_VALUE_CAS, value_cmd_cas, 2, 3, T_VALUE, C | W },
+    { ZMGR_OP_VALUE_SET, value_cmd_set, 1, 1, T_VALUE, C | W | G },
+    { ZMGR_OP_VALUE_ADD, value_cmd_add, 1, 1, T_VALUE, C | W | G },
+    { ZMGR_OP_VALUE_CAS, value_cmd_cas, 2, 3, T_VALUE, C | W | G },
 
     { ZMGR_OP_LOCK_ACQUIRE, lock_cmd_acquire, 0, 2, T_LOCK, C | W | CMD_PARKS },
     { ZMGR_OP_LOCK_RELEASE, lock_cmd_release, 0, 0, T_LOCK, N | W | CMD_SOFT },
     { ZMGR_OP_LOCK_LOCKED, lock_cmd_locked, 0, 0, T_LOCK, N | CMD_SOFT },
 
-    { ZMGR_OP_JOB_SUBMIT, job_cmd_submit, 2, 3, 0, W },
+    { ZMGR_OP_JOB_SUBMIT, job_cmd_submit, 2, 3, 0, W | G },
     { ZMGR_OP_JOB_RESULT, job_cmd_result, 1, 2, 0, CMD_PARKS },
     { ZMGR_OP_JOB_STATUS, job_cmd_status, 1, 1, 0, 0 },
     { ZMGR_OP_JOB_CANCEL, job_cmd_cancel, 1, 1, 0, W },
@@ -137,7 +141,7 @@ static const command_t s_commands[] = {
     { ZMGR_OP_SHUTDOWN, admin_cmd_shutdown, 0, 0, 0, CMD_ADMIN },
     { ZMGR_OP_SAVE, admin_cmd_save, 0, 0, 0, CMD_ADMIN },
 
-    { ZMGR_OP_PIPE_SEND, pipe_cmd_send, 2, 2, T_PIPE, C | W },
+    { ZMGR_OP_PIPE_SEND, pipe_cmd_send, 2, 2, T_PIPE, C | W | G },
     { ZMGR_OP_PIPE_RECV, pipe_cmd_recv, 1, 2, T_PIPE, C | W | CMD_PARKS },
 };
 
@@ -183,6 +187,19 @@ static void s_bad_frame (const char *why)
     }
     if (logged++ < 10)
         log_msg (LOG_NOTICE, 0, "bad frame: %s", why);
+}
+
+/*  One log line a minute while writes are refused for memory. */
+static void s_memory_notice (void)
+{
+    static int64_t last;
+    int64_t now = now_ms ();
+    if (last && now - last < 60000)
+        return;
+    last = now;
+    log_msg (LOG_WARNING, 0, "memory limit reached (%zu of %zu bytes): refusing writes that "
+             "would grow it (%llu so far)", xmem_used (), g_cfg.max_memory,
+             (unsigned long long) g_stats.refused_memory);
 }
 
 /*  Re-packs argument i in its smallest encoding (msgpack-c's packer picks
@@ -338,6 +355,14 @@ void commands_dispatch (const uint8_t *id, size_t id_len, int fd, int auth,
                             (unsigned long long) req.rid);
             goto fail;
         }
+    }
+    if ((cmd->flags & CMD_GROWS) && g_cfg.max_memory && xmem_used () > g_cfg.max_memory) {
+        g_stats.refused_memory++;
+        s_memory_notice ();
+        rc = cmd_error (&ctx, ZMGR_EMEMLIMIT, "%s refused: the broker holds %zu bytes, its "
+                        "limit is %zu (max_memory); reads, pops and deletes still work",
+                        opname, xmem_used (), g_cfg.max_memory);
+        goto fail;
     }
     if (ctx.write && !wal_writable () && req.op != ZMGR_OP_JOB_DONE) {
         g_stats.nospace++;

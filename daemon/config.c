@@ -21,6 +21,7 @@
 #include <strings.h>
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -82,6 +83,9 @@ static s_setting_t s_settings[] = {
       NOCOUNT, 0, "parked requests per client (1024)" },
     { "limits", "max_jobs", "max-jobs", 0, S_SIZE, 1, 1LL << 32, true, F (max_jobs), NOCOUNT, 0,
       "jobs known at once, kept results included (10000000)" },
+    { "limits", "max_memory", "max-memory", 0, S_SIZE, 0, 1LL << 50, true, F (max_memory),
+      NOCOUNT, 0, "bytes of data the broker holds before writes that grow it are refused "
+      "(0: 40% of RAM, of the cgroup's limit or of RLIMIT_AS, the least)" },
     { "security", "secret_key_file", "secret-key", 0, S_STR, 0, 0, false, F (secret_key_file),
       NOCOUNT, 0, "the broker's CURVE key pair (zmgr keygen); enables CURVE on tcp" },
     { "security", "allow_dir", "allow-dir", 0, S_STR, 0, 0, false, F (allow_dir), NOCOUNT, 0,
@@ -305,7 +309,7 @@ static const char *s_meta (const s_setting_t *s)
         { "grace-ms", "MS" }, { "worker-path", "PATH" }, { "module", "PATH" },
         { "max-msg", "BYTES" }, { "secret-key", "FILE" }, { "allow-dir", "DIR" },
         { "ipc-group", "GROUP" }, { "data-dir", "DIR" }, { "fsync", "MODE" },
-        { "compact-min", "BYTES" },
+        { "compact-min", "BYTES" }, { "max-memory", "BYTES" },
     };
     if (s->type == S_BOOL)
         return "";
@@ -467,6 +471,25 @@ static int s_check_data_dir (void)
     return 0;
 }
 
+/*  The default memory bound: 40% of the least of physical memory, the
+ *  cgroup's memory.max and RLIMIT_AS (address space also holds the
+ *  libraries, thread stacks and malloc's arenas, hence well under it). */
+static size_t s_default_max_memory (void)
+{
+    uint64_t lim = (uint64_t) sysconf (_SC_PHYS_PAGES) * (uint64_t) sysconf (_SC_PAGESIZE);
+    FILE *f = fopen ("/sys/fs/cgroup/memory.max", "r");
+    unsigned long long cg;
+    if (f) {
+        if (fscanf (f, "%llu", &cg) == 1 && cg < lim)
+            lim = cg;
+        fclose (f);
+    }
+    struct rlimit rl;
+    if (getrlimit (RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < lim)
+        lim = rl.rlim_cur;
+    return (size_t) (lim / 10 * 4);
+}
+
 int config_init (int argc, char **argv, int *exit_code)
 {
     enum { O_CONFIG = 1000, O_CHECK, O_NODEF, O_SCHECK, O_SREPAIR, O_BASE = 1100 };
@@ -564,6 +587,8 @@ int config_init (int argc, char **argv, int *exit_code)
     *exit_code = 1;
     if (s_load (&g_cfg, true) != 0 || s_validate () != 0)
         return -1;
+    if (g_cfg.max_memory == 0)
+        g_cfg.max_memory = s_default_max_memory ();
     if (g_config_action != CONFIG_RUN && !g_cfg.data_dir) {
         fprintf (stderr, "zmgrd: --store-check and --store-repair need a data dir "
                          "(--data-dir or [store] dir)\n");

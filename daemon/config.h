@@ -38,6 +38,7 @@ typedef struct {
     size_t max_items;          /* items in one list/dict/queue */
     size_t max_pending;        /* parked requests per peer */
     size_t max_jobs;           /* jobs known (pending, running, kept results) */
+    size_t max_memory;         /* bytes of data held; 0: the default, set at start */
     /* [security] */
     const char *secret_key_file; /* broker's CURVE key pair */
     const char *allow_dir;     /* allowed public keys with roles */

@@ -76,9 +76,9 @@ dict_t *dict_new (void)
 static void s_clear (dict_t *d)
 {
     for (size_t i = 0; i < d->nentries; i++)
-        free (d->entries[i].kv);
-    free (d->entries);
-    free (d->index);
+        xfree (d->entries[i].kv);
+    xfree (d->entries);
+    xfree (d->index);
     memset (d, 0, sizeof *d);
 }
 
@@ -87,7 +87,7 @@ void dict_free (dict_t *d)
     if (!d)
         return;
     s_clear (d);
-    free (d);
+    xfree (d);
 }
 
 void dict_clear (dict_t *d)
@@ -137,7 +137,7 @@ static void s_rebuild (dict_t *d, size_t want)
     size_t nslots = 8;
     while (nslots * 2 < want * 3)   /* load at most 2/3 */
         nslots *= 2;
-    free (d->index);
+    xfree (d->index);
     d->index = xcalloc (nslots, sizeof *d->index);
     d->nslots = nslots;
     d->used = 0;
@@ -197,7 +197,7 @@ void dict_set (dict_t *d, proto_slice_t k, proto_slice_t v)
 
 static void s_del (dict_t *d, dent_t *e, size_t slot)
 {
-    free (e->kv);
+    xfree (e->kv);
     e->kv = NULL;
     d->index[slot] = S_GONE;
     d->live--;

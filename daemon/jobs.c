@@ -136,7 +136,7 @@ static void s_insert (job_t *job)
                 j->hnext = t[j->id & (n - 1)];
                 t[j->id & (n - 1)] = j;
             }
-        free (s_table);
+        xfree (s_table);
         s_table = t;
         s_nbuckets = n;
     }
@@ -170,9 +170,9 @@ static void s_timer (job_t *job, int64_t deadline)
 static void s_free (job_t *job)
 {
     park_fail_all (&job->waiters, ZMGR_ENOTFOUND, "job expired");
-    free (job->args);
-    free (job->result);
-    free (job);
+    xfree (job->args);
+    xfree (job->result);
+    xfree (job);
 }
 
 fq_t *jobs_function (const uint8_t *name, size_t len)
@@ -328,7 +328,7 @@ static void s_finish (job_t *job, int status, const char *reason, const void *va
     job->status = status;
     job->reason = reason;
     job->worker = NULL;
-    free (job->args);
+    xfree (job->args);
     job->args = NULL;
     job->result = blob_new (value, len);
     job->final_wall_ms = wall_ms ();
@@ -617,9 +617,9 @@ void jobs_peer_gone (peer_t *peer)
     }
     log_msg (LOG_INFO, 0, "worker %s left after %llu jobs", w->name,
              (unsigned long long) w->done);
-    free (w->fqs);
-    free (w->running);
-    free (w);
+    xfree (w->fqs);
+    xfree (w->running);
+    xfree (w);
 }
 
 void jobs_stop_dispatch (void)
@@ -712,7 +712,7 @@ int jobs_restore_finish (uint64_t id, int64_t status, proto_slice_t reason, prot
     s_set_state (job, status == 0 ? J_DONE : J_FAILED);
     job->status = (int) status;
     job->reason = s_reason (reason);
-    free (job->args);
+    xfree (job->args);
     job->args = NULL;
     job->result = blob_from_slice (result);
     job->final_wall_ms = final_wall_ms;
@@ -775,7 +775,7 @@ void jobs_recovered (void)
         } else
             s_ready (job);
     }
-    free (all);
+    xfree (all);
     log_msg (LOG_NOTICE, 0, "recovered %zu jobs; %zu running attempts were lost to the "
              "restart and are queued again", n, lost);
 }
@@ -795,7 +795,7 @@ void jobs_snapshot (void)
                 j->args = none;
                 s_record_submit (j);
                 j->args = NULL;
-                free (none);
+                xfree (none);
                 s_record_finish (j);
                 continue;
             }
@@ -827,15 +827,15 @@ void jobs_shutdown (void)
             park_fail_all (&j->waiters, ZMGR_ESHUTDOWN, "broker is shutting down");
             s_free (j);
         }
-    free (s_table);
+    xfree (s_table);
     s_table = NULL;
     s_nbuckets = s_count = 0;
     while (s_fqs) {
         fq_t *f = s_fqs;
         s_fqs = f->next;
         heap_fini (&f->pending);
-        free (f->name);
-        free (f);
+        xfree (f->name);
+        xfree (f);
     }
     heap_fini (&s_timers);
     s_running = 0;

@@ -333,7 +333,7 @@ int jobs_cmd_worker_hello (cmd_ctx_t *ctx, proto_slice_t options)
     size_t nf = 0;
     proto_slice_t fbody, f;
     if (functions.ptr && (proto_read_array (functions, &nf, &fbody) != 0 || nf > 4096)) {
-        free (w);
+        xfree (w);
         return cmd_error (ctx, ZMGR_EINVAL, "hello: functions must be an array of names");
     }
     w->fqs = xcalloc (nf ? nf : 1, sizeof *w->fqs);

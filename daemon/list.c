@@ -20,8 +20,8 @@ list_t *list_new (void)
 void list_clear (list_t *l)
 {
     for (size_t i = 0; i < l->len; i++)
-        free (l->items[i]);
-    free (l->items);
+        xfree (l->items[i]);
+    xfree (l->items);
     l->items = NULL;
     l->len = l->cap = 0;
 }
@@ -31,7 +31,7 @@ void list_free (list_t *l)
     if (!l)
         return;
     list_clear (l);
-    free (l);
+    xfree (l);
 }
 
 static void s_room (list_t *l, size_t more)
@@ -77,13 +77,13 @@ void list_extend (list_t *l, proto_slice_t body, size_t n)
 
 void list_set (list_t *l, size_t i, proto_slice_t v)
 {
-    free (l->items[i]);
+    xfree (l->items[i]);
     l->items[i] = blob_from_slice (v);
 }
 
 void list_take (list_t *l, size_t i)
 {
-    free (l->items[i]);
+    xfree (l->items[i]);
     memmove (l->items + i, l->items + i + 1, (l->len - i - 1) * sizeof *l->items);
     l->len--;
 }

@@ -22,7 +22,7 @@ lock_t *lock_new (void)
 
 void lock_free (lock_t *l)
 {
-    free (l);
+    xfree (l);
 }
 
 struct peer *lock_owner (const lock_t *l)

@@ -54,7 +54,7 @@ void outbox_discard (void)
     s_count = 0;
     /*  A huge turn (a 100 MB reply) does not keep its arena forever. */
     if (s_cap > (64u << 20)) {
-        free (s_buf);
+        xfree (s_buf);
         s_buf = NULL;
         s_cap = 0;
     }
@@ -67,7 +67,7 @@ size_t outbox_count (void)
 
 void outbox_fini (void)
 {
-    free (s_buf);
+    xfree (s_buf);
     s_buf = NULL;
     s_cap = s_len = s_count = 0;
 }

@@ -77,8 +77,8 @@ static void s_unlink (parked_t *p)
 
 static void s_free (parked_t *p)
 {
-    free (p->item);
-    free (p);
+    xfree (p->item);
+    xfree (p);
 }
 
 /*  One buffer for the answers: they are copied into the outbox. */

@@ -120,8 +120,8 @@ void peers_reap (void)
     while (s_dead) {
         peer_t *p = s_dead;
         s_dead = p->hnext;
-        free (p->locks);
-        free (p);
+        xfree (p->locks);
+        xfree (p);
     }
 }
 
@@ -186,8 +186,8 @@ void peers_shutdown (void)
             peers_end (p, "broker shutdown");
         }
     peers_reap ();
-    free (s_fd_owner);
-    free (s_skip);
+    xfree (s_fd_owner);
+    xfree (s_skip);
     s_fd_owner = NULL;
     s_skip = NULL;
     s_nfds = 0;

@@ -20,7 +20,7 @@ void pipe_free (pipe_t *p)
         return;
     ring_fini (&p->inbox[0]);
     ring_fini (&p->inbox[1]);
-    free (p);
+    xfree (p);
 }
 
 size_t pipe_len (const pipe_t *p, int end)

@@ -64,7 +64,7 @@ int pipe_cmd_recv (cmd_ctx_t *ctx)
     if (b) {
         s_record (EFF_PIPE_RECV, ctx->obj, e, NULL);
         proto_put_raw (ctx->out, b->data, b->len);
-        free (b);
+        xfree (b);
         return 0;
     }
     if (timeout == 0)

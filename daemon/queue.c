@@ -24,7 +24,7 @@ void queue_free (queue_t *q)
     if (!q)
         return;
     ring_fini (&q->items);
-    free (q);
+    xfree (q);
 }
 
 size_t queue_len (const queue_t *q)

@@ -81,7 +81,7 @@ int queue_cmd_get (cmd_ctx_t *ctx)
     }
     s_record (EFF_QUEUE_POP, ctx->obj, NULL);
     proto_put_raw (ctx->out, b->data, b->len);
-    free (b);
+    xfree (b);
     /*  Room was made: the oldest parked put goes in. */
     parked_t *p = ctx->obj->waits[S_PUTTERS].head;
     if (p) {

@@ -195,7 +195,7 @@ static int s_apply (const uint8_t *rec, size_t len, void *arg)
         if (!(o = s_obj (&r, ZMGR_TYPE_QUEUE)))
             return -1;
         blob_t *item = queue_pop (o->impl);
-        free (item);
+        xfree (item);
         return item ? 0 : -1;
     }
     case EFF_QUEUE_PASS:
@@ -216,7 +216,7 @@ static int s_apply (const uint8_t *rec, size_t len, void *arg)
         if (!(o = s_obj (&r, ZMGR_TYPE_PIPE)) || s_int (&r, 1, &a) || (a != 0 && a != 1))
             return -1;
         blob_t *item = pipe_pop (o->impl, (int) a);
-        free (item);
+        xfree (item);
         return item ? 0 : -1;
     }
     case EFF_LOCK_GRANT: {

@@ -85,8 +85,8 @@ static void s_forget (s_entry_t *e)
         pp = &(*pp)->hnext;
     *pp = e->hnext;
     s_lru_unlink (e);
-    free (e->frame);
-    free (e);
+    xfree (e->frame);
+    xfree (e);
     s_count--;
 }
 
@@ -113,7 +113,7 @@ void replies_restore (const uint8_t *cid, size_t cid_len, uint64_t rid, const vo
         if (rid < e->rid)   /* a parked write answered late: keep the newest */
             return;
         s_lru_unlink (e);
-        free (e->frame);
+        xfree (e->frame);
     } else {
         if (s_count >= REPLIES_MAX)
             s_forget (s_oldest);
@@ -184,7 +184,7 @@ void replies_fini (void)
 {
     while (s_oldest)
         s_forget (s_oldest);
-    free (s_dirty);
+    xfree (s_dirty);
     s_dirty = NULL;
     s_ndirty = s_cap_dirty = 0;
 }

@@ -19,7 +19,7 @@ static inline void ring_push (ring_t *r, blob_t *b)
         blob_t **slots = xmalloc (cap * sizeof *slots);
         for (size_t i = 0; i < r->len; i++)
             slots[i] = r->slots[(r->head + i) & (r->cap - 1)];
-        free (r->slots);
+        xfree (r->slots);
         r->slots = slots;
         r->cap = cap;
         r->head = 0;
@@ -53,8 +53,8 @@ static inline void ring_fini (ring_t *r)
 {
     blob_t *b;
     while ((b = ring_pop (r)))
-        free (b);
-    free (r->slots);
+        xfree (b);
+    xfree (r->slots);
     r->slots = NULL;
     r->cap = r->head = 0;
 }

@@ -72,7 +72,7 @@ int security_load_allow_list (void)
         n++;
     }
     closedir (d);
-    free (s_allowed);
+    xfree (s_allowed);
     s_allowed = list;
     s_nallowed = n;
     log_msg (LOG_NOTICE, 0, "allow-list: %zu keys from %s", n, g_cfg.allow_dir);
@@ -188,7 +188,7 @@ void security_fini (void)
     if (s_zap)
         zmq_close (s_zap);
     s_zap = NULL;
-    free (s_allowed);
+    xfree (s_allowed);
     s_allowed = NULL;
     s_nallowed = 0;
 }

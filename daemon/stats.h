@@ -19,6 +19,7 @@ typedef struct {
     uint64_t send_fail;      /* replies that could not be sent */
     uint64_t resent;         /* writes answered from the reply table */
     uint64_t nospace;        /* writes refused for a full disk */
+    uint64_t refused_memory; /* writes refused past max_memory */
     uint64_t jobs_lost_restart; /* running attempts lost to a restart */
 } stats_t;
 

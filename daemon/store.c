@@ -50,7 +50,7 @@ static void s_grow (void)
             o->hnext = b[j];
             b[j] = o;
         }
-    free (s_buckets);
+    xfree (s_buckets);
     s_buckets = b;
     s_nbuckets = n;
 }
@@ -86,8 +86,8 @@ void store_remove (object_t *obj)
     if (obj->ops && obj->impl)
         obj->ops->destroy (obj);
     log_msg (LOG_DEBUG, 0, "deleted '%s'", obj->name);
-    free (obj->name);
-    free (obj);
+    xfree (obj->name);
+    xfree (obj);
 }
 
 size_t store_count (void)
@@ -117,7 +117,7 @@ void store_shutdown (void)
     s_sink = STORE_SINK_NONE;   /* freeing everything is not a change */
     store_each ("", 0, s_remove_one, NULL);
     s_sink = sink;
-    free (s_buckets);
+    xfree (s_buckets);
     s_buckets = NULL;
     s_nbuckets = 0;
     proto_buf_fini (&s_rec);

@@ -269,7 +269,7 @@ void supervisor_stop (int wait_ms)
         }
         usleep (10000);
     }
-    free (s_slots);
+    xfree (s_slots);
     s_slots = NULL;
     s_nslots = 0;
 }

@@ -3,9 +3,14 @@
 #include "util.h"
 #include "log.h"
 
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+/*  Counted with malloc_usable_size, which is exact for what was allocated
+ *  here and cheap (it reads the chunk's header). */
+static size_t s_used;
 
 void *xmalloc (size_t n)
 {
@@ -14,6 +19,7 @@ void *xmalloc (size_t n)
         log_msg (LOG_CRIT, 0, "out of memory allocating %zu bytes", n);
         abort ();
     }
+    s_used += malloc_usable_size (p);
     return p;
 }
 
@@ -24,17 +30,33 @@ void *xcalloc (size_t n, size_t size)
         log_msg (LOG_CRIT, 0, "out of memory allocating %zu x %zu", n, size);
         abort ();
     }
+    s_used += malloc_usable_size (p);
     return p;
 }
 
 void *xrealloc (void *p, size_t n)
 {
+    size_t old = p ? malloc_usable_size (p) : 0;
     void *q = realloc (p, n ? n : 1);
     if (!q) {
         log_msg (LOG_CRIT, 0, "out of memory reallocating %zu bytes", n);
         abort ();
     }
+    s_used += malloc_usable_size (q) - old;
     return q;
+}
+
+void xfree (void *p)
+{
+    if (!p)
+        return;
+    s_used -= malloc_usable_size (p);
+    free (p);
+}
+
+size_t xmem_used (void)
+{
+    return s_used;
 }
 
 char *xstrndup (const char *s, size_t n)

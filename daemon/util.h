@@ -28,6 +28,13 @@ void *xmalloc (size_t n);                 /* malloc or abort with the size */
 void *xcalloc (size_t n, size_t size);
 void *xrealloc (void *p, size_t n);
 char *xstrndup (const char *s, size_t n); /* NUL-terminated copy */
+/*  Frees what the functions above gave (NULL is fine); everything the
+ *  daemon allocates with them is freed with this, so that xmem_used is
+ *  right. */
+void xfree (void *p);
+/*  Bytes the daemon holds through the x* functions (as malloc counts
+ *  them): what [limits] max_memory bounds. */
+size_t xmem_used (void);
 
 /*  Monotonic milliseconds (deadlines, timers). */
 int64_t now_ms (void);

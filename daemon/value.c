@@ -17,8 +17,8 @@ void value_free (value_t *v)
 {
     if (!v)
         return;
-    free (v->val);
-    free (v);
+    xfree (v->val);
+    xfree (v);
 }
 
 bool value_get (const value_t *v, proto_slice_t *out)
@@ -32,7 +32,7 @@ bool value_get (const value_t *v, proto_slice_t *out)
 void value_set (value_t *v, proto_slice_t val)
 {
     blob_t *b = blob_from_slice (val);   /* val may point into the old blob */
-    free (v->val);
+    xfree (v->val);
     v->val = b;
 }
 

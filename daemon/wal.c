@@ -394,7 +394,7 @@ static int s_replay_file (s_rec_t *r, const char *path, const char *magic, uint6
             p += S_FRAME + l;
         }
     }
-    free (buf);
+    xfree (buf);
     if (!snapshot && r->mode != WAL_CHECK && len >= S_HDR) {
         /*  A broker killed with a segment open left its reserve of blocks
          *  past the end (fallocate KEEP_SIZE): shrinking gives them back. */
@@ -523,8 +523,8 @@ int wal_recover (int mode, wal_apply_fn fn, void *arg, FILE *report)
                  r.bad ? "the store is DAMAGED" : "the store is sound");
     rc = (mode == WAL_CHECK && r.bad) ? -1 : 0;
 done:
-    free (segs.n);
-    free (snaps.n);
+    xfree (segs.n);
+    xfree (snaps.n);
     return rc;
 }
 
@@ -694,7 +694,7 @@ int wal_commit (void)
     s_st.commits++;
     s_pend_len = 0;
     if (s_pend_cap > (16u << 20)) {
-        free (s_pend);
+        xfree (s_pend);
         s_pend = NULL;
         s_pend_cap = 0;
     }
@@ -877,8 +877,8 @@ void wal_snap_done (uint64_t seq, bool ok)
                 unlink (path);
             }
     }
-    free (segs.n);
-    free (snaps.n);
+    xfree (segs.n);
+    xfree (snaps.n);
     s_fsync_dir ();
     struct stat st;
     s_path (path, sizeof path, "snap", seq, "snap");
@@ -901,7 +901,7 @@ void wal_close (void)
         close (s_fd);
         s_fd = -1;
     }
-    free (s_pend);
+    xfree (s_pend);
     s_pend = NULL;
     s_pend_len = s_pend_cap = 0;
     if (s_lockfd >= 0)

@@ -42,7 +42,8 @@
     XX (EPERM, -29, "not permitted for this key's role")                     \
     XX (ENOSPC, -30, "the broker's disk is full: writes are refused")        \
     XX (ELOCKLOST, -31, "the lock was freed by a broker restart")            \
-    XX (EINDOUBT, -32, "outcome unknown: the request may or may not have run")
+    XX (EINDOUBT, -32, "outcome unknown: the request may or may not have run") \
+    XX (EMEMLIMIT, -33, "the broker's memory limit is reached: the write was refused")
 
 /*  Object types as they appear on the wire (TYPE replies, CREATE). */
 #define ZMGR_TYPE_MAP(XX)                                                    \

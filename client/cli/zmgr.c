@@ -72,6 +72,8 @@ int cli_exit_code (int rc)
         return CLI_EXIT_NOSPACE;
     case ZMGR_EINDOUBT:
         return CLI_EXIT_INDOUBT;
+    case ZMGR_EMEMLIMIT:
+        return CLI_EXIT_MEMLIMIT;
     case ZMGR_EJOBFAILED:
     case ZMGR_ECANCELLED:
         return CLI_EXIT_JOBFAILED;
