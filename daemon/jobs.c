@@ -480,8 +480,10 @@ void jobs_init_ids (void)
 {
     /*  About 4 million ids per second since the epoch: a broker that
      *  starts later begins above any id an earlier one gave, unless that
-     *  one gave more than that on average over its whole life. */
-    uint64_t base = (uint64_t) (wall_ms () / 1000) << 22;
+     *  one gave more than that on average over its whole life. Counted
+     *  from milliseconds: whole seconds gave a broker restarted within
+     *  the same second the ids its predecessor had just given. */
+    uint64_t base = ((uint64_t) wall_ms () << 22) / 1000;
     if (s_next_id < base)
         s_next_id = base;
 }
