@@ -285,6 +285,22 @@ typedef struct {
     bool bad;            /* damage seen (check mode goes on) */
 } s_rec_t;
 
+/*  Cuts a damaged file back to off bytes. A cut inside the header leaves
+ *  a whole header, so that a segment stays a segment (with no records). */
+static int s_cut (const char *path, const char *magic, uint64_t n, size_t off)
+{
+    if (off >= S_HDR)
+        return truncate (path, (off_t) off);
+    int fd = open (path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    uint8_t h[S_HDR];
+    s_header (h, magic, n);
+    int rc = s_write_all (fd, h, S_HDR) == 0 && fdatasync (fd) == 0 ? 0 : -1;
+    close (fd);
+    return rc;
+}
+
 /*  Replays one file. last: the newest segment (a torn tail may be cut).
  *  Returns 0, 1 when the file was truncated by repair (what follows it
  *  must go), or -1 on refused damage. */
@@ -301,9 +317,12 @@ static int s_replay_file (s_rec_t *r, const char *path, const char *magic, uint6
     s_header (want, magic, n);
     size_t off = S_HDR;
     const char *what = NULL;
+    /*  A newest segment shorter than its header with the right bytes so
+     *  far: the broker died while it made it (s_open_segment). */
+    bool short_hdr = last && !snapshot && len < S_HDR && memcmp (buf, want, len) == 0;
     if (len < S_HDR || memcmp (buf, want, S_HDR) != 0) {
         off = 0;
-        what = "bad header";
+        what = short_hdr ? "header cut short" : "bad header";
     }
     uint64_t count = 0;
     bool ended = false;   /* a snapshot's count record seen */
@@ -347,8 +366,9 @@ static int s_replay_file (s_rec_t *r, const char *path, const char *magic, uint6
         free (buf);
         return 0;
     }
-    /*  A torn tail: damage in the newest segment with nothing valid after. */
-    bool torn = last && !snapshot && off >= S_HDR;
+    /*  A torn tail: damage in the newest segment with nothing valid after,
+     *  or its header cut short. */
+    bool torn = (last && !snapshot && off >= S_HDR) || short_hdr;
     for (size_t p = off + 1; torn && p + S_FRAME <= len; p++) {
         size_t l;
         if (s_valid_at (buf + p, len - p, &l))
@@ -356,7 +376,7 @@ static int s_replay_file (s_rec_t *r, const char *path, const char *magic, uint6
     }
     free (buf);
     if (torn && r->mode != WAL_CHECK) {
-        if (truncate (path, (off_t) off) != 0) {
+        if (s_cut (path, magic, n, off) != 0) {
             log_msg (LOG_ERR, errno, "truncate %s", path);
             return -1;
         }
@@ -378,7 +398,7 @@ static int s_replay_file (s_rec_t *r, const char *path, const char *magic, uint6
                      what);
             return 1;
         }
-        if (truncate (path, (off_t) (off < S_HDR ? S_HDR : off)) != 0) {
+        if (s_cut (path, magic, n, off) != 0) {
             log_msg (LOG_ERR, errno, "truncate %s", path);
             return -1;
         }
