@@ -471,8 +471,16 @@ int wal_recover (int mode, wal_apply_fn fn, void *arg, FILE *report)
         if (x < 0)
             goto done;
         struct stat st;
-        if (stat (path, &st) == 0)
+        if (stat (path, &st) == 0) {
             s_st.log_bytes += (uint64_t) st.st_size;
+            /*  A broker that was killed left its reserve (fallocate
+             *  KEEP_SIZE) past the end: give it back, or every crash
+             *  keeps 64 MiB until compaction drops the segment. */
+            if (mode != WAL_CHECK
+                && (uint64_t) st.st_blocks * 512 >= (uint64_t) st.st_size + (1u << 20)
+                && truncate (path, st.st_size) != 0)
+                log_msg (LOG_WARNING, errno, "trim %s", path);
+        }
         if (x == 1) {   /* repaired: later segments follow damage */
             for (size_t j = i + 1; j < segs.count; j++) {
                 s_path (path, sizeof path, "wal", segs.n[j], "log");
