@@ -11,6 +11,7 @@
 #include "wal.h"
 #include "keys.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stddef.h>
 #include <getopt.h>
@@ -470,7 +471,8 @@ static int s_check_data_dir (void)
 int config_init (int argc, char **argv, int *exit_code)
 {
     enum { O_CONFIG = 1000, O_CHECK, O_NODEF, O_SCHECK, O_SREPAIR, O_BASE = 1100 };
-    struct option opts[S_NSETTINGS + 8];
+    /*  The settings' flags, the 9 of our own below and the terminator. */
+    struct option opts[S_NSETTINGS + 10];
     size_t n = 0;
     for (size_t i = 0; i < S_NSETTINGS; i++) {
         const s_setting_t *s = &s_settings[i];
@@ -488,6 +490,7 @@ int config_init (int argc, char **argv, int *exit_code)
     opts[n++] = (struct option) { "quiet", no_argument, NULL, 'q' };
     opts[n++] = (struct option) { "version", no_argument, NULL, 'V' };
     opts[n++] = (struct option) { "help", no_argument, NULL, 'h' };
+    assert (n < sizeof opts / sizeof opts[0]);
     opts[n] = (struct option) { NULL, 0, NULL, 0 };
 
     s_defaults (&g_cfg);
