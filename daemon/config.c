@@ -11,6 +11,7 @@
 #include "wal.h"
 #include "keys.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stddef.h>
 #include <getopt.h>
@@ -511,6 +512,7 @@ int config_init (int argc, char **argv, int *exit_code)
     opts[n++] = (struct option) { "quiet", no_argument, NULL, 'q' };
     opts[n++] = (struct option) { "version", no_argument, NULL, 'V' };
     opts[n++] = (struct option) { "help", no_argument, NULL, 'h' };
+    assert (n < sizeof opts / sizeof opts[0]);
     opts[n] = (struct option) { NULL, 0, NULL, 0 };
 
     s_defaults (&g_cfg);

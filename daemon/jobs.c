@@ -478,10 +478,14 @@ void jobs_expire (int64_t now)
 
 void jobs_init_ids (void)
 {
-    /*  About 4 million ids per second since the epoch: a broker that
+    /*  About 4 million ids per second since 2026: a broker that
      *  starts later begins above any id an earlier one gave, unless that
-     *  one gave more than that on average over its whole life. */
-    uint64_t base = (uint64_t) (wall_ms () / 1000) << 22;
+     *  one gave more than that on average over its whole life. Counted
+     *  from milliseconds: whole seconds gave a broker restarted within
+     *  the same second the ids its predecessor had just given. */
+    const int64_t epoch = 1767225600000;   /* 2026-01-01: keeps ids well under 2^53 */
+    int64_t since = wall_ms () - epoch;
+    uint64_t base = since > 0 ? ((uint64_t) since << 22) / 1000 : 0;
     if (s_next_id < base)
         s_next_id = base;
 }

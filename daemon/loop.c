@@ -590,9 +590,13 @@ void loop_fini (void)
          *  libzmq 4.3.4 (out_event after an I/O error) when its timer
          *  fires during the linger. */
         supervisor_stop (3000);
+        /*  The log stops before the sessions end: their ends are no
+         *  changes of state, so that after a restart a lock's holder is
+         *  told it lost the lock (ELOCKLOST) and a job its worker still
+         *  ran is queued again at no cost, as after a crash. */
+        recovery_stop ();
         peers_shutdown ();
         s_end_turn ();
-        recovery_stop ();
         jobs_shutdown ();
         store_shutdown ();
         replies_fini ();

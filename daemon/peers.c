@@ -178,13 +178,15 @@ size_t peers_count (void)
 
 void peers_shutdown (void)
 {
+    /*  Every parked request fails before any session ends, so that no
+     *  session's end hands a lock to a waiter that goes too. */
     for (size_t b = 0; b < S_NBUCKETS; b++)
-        while (s_buckets[b]) {
-            peer_t *p = s_buckets[b];
+        for (peer_t *p = s_buckets[b]; p; p = p->hnext)
             while (p->parked)
                 park_fail (p->parked, ZMGR_ESHUTDOWN, "broker is shutting down");
-            peers_end (p, "broker shutdown");
-        }
+    for (size_t b = 0; b < S_NBUCKETS; b++)
+        while (s_buckets[b])
+            peers_end (s_buckets[b], "broker shutdown");
     peers_reap ();
     xfree (s_fd_owner);
     xfree (s_skip);

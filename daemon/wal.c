@@ -251,8 +251,11 @@ static int s_scan (s_nums_t *segs, s_nums_t *snaps, bool modify)
         }
     }
     closedir (d);
-    qsort (segs->n, segs->count, sizeof (uint64_t), s_cmp);
-    qsort (snaps->n, snaps->count, sizeof (uint64_t), s_cmp);
+    /*  An empty list has no array yet: qsort must not see its NULL. */
+    if (segs->count)
+        qsort (segs->n, segs->count, sizeof (uint64_t), s_cmp);
+    if (snaps->count)
+        qsort (snaps->n, snaps->count, sizeof (uint64_t), s_cmp);
     return 0;
 }
 
@@ -314,6 +317,22 @@ static bool s_valid_after (const uint8_t *buf, size_t len, size_t off)
     return false;
 }
 
+/*  Cuts a damaged file back to off bytes. A cut inside the header leaves
+ *  a whole header, so that a segment stays a segment (with no records). */
+static int s_cut (const char *path, const char *magic, uint64_t n, size_t off)
+{
+    if (off >= S_HDR)
+        return truncate (path, (off_t) off);
+    int fd = open (path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    uint8_t h[S_HDR];
+    s_header (h, magic, n);
+    int rc = s_write_all (fd, h, S_HDR) == 0 && fdatasync (fd) == 0 ? 0 : -1;
+    close (fd);
+    return rc;
+}
+
 /*  Replays one file. last: the newest segment, whose tail after its last
  *  whole turn (commit record) is cut. Returns 0, 1 when the file was cut
  *  by repair (what follows it must go), or -1 on refused damage.
@@ -336,9 +355,12 @@ static int s_replay_file (s_rec_t *r, const char *path, const char *magic, uint6
     size_t off = S_HDR, commit_end = S_HDR, snap_end = 0;
     const char *what = NULL;
     uint64_t nrec = 0;
+    /*  A newest segment shorter than its header with the right bytes so
+     *  far: the broker died while it made it (s_open_segment). */
+    bool short_hdr = last && !snapshot && len < S_HDR && memcmp (buf, want, len) == 0;
     if (len < S_HDR || memcmp (buf, want, S_HDR) != 0) {
         off = 0;
-        what = "bad header";
+        what = short_hdr ? "header cut short" : "bad header";
     }
     while (!what && off < len) {
         size_t l;
@@ -367,7 +389,8 @@ static int s_replay_file (s_rec_t *r, const char *path, const char *magic, uint6
         what = "snapshot without its end record";
     /*  Damage at the end of the newest segment, with nothing valid after
      *  it, is a write the crash tore: it is cut with the unfinished turn. */
-    bool torn = what && last && !snapshot && off >= S_HDR && !s_valid_after (buf, len, off);
+    bool torn = short_hdr
+                || (what && last && !snapshot && off >= S_HDR && !s_valid_after (buf, len, off));
     size_t damage = off;
     if (torn)
         what = NULL;
@@ -415,13 +438,14 @@ static int s_replay_file (s_rec_t *r, const char *path, const char *magic, uint6
                          path, apply_end, len - apply_end);
             return 0;
         }
-        if (truncate (path, (off_t) apply_end) != 0) {
+        if (s_cut (path, magic, n, short_hdr ? 0 : apply_end) != 0) {
             log_msg (LOG_ERR, errno, "truncate %s", path);
             return -1;
         }
         log_msg (LOG_WARNING, 0, "%s: torn tail cut at offset %zu (%zu bytes dropped: %s)",
-                 path, apply_end, len - apply_end,
-                 torn ? "a record half written" : "a turn half written");
+                 path, short_hdr ? 0 : apply_end, short_hdr ? len : len - apply_end,
+                 short_hdr ? "its header half written"
+                 : torn    ? "a record half written" : "a turn half written");
         return 0;
     }
     r->bad = true;
@@ -432,7 +456,7 @@ static int s_replay_file (s_rec_t *r, const char *path, const char *magic, uint6
                      what);
             return 1;
         }
-        if (truncate (path, (off_t) (damage < S_HDR ? S_HDR : damage)) != 0) {
+        if (s_cut (path, magic, n, damage) != 0) {
             log_msg (LOG_ERR, errno, "truncate %s", path);
             return -1;
         }
@@ -505,8 +529,16 @@ int wal_recover (int mode, wal_apply_fn fn, void *arg, FILE *report)
         if (x < 0)
             goto done;
         struct stat st;
-        if (stat (path, &st) == 0)
+        if (stat (path, &st) == 0) {
             s_st.log_bytes += (uint64_t) st.st_size;
+            /*  A broker that was killed left its reserve (fallocate
+             *  KEEP_SIZE) past the end: give it back, or every crash
+             *  keeps 64 MiB until compaction drops the segment. */
+            if (mode != WAL_CHECK
+                && (uint64_t) st.st_blocks * 512 >= (uint64_t) st.st_size + (1u << 20)
+                && truncate (path, st.st_size) != 0)
+                log_msg (LOG_WARNING, errno, "trim %s", path);
+        }
         if (x == 1) {   /* repaired: later segments follow damage */
             for (size_t j = i + 1; j < segs.count; j++) {
                 s_path (path, sizeof path, "wal", segs.n[j], "log");
