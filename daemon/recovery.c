@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -522,11 +523,16 @@ void recovery_tick (void)
         return;
     }
     if (pid == 0) {
-        /*  The child: no signals of the broker's, nothing but the file. */
+        /*  The child: no signals of the broker's, nothing but the file,
+         *  and it dies with its broker (a snapshot the next broker did not
+         *  ask for would only race its own). */
         sigset_t none;
         sigemptyset (&none);
         sigprocmask (SIG_SETMASK, &none, NULL);
         signal (SIGTERM, SIG_DFL);
+        prctl (PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid () == 1)
+            _exit (1);
         _exit (s_write_snapshot (seq));
     }
     wal_prev_handed_off ();
