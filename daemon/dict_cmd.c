@@ -80,14 +80,47 @@ int dict_cmd_contains (cmd_ctx_t *ctx)
     return 0;
 }
 
-/*  keys (what 0), values (1) or items (2), in insertion order. */
+/*  keys (what 0), values (1) or items (2), in insertion order. With no
+ *  arguments, all of them, unless that is more than S_WALK_MAX bytes (one
+ *  request must not stall everyone, nor one reply fill the broker's
+ *  memory): ETOOBIG says to page. With [cursor, count]: at most count
+ *  entries from cursor (0 to begin), as [next cursor or nil, array]. */
+#define S_WALK_MAX (g_cfg.max_msg * 64)
 static int s_walk (cmd_ctx_t *ctx, int what)
 {
     dict_t *d = ctx->obj->impl;
-    proto_put_array (ctx->out, dict_len (d));
-    size_t pos = 0;
+    int64_t cursor = 0, count = -1;
+    bool paged = ctx->req->nargs > 0;
+    if (paged && (proto_read_int (ctx->req->args[0], &cursor) != 0 || cursor < 0))
+        return cmd_error (ctx, ZMGR_EINVAL, "cursor must be a non-negative integer");
+    if (ctx->req->nargs > 1 && (proto_read_int (ctx->req->args[1], &count) != 0 || count < 1))
+        return cmd_error (ctx, ZMGR_EINVAL, "count must be a positive integer");
+    if (paged && count < 0)
+        count = 1000;
+    /*  First the size, so that nothing is built that would be refused. */
+    size_t pos = (size_t) cursor, n = 0, bytes = 0;
     proto_slice_t k, v;
-    while (dict_next (d, &pos, &k, &v)) {
+    while ((count < 0 || n < (size_t) count) && dict_next (d, &pos, &k, &v)) {
+        bytes += (what != 1 ? k.len : 0) + (what != 0 ? v.len : 0) + 2;
+        n++;
+    }
+    if (bytes > S_WALK_MAX)
+        return cmd_error (ctx, ZMGR_ETOOBIG, "%zu entries of '%s' are %zu bytes, over the "
+                          "limit of %zu for one reply: ask for them in pages "
+                          "([cursor, count] arguments: dict.%s NAME 0 1000, ...)",
+                          n, ctx->obj->name, bytes, (size_t) S_WALK_MAX,
+                          what == 0 ? "keys" : what == 1 ? "values" : "items");
+    bool more = dict_next (d, &pos, &k, &v);
+    if (paged) {
+        proto_put_array (ctx->out, 2);
+        if (more)
+            proto_put_uint (ctx->out, pos - 1);   /* where the one seen past the page is */
+        else
+            proto_put_nil (ctx->out);
+    }
+    proto_put_array (ctx->out, n);
+    pos = (size_t) cursor;
+    for (size_t i = 0; i < n && dict_next (d, &pos, &k, &v); i++) {
         if (what == 2)
             proto_put_array (ctx->out, 2);
         if (what != 1)
