@@ -69,8 +69,10 @@ int admin_cmd_hello (cmd_ctx_t *ctx)
     if (version > ZMGR_PROTOCOL_VERSION)
         version = ZMGR_PROTOCOL_VERSION;
     proto_buf_t *b = ctx->out;
-    proto_put_map (b, 8);
+    proto_put_map (b, 9);
     s_put_kv_uint (b, "version", (uint64_t) version);
+    /*  The broker's clock: clients compute deadlines on it. */
+    s_put_kv_uint (b, "time_ms", (uint64_t) wall_ms ());
     proto_put_cstr (b, "server");
     proto_put_cstr (b, "zmgrd 0.1.0");
     s_put_kv_uint (b, "session", ctx->peer->session);
@@ -295,7 +297,7 @@ int admin_cmd_stats (cmd_ctx_t *ctx)
 {
     struct mallinfo2 mi = mallinfo2 ();
     proto_buf_t *b = ctx->out;
-    proto_put_map (b, 18);
+    proto_put_map (b, 19);
     s_put_kv_uint (b, "objects", store_count ());
     s_put_kv_uint (b, "jobs", jobs_total ());
     s_put_kv_uint (b, "jobs_running", jobs_running ());
@@ -311,6 +313,7 @@ int admin_cmd_stats (cmd_ctx_t *ctx)
     s_put_kv_uint (b, "data_bytes", xmem_used ());
     s_put_kv_uint (b, "max_memory", g_cfg.max_memory);
     s_put_kv_uint (b, "refused_memory", g_stats.refused_memory);
+    s_put_kv_uint (b, "expired_requests", g_stats.expired);
     s_put_kv_uint (b, "rss_bytes", s_rss_bytes ());
     s_put_kv_uint (b, "uptime_s", (uint64_t) ((now_ms () - g_stats.start_ms) / 1000));
     proto_put_cstr (b, "version");

@@ -67,7 +67,7 @@ int dict_cmd_set (cmd_ctx_t *), dict_cmd_get (cmd_ctx_t *),
 int queue_cmd_put (cmd_ctx_t *), queue_cmd_get (cmd_ctx_t *),
     queue_cmd_qsize (cmd_ctx_t *), queue_cmd_empty (cmd_ctx_t *),
     queue_cmd_full (cmd_ctx_t *), queue_cmd_task_done (cmd_ctx_t *),
-    queue_cmd_join (cmd_ctx_t *);
+    queue_cmd_join (cmd_ctx_t *), queue_cmd_unget (cmd_ctx_t *);
 int value_cmd_get (cmd_ctx_t *), value_cmd_set (cmd_ctx_t *),
     value_cmd_add (cmd_ctx_t *), value_cmd_cas (cmd_ctx_t *);
 int lock_cmd_acquire (cmd_ctx_t *), lock_cmd_release (cmd_ctx_t *),

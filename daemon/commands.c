@@ -118,6 +118,7 @@ static const command_t s_commands[] = {
     { ZMGR_OP_QUEUE_FULL, queue_cmd_full, 0, 0, T_QUEUE, N },
     { ZMGR_OP_QUEUE_TASK_DONE, queue_cmd_task_done, 0, 0, T_QUEUE, N | W },
     { ZMGR_OP_QUEUE_JOIN, queue_cmd_join, 0, 1, T_QUEUE, N | CMD_PARKS | CMD_SOFT },
+    { ZMGR_OP_QUEUE_UNGET, queue_cmd_unget, 1, 1, T_QUEUE, N | W },
 
     { ZMGR_OP_VALUE_GET, value_cmd_get, 0, 0, T_VALUE, N },
     { ZMGR_OP_VALUE_SET, value_cmd_set, 1, 1, T_VALUE, C | W | G },
@@ -306,6 +307,18 @@ void commands_dispatch (const uint8_t *id, size_t id_len, int fd, int auth,
         s_reply_error (id, id_len, req.rid, rc, why);
         return;
     }
+    /*  A deadline rides as the last argument (ZMGR_OP_DEADLINE). */
+    int64_t deadline = 0;
+    uint32_t base_op = req.op & ~(uint32_t) ZMGR_OP_DEADLINE;
+    if ((req.op & ZMGR_OP_DEADLINE) && base_op < S_MAX_OP && s_by_op[base_op]) {
+        req.op &= ~(uint32_t) ZMGR_OP_DEADLINE;
+        if (req.nargs == 0 || proto_read_int (req.args[req.nargs - 1], &deadline) != 0) {
+            s_reply_error (id, id_len, req.rid, ZMGR_EPROTO,
+                           "a request with a deadline needs it as its last argument");
+            return;
+        }
+        req.nargs--;
+    }
     const command_t *cmd = req.op < S_MAX_OP ? s_by_op[req.op] : NULL;
     peer_t *peer = peers_find (id, id_len);
     if (!peer && !(cmd && (cmd->flags & CMD_ANON))) {
@@ -355,6 +368,15 @@ void commands_dispatch (const uint8_t *id, size_t id_len, int fd, int auth,
                             (unsigned long long) req.rid);
             goto fail;
         }
+    }
+    if (deadline > 0 && wall_ms () > deadline) {
+        /*  Its sender has given up on it (the broker was stalled, or the
+         *  request queued too long): it is not run, and the sender can
+         *  tell ETIMEOUT as "it did not happen". */
+        g_stats.expired++;
+        rc = cmd_error (&ctx, ZMGR_ETIMEOUT, "%s not run: its deadline passed %lld ms before "
+                        "the broker came to it", opname, (long long) (wall_ms () - deadline));
+        goto fail;
     }
     if ((cmd->flags & CMD_GROWS) && g_cfg.max_memory && xmem_used () > g_cfg.max_memory) {
         g_stats.refused_memory++;

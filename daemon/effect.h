@@ -38,6 +38,7 @@ enum {
     EFF_JOB_SEQ = 25,    /* last job id given */
     EFF_REPLY = 26,      /* client id, request id, status, payload: the last
                             write reply of a client (exactly-once resends) */
+    EFF_QUEUE_UNGET = 27,/* name, value: an item back at the head, still unfinished */
 };
 
 #endif

@@ -144,3 +144,22 @@ int queue_cmd_join (cmd_ctx_t *ctx)
                           (unsigned long long) queue_unfinished (q));
     return cmd_park (ctx, &ctx->obj->waits[S_JOINERS], timeout, ZMGR_ETIMEOUT, NULL, NULL);
 }
+
+/*  args: value. An item a client got but could not take (its call gave
+ *  up before the reply came: libzmgr sends this for a late reply) goes
+ *  back: to the oldest waiting get, or to the head of the queue. It was
+ *  never task_done, so it stays unfinished and the count does not move. */
+int queue_cmd_unget (cmd_ctx_t *ctx)
+{
+    queue_t *q = ctx->obj->impl;
+    parked_t *getter = ctx->obj->waits[S_GETTERS].head;
+    proto_slice_t v = ctx->req->args[0];
+    if (getter)
+        park_reply (getter, v.ptr, v.len);
+    else {
+        queue_push_front (q, blob_from_slice (v));
+        s_record (EFF_QUEUE_UNGET, ctx->obj, &v);
+    }
+    proto_put_nil (ctx->out);
+    return 0;
+}

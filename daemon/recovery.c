@@ -199,6 +199,11 @@ static int s_apply (const uint8_t *rec, size_t len, void *arg)
         xfree (item);
         return item ? 0 : -1;
     }
+    case EFF_QUEUE_UNGET:
+        if (!(o = s_obj (&r, ZMGR_TYPE_QUEUE)) || r.n != 2)
+            return -1;
+        queue_push_front (o->impl, blob_from_slice (r.f[1]));
+        return 0;
     case EFF_QUEUE_PASS:
         if (!(o = s_obj (&r, ZMGR_TYPE_QUEUE)) || s_int (&r, 1, &a) || a < 0)
             return -1;

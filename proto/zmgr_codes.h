@@ -99,6 +99,7 @@
     XX (QUEUE_FULL, 64, "queue.full")                                        \
     XX (QUEUE_TASK_DONE, 65, "queue.task_done")                              \
     XX (QUEUE_JOIN, 66, "queue.join")                                        \
+    XX (QUEUE_UNGET, 67, "queue.unget")                                      \
     XX (VALUE_GET, 80, "value.get")                                          \
     XX (VALUE_SET, 81, "value.set")                                          \
     XX (VALUE_ADD, 82, "value.add")                                          \
@@ -139,5 +140,10 @@ typedef enum { ZMGR_NOTICE_NONE = 0, ZMGR_NOTICE_MAP (ZMGR_XX_ENUM_NOTICE) } zmg
 /*  Blocking operations take a timeout in milliseconds: ZMGR_FOREVER waits
  *  without limit, 0 does not wait (get_nowait, put_nowait). */
 #define ZMGR_FOREVER (-1)
+
+/*  An opcode with this bit set carries one more argument, last: the wall
+ *  clock time (ms since the epoch, the broker's clock) after which the
+ *  broker must not start it (PROTOCOL.md section 3b). */
+#define ZMGR_OP_DEADLINE 0x4000
 
 #endif

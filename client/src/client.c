@@ -41,6 +41,14 @@ typedef struct s_reply {
     struct s_reply *next;
 } s_reply_t;
 
+/*  A synchronous request given up on: a late success of a get or an
+ *  acquire is undone when it comes (s_take_abandoned). */
+typedef struct {
+    uint64_t rid;
+    uint32_t op;                /* ZMGR_OP_* */
+    char name[256];             /* its object */
+} s_abandoned_t;
+
 struct zmgr_client {
     void *ctx;                  /* own ZeroMQ context */
     void *sock;                 /* DEALER to the broker */
@@ -50,8 +58,10 @@ struct zmgr_client {
     uint64_t next_rid;          /* last request id used */
     size_t inflight;            /* async requests without their reply */
     s_reply_t *stash, *stash_tail; /* replies waiting for zmgr_recv */
-    uint64_t *abandoned;        /* sync requests that timed out */
+    s_abandoned_t *abandoned;   /* sync requests that timed out */
     size_t nabandoned, cap_abandoned;
+    bool deadlines;             /* the broker takes deadlines (its hello gave its clock) */
+    int64_t clock_offset_ms;    /* the broker's wall clock minus ours, at hello */
     bool lost;                  /* connection lost: reconnect before the next send */
     bool refused;               /* the broker refused our CURVE key */
     key_file_t server_key;      /* broker's public key, for tcp with CURVE */
@@ -100,6 +110,13 @@ int zmgr_default_endpoint (char *buf, size_t size)
     if (!buf)
         return ZMGR_EINVAL;
     return proto_default_endpoint (buf, size, NULL, 0, true);
+}
+
+static int64_t s_wall_ms (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_REALTIME, &ts);
+    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static int64_t s_now_us (void)
@@ -191,14 +208,59 @@ static bool s_read_monitor (zmgr_client_t *self)
     }
 }
 
-static bool s_take_abandoned (zmgr_client_t *self, uint64_t rid)
+/*  Sends a request that wants no reply (rid 0), from its own buffer:
+ *  self->buf may hold a request being made. Best effort. */
+static void s_send_quiet (zmgr_client_t *self, uint32_t op, const char *name,
+                          const zmgr_value_t *arg)
+{
+    proto_buf_t b;
+    proto_buf_init (&b);
+    proto_put_request (&b, 0, op, name, strlen (name), arg ? 1 : 0);
+    if (arg)
+        proto_put_raw (&b, arg->data, arg->len);
+    if (!b.oom)
+        zmq_send (self->sock, b.data, b.len, ZMQ_DONTWAIT);
+    proto_buf_fini (&b);
+}
+
+/*  Is r the reply to a request we gave up on? Then it is dropped, and
+ *  what it did is undone where that can be: an item got goes back to the
+ *  head of its queue, a lock granted is released. Nothing is lost and no
+ *  lock stays held by a caller that was told it did not get it. */
+static bool s_take_abandoned (zmgr_client_t *self, const s_reply_t *r)
 {
     for (size_t i = 0; i < self->nabandoned; i++)
-        if (self->abandoned[i] == rid) {
+        if (self->abandoned[i].rid == r->rid) {
+            s_abandoned_t a = self->abandoned[i];
             self->abandoned[i] = self->abandoned[--self->nabandoned];
+            if (r->status == 0 && a.op == ZMGR_OP_QUEUE_GET && r->value)
+                s_send_quiet (self, ZMGR_OP_QUEUE_UNGET, a.name, r->value);
+            else if (r->status == 0 && a.op == ZMGR_OP_LOCK_ACQUIRE)
+                s_send_quiet (self, ZMGR_OP_LOCK_RELEASE, a.name, NULL);
             return true;
         }
     return false;
+}
+
+/*  Remembers request rid (op, name) as given up on. */
+static void s_abandon (zmgr_client_t *self, uint64_t rid, uint32_t op, const char *name,
+                       size_t name_len)
+{
+    if (self->nabandoned == self->cap_abandoned) {
+        size_t cap = self->cap_abandoned ? self->cap_abandoned * 2 : 16;
+        s_abandoned_t *a = realloc (self->abandoned, cap * sizeof *a);
+        if (!a)
+            return;
+        self->abandoned = a;
+        self->cap_abandoned = cap;
+    }
+    s_abandoned_t *a = &self->abandoned[self->nabandoned++];
+    a->rid = rid;
+    a->op = op;
+    if (name_len >= sizeof a->name)
+        name_len = sizeof a->name - 1;
+    memcpy (a->name, name ? name : "", name ? name_len : 0);
+    a->name[name ? name_len : 0] = '\0';
 }
 
 /*  Takes one reply off the socket without waiting: 0 with *r filled, 1 when
@@ -390,6 +452,10 @@ static bool s_offer (zmgr_client_t *self, s_reply_t *r)
            && self->on_reply (self->hook_arg, r->rid, r->status, &r->value, r->errmsg);
 }
 
+/*  s_wait_for's own time ran out, with no word from the broker (the
+ *  message says so); not a status the broker sends. */
+#define S_GAVE_UP 1000
+
 /*  Waits for the reply to rid; replies to others go to the stash. */
 static int s_wait_for (zmgr_client_t *self, uint64_t rid, int wait_ms,
                        zmgr_value_t **result)
@@ -398,24 +464,13 @@ static int s_wait_for (zmgr_client_t *self, uint64_t rid, int wait_ms,
     for (;;) {
         s_reply_t r;
         int rc = s_read_reply (self, deadline, &r);
-        if (rc == ZMGR_ETIMEOUT) {
-            if (self->nabandoned == self->cap_abandoned) {
-                size_t cap = self->cap_abandoned ? self->cap_abandoned * 2 : 16;
-                uint64_t *a = realloc (self->abandoned, cap * sizeof *a);
-                if (a) {
-                    self->abandoned = a;
-                    self->cap_abandoned = cap;
-                }
-            }
-            if (self->nabandoned < self->cap_abandoned)
-                self->abandoned[self->nabandoned++] = rid;
-            return rc;
-        }
+        if (rc == ZMGR_ETIMEOUT)
+            return S_GAVE_UP;   /* the caller decides what a give-up means */
         if (rc != 0)
             return rc;
         if (r.rid == rid)
             return s_deliver (self, &r, result);
-        if (s_take_abandoned (self, r.rid) || r.rid > self->next_rid || r.rid == 0
+        if (s_take_abandoned (self, &r) || r.rid > self->next_rid || r.rid == 0
             || s_offer (self, &r)) {
             zmgr_value_destroy (&r.value);
             free (r.errmsg);
@@ -441,9 +496,11 @@ static int s_hello (zmgr_client_t *self, int wait_ms)
         return rc;
     zmgr_value_t *reply = NULL;
     rc = s_wait_for (self, rid, wait_ms, &reply);
-    if (rc == ZMGR_ETIMEOUT)
+    if (rc == S_GAVE_UP) {
+        s_abandon (self, rid, ZMGR_OP_HELLO, NULL, 0);
         return client_fail (self, ZMGR_EUNREACHABLE, "no broker answered at %s within %d ms",
                             self->endpoint, wait_ms);
+    }
     /*  Remember the broker's request size limit from its hello map. */
     size_t n;
     proto_slice_t body, k, v;
@@ -458,6 +515,11 @@ static int s_hello (zmgr_client_t *self, int wait_ms)
             if (proto_read_str (k, &key, &klen, false) == 0 && klen == 7
                 && !memcmp (key, "max_msg", 7) && proto_read_int (v, &limit) == 0 && limit > 0)
                 self->max_msg = (size_t) limit;
+            else if (klen == 7 && !memcmp (key, "time_ms", 7) && proto_read_int (v, &limit) == 0
+                     && limit > 0) {
+                self->deadlines = true;
+                self->clock_offset_ms = limit - s_wall_ms ();
+            }
         }
     zmgr_value_destroy (&reply);
     return rc;
@@ -536,6 +598,60 @@ static int s_resume (zmgr_client_t *self, int64_t give_up_us)
     }
 }
 
+/*  Does op change state? A write given up on with no word from the
+ *  broker is in doubt; a read is simply timed out. */
+static bool s_is_write (uint32_t op)
+{
+    switch (op) {
+    case ZMGR_OP_HELLO: case ZMGR_OP_PING: case ZMGR_OP_TYPE: case ZMGR_OP_EXISTS:
+    case ZMGR_OP_OBJECTS: case ZMGR_OP_STATS: case ZMGR_OP_LIST_GET: case ZMGR_OP_LIST_INDEX:
+    case ZMGR_OP_LIST_COUNT: case ZMGR_OP_LIST_LEN: case ZMGR_OP_LIST_SLICE:
+    case ZMGR_OP_DICT_GET: case ZMGR_OP_DICT_CONTAINS: case ZMGR_OP_DICT_KEYS:
+    case ZMGR_OP_DICT_VALUES: case ZMGR_OP_DICT_ITEMS: case ZMGR_OP_DICT_LEN:
+    case ZMGR_OP_QUEUE_QSIZE: case ZMGR_OP_QUEUE_EMPTY: case ZMGR_OP_QUEUE_FULL:
+    case ZMGR_OP_QUEUE_JOIN: case ZMGR_OP_VALUE_GET: case ZMGR_OP_LOCK_LOCKED:
+    case ZMGR_OP_JOB_RESULT: case ZMGR_OP_JOB_STATUS: case ZMGR_OP_JOBS: case ZMGR_OP_WORKERS:
+        return false;
+    default:
+        return true;
+    }
+}
+
+/*  Gives the request in self->buf its deadline on the broker's clock:
+ *  the broker does not start it after that (ZMGR_OP_DEADLINE). The
+ *  request is rebuilt with one more argument; *op and the name are read
+ *  on the way (for s_abandon). */
+static void s_add_deadline (zmgr_client_t *self, int wait_ms, uint32_t *op, char *name,
+                            size_t nsize)
+{
+    proto_req_t req;
+    const char *why;
+    *op = 0;
+    name[0] = '\0';
+    if (proto_parse_request (self->buf.data, self->buf.len, PROTO_MAX_DEPTH, &req, &why) != 0)
+        return;
+    *op = req.op;
+    size_t nlen = req.name.len < nsize - 1 ? req.name.len : nsize - 1;
+    if (req.name.ptr)
+        memcpy (name, req.name.ptr, nlen);
+    name[req.name.ptr ? nlen : 0] = '\0';
+    if (!self->deadlines || wait_ms < 0 || (req.op & ZMGR_OP_DEADLINE))
+        return;
+    proto_buf_t b;
+    proto_buf_init (&b);
+    proto_put_request (&b, req.rid, req.op | ZMGR_OP_DEADLINE, (const char *) req.name.ptr,
+                       req.name.len, req.nargs + 1);
+    for (size_t i = 0; i < req.nargs; i++)
+        proto_put_raw (&b, req.args[i].ptr, req.args[i].len);
+    proto_put_int (&b, s_wall_ms () + self->clock_offset_ms + wait_ms);
+    if (b.oom) {
+        proto_buf_fini (&b);
+        return;
+    }
+    proto_buf_fini (&self->buf);
+    self->buf = b;
+}
+
 static int s_finish (zmgr_client_t *self, int wait_ms, zmgr_value_t **result)
 {
     if (result)
@@ -544,6 +660,9 @@ static int s_finish (zmgr_client_t *self, int wait_ms, zmgr_value_t **result)
         wait_ms = self->timeout_ms;
     int64_t give_up = s_now_us () + (int64_t) self->timeout_ms * 1000;
     uint64_t rid = self->next_rid;
+    uint32_t op;
+    char name[256];
+    s_add_deadline (self, wait_ms, &op, name, sizeof name);
     /*  A send that finds the connection lost (EDISCONNECTED: it dropped
      *  while the request waited to go out, as after a broker restart)
      *  resumes like a wait that does. */
@@ -565,7 +684,24 @@ static int s_finish (zmgr_client_t *self, int wait_ms, zmgr_value_t **result)
         if (rc == 0)
             rc = s_wait_for (self, rid, wait_ms, result);
     }
-    return rc;
+    if (rc != S_GAVE_UP)
+        return rc;
+    /*  Our time is up. The broker does not start a request past its
+     *  deadline, and says so: a short grace lets that word, or the reply
+     *  of a request it ran just in time, arrive. */
+    int grace = wait_ms < 500 ? (wait_ms < 50 ? 50 : wait_ms) : 500;
+    if (self->deadlines && (rc = s_wait_for (self, rid, grace, result)) != S_GAVE_UP)
+        return rc;
+    /*  Nothing: a late success of a get or an acquire will be undone when
+     *  it comes (s_take_abandoned). A write may have run or not. */
+    s_abandon (self, rid, op, name, strlen (name));
+    if (s_is_write (op) && self->deadlines && op != ZMGR_OP_QUEUE_GET
+        && op != ZMGR_OP_LOCK_ACQUIRE)
+        return client_fail (self, ZMGR_EINDOUBT, "no reply from the broker at %s within %d ms: "
+                            "the request may or may not have run", self->endpoint,
+                            wait_ms + grace);
+    return client_fail (self, ZMGR_ETIMEOUT, "no reply from the broker at %s within %d ms",
+                        self->endpoint, wait_ms + (self->deadlines ? grace : 0));
 }
 
 int client_block_wait (zmgr_client_t *self, int timeout_ms)
@@ -845,7 +981,7 @@ int zmgr_recv (zmgr_client_t *self, int timeout_ms, uint64_t *reqid_p, int *stat
             int rc = s_read_reply (self, deadline, &r);
             if (rc)
                 return rc;
-            if (!s_take_abandoned (self, r.rid) && r.rid != 0 && !s_offer (self, &r))
+            if (!s_take_abandoned (self, &r) && r.rid != 0 && !s_offer (self, &r))
                 break;
             zmgr_value_destroy (&r.value);
             free (r.errmsg);
@@ -969,7 +1105,7 @@ int client_pump (zmgr_client_t *self, int timeout_ms)
         int rc = s_take_reply (self, &r);
         if (rc == 0) {
             handled = true;
-            if (s_take_abandoned (self, r.rid) || s_offer (self, &r)) {
+            if (s_take_abandoned (self, &r) || s_offer (self, &r)) {
                 zmgr_value_destroy (&r.value);
                 free (r.errmsg);
                 continue;
