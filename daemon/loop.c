@@ -124,7 +124,10 @@ static int s_open_listener (int i)
         || s_setopt_int (l->router, ZMQ_HEARTBEAT_IVL, hb, "HEARTBEAT_IVL")
         || s_setopt_int (l->router, ZMQ_HEARTBEAT_TIMEOUT, hb * g_cfg.liveness,
                          "HEARTBEAT_TIMEOUT")
-        || s_setopt_int (l->router, ZMQ_HEARTBEAT_TTL, hb * g_cfg.liveness, "HEARTBEAT_TTL"))
+        || s_setopt_int (l->router, ZMQ_HEARTBEAT_TTL, hb * g_cfg.liveness, "HEARTBEAT_TTL")
+        /*  A peer that connects and never completes its handshake (CURVE
+         *  or plain ZMTP) holds a descriptor for nothing: 3 s, not 30. */
+        || s_setopt_int (l->router, ZMQ_HANDSHAKE_IVL, 3000, "HANDSHAKE_IVL"))
         return -1;
     if (i == S_CURVE && security_curve_server (l->router) != 0)
         return -1;
