@@ -285,6 +285,20 @@ typedef struct {
     bool bad;            /* damage seen (check mode goes on) */
 } s_rec_t;
 
+/*  Writes a segment's header over its first bytes, synced. */
+static int s_write_header (const char *path, const uint8_t *h)
+{
+    int fd = open (path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || pwrite (fd, h, S_HDR, 0) != S_HDR || fdatasync (fd) != 0) {
+        log_msg (LOG_ERR, errno, "write the header of %s", path);
+        if (fd >= 0)
+            close (fd);
+        return -1;
+    }
+    close (fd);
+    return 0;
+}
+
 /*  Replays one file. last: the newest segment (a torn tail may be cut).
  *  Returns 0, 1 when the file was truncated by repair (what follows it
  *  must go), or -1 on refused damage. */
@@ -299,6 +313,22 @@ static int s_replay_file (s_rec_t *r, const char *path, const char *magic, uint6
     }
     uint8_t want[S_HDR];
     s_header (want, magic, n);
+    if (last && !snapshot && len < S_HDR && memcmp (buf, want, len) == 0) {
+        /*  The broker died between creating the newest segment and its
+         *  header's fdatasync: no record can be in it. It gets its header
+         *  (a missing segment would be damage to the next start). */
+        free (buf);
+        if (r->report)
+            fprintf (r->report, "%s: %zu of %d header bytes (cut short at creation)%s\n", path,
+                     len, S_HDR, r->mode == WAL_CHECK ? ", would be completed" : "");
+        if (r->mode == WAL_CHECK)
+            return 0;
+        if (s_write_header (path, want) != 0)
+            return -1;
+        log_msg (LOG_WARNING, 0, "%s: cut short at creation (%zu header bytes): header "
+                 "completed", path, len);
+        return 0;
+    }
     size_t off = S_HDR;
     const char *what = NULL;
     if (len < S_HDR || memcmp (buf, want, S_HDR) != 0) {
