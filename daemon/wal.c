@@ -408,12 +408,16 @@ static int s_replay_file (s_rec_t *r, const char *path, const char *magic, uint6
                      what);
             return 1;
         }
-        if (truncate (path, (off_t) (off < S_HDR ? S_HDR : off)) != 0) {
+        /*  A bad header is replaced, or the next start finds it again. */
+        size_t keep = off < S_HDR ? S_HDR : off;
+        if (truncate (path, (off_t) keep) != 0) {
             log_msg (LOG_ERR, errno, "truncate %s", path);
             return -1;
         }
+        if (off < S_HDR && s_write_header (path, want) != 0)
+            return -1;
         log_msg (LOG_WARNING, 0, "%s: damaged at offset %zu (%s): truncated there, %zu bytes "
-                 "dropped", path, off, what, len - off);
+                 "dropped", path, off, what, len > keep ? len - keep : 0);
         return 1;
     }
     log_msg (LOG_ERR, 0, "%s: damaged at offset %zu: %s; zmgrd --store-check reports, "
