@@ -485,8 +485,14 @@ int wal_recover (int mode, wal_apply_fn fn, void *arg, FILE *report)
         if (x < 0)
             goto done;
         struct stat st;
-        if (stat (path, &st) == 0)
+        if (stat (path, &st) == 0) {
             s_st.log_bytes += (uint64_t) st.st_size;
+            /*  A broker that died kept the space it had reserved past the
+             *  end (fallocate KEEP_SIZE): a crash loop would fill the disk. */
+            if (mode != WAL_CHECK && (uint64_t) st.st_blocks * 512 > (uint64_t) st.st_size + 4096
+                && truncate (path, st.st_size) != 0)
+                log_msg (LOG_WARNING, errno, "trim %s", path);
+        }
         if (x == 1) {   /* repaired: later segments follow damage */
             for (size_t j = i + 1; j < segs.count; j++) {
                 s_path (path, sizeof path, "wal", segs.n[j], "log");
