@@ -544,10 +544,12 @@ static int s_finish (zmgr_client_t *self, int wait_ms, zmgr_value_t **result)
         wait_ms = self->timeout_ms;
     int64_t give_up = s_now_us () + (int64_t) self->timeout_ms * 1000;
     uint64_t rid = self->next_rid;
+    /*  EDISCONNECTED from the send: the connection dropped while the
+     *  request waited to go (the broker died between two calls), so it
+     *  never went, and resumes like one that went. */
     int rc = s_send_buf (self);
-    if (rc)
-        return rc;
-    rc = s_wait_for (self, rid, wait_ms, result);
+    if (rc == 0)
+        rc = s_wait_for (self, rid, wait_ms, result);
     /*  The broker lost our session (it restarted, or our connection was
      *  re-made), or the connection dropped while we waited: whether the
      *  request ran is unknown to us, so it goes again with the same id
@@ -559,9 +561,9 @@ static int s_finish (zmgr_client_t *self, int wait_ms, zmgr_value_t **result)
                                                       "the broker at %s lost our session "
                                                       "and did not come back", self->endpoint)
                                        : rc;
-        if ((rc = s_send_buf (self)) != 0)
-            return rc;
-        rc = s_wait_for (self, rid, wait_ms, result);
+        rc = s_send_buf (self);
+        if (rc == 0)
+            rc = s_wait_for (self, rid, wait_ms, result);
     }
     return rc;
 }
