@@ -470,7 +470,7 @@ static int s_check_data_dir (void)
 int config_init (int argc, char **argv, int *exit_code)
 {
     enum { O_CONFIG = 1000, O_CHECK, O_NODEF, O_SCHECK, O_SREPAIR, O_BASE = 1100 };
-    struct option opts[S_NSETTINGS + 8];
+    struct option opts[S_NSETTINGS + 10];   /* the settings, the 9 flags below, the end */
     size_t n = 0;
     for (size_t i = 0; i < S_NSETTINGS; i++) {
         const s_setting_t *s = &s_settings[i];
