@@ -245,8 +245,11 @@ static int s_scan (s_nums_t *segs, s_nums_t *snaps, bool modify)
         }
     }
     closedir (d);
-    qsort (segs->n, segs->count, sizeof (uint64_t), s_cmp);
-    qsort (snaps->n, snaps->count, sizeof (uint64_t), s_cmp);
+    /*  qsort's array must not be NULL, even when empty (a new data dir). */
+    if (segs->count)
+        qsort (segs->n, segs->count, sizeof (uint64_t), s_cmp);
+    if (snaps->count)
+        qsort (snaps->n, snaps->count, sizeof (uint64_t), s_cmp);
     return 0;
 }
 
