@@ -17,12 +17,26 @@
 #include <unistd.h>
 
 static pid_t s_leftover_pid;   /* daemon to kill at exit, if any */
+static pid_t s_broker_pid;     /* zt_broker_t's zmgrd to kill at exit, if any */
 
 static void s_kill_leftover (void)
 {
     if (s_leftover_pid > 0) {
         kill (s_leftover_pid, SIGKILL);
         waitpid (s_leftover_pid, NULL, 0);
+    }
+    if (s_broker_pid > 0) {
+        kill (s_broker_pid, SIGKILL);
+        waitpid (s_broker_pid, NULL, 0);
+    }
+}
+
+static void s_hook_exit (void)
+{
+    static bool hooked;
+    if (!hooked) {
+        atexit (s_kill_leftover);
+        hooked = true;
     }
 }
 
@@ -76,11 +90,7 @@ int zt_daemon_start (zt_daemon_t *d, const char *const *extra_args)
         _exit (127);
     }
     s_leftover_pid = d->pid;
-    static bool hooked;
-    if (!hooked) {
-        atexit (s_kill_leftover);
-        hooked = true;
-    }
+    s_hook_exit ();
     long long deadline = zt_now_ms () + 10000;
     while (zt_now_ms () < deadline) {
         if (!zt_daemon_alive (d)) {
@@ -146,6 +156,196 @@ int zt_daemon_stop (zt_daemon_t *d)
     if (d->dir[0])
         s_rmtree (d->dir);
     return result;
+}
+
+/* ---- a broker that is killed and started again ---------------------------- */
+
+int zt_broker_init (zt_broker_t *b, const char *const *args, const char *const *env)
+{
+    memset (b, 0, sizeof *b);
+    b->status = -1;
+    snprintf (b->dir, sizeof b->dir, "/tmp/zmgr-test-XXXXXX");
+    if (!mkdtemp (b->dir)) {
+        perror ("mkdtemp");
+        b->dir[0] = '\0';
+        return -1;
+    }
+    snprintf (b->data_dir, sizeof b->data_dir, "%s/data", b->dir);
+    snprintf (b->log, sizeof b->log, "%s/zmgrd.log", b->dir);
+    snprintf (b->endpoint, sizeof b->endpoint, "ipc://%s/zmgr/zmgrd.sock", b->dir);
+    setenv ("XDG_RUNTIME_DIR", b->dir, 1);
+    setenv (ZMGR_ENDPOINT_ENV, b->endpoint, 1);
+    size_t n = 0, max = sizeof b->args / sizeof b->args[0] - 1;
+    b->args[n++] = "--data-dir";
+    b->args[n++] = b->data_dir;
+    for (size_t i = 0; args && args[i] && n < max; i++)
+        b->args[n++] = args[i];
+    b->args[n] = NULL;
+    n = 0;
+    for (; env && env[n] && n + 1 < sizeof b->env / sizeof b->env[0]; n++)
+        b->env[n] = env[n];
+    b->env[n] = NULL;
+    return 0;
+}
+
+/*  Forks and execs zmgrd, its stdout and stderr appended to the log. */
+static int s_broker_spawn (zt_broker_t *b)
+{
+    const char *argv[26];
+    size_t argc = 0;
+    argv[argc++] = zt_zmgrd_path ();
+    for (size_t i = 0; b->args[i]; i++)
+        argv[argc++] = b->args[i];
+    argv[argc] = NULL;
+    int log = open (b->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (log < 0) {
+        perror ("open the broker's log");
+        return -1;
+    }
+    fflush (stdout);
+    fflush (stderr);
+    pid_t pid = fork ();
+    if (pid < 0) {
+        perror ("fork");
+        close (log);
+        return -1;
+    }
+    if (pid == 0) {
+        dup2 (log, 1);
+        dup2 (log, 2);
+        int null = open ("/dev/null", O_RDONLY);
+        if (null >= 0)
+            dup2 (null, 0);
+        for (size_t i = 0; b->env[i]; i++)
+            putenv ((char *) b->env[i]);
+        execv (argv[0], (char *const *) argv);
+        fprintf (stderr, "exec %s: %s\n", argv[0], strerror (errno));
+        _exit (127);
+    }
+    close (log);
+    b->pid = pid;
+    b->starts++;
+    s_broker_pid = pid;
+    s_hook_exit ();
+    return 0;
+}
+
+/*  Has zmgrd ended? Reaps it and keeps its status. */
+static bool s_broker_ended (zt_broker_t *b)
+{
+    if (b->pid <= 0)
+        return true;
+    int st = 0;
+    pid_t r = waitpid (b->pid, &st, WNOHANG);
+    if (r == 0)
+        return false;
+    b->status = r == b->pid ? (WIFEXITED (st) ? WEXITSTATUS (st) : 128 + WTERMSIG (st)) : -1;
+    b->pid = 0;
+    s_broker_pid = 0;
+    return true;
+}
+
+int zt_broker_start (zt_broker_t *b, int timeout_ms, bool retry)
+{
+    long long deadline = zt_now_ms () + timeout_ms;
+    if (b->pid <= 0 && s_broker_spawn (b) != 0)
+        return -1;
+    while (zt_now_ms () < deadline) {
+        if (s_broker_ended (b)) {
+            b->early_exits++;
+            if (!retry)
+                return -1;
+            usleep (20 * 1000);
+            if (s_broker_spawn (b) != 0)
+                return -1;
+            continue;
+        }
+        int rc;
+        zmgr_client_t *c = zmgr_client_new_timeout (b->endpoint, 200, &rc);
+        if (c) {
+            rc = zmgr_ping (c, NULL);
+            zmgr_client_destroy (&c);
+            if (rc == 0)
+                return 0;
+        } else
+            usleep (10 * 1000);
+    }
+    if (!s_broker_ended (b))
+        b->status = -1;
+    return -1;
+}
+
+void zt_broker_kill (zt_broker_t *b)
+{
+    if (b->pid > 0) {
+        kill (b->pid, SIGKILL);
+        int st = 0;
+        if (waitpid (b->pid, &st, 0) == b->pid)
+            b->status = WIFEXITED (st) ? WEXITSTATUS (st) : 128 + WTERMSIG (st);
+        b->pid = 0;
+        s_broker_pid = 0;
+    }
+}
+
+int zt_broker_wait_exit (zt_broker_t *b, int timeout_ms)
+{
+    long long deadline = zt_now_ms () + timeout_ms;
+    for (;;) {
+        if (s_broker_ended (b))
+            return b->status;
+        if (zt_now_ms () >= deadline)
+            return -1;
+        usleep (10 * 1000);
+    }
+}
+
+int zt_broker_stop (zt_broker_t *b)
+{
+    if (b->pid <= 0)
+        return -1;
+    kill (b->pid, SIGTERM);
+    int rc = zt_broker_wait_exit (b, 10000);
+    if (rc < 0)
+        zt_broker_kill (b);
+    return rc;
+}
+
+void zt_broker_fini (zt_broker_t *b)
+{
+    if (b->pid > 0)
+        zt_broker_stop (b);
+    if (b->dir[0])
+        s_rmtree (b->dir);
+    b->dir[0] = '\0';
+}
+
+int zt_broker_log_count (const zt_broker_t *b, const char *text)
+{
+    FILE *f = fopen (b->log, "r");
+    if (!f)
+        return 0;
+    char line[2048];
+    int n = 0;
+    while (fgets (line, sizeof line, f))
+        n += strstr (line, text) != NULL;
+    fclose (f);
+    return n;
+}
+
+void zt_broker_log_tail (const zt_broker_t *b, int lines)
+{
+    FILE *f = fopen (b->log, "r");
+    if (!f)
+        return;
+    int total = 0;
+    char line[2048];
+    while (fgets (line, sizeof line, f))
+        total++;
+    rewind (f);
+    for (int i = 0; fgets (line, sizeof line, f); i++)
+        if (i >= total - lines)
+            fprintf (stderr, "    log: %s", line);
+    fclose (f);
 }
 
 /*  Reads what is available on fd into buf at *len (bounded by size-1). */
