@@ -245,4 +245,49 @@ bool kit_last_bool (void);
 void kit_expect_packed (const void *data, size_t len);
 void kit_expect (const char *fmt, ...);
 
+/* ==== a broker that outlives its processes (kit_broker.c) =================== */
+
+/*  A broker on a data dir that outlives it: killed and started again on
+ *  the same temporary dir, so the same data dir and ipc endpoint. zmgrd's
+ *  stderr is appended to <dir>/zmgrd.log across its starts. */
+typedef struct {
+    pid_t pid;               /* zmgrd's pid, 0 when not running */
+    int status;              /* exit status of the last zmgrd that ended */
+    int starts;              /* zmgrd processes started */
+    int early_exits;         /* of them, those that ended before answering */
+    char dir[256];           /* temporary dir: runtime dir, data/, zmgrd.log */
+    char data_dir[300];      /* <dir>/data, for --data-dir */
+    char log[300];           /* <dir>/zmgrd.log */
+    char endpoint[320];      /* ipc://<dir>/zmgr/zmgrd.sock */
+    const char *args[24];    /* zmgrd's arguments (after argv[0]), NULL-ended */
+    const char *env[8];      /* "NAME=value" set for zmgrd only, NULL-ended */
+} kit_broker_t;
+
+/*  Makes the temp dir, exports XDG_RUNTIME_DIR and ZMGR_ENDPOINT for it and
+ *  fills the paths. zmgrd gets --data-dir <data_dir>, then args. args and
+ *  env (both may be NULL) are copied as pointers: the strings must outlive
+ *  the broker. 0 or -1. */
+int kit_broker_init (kit_broker_t *b, const char *const *args, const char *const *env);
+/*  Starts zmgrd and waits up to timeout_ms for a ping to succeed. With
+ *  retry, a zmgrd that ends before answering (its data dir still locked by
+ *  a snapshot writer its killed predecessor left) is started again until
+ *  the deadline. 0 when it answers, -1 otherwise (b->status tells how the
+ *  last one ended, -1 if it still runs: it is left running). An atexit
+ *  hook kills a broker left running. */
+int kit_broker_start (kit_broker_t *b, int timeout_ms, bool retry);
+/*  SIGKILL and reap. */
+void kit_broker_kill (kit_broker_t *b);
+/*  Waits up to timeout_ms for zmgrd to end by itself: its exit code (or
+ *  128+signal), or -1 when it still runs. */
+int kit_broker_wait_exit (kit_broker_t *b, int timeout_ms);
+/*  SIGTERM, up to 10 s, then SIGKILL: the exit status (0 = clean), or -1
+ *  when it had to be killed or was not running. */
+int kit_broker_stop (kit_broker_t *b);
+/*  Stops it if it runs and removes the temp dir. */
+void kit_broker_fini (kit_broker_t *b);
+/*  Lines of the broker's log that contain text. */
+int kit_broker_log_count (const kit_broker_t *b, const char *text);
+/*  Copies the last lines of the broker's log to stderr, indented. */
+void kit_broker_log_tail (const kit_broker_t *b, int lines);
+
 #endif
