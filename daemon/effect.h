@@ -29,8 +29,8 @@ enum {
     EFF_LOCK_GRANT = 18, /* name, client id (bin, may be empty) */
     EFF_LOCK_FREE = 19,  /* name */
     EFF_JOB_SUBMIT = 20, /* id, fn, args, priority, timeout_ms, ttl_ms, retries,
-                            flags (1 chunk, 2 notify), start at (wall ms, 0 now),
-                            client id */
+                            flags (1 chunk, 2 notify, 4 shared), start at (wall
+                            ms, 0 now), owner's key */
     EFF_JOB_START = 21,  /* id, attempt */
     EFF_JOB_REQUEUE = 22,/* id, retries left: an attempt lost */
     EFF_JOB_FINISH = 23, /* id, status, reason, result, finished at (wall ms) */

@@ -81,7 +81,7 @@ static void s_record_forget (const job_t *job)
 
 static void s_record_submit (const job_t *job)
 {
-    proto_buf_t *b = store_effect (EFF_JOB_SUBMIT, 9);
+    proto_buf_t *b = store_effect (EFF_JOB_SUBMIT, 10);
     if (!b)
         return;
     proto_put_uint (b, job->id);
@@ -91,8 +91,9 @@ static void s_record_submit (const job_t *job)
     proto_put_int (b, job->timeout_ms);
     proto_put_int (b, job->ttl_ms);
     proto_put_int (b, job->retries_left);
-    proto_put_int (b, (job->chunk ? 1 : 0) | (job->notify ? 2 : 0));
+    proto_put_int (b, (job->chunk ? 1 : 0) | (job->notify ? 2 : 0) | (job->shared ? 4 : 0));
     proto_put_int (b, job->start_wall_ms);
+    proto_put_cstr (b, job->owner_key);
     store_effect_end ();
 }
 
@@ -504,6 +505,9 @@ job_t *jobs_submit (const job_spec_t *spec, const peer_t *submitter)
     job->retries_left = spec->retries;
     job->chunk = spec->chunk;
     job->notify = spec->notify;
+    job->shared = spec->shared;
+    if (submitter)
+        snprintf (job->owner_key, sizeof job->owner_key, "%s", submitter->key);
     job->submitter = submitter ? submitter->session : 0;
     job->created_ms = now_ms ();
     job->start_wall_ms = spec->delay_ms > 0 ? wall_ms () + spec->delay_ms : 0;
@@ -645,7 +649,7 @@ worker_t *jobs_workers (void)
 
 int jobs_restore_submit (uint64_t id, proto_slice_t fn, proto_slice_t args, int64_t priority,
                          int64_t timeout_ms, int64_t ttl_ms, int64_t retries, int64_t flags,
-                         int64_t start_wall_ms)
+                         int64_t start_wall_ms, proto_slice_t owner_key)
 {
     const uint8_t *name;
     size_t len;
@@ -664,6 +668,14 @@ int jobs_restore_submit (uint64_t id, proto_slice_t fn, proto_slice_t args, int6
     job->retries_left = (int) retries;
     job->chunk = flags & 1;
     job->notify = flags & 2;
+    job->shared = flags & 4;
+    const uint8_t *okey;
+    size_t olen;
+    if (owner_key.ptr && proto_read_str (owner_key, &okey, &olen, false) == 0
+        && olen < sizeof job->owner_key) {
+        memcpy (job->owner_key, okey, olen);
+        job->owner_key[olen] = '\0';
+    }
     job->start_wall_ms = start_wall_ms;
     job->created_ms = now_ms ();
     s_insert (job);

@@ -48,6 +48,8 @@ typedef struct job {
     uint64_t dispatched;    /* dispatch order: a worker runs its jobs in it */
     bool chunk;             /* args is an array of argument arrays */
     bool notify;            /* push job.done to the submitter */
+    bool shared;            /* any key may see it, not only its owner's */
+    char owner_key[41];     /* CURVE key of its submitter, "" when local */
     uint64_t submitter;     /* session that submitted it */
     struct peer *worker;    /* running on, or NULL */
     int status;             /* final: 0 or ZMGR_EJOBFAILED/ECANCELLED */
@@ -85,7 +87,7 @@ typedef struct {
     int priority;
     int64_t timeout_ms, ttl_ms, delay_ms;
     int retries;
-    bool chunk, notify;
+    bool chunk, notify, shared;
 } job_spec_t;
 
 job_t *jobs_find (uint64_t id);
@@ -121,7 +123,7 @@ void jobs_shutdown (void);
  *  delays and TTLs resume from their wall-clock times). */
 int jobs_restore_submit (uint64_t id, proto_slice_t fn, proto_slice_t args, int64_t priority,
                          int64_t timeout_ms, int64_t ttl_ms, int64_t retries, int64_t flags,
-                         int64_t start_wall_ms);
+                         int64_t start_wall_ms, proto_slice_t owner_key);
 int jobs_restore_start (uint64_t id, int64_t attempt);
 int jobs_restore_requeue (uint64_t id, int64_t retries_left, int64_t attempts);
 int jobs_restore_finish (uint64_t id, int64_t status, proto_slice_t reason, proto_slice_t result,

@@ -44,7 +44,7 @@ int job_cmd_submit (cmd_ctx_t *ctx)
     if (jobs_total () >= g_cfg.max_jobs)
         return cmd_error (ctx, ZMGR_ELIMIT, "%zu jobs is the limit", g_cfg.max_jobs);
     int64_t priority = 0, timeout = 0, retries = 2, delay = 0, ttl = 3600000;
-    bool chunk = false, notify = false;
+    bool chunk = false, notify = false, shared = false;
     if (req->nargs >= 3 && !proto_is_nil (req->args[2])) {
         size_t nopt;
         proto_slice_t opts, k, v;
@@ -71,11 +71,12 @@ int job_cmd_submit (cmd_ctx_t *ctx)
                 rc = s_opt_int (ctx, v, name, 0, 365LL * 86400000, &delay);
             else if (!strcmp (name, "ttl_ms"))
                 rc = s_opt_int (ctx, v, name, 0, 30LL * 86400000, &ttl);
-            else if (!strcmp (name, "chunk") || !strcmp (name, "notify")) {
+            else if (!strcmp (name, "chunk") || !strcmp (name, "notify")
+                     || !strcmp (name, "shared")) {
                 bool b;
                 if (proto_read_bool (v, &b) != 0)
                     return cmd_error (ctx, ZMGR_EINVAL, "option %s must be a boolean", name);
-                *(name[0] == 'c' ? &chunk : &notify) = b;
+                *(name[0] == 'c' ? &chunk : name[0] == 'n' ? &notify : &shared) = b;
             } else
                 return cmd_error (ctx, ZMGR_EINVAL, "unknown option '%.*s'", (int) klen, key);
             if (rc)
@@ -95,19 +96,31 @@ int job_cmd_submit (cmd_ctx_t *ctx)
     job_spec_t spec = {
         .fn = fname, .fn_len = flen, .args = req->args[1], .priority = (int) priority,
         .timeout_ms = timeout, .ttl_ms = ttl, .delay_ms = delay, .retries = (int) retries,
-        .chunk = chunk, .notify = notify,
+        .chunk = chunk, .notify = notify, .shared = shared,
     };
     job_t *job = jobs_submit (&spec, ctx->peer);
     proto_put_uint (ctx->out, job->id);
     return 0;
 }
 
+/*  The job named by argument 0, if this peer may see it: a job belongs to
+ *  the key that submitted it; admin keys and local peers see every job,
+ *  and a job submitted with shared: true is anyone's. Another key's job
+ *  is answered as if it did not exist (ENOTFOUND), so that its id tells
+ *  nothing (refusals are logged). */
 static int s_lookup (cmd_ctx_t *ctx, job_t **job)
 {
     int64_t id;
     if (proto_read_int (ctx->req->args[0], &id) != 0 || id <= 0)
         return cmd_error (ctx, ZMGR_EINVAL, "job id must be a positive integer");
     *job = jobs_find ((uint64_t) id);
+    int auth = ctx->peer->auth;
+    if (*job && !(*job)->shared && auth != AUTH_LOCAL && auth != AUTH_ADMIN
+        && strcmp ((*job)->owner_key, ctx->peer->key) != 0) {
+        log_msg (LOG_NOTICE, 0, "key %s refused %s of job %lld: submitted by another key",
+                 ctx->peer->key, proto_opname (ctx->req->op), (long long) id);
+        *job = NULL;
+    }
     if (!*job)
         return cmd_error (ctx, ZMGR_ENOTFOUND, "no job %lld (unknown, or its result expired)",
                           (long long) id);

@@ -243,12 +243,15 @@ static int s_apply (const uint8_t *rec, size_t len, void *arg)
         return 0;
     case EFF_JOB_SUBMIT: {
         int64_t id, prio, tmo, ttl, retries, flags, start;
-        if (r.n != 9 || s_int (&r, 0, &id) || s_int (&r, 3, &prio) || s_int (&r, 4, &tmo)
+        if ((r.n != 9 && r.n != 10) || s_int (&r, 0, &id) || s_int (&r, 3, &prio) || s_int (&r, 4, &tmo)
             || s_int (&r, 5, &ttl) || s_int (&r, 6, &retries) || s_int (&r, 7, &flags)
             || s_int (&r, 8, &start) || id <= 0)
             return -1;
+        proto_slice_t owner = { NULL, 0 };
+        if (r.n == 10)
+            owner = r.f[9];
         return jobs_restore_submit ((uint64_t) id, r.f[1], r.f[2], prio, tmo, ttl, retries,
-                                    flags, start);
+                                    flags, start, owner);
     }
     case EFF_JOB_START:
         if (s_int (&r, 0, &a) || s_int (&r, 1, &b) || a <= 0)

@@ -345,6 +345,44 @@ static void test_delete_needs_creator_or_admin (void **state)
     zmgr_client_destroy (&cl);
 }
 
+/*  A job belongs to its submitter's key: another client key can neither
+ *  read its result, see its status nor cancel it (it is told there is no
+ *  such job), unless it was submitted as shared; an admin key can. */
+static void test_jobs_belong_to_their_key (void **state)
+{
+    (void) state;
+    zmgr_client_t *cl = s_connect_as (&s_kclient);
+    zmgr_client_t *wk = s_connect_as (&s_kworker);
+    zmgr_client_t *ad = s_connect_as (&s_kadmin);
+    zmgr_job_opts_t o = ZMGR_JOB_OPTS_INIT;
+    uint64_t mine = 0, open = 0;
+    assert_int_equal (zmgr_job_submit (cl, "echo", NULL, &o, &mine), 0);
+    o.shared = true;
+    assert_int_equal (zmgr_job_submit (cl, "echo", NULL, &o, &open), 0);
+    zmgr_value_t *st = NULL;
+    bool cancelled = true;
+    /*  The worker key (a client for these purposes) is another key. */
+    assert_int_equal (zmgr_job_status (wk, mine, &st), ZMGR_ENOTFOUND);
+    assert_int_equal (zmgr_job_result (wk, mine, 0, &st), ZMGR_ENOTFOUND);
+    assert_int_equal (zmgr_job_cancel (wk, mine, &cancelled), ZMGR_ENOTFOUND);
+    assert_true (s_log_has (&s_curve, "submitted by another key"));
+    /*  Its owner and an admin see it; still pending (no workers): cancel. */
+    assert_int_equal (zmgr_job_status (cl, mine, &st), 0);
+    zmgr_value_destroy (&st);
+    assert_int_equal (zmgr_job_status (ad, mine, &st), 0);
+    zmgr_value_destroy (&st);
+    /*  A shared job is anyone's. */
+    assert_int_equal (zmgr_job_status (wk, open, &st), 0);
+    zmgr_value_destroy (&st);
+    assert_int_equal (zmgr_job_cancel (wk, open, &cancelled), 0);
+    assert_true (cancelled);
+    assert_int_equal (zmgr_job_cancel (cl, mine, &cancelled), 0);
+    assert_true (cancelled);
+    zmgr_client_destroy (&ad);
+    zmgr_client_destroy (&wk);
+    zmgr_client_destroy (&cl);
+}
+
 /*  The same, for an object made with the explicit create op. */
 static void test_delete_own_created_object (void **state)
 {
@@ -706,6 +744,7 @@ int main (void)
         cmocka_unit_test (test_client_key_cannot_be_worker),
         cmocka_unit_test (test_worker_key_can_be_worker),
         cmocka_unit_test (test_delete_needs_creator_or_admin),
+        cmocka_unit_test (test_jobs_belong_to_their_key),
         cmocka_unit_test (test_delete_own_created_object),
         cmocka_unit_test (test_log_level_needs_admin),
         cmocka_unit_test (test_allow_list_reload),

@@ -390,8 +390,10 @@ typedef struct {
                          < 0 = broker default (2) */
     int delay_ms;     /* do not start before; 0 = at once */
     int ttl_ms;       /* keep the result this long after the end; 0 = 1 h */
+    bool shared;      /* any key may read, see or cancel it; by default only
+                         the submitting key (and admins, and local peers) */
 } zmgr_job_opts_t;
-#define ZMGR_JOB_OPTS_INIT { 0, 0, -1, 0, 0 }
+#define ZMGR_JOB_OPTS_INIT { 0, 0, -1, 0, 0, false }
 
 /*  Submits function(args...) and returns its id at once. args must be an
  *  array value (NULL: no arguments); opts may be NULL. */

@@ -732,7 +732,7 @@ static void s_put_opts (proto_buf_t *b, const zmgr_job_opts_t *o, bool notify, b
     if (!o)
         o = &d;
     size_t n = (o->priority != 0) + (o->timeout_ms > 0) + (o->retries >= 0) +
-               (o->delay_ms > 0) + (o->ttl_ms > 0) + notify + chunk;
+               (o->delay_ms > 0) + (o->ttl_ms > 0) + o->shared + notify + chunk;
     proto_put_map (b, n);
     if (o->priority != 0) {
         proto_put_cstr (b, "priority");
@@ -753,6 +753,10 @@ static void s_put_opts (proto_buf_t *b, const zmgr_job_opts_t *o, bool notify, b
     if (o->ttl_ms > 0) {
         proto_put_cstr (b, "ttl_ms");
         proto_put_int (b, o->ttl_ms);
+    }
+    if (o->shared) {
+        proto_put_cstr (b, "shared");
+        proto_put_bool (b, true);
     }
     if (notify) {
         proto_put_cstr (b, "notify");
@@ -775,7 +779,7 @@ static void s_settle (zmgr_client_t *self)
 static bool s_opts_empty (const zmgr_job_opts_t *o)
 {
     return !o || (o->priority == 0 && o->timeout_ms <= 0 && o->retries < 0 &&
-                  o->delay_ms <= 0 && o->ttl_ms <= 0);
+                  o->delay_ms <= 0 && o->ttl_ms <= 0 && !o->shared);
 }
 
 /*  Negative times are a caller's bug, refused as the broker refuses them
