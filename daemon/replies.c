@@ -113,7 +113,12 @@ void replies_restore (const uint8_t *cid, size_t cid_len, uint64_t rid, const vo
         if (rid < e->rid)   /* a parked write answered late: keep the newest */
             return;
         s_lru_unlink (e);
-        xfree (e->frame);
+        /*  A client's replies are mostly the same size (nil, a length):
+         *  the frame is rewritten in place, not reallocated per write. */
+        if (e->frame->len != len) {
+            xfree (e->frame);
+            e->frame = NULL;
+        }
     } else {
         if (s_count >= REPLIES_MAX)
             s_forget (s_oldest);
@@ -126,7 +131,10 @@ void replies_restore (const uint8_t *cid, size_t cid_len, uint64_t rid, const vo
         s_count++;
     }
     e->rid = rid;
-    e->frame = blob_new (frame, len);
+    if (e->frame)
+        memcpy (e->frame->data, frame, len);
+    else
+        e->frame = blob_new (frame, len);
     s_lru_push (e);
 }
 
