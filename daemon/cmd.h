@@ -23,6 +23,7 @@ typedef struct {
     proto_buf_t *out;       /* reply: the handler appends one value */
     bool created;           /* obj was created by this request */
     bool write;             /* the command changes state (CMD_WRITE) */
+    bool take;              /* the reply hands over an item taken from obj (outbox.h) */
     char errbuf[256];       /* message for an error reply */
 } cmd_ctx_t;
 
@@ -68,6 +69,9 @@ int queue_cmd_put (cmd_ctx_t *), queue_cmd_get (cmd_ctx_t *),
     queue_cmd_qsize (cmd_ctx_t *), queue_cmd_empty (cmd_ctx_t *),
     queue_cmd_full (cmd_ctx_t *), queue_cmd_task_done (cmd_ctx_t *),
     queue_cmd_join (cmd_ctx_t *), queue_cmd_unget (cmd_ctx_t *);
+/*  An item taken from queue obj goes back: to its oldest waiting get, or
+ *  to its head (queue.unget, and undelivered replies). */
+void queue_cmd_give_back (object_t *obj, proto_slice_t item);
 int value_cmd_get (cmd_ctx_t *), value_cmd_set (cmd_ctx_t *),
     value_cmd_add (cmd_ctx_t *), value_cmd_cas (cmd_ctx_t *);
 int lock_cmd_acquire (cmd_ctx_t *), lock_cmd_release (cmd_ctx_t *),

@@ -349,6 +349,7 @@ void commands_dispatch (const uint8_t *id, size_t id_len, int fd, int auth,
     ctx.out = &s_out;
     ctx.created = false;
     ctx.write = (cmd->flags & CMD_WRITE) != 0;
+    ctx.take = false;
     ctx.errbuf[0] = '\0';
     const char *opname = proto_opname (req.op);
     bool keep = ctx.write && req.rid && cmd_keeps_reply (req.op, peer);
@@ -484,7 +485,10 @@ void commands_dispatch (const uint8_t *id, size_t id_len, int fd, int auth,
     if (rc == 0) {
         if (keep)
             replies_keep (peer->cid, peer->cid_len, req.rid, s_out.data, s_out.len);
-        if (req.rid)
+        if (req.rid && ctx.take && !s_out.oom)
+            outbox_put_take (id, id_len, s_out.data, s_out.len, peer->cid, peer->cid_len,
+                             ctx.obj->name, ctx.obj->name_len);
+        else if (req.rid)
             s_send (id, id_len, &s_out);
         return;
     }
@@ -504,6 +508,40 @@ fail:
         g_stats.errors++;
     if (new_peer)    /* a refused hello opens no session */
         peers_end (peer, "hello refused");
+}
+
+void commands_return (const outbox_msg_t *msg)
+{
+    uint64_t rid;
+    int status;
+    proto_slice_t item;
+    const uint8_t *cid;
+    const char *name;
+    size_t cid_len, name_len;
+    if (proto_parse_reply (msg->data, msg->len, &rid, &status, &item) != 0 || status != 0
+        || outbox_take_parse (msg->take, msg->take_len, &cid, &cid_len, &name, &name_len) != 0)
+        return;
+    g_stats.returned++;
+    object_t *obj = store_find (name, name_len);
+    if (!obj || obj->type != ZMGR_TYPE_QUEUE) {
+        log_msg (LOG_WARNING, 0, "an undelivered item of queue '%.*s' is lost: the queue "
+                 "was deleted", (int) name_len, name);
+        return;
+    }
+    queue_cmd_give_back (obj, item);
+    /*  A resend of that get must not be answered with the item it gave
+     *  back: its kept reply becomes a failure that says so. */
+    const uint8_t *kept;
+    size_t klen;
+    if (cid_len && replies_check (cid, cid_len, rid, &kept, &klen) == REPLIES_SAME) {
+        proto_buf_t b;
+        proto_buf_init (&b);
+        proto_put_error (&b, rid, ZMGR_ESESSION, "the reply could not be delivered and "
+                         "the session ended: the item went back to the queue");
+        if (!b.oom)
+            replies_keep (cid, cid_len, rid, b.data, b.len);
+        proto_buf_fini (&b);
+    }
 }
 
 void commands_fini (void)

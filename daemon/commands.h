@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "outbox.h"
+
 void commands_init (void);
 void commands_fini (void);
 /*  The CURVE key (Z85, "" for local) of the next frame's connection: a
@@ -17,5 +19,10 @@ void commands_peer_key (const char *key);
  *  (listener index + routing id), arriving on fd, with that authority. */
 void commands_dispatch (const uint8_t *id, size_t id_len, int fd, int auth,
                         const void *frame, size_t len);
+
+/*  Gives back what an undelivered reply took (outbox.h): the item goes
+ *  to the oldest waiting get or the head of its queue, and a resend of
+ *  that get is told it failed. Called after the flush, never in it. */
+void commands_return (const outbox_msg_t *msg);
 
 #endif

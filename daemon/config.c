@@ -51,9 +51,9 @@ static size_t s_nowned;
 #define NOCOUNT 0
 static s_setting_t s_settings[] = {
     { "broker", "endpoints", "endpoint", 'e', S_LIST, 0, 0, false, F (endpoints),
-      F (nendpoints), 16, "listen also on EP (ipc://PATH, tcp://HOST:PORT); repeatable" },
+      F (nendpoints), 16, "listen also on EP (unix://PATH, ipc://PATH, tcp://HOST:PORT); repeatable" },
     { "broker", "default_endpoint", "default-endpoint", 0, S_BOOL, 0, 1, false,
-      F (use_default_endpoint), NOCOUNT, 0, "listen on the default ipc endpoint (yes)" },
+      F (use_default_endpoint), NOCOUNT, 0, "listen on the default unix and ipc endpoints (yes)" },
     { "broker", "log_level", "log-level", 0, S_LEVEL, 0, 7, true, F (log_level), NOCOUNT, 0,
       "error, warning, notice (default), info or debug" },
     { "broker", "heartbeat_ms", "heartbeat", 0, S_INT, 100, 600000, false, F (heartbeat_ms),
@@ -87,6 +87,23 @@ static s_setting_t s_settings[] = {
     { "limits", "max_memory", "max-memory", 0, S_SIZE, 0, 1LL << 50, true, F (max_memory),
       NOCOUNT, 0, "bytes of data the broker holds before writes that grow it are refused "
       "(0: 40% of RAM, of the cgroup's limit or of RLIMIT_AS, the least)" },
+    { "limits", "max_connections", "max-connections", 0, S_SIZE, 1, 1 << 24, true,
+      F (max_connections), NOCOUNT, 0, "unix:// connections at once, the last 16 kept for "
+      "admins (10000)" },
+    { "limits", "max_output", "max-output", 0, S_SIZE, 1 << 20, 1LL << 40, true, F (max_output),
+      NOCOUNT, 0, "unread reply bytes a unix:// client may have before its session ends "
+      "(67108864)" },
+    { "limits", "stall_ms", "stall-ms", 0, S_INT, 100, 3600000, true, F (stall_ms), NOCOUNT, 0,
+      "a unix:// client that reads none of 1 MiB of replies this long loses its session "
+      "(10000)" },
+    { "local", "admin_uids", "admin-uid", 0, S_LIST, 0, 0, false, F (admin_uids),
+      F (nadmin_uids), 16, "a user (name or uid) whose unix:// connections are admin, besides "
+      "root and zmgrd's own; repeatable" },
+    { "local", "admin_groups", "admin-group", 0, S_LIST, 0, 0, false, F (admin_groups),
+      F (nadmin_groups), 16, "a group whose members' unix:// connections are admin; repeatable" },
+    { "local", "worker_groups", "worker-group", 0, S_LIST, 0, 0, false, F (worker_groups),
+      F (nworker_groups), 16, "a group whose members' unix:// connections may be workers; "
+      "repeatable" },
     { "security", "secret_key_file", "secret-key", 0, S_STR, 0, 0, false, F (secret_key_file),
       NOCOUNT, 0, "the broker's CURVE key pair (zmgr keygen); enables CURVE on tcp" },
     { "security", "allow_dir", "allow-dir", 0, S_STR, 0, 0, false, F (allow_dir), NOCOUNT, 0,
@@ -127,6 +144,13 @@ int config_check_endpoint (const char *ep, char *why, size_t size)
 {
     if (strncmp (ep, "ipc://", 6) == 0 || strncmp (ep, "inproc://", 9) == 0)
         return 0;
+    if (strncmp (ep, "unix://", 7) == 0) {
+        if (ep[7] != '/') {
+            snprintf (why, size, "endpoint %s refused: unix:// needs an absolute path", ep);
+            return -1;
+        }
+        return 2;
+    }
     if (strncmp (ep, "tcp://", 6) != 0) {
         snprintf (why, size, "endpoint %s refused: use ipc:// or tcp://", ep);
         return -1;
@@ -310,7 +334,9 @@ static const char *s_meta (const s_setting_t *s)
         { "grace-ms", "MS" }, { "worker-path", "PATH" }, { "module", "PATH" },
         { "max-msg", "BYTES" }, { "secret-key", "FILE" }, { "allow-dir", "DIR" },
         { "ipc-group", "GROUP" }, { "data-dir", "DIR" }, { "fsync", "MODE" },
-        { "compact-min", "BYTES" }, { "max-memory", "BYTES" },
+        { "compact-min", "BYTES" }, { "max-memory", "BYTES" }, { "max-output", "BYTES" },
+        { "stall-ms", "MS" }, { "admin-uid", "USER" }, { "admin-group", "GROUP" },
+        { "worker-group", "GROUP" },
     };
     if (s->type == S_BOOL)
         return "";
@@ -337,7 +363,7 @@ static void s_usage (FILE *f)
         const char *help = s->help;
         if (s->type == S_BOOL && !strcmp (s->flag, "default-endpoint")) {
             snprintf (left, sizeof left, "    --no-default-endpoint");
-            help = "do not listen on the default ipc endpoint";
+            help = "do not listen on the default unix and ipc endpoints";
         } else if (s->short_flag)
             snprintf (left, sizeof left, "-%c, --%s %s", s->short_flag, s->flag, s_meta (s));
         else
@@ -348,9 +374,10 @@ static void s_usage (FILE *f)
                 "  -q, --quiet                  warnings and errors only\n"
                 "  -V, --version                print the version\n"
                 "  -h, --help                   this text\n\n"
-                "Default endpoint: ipc://$XDG_RUNTIME_DIR/zmgr/zmgrd.sock, or as root\n"
-                "ipc:///run/zmgr/zmgrd.sock, else ipc:///tmp/zmgr-UID/zmgrd.sock; the\n"
-                "directory is made with mode 0700. SIGHUP re-reads the config file.\n");
+                "Default endpoints: unix://DIR/zmgrd.unix (the direct transport, what\n"
+                "local clients use) and ipc://DIR/zmgrd.sock (ZeroMQ: the local workers),\n"
+                "where DIR is $XDG_RUNTIME_DIR/zmgr, or /run/zmgr as root, else\n"
+                "/tmp/zmgr-UID, made with mode 0700. SIGHUP re-reads the config file.\n");
 }
 
 /*  The embedded defaults, into cfg. */
@@ -363,6 +390,9 @@ static void s_defaults (config_t *cfg)
     cfg->max_items = 10000000;
     cfg->max_pending = 1024;
     cfg->max_jobs = 10000000;
+    cfg->max_connections = 10000;
+    cfg->max_output = 64u << 20;
+    cfg->stall_ms = 10000;
     cfg->heartbeat_ms = 1000;
     cfg->liveness = 3;
     cfg->grace_ms = 10000;

@@ -18,7 +18,7 @@ typedef struct {
     /* [broker] */
     const char *endpoints[16]; /* configured endpoints */
     size_t nendpoints;
-    bool use_default_endpoint; /* also the default ipc endpoint */
+    bool use_default_endpoint; /* also the default unix and ipc endpoints */
     int log_level;             /* LOG_* */
     int heartbeat_ms;          /* transport heartbeat interval */
     int liveness;              /* missed heartbeats before a peer is dead */
@@ -39,6 +39,16 @@ typedef struct {
     size_t max_pending;        /* parked requests per peer */
     size_t max_jobs;           /* jobs known (pending, running, kept results) */
     size_t max_memory;         /* bytes of data held; 0: the default, set at start */
+    size_t max_connections;    /* direct (unix://) connections at once */
+    size_t max_output;         /* unread reply bytes per direct connection */
+    int stall_ms;              /* a backpressured reader may stall this long */
+    /* [local] */
+    const char *admin_uids[16];  /* users whose local connections are admin */
+    size_t nadmin_uids;
+    const char *admin_groups[16]; /* groups whose members are admin */
+    size_t nadmin_groups;
+    const char *worker_groups[16]; /* groups whose members may be workers */
+    size_t nworker_groups;
     /* [security] */
     const char *secret_key_file; /* broker's CURVE key pair */
     const char *allow_dir;     /* allowed public keys with roles */
@@ -69,7 +79,8 @@ void config_print (FILE *f);
  *  Returns which changes the caller must act on (CONFIG_* bits). */
 enum { CONFIG_WORKERS = 1, CONFIG_FSYNC = 2 };
 unsigned config_reload (void);
-/*  Which listener an endpoint would go on (0 local, 1 CURVE), or -1 with
+/*  Which listener an endpoint would go on (0 local, 1 CURVE, 2 direct
+ *  unix://), or -1 with
  *  the reason: tcp needs CURVE, or plain tcp enabled and loopback. */
 int config_check_endpoint (const char *ep, char *why, size_t size);
 void config_fini (void);

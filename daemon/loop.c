@@ -9,6 +9,7 @@
 #include "loop.h"
 #include "commands.h"
 #include "config.h"
+#include "direct.h"
 #include "jobs.h"
 #include "log.h"
 #include "notify.h"
@@ -42,13 +43,17 @@ stats_t g_stats;
 /*  The loop's own state. */
 static void *s_ctx;                /* ZeroMQ context */
 static int s_sigfd = -1;           /* signalfd for TERM/INT/HUP/CHLD */
-static char *s_bound[17];          /* endpoints bound, resolved (owned; ipc first) */
+static char *s_bound[18];          /* endpoints bound, resolved (owned; ipc first) */
 static size_t s_nbound;
 static char s_runtime_dir[256];    /* private dir of the default ipc endpoint */
 static bool s_made_runtime_dir;    /* remove it at exit */
 
 #define S_MONITOR_EP "inproc://zmgrd-monitor"
 #define S_BATCH 1024          /* messages handled per socket per turn */
+/*  Replies queued to one ZeroMQ peer before it counts as not reading. The
+ *  bound in bytes is this times the reply size: local clients use the
+ *  direct transport, whose bound is in bytes (max_output). */
+#define S_SNDHWM 10000
 
 /*  The listening sockets: ipc (and plain tcp) on one, CURVE tcp on the
  *  other, since CURVE is a property of a socket, not of an endpoint. A
@@ -65,20 +70,95 @@ typedef struct {
 #define S_CURVE 1
 static s_listener_t s_listeners[2];
 
-/*  The outbox's sender: one message to one peer. */
-static void s_send (const uint8_t *id, size_t id_len, const void *data, size_t len)
+/*  Undelivered replies that took an item, and peers that will not read:
+ *  acted on after the flush, since both put messages of their own. */
+static outbox_msg_t *s_back;       /* copies, oldest first */
+static size_t s_nback, s_cap_back;
+static uint8_t (*s_slow)[257];     /* [len][routing key] */
+static size_t s_nslow, s_cap_slow;
+
+static void s_give_back_later (const outbox_msg_t *m)
 {
-    void *router = id_len > 1 && id[0] < 2 ? s_listeners[id[0]].router : NULL;
-    if (!router || zmq_send (router, id + 1, id_len - 1, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0
-        || zmq_send (router, data, len, ZMQ_DONTWAIT) < 0) {
-        /*  EHOSTUNREACH: the peer is gone; the monitor's close event ends
-         *  its session. EAGAIN: it does not read its replies. */
-        int err = errno;
-        if (g_stats.send_fail++ % 1000 == 0)
-            log_msg (err == EHOSTUNREACH ? LOG_INFO : LOG_WARNING, err,
-                     "reply not delivered (%llu so far)",
-                     (unsigned long long) g_stats.send_fail);
+    if (s_nback == s_cap_back) {
+        size_t cap = s_cap_back ? 2 * s_cap_back : 64;
+        s_back = xrealloc (s_back, cap * sizeof *s_back);
+        s_cap_back = cap;
     }
+    uint8_t *copy = xmalloc (m->len + m->take_len + 1);
+    memcpy (copy, m->data, m->len);
+    memcpy (copy + m->len, m->take, m->take_len);
+    s_back[s_nback++] = (outbox_msg_t) { NULL, 0, copy, m->len, copy + m->len, m->take_len };
+}
+
+static void s_slow_later (const uint8_t *id, size_t id_len)
+{
+    if (id_len > 256)
+        return;
+    for (size_t i = 0; i < s_nslow; i++)
+        if (s_slow[i][0] == id_len && !memcmp (s_slow[i] + 1, id, id_len))
+            return;
+    if (s_nslow == s_cap_slow) {
+        size_t cap = s_cap_slow ? 2 * s_cap_slow : 16;
+        s_slow = xrealloc (s_slow, cap * sizeof *s_slow);
+        s_cap_slow = cap;
+    }
+    s_slow[s_nslow][0] = (uint8_t) id_len;
+    memcpy (s_slow[s_nslow] + 1, id, id_len);
+    s_nslow++;
+}
+
+/*  Ends the sessions that would not read, then gives back the items of
+ *  undelivered replies, newest first, so that each queue's head is as it
+ *  was. Both change state: the next commit records it. */
+static bool s_after_flush (void)
+{
+    bool any = s_nslow || s_nback;
+    for (size_t i = 0; i < s_nslow; i++) {
+        peer_t *peer = peers_find (s_slow[i] + 1, s_slow[i][0]);
+        if (peer)
+            peers_end (peer, "slow consumer: its replies could not be delivered");
+    }
+    s_nslow = 0;
+    while (s_nback) {
+        outbox_msg_t *m = &s_back[--s_nback];
+        commands_return (m);
+        xfree ((void *) m->data);
+    }
+    return any;
+}
+
+/*  The outbox's sender: one message to one peer. */
+static void s_send (const outbox_msg_t *m)
+{
+    const uint8_t *id = m->id;
+    size_t id_len = m->id_len;
+    if (id_len > 1 && id[0] == DIRECT_LISTENER) {
+        direct_send (m);
+        return;
+    }
+    void *router = id_len > 1 && id[0] < 2 ? s_listeners[id[0]].router : NULL;
+    if (router && zmq_send (router, id + 1, id_len - 1, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0
+        && zmq_send (router, m->data, m->len, ZMQ_DONTWAIT) >= 0)
+        return;
+    /*  EHOSTUNREACH: the peer is gone; the monitor's close event ends its
+     *  session. EAGAIN: its pipe is full (SNDHWM), it does not read: its
+     *  session ends. Either way what the reply took is given back. */
+    int err = router ? errno : EHOSTUNREACH;
+    g_stats.send_fail++;
+    if (m->take)
+        s_give_back_later (m);
+    if (err == EAGAIN) {
+        peer_t *peer = peers_find (id, id_len);
+        if (peer && !peer->dead) {
+            g_stats.slow_consumers++;
+            log_msg (LOG_WARNING, 0, "session %llu: %d replies unread (SNDHWM): session "
+                     "ended, what its undelivered replies took is given back",
+                     (unsigned long long) peer->session, S_SNDHWM);
+            s_slow_later (id, id_len);
+        }
+    } else if (g_stats.send_fail % 1000 == 1)
+        log_msg (LOG_INFO, err, "reply not delivered (%llu so far)",
+                 (unsigned long long) g_stats.send_fail);
 }
 
 static int s_setopt_int (void *sock, int opt, int value, const char *what)
@@ -119,7 +199,7 @@ static int s_open_listener (int i)
     int hb = g_cfg.heartbeat_ms;
     if (zmq_setsockopt (l->router, ZMQ_MAXMSGSIZE, &hard, sizeof hard) != 0
         || s_setopt_int (l->router, ZMQ_ROUTER_MANDATORY, 1, "ROUTER_MANDATORY")
-        || s_setopt_int (l->router, ZMQ_SNDHWM, 100000, "SNDHWM")
+        || s_setopt_int (l->router, ZMQ_SNDHWM, S_SNDHWM, "SNDHWM")
         || s_setopt_int (l->router, ZMQ_RCVHWM, 100000, "RCVHWM")
         || s_setopt_int (l->router, ZMQ_HEARTBEAT_IVL, hb, "HEARTBEAT_IVL")
         || s_setopt_int (l->router, ZMQ_HEARTBEAT_TIMEOUT, hb * g_cfg.liveness,
@@ -152,7 +232,7 @@ static int s_open_listener (int i)
  *  left by a crash is removed. */
 static int s_prepare_ipc (const char *ep)
 {
-    const char *path = ep + 6;
+    const char *path = strchr (ep, ':') + 3;
     char dir[sizeof ((struct sockaddr_un *) 0)->sun_path];
     if (strlen (path) >= sizeof dir) {
         log_msg (LOG_ERR, 0, "ipc path too long: %s", path);
@@ -210,15 +290,18 @@ static int s_ipc_perms (const char *path)
 
 static int s_bind_all (void)
 {
-    const char *eps[17];
+    const char *eps[18];
     size_t n = 0;
-    char dflt[300];
+    char dflt[300], dflt_ipc[300];
     if (g_cfg.use_default_endpoint) {
         if (proto_default_endpoint (dflt, sizeof dflt, s_runtime_dir,
-                                    sizeof s_runtime_dir, false) != 0) {
+                                    sizeof s_runtime_dir, false) != 0
+            || snprintf (dflt_ipc, sizeof dflt_ipc, "ipc://%s/" PROTO_IPC_NAME, s_runtime_dir)
+                   >= (int) sizeof dflt_ipc) {
             log_msg (LOG_ERR, 0, "default endpoint path too long");
             return -1;
         }
+        eps[n++] = dflt_ipc;
         eps[n++] = dflt;
     }
     for (size_t i = 0; i < g_cfg.nendpoints; i++)
@@ -230,6 +313,18 @@ static int s_bind_all (void)
     for (size_t i = 0; i < n; i++) {
         const char *ep = eps[i];
         int li = s_listener_for (ep);
+        if (li == DIRECT_LISTENER) {
+            if (s_prepare_ipc (ep) != 0 || direct_listen (ep + 7) != 0)
+                return -1;
+            s_bound[s_nbound] = strdup (ep);
+            if (!s_bound[s_nbound]) {
+                log_msg (LOG_CRIT, 0, "out of memory");
+                return -1;
+            }
+            log_msg (LOG_NOTICE, 0, "listening on %s", ep);
+            s_nbound++;
+            continue;
+        }
         if (li < 0 || s_open_listener (li) != 0)
             return -1;
         void *router = s_listeners[li].router;
@@ -289,6 +384,7 @@ int loop_init (void)
     }
     if (security_init (s_ctx) != 0)
         return -1;
+    direct_init (s_give_back_later);
     return s_bind_all ();
 }
 
@@ -459,9 +555,16 @@ static void s_store_failed (void)
 
 static void s_end_turn (void)
 {
-    if (recovery_commit () != 0)
-        s_store_failed ();
-    outbox_flush (s_send);
+    /*  What the flush gives back is committed and flushed in its turn;
+     *  a few rounds at most, the rest waits for the next turn. */
+    for (int round = 0; round < 4; round++) {
+        if (recovery_commit () != 0)
+            s_store_failed ();
+        outbox_flush (s_send);
+        direct_flush ();
+        if (!s_after_flush ())
+            break;
+    }
 }
 
 const char *loop_worker_endpoint (void)
@@ -520,11 +623,14 @@ int loop_run (void)
         if (workers_end >= 0)   /* SIGCHLD wakes us; check now and then too */
             timeout = s_min_timeout (timeout, 50);
         /*  signalfd, ZAP, then each listener's router and monitor. */
-        zmq_pollitem_t items[6] = {
+        if (outbox_count () || s_nback || s_nslow)
+            timeout = 0;   /* what the last turn's flush left */
+        zmq_pollitem_t items[7] = {
             { NULL, s_sigfd, ZMQ_POLLIN, 0 },
             { security_zap_socket (), 0, security_zap_socket () ? ZMQ_POLLIN : 0, 0 },
+            { NULL, direct_poll_fd (), direct_poll_fd () >= 0 ? ZMQ_POLLIN : 0, 0 },
         };
-        int nitems = 2;
+        int nitems = 3;
         for (int i = 0; i < 2; i++)
             if (s_listeners[i].used) {
                 items[nitems++] = (zmq_pollitem_t) { s_listeners[i].monitor, 0, ZMQ_POLLIN, 0 };
@@ -543,7 +649,9 @@ int loop_run (void)
             s_read_signals ();
         if (items[1].revents)
             security_zap_handle ();
-        for (int i = 0, k = 2; i < 2; i++)
+        if (items[2].revents)
+            direct_handle ();
+        for (int i = 0, k = 3; i < 2; i++)
             if (s_listeners[i].used) {
                 if (items[k].revents)
                     s_drain_monitor (s_listeners[i].monitor);
@@ -569,6 +677,7 @@ int loop_run (void)
         }
         if (now >= next_tick) {
             static unsigned ticks;
+            direct_tick (now);
             if (ready && ++ticks % 5 == 0)
                 s_status ();
             g_stats.ops_per_sec = (double) (g_stats.ops - g_stats.ops_last)
@@ -600,6 +709,7 @@ void loop_fini (void)
         recovery_stop ();
         peers_shutdown ();
         s_end_turn ();
+        direct_fini ();
         jobs_shutdown ();
         store_shutdown ();
         replies_fini ();
@@ -615,6 +725,11 @@ void loop_fini (void)
     security_fini ();
     commands_fini ();
     outbox_fini ();
+    xfree (s_back);
+    xfree (s_slow);
+    s_back = NULL;
+    s_slow = NULL;
+    s_nback = s_cap_back = s_nslow = s_cap_slow = 0;
     for (size_t i = 0; i < s_nbound; i++) {
         if (strncmp (s_bound[i], "ipc://", 6) == 0)
             unlink (s_bound[i] + 6);

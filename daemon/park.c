@@ -84,7 +84,7 @@ static void s_free (parked_t *p)
 /*  One buffer for the answers: they are copied into the outbox. */
 static proto_buf_t s_out;
 
-void park_reply (parked_t *p, const void *packed, size_t len)
+static void s_reply (parked_t *p, const void *packed, size_t len, bool take)
 {
     proto_buf_reset (&s_out);
     proto_put_reply (&s_out, p->rid, 0);
@@ -98,10 +98,23 @@ void park_reply (parked_t *p, const void *packed, size_t len)
     }
     if (p->keep_reply)
         replies_keep (p->peer->cid, p->peer->cid_len, p->rid, s_out.data, s_out.len);
-    if (p->rid)
+    if (p->rid && take)
+        outbox_put_take (p->peer->id, p->peer->id_len, s_out.data, s_out.len,
+                         p->peer->cid, p->peer->cid_len, p->obj->name, p->obj->name_len);
+    else if (p->rid)
         outbox_put (p->peer->id, p->peer->id_len, s_out.data, s_out.len);
     s_unlink (p);
     s_free (p);
+}
+
+void park_reply (parked_t *p, const void *packed, size_t len)
+{
+    s_reply (p, packed, len, false);
+}
+
+void park_reply_take (parked_t *p, const void *packed, size_t len)
+{
+    s_reply (p, packed, len, true);
 }
 
 void park_fail (parked_t *p, int status, const char *msg)

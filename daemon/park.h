@@ -35,6 +35,9 @@ parked_t *park_add (peer_t *peer, uint64_t rid, object_t *obj, wlist_t *list,
                     int64_t timeout_ms, int timeout_status);
 /*  Answers a parked request and frees it: packed result (NULL: nil). */
 void park_reply (parked_t *p, const void *packed, size_t len);
+/*  As park_reply, for an answer that hands over an item taken from p's
+ *  queue: given back if it cannot be delivered (outbox.h). */
+void park_reply_take (parked_t *p, const void *packed, size_t len);
 void park_fail (parked_t *p, int status, const char *msg);
 /*  Frees without answering (its peer is gone). */
 void park_drop (parked_t *p);

@@ -40,7 +40,7 @@ static void s_enter (object_t *obj, proto_slice_t v)
             proto_put_uint (b, 1);
             store_effect_end ();
         }
-        park_reply (getter, v.ptr, v.len);
+        park_reply_take (getter, v.ptr, v.len);
     } else {
         queue_push (q, v);
         s_record (EFF_QUEUE_PUSH, obj, &v);
@@ -81,6 +81,7 @@ int queue_cmd_get (cmd_ctx_t *ctx)
     }
     s_record (EFF_QUEUE_POP, ctx->obj, NULL);
     proto_put_raw (ctx->out, b->data, b->len);
+    ctx->take = true;
     xfree (b);
     /*  Room was made: the oldest parked put goes in. */
     parked_t *p = ctx->obj->waits[S_PUTTERS].head;
@@ -149,17 +150,20 @@ int queue_cmd_join (cmd_ctx_t *ctx)
  *  up before the reply came: libzmgr sends this for a late reply) goes
  *  back: to the oldest waiting get, or to the head of the queue. It was
  *  never task_done, so it stays unfinished and the count does not move. */
+void queue_cmd_give_back (object_t *obj, proto_slice_t v)
+{
+    parked_t *getter = obj->waits[S_GETTERS].head;
+    if (getter)
+        park_reply_take (getter, v.ptr, v.len);
+    else {
+        queue_push_front (obj->impl, blob_from_slice (v));
+        s_record (EFF_QUEUE_UNGET, obj, &v);
+    }
+}
+
 int queue_cmd_unget (cmd_ctx_t *ctx)
 {
-    queue_t *q = ctx->obj->impl;
-    parked_t *getter = ctx->obj->waits[S_GETTERS].head;
-    proto_slice_t v = ctx->req->args[0];
-    if (getter)
-        park_reply (getter, v.ptr, v.len);
-    else {
-        queue_push_front (q, blob_from_slice (v));
-        s_record (EFF_QUEUE_UNGET, ctx->obj, &v);
-    }
+    queue_cmd_give_back (ctx->obj, ctx->req->args[0]);
     proto_put_nil (ctx->out);
     return 0;
 }

@@ -16,7 +16,10 @@ typedef struct {
     double ops_per_sec;      /* over the last tick */
     uint64_t errors;         /* error replies */
     uint64_t dropped;        /* frames dropped unanswered */
-    uint64_t send_fail;      /* replies that could not be sent */
+    uint64_t send_fail;      /* replies that could not be delivered */
+    uint64_t returned;       /* items of undelivered replies given back */
+    uint64_t slow_consumers; /* sessions ended for not reading their replies */
+    uint64_t refused_conns;  /* connections refused at a limit */
     uint64_t resent;         /* writes answered from the reply table */
     uint64_t nospace;        /* writes refused for a full disk */
     uint64_t refused_memory; /* writes refused past max_memory */

@@ -771,7 +771,7 @@ int proto_default_endpoint (char *buf, size_t size, char *dir, size_t dsize,
             return ZMGR_EINVAL;
     }
     if (buf) {
-        n = snprintf (buf, size, "ipc://%s/zmgrd.sock", d);
+        n = snprintf (buf, size, "unix://%s/" PROTO_UNIX_NAME, d);
         if (n < 0 || (size_t) n >= size)
             return ZMGR_EINVAL;
     }

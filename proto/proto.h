@@ -138,11 +138,16 @@ int proto_type_from_name (const uint8_t *name, size_t len);
 
 /* ---- where the default endpoint is ------------------------------------- */
 
+/*  The files of the default endpoints in their directory: the direct
+ *  transport's (what clients use) and ZeroMQ's ipc one (local workers). */
+#define PROTO_UNIX_NAME "zmgrd.unix"
+#define PROTO_IPC_NAME "zmgrd.sock"
+
 /*  Writes the default endpoint into buf and its directory into dir (either
  *  may be NULL): $ZMGR_ENDPOINT when use_env and set; else
- *  ipc://$XDG_RUNTIME_DIR/zmgr/zmgrd.sock; else, as root,
- *  ipc:///run/zmgr/zmgrd.sock; else ipc:///tmp/zmgr-UID/zmgrd.sock.
- *  Returns 0, or ZMGR_EINVAL when it does not fit. */
+ *  unix://DIR/zmgrd.unix, where DIR is $XDG_RUNTIME_DIR/zmgr, else, as
+ *  root, /run/zmgr, else /tmp/zmgr-UID. Returns 0, or ZMGR_EINVAL when it
+ *  does not fit. */
 int proto_default_endpoint (char *buf, size_t size, char *dir, size_t dsize,
                             bool use_env);
 #endif

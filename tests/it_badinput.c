@@ -62,7 +62,9 @@ static void *s_raw_open (void)
     int zero = 0, two_s = 2000;
     assert_int_equal (zmq_setsockopt (sock, ZMQ_LINGER, &zero, sizeof zero), 0);
     assert_int_equal (zmq_setsockopt (sock, ZMQ_SNDTIMEO, &two_s, sizeof two_s), 0);
-    assert_int_equal (zmq_connect (sock, s_daemon.endpoint), 0);
+    char ep[320];
+    kit_ipc_endpoint (s_daemon.dir, ep, sizeof ep);
+    assert_int_equal (zmq_connect (sock, ep), 0);
     return sock;
 }
 

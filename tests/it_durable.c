@@ -49,7 +49,7 @@ static struct {
     char dir[128];          /* temp dir: XDG_RUNTIME_DIR, logs; "" between tests */
     char data[192];         /* the data dir (in dir, or on the tmpfs) */
     char log[192];          /* stdout and stderr of the latest zmgrd */
-    char endpoint[256];     /* ipc://<dir>/zmgr/zmgrd.sock */
+    char endpoint[320];     /* kit_local_endpoint (dir) */
     char mnt[192];          /* a tmpfs mounted here, "" when none */
     pid_t pid;              /* zmgrd, 0 when not running */
 } s_t;
@@ -327,13 +327,13 @@ static pid_t s_spawn (const char *const *args, const char *fault)
     return pid;
 }
 
-/*  Does something accept connections on the ipc endpoint's socket file?
+/*  Does something accept connections on the endpoint's socket file?
  *  A plain connect, since a ZeroMQ socket that is refused (a killed
  *  broker's file, before the new one binds) waits 100 ms to try again. */
 static bool s_listening (void)
 {
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    const char *path = s_t.endpoint + 6;   /* after "ipc://" */
+    const char *path = kit_endpoint_path (s_t.endpoint);
     if (strlen (path) >= sizeof sa.sun_path)
         return true;
     memcpy (sa.sun_path, path, strlen (path) + 1);
@@ -775,7 +775,7 @@ static int s_setup (void **state)
     }
     snprintf (s_t.data, sizeof s_t.data, "%s/data", s_t.dir);
     snprintf (s_t.log, sizeof s_t.log, "%s/zmgrd.log", s_t.dir);
-    snprintf (s_t.endpoint, sizeof s_t.endpoint, "ipc://%s/zmgr/zmgrd.sock", s_t.dir);
+    kit_local_endpoint (s_t.dir, s_t.endpoint, sizeof s_t.endpoint);
     setenv ("XDG_RUNTIME_DIR", s_t.dir, 1);
     setenv (ZMGR_ENDPOINT_ENV, s_t.endpoint, 1);
     return 0;

@@ -599,7 +599,9 @@ static void test_hostile_names (void **state)
     assert_non_null (c);
 
     /*  Invalid UTF-8 names, over raw frames: EINVAL, and nothing is made. */
-    void *sock = s_raw_open (s_own.endpoint, NULL);
+    char ep[320];
+    kit_ipc_endpoint (s_own.dir, ep, sizeof ep);
+    void *sock = s_raw_open (ep, NULL);
     assert_int_equal (s_raw_hello_client (sock, 1), 0);
     uint64_t rid = 10;
     for (size_t i = 0; i < sizeof s_bad_names / sizeof s_bad_names[0]; i++) {

@@ -74,7 +74,7 @@ static void test_stop_and_restart (void **state)
     /*  The log holds every run's lines. */
     char *log = kit_slurp (d.log);
     size_t runs = 0;
-    for (const char *p = log; (p = strstr (p, "listening on ")); p++)
+    for (const char *p = log; (p = strstr (p, " running, pid ")); p++)
         runs++;
     free (log);
     if (runs != 4)

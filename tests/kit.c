@@ -197,6 +197,31 @@ void kit_tmpdir (char *dir, size_t size)
 
 /* ---- the daemon ------------------------------------------------------------ */
 
+const char *kit_transport (void)
+{
+    const char *t = getenv ("ZMGR_TEST_TRANSPORT");
+    return t && !strcmp (t, "ipc") ? "ipc" : "unix";
+}
+
+void kit_local_endpoint (const char *dir, char *ep, size_t size)
+{
+    if (!strcmp (kit_transport (), "ipc"))
+        snprintf (ep, size, "ipc://%s/zmgr/zmgrd.sock", dir);
+    else
+        snprintf (ep, size, "unix://%s/zmgr/zmgrd.unix", dir);
+}
+
+void kit_ipc_endpoint (const char *dir, char *ep, size_t size)
+{
+    snprintf (ep, size, "ipc://%s/zmgr/zmgrd.sock", dir);
+}
+
+const char *kit_endpoint_path (const char *ep)
+{
+    const char *colon = strstr (ep, "://");
+    return colon ? colon + 3 : ep;
+}
+
 /*  Copies args into d's argv (after the zmgrd path). -1 when they do not fit. */
 static int s_copy_args (kit_daemon_t *d, const char *const *args)
 {
@@ -286,7 +311,7 @@ int kit_daemon_start_ex (kit_daemon_t *d, unsigned flags, const char *const *arg
         return -1;
     }
     s_track (0, true, d->dir);
-    snprintf (d->endpoint, sizeof d->endpoint, "ipc://%s/zmgr/zmgrd.sock", d->dir);
+    kit_local_endpoint (d->dir, d->endpoint, sizeof d->endpoint);
     if (flags & KIT_DAEMON_LOG)
         snprintf (d->log, sizeof d->log, "%s/zmgrd.log", d->dir);
     kit_daemon_env (d);

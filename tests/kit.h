@@ -44,7 +44,20 @@ void kit_rmtree (const char *dir);
 
 /* ==== the daemon fixture (kit.c) =========================================== */
 
-/*  A real zmgrd on ipc://<dir>/zmgr/zmgrd.sock, where dir is a fresh temp dir that
+/*  The local transport the integration tests run over: "unix" (the direct
+ *  transport, the default) or "ipc" (ZeroMQ), from $ZMGR_TEST_TRANSPORT.
+ *  ctest runs every it_* test once for each. */
+const char *kit_transport (void);
+/*  The default endpoint of a zmgrd whose XDG_RUNTIME_DIR is dir, on that
+ *  transport: unix://DIR/zmgr/zmgrd.unix or ipc://DIR/zmgr/zmgrd.sock. */
+void kit_local_endpoint (const char *dir, char *ep, size_t size);
+/*  ZeroMQ's ipc endpoint of that zmgrd, whatever the transport: for raw
+ *  ZeroMQ peers. */
+void kit_ipc_endpoint (const char *dir, char *ep, size_t size);
+/*  The socket file of such an endpoint (after its scheme). */
+const char *kit_endpoint_path (const char *ep);
+
+/*  A real zmgrd on kit_local_endpoint (dir), where dir is a fresh temp dir that
  *  is the daemon's XDG_RUNTIME_DIR. The struct holds its own copy of the argv, so
  *  it can be restarted with the same flags on the same endpoint and dir; it must
  *  not be copied or moved while in use (argv points into it). */
@@ -54,7 +67,7 @@ typedef struct {
     int status;            /* last exit: 0 clean, code, 128+signal, -1 none yet */
     unsigned flags;        /* KIT_DAEMON_* given to kit_daemon_start_ex */
     char dir[256];         /* the temp dir, "" after kit_daemon_fini */
-    char endpoint[320];    /* ipc:// endpoint the daemon listens on */
+    char endpoint[320];    /* the endpoint its clients use (kit_local_endpoint) */
     char log[320];         /* its stderr with KIT_DAEMON_LOG, else "" */
     char argbuf[2048];     /* the extra arguments' text */
     const char *argv[KIT_DAEMON_MAX_ARGS + 2]; /* zmgrd, extra args, NULL */
@@ -258,7 +271,7 @@ typedef struct {
     char dir[256];           /* temporary dir: runtime dir, data/, zmgrd.log */
     char data_dir[300];      /* <dir>/data, for --data-dir */
     char log[300];           /* <dir>/zmgrd.log */
-    char endpoint[320];      /* ipc://<dir>/zmgr/zmgrd.sock */
+    char endpoint[320];      /* kit_local_endpoint (dir) */
     const char *args[24];    /* zmgrd's arguments (after argv[0]), NULL-ended */
     const char *env[8];      /* "NAME=value" set for zmgrd only, NULL-ended */
 } kit_broker_t;

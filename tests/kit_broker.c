@@ -49,7 +49,7 @@ int kit_broker_init (kit_broker_t *b, const char *const *args, const char *const
     }
     snprintf (b->data_dir, sizeof b->data_dir, "%s/data", b->dir);
     snprintf (b->log, sizeof b->log, "%s/zmgrd.log", b->dir);
-    snprintf (b->endpoint, sizeof b->endpoint, "ipc://%s/zmgr/zmgrd.sock", b->dir);
+    kit_local_endpoint (b->dir, b->endpoint, sizeof b->endpoint);
     setenv ("XDG_RUNTIME_DIR", b->dir, 1);
     setenv (ZMGR_ENDPOINT_ENV, b->endpoint, 1);
     size_t n = 0, max = sizeof b->args / sizeof b->args[0] - 1;

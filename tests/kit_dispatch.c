@@ -39,8 +39,12 @@ static kit_reply_t *s_replies;   /* in the order sent (grown by doubling) */
 static size_t s_nreplies, s_cap;
 static size_t s_bad;             /* replies that did not decode or fit */
 
-static void s_keep (const uint8_t *id, size_t id_len, const void *data, size_t len)
+static void s_keep (const outbox_msg_t *m)
 {
+    const uint8_t *id = m->id;
+    size_t id_len = m->id_len;
+    const void *data = m->data;
+    size_t len = m->len;
     if (id_len >= sizeof s_replies[0].peer) {
         s_bad++;
         return;

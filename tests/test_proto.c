@@ -1099,7 +1099,7 @@ static void test_default_endpoint (void **state)
     assert_int_equal (proto_default_endpoint (ep, 5, NULL, 0, true), ZMGR_EINVAL);
     setenv ("XDG_RUNTIME_DIR", "/run/user/4242", 1);
     assert_int_equal (proto_default_endpoint (ep, sizeof ep, dir, sizeof dir, false), 0);
-    assert_string_equal (ep, "ipc:///run/user/4242/zmgr/zmgrd.sock");
+    assert_string_equal (ep, "unix:///run/user/4242/zmgr/zmgrd.unix");
     assert_string_equal (dir, "/run/user/4242/zmgr");
     assert_int_equal (proto_default_endpoint (ep, 10, dir, sizeof dir, false),
                       ZMGR_EINVAL);
@@ -1107,7 +1107,7 @@ static void test_default_endpoint (void **state)
     unsetenv ("ZMGR_ENDPOINT");
     unsetenv ("XDG_RUNTIME_DIR");
     assert_int_equal (proto_default_endpoint (ep, sizeof ep, NULL, 0, true), 0);
-    assert_int_equal (strncmp (ep, "ipc://", 6), 0);
+    assert_int_equal (strncmp (ep, "unix://", 7), 0);
 }
 
 /* ---- random bytes ------------------------------------------------------------ */

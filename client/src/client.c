@@ -24,8 +24,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 #include <zmq.h>
@@ -53,6 +57,10 @@ struct zmgr_client {
     void *ctx;                  /* own ZeroMQ context */
     void *sock;                 /* DEALER to the broker */
     void *mon;                  /* PAIR reading the DEALER's events */
+    bool direct;                /* unix:// endpoint: fd instead of sock and mon */
+    int fd;                     /* direct: the connection, -1 when none */
+    uint8_t *rbuf;              /* direct: bytes read, frames from roff on */
+    size_t roff, rlen, rcap;
     char *endpoint;             /* where we connect (owned) */
     int timeout_ms;             /* wait for non-blocking ops */
     uint64_t next_rid;          /* last request id used */
@@ -150,7 +158,180 @@ void zmgr_client_set_timeout (zmgr_client_t *self, int timeout_ms)
     if (self && timeout_ms > 0) {
         self->timeout_ms = timeout_ms;
         /*  A send to a broker that is gone waits no longer than this. */
-        zmq_setsockopt (self->sock, ZMQ_SNDTIMEO, &timeout_ms, sizeof timeout_ms);
+        if (self->sock)
+            zmq_setsockopt (self->sock, ZMQ_SNDTIMEO, &timeout_ms, sizeof timeout_ms);
+    }
+}
+
+/* ---- the direct transport (unix://) ----------------------------------------
+ *  Frames are [len u32 little-endian][msgpack] on a SOCK_STREAM socket.
+ *  There is no I/O thread: what the broker sends waits in the kernel
+ *  until a call reads it, and a call that must wait to write reads
+ *  meanwhile, so that a broker holding back our requests (its
+ *  backpressure: our replies unread) is never waited on while we hold
+ *  back its replies. */
+
+/*  Reads what the socket holds into rbuf: 1 when bytes came, 0 when none
+ *  were there, -1 when the connection is gone. */
+static int s_direct_fill (zmgr_client_t *self)
+{
+    if (self->roff && self->roff == self->rlen)
+        self->roff = self->rlen = 0;
+    if (self->rcap - self->rlen < 65536) {
+        if (self->roff) {
+            memmove (self->rbuf, self->rbuf + self->roff, self->rlen - self->roff);
+            self->rlen -= self->roff;
+            self->roff = 0;
+        }
+        size_t cap = self->rcap ? self->rcap : 131072;
+        while (cap - self->rlen < 65536)
+            cap *= 2;
+        if (cap != self->rcap) {
+            uint8_t *grown = realloc (self->rbuf, cap);
+            if (!grown)
+                return 0;   /* read later, when the caller has freed some */
+            self->rbuf = grown;
+            self->rcap = cap;
+        }
+    }
+    for (;;) {
+        ssize_t n = recv (self->fd, self->rbuf + self->rlen, self->rcap - self->rlen,
+                          MSG_DONTWAIT);
+        if (n > 0) {
+            self->rlen += (size_t) n;
+            return 1;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN)
+            return 0;
+        return -1;
+    }
+}
+
+/*  The next whole frame in rbuf, reading once if there is none: 0 with
+ *  *data and *len (valid until the next fill), -1 none yet, -2 lost. */
+static int s_direct_take (zmgr_client_t *self, const uint8_t **data, size_t *len)
+{
+    for (int pass = 0; pass < 2; pass++) {
+        if (self->rlen - self->roff >= 4) {
+            uint32_t l;
+            memcpy (&l, self->rbuf + self->roff, 4);
+            if (self->rlen - self->roff - 4 >= l) {
+                *data = self->rbuf + self->roff + 4;
+                *len = l;
+                self->roff += 4 + (size_t) l;
+                return 0;
+            }
+            /*  A frame bigger than the buffer: room for all of it. */
+            if (4 + (size_t) l > self->rcap - self->roff) {
+                memmove (self->rbuf, self->rbuf + self->roff, self->rlen - self->roff);
+                self->rlen -= self->roff;
+                self->roff = 0;
+                uint8_t *grown = realloc (self->rbuf, 4 + (size_t) l + 65536);
+                if (!grown)
+                    return -1;
+                self->rbuf = grown;
+                self->rcap = 4 + (size_t) l + 65536;
+            }
+        }
+        if (pass == 0) {
+            int rc = s_direct_fill (self);
+            if (rc < 0)
+                return -2;
+            if (rc == 0)
+                return -1;
+        }
+    }
+    return -1;
+}
+
+/*  Waits until the socket is readable (or writable too, when out),
+ *  at most until deadline_us (-1: no limit). poll's revents, 0 on
+ *  timeout. */
+static int s_direct_poll (zmgr_client_t *self, bool out, int64_t deadline_us)
+{
+    struct pollfd p = { self->fd, (short) (POLLIN | (out ? POLLOUT : 0)), 0 };
+    for (;;) {
+        int wait = -1;
+        if (deadline_us >= 0) {
+            int64_t left = deadline_us - s_now_us ();
+            wait = left <= 0 ? 0 : (int) ((left + 999) / 1000);
+        }
+        int rc = poll (&p, 1, wait);
+        if (rc < 0 && errno == EINTR)
+            continue;
+        return rc <= 0 ? 0 : p.revents;
+    }
+}
+
+/*  Writes one whole frame, reading what arrives while the socket is
+ *  full. 0; ZMGR_ETIMEOUT when not a byte could be written by
+ *  deadline_us; -2 when the connection is gone, or was cut in the middle
+ *  of a frame (the stream could not go on). */
+static int s_direct_write (zmgr_client_t *self, const void *data, size_t len,
+                           int64_t deadline_us)
+{
+    uint8_t head[4];
+    uint32_t l = (uint32_t) len;
+    memcpy (head, &l, 4);
+    size_t done = 0, total = 4 + len;
+    while (done < total) {
+        struct iovec iov[2];
+        int n = 0;
+        if (done < 4)
+            iov[n++] = (struct iovec) { head + done, 4 - done };
+        size_t doff = done < 4 ? 0 : done - 4;
+        iov[n++] = (struct iovec) { (uint8_t *) data + doff, len - doff };
+        struct msghdr mh = { .msg_iov = iov, .msg_iovlen = (size_t) n };
+        ssize_t w = sendmsg (self->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (w > 0) {
+            done += (size_t) w;
+            continue;
+        }
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0 && errno != EAGAIN)
+            return -2;
+        int ev = s_direct_poll (self, true, deadline_us);
+        if (ev == 0 && deadline_us >= 0 && s_now_us () >= deadline_us)
+            return done ? -2 : ZMGR_ETIMEOUT;
+        if ((ev & POLLIN) && s_direct_fill (self) < 0)
+            return -2;
+        if ((ev & (POLLHUP | POLLERR)) && !(ev & POLLIN))
+            return -2;
+    }
+    return 0;
+}
+
+/*  Connects to PATH (the part after unix://), within timeout_ms: the
+ *  broker's backlog may be full for a moment. 0, or an error. */
+static int s_direct_connect (zmgr_client_t *self, int timeout_ms)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    const char *path = self->endpoint + 7;
+    if (strlen (path) >= sizeof sa.sun_path)
+        return client_fail (self, ZMGR_EINVAL, "bad endpoint %s: path too long", self->endpoint);
+    snprintf (sa.sun_path, sizeof sa.sun_path, "%s", path);
+    int64_t deadline = s_now_us () + (int64_t) timeout_ms * 1000;
+    for (;;) {
+        int fd = socket (AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+            return client_fail (self, ZMGR_ENOMEM, "socket: %s", strerror (errno));
+        if (connect (fd, (struct sockaddr *) &sa, sizeof sa) == 0) {
+            self->fd = fd;
+            self->roff = self->rlen = 0;
+            return 0;
+        }
+        int err = errno;
+        close (fd);
+        if (err != EAGAIN && err != EINTR)
+            return client_fail (self, ZMGR_EUNREACHABLE, "no broker at %s: %s",
+                                self->endpoint, strerror (err));
+        if (s_now_us () >= deadline)
+            return client_fail (self, ZMGR_EUNREACHABLE, "the broker at %s accepts no "
+                                "connection (its backlog is full)", self->endpoint);
+        usleep (5000);
     }
 }
 
@@ -182,6 +363,8 @@ static int s_lost (zmgr_client_t *self)
 static bool s_read_monitor (zmgr_client_t *self)
 {
     bool lost = false;
+    if (!self->mon)
+        return false;
     for (;;) {
         zmq_msg_t ev;
         zmq_msg_init (&ev);
@@ -208,6 +391,18 @@ static bool s_read_monitor (zmgr_client_t *self)
     }
 }
 
+/*  Best effort, for frames that want no reply: what cannot go at once
+ *  (within 100 ms on the direct transport) is not sent. */
+static void s_send_frame_quiet (zmgr_client_t *self, const void *data, size_t len)
+{
+    if (self->direct) {
+        if (self->fd >= 0 && !self->lost
+            && s_direct_write (self, data, len, s_now_us () + 100 * 1000) == -2)
+            self->lost = true;
+    } else if (self->sock)
+        zmq_send (self->sock, data, len, ZMQ_DONTWAIT);
+}
+
 /*  Sends a request that wants no reply (rid 0), from its own buffer:
  *  self->buf may hold a request being made. Best effort. */
 static void s_send_quiet (zmgr_client_t *self, uint32_t op, const char *name,
@@ -219,7 +414,7 @@ static void s_send_quiet (zmgr_client_t *self, uint32_t op, const char *name,
     if (arg)
         proto_put_raw (&b, arg->data, arg->len);
     if (!b.oom)
-        zmq_send (self->sock, b.data, b.len, ZMQ_DONTWAIT);
+        s_send_frame_quiet (self, b.data, b.len);
     proto_buf_fini (&b);
 }
 
@@ -265,20 +460,41 @@ static void s_abandon (zmgr_client_t *self, uint64_t rid, uint32_t op, const cha
 
 /*  Takes one reply off the socket without waiting: 0 with *r filled, 1 when
  *  a frame came that is no reply for us (ignored), 2 for a notice (given to
- *  the notice hook), -1 when none is there. */
+ *  the notice hook), -1 when none is there, -2 when the direct connection
+ *  is gone (s_lost has run). */
 static int s_take_reply (zmgr_client_t *self, s_reply_t *r)
 {
     zmq_msg_t msg;
-    zmq_msg_init (&msg);
-    if (zmq_msg_recv (&msg, self->sock, ZMQ_DONTWAIT) < 0) {
-        zmq_msg_close (&msg);
-        return -1;
+    const uint8_t *data;
+    size_t len;
+    if (self->direct) {
+        zmq_msg_init (&msg);   /* closed below as on ZeroMQ; holds nothing */
+        int rc = self->fd >= 0 ? s_direct_take (self, &data, &len) : -1;
+        if (rc == -2) {
+            zmq_msg_close (&msg);
+            s_lost (self);
+            return -2;
+        }
+        if (rc < 0) {
+            zmq_msg_close (&msg);
+            return -1;
+        }
+    } else {
+        zmq_msg_init (&msg);
+        if (zmq_msg_recv (&msg, self->sock, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close (&msg);
+            return -1;
+        }
+        if (zmq_msg_more (&msg)) {
+            zmq_msg_close (&msg);
+            return 1;
+        }
+        data = zmq_msg_data (&msg);
+        len = zmq_msg_size (&msg);
     }
     proto_slice_t payload;
     memset (r, 0, sizeof *r);
-    if (zmq_msg_more (&msg)
-        || proto_parse_reply (zmq_msg_data (&msg), zmq_msg_size (&msg), &r->rid, &r->status,
-                              &payload) != 0) {
+    if (proto_parse_reply (data, len, &r->rid, &r->status, &payload) != 0) {
         zmq_msg_close (&msg);
         return 1;
     }
@@ -301,10 +517,10 @@ static int s_take_reply (zmgr_client_t *self, s_reply_t *r)
             r->status = ZMGR_ENOMEM;
     } else {
         const uint8_t *s;
-        size_t len;
-        if (proto_read_str (payload, &s, &len, false) == 0 && (r->errmsg = malloc (len + 1))) {
-            memcpy (r->errmsg, s, len);
-            r->errmsg[len] = '\0';
+        size_t slen;
+        if (proto_read_str (payload, &s, &slen, false) == 0 && (r->errmsg = malloc (slen + 1))) {
+            memcpy (r->errmsg, s, slen);
+            r->errmsg[slen] = '\0';
         }
     }
     zmq_msg_close (&msg);
@@ -313,6 +529,35 @@ static int s_take_reply (zmgr_client_t *self, s_reply_t *r)
     return 0;
 }
 
+
+/*  Waits for something to read until deadline_us (-1: no limit): 1 when
+ *  something came, 0 at the deadline, or an error (a lost connection has
+ *  run s_lost). */
+static int s_wait_readable (zmgr_client_t *self, int64_t deadline_us)
+{
+    if (self->direct) {
+        if (self->fd < 0 || self->lost)
+            return ZMGR_EDISCONNECTED;
+        int ev = s_direct_poll (self, false, deadline_us);
+        return ev ? 1 : 0;   /* a hang-up reads as EOF, which says it is lost */
+    }
+    long wait = -1;
+    if (deadline_us >= 0) {
+        int64_t left = deadline_us - s_now_us ();
+        wait = left <= 0 ? 0 : (long) ((left + 999) / 1000);
+    }
+    zmq_pollitem_t items[2] = { { self->sock, 0, ZMQ_POLLIN, 0 },
+                                { self->mon, 0, ZMQ_POLLIN, 0 } };
+    int rc = zmq_poll (items, 2, wait);
+    if (rc < 0) {
+        if (errno == EINTR)
+            return 0;
+        return client_fail (self, ZMGR_EINTERNAL, "zmq_poll: %s", zmq_strerror (errno));
+    }
+    if (items[1].revents && s_read_monitor (self))
+        return s_lost (self);
+    return items[0].revents ? 1 : 0;
+}
 
 /*  Receives one reply frame (waiting at most wait_ms, -1 forever while the
  *  connection lives). 0 with *r filled (caller owns it), or ETIMEOUT /
@@ -330,23 +575,13 @@ static int s_read_reply (zmgr_client_t *self, int64_t deadline_us, s_reply_t *r)
                 return 0;
             if (rc > 0)
                 continue;      /* something arrived that was not a reply */
+            if (rc == -2)
+                return ZMGR_EDISCONNECTED;
         }
-        long wait = -1;
-        if (deadline_us >= 0) {
-            int64_t left = deadline_us - s_now_us ();
-            wait = left <= 0 ? 0 : (long) ((left + 999) / 1000);
-        }
-        zmq_pollitem_t items[2] = { { self->sock, 0, ZMQ_POLLIN, 0 },
-                                    { self->mon, 0, ZMQ_POLLIN, 0 } };
-        int rc = zmq_poll (items, 2, wait);
-        if (rc < 0) {
-            if (errno == EINTR)
-                continue;
-            return client_fail (self, ZMGR_EINTERNAL, "zmq_poll: %s", zmq_strerror (errno));
-        }
-        if (items[1].revents && s_read_monitor (self))
-            return s_lost (self);
-        if (items[0].revents) {
+        int rc = s_wait_readable (self, deadline_us);
+        if (rc < 0)
+            return rc;
+        if (rc > 0) {
             try_first = true;
             continue;
         }
@@ -381,6 +616,7 @@ proto_buf_t *client_begin (zmgr_client_t *self, int op, const char *name, size_t
 }
 
 static int s_reconnect (zmgr_client_t *self);
+static bool s_socket_file_exists (const char *endpoint);
 
 static int s_send_buf (zmgr_client_t *self)
 {
@@ -393,8 +629,21 @@ static int s_send_buf (zmgr_client_t *self)
     }
     if (self->buf.oom)
         return client_fail (self, ZMGR_ENOMEM, "out of memory building a request");
-    if (self->buf.len > (1u << 30))
-        return client_fail (self, ZMGR_ETOOBIG, "request of %zu bytes", self->buf.len);
+    /*  Over the broker's limit it would be refused (ZeroMQ) or cut off
+ *  with the connection (direct): say so here. */
+    if (self->buf.len > client_max_msg (self) || self->buf.len > (1u << 30))
+        return client_fail (self, ZMGR_ETOOBIG, "request of %zu bytes is over the broker's "
+                            "limit of %zu (max_msg)", self->buf.len, client_max_msg (self));
+    if (self->direct) {
+        int rc = s_direct_write (self, self->buf.data, self->buf.len,
+                                 s_now_us () + (int64_t) self->timeout_ms * 1000);
+        if (rc == ZMGR_ETIMEOUT)
+            return client_fail (self, ZMGR_ETIMEOUT, "the broker at %s read no request "
+                                "within %d ms", self->endpoint, self->timeout_ms);
+        if (rc != 0)
+            return s_lost (self);
+        return 0;
+    }
     /*  With ZMQ_IMMEDIATE a send waits for a connection: wait for one
      *  with the monitor in view, so that a refused key fails at once. */
     int64_t deadline = s_now_us () + (int64_t) self->timeout_ms * 1000;
@@ -719,6 +968,13 @@ zmgr_client_t *zmgr_client_new (const char *endpoint, int *status_p)
 
 static void s_close_sockets (zmgr_client_t *self)
 {
+    if (self->direct) {
+        if (self->fd >= 0)
+            close (self->fd);
+        self->fd = -1;
+        self->roff = self->rlen = 0;
+        return;
+    }
     /*  Stop the monitor before closing its reader: an event it sends to a
      *  closed reader is never freed by libzmq 4.3.4. */
     if (self->sock)
@@ -733,6 +989,12 @@ static void s_close_sockets (zmgr_client_t *self)
 /*  Makes the DEALER and its monitor and connects. 0, or an error. */
 static int s_open_sockets (zmgr_client_t *self)
 {
+    if (self->direct) {
+        int rc = s_direct_connect (self, self->timeout_ms);
+        if (rc == 0)
+            self->lost = false;
+        return rc;
+    }
     char mon_ep[64];
     snprintf (mon_ep, sizeof mon_ep, "inproc://zmgr-client-monitor-%u", ++self->generation);
     self->sock = zmq_socket (self->ctx, ZMQ_DEALER);
@@ -775,8 +1037,7 @@ static int s_open_sockets (zmgr_client_t *self)
 static int s_reconnect (zmgr_client_t *self)
 {
     /*  A broker that stopped removed its socket file: say so at once. */
-    struct stat st;
-    if (strncmp (self->endpoint, "ipc://", 6) == 0 && stat (self->endpoint + 6, &st) != 0)
+    if (!s_socket_file_exists (self->endpoint))
         return client_fail (self, ZMGR_EUNREACHABLE, "no broker at %s", self->endpoint);
     s_close_sockets (self);
     s_stash_clear (self);
@@ -805,6 +1066,7 @@ static void s_destroy (zmgr_client_t *self)
         zmq_ctx_term (self->ctx);
     s_stash_clear (self);
     free (self->abandoned);
+    free (self->rbuf);
     proto_buf_fini (&self->buf);
     free (self->endpoint);
     free (self);
@@ -835,6 +1097,17 @@ static int s_load_keys (zmgr_client_t *self, const char *server_key, const char 
     return 0;
 }
 
+/*  False when endpoint is a local socket whose file is missing. */
+static bool s_socket_file_exists (const char *endpoint)
+{
+    struct stat st;
+    if (strncmp (endpoint, "ipc://", 6) == 0)
+        return stat (endpoint + 6, &st) == 0;
+    if (strncmp (endpoint, "unix://", 7) == 0)
+        return stat (endpoint + 7, &st) == 0;
+    return true;
+}
+
 static zmgr_client_t *s_new (const char *endpoint, int timeout_ms, int *status_p,
                              bool quiet, const char *server_key, const char *client_key)
 {
@@ -851,10 +1124,9 @@ static zmgr_client_t *s_new (const char *endpoint, int timeout_ms, int *status_p
     }
     if (timeout_ms <= 0)
         timeout_ms = 5000;
-    /*  A missing ipc socket file means no broker: say so at once rather
+    /*  A missing socket file means no broker: say so at once rather
      *  than after the timeout. */
-    struct stat st;
-    if (strncmp (endpoint, "ipc://", 6) == 0 && stat (endpoint + 6, &st) != 0) {
+    if (!s_socket_file_exists (endpoint)) {
         *status_p = ZMGR_EUNREACHABLE;
         errno = ENOENT;
         return NULL;
@@ -873,8 +1145,11 @@ static zmgr_client_t *s_new (const char *endpoint, int timeout_ms, int *status_p
         memcpy (self->cid + 8, &self, sizeof self < 8 ? sizeof self : 8);
     }
     self->endpoint = strdup (endpoint);
-    self->ctx = zmq_ctx_new ();
-    if (!self->endpoint || !self->ctx)
+    self->fd = -1;
+    self->direct = strncmp (endpoint, "unix://", 7) == 0;
+    if (!self->direct)   /* the direct transport needs no I/O thread */
+        self->ctx = zmq_ctx_new ();
+    if (!self->endpoint || (!self->direct && !self->ctx))
         goto fail;
     int rc = s_load_keys (self, server_key, client_key);
     if (rc == 0)
@@ -912,7 +1187,7 @@ void zmgr_client_destroy (zmgr_client_t **self_p)
     proto_buf_reset (&self->buf);
     proto_put_request (&self->buf, 0, ZMGR_OP_BYE, NULL, 0, 0);
     if (!self->buf.oom)
-        zmq_send (self->sock, self->buf.data, self->buf.len, ZMQ_DONTWAIT);
+        s_send_frame_quiet (self, self->buf.data, self->buf.len);
     s_destroy (self);
     *self_p = NULL;
 }
@@ -1117,24 +1392,18 @@ int client_pump (zmgr_client_t *self, int timeout_ms)
             handled = true;
             continue;
         }
+        if (rc == -2)
+            return ZMGR_EDISCONNECTED;
         if (handled)
             return 0;
         /*  Nothing queued: wait for the first frame. */
-        long wait = -1;
-        if (deadline >= 0) {
-            int64_t left = deadline - s_now_us ();
-            if (left <= 0)
-                return client_fail (self, ZMGR_ETIMEOUT, "nothing arrived");
-            wait = (long) ((left + 999) / 1000);
-        }
+        if (deadline >= 0 && deadline - s_now_us () <= 0)
+            return client_fail (self, ZMGR_ETIMEOUT, "nothing arrived");
         if (self->lost)
             return client_fail (self, ZMGR_EDISCONNECTED, "connection to the broker lost");
-        zmq_pollitem_t items[2] = { { self->sock, 0, ZMQ_POLLIN, 0 },
-                                    { self->mon, 0, ZMQ_POLLIN, 0 } };
-        if (zmq_poll (items, 2, wait) < 0 && errno != EINTR)
-            return client_fail (self, ZMGR_EINTERNAL, "zmq_poll: %s", zmq_strerror (errno));
-        if (items[1].revents && s_read_monitor (self))
-            return s_lost (self);
+        int w = s_wait_readable (self, deadline);
+        if (w < 0)
+            return w;
     }
 }
 
