@@ -181,7 +181,11 @@ ZMGR_EXPORT int zmgr_ping (zmgr_client_t *self, int64_t *rtt_us);
  *  object (NULL for ops without one), args its arguments as listed in
  *  PROTOCOL.md (borrowed). *reqid_p gets the request id that its reply
  *  will carry. At most 65536 requests may be in flight per handle
- *  (ZMGR_EBUSY beyond that); the broker's own limit is announced at hello. */
+ *  (ZMGR_EBUSY beyond that); the broker's own limit is announced at hello.
+ *  On the direct transport (unix://) requests sent while others are in
+ *  flight are batched: they leave together when 64 KiB are queued, at
+ *  the next call that waits (zmgr_recv, a synchronous call), or at
+ *  zmgr_flush. A request sent with nothing in flight leaves at once. */
 ZMGR_EXPORT int zmgr_send (zmgr_client_t *self, int op, const char *name,
                            zmgr_value_t *const *args, size_t nargs,
                            uint64_t *reqid_p);
@@ -196,6 +200,9 @@ ZMGR_EXPORT int zmgr_recv (zmgr_client_t *self, int timeout_ms,
                            zmgr_value_t **result_p);
 /*  Number of requests sent and not yet received. */
 ZMGR_EXPORT size_t zmgr_pending (zmgr_client_t *self);
+/*  Writes the batched requests now (see zmgr_send), waiting at most the
+ *  handle's timeout for the broker to take them. 0, or an error. */
+ZMGR_EXPORT int zmgr_flush (zmgr_client_t *self);
 /*  Synchronous request: zmgr_send then wait for that reply. timeout_ms
  *  bounds the wait (blocking ops add their own timeout to it). Returns the
  *  request's status; *result_p (may be NULL) gets the result. */

@@ -35,6 +35,7 @@
 #include <zmq.h>
 
 #define S_MAX_INFLIGHT 65536
+#define S_BATCH_BYTES 65536     /* direct: buffered requests written at once */
 
 /*  A reply received before anyone asked for it. */
 typedef struct s_reply {
@@ -61,6 +62,8 @@ struct zmgr_client {
     int fd;                     /* direct: the connection, -1 when none */
     uint8_t *rbuf;              /* direct: bytes read, frames from roff on */
     size_t roff, rlen, rcap;
+    uint8_t *wbuf;              /* direct: frames to write, from woff on */
+    size_t woff, wlen, wcap;
     char *endpoint;             /* where we connect (owned) */
     int timeout_ms;             /* wait for non-blocking ops */
     uint64_t next_rid;          /* last request id used */
@@ -265,28 +268,43 @@ static int s_direct_poll (zmgr_client_t *self, bool out, int64_t deadline_us)
     }
 }
 
-/*  Writes one whole frame, reading what arrives while the socket is
- *  full. 0; ZMGR_ETIMEOUT when not a byte could be written by
- *  deadline_us; -2 when the connection is gone, or was cut in the middle
- *  of a frame (the stream could not go on). */
-static int s_direct_write (zmgr_client_t *self, const void *data, size_t len,
-                           int64_t deadline_us)
+static int s_lost (zmgr_client_t *self);
+
+/*  Appends one frame to the write buffer: 0, or ZMGR_ENOMEM. */
+static int s_direct_queue (zmgr_client_t *self, const void *data, size_t len)
 {
-    uint8_t head[4];
+    if (self->wcap - self->wlen < 4 + len) {
+        if (self->woff) {
+            memmove (self->wbuf, self->wbuf + self->woff, self->wlen - self->woff);
+            self->wlen -= self->woff;
+            self->woff = 0;
+        }
+        size_t cap = self->wcap ? self->wcap : 65536;
+        while (cap - self->wlen < 4 + len)
+            cap *= 2;
+        uint8_t *grown = cap != self->wcap ? realloc (self->wbuf, cap) : self->wbuf;
+        if (!grown)
+            return ZMGR_ENOMEM;
+        self->wbuf = grown;
+        self->wcap = cap;
+    }
     uint32_t l = (uint32_t) len;
-    memcpy (head, &l, 4);
-    size_t done = 0, total = 4 + len;
-    while (done < total) {
-        struct iovec iov[2];
-        int n = 0;
-        if (done < 4)
-            iov[n++] = (struct iovec) { head + done, 4 - done };
-        size_t doff = done < 4 ? 0 : done - 4;
-        iov[n++] = (struct iovec) { (uint8_t *) data + doff, len - doff };
-        struct msghdr mh = { .msg_iov = iov, .msg_iovlen = (size_t) n };
-        ssize_t w = sendmsg (self->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+    memcpy (self->wbuf + self->wlen, &l, 4);
+    memcpy (self->wbuf + self->wlen + 4, data, len);
+    self->wlen += 4 + len;
+    return 0;
+}
+
+/*  Writes the whole write buffer, reading what arrives while the socket
+ *  is full. 0; ZMGR_ETIMEOUT when the broker read nothing by deadline_us;
+ *  -2 when the connection is gone. */
+static int s_direct_push (zmgr_client_t *self, int64_t deadline_us)
+{
+    while (self->woff < self->wlen) {
+        ssize_t w = send (self->fd, self->wbuf + self->woff, self->wlen - self->woff,
+                          MSG_NOSIGNAL | MSG_DONTWAIT);
         if (w > 0) {
-            done += (size_t) w;
+            self->woff += (size_t) w;
             continue;
         }
         if (w < 0 && errno == EINTR)
@@ -295,13 +313,35 @@ static int s_direct_write (zmgr_client_t *self, const void *data, size_t len,
             return -2;
         int ev = s_direct_poll (self, true, deadline_us);
         if (ev == 0 && deadline_us >= 0 && s_now_us () >= deadline_us)
-            return done ? -2 : ZMGR_ETIMEOUT;
+            return ZMGR_ETIMEOUT;
         if ((ev & POLLIN) && s_direct_fill (self) < 0)
             return -2;
         if ((ev & (POLLHUP | POLLERR)) && !(ev & POLLIN))
             return -2;
     }
+    self->woff = self->wlen = 0;
     return 0;
+}
+
+/*  Pushes what is buffered within the handle's timeout; a broker that
+ *  reads nothing for that long, or a connection gone, loses the
+ *  connection (what was in flight fails). 0 or an error. */
+static int s_direct_drain (zmgr_client_t *self)
+{
+    if (self->woff == self->wlen)
+        return 0;
+    int rc = s_direct_push (self, s_now_us () + (int64_t) self->timeout_ms * 1000);
+    if (rc == 0)
+        return 0;
+    if (self->fd >= 0)
+        close (self->fd);
+    self->fd = -1;
+    self->woff = self->wlen = 0;
+    s_lost (self);
+    if (rc == ZMGR_ETIMEOUT)
+        return client_fail (self, ZMGR_ETIMEOUT, "the broker at %s read no request within "
+                            "%d ms: connection dropped", self->endpoint, self->timeout_ms);
+    return ZMGR_EDISCONNECTED;
 }
 
 /*  Connects to PATH (the part after unix://), within timeout_ms: the
@@ -396,9 +436,9 @@ static bool s_read_monitor (zmgr_client_t *self)
 static void s_send_frame_quiet (zmgr_client_t *self, const void *data, size_t len)
 {
     if (self->direct) {
-        if (self->fd >= 0 && !self->lost
-            && s_direct_write (self, data, len, s_now_us () + 100 * 1000) == -2)
-            self->lost = true;
+        if (self->fd >= 0 && !self->lost && s_direct_queue (self, data, len) == 0
+            && self->inflight == 0)
+            s_direct_drain (self);
     } else if (self->sock)
         zmq_send (self->sock, data, len, ZMQ_DONTWAIT);
 }
@@ -538,6 +578,9 @@ static int s_wait_readable (zmgr_client_t *self, int64_t deadline_us)
     if (self->direct) {
         if (self->fd < 0 || self->lost)
             return ZMGR_EDISCONNECTED;
+        int rc = s_direct_drain (self);   /* what we wait for may still be here */
+        if (rc)
+            return rc;
         int ev = s_direct_poll (self, false, deadline_us);
         return ev ? 1 : 0;   /* a hang-up reads as EOF, which says it is lost */
     }
@@ -635,13 +678,15 @@ static int s_send_buf (zmgr_client_t *self)
         return client_fail (self, ZMGR_ETOOBIG, "request of %zu bytes is over the broker's "
                             "limit of %zu (max_msg)", self->buf.len, client_max_msg (self));
     if (self->direct) {
-        int rc = s_direct_write (self, self->buf.data, self->buf.len,
-                                 s_now_us () + (int64_t) self->timeout_ms * 1000);
-        if (rc == ZMGR_ETIMEOUT)
-            return client_fail (self, ZMGR_ETIMEOUT, "the broker at %s read no request "
-                                "within %d ms", self->endpoint, self->timeout_ms);
-        if (rc != 0)
+        /*  Batching: with requests in flight, this one waits in the
+         *  buffer for the next wait, zmgr_flush, or 64 KiB; with none it
+         *  goes at once, so a lone call pays no latency for it. */
+        if (self->fd < 0)
             return s_lost (self);
+        if (s_direct_queue (self, self->buf.data, self->buf.len) != 0)
+            return client_fail (self, ZMGR_ENOMEM, "out of memory queueing a request");
+        if (self->inflight == 0 || self->wlen - self->woff >= S_BATCH_BYTES)
+            return s_direct_drain (self);
         return 0;
     }
     /*  With ZMQ_IMMEDIATE a send waits for a connection: wait for one
@@ -973,6 +1018,7 @@ static void s_close_sockets (zmgr_client_t *self)
             close (self->fd);
         self->fd = -1;
         self->roff = self->rlen = 0;
+        self->woff = self->wlen = 0;
         return;
     }
     /*  Stop the monitor before closing its reader: an event it sends to a
@@ -1067,6 +1113,7 @@ static void s_destroy (zmgr_client_t *self)
     s_stash_clear (self);
     free (self->abandoned);
     free (self->rbuf);
+    free (self->wbuf);
     proto_buf_fini (&self->buf);
     free (self->endpoint);
     free (self);
@@ -1188,6 +1235,8 @@ void zmgr_client_destroy (zmgr_client_t **self_p)
     proto_put_request (&self->buf, 0, ZMGR_OP_BYE, NULL, 0, 0);
     if (!self->buf.oom)
         s_send_frame_quiet (self, self->buf.data, self->buf.len);
+    if (self->direct && self->fd >= 0)   /* batched requests, then the bye */
+        s_direct_push (self, s_now_us () + 100 * 1000);
     s_destroy (self);
     *self_p = NULL;
 }
@@ -1276,6 +1325,13 @@ int zmgr_recv (zmgr_client_t *self, int timeout_ms, uint64_t *reqid_p, int *stat
 size_t zmgr_pending (zmgr_client_t *self)
 {
     return self ? self->inflight : 0;
+}
+
+int zmgr_flush (zmgr_client_t *self)
+{
+    if (!self)
+        return ZMGR_EINVAL;
+    return self->direct && self->fd >= 0 ? s_direct_drain (self) : 0;
 }
 
 int zmgr_call (zmgr_client_t *self, int op, const char *name, zmgr_value_t *const *args,
