@@ -213,7 +213,8 @@ static int s_open_listener (int i)
         return -1;
     char mon_ep[64];
     snprintf (mon_ep, sizeof mon_ep, "%s-%d", S_MONITOR_EP, i);
-    if (zmq_socket_monitor (l->router, mon_ep, ZMQ_EVENT_DISCONNECTED) != 0) {
+    if (zmq_socket_monitor (l->router, mon_ep, ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_ACCEPTED)
+        != 0) {
         log_msg (LOG_ERR, errno, "zmq_socket_monitor");
         return -1;
     }
@@ -388,6 +389,77 @@ int loop_init (void)
     return s_bind_all ();
 }
 
+/*  ZeroMQ's connections, counted from the monitors' accept and close
+ *  events by descriptor (an accept on a descriptor still counted proves
+ *  its old connection closed, so a missed event cannot inflate the
+ *  count). libzmq cannot refuse a connection at accept (and unbinding a
+ *  listener closes the connections it accepted), so the limit is applied
+ *  at authentication: past max_connections - 16, or within 192
+ *  descriptors of RLIMIT_NOFILE, the ZAP handler refuses every CURVE key
+ *  but an admin's. A peer that never finishes its handshake is closed by
+ *  libzmq after ZMQ_HANDSHAKE_IVL (3 s). */
+static uint8_t *s_zmq_open;        /* per descriptor: counted as open */
+static size_t s_zmq_open_cap;
+static size_t s_zmq_conns;         /* open ZeroMQ connections */
+static bool s_conns_changed = true; /* since the last s_admission */
+
+static void s_count_fd (int fd, bool open)
+{
+    if (fd < 0)
+        return;
+    if ((size_t) fd >= s_zmq_open_cap) {
+        if (!open)
+            return;
+        size_t cap = s_zmq_open_cap ? s_zmq_open_cap : 1024;
+        while (cap <= (size_t) fd)
+            cap *= 2;
+        s_zmq_open = xrealloc (s_zmq_open, cap);
+        memset (s_zmq_open + s_zmq_open_cap, 0, cap - s_zmq_open_cap);
+        s_zmq_open_cap = cap;
+    }
+    s_conns_changed = true;
+    if (open && !s_zmq_open[fd]) {
+        s_zmq_open[fd] = 1;
+        s_zmq_conns++;
+    } else if (!open && s_zmq_open[fd]) {
+        s_zmq_open[fd] = 0;
+        s_zmq_conns--;
+    }
+}
+
+/*  Tells the ZAP handler whether to admit only admins. */
+static void s_admission (void)
+{
+    static bool full;
+    static size_t direct_seen;
+    if (!s_conns_changed && direct_count () == direct_seen)
+        return;
+    s_conns_changed = false;
+    direct_seen = direct_count ();
+    struct rlimit rl;
+    size_t fd_limit = SIZE_MAX;
+    if (getrlimit (RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+        fd_limit = (size_t) rl.rlim_cur;
+    size_t conns = s_zmq_conns + direct_count ();
+    size_t conn_limit = g_cfg.max_connections > 16 ? g_cfg.max_connections - 16 : 1;
+    size_t high = 0;   /* the highest descriptor counted open */
+    for (size_t fd = s_zmq_open_cap; fd > 0; fd--)
+        if (s_zmq_open[fd - 1]) {
+            high = fd - 1;
+            break;
+        }
+    bool now_full = conns >= conn_limit || high + 192 >= fd_limit;
+    if (now_full != full) {
+        full = now_full;
+        security_set_full (full);
+        log_msg (full ? LOG_WARNING : LOG_NOTICE, 0, full
+                 ? "connections: %zu, highest descriptor %zu of %zu: only admin keys are "
+                   "admitted over CURVE until some close"
+                 : "connections: %zu, highest descriptor %zu of %zu: every allowed key is "
+                   "admitted again", conns, high, fd_limit);
+    }
+}
+
 /*  Reads every pending monitor event; a closed connection ends its session. */
 static void s_drain_monitor (void *monitor)
 {
@@ -411,8 +483,12 @@ static void s_drain_monitor (void *monitor)
             zmq_msg_recv (&addr, monitor, 0);
             zmq_msg_close (&addr);
         }
-        if (event == ZMQ_EVENT_DISCONNECTED)
+        if (event == ZMQ_EVENT_ACCEPTED)
+            s_count_fd ((int) value, true);
+        if (event == ZMQ_EVENT_DISCONNECTED) {
+            s_count_fd ((int) value, false);
             peers_fd_closed ((int) value);
+        }
     }
 }
 
@@ -659,6 +735,7 @@ int loop_run (void)
                     s_drain_router (i);
                 k += 2;
             }
+        s_admission ();
         now = now_ms ();
         park_expire (now);
         jobs_expire (now);
@@ -678,6 +755,7 @@ int loop_run (void)
         if (now >= next_tick) {
             static unsigned ticks;
             direct_tick (now);
+            s_conns_changed = true;   /* max_connections may have been reloaded */
             if (ready && ++ticks % 5 == 0)
                 s_status ();
             g_stats.ops_per_sec = (double) (g_stats.ops - g_stats.ops_last)
@@ -727,6 +805,9 @@ void loop_fini (void)
     outbox_fini ();
     xfree (s_back);
     xfree (s_slow);
+    xfree (s_zmq_open);
+    s_zmq_open = NULL;
+    s_zmq_open_cap = s_zmq_conns = 0;
     s_back = NULL;
     s_slow = NULL;
     s_nback = s_cap_back = s_nslow = s_cap_slow = 0;

@@ -9,6 +9,7 @@
  *  The allow-list is read at start and on SIGHUP. */
 #define _GNU_SOURCE
 #include "security.h"
+#include "stats.h"
 #include "config.h"
 #include "log.h"
 #include "util.h"
@@ -123,6 +124,8 @@ void *security_zap_socket (void)
     return s_zap;
 }
 
+static bool s_full;    /* connections at max_connections: admins only */
+
 /*  Answers one ZAP request (RFC 27): admit listed CURVE keys. */
 void security_zap_handle (void)
 {
@@ -168,7 +171,17 @@ void security_zap_handle (void)
                 user = user_id;
                 break;
             }
-        if (*code != '2')
+        if (*code == '2' && s_full && strncmp (user, "admin:", 6) != 0) {
+            /*  Past max_connections only admins get in: libzmq cannot
+             *  refuse a connection at accept, so it is refused here. */
+            code = "400";
+            text = "too many connections";
+            user = "";
+            if (g_stats.refused_conns++ % 1000 == 0)
+                log_msg (LOG_WARNING, 0, "refused key %s from %s: max_connections reached "
+                         "(%llu refused so far)", key, address,
+                         (unsigned long long) g_stats.refused_conns);
+        } else if (*code != '2')
             log_msg (LOG_NOTICE, 0, "refused key %s from %s: not on the allow-list", key, address);
         else
             log_msg (LOG_INFO, 0, "admitted key %s (%s) from %s", key, user, address);
@@ -181,6 +194,11 @@ void security_zap_handle (void)
     zmq_send (s_zap, text, strlen (text), ZMQ_SNDMORE);
     zmq_send (s_zap, user, strlen (user), ZMQ_SNDMORE);
     zmq_send (s_zap, "", 0, 0);
+}
+
+void security_set_full (bool full)
+{
+    s_full = full;
 }
 
 void security_fini (void)
