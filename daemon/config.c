@@ -70,6 +70,9 @@ static s_setting_t s_settings[] = {
       16, "a task module local workers load; repeatable" },
     { "workers", "max_tasks_per_child", "max-tasks-per-child", 0, S_LONG, 0, 1LL << 40, false,
       F (max_tasks_per_child), NOCOUNT, 0, "recycle a local worker after N jobs (0: never)" },
+    { "workers", "transport", "worker-transport", 0, S_STR, 0, 0, false, F (worker_transport),
+      NOCOUNT, 0, "unix (default: the direct transport) or ipc (ZeroMQ): how local workers "
+      "connect" },
     { "workers", "exec", "enable-exec", 0, S_BOOL, 0, 1, false, F (exec_enabled), NOCOUNT, 0,
       "allow the exec function (no)" },
     { "workers", "grace_ms", "grace-ms", 0, S_INT, 0, 3600000, true, F (grace_ms), NOCOUNT, 0,
@@ -336,7 +339,7 @@ static const char *s_meta (const s_setting_t *s)
         { "ipc-group", "GROUP" }, { "data-dir", "DIR" }, { "fsync", "MODE" },
         { "compact-min", "BYTES" }, { "max-memory", "BYTES" }, { "max-output", "BYTES" },
         { "stall-ms", "MS" }, { "admin-uid", "USER" }, { "admin-group", "GROUP" },
-        { "worker-group", "GROUP" },
+        { "worker-group", "GROUP" }, { "worker-transport", "unix|ipc" },
     };
     if (s->type == S_BOOL)
         return "";
@@ -397,6 +400,7 @@ static void s_defaults (config_t *cfg)
     cfg->liveness = 3;
     cfg->grace_ms = 10000;
     cfg->worker_credit = 2;
+    cfg->worker_transport = "unix";
     cfg->workers = (int) sysconf (_SC_NPROCESSORS_ONLN);
     cfg->use_default_endpoint = true;
     cfg->log_level = LOG_NOTICE;
@@ -453,6 +457,12 @@ static int s_validate (void)
             fprintf (stderr, "zmgrd: %s: %s\n", s_origin (s_index_of (offsetof (config_t, endpoints))), why);
             return -1;
         }
+    }
+    if (strcmp (g_cfg.worker_transport, "unix") && strcmp (g_cfg.worker_transport, "ipc")) {
+        fprintf (stderr, "zmgrd: %s: worker transport '%s': unix or ipc\n",
+                 s_origin (s_index_of (offsetof (config_t, worker_transport))),
+                 g_cfg.worker_transport);
+        return -1;
     }
     if (g_cfg.ipc_group && !getgrnam (g_cfg.ipc_group)) {
         fprintf (stderr, "zmgrd: %s: ipc_group '%s' does not exist\n",

@@ -26,6 +26,7 @@ typedef struct {
     int workers;               /* local worker processes to run */
     const char *worker_path;   /* zmgr-worker executable */
     int worker_credit;         /* jobs a local worker takes at once */
+    const char *worker_transport; /* "unix" or "ipc": how local workers connect */
     const char *modules[16];   /* modules local workers load */
     size_t nmodules;
     long max_tasks_per_child;  /* recycle a local worker after this many, 0 = never */

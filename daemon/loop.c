@@ -645,6 +645,12 @@ static void s_end_turn (void)
 
 const char *loop_worker_endpoint (void)
 {
+    /*  The direct transport by default: a job's dispatch and its result
+     *  then skip ZeroMQ's four thread hand-offs each way. */
+    const char *want = strcmp (g_cfg.worker_transport, "ipc") ? "unix://" : "ipc://";
+    for (size_t i = 0; i < s_nbound; i++)
+        if (strncmp (s_bound[i], want, strlen (want)) == 0)
+            return s_bound[i];
     for (size_t i = 0; i < s_nbound; i++)
         if (strncmp (s_bound[i], "ipc://", 6) == 0)
             return s_bound[i];
