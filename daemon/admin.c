@@ -57,11 +57,11 @@ int admin_cmd_hello (cmd_ctx_t *ctx)
                          (unsigned long long) ctx->peer->session, ctx->peer->key);
                 return cmd_error (ctx, ZMGR_EPERM, "a client key cannot register as a worker");
             }
-            ctx->peer->role = PEER_WORKER;
             proto_slice_t none = { (const uint8_t *) "\x80", 1 };
             int rc = jobs_cmd_worker_hello (ctx, ctx->req->nargs >= 3 ? ctx->req->args[2] : none);
             if (rc)
-                return rc;
+                return rc;   /* a refused worker hello leaves the session as it was */
+            ctx->peer->role = PEER_WORKER;
         }
         else
             return cmd_error (ctx, ZMGR_EINVAL, "hello: role must be \"client\" or \"worker\"");
