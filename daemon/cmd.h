@@ -23,6 +23,7 @@ typedef struct {
     proto_buf_t *out;       /* reply: the handler appends one value */
     bool created;           /* obj was created by this request */
     bool write;             /* the command changes state (CMD_WRITE) */
+    const struct acl *acl;  /* the key's name rules (security_acl); NULL: every name */
     char errbuf[256];       /* message for an error reply */
 } cmd_ctx_t;
 
