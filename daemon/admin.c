@@ -2,6 +2,7 @@
  *  type, exists, delete, create, objects, stats, save, log level,
  *  shutdown. */
 #define _GNU_SOURCE
+#include "acl.h"
 #include "cmd.h"
 #include "config.h"
 #include "effect.h"
@@ -57,11 +58,11 @@ int admin_cmd_hello (cmd_ctx_t *ctx)
                          (unsigned long long) ctx->peer->session, ctx->peer->key);
                 return cmd_error (ctx, ZMGR_EPERM, "a client key cannot register as a worker");
             }
-            ctx->peer->role = PEER_WORKER;
             proto_slice_t none = { (const uint8_t *) "\x80", 1 };
             int rc = jobs_cmd_worker_hello (ctx, ctx->req->nargs >= 3 ? ctx->req->args[2] : none);
             if (rc)
-                return rc;
+                return rc;   /* a refused worker hello leaves the session as it was */
+            ctx->peer->role = PEER_WORKER;
         }
         else
             return cmd_error (ctx, ZMGR_EINVAL, "hello: role must be \"client\" or \"worker\"");
@@ -209,11 +210,15 @@ int admin_cmd_create (cmd_ctx_t *ctx)
 typedef struct {
     proto_buf_t items;   /* packed [name, type] pairs */
     size_t count;        /* how many */
+    const acl_t *acl;    /* the asking key's rules; NULL: every name */
 } s_listing_t;
 
 static void s_list_one (object_t *o, void *arg)
 {
     s_listing_t *l = arg;
+    /*  A key sees only the names it may read (docs/security.md). */
+    if (l->acl && !(acl_rights (l->acl, (const uint8_t *) o->name, o->name_len) & ACL_READ))
+        return;
     proto_put_array (&l->items, 2);
     proto_put_str (&l->items, o->name, o->name_len);
     proto_put_cstr (&l->items, proto_typename (o->type));
@@ -227,7 +232,7 @@ int admin_cmd_objects (cmd_ctx_t *ctx)
     if (ctx->req->nargs == 1 && !proto_is_nil (ctx->req->args[0])
         && proto_read_str (ctx->req->args[0], &prefix, &plen, false) != 0)
         return cmd_error (ctx, ZMGR_EINVAL, "objects: prefix must be a string");
-    s_listing_t l = { .count = 0 };
+    s_listing_t l = { .count = 0, .acl = ctx->acl };
     proto_buf_init (&l.items);
     store_each ((const char *) prefix, plen, s_list_one, &l);
     proto_put_array (ctx->out, l.count);
@@ -297,7 +302,7 @@ int admin_cmd_stats (cmd_ctx_t *ctx)
 {
     struct mallinfo2 mi = mallinfo2 ();
     proto_buf_t *b = ctx->out;
-    proto_put_map (b, 19);
+    proto_put_map (b, 20);
     s_put_kv_uint (b, "objects", store_count ());
     s_put_kv_uint (b, "jobs", jobs_total ());
     s_put_kv_uint (b, "jobs_running", jobs_running ());
@@ -313,6 +318,7 @@ int admin_cmd_stats (cmd_ctx_t *ctx)
     s_put_kv_uint (b, "data_bytes", xmem_used ());
     s_put_kv_uint (b, "max_memory", g_cfg.max_memory);
     s_put_kv_uint (b, "refused_memory", g_stats.refused_memory);
+    s_put_kv_uint (b, "refused_acl", g_stats.refused_acl);
     s_put_kv_uint (b, "expired_requests", g_stats.expired);
     s_put_kv_uint (b, "rss_bytes", s_rss_bytes ());
     s_put_kv_uint (b, "uptime_s", (uint64_t) ((now_ms () - g_stats.start_ms) / 1000));

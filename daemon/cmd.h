@@ -24,6 +24,7 @@ typedef struct {
     bool created;           /* obj was created by this request */
     bool write;             /* the command changes state (CMD_WRITE) */
     bool take;              /* the reply hands over an item taken from obj (outbox.h) */
+    const struct acl *acl;  /* the key's name rules (security_acl); NULL: every name */
     char errbuf[256];       /* message for an error reply */
 } cmd_ctx_t;
 

@@ -14,9 +14,13 @@
  *    CMD_ADMIN     only for admin keys and local (ipc) peers
  *    CMD_GROWS     may grow the data held: refused past max_memory (pops,
  *                  deletes, gets and reads never are)
+ *    CMD_READS     a write whose reply carries stored data (a pop, a get
+ *                  that takes, a counter's new value): a key's acl must
+ *                  let it read the name as well as write it
  *  Roles (PROTOCOL.md section 10, docs/security.md): a client key may not register as a
  *  worker, nor delete an object another key created; admin keys and local
- *  peers may do everything.
+ *  peers may do everything. A key's acl (docs/security.md, security.c)
+ *  limits the names it may read (CMD_NAME without CMD_WRITE) and write.
  *  Arguments not in their smallest msgpack encoding are re-packed first,
  *  so that equal values compare equal byte for byte in every object.
  *  Replies go to the outbox; the object a request creates is recorded
@@ -31,6 +35,7 @@
 #include "objects.h"
 #include "outbox.h"
 #include "replies.h"
+#include "security.h"
 #include "stats.h"
 #include "types.h"
 #include "wal.h"
@@ -50,6 +55,7 @@ enum {
     CMD_SOFT = 1 << 5,
     CMD_ADMIN = 1 << 6,
     CMD_GROWS = 1 << 7,
+    CMD_READS = 1 << 8,
 };
 
 typedef struct {
@@ -71,6 +77,7 @@ typedef struct {
 #define C (CMD_NAME | CMD_CREATE)
 #define W CMD_WRITE
 #define G CMD_GROWS
+#define R CMD_READS
 
 static const command_t s_commands[] = {
     { ZMGR_OP_HELLO, admin_cmd_hello, 0, 4, 0, CMD_ANON },
@@ -89,7 +96,7 @@ static const command_t s_commands[] = {
     { ZMGR_OP_LIST_INSERT, list_cmd_insert, 2, 2, T_LIST, C | W | G },
     { ZMGR_OP_LIST_GET, list_cmd_get, 1, 1, T_LIST, N },
     { ZMGR_OP_LIST_SET, list_cmd_set, 2, 2, T_LIST, N | W | G },
-    { ZMGR_OP_LIST_POP, list_cmd_pop, 0, 1, T_LIST, N | W },
+    { ZMGR_OP_LIST_POP, list_cmd_pop, 0, 1, T_LIST, N | W | R },
     { ZMGR_OP_LIST_REMOVE, list_cmd_remove, 1, 1, T_LIST, N | W },
     { ZMGR_OP_LIST_INDEX, list_cmd_index, 1, 3, T_LIST, N },
     { ZMGR_OP_LIST_COUNT, list_cmd_count, 1, 1, T_LIST, N },
@@ -106,13 +113,13 @@ static const command_t s_commands[] = {
     { ZMGR_OP_DICT_ITEMS, dict_cmd_items, 0, 2, T_DICT, N },
     { ZMGR_OP_DICT_LEN, dict_cmd_len, 0, 0, T_DICT, N },
     { ZMGR_OP_DICT_UPDATE, dict_cmd_update, 1, 1, T_DICT, C | W | G },
-    { ZMGR_OP_DICT_SETDEFAULT, dict_cmd_setdefault, 2, 2, T_DICT, C | W | G },
-    { ZMGR_OP_DICT_POP, dict_cmd_pop, 1, 2, T_DICT, N | W },
-    { ZMGR_OP_DICT_ADD, dict_cmd_add, 2, 2, T_DICT, C | W | G },
+    { ZMGR_OP_DICT_SETDEFAULT, dict_cmd_setdefault, 2, 2, T_DICT, C | W | G | R },
+    { ZMGR_OP_DICT_POP, dict_cmd_pop, 1, 2, T_DICT, N | W | R },
+    { ZMGR_OP_DICT_ADD, dict_cmd_add, 2, 2, T_DICT, C | W | G | R },
     { ZMGR_OP_DICT_CLEAR, dict_cmd_clear, 0, 0, T_DICT, N | W },
 
     { ZMGR_OP_QUEUE_PUT, queue_cmd_put, 1, 3, T_QUEUE, C | W | CMD_PARKS | G },
-    { ZMGR_OP_QUEUE_GET, queue_cmd_get, 0, 1, T_QUEUE, C | W | CMD_PARKS },
+    { ZMGR_OP_QUEUE_GET, queue_cmd_get, 0, 1, T_QUEUE, C | W | CMD_PARKS | R },
     { ZMGR_OP_QUEUE_QSIZE, queue_cmd_qsize, 0, 0, T_QUEUE, N },
     { ZMGR_OP_QUEUE_EMPTY, queue_cmd_empty, 0, 0, T_QUEUE, N },
     { ZMGR_OP_QUEUE_FULL, queue_cmd_full, 0, 0, T_QUEUE, N },
@@ -122,8 +129,8 @@ static const command_t s_commands[] = {
 
     { ZMGR_OP_VALUE_GET, value_cmd_get, 0, 0, T_VALUE, N },
     { ZMGR_OP_VALUE_SET, value_cmd_set, 1, 1, T_VALUE, C | W | G },
-    { ZMGR_OP_VALUE_ADD, value_cmd_add, 1, 1, T_VALUE, C | W | G },
-    { ZMGR_OP_VALUE_CAS, value_cmd_cas, 2, 3, T_VALUE, C | W | G },
+    { ZMGR_OP_VALUE_ADD, value_cmd_add, 1, 1, T_VALUE, C | W | G | R },
+    { ZMGR_OP_VALUE_CAS, value_cmd_cas, 2, 3, T_VALUE, C | W | G | R },
 
     { ZMGR_OP_LOCK_ACQUIRE, lock_cmd_acquire, 0, 2, T_LOCK, C | W | CMD_PARKS },
     { ZMGR_OP_LOCK_RELEASE, lock_cmd_release, 0, 0, T_LOCK, N | W | CMD_SOFT },
@@ -143,7 +150,7 @@ static const command_t s_commands[] = {
     { ZMGR_OP_SAVE, admin_cmd_save, 0, 0, 0, CMD_ADMIN },
 
     { ZMGR_OP_PIPE_SEND, pipe_cmd_send, 2, 2, T_PIPE, C | W | G },
-    { ZMGR_OP_PIPE_RECV, pipe_cmd_recv, 1, 2, T_PIPE, C | W | CMD_PARKS },
+    { ZMGR_OP_PIPE_RECV, pipe_cmd_recv, 1, 2, T_PIPE, C | W | CMD_PARKS | R },
 };
 
 #define S_MAX_OP 160
@@ -350,6 +357,7 @@ void commands_dispatch (const uint8_t *id, size_t id_len, int fd, int auth,
     ctx.created = false;
     ctx.write = (cmd->flags & CMD_WRITE) != 0;
     ctx.take = false;
+    ctx.acl = security_acl (peer->auth, peer->key);   /* per request: a reload applies */
     ctx.errbuf[0] = '\0';
     const char *opname = proto_opname (req.op);
     bool keep = ctx.write && req.rid && cmd_keeps_reply (req.op, peer);
@@ -413,6 +421,15 @@ void commands_dispatch (const uint8_t *id, size_t id_len, int fd, int auth,
          *  echoed as a str that strict decoders would refuse. */
         rc = cmd_error (&ctx, ZMGR_EINVAL, "%s: the object name is not valid UTF-8", opname);
         goto fail;
+    }
+    if ((cmd->flags & CMD_NAME) && ctx.acl) {
+        /*  Before the object is looked up: a refused name tells nothing,
+         *  not even whether it exists. */
+        unsigned want = !ctx.write                  ? ACL_READ
+                        : (cmd->flags & CMD_READS) ? ACL_WRITE | ACL_READ
+                                                   : ACL_WRITE;
+        if ((rc = security_acl_check (&ctx, opname, want)) != 0)
+            goto fail;
     }
     if (!req.canonical)
         for (size_t i = 0; i < req.nargs; i++)

@@ -36,6 +36,8 @@ int job_cmd_submit (cmd_ctx_t *ctx)
         return cmd_error (ctx, ZMGR_ESHUTDOWN, "the broker is shutting down");
     if (proto_read_str (req->args[0], &fname, &flen, false) != 0 || flen == 0 || flen > 64)
         return cmd_error (ctx, ZMGR_EINVAL, "function must be a name of 1 to 64 bytes");
+    if (!proto_utf8_valid (fname, flen))   /* listed and echoed as str, as object names */
+        return cmd_error (ctx, ZMGR_EINVAL, "the function name is not valid UTF-8");
     if (proto_read_array (req->args[1], &n, &body) != 0)
         return cmd_error (ctx, ZMGR_EINVAL, "args must be an array of positional arguments");
     if (flen == 4 && memcmp (fname, "exec", 4) == 0 && !g_cfg.exec_enabled)
@@ -290,19 +292,30 @@ int job_cmd_workers (cmd_ctx_t *ctx)
 
 /* ---- worker commands -------------------------------------------------------- */
 
-static void s_copy_str (proto_slice_t v, char *dst, size_t size)
+/*  Copies a str option into dst, cut at a character boundary to fit:
+ *  false when it is not valid UTF-8 (it is listed as a str by workers).
+ *  Another type leaves dst as it was. */
+static bool s_copy_str (proto_slice_t v, char *dst, size_t size)
 {
     const uint8_t *s;
     size_t len;
-    if (proto_read_str (v, &s, &len, false) == 0) {
-        if (len >= size)
-            len = size - 1;
-        memcpy (dst, s, len);
-        dst[len] = '\0';
-        for (char *p = dst; *p; p++)
-            if ((unsigned char) *p < 0x20)
-                *p = '?';
+    if (proto_read_str (v, &s, &len, false) != 0)
+        return true;
+    if (!proto_utf8_valid (s, len))
+        return false;
+    size_t n = 0;
+    while (n < len) {
+        size_t seq = proto_utf8_seq (s + n, len - n);
+        if (n + seq >= size)
+            break;
+        n += seq;
     }
+    memcpy (dst, s, n);
+    dst[n] = '\0';
+    for (char *p = dst; *p; p++)
+        if ((unsigned char) *p < 0x20)
+            *p = '?';
+    return true;
 }
 
 int jobs_cmd_worker_hello (cmd_ctx_t *ctx, proto_slice_t options)
@@ -333,10 +346,15 @@ int jobs_cmd_worker_hello (cmd_ctx_t *ctx, proto_slice_t options)
             functions = v;
         else if (klen == 6 && !memcmp (key, "credit", 6) && proto_read_int (v, &iv) == 0)
             w->credit = iv < 1 ? 1 : iv > 1024 ? 1024 : (int) iv;
-        else if (klen == 4 && !memcmp (key, "name", 4))
-            s_copy_str (v, w->name, sizeof w->name);
-        else if (klen == 4 && !memcmp (key, "host", 4))
-            s_copy_str (v, w->host, sizeof w->host);
+        else if (klen == 4 && (!memcmp (key, "name", 4) || !memcmp (key, "host", 4))) {
+            bool is_name = key[0] == 'n';
+            if (!s_copy_str (v, is_name ? w->name : w->host, is_name ? sizeof w->name
+                                                                   : sizeof w->host)) {
+                xfree (w);
+                return cmd_error (ctx, ZMGR_EINVAL, "hello: the worker %s is not valid UTF-8",
+                                  is_name ? "name" : "host");
+            }
+        }
         else if (klen == 3 && !memcmp (key, "pid", 3) && proto_read_int (v, &iv) == 0)
             w->pid = iv;
         else if (klen == 6 && !memcmp (key, "secret", 6)
@@ -348,6 +366,19 @@ int jobs_cmd_worker_hello (cmd_ctx_t *ctx, proto_slice_t options)
     if (functions.ptr && (proto_read_array (functions, &nf, &fbody) != 0 || nf > 4096)) {
         xfree (w);
         return cmd_error (ctx, ZMGR_EINVAL, "hello: functions must be an array of names");
+    }
+    /*  Checked before any function queue is made, so that a refusal
+     *  leaves nothing behind. */
+    proto_slice_t rest = fbody;
+    for (size_t i = 0; i < nf; i++) {
+        const uint8_t *name;
+        size_t len;
+        proto_next (&rest, &f);
+        if (proto_read_str (f, &name, &len, false) == 0 && !proto_utf8_valid (name, len)) {
+            xfree (w);
+            return cmd_error (ctx, ZMGR_EINVAL, "hello: function %zu's name is not valid "
+                              "UTF-8", i + 1);
+        }
     }
     w->fqs = xcalloc (nf ? nf : 1, sizeof *w->fqs);
     for (size_t i = 0; i < nf; i++) {

@@ -6,12 +6,19 @@
  *  client key may in: only keys listed in the allow-list directory are,
  *  and the reply's user id carries the key's role (client, worker, admin),
  *  which libzmq attaches to every message of that connection as "User-Id".
- *  The allow-list is read at start and on SIGHUP. */
+ *  The allow-list is read at start and on SIGHUP.
+ *  An entry may also restrict the object names its key may use (`acl`
+ *  lines, acl.h). The rules stay here, by key, and commands.c asks for
+ *  them on every request, so that a reload applies to open sessions at
+ *  their next request; the key's role is the one it connected with. */
 #define _GNU_SOURCE
 #include "security.h"
 #include "stats.h"
+#include "acl.h"
+#include "cmd.h"
 #include "config.h"
 #include "log.h"
+#include "stats.h"
 #include "util.h"
 #include "keys.h"
 
@@ -25,12 +32,44 @@
 typedef struct {
     char public_key[KEY_Z85_LEN + 1];   /* Z85 */
     char role[16];                      /* client, worker or admin */
+    acl_t *acl;                         /* its name rules; NULL: every name */
 } s_allowed_t;
 
 static s_allowed_t *s_allowed;   /* the allow-list */
 static size_t s_nallowed;
+static uint32_t *s_slots;        /* open addressing by public key: index + 1, 0 free */
+static size_t s_nslots;          /* a power of two, over twice s_nallowed */
+static bool s_loaded;            /* a list was read: unlisted keys have no rights */
+static const acl_t s_revoked;    /* the rules of a key no longer listed: none */
 static key_file_t s_broker;      /* our key pair */
 static void *s_zap;              /* REP bound to inproc://zeromq.zap.01 */
+
+static uint32_t s_hash (const char *key)
+{
+    uint32_t h = 2166136261u;   /* FNV-1a */
+    for (; *key; key++)
+        h = (h ^ (uint8_t) *key) * 16777619u;
+    return h;
+}
+
+static s_allowed_t *s_find (const char *key)
+{
+    if (!s_nslots)
+        return NULL;
+    for (size_t i = s_hash (key) & (s_nslots - 1);; i = (i + 1) & (s_nslots - 1)) {
+        if (!s_slots[i])
+            return NULL;
+        if (!strcmp (s_allowed[s_slots[i] - 1].public_key, key))
+            return &s_allowed[s_slots[i] - 1];
+    }
+}
+
+static void s_free_list (s_allowed_t *list, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        acl_destroy (&list[i].acl);
+    xfree (list);
+}
 
 const char *security_public_key (void)
 {
@@ -47,7 +86,7 @@ int security_load_allow_list (void)
         return -1;
     }
     s_allowed_t *list = NULL;
-    size_t n = 0, cap = 0;
+    size_t n = 0, cap = 0, nacl = 0;
     struct dirent *e;
     while ((e = readdir (d))) {
         size_t len = strlen (e->d_name);
@@ -64,20 +103,134 @@ int security_load_allow_list (void)
             log_msg (LOG_WARNING, 0, "allow-list: %s holds a secret key; skipped", path);
             continue;
         }
+        const char *role = kf.role[0] ? kf.role : "client";
+        acl_t *acl = NULL;
+        if (kf.has_acl && !strcmp (role, "admin"))
+            log_msg (LOG_WARNING, 0, "allow-list: %s: acl ignored, admin keys may use "
+                     "every name", path);
+        else if (kf.has_acl && !(acl = acl_parse (kf.acl, err, sizeof err))) {
+            /*  Skipped rather than taken without its rules: a typo must
+             *  not give a key every name. */
+            log_msg (LOG_WARNING, 0, "allow-list: %s: acl: %s; key skipped", path, err);
+            continue;
+        }
         if (n == cap) {
             cap = cap ? cap * 2 : 16;
             list = xrealloc (list, cap * sizeof *list);
         }
         snprintf (list[n].public_key, sizeof list[n].public_key, "%s", kf.public_key);
-        snprintf (list[n].role, sizeof list[n].role, "%s", kf.role[0] ? kf.role : "client");
+        snprintf (list[n].role, sizeof list[n].role, "%s", role);
+        list[n].acl = acl;
         n++;
+        nacl += acl != NULL;
     }
     closedir (d);
-    xfree (s_allowed);
+    s_free_list (s_allowed, s_nallowed);
+    xfree (s_slots);
     s_allowed = list;
     s_nallowed = n;
-    log_msg (LOG_NOTICE, 0, "allow-list: %zu keys from %s", n, g_cfg.allow_dir);
+    s_nslots = 16;
+    while (s_nslots < 2 * n + 1)
+        s_nslots *= 2;
+    s_slots = xcalloc (s_nslots, sizeof *s_slots);
+    for (size_t i = 0; i < n; i++) {
+        size_t slot = s_hash (list[i].public_key) & (s_nslots - 1);
+        while (s_slots[slot] && strcmp (list[s_slots[slot] - 1].public_key, list[i].public_key))
+            slot = (slot + 1) & (s_nslots - 1);
+        if (s_slots[slot])
+            log_msg (LOG_WARNING, 0, "allow-list: key %s is in more than one file; one of "
+                     "them is used", list[i].public_key);
+        else
+            s_slots[slot] = (uint32_t) i + 1;
+    }
+    s_loaded = true;
+    log_msg (LOG_NOTICE, 0, "allow-list: %zu keys (%zu with an acl) from %s", n, nacl,
+             g_cfg.allow_dir);
     return 0;
+}
+
+const acl_t *security_acl (int auth, const char *key)
+{
+    if (auth == AUTH_LOCAL || auth == AUTH_ADMIN || !s_loaded)
+        return NULL;
+    /*  A direct-transport peer ("uid:N") is known by its credentials,
+     *  not by a key on the allow-list: ACLs are for CURVE keys. */
+    if (!strncmp (key, "uid:", 4))
+        return NULL;
+    const s_allowed_t *a = s_find (key);
+    return a ? a->acl : &s_revoked;
+}
+
+/*  Copies name into buf for a reply: controls become '?', and a name
+ *  too long is cut at a character boundary with "...". */
+static void s_echo (const uint8_t *name, size_t len, char *buf, size_t size)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < len;) {
+        size_t seq = proto_utf8_seq (name + i, len - i);
+        if (seq == 0)
+            seq = 1;
+        if (o + seq + 4 > size) {
+            memcpy (buf + o, "...", 3);
+            o += 3;
+            break;
+        }
+        bool control = seq == 1 ? name[i] < 0x20 || name[i] == 0x7f
+                                : seq == 2 && name[i] == 0xc2 && name[i + 1] < 0xa0;
+        if (control)
+            buf[o++] = '?';
+        else {
+            memcpy (buf + o, name + i, seq);
+            o += seq;
+        }
+        i += seq;
+    }
+    buf[o] = '\0';
+}
+
+int security_acl_check (cmd_ctx_t *ctx, const char *opname, unsigned want)
+{
+    const proto_slice_t *name = &ctx->req->name;
+    unsigned missing = want & ~acl_rights (ctx->acl, name->ptr, name->len);
+    if (!missing)
+        return 0;
+    g_stats.refused_acl++;
+    char why[160], rules[80], echo[64];
+    if (ctx->acl == &s_revoked)
+        snprintf (why, sizeof why, "is no longer on the allow-list");
+    else {
+        const char *verb = missing == ACL_READ    ? "read"
+                           : missing == ACL_WRITE ? "write"
+                                                  : "read or write";
+        acl_describe (ctx->acl, missing, rules, sizeof rules);
+        if (rules[0])
+            snprintf (why, sizeof why, "may %s only %s", verb, rules);
+        else
+            snprintf (why, sizeof why, "may %s no object", verb);
+    }
+    /*  At most 50 lines a second: a client retrying a refused request in
+     *  a loop must not flood the log (the counter keeps the total). */
+    static int64_t window;   /* start of the current second */
+    static unsigned logged;  /* lines logged in it */
+    static uint64_t hidden;  /* refusals not logged since the last line */
+    int64_t now = now_ms ();
+    if (now - window >= 1000) {
+        if (hidden)
+            log_msg (LOG_NOTICE, 0, "%llu more acl refusals were not logged",
+                     (unsigned long long) hidden);
+        window = now;
+        logged = 0;
+        hidden = 0;
+    }
+    if (logged++ < 50)
+        log_msg (LOG_NOTICE, 0, "session %llu (key %s) refused %s on '%.*s': %s",
+                 (unsigned long long) ctx->peer->session, ctx->peer->key, opname,
+                 (int) name->len, (const char *) name->ptr, why);
+    else
+        hidden++;
+    s_echo (name->ptr, name->len, echo, sizeof echo);
+    return cmd_error (ctx, ZMGR_EPERM, "%s on '%s' refused: key %s %s", opname, echo,
+                      ctx->peer->key, why);
 }
 
 int security_init (void *ctx)
@@ -163,14 +316,13 @@ void security_zap_handle (void)
     }
     if (n == 7 && sizes[5] == 5 && !memcmp (frames[5], "CURVE", 5) && sizes[6] == 32) {
         zmq_z85_encode (key, (uint8_t *) frames[6], 32);
-        for (size_t i = 0; i < s_nallowed; i++)
-            if (!strcmp (s_allowed[i].public_key, key)) {
-                code = "200";
-                text = "OK";
-                snprintf (user_id, sizeof user_id, "%s:%s", s_allowed[i].role, key);
-                user = user_id;
-                break;
-            }
+        const s_allowed_t *a = s_find (key);
+        if (a) {
+            code = "200";
+            text = "OK";
+            snprintf (user_id, sizeof user_id, "%s:%s", a->role, key);
+            user = user_id;
+        }
         if (*code == '2' && s_full && strncmp (user, "admin:", 6) != 0) {
             /*  Past max_connections only admins get in: libzmq cannot
              *  refuse a connection at accept, so it is refused here. */
@@ -206,7 +358,11 @@ void security_fini (void)
     if (s_zap)
         zmq_close (s_zap);
     s_zap = NULL;
-    xfree (s_allowed);
+    s_free_list (s_allowed, s_nallowed);
     s_allowed = NULL;
     s_nallowed = 0;
+    xfree (s_slots);
+    s_slots = NULL;
+    s_nslots = 0;
+    s_loaded = false;
 }

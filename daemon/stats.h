@@ -23,6 +23,7 @@ typedef struct {
     uint64_t resent;         /* writes answered from the reply table */
     uint64_t nospace;        /* writes refused for a full disk */
     uint64_t refused_memory; /* writes refused past max_memory */
+    uint64_t refused_acl;    /* requests refused by a key's acl (security.c) */
     uint64_t expired;        /* requests not run: their deadline had passed */
     uint64_t jobs_lost_restart; /* running attempts lost to a restart */
 } stats_t;

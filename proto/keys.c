@@ -41,10 +41,17 @@ int key_file_read (const char *path, key_file_t *kf, char *err, size_t errsize)
     }
     struct stat st;
     bool open_to_others = fstat (fileno (f), &st) == 0 && (st.st_mode & 077);
-    char line[256];
+    char line[KEY_ACL_MAX + 64];
     int lineno = 0;
     while (fgets (line, sizeof line, f)) {
         lineno++;
+        if (!strchr (line, '\n') && !feof (f)) {
+            /*  Read in pieces, its tail would pass for a line of its own. */
+            snprintf (err, errsize, "%s:%d: line longer than %zu bytes", path, lineno,
+                      sizeof line - 2);
+            fclose (f);
+            return -1;
+        }
         char *l = s_trim (line);
         if (*l == '\0' || *l == '#')
             continue;
@@ -56,6 +63,19 @@ int key_file_read (const char *path, key_file_t *kf, char *err, size_t errsize)
         }
         *eq = '\0';
         char *name = s_trim (l), *value = s_trim (eq + 1);
+        if (!strcmp (name, "acl")) {
+            size_t used = strlen (kf->acl), vlen = strlen (value);
+            if (used + (used ? 1 : 0) + vlen >= sizeof kf->acl) {
+                snprintf (err, errsize, "%s:%d: acl rules longer than %zu bytes in all", path,
+                          lineno, sizeof kf->acl - 1);
+                fclose (f);
+                return -1;
+            }
+            snprintf (kf->acl + used, sizeof kf->acl - used, "%s%s", used && vlen ? " " : "",
+                      value);
+            kf->has_acl = true;
+            continue;
+        }
         char *dst = NULL;
         size_t dsize = 0;
         if (!strcmp (name, "public")) {
@@ -119,13 +139,15 @@ int key_file_write (const char *path, const key_file_t *kf, int mode)
     int fd = open (path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, (mode_t) mode);
     if (fd < 0)
         return -1;
-    char buf[512];
+    char buf[512 + KEY_ACL_MAX];
     int n = snprintf (buf, sizeof buf, "# zmgr CURVE key%s\npublic = %s\n",
                       kf->secret_key[0] ? " pair: keep secret" : "", kf->public_key);
     if (kf->secret_key[0])
         n += snprintf (buf + n, sizeof buf - (size_t) n, "secret = %s\n", kf->secret_key);
     if (kf->role[0])
         n += snprintf (buf + n, sizeof buf - (size_t) n, "role = %s\n", kf->role);
+    if (kf->has_acl)
+        n += snprintf (buf + n, sizeof buf - (size_t) n, "acl = %s\n", kf->acl);
     ssize_t w = write (fd, buf, (size_t) n);
     int saved = errno;
     close (fd);
