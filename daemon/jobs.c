@@ -249,6 +249,12 @@ static void s_send_run (worker_t *w, job_t *job)
     proto_buf_fini (&b);
 }
 
+void jobs_started (job_t *job)
+{
+    if (job->state == J_RUNNING && job->timeout_ms > 0)
+        s_timer (job, now_ms () + job->timeout_ms);
+}
+
 static void s_start (worker_t *w, job_t *job)
 {
     job->attempts++;

@@ -99,6 +99,9 @@ bool jobs_cancel (job_t *job);
 /*  Worker w reports job done (status 0, value the result) or failed
  *  (value the message). */
 void jobs_done (worker_t *w, job_t *job, int status, proto_slice_t value);
+/*  Worker w began running job (its attempt), which had waited in the
+ *  worker's credit: its run timeout counts from now. */
+void jobs_started (job_t *job);
 /*  A worker joined (w filled by the caller, functions resolved with
  *  jobs_function); fed after its hello reply (jobs_feed_fresh). */
 void jobs_worker_join (worker_t *w);

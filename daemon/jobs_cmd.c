@@ -450,6 +450,17 @@ int job_cmd_done (cmd_ctx_t *ctx)
     return 0;
 }
 
+/*  args: id, attempt. A job that waited in its worker's credit behind
+ *  another starts now: its timeout is not eaten by the wait. No reply. */
+int job_cmd_start (cmd_ctx_t *ctx)
+{
+    job_t *job = s_current (ctx, NULL);
+    if (job)
+        jobs_started (job);
+    proto_put_nil (ctx->out);
+    return 0;
+}
+
 /*  args: id, done, total. */
 int job_cmd_progress (cmd_ctx_t *ctx)
 {

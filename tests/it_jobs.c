@@ -969,6 +969,32 @@ static void test_timeout (void **state)
     assert_true (s_wait_workers (s_client, s_nworkers, true, 10000));
 }
 
+/*  SLOW ~1.7 s: one worker with credit 2 is handed both jobs at once; the
+ *  second waits 0.8 s behind the first, then runs 0.8 s. Its 1.2 s
+ *  timeout counts from its start (job.start), not from its dispatch, so
+ *  it succeeds: counted from dispatch it would be killed at 1.2 s. */
+static void test_timeout_counts_from_start (void **state)
+{
+    (void) state;
+    zmgr_job_opts_t opts = ZMGR_JOB_OPTS_INIT;
+    opts.retries = 0;
+    uint64_t first = s_submit ("sleep", "[0.8]", &opts);
+    opts.timeout_ms = 1200;
+    uint64_t second = s_submit ("sleep", "[0.8]", &opts);
+    long long t0 = kit_now_ms ();
+    zmgr_value_t *r = NULL;
+    assert_int_equal (zmgr_job_result (s_client, first, 5000, &r), 0);
+    zmgr_value_destroy (&r);
+    int rc = zmgr_job_result (s_client, second, 5000, &r);
+    long long elapsed = kit_now_ms () - t0;
+    fprintf (stderr, "  second job: %s after %lld ms%s%s\n", zmgr_errname (rc), elapsed,
+             rc ? ": " : "", rc ? zmgr_client_errmsg (s_client) : "");
+    zmgr_value_destroy (&r);
+    assert_int_equal (rc, 0);
+    assert_true (elapsed >= 1400);   /* it did wait behind the first */
+    assert_int_equal (s_job_attempts (s_client, second, NULL, 0), 1);
+}
+
 /*  A function's own error reaches the caller, without a retry. */
 static void test_fail_text (void **state)
 {
@@ -1618,6 +1644,7 @@ int main (void)
     /*  One local worker, exec enabled; ends with the broker's shutdown. */
     const struct CMUnitTest w1[] = {
         cmocka_unit_test_setup (test_exec_enabled, s_each_setup),
+        cmocka_unit_test_setup (test_timeout_counts_from_start, s_each_setup),
         cmocka_unit_test_setup (test_graceful_shutdown, s_each_setup),
     };
     /*  One local worker that recycles itself. */

@@ -73,6 +73,7 @@ typedef struct s_job {
     bool chunk;          /* args is an array of argument arrays */
     bool cancelled;      /* job.cancel came while it waited */
     unsigned generation; /* connection it came on */
+    int64_t arrived_ms;  /* when its job.run came */
     struct s_job *next;  /* queue link */
 } s_job_t;
 
@@ -689,6 +690,21 @@ static void s_send_done (zmgr_worker_t *self, s_job_t *job, int status,
     }
 }
 
+/*  A job that waited in our credit behind another says when it starts,
+ *  so that the broker counts its timeout from then. One that starts as
+ *  it arrives needs no word: the broker's clock started at dispatch. */
+static void s_send_start (zmgr_worker_t *self, s_job_t *job)
+{
+    if (job->bad || job->cancelled || !job->timeout_ms || !s_job_live (self, job)
+        || s_now_ms () - job->arrived_ms < 2)
+        return;
+    proto_buf_t *b = client_begin_noreply (self->client, ZMGR_OP_JOB_START, NULL, 2);
+    proto_put_uint (b, job->id);
+    proto_put_uint (b, job->attempt);
+    if (client_send_noreply (self->client) != 0)
+        self->lost = true;
+}
+
 /*  Runs (or skips, when cancelled) the job at the head of the queue and
  *  reports it; frees it. */
 static void s_handle (zmgr_worker_t *self, s_job_t *job)
@@ -785,6 +801,7 @@ static void s_take_job (zmgr_worker_t *self, proto_slice_t body)
     }
     job->id = id;
     job->generation = self->generation;
+    job->arrived_ms = s_now_ms ();
     const uint8_t *s;
     size_t len;
     int64_t timeout = 0;
@@ -1039,6 +1056,7 @@ int zmgr_worker_run (zmgr_worker_t *self)
             if (!self->head)
                 self->tail = NULL;
             job->next = NULL;
+            s_send_start (self, job);
             s_handle (self, job);
             if (self->max_jobs && (int64_t)self->jobs_done >= self->max_jobs)
                 draining = true;
