@@ -65,7 +65,7 @@ static s_setting_t s_settings[] = {
     { "workers", "path", "worker-path", 0, S_STR, 0, 0, false, F (worker_path), NOCOUNT, 0,
       "the zmgr-worker executable" },
     { "workers", "credit", "worker-credit", 0, S_INT, 1, 1024, false, F (worker_credit), NOCOUNT,
-      0, "jobs a local worker takes at once: 1 runs, the rest wait in it (2)" },
+      0, "jobs a local worker takes at once: 1 runs, the rest wait in it (8)" },
     { "workers", "modules", "module", 0, S_LIST, 0, 0, false, F (modules), F (nmodules),
       16, "a task module local workers load; repeatable" },
     { "workers", "max_tasks_per_child", "max-tasks-per-child", 0, S_LONG, 0, 1LL << 40, false,
@@ -399,7 +399,7 @@ static void s_defaults (config_t *cfg)
     cfg->heartbeat_ms = 1000;
     cfg->liveness = 3;
     cfg->grace_ms = 10000;
-    cfg->worker_credit = 2;
+    cfg->worker_credit = 8;
     cfg->worker_transport = "unix";
     cfg->workers = (int) sysconf (_SC_NPROCESSORS_ONLN);
     cfg->use_default_endpoint = true;
