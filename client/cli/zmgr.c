@@ -1602,7 +1602,8 @@ static int s_check_keys (cli_t *cli, const char *endpoint)
 }
 
 /*  Connects, unless the command needs no broker. A --timeout on a command
- *  that does not block bounds the connect and the reply instead. */
+ *  that does not block bounds the connect and the reply instead; on one
+ *  that blocks it bounds the connect as well. */
 static int s_connect (cli_t *cli)
 {
     if (cli->cmd->flags & CMD_NO_BROKER)
@@ -1626,6 +1627,12 @@ static int s_connect (cli_t *cli)
         else if (ms == 0)
             ms = 1;
         opts.timeout_ms = ms;
+    } else if (cli->has_timeout && cli->timeout_ms != ZMGR_FOREVER) {
+        /*  A blocking op's --timeout bounds connecting too (a stopped
+         *  broker must not cost the default 5 s), and the wait for its
+         *  late reply: at least 1 s, so that --nowait still connects. */
+        int ms = cli->timeout_ms;
+        opts.timeout_ms = ms < 1000 ? 1000 : ms > 5000 ? 5000 : ms;
     }
     cli->client = zmgr_client_new_opts (&opts, &status);
     if (cli->client) {
