@@ -444,8 +444,10 @@ static void s_read (s_conn_t *c)
         if (n < 0) {
             if (errno == EINTR)
                 continue;
-            if (errno != EAGAIN)
+            if (errno != EAGAIN) {
                 s_close (c, "connection reset");
+                return;
+            }
             break;
         }
         c->in_len += (size_t) n;
@@ -658,7 +660,8 @@ void direct_flush (void)
         if (c->closing)
             s_close (c, c->closing);
     }
-    memmove (s_dirty, s_dirty + n, (s_ndirty - n) * sizeof *s_dirty);
+    if (s_ndirty > n)
+        memmove (s_dirty, s_dirty + n, (s_ndirty - n) * sizeof *s_dirty);
     s_ndirty -= n;
 }
 
