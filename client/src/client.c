@@ -64,6 +64,7 @@ struct zmgr_client {
     size_t roff, rlen, rcap;
     uint8_t *wbuf;              /* direct: frames to write, from woff on */
     size_t woff, wlen, wcap;
+    bool batch_next;            /* the next send may wait in wbuf (client_send_more) */
     char *endpoint;             /* where we connect (owned) */
     int timeout_ms;             /* wait for non-blocking ops */
     uint64_t next_rid;          /* last request id used */
@@ -685,7 +686,9 @@ static int s_send_buf (zmgr_client_t *self)
             return s_lost (self);
         if (s_direct_queue (self, self->buf.data, self->buf.len) != 0)
             return client_fail (self, ZMGR_ENOMEM, "out of memory queueing a request");
-        if (self->inflight == 0 || self->wlen - self->woff >= S_BATCH_BYTES)
+        bool batch = self->inflight > 0 || self->batch_next;
+        self->batch_next = false;
+        if (!batch || self->wlen - self->woff >= S_BATCH_BYTES)
             return s_direct_drain (self);
         return 0;
     }
@@ -1425,6 +1428,14 @@ int client_send (zmgr_client_t *self, uint64_t *rid)
         return rc;
     *rid = id;
     return 0;
+}
+
+int client_send_more (zmgr_client_t *self, uint64_t *rid, bool batch)
+{
+    self->batch_next = batch;
+    int rc = client_send (self, rid);
+    self->batch_next = false;
+    return rc;
 }
 
 int client_pump (zmgr_client_t *self, int timeout_ms)

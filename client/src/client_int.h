@@ -55,6 +55,10 @@ void client_set_ext (zmgr_client_t *self, void *ext, void (*free_fn) (void *));
 /*  Sends the request built with client_begin without waiting; its reply
  *  goes to the reply hook. Returns 0 with *rid set, or an error. */
 int client_send (zmgr_client_t *self, uint64_t *rid);
+/*  As client_send; with batch (the caller has requests of its own in
+ *  flight) the request may wait in the direct transport's buffer for the
+ *  next wait, zmgr_flush or 64 KiB, as zmgr_send's do. */
+int client_send_more (zmgr_client_t *self, uint64_t *rid, bool batch);
 /*  Reads what has arrived (replies to the hooks or the stash, notices to
  *  the notice hook), waiting at most timeout_ms (-1: while connected) for
  *  the first frame. 0 when at least one frame was handled, ZMGR_ETIMEOUT,

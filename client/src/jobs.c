@@ -1010,7 +1010,8 @@ static int s_submit (s_ext_t *ext, zmgr_future_t *f, const char *function,
         proto_put_array (b, 0);
     s_put_opts (b, opts, true, chunk);
     uint64_t rid;
-    rc = client_send (client, &rid);
+    /*  A burst of submits leaves as one write (direct transport). */
+    rc = client_send_more (client, &rid, ext->nunacked > 0);
     if (rc)
         return rc;
     s_map_put (&ext->rids, rid, s_tag (f, S_RID_SUBMIT));
