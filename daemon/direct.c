@@ -450,6 +450,7 @@ static void s_read (s_conn_t *c)
             }
             break;
         }
+        bool drained = (size_t) n < c->in_cap - c->in_len;   /* a short read took it all */
         c->in_len += (size_t) n;
         got += (size_t) n;
         c->last_in_ms = now_ms ();
@@ -457,6 +458,8 @@ static void s_read (s_conn_t *c)
             s_close (c, "frame over the size limit");
             return;
         }
+        if (drained)
+            break;   /* epoll says so if more comes */
         /*  Replies are queued faster than they can be written: stop
          *  reading; the rest waits in the kernel (backpressure). */
         if (c->closing || (size_t) (c->out_len - c->out_off) > DIRECT_SOFT_OUT)

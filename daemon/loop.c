@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -69,6 +70,14 @@ typedef struct {
 #define S_LOCAL 0
 #define S_CURVE 1
 static s_listener_t s_listeners[2];
+
+/*  The reactor's event tags and what is due (s_wait, below). */
+enum { S_EV_SIG, S_EV_DIRECT, S_EV_ZAP, S_EV_SOCKS };   /* then monitor, router per listener */
+#define S_EV_MONITOR(i) (S_EV_SOCKS + 2 * (i))
+#define S_EV_ROUTER(i) (S_EV_SOCKS + 2 * (i) + 1)
+#define S_NEV (S_EV_SOCKS + 4)
+static int s_ep = -1;
+static bool s_due[S_NEV];          /* to look at this turn */
 
 /*  Undelivered replies that took an item, and peers that will not read:
  *  acted on after the flush, since both put messages of their own. */
@@ -137,6 +146,8 @@ static void s_send (const outbox_msg_t *m)
         return;
     }
     void *router = id_len > 1 && id[0] < 2 ? s_listeners[id[0]].router : NULL;
+    if (router)
+        s_due[S_EV_ROUTER (id[0])] = true;   /* a send may swallow a wake-up */
     if (router && zmq_send (router, id + 1, id_len - 1, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0
         && zmq_send (router, m->data, m->len, ZMQ_DONTWAIT) >= 0)
         return;
@@ -598,6 +609,114 @@ static void s_read_signals (void)
     }
 }
 
+/*  The reactor. One level-triggered epoll set holds the signalfd, the
+ *  direct transport's own epoll descriptor, and the ZMQ_FD of every
+ *  ZeroMQ socket (ZAP, each listener's monitor and ROUTER). A ZeroMQ
+ *  socket's descriptor only says that something may have changed: the
+ *  socket is then looked at (ZMQ_EVENTS) until it has nothing more, and
+ *  a socket drained only in part, or sent on (a send can swallow the
+ *  signal of a message that came meanwhile), is looked at next turn
+ *  without waiting. A turn with only direct traffic thus costs no
+ *  ZeroMQ call at all: zmq_poll would have polled every socket's
+ *  mailbox, twice. */
+
+static bool s_zmq_in (void *sock)
+{
+    int events = 0;
+    size_t size = sizeof events;
+    return zmq_getsockopt (sock, ZMQ_EVENTS, &events, &size) == 0 && (events & ZMQ_POLLIN);
+}
+
+static int s_watch (int fd, int tag)
+{
+    struct epoll_event ev = { .events = EPOLLIN, .data.u32 = (uint32_t) tag };
+    if (epoll_ctl (s_ep, EPOLL_CTL_ADD, fd, &ev) != 0) {
+        log_msg (LOG_ERR, errno, "epoll_ctl");
+        return -1;
+    }
+    s_due[tag] = true;
+    return 0;
+}
+
+static int s_watch_sock (void *sock, int tag)
+{
+    int fd;
+    size_t size = sizeof fd;
+    if (zmq_getsockopt (sock, ZMQ_FD, &fd, &size) != 0) {
+        log_msg (LOG_ERR, errno, "ZMQ_FD");
+        return -1;
+    }
+    return s_watch (fd, tag);
+}
+
+static int s_reactor_init (void)
+{
+    s_ep = epoll_create1 (EPOLL_CLOEXEC);
+    if (s_ep < 0) {
+        log_msg (LOG_ERR, errno, "epoll_create1");
+        return -1;
+    }
+    if (s_watch (s_sigfd, S_EV_SIG) != 0
+        || (direct_poll_fd () >= 0 && s_watch (direct_poll_fd (), S_EV_DIRECT) != 0)
+        || (security_zap_socket () && s_watch_sock (security_zap_socket (), S_EV_ZAP) != 0))
+        return -1;
+    for (int i = 0; i < 2; i++)
+        if (s_listeners[i].used
+            && (s_watch_sock (s_listeners[i].monitor, S_EV_MONITOR (i)) != 0
+                || s_watch_sock (s_listeners[i].router, S_EV_ROUTER (i)) != 0))
+            return -1;
+    return 0;
+}
+
+/*  Waits at most timeout ms (-1: no limit) for something to do, and does
+ *  what came: signals, ZAP requests, monitor events, requests. */
+static int s_wait (int64_t timeout)
+{
+    for (int t = 0; t < S_NEV; t++)
+        if (s_due[t])
+            timeout = 0;
+    struct epoll_event evs[S_NEV];
+    int n = epoll_wait (s_ep, evs, S_NEV, timeout > INT32_MAX ? INT32_MAX : (int) timeout);
+    if (n < 0 && errno != EINTR) {
+        log_msg (LOG_CRIT, errno, "epoll_wait");
+        return -1;
+    }
+    for (int k = 0; k < n; k++)
+        if (evs[k].data.u32 < S_NEV)
+            s_due[evs[k].data.u32] = true;
+    if (s_due[S_EV_SIG]) {
+        s_due[S_EV_SIG] = false;
+        s_read_signals ();
+    }
+    void *zap = security_zap_socket ();
+    if (s_due[S_EV_ZAP] && zap) {
+        int k = 0;
+        while (k < 256 && s_zmq_in (zap)) {
+            security_zap_handle ();
+            k++;
+        }
+        s_due[S_EV_ZAP] = k == 256;
+    }
+    if (s_due[S_EV_DIRECT]) {
+        s_due[S_EV_DIRECT] = false;
+        direct_handle ();
+    }
+    for (int i = 0; i < 2; i++) {
+        if (!s_listeners[i].used)
+            continue;
+        if (s_due[S_EV_MONITOR (i)]) {
+            s_drain_monitor (s_listeners[i].monitor);
+            s_due[S_EV_MONITOR (i)] = s_zmq_in (s_listeners[i].monitor);
+        }
+        if (s_due[S_EV_ROUTER (i)]) {
+            if (s_zmq_in (s_listeners[i].router))
+                s_drain_router (i);
+            s_due[S_EV_ROUTER (i)] = s_zmq_in (s_listeners[i].router);
+        }
+    }
+    return 0;
+}
+
 /*  The smaller of two timeouts, -1 meaning none. */
 static int64_t s_min_timeout (int64_t a, int64_t b)
 {
@@ -664,6 +783,8 @@ int loop_run (void)
     int64_t grace_end = -1;                 /* running jobs may finish until */
     int64_t workers_end = -1;               /* workers may say goodbye until */
     bool ready = g_cfg.workers <= 0;
+    if (s_reactor_init () != 0)
+        return -1;
     notify_init ();
     if (ready) {
         log_msg (LOG_NOTICE, 0, "ready");
@@ -704,43 +825,10 @@ int loop_run (void)
             timeout = s_min_timeout (timeout, grace_end > now ? grace_end - now : 0);
         if (workers_end >= 0)   /* SIGCHLD wakes us; check now and then too */
             timeout = s_min_timeout (timeout, 50);
-        /*  signalfd, ZAP, then each listener's router and monitor. */
         if (outbox_count () || s_nback || s_nslow)
             timeout = 0;   /* what the last turn's flush left */
-        zmq_pollitem_t items[7] = {
-            { NULL, s_sigfd, ZMQ_POLLIN, 0 },
-            { security_zap_socket (), 0, security_zap_socket () ? ZMQ_POLLIN : 0, 0 },
-            { NULL, direct_poll_fd (), direct_poll_fd () >= 0 ? ZMQ_POLLIN : 0, 0 },
-        };
-        int nitems = 3;
-        for (int i = 0; i < 2; i++)
-            if (s_listeners[i].used) {
-                items[nitems++] = (zmq_pollitem_t) { s_listeners[i].monitor, 0, ZMQ_POLLIN, 0 };
-                items[nitems++] = (zmq_pollitem_t) { s_listeners[i].router, 0, ZMQ_POLLIN, 0 };
-            }
-        if (!items[1].socket)
-            items[1] = (zmq_pollitem_t) { NULL, -1, 0, 0 };
-        int rc = zmq_poll (items, nitems, (long) timeout);
-        if (rc < 0) {
-            if (errno == EINTR)
-                continue;
-            log_msg (LOG_CRIT, errno, "zmq_poll");
+        if (s_wait (timeout) != 0)
             return -1;
-        }
-        if (items[0].revents)
-            s_read_signals ();
-        if (items[1].revents)
-            security_zap_handle ();
-        if (items[2].revents)
-            direct_handle ();
-        for (int i = 0, k = 3; i < 2; i++)
-            if (s_listeners[i].used) {
-                if (items[k].revents)
-                    s_drain_monitor (s_listeners[i].monitor);
-                if (items[k + 1].revents)
-                    s_drain_router (i);
-                k += 2;
-            }
         s_admission ();
         now = now_ms ();
         park_expire (now);
@@ -826,6 +914,10 @@ void loop_fini (void)
     s_nbound = 0;
     if (s_made_runtime_dir)
         rmdir (s_runtime_dir);
+    if (s_ep >= 0)
+        close (s_ep);
+    s_ep = -1;
+    memset (s_due, 0, sizeof s_due);
     if (s_sigfd > 0)
         close (s_sigfd);
     s_sigfd = -1;

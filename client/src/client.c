@@ -65,6 +65,7 @@ struct zmgr_client {
     uint8_t *wbuf;              /* direct: frames to write, from woff on */
     size_t woff, wlen, wcap;
     bool batch_next;            /* the next send may wait in wbuf (client_send_more) */
+    bool no_fill;               /* s_take_reply: what is buffered only, no recv */
     char *endpoint;             /* where we connect (owned) */
     int timeout_ms;             /* wait for non-blocking ops */
     uint64_t next_rid;          /* last request id used */
@@ -213,9 +214,9 @@ static int s_direct_fill (zmgr_client_t *self)
     }
 }
 
-/*  The next whole frame in rbuf, reading once if there is none: 0 with
+/*  The next whole frame in rbuf, reading once (with fill) if there is none: 0 with
  *  *data and *len (valid until the next fill), -1 none yet, -2 lost. */
-static int s_direct_take (zmgr_client_t *self, const uint8_t **data, size_t *len)
+static int s_direct_take (zmgr_client_t *self, const uint8_t **data, size_t *len, bool fill)
 {
     for (int pass = 0; pass < 2; pass++) {
         if (self->rlen - self->roff >= 4) {
@@ -239,7 +240,7 @@ static int s_direct_take (zmgr_client_t *self, const uint8_t **data, size_t *len
                 self->rcap = 4 + (size_t) l + 65536;
             }
         }
-        if (pass == 0) {
+        if (pass == 0 && fill) {
             int rc = s_direct_fill (self);
             if (rc < 0)
                 return -2;
@@ -510,7 +511,7 @@ static int s_take_reply (zmgr_client_t *self, s_reply_t *r)
     size_t len;
     if (self->direct) {
         zmq_msg_init (&msg);   /* closed below as on ZeroMQ; holds nothing */
-        int rc = self->fd >= 0 ? s_direct_take (self, &data, &len) : -1;
+        int rc = self->fd >= 0 ? s_direct_take (self, &data, &len, !self->no_fill) : -1;
         if (rc == -2) {
             zmq_msg_close (&msg);
             s_lost (self);
@@ -610,11 +611,16 @@ static int s_read_reply (zmgr_client_t *self, int64_t deadline_us, s_reply_t *r)
 {
     /*  A reply already waiting is taken without polling: with requests
      *  pipelined that is the common case, and zmq_poll costs syscalls. */
-    bool try_first = true;
+    bool try_first = true, polled = false;
     for (;;) {
         if (try_first) {
+            /*  Right after a send the reply is not here yet: on the
+             *  direct transport look only at what was read already, and
+             *  let poll say when the socket has more. */
+            self->no_fill = self->direct && !polled;
             try_first = false;
             int rc = s_take_reply (self, r);
+            self->no_fill = false;
             if (rc == 0)
                 return 0;
             if (rc > 0)
@@ -625,6 +631,7 @@ static int s_read_reply (zmgr_client_t *self, int64_t deadline_us, s_reply_t *r)
         int rc = s_wait_readable (self, deadline_us);
         if (rc < 0)
             return rc;
+        polled = true;
         if (rc > 0) {
             try_first = true;
             continue;
