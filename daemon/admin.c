@@ -70,8 +70,10 @@ int admin_cmd_hello (cmd_ctx_t *ctx)
     if (version > ZMGR_PROTOCOL_VERSION)
         version = ZMGR_PROTOCOL_VERSION;
     proto_buf_t *b = ctx->out;
-    proto_put_map (b, 9);
+    proto_put_map (b, 10);
     s_put_kv_uint (b, "version", (uint64_t) version);
+    /*  Requests a batch may hold (PROTOCOL.md section 2). */
+    s_put_kv_uint (b, "batch", PROTO_MAX_BATCH);
     /*  The broker's clock: clients compute deadlines on it. */
     s_put_kv_uint (b, "time_ms", (uint64_t) wall_ms ());
     proto_put_cstr (b, "server");

@@ -528,6 +528,51 @@ fail:
         peers_end (peer, "hello refused");
 }
 
+/*  Is frame an array whose first element is an array (a batch), rather
+ *  than a request, whose first element is its rid? */
+static bool s_is_batch (const uint8_t *f, size_t len)
+{
+    size_t head = len >= 1 && (f[0] & 0xf0) == 0x90 ? 1
+                : len >= 3 && f[0] == 0xdc          ? 3
+                : len >= 5 && f[0] == 0xdd          ? 5 : 0;
+    if (!head || len <= head)
+        return false;
+    uint8_t e = f[head];
+    return (e & 0xf0) == 0x90 || e == 0xdc || e == 0xdd;
+}
+
+void commands_dispatch_frame (const uint8_t *id, size_t id_len, int fd, int auth,
+                              const void *frame, size_t len)
+{
+    if (!s_is_batch (frame, len)) {
+        commands_dispatch (id, id_len, fd, auth, frame, len);
+        return;
+    }
+    size_t count;
+    proto_slice_t rest, item;
+    if (proto_read_array ((proto_slice_t) { frame, len }, &count, &rest) != 0
+        || count > PROTO_MAX_BATCH) {
+        char msg[96];
+        snprintf (msg, sizeof msg, "a batch holds 1 to %d requests", PROTO_MAX_BATCH);
+        s_bad_frame (msg);
+        s_reply_error (id, id_len, 0, ZMGR_EPROTO, msg);
+        return;
+    }
+    const char *key = s_next_key;
+    for (size_t i = 0; i < count; i++) {
+        if (proto_next (&rest, &item) != 0) {
+            s_bad_frame ("a batch cut short");
+            s_reply_error (id, id_len, 0, ZMGR_EPROTO, "a batch cut short");
+            return;
+        }
+        commands_peer_key (key);
+        commands_dispatch (id, id_len, fd, auth, item.ptr, item.len);
+    }
+    peer_t *peer = peers_find (id, id_len);
+    if (peer)
+        peer->batches = true;
+}
+
 void commands_return (const outbox_msg_t *msg)
 {
     uint64_t rid;

@@ -20,6 +20,10 @@ void commands_peer_key (const char *key);
 void commands_dispatch (const uint8_t *id, size_t id_len, int fd, int auth,
                         const void *frame, size_t len);
 
+/*  As commands_dispatch, for a frame that may be a batch: an array of
+ *  requests (PROTOCOL.md section 2), each dispatched in order. */
+void commands_dispatch_frame (const uint8_t *id, size_t id_len, int fd, int auth,
+                              const void *frame, size_t len);
 /*  Gives back what an undelivered reply took (outbox.h): the item goes
  *  to the oldest waiting get or the head of its queue, and a resend of
  *  that get is told it failed. Called after the flush, never in it. */

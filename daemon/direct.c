@@ -402,7 +402,7 @@ static bool s_dispatch (s_conn_t *c, size_t *frames)
         if (c->in_len - off - 4 < len)
             break;
         commands_peer_key (c->who);
-        commands_dispatch (c->key, sizeof c->key, -1, c->auth, c->in + off + 4, len);
+        commands_dispatch_frame (c->key, sizeof c->key, -1, c->auth, c->in + off + 4, len);
         off += 4 + (size_t) len;
         ++*frames;
     }

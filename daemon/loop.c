@@ -570,8 +570,8 @@ static void s_drain_router (int li)
             const char *ckey;
             int auth = s_auth (&body, l->curve, &ckey);
             commands_peer_key (ckey);
-            commands_dispatch (key, idlen + 1, fd, auth, zmq_msg_data (&body),
-                               zmq_msg_size (&body));
+            commands_dispatch_frame (key, idlen + 1, fd, auth, zmq_msg_data (&body),
+                                     zmq_msg_size (&body));
         }
         zmq_msg_close (&body);
         zmq_msg_close (&id);

@@ -32,6 +32,7 @@ typedef struct peer {
     size_t nlocks, cap_locks;
     bool dead;             /* ended; freed after the current loop turn */
     bool said_bye;         /* ended by bye: a worker's jobs in hand never started */
+    bool batches;          /* sent a batch: its replies may be batched (ZeroMQ) */
     struct worker *worker; /* job runner state when role is PEER_WORKER */
     struct peer *hnext;    /* hash chain by routing id */
     struct peer *snext;    /* hash chain by session number */

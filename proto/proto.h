@@ -138,6 +138,9 @@ int proto_type_from_name (const uint8_t *name, size_t len);
 
 /* ---- where the default endpoint is ------------------------------------- */
 
+/*  Requests one batch frame may hold (PROTOCOL.md section 2). */
+#define PROTO_MAX_BATCH 1024
+
 /*  The files of the default endpoints in their directory: the direct
  *  transport's (what clients use) and ZeroMQ's ipc one (local workers). */
 #define PROTO_UNIX_NAME "zmgrd.unix"
