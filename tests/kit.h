@@ -77,8 +77,12 @@ typedef struct {
 } kit_daemon_t;
 
 enum {
-    KIT_DAEMON_LOG = 1   /* stderr to <dir>/zmgrd.log (appended across restarts) */
+    KIT_DAEMON_LOG = 1,      /* stderr to <dir>/zmgrd.log (appended across restarts) */
+    KIT_DAEMON_FEW_FDS = 2   /* RLIMIT_NOFILE of KIT_FEW_FDS, soft and hard, set in
+                                the child before exec (zmgrd raises its soft limit
+                                to the hard one, so both): descriptor exhaustion */
 };
+#define KIT_FEW_FDS 100
 
 /*  Makes the temp dir, exports XDG_RUNTIME_DIR and ZMGR_ENDPOINT for the test
  *  process (so the CLI and default clients find this daemon), starts zmgrd with
