@@ -675,8 +675,11 @@ void direct_flush (void)
         if (c->closing)
             s_close (c, c->closing);
     }
-    memmove (s_dirty, s_dirty + n, (s_ndirty - n) * sizeof *s_dirty);
-    s_ndirty -= n;
+    /*  No memmove of a list never allocated (NULL, even for 0 bytes). */
+    if (n) {
+        memmove (s_dirty, s_dirty + n, (s_ndirty - n) * sizeof *s_dirty);
+        s_ndirty -= n;
+    }
 }
 
 /*  Is process pid stopped (SIGSTOP, or traced)? */
