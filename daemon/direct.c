@@ -455,8 +455,12 @@ static void s_read (s_conn_t *c)
         if (n < 0) {
             if (errno == EINTR)
                 continue;
-            if (errno != EAGAIN)
+            if (errno != EAGAIN) {
+                /*  ECONNRESET: the peer closed with our replies unread. c
+                 *  is freed: nothing below may touch it. */
                 s_close (c, "connection reset");
+                return;
+            }
             break;
         }
         c->in_len += (size_t) n;
