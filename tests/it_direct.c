@@ -7,6 +7,8 @@
  *    - half a frame left hanging holds only its own connection: others are
  *      served, and closing it frees its session (its lock);
  *    - a request trickled one byte a millisecond is answered;
+ *    - peers that close with replies unread (ECONNRESET, not EOF, for the
+ *      broker's next read over unix) leave the broker alive;
  *    - 1,000 connections at once each say hello and ping, all are answered,
  *      and the broker's RSS stays under 200 MB;
  *    - under RLIMIT_NOFILE 100 (KIT_DAEMON_FEW_FDS) 200 connections are
@@ -385,6 +387,38 @@ static void test_trickle (void **state)
     proto_buf_fini (&req);
     proto_buf_fini (&out);
     kit_raw_close (&r);
+}
+
+/*  Peers that close with replies unread: over unix the broker's next read
+ *  of such a connection fails with ECONNRESET rather than EOF, and the
+ *  connection must be closed once, then never touched again. The broker
+ *  lives and serves the others. */
+static void test_close_with_replies_unread (void **state)
+{
+    (void) state;
+    proto_buf_t b;
+    proto_buf_init (&b);
+    int unread = 0;
+    for (int round = 0; round < 50; round++) {
+        kit_raw_t *r = s_session (s_daemon.endpoint);
+        for (uint64_t rid = 2; rid < 12; rid++) {
+            s_req (&b, rid, ZMGR_OP_PING, NULL, 0);
+            assert_int_equal (kit_raw_send_buf (r, &b), 0);
+        }
+        /*  A reply is there: close without reading it. */
+        if (kit_raw_stream (r)) {
+            struct pollfd p = { kit_raw_fd (r), POLLIN, 0 };
+            unread += poll (&p, 1, 2000) == 1;
+        }
+        kit_raw_close (&r);
+    }
+    proto_buf_fini (&b);
+    if (s_unix ())
+        fprintf (stderr, "  50 connections closed with replies unread (%d seen waiting)\n",
+                 unread);
+    assert_true (kit_daemon_alive (&s_daemon));
+    assert_int_equal (zmgr_ping (s_client, NULL), 0);
+    assert_true (s_stat_at_most (s_client, "clients", 1, 5000) <= 1);
 }
 
 /* ---- many connections --------------------------------------------------------- */
@@ -975,6 +1009,7 @@ int main (void)
         cmocka_unit_test_teardown (test_garbage_lengths, s_each_teardown),
         cmocka_unit_test_teardown (test_half_frame, s_each_teardown),
         cmocka_unit_test_teardown (test_trickle, s_each_teardown),
+        cmocka_unit_test_teardown (test_close_with_replies_unread, s_each_teardown),
         cmocka_unit_test_teardown (test_many_connections, s_each_teardown),
         cmocka_unit_test_teardown (test_eof_frees_lock, s_each_teardown),
         cmocka_unit_test_teardown (test_sigstop_frees_lock, s_each_teardown),
