@@ -304,7 +304,7 @@ int admin_cmd_stats (cmd_ctx_t *ctx)
 {
     struct mallinfo2 mi = mallinfo2 ();
     proto_buf_t *b = ctx->out;
-    proto_put_map (b, 20);
+    proto_put_map (b, 24);
     s_put_kv_uint (b, "objects", store_count ());
     s_put_kv_uint (b, "jobs", jobs_total ());
     s_put_kv_uint (b, "jobs_running", jobs_running ());
@@ -316,6 +316,10 @@ int admin_cmd_stats (cmd_ctx_t *ctx)
     proto_put_double (b, g_stats.ops_per_sec);
     s_put_kv_uint (b, "errors", g_stats.errors);
     s_put_kv_uint (b, "dropped", g_stats.dropped);
+    s_put_kv_uint (b, "undelivered", g_stats.send_fail);
+    s_put_kv_uint (b, "returned_items", g_stats.returned);
+    s_put_kv_uint (b, "slow_consumers", g_stats.slow_consumers);
+    s_put_kv_uint (b, "refused_connections", g_stats.refused_conns);
     s_put_kv_uint (b, "memory_bytes", (uint64_t) mi.uordblks);
     s_put_kv_uint (b, "data_bytes", xmem_used ());
     s_put_kv_uint (b, "max_memory", g_cfg.max_memory);

@@ -356,13 +356,13 @@ static void s_accept_one (int lfd)
     s_count++;
 }
 
-/*  Closes c: its session ends, and what its unwritten replies took is
- *  given back. */
-static void s_close (s_conn_t *c, const char *why)
+/*  Hands what c's unwritten replies took to the undeliverable hook, oldest
+ *  first, and forgets every take: for a connection that will write no
+ *  more. It must come before any later reply of c is handed back (those
+ *  refused once c is closing), since the hook's items reach their queues'
+ *  heads in the order they are handed over. */
+static void s_give_back_takes (s_conn_t *c)
 {
-    peer_t *peer = peers_find (c->key, sizeof c->key);
-    if (peer)
-        peers_end (peer, why);
     for (size_t i = 0; i < c->ntakes; i++) {
         s_take_t *t = &c->takes[i];
         if (t->end > c->out_written && s_undeliverable) {
@@ -372,6 +372,17 @@ static void s_close (s_conn_t *c, const char *why)
         }
         free (t->copy);
     }
+    c->ntakes = 0;
+}
+
+/*  Closes c: its session ends, and what its unwritten replies took is
+ *  given back. */
+static void s_close (s_conn_t *c, const char *why)
+{
+    peer_t *peer = peers_find (c->key, sizeof c->key);
+    if (peer)
+        peers_end (peer, why);
+    s_give_back_takes (c);
     free (c->takes);
     epoll_ctl (s_ep, EPOLL_CTL_DEL, c->fd, NULL);
     close (c->fd);
@@ -445,6 +456,8 @@ static void s_read (s_conn_t *c)
             if (errno == EINTR)
                 continue;
             if (errno != EAGAIN) {
+                /*  ECONNRESET: the peer closed with our replies unread. c
+                 *  is freed: nothing below may touch it. */
                 s_close (c, "connection reset");
                 return;
             }
@@ -495,7 +508,10 @@ void direct_handle (void)
         if (!c)
             continue;
         if (evs[i].events & EPOLLOUT) {
-            s_write (c, now_ms ());
+            /*  A closing connection writes no more: its takes may have
+             *  been given back already. */
+            if (!c->closing)
+                s_write (c, now_ms ());
             if (c->closing) {
                 s_close (c, c->closing);
                 continue;
@@ -564,6 +580,7 @@ void direct_send (const outbox_msg_t *m)
                  "over max_output (%zu): session ended", c->who[0] ? c->who : "admin",
                  (int) c->pid, pending, g_cfg.max_output);
         c->closing = "slow consumer: replies unread past max_output";
+        s_give_back_takes (c);
         if (m->take && s_undeliverable)
             s_undeliverable (m);
         s_mark_dirty (c);
@@ -582,6 +599,7 @@ void direct_send (const outbox_msg_t *m)
         if (!grown) {
             g_stats.send_fail++;
             c->closing = "out of memory for its output buffer";
+            s_give_back_takes (c);
             if (m->take && s_undeliverable)
                 s_undeliverable (m);
             s_mark_dirty (c);
@@ -601,6 +619,7 @@ void direct_send (const outbox_msg_t *m)
         c->out_total -= 4 + m->len;
         g_stats.send_fail++;
         c->closing = "out of memory";
+        s_give_back_takes (c);
         if (s_undeliverable)
             s_undeliverable (m);
     }
@@ -663,9 +682,11 @@ void direct_flush (void)
         if (c->closing)
             s_close (c, c->closing);
     }
-    if (s_ndirty > n)
+    /*  No memmove of a list never allocated (NULL, even for 0 bytes). */
+    if (n) {
         memmove (s_dirty, s_dirty + n, (s_ndirty - n) * sizeof *s_dirty);
-    s_ndirty -= n;
+        s_ndirty -= n;
+    }
 }
 
 /*  Is process pid stopped (SIGSTOP, or traced)? */

@@ -99,13 +99,15 @@ static void s_give_back_later (const outbox_msg_t *m)
     s_back[s_nback++] = (outbox_msg_t) { NULL, 0, copy, m->len, copy + m->len, m->take_len };
 }
 
-static void s_slow_later (const uint8_t *id, size_t id_len)
+/*  Lists a peer whose session ends after the flush: true when it was not
+ *  listed yet (each of its replies that does not fit fails in turn). */
+static bool s_slow_later (const uint8_t *id, size_t id_len)
 {
     if (id_len > 256)
-        return;
+        return false;
     for (size_t i = 0; i < s_nslow; i++)
         if (s_slow[i][0] == id_len && !memcmp (s_slow[i] + 1, id, id_len))
-            return;
+            return false;
     if (s_nslow == s_cap_slow) {
         size_t cap = s_cap_slow ? 2 * s_cap_slow : 16;
         s_slow = xrealloc (s_slow, cap * sizeof *s_slow);
@@ -114,6 +116,7 @@ static void s_slow_later (const uint8_t *id, size_t id_len)
     s_slow[s_nslow][0] = (uint8_t) id_len;
     memcpy (s_slow[s_nslow] + 1, id, id_len);
     s_nslow++;
+    return true;
 }
 
 /*  Ends the sessions that would not read, then gives back the items of
@@ -160,12 +163,13 @@ static void s_send (const outbox_msg_t *m)
         s_give_back_later (m);
     if (err == EAGAIN) {
         peer_t *peer = peers_find (id, id_len);
-        if (peer && !peer->dead) {
+        if (peer && !peer->dead && s_slow_later (id, id_len)) {
+            /*  Once per session, not once per reply of the flush that
+             *  found its pipe full. */
             g_stats.slow_consumers++;
             log_msg (LOG_WARNING, 0, "session %llu: %d replies unread (SNDHWM): session "
                      "ended, what its undelivered replies took is given back",
                      (unsigned long long) peer->session, S_SNDHWM);
-            s_slow_later (id, id_len);
         }
     } else if (g_stats.send_fail % 1000 == 1)
         log_msg (LOG_INFO, err, "reply not delivered (%llu so far)",

@@ -15,8 +15,10 @@
  *       default bound keeps the broker from a failed malloc.
  *  Brokers are the kit's daemon fixture (kit.h) with their log kept; tcp is
  *  CURVE on 127.0.0.1 with a port the kernel picks (read back from the log).
- *  Raw peers are ZeroMQ DEALERs speaking the wire format by hand (msgpack-c),
- *  since libzmgr sends neither forged worker hellos nor non-UTF-8 names.
+ *  Raw peers are the kit's (kit_raw_open), speaking the wire format by hand
+ *  (msgpack-c), since libzmgr sends neither forged worker hellos nor non-UTF-8
+ *  names: ZeroMQ DEALERs with CURVE keys over tcp, and on the local endpoint
+ *  whichever transport the run is for.
  *  Each test stops what it starts (a per-test teardown for a failed one, the
  *  kit's atexit hook for an abort, a watchdog alarm for a hang). The file
  *  takes about 2 s; a worker that retries forever (the old defect) costs 10 s.
@@ -62,13 +64,6 @@
 
 #define S_WATCHDOG_S 100      /* whole-file limit (ctest's TIMEOUT is 120) */
 #define S_MAX_WORKERS 8       /* workers a zmgr_workers answer is read into */
-
-static void *s_ctx;           /* ZeroMQ context of the raw sockets */
-
-/*  Raw sockets still open: a failed assertion skips a test's own close,
- *  and zmq_ctx_term would wait for them forever. */
-#define S_MAX_SOCKS 8
-static void *s_socks[S_MAX_SOCKS];
 
 static void s_on_alarm (int sig)
 {
@@ -118,48 +113,27 @@ static int s_make_key (s_key_t *k, const char *name, const char *role)
 
 /* ---- raw peers ------------------------------------------------------------ */
 
-/*  A DEALER on endpoint; with key, CURVE towards s_kbroker as that key. */
-static void *s_raw_open (const char *endpoint, const s_key_t *key)
+/*  A raw peer on endpoint; with key, CURVE towards s_kbroker as that key.
+ *  Peers a failed assertion left open are closed by the teardowns
+ *  (s_raw_close_all), since they would stay connected (and listed as
+ *  workers) for the next test. */
+static kit_raw_t *s_raw_open (const char *endpoint, const s_key_t *key)
 {
-    void *sock = zmq_socket (s_ctx, ZMQ_DEALER);
+    kit_raw_keys_t keys = { s_kbroker.public_key, key ? key->public_key : NULL,
+                            key ? key->secret_key : NULL };
+    kit_raw_t *sock = kit_raw_open (endpoint, key ? &keys : NULL);
     assert_non_null (sock);
-    int zero = 0, two_s = 2000;
-    assert_int_equal (zmq_setsockopt (sock, ZMQ_LINGER, &zero, sizeof zero), 0);
-    assert_int_equal (zmq_setsockopt (sock, ZMQ_SNDTIMEO, &two_s, sizeof two_s), 0);
-    if (key) {
-        assert_int_equal (zmq_setsockopt (sock, ZMQ_CURVE_SERVERKEY, s_kbroker.public_key,
-                                          KEY_Z85_LEN), 0);
-        assert_int_equal (zmq_setsockopt (sock, ZMQ_CURVE_PUBLICKEY, key->public_key,
-                                          KEY_Z85_LEN), 0);
-        assert_int_equal (zmq_setsockopt (sock, ZMQ_CURVE_SECRETKEY, key->secret_key,
-                                          KEY_Z85_LEN), 0);
-    }
-    assert_int_equal (zmq_connect (sock, endpoint), 0);
-    for (int i = 0; i < S_MAX_SOCKS; i++)
-        if (!s_socks[i]) {
-            s_socks[i] = sock;
-            break;
-        }
     return sock;
 }
 
-static void s_raw_close (void **sock_p)
+static void s_raw_close (kit_raw_t **sock_p)
 {
-    void *sock = *sock_p;   /* sock_p may point into s_socks */
-    *sock_p = NULL;
-    if (!sock)
-        return;
-    for (int i = 0; i < S_MAX_SOCKS; i++)
-        if (s_socks[i] == sock)
-            s_socks[i] = NULL;
-    zmq_close (sock);
+    kit_raw_close (sock_p);
 }
 
-/*  Closes what a failed test left open. */
 static void s_raw_close_all (void)
 {
-    for (int i = 0; i < S_MAX_SOCKS; i++)
-        s_raw_close (&s_socks[i]);
+    kit_raw_close_all ();
 }
 
 /*  A packer writing into sb. */
@@ -186,71 +160,37 @@ static void s_pack_cstr (msgpack_packer *pk, const char *s)
 }
 
 /*  Sends the frame and frees it. */
-static void s_frame_send (void *sock, s_frame_t *f)
+static void s_frame_send (kit_raw_t *sock, s_frame_t *f)
 {
-    assert_int_equal (zmq_send (sock, f->sb.data, f->sb.size, 0), (int) f->sb.size);
+    assert_int_equal (kit_raw_send (sock, f->sb.data, f->sb.size), 0);
     msgpack_sbuffer_destroy (&f->sb);
 }
 
 /*  Waits up to timeout_ms for the reply to rid, skipping notices (rid 0)
- *  and other replies: its status, or 1 when none came. */
-static int64_t s_raw_reply (void *sock, uint64_t rid, int timeout_ms)
+ *  and other replies: its status, or 1 when none came. An error's message
+ *  is shown. */
+static int64_t s_raw_reply (kit_raw_t *sock, uint64_t rid, int timeout_ms)
 {
-    long long deadline = kit_now_ms () + timeout_ms;
-    for (;;) {
-        long long left = deadline - kit_now_ms ();
-        zmq_pollitem_t item = { sock, 0, ZMQ_POLLIN, 0 };
-        if (left <= 0 || zmq_poll (&item, 1, (long) left) <= 0)
-            return 1;
-        zmq_msg_t msg;
-        zmq_msg_init (&msg);
-        assert_true (zmq_msg_recv (&msg, sock, 0) >= 0);
-        msgpack_unpacked u;
-        msgpack_unpacked_init (&u);
-        size_t off = 0;
-        int64_t status = 1;
-        bool mine = false;
-        if (msgpack_unpack_next (&u, zmq_msg_data (&msg), zmq_msg_size (&msg), &off)
-                == MSGPACK_UNPACK_SUCCESS
-            && u.data.type == MSGPACK_OBJECT_ARRAY && u.data.via.array.size == 3) {
-            const msgpack_object *e = u.data.via.array.ptr;
-            mine = e[0].type == MSGPACK_OBJECT_POSITIVE_INTEGER && e[0].via.u64 == rid;
-            if (e[1].type == MSGPACK_OBJECT_POSITIVE_INTEGER)
-                status = (int64_t) e[1].via.u64;
-            else if (e[1].type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
-                status = e[1].via.i64;
-            if (mine && status != 0 && e[2].type == MSGPACK_OBJECT_STR)
-                fprintf (stderr, "  rid %llu: %s: %.*s\n", (unsigned long long) rid,
-                         zmgr_errname ((int) status), (int) e[2].via.str.size,
-                         e[2].via.str.ptr);
-        }
-        msgpack_unpacked_destroy (&u);
-        zmq_msg_close (&msg);
-        if (mine)
-            return status;
-    }
+    int status = kit_raw_wait (sock, rid, timeout_ms);
+    const uint8_t *msg;
+    size_t len;
+    if (status != 0 && status != 1
+        && proto_read_str (kit_raw_payload (sock), &msg, &len, false) == 0)
+        fprintf (stderr, "  rid %llu: %s: %.*s\n", (unsigned long long) rid,
+                 zmgr_errname (status), (int) len, (const char *) msg);
+    return status;
 }
 
 /*  hello as a client on a raw socket: its status. */
-static int64_t s_raw_hello_client (void *sock, uint64_t rid)
+static int64_t s_raw_hello_client (kit_raw_t *sock, uint64_t rid)
 {
-    s_frame_t f;
-    s_frame_init (&f);
-    msgpack_pack_array (&f.pk, 6);
-    msgpack_pack_uint64 (&f.pk, rid);
-    msgpack_pack_uint32 (&f.pk, ZMGR_OP_HELLO);
-    msgpack_pack_nil (&f.pk);
-    msgpack_pack_uint64 (&f.pk, 1);
-    s_pack_cstr (&f.pk, "client");
-    msgpack_pack_map (&f.pk, 0);
-    s_frame_send (sock, &f);
-    return s_raw_reply (sock, rid, 5000);
+    return kit_raw_hello (sock, rid);
 }
 
 /*  The forged hello: [rid, hello, nil, 1, "worker", {"functions": [fn],
  *  "credit": 1, "name": name, "host": host, "pid": pid[, "secret": secret]},
  *  client id], as zmgr-worker would send it; its status. */
-static int64_t s_raw_hello_worker (void *sock, uint64_t rid, const char *fn,
+static int64_t s_raw_hello_worker (kit_raw_t *sock, uint64_t rid, const char *fn,
                                    const char *name, const char *host, int64_t pid,
                                    const char *secret)
 {
@@ -452,7 +392,7 @@ static void test_impostor_local_worker (void **state)
     fprintf (stderr, "  local worker pid %lld on %s; impostor over %s\n", (long long) pid,
              host, s_tcp);
 
-    void *imp = s_raw_open (s_tcp, &s_kworker);
+    kit_raw_t *imp = s_raw_open (s_tcp, &s_kworker);
     assert_int_equal (s_raw_hello_worker (imp, 1, "impfn", "x", host, pid, NULL), 0);
 
     s_worker_t w[S_MAX_WORKERS];
@@ -507,7 +447,7 @@ static void test_impostor_wrong_secret (void **state)
     assert_true (pid > 0);
     char host[256] = "";
     assert_int_equal (gethostname (host, sizeof host - 1), 0);
-    void *imp = s_raw_open (s_tcp, &s_kworker);
+    kit_raw_t *imp = s_raw_open (s_tcp, &s_kworker);
     assert_int_equal (s_raw_hello_worker (imp, 1, "impfn2", "y", host, pid,
                                           "00000000000000000000000000000000"),
                       0);
@@ -599,9 +539,7 @@ static void test_hostile_names (void **state)
     assert_non_null (c);
 
     /*  Invalid UTF-8 names, over raw frames: EINVAL, and nothing is made. */
-    char ep[320];
-    kit_ipc_endpoint (s_own.dir, ep, sizeof ep);
-    void *sock = s_raw_open (ep, NULL);
+    kit_raw_t *sock = s_raw_open (s_own.endpoint, NULL);
     assert_int_equal (s_raw_hello_client (sock, 1), 0);
     uint64_t rid = 10;
     for (size_t i = 0; i < sizeof s_bad_names / sizeof s_bad_names[0]; i++) {
@@ -908,9 +846,8 @@ int main (void)
     alarm (S_WATCHDOG_S);
     unsetenv ("ZMGR_SERVER_KEY");
     unsetenv ("ZMGR_CLIENT_KEY");
-    s_ctx = zmq_ctx_new ();
     snprintf (s_keydir, sizeof s_keydir, "/tmp/zmgr-hostile-keys-XXXXXX");
-    if (!s_ctx || !mkdtemp (s_keydir)) {
+    if (!mkdtemp (s_keydir)) {
         perror ("it_hostile: setup");
         return 1;
     }
@@ -941,8 +878,7 @@ int main (void)
                                               s_curve_setup, s_curve_teardown);
     failed += cmocka_run_group_tests_name ("a broker each", own_broker_tests, NULL, NULL);
     kit_rmtree (s_keydir);
-    s_raw_close_all ();
-    zmq_ctx_term (s_ctx);
+    kit_raw_fini ();
     if (s_stop_failures) {
         fprintf (stderr, "it_hostile: %d broker(s) did not exit cleanly\n", s_stop_failures);
         return 1;

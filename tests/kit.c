@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -263,6 +264,13 @@ static int s_daemon_run (kit_daemon_t *d)
             int fd = open (d->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
             if (fd < 0 || dup2 (fd, 2) < 0)
                 _exit (126);
+        }
+        if (d->flags & KIT_DAEMON_FEW_FDS) {
+            struct rlimit rl = { KIT_FEW_FDS, KIT_FEW_FDS };
+            if (setrlimit (RLIMIT_NOFILE, &rl) != 0) {
+                fprintf (stderr, "setrlimit NOFILE %d: %s\n", KIT_FEW_FDS, strerror (errno));
+                _exit (126);
+            }
         }
         /*  Not under the test's service manager, if it has one. */
         unsetenv ("NOTIFY_SOCKET");

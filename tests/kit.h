@@ -1,12 +1,15 @@
-/*  tests/kit.h - the shared test kit: daemon fixture, child processes, value literals
- *  and the dispatch harness
- *  One header for every test; the code is in three files of one library
+/*  tests/kit.h - the shared test kit: daemon fixture, child processes, raw peers,
+ *  value literals and the dispatch harness
+ *  One header for every test; the code is in the files of one library
  *  (zmgr_kit, tests/CMakeLists.txt), split by what each part links against so that
  *  a test pulls in only what it uses:
  *    kit.c          processes, the real zmgrd (fork+exec) and libzmgr helpers: it_*.c
  *    kit_value.c    the value-literal parser (proto writer only): every test
  *    kit_dispatch.c commands_dispatch() with fake peers and caught replies: unit
  *                   tests that link the daemon core
+ *    kit_raw.c      raw peers speaking the wire format by hand on either local
+ *                   transport (libzmq): it_*.c
+ *    kit_broker.c   a broker on a data dir that outlives its processes: it_*.c
  *  Failures inside kit calls are cmocka failures of the running test unless a
  *  function says it returns an error instead. Children started here must leave
  *  with _exit (the kit's atexit hook is the parent's; it ignores children anyway). */
@@ -74,8 +77,12 @@ typedef struct {
 } kit_daemon_t;
 
 enum {
-    KIT_DAEMON_LOG = 1   /* stderr to <dir>/zmgrd.log (appended across restarts) */
+    KIT_DAEMON_LOG = 1,      /* stderr to <dir>/zmgrd.log (appended across restarts) */
+    KIT_DAEMON_FEW_FDS = 2   /* RLIMIT_NOFILE of KIT_FEW_FDS, soft and hard, set in
+                                the child before exec (zmgrd raises its soft limit
+                                to the hard one, so both): descriptor exhaustion */
 };
+#define KIT_FEW_FDS 100
 
 /*  Makes the temp dir, exports XDG_RUNTIME_DIR and ZMGR_ENDPOINT for the test
  *  process (so the CLI and default clients find this daemon), starts zmgrd with
@@ -146,6 +153,72 @@ bool kit_read_line (int fd, char *buf, size_t size, long long deadline);
  *  timeout_ms. The exit code, 128+signal, or -1 when it could not run. */
 int kit_run (const char *const *argv, const char *input, char *out, size_t out_size,
              char *err, size_t err_size, int timeout_ms);
+
+/* ==== raw peers (kit_raw.c) ================================================= */
+
+/*  A peer that speaks the wire format by hand (PROTOCOL.md), for what libzmgr
+ *  never sends: broken frames, forged hellos, requests whose replies it does
+ *  not read. On unix:// it is an AF_UNIX stream socket carrying [u32
+ *  little-endian length][msgpack frame] (the direct transport); on ipc:// and
+ *  tcp:// a ZeroMQ DEALER, CURVE when keys are given. Open it on a daemon's
+ *  endpoint and it tests whichever transport the run is for (kit_transport).
+ *  No call here is a cmocka assertion: each returns its failure and says why on
+ *  stderr (a connection the broker closed is a result, not said), so forked
+ *  children may use them too, with peers they open themselves. */
+typedef struct kit_raw kit_raw_t;
+
+/*  The CURVE keys of a tcp peer, each 40 Z85 characters (borrowed). */
+typedef struct {
+    const char *server_key;   /* the broker's public key */
+    const char *public_key;   /* the peer's */
+    const char *secret_key;
+} kit_raw_keys_t;
+
+/*  A peer connected to endpoint (keys NULL: plain), or NULL. A unix:// connect
+ *  waits up to 5 s while the broker's backlog is full; a ZeroMQ one returns at
+ *  once (libzmq connects in the background). */
+kit_raw_t *kit_raw_open (const char *endpoint, const kit_raw_keys_t *keys);
+/*  Closes it (NULL-safe; *self_p becomes NULL) / every peer this process
+ *  opened and still has (a teardown's sweep after a failed test) / those and
+ *  the ZeroMQ context (at the end of a test file; the context waits for no
+ *  socket then). */
+void kit_raw_close (kit_raw_t **self_p);
+void kit_raw_close_all (void);
+void kit_raw_fini (void);
+/*  Is it a unix:// stream peer? Its socket (non-blocking), -1 for ZeroMQ. */
+bool kit_raw_stream (const kit_raw_t *self);
+int kit_raw_fd (const kit_raw_t *self);
+
+/*  Sends one frame (unix: behind its length), waiting up to 5 s for room: 0, or
+ *  -1 (also when the broker closed the connection). / The same as a frame with
+ *  more to follow in one ZeroMQ message (-1 on unix, whose messages have no
+ *  parts). / A proto buffer's bytes as one frame. */
+int kit_raw_send (kit_raw_t *self, const void *frame, size_t len);
+int kit_raw_send_more (kit_raw_t *self, const void *frame, size_t len);
+int kit_raw_send_buf (kit_raw_t *self, const proto_buf_t *b);
+/*  unix only: bytes as they are, no length added (several frames, a broken
+ *  length, half a frame). 0 or -1, as kit_raw_send. */
+int kit_raw_write (kit_raw_t *self, const void *bytes, size_t len);
+/*  Appends [len][frame] to out: frames to write back to back. */
+void kit_raw_frame (proto_buf_t *out, const void *frame, size_t len);
+
+/*  Receives one frame within timeout_ms (0: only one already there): 1 with
+ *  *frame and *len (the peer's, valid until its next receive), 0 when none came,
+ *  -1 when the connection is closed (EOF) or broken, or a ZeroMQ reply had
+ *  more than one frame (said). */
+int kit_raw_recv (kit_raw_t *self, int timeout_ms, const uint8_t **frame, size_t *len);
+/*  Waits up to timeout_ms for the reply to rid (not 0), skipping notices and
+ *  other replies: its status, or 1 when none came (time out, EOF, or a frame
+ *  that is no reply: said). Its payload (a result, or an error's message) is
+ *  kit_raw_payload's until the next receive. / Sends req then waits so. */
+int kit_raw_wait (kit_raw_t *self, uint64_t rid, int timeout_ms);
+proto_slice_t kit_raw_payload (const kit_raw_t *self);
+int kit_raw_call (kit_raw_t *self, const proto_buf_t *req, uint64_t rid, int timeout_ms);
+/*  hello as a client, [rid, hello, nil, 1, "client", {}, client id (16 bytes
+ *  of our own)], appended to b / sent and waited for (5 s): its status, 1 when
+ *  none came. */
+void kit_raw_pack_hello (proto_buf_t *b, uint64_t rid);
+int kit_raw_hello (kit_raw_t *self, uint64_t rid);
 
 /* ==== value literals (kit_value.c) ========================================== */
 
