@@ -86,17 +86,30 @@ static size_t s_nback, s_cap_back;
 static uint8_t (*s_slow)[257];     /* [len][routing key] */
 static size_t s_nslow, s_cap_slow;
 
-static void s_give_back_later (const outbox_msg_t *m)
+/*  A message's reply and take, copied (no routing key). */
+static outbox_msg_t s_copy_msg (const outbox_msg_t *m)
+{
+    uint8_t *copy = xmalloc (m->len + m->take_len + 1);
+    memcpy (copy, m->data, m->len);
+    memcpy (copy + m->len, m->take, m->take_len);
+    return (outbox_msg_t) { NULL, 0, copy, m->len, copy + m->len, m->take_len };
+}
+
+/*  Keeps copy (s_copy_msg) to give back after the flush. */
+static void s_back_push (const outbox_msg_t *copy)
 {
     if (s_nback == s_cap_back) {
         size_t cap = s_cap_back ? 2 * s_cap_back : 64;
         s_back = xrealloc (s_back, cap * sizeof *s_back);
         s_cap_back = cap;
     }
-    uint8_t *copy = xmalloc (m->len + m->take_len + 1);
-    memcpy (copy, m->data, m->len);
-    memcpy (copy + m->len, m->take, m->take_len);
-    s_back[s_nback++] = (outbox_msg_t) { NULL, 0, copy, m->len, copy + m->len, m->take_len };
+    s_back[s_nback++] = *copy;
+}
+
+static void s_give_back_later (const outbox_msg_t *m)
+{
+    outbox_msg_t copy = s_copy_msg (m);
+    s_back_push (&copy);
 }
 
 /*  Lists a peer whose session ends after the flush: true when it was not
@@ -139,28 +152,12 @@ static bool s_after_flush (void)
     return any;
 }
 
-/*  The outbox's sender: one message to one peer. */
-static void s_send (const outbox_msg_t *m)
+/*  A frame for a ZeroMQ peer could not be sent (errno err). EHOSTUNREACH:
+ *  the peer is gone; the monitor's close event ends its session. EAGAIN:
+ *  its pipe is full (SNDHWM), it does not read: its session ends. */
+static void s_zmq_failed (const uint8_t *id, size_t id_len, int err, size_t frames)
 {
-    const uint8_t *id = m->id;
-    size_t id_len = m->id_len;
-    if (id_len > 1 && id[0] == DIRECT_LISTENER) {
-        direct_send (m);
-        return;
-    }
-    void *router = id_len > 1 && id[0] < 2 ? s_listeners[id[0]].router : NULL;
-    if (router)
-        s_due[S_EV_ROUTER (id[0])] = true;   /* a send may swallow a wake-up */
-    if (router && zmq_send (router, id + 1, id_len - 1, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0
-        && zmq_send (router, m->data, m->len, ZMQ_DONTWAIT) >= 0)
-        return;
-    /*  EHOSTUNREACH: the peer is gone; the monitor's close event ends its
-     *  session. EAGAIN: its pipe is full (SNDHWM), it does not read: its
-     *  session ends. Either way what the reply took is given back. */
-    int err = router ? errno : EHOSTUNREACH;
-    g_stats.send_fail++;
-    if (m->take)
-        s_give_back_later (m);
+    g_stats.send_fail += frames;
     if (err == EAGAIN) {
         peer_t *peer = peers_find (id, id_len);
         if (peer && !peer->dead && s_slow_later (id, id_len)) {
@@ -174,6 +171,107 @@ static void s_send (const outbox_msg_t *m)
     } else if (g_stats.send_fail % 1000 == 1)
         log_msg (LOG_INFO, err, "reply not delivered (%llu so far)",
                  (unsigned long long) g_stats.send_fail);
+}
+
+/*  One frame to a ZeroMQ peer: 0, or errno. */
+static int s_zmq_frame (const uint8_t *id, size_t id_len, const void *data, size_t len)
+{
+    void *router = id_len > 1 && id[0] < 2 ? s_listeners[id[0]].router : NULL;
+    if (!router)
+        return EHOSTUNREACH;
+    s_due[S_EV_ROUTER (id[0])] = true;   /* a send may swallow a wake-up */
+    if (zmq_send (router, id + 1, id_len - 1, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0
+        && zmq_send (router, data, len, ZMQ_DONTWAIT) >= 0)
+        return 0;
+    return errno;
+}
+
+/*  Replies to a ZeroMQ peer that sends batches leave batched too: the
+ *  outbox's consecutive messages to one such peer (a batch's replies
+ *  are consecutive) are staged and sent as one frame. */
+static uint8_t s_stage_id[257];
+static size_t s_stage_id_len;
+static proto_buf_t s_stage;         /* array32 header, then the frames */
+static size_t s_stage_count;
+static outbox_msg_t *s_stage_takes; /* copies of its messages with takes */
+static size_t s_nstage_takes, s_cap_stage_takes;
+
+static void s_stage_send (void)
+{
+    if (s_stage_count == 0)
+        return;
+    /*  The header was reserved as array32: [0xdd][count, big-endian]. */
+    uint32_t n = (uint32_t) s_stage_count;
+    uint8_t *h = s_stage.data;
+    h[0] = 0xdd;
+    h[1] = (uint8_t) (n >> 24);
+    h[2] = (uint8_t) (n >> 16);
+    h[3] = (uint8_t) (n >> 8);
+    h[4] = (uint8_t) n;
+    int err = s_stage.oom ? ENOMEM
+            : n == 1 ? s_zmq_frame (s_stage_id, s_stage_id_len, h + 5, s_stage.len - 5)
+                     : s_zmq_frame (s_stage_id, s_stage_id_len, h, s_stage.len);
+    for (size_t i = 0; i < s_nstage_takes; i++) {
+        if (err)
+            s_back_push (&s_stage_takes[i]);
+        else
+            xfree ((void *) s_stage_takes[i].data);
+    }
+    if (err)
+        s_zmq_failed (s_stage_id, s_stage_id_len, err, s_stage_count);
+    s_nstage_takes = 0;
+    s_stage_count = 0;
+    proto_buf_reset (&s_stage);
+}
+
+static void s_stage_put (const outbox_msg_t *m)
+{
+    if (s_stage_count && (s_stage_id_len != m->id_len
+                          || memcmp (s_stage_id, m->id, m->id_len) != 0))
+        s_stage_send ();
+    if (s_stage_count == 0) {
+        memcpy (s_stage_id, m->id, m->id_len);
+        s_stage_id_len = m->id_len;
+        proto_put_raw (&s_stage, "\xdd\0\0\0\0", 5);
+    }
+    proto_put_raw (&s_stage, m->data, m->len);
+    s_stage_count++;
+    if (m->take) {
+        if (s_nstage_takes == s_cap_stage_takes) {
+            s_cap_stage_takes = s_cap_stage_takes ? 2 * s_cap_stage_takes : 16;
+            s_stage_takes = xrealloc (s_stage_takes,
+                                      s_cap_stage_takes * sizeof *s_stage_takes);
+        }
+        s_stage_takes[s_nstage_takes++] = s_copy_msg (m);
+    }
+    if (s_stage_count >= PROTO_MAX_BATCH || s_stage.len >= (64u << 10))
+        s_stage_send ();
+}
+
+/*  The outbox's sender: one message to one peer. */
+static void s_send (const outbox_msg_t *m)
+{
+    const uint8_t *id = m->id;
+    size_t id_len = m->id_len;
+    if (id_len > 1 && id[0] == DIRECT_LISTENER) {
+        direct_send (m);
+        return;
+    }
+    if (id_len > 1 && id[0] < 2) {
+        peer_t *peer = peers_find (id, id_len);
+        if (peer && peer->batches) {
+            s_stage_put (m);
+            return;
+        }
+    }
+    s_stage_send ();   /* order: what was staged goes first */
+    int err = s_zmq_frame (id, id_len, m->data, m->len);
+    if (err == 0)
+        return;
+    /*  What the reply took is given back. */
+    if (m->take)
+        s_give_back_later (m);
+    s_zmq_failed (id, id_len, err, 1);
 }
 
 static int s_setopt_int (void *sock, int opt, int value, const char *what)
@@ -760,6 +858,7 @@ static void s_end_turn (void)
         if (recovery_commit () != 0)
             s_store_failed ();
         outbox_flush (s_send);
+        s_stage_send ();
         direct_flush ();
         if (!s_after_flush ())
             break;
@@ -903,6 +1002,10 @@ void loop_fini (void)
     outbox_fini ();
     xfree (s_back);
     xfree (s_slow);
+    xfree (s_stage_takes);
+    s_stage_takes = NULL;
+    s_cap_stage_takes = 0;
+    proto_buf_fini (&s_stage);
     xfree (s_zmq_open);
     s_zmq_open = NULL;
     s_zmq_open_cap = s_zmq_conns = 0;

@@ -707,6 +707,88 @@ static void test_multi_frame (void **state)
     s_check_healthy ();
 }
 
+/*  Takes the replies of frame (one reply, or a batch of them) into rids
+ *  and statuses from index *n on; the payload of a reply to want_rid
+ *  into *payload_int when it is an integer. */
+static void s_take_replies (const uint8_t *frame, size_t size, uint64_t *rids, int *statuses,
+                            size_t *n, size_t cap, uint64_t want_rid, int64_t *payload_int)
+{
+    proto_slice_t whole = { frame, size }, rest, item;
+    size_t count = 1;
+    bool batch = size > 1 && (frame[0] & 0xf0) == 0x90 && (frame[1] & 0xf0) == 0x90;
+    batch = batch || (size > 5 && frame[0] == 0xdd && (frame[5] & 0xf0) == 0x90);
+    if (batch)
+        assert_int_equal (proto_read_array (whole, &count, &rest), 0);
+    else
+        rest = whole;
+    for (size_t i = 0; i < count && *n < cap; i++) {
+        assert_int_equal (proto_next (&rest, &item), 0);
+        uint64_t rid;
+        int status;
+        proto_slice_t payload;
+        assert_int_equal (proto_parse_reply (item.ptr, item.len, &rid, &status, &payload), 0);
+        rids[*n] = rid;
+        statuses[(*n)++] = status;
+        if (rid == want_rid && status == 0)
+            assert_int_equal (proto_read_int (payload, payload_int), 0);
+    }
+}
+
+/*  A batch frame, an array of requests: each is answered as if sent alone,
+ *  in order (over ZeroMQ the answers may come as one batch frame); a bad
+ *  request in it is an error of its own; a batch over the limit is
+ *  refused whole with EPROTO. */
+static void test_batch (void **state)
+{
+    (void) state;
+    kit_raw_t *sock = s_session ();
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init (&sb);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_array (&pk, 4);
+    s_req (&pk, 21, ZMGR_OP_LIST_APPEND, "bi.batch", 1);
+    msgpack_pack_int (&pk, 7);
+    s_req (&pk, 22, ZMGR_OP_PING, NULL, 0);
+    s_req (&pk, 23, 9999, NULL, 0);
+    s_req (&pk, 24, ZMGR_OP_LIST_LEN, "bi.batch", 0);
+    s_send_sb (sock, &sb);
+    uint64_t rids[8];
+    int statuses[8];
+    size_t n = 0;
+    int64_t len = -1;
+    long long deadline = kit_now_ms () + 3000;
+    while (n < 4 && kit_now_ms () < deadline) {
+        const uint8_t *frame;
+        size_t size;
+        if (kit_raw_recv (sock, 500, &frame, &size) <= 0)
+            continue;
+        s_take_replies (frame, size, rids, statuses, &n, 8, 24, &len);
+    }
+    assert_int_equal (n, 4);
+    for (size_t i = 0; i < 4; i++)
+        assert_int_equal (rids[i], 21 + i);
+    assert_int_equal (statuses[0], 0);
+    assert_int_equal (statuses[1], 0);
+    assert_int_equal (statuses[2], ZMGR_EUNKNOWNOP);
+    assert_int_equal (statuses[3], 0);
+    assert_int_equal (len, 1);
+    /*  1,025 pings in one batch: over the limit, none runs. */
+    msgpack_sbuffer_clear (&sb);
+    msgpack_pack_array (&pk, 1025);
+    for (int i = 0; i < 1025; i++) {
+        s_req (&pk, 100 + (uint64_t) i, ZMGR_OP_LIST_APPEND, "bi.batch", 1);
+        msgpack_pack_int (&pk, i);
+    }
+    s_send_sb (sock, &sb);
+    s_expect (sock, 0, CODES (ZMGR_EPROTO));
+    msgpack_sbuffer_destroy (&sb);
+    s_raw_close (&sock);
+    assert_int_equal (zmgr_list_len (s_client, "bi.batch", &len), 0);
+    assert_int_equal (len, 1);
+    s_check_healthy ();
+}
+
 /* ---- well-formed frames with bad contents ----------------------------- */
 
 static void test_unknown_op (void **state)
@@ -1003,6 +1085,7 @@ int main (void)
         cmocka_unit_test (test_deep_nesting),
         cmocka_unit_test (test_huge_counts),
         cmocka_unit_test (test_multi_frame),
+        cmocka_unit_test (test_batch),
         cmocka_unit_test (test_unknown_op),
         cmocka_unit_test (test_wrong_arg_types),
         cmocka_unit_test (test_too_few_args),

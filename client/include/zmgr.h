@@ -182,10 +182,11 @@ ZMGR_EXPORT int zmgr_ping (zmgr_client_t *self, int64_t *rtt_us);
  *  PROTOCOL.md (borrowed). *reqid_p gets the request id that its reply
  *  will carry. At most 65536 requests may be in flight per handle
  *  (ZMGR_EBUSY beyond that); the broker's own limit is announced at hello.
- *  On the direct transport (unix://) requests sent while others are in
- *  flight are batched: they leave together when 64 KiB are queued, at
- *  the next call that waits (zmgr_recv, a synchronous call), or at
- *  zmgr_flush. A request sent with nothing in flight leaves at once. */
+ *  Requests sent while others are in flight are batched (on ZeroMQ into
+ *  one message, PROTOCOL.md section 2): they leave together when 64 KiB
+ *  are queued, at the next call that waits (zmgr_recv, a synchronous
+ *  call), or at zmgr_flush. A request sent with nothing in flight leaves
+ *  at once. */
 ZMGR_EXPORT int zmgr_send (zmgr_client_t *self, int op, const char *name,
                            zmgr_value_t *const *args, size_t nargs,
                            uint64_t *reqid_p);

@@ -66,6 +66,12 @@ struct zmgr_client {
     size_t woff, wlen, wcap;
     bool batch_next;            /* the next send may wait in wbuf (client_send_more) */
     bool no_fill;               /* s_take_reply: what is buffered only, no recv */
+    size_t batch_max;           /* ZeroMQ: requests a batch may hold (hello), 0: none */
+    proto_buf_t zb;             /* ZeroMQ: requests batched, back to back */
+    size_t zb_count;
+    zmq_msg_t zr;               /* ZeroMQ: a batch of replies being taken apart */
+    proto_slice_t zr_rest;      /* its replies not yet taken */
+    size_t zr_left;             /* how many */
     char *endpoint;             /* where we connect (owned) */
     int timeout_ms;             /* wait for non-blocking ops */
     uint64_t next_rid;          /* last request id used */
@@ -271,6 +277,8 @@ static int s_direct_poll (zmgr_client_t *self, bool out, int64_t deadline_us)
 }
 
 static int s_lost (zmgr_client_t *self);
+static int s_zmq_flush (zmgr_client_t *self);
+static int s_zmq_send (zmgr_client_t *self, const void *data, size_t len);
 
 /*  Appends one frame to the write buffer: 0, or ZMGR_ENOMEM. */
 static int s_direct_queue (zmgr_client_t *self, const void *data, size_t len)
@@ -441,8 +449,11 @@ static void s_send_frame_quiet (zmgr_client_t *self, const void *data, size_t le
         if (self->fd >= 0 && !self->lost && s_direct_queue (self, data, len) == 0
             && self->inflight == 0)
             s_direct_drain (self);
-    } else if (self->sock)
+    } else if (self->sock) {
+        if (self->zb_count)
+            s_zmq_flush (self);   /* order: what was batched goes first */
         zmq_send (self->sock, data, len, ZMQ_DONTWAIT);
+    }
 }
 
 /*  Sends a request that wants no reply (rid 0), from its own buffer:
@@ -500,6 +511,19 @@ static void s_abandon (zmgr_client_t *self, uint64_t rid, uint32_t op, const cha
     a->name[name ? name_len : 0] = '\0';
 }
 
+/*  Is frame an array of replies (a batch) rather than one reply, whose
+ *  first element is a rid? */
+static bool s_is_batch (const uint8_t *f, size_t len)
+{
+    size_t head = len >= 1 && (f[0] & 0xf0) == 0x90 ? 1
+                : len >= 3 && f[0] == 0xdc          ? 3
+                : len >= 5 && f[0] == 0xdd          ? 5 : 0;
+    if (!head || len <= head)
+        return false;
+    uint8_t e = f[head];
+    return (e & 0xf0) == 0x90 || e == 0xdc || e == 0xdd;
+}
+
 /*  Takes one reply off the socket without waiting: 0 with *r filled, 1 when
  *  a frame came that is no reply for us (ignored), 2 for a notice (given to
  *  the notice hook), -1 when none is there, -2 when the direct connection
@@ -522,17 +546,36 @@ static int s_take_reply (zmgr_client_t *self, s_reply_t *r)
             return -1;
         }
     } else {
-        zmq_msg_init (&msg);
-        if (zmq_msg_recv (&msg, self->sock, ZMQ_DONTWAIT) < 0) {
-            zmq_msg_close (&msg);
-            return -1;
+        zmq_msg_init (&msg);   /* stays empty: frames come in self->zr */
+        bool single = false;
+        if (self->zr_left == 0) {
+            zmq_msg_close (&self->zr);
+            zmq_msg_init (&self->zr);
+            if (zmq_msg_recv (&self->zr, self->sock, ZMQ_DONTWAIT) < 0)
+                return -1;
+            if (zmq_msg_more (&self->zr))
+                return 1;
+            proto_slice_t whole = { zmq_msg_data (&self->zr), zmq_msg_size (&self->zr) };
+            size_t count;
+            if (s_is_batch (whole.ptr, whole.len)
+                && proto_read_array (whole, &count, &self->zr_rest) == 0 && count > 0)
+                self->zr_left = count;
+            else {
+                single = true;
+                data = whole.ptr;
+                len = whole.len;
+            }
         }
-        if (zmq_msg_more (&msg)) {
-            zmq_msg_close (&msg);
-            return 1;
+        if (!single) {
+            proto_slice_t item;
+            if (proto_next (&self->zr_rest, &item) != 0) {
+                self->zr_left = 0;
+                return 1;
+            }
+            self->zr_left--;
+            data = item.ptr;
+            len = item.len;
         }
-        data = zmq_msg_data (&msg);
-        len = zmq_msg_size (&msg);
     }
     proto_slice_t payload;
     memset (r, 0, sizeof *r);
@@ -586,6 +629,9 @@ static int s_wait_readable (zmgr_client_t *self, int64_t deadline_us)
         int ev = s_direct_poll (self, false, deadline_us);
         return ev ? 1 : 0;   /* a hang-up reads as EOF, which says it is lost */
     }
+    int rc = s_zmq_flush (self);   /* what we wait for may still be here */
+    if (rc)
+        return rc;
     long wait = -1;
     if (deadline_us >= 0) {
         int64_t left = deadline_us - s_now_us ();
@@ -593,7 +639,7 @@ static int s_wait_readable (zmgr_client_t *self, int64_t deadline_us)
     }
     zmq_pollitem_t items[2] = { { self->sock, 0, ZMQ_POLLIN, 0 },
                                 { self->mon, 0, ZMQ_POLLIN, 0 } };
-    int rc = zmq_poll (items, 2, wait);
+    rc = zmq_poll (items, 2, wait);
     if (rc < 0) {
         if (errno == EINTR)
             return 0;
@@ -699,11 +745,52 @@ static int s_send_buf (zmgr_client_t *self)
             return s_direct_drain (self);
         return 0;
     }
+    /*  Batching, as on the direct transport, into one frame of many
+     *  requests (PROTOCOL.md section 2) when the broker takes them. */
+    bool batch = self->batch_max && (self->inflight > 0 || self->batch_next);
+    self->batch_next = false;
+    if (batch) {
+        proto_put_raw (&self->zb, self->buf.data, self->buf.len);
+        if (self->zb.oom)
+            return client_fail (self, ZMGR_ENOMEM, "out of memory queueing a request");
+        if (++self->zb_count >= self->batch_max || self->zb.len >= S_BATCH_BYTES)
+            return s_zmq_flush (self);
+        return 0;
+    }
+    int rc = s_zmq_flush (self);   /* what was batched goes first */
+    return rc ? rc : s_zmq_send (self, self->buf.data, self->buf.len);
+}
+
+/*  Sends the batched requests as one frame (a lone one as itself). */
+static int s_zmq_flush (zmgr_client_t *self)
+{
+    if (self->zb_count == 0)
+        return 0;
+    int rc;
+    if (self->zb_count == 1)
+        rc = s_zmq_send (self, self->zb.data, self->zb.len);
+    else {
+        proto_buf_t f;
+        proto_buf_init (&f);
+        proto_put_array (&f, self->zb_count);
+        proto_put_raw (&f, self->zb.data, self->zb.len);
+        rc = f.oom ? client_fail (self, ZMGR_ENOMEM, "out of memory sending a batch")
+                   : s_zmq_send (self, f.data, f.len);
+        proto_buf_fini (&f);
+    }
+    proto_buf_reset (&self->zb);
+    self->zb_count = 0;
+    return rc;
+}
+
+/*  Sends one frame on the DEALER. */
+static int s_zmq_send (zmgr_client_t *self, const void *data, size_t len)
+{
     /*  With ZMQ_IMMEDIATE a send waits for a connection: wait for one
      *  with the monitor in view, so that a refused key fails at once. */
     int64_t deadline = s_now_us () + (int64_t) self->timeout_ms * 1000;
     for (;;) {
-        if (zmq_send (self->sock, self->buf.data, self->buf.len, ZMQ_DONTWAIT) >= 0)
+        if (zmq_send (self->sock, data, len, ZMQ_DONTWAIT) >= 0)
             return 0;
         if (errno != EAGAIN && errno != EINTR)
             return client_fail (self, ZMGR_EINTERNAL, "zmq_send: %s", zmq_strerror (errno));
@@ -819,6 +906,9 @@ static int s_hello (zmgr_client_t *self, int wait_ms)
             if (proto_read_str (k, &key, &klen, false) == 0 && klen == 7
                 && !memcmp (key, "max_msg", 7) && proto_read_int (v, &limit) == 0 && limit > 0)
                 self->max_msg = (size_t) limit;
+            else if (klen == 5 && !memcmp (key, "batch", 5) && proto_read_int (v, &limit) == 0
+                     && limit > 1)
+                self->batch_max = (size_t) (limit > 1024 ? 1024 : limit);
             else if (klen == 7 && !memcmp (key, "time_ms", 7) && proto_read_int (v, &limit) == 0
                      && limit > 0) {
                 self->deadlines = true;
@@ -1023,6 +1113,9 @@ zmgr_client_t *zmgr_client_new (const char *endpoint, int *status_p)
 
 static void s_close_sockets (zmgr_client_t *self)
 {
+    self->zr_left = 0;
+    proto_buf_reset (&self->zb);
+    self->zb_count = 0;
     if (self->direct) {
         if (self->fd >= 0)
             close (self->fd);
@@ -1124,6 +1217,8 @@ static void s_destroy (zmgr_client_t *self)
     free (self->abandoned);
     free (self->rbuf);
     free (self->wbuf);
+    proto_buf_fini (&self->zb);
+    zmq_msg_close (&self->zr);
     proto_buf_fini (&self->buf);
     free (self->endpoint);
     free (self);
@@ -1195,6 +1290,8 @@ static zmgr_client_t *s_new (const char *endpoint, int timeout_ms, int *status_p
     }
     self->timeout_ms = timeout_ms;
     proto_buf_init (&self->buf);
+    proto_buf_init (&self->zb);
+    zmq_msg_init (&self->zr);
     if (getrandom (self->cid, sizeof self->cid, 0) != (ssize_t) sizeof self->cid) {
         /*  No entropy source: time and pid still tell handles apart. */
         uint64_t t = (uint64_t) s_now_us () ^ ((uint64_t) getpid () << 40);
@@ -1341,7 +1438,9 @@ int zmgr_flush (zmgr_client_t *self)
 {
     if (!self)
         return ZMGR_EINVAL;
-    return self->direct && self->fd >= 0 ? s_direct_drain (self) : 0;
+    if (self->direct)
+        return self->fd >= 0 ? s_direct_drain (self) : 0;
+    return self->sock ? s_zmq_flush (self) : 0;
 }
 
 int zmgr_call (zmgr_client_t *self, int op, const char *name, zmgr_value_t *const *args,
