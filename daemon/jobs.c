@@ -168,9 +168,51 @@ static void s_timer (job_t *job, int64_t deadline)
     job->timed = true;
 }
 
+/*  Owner keys, interned: a job holds a pointer rather than a copy of 41
+ *  bytes. There are as many distinct keys as allowed CURVE keys and
+ *  local uids, so they stay until shutdown. */
+typedef struct s_key {
+    struct s_key *next;
+    size_t len;
+    char key[];
+} s_key_t;
+static s_key_t *s_keys[64];
+
+static const char *s_intern_key (const char *key, size_t len)
+{
+    if (len == 0)
+        return "";
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (uint8_t) key[i]) * 1099511628211ull;
+    s_key_t **bucket = &s_keys[h & 63];
+    for (s_key_t *k = *bucket; k; k = k->next)
+        if (k->len == len && memcmp (k->key, key, len) == 0)
+            return k->key;
+    s_key_t *k = xmalloc (sizeof *k + len + 1);
+    k->len = len;
+    memcpy (k->key, key, len);
+    k->key[len] = '\0';
+    k->next = *bucket;
+    *bucket = k;
+    return k->key;
+}
+
+static void s_free_keys (void)
+{
+    for (size_t b = 0; b < 64; b++)
+        while (s_keys[b]) {
+            s_key_t *k = s_keys[b];
+            s_keys[b] = k->next;
+            xfree (k);
+        }
+}
+
 static void s_free (job_t *job)
 {
-    park_fail_all (&job->waiters, ZMGR_ENOTFOUND, "job expired");
+    if (job->waiters)
+        park_fail_all (job->waiters, ZMGR_ENOTFOUND, "job expired");
+    xfree (job->waiters);
     xfree (job->args);
     xfree (job->result);
     xfree (job);
@@ -340,9 +382,9 @@ static void s_finish (job_t *job, int status, const char *reason, const void *va
     job->result = blob_new (value, len);
     job->final_wall_ms = wall_ms ();
     s_record_finish (job);
-    while (job->waiters.head) {
+    while (job->waiters && job->waiters->head) {
         if (status == 0)
-            park_reply (job->waiters.head, value, len);
+            park_reply (job->waiters->head, value, len);
         else {
             const uint8_t *msg;
             size_t mlen;
@@ -351,7 +393,7 @@ static void s_finish (job_t *job, int status, const char *reason, const void *va
                 snprintf (text, sizeof text, "%.*s", (int) mlen, msg);
             else
                 snprintf (text, sizeof text, "%s", reason);
-            park_fail (job->waiters.head, status, text);
+            park_fail (job->waiters->head, status, text);
         }
     }
     peer_t *to = job->notify ? peers_by_session (job->submitter) : NULL;
@@ -500,6 +542,7 @@ void jobs_init_ids (void)
 job_t *jobs_submit (const job_spec_t *spec, const peer_t *submitter)
 {
     job_t *job = xcalloc (1, sizeof *job);
+    job->owner_key = "";
     job->id = ++s_next_id;
     job->fq = s_fq (spec->fn, spec->fn_len, true);
     job->fq->count[J_PENDING]++;
@@ -513,7 +556,7 @@ job_t *jobs_submit (const job_spec_t *spec, const peer_t *submitter)
     job->notify = spec->notify;
     job->shared = spec->shared;
     if (submitter)
-        snprintf (job->owner_key, sizeof job->owner_key, "%s", submitter->key);
+        job->owner_key = s_intern_key (submitter->key, strlen (submitter->key));
     job->submitter = submitter ? submitter->session : 0;
     job->created_ms = now_ms ();
     job->start_wall_ms = spec->delay_ms > 0 ? wall_ms () + spec->delay_ms : 0;
@@ -663,6 +706,7 @@ int jobs_restore_submit (uint64_t id, proto_slice_t fn, proto_slice_t args, int6
         || len > 64)
         return -1;
     job_t *job = xcalloc (1, sizeof *job);
+    job->owner_key = "";
     job->id = id;
     job->fq = s_fq (name, len, true);
     job->state = J_PENDING;
@@ -678,9 +722,8 @@ int jobs_restore_submit (uint64_t id, proto_slice_t fn, proto_slice_t args, int6
     const uint8_t *okey;
     size_t olen;
     if (owner_key.ptr && proto_read_str (owner_key, &okey, &olen, false) == 0
-        && olen < sizeof job->owner_key) {
-        memcpy (job->owner_key, okey, olen);
-        job->owner_key[olen] = '\0';
+        && olen < 64) {
+        job->owner_key = s_intern_key ((const char *) okey, olen);
     }
     job->start_wall_ms = start_wall_ms;
     job->created_ms = now_ms ();
@@ -846,7 +889,8 @@ void jobs_shutdown (void)
     for (size_t i = 0; i < s_nbuckets; i++)
         for (job_t *j = s_table[i], *next; j; j = next) {
             next = j->hnext;
-            park_fail_all (&j->waiters, ZMGR_ESHUTDOWN, "broker is shutting down");
+            if (j->waiters)
+                park_fail_all (j->waiters, ZMGR_ESHUTDOWN, "broker is shutting down");
             s_free (j);
         }
     xfree (s_table);
@@ -860,6 +904,7 @@ void jobs_shutdown (void)
         xfree (f);
     }
     heap_fini (&s_timers);
+    s_free_keys ();
     s_running = 0;
     s_no_dispatch = false;   /* back to the state of a fresh start */
 }

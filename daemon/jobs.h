@@ -35,32 +35,33 @@ typedef struct fq {
 typedef struct job {
     heap_node_t pnode;      /* in fq->pending (deadline = -priority) */
     heap_node_t tnode;      /* in the job timers (delay, run timeout or TTL) */
-    bool timed;             /* tnode is in the timers */
     uint64_t id;            /* > 0 */
     fq_t *fq;               /* its function */
     blob_t *args;           /* packed argument array; freed once final */
-    int state;              /* J_* */
-    int priority;           /* higher first */
     int64_t timeout_ms;     /* per attempt, 0 = none */
     int64_t ttl_ms;         /* result kept this long once final */
-    int retries_left;       /* further attempts after death/timeout */
-    int attempts;           /* attempts started */
     uint64_t dispatched;    /* dispatch order: a worker runs its jobs in it */
-    bool chunk;             /* args is an array of argument arrays */
-    bool notify;            /* push job.done to the submitter */
-    bool shared;            /* any key may see it, not only its owner's */
-    char owner_key[41];     /* CURVE key of its submitter, "" when local */
+    const char *owner_key;  /* CURVE key (or uid:N) of its submitter, "" when
+                               local; interned (jobs_intern_key), never freed */
     uint64_t submitter;     /* session that submitted it */
     struct peer *worker;    /* running on, or NULL */
-    int status;             /* final: 0 or ZMGR_EJOBFAILED/ECANCELLED */
     const char *reason;     /* final failure: error/timeout/worker-died/cancelled */
     blob_t *result;         /* final: result value or message string */
     uint64_t progress_done, progress_total; /* last progress report */
     int64_t created_ms;     /* submission time, monotonic */
     int64_t start_wall_ms;  /* a delayed job's start, wall clock (0: at once) */
     int64_t final_wall_ms;  /* when it ended, wall clock */
-    wlist_t waiters;        /* parked job.result requests */
+    wlist_t *waiters;       /* parked job.result requests, made on demand */
     struct job *hnext;      /* id hash chain */
+    int state;              /* J_* */
+    int priority;           /* higher first */
+    int retries_left;       /* further attempts after death/timeout */
+    int attempts;           /* attempts started */
+    int status;             /* final: 0 or ZMGR_EJOBFAILED/ECANCELLED */
+    bool timed;             /* tnode is in the timers */
+    bool chunk;             /* args is an array of argument arrays */
+    bool notify;            /* push job.done to the submitter */
+    bool shared;            /* any key may see it, not only its owner's */
 } job_t;
 
 /*  A connected worker (peer->worker). */

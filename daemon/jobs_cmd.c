@@ -153,7 +153,9 @@ int job_cmd_result (cmd_ctx_t *ctx)
     if (timeout == 0)
         return cmd_error (ctx, ZMGR_ETIMEOUT, "job %llu is %s", (unsigned long long) job->id,
                           jobs_state_names[job->state]);
-    return cmd_park (ctx, &job->waiters, timeout, ZMGR_ETIMEOUT, NULL, NULL);
+    if (!job->waiters)   /* most jobs are never waited on this way */
+        job->waiters = xcalloc (1, sizeof *job->waiters);
+    return cmd_park (ctx, job->waiters, timeout, ZMGR_ETIMEOUT, NULL, NULL);
 }
 
 static void s_kv_str (proto_buf_t *b, const char *k, const char *v)
