@@ -453,14 +453,14 @@ for tr in ipc unix; do
     lu=$(ratio "$zl" "$u_p50")
     lat_r="$lat_r, zmgr $tr/af_unix = $lu $(pass_miss "$lu" '<=' 3)"
 done
-z_unix_p50=${ZP[unix,$k]:--}
+z_unix_p50="${ZP[unix,$k]:--} us"
 [ -z "$UNIX_NA" ] || z_unix_p50=n/a
 echo "latency  dict_set, 1 client, depth 1, p50 round trip, median of $LAT_ROUNDS" \
      "alternating runs: ${lat_z#, }, raw echo ${e_p50:--} us, af_unix ${u_p50:--} us"
 echo "         ${lat_r#, } (goal: <= 3);" \
      "zmgr ipc/echo = $(ratio "$(echo "${z_lat[ipc]:-}" | median)" "$e_p50")"
 echo "         (from the table's runs: zmgr ipc ${ZP[ipc,$k]:--} us," \
-     "zmgr unix $z_unix_p50 us, echo ${EP[1,1]:--} us, af_unix ${UP[1,1]:--} us," \
+     "zmgr unix $z_unix_p50, echo ${EP[1,1]:--} us, af_unix ${UP[1,1]:--} us," \
      "redis ${HP[$k]:--} us, python ${PP[dict_set,1]:--} us)"
 z_delta=$(( (z_rss1 - z_rss0) * 1024 ))
 r_rss_delta=$(( (r_rss1 - r_rss0) * 1024 ))
