@@ -65,8 +65,8 @@ done
 py=$(python_missing) && missing="$missing $py"
 if [ -n "$missing" ]; then
     echo "run.sh: missing:$missing" >&2
-    echo "run.sh: the references need Debian's Redis and Python ($PYTHON, whatever" >&2
-    echo "    python3 comes first on PATH); install them with" >&2
+    echo "run.sh: the references need Debian's Redis and Debian's Python at $PYTHON" >&2
+    echo "    (not whichever python3 comes first on PATH); install them with" >&2
     echo "    sudo apt-get install redis-server redis-tools python3 cmake" >&2
     echo "run.sh: (redis-server is only started by this script, on a unix socket" >&2
     echo "    in a temp dir; you may 'systemctl disable --now redis-server' after)" >&2

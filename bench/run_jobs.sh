@@ -93,8 +93,8 @@ if [ "$GEARMAN" = 1 ] && ! { [ -x "$BUILD/bench/gearman_client" ] \
 fi
 if [ -n "$missing" ]; then
     echo "run_jobs.sh: missing:$missing" >&2
-    echo "run_jobs.sh: the references need Debian's Python ($PYTHON, whatever python3" >&2
-    echo "    comes first on PATH) and Debian's Gearman; install them with" >&2
+    echo "run_jobs.sh: the references need Debian's Python at $PYTHON (not whichever" >&2
+    echo "    python3 comes first on PATH) and Debian's Gearman; install them with" >&2
     echo "    sudo apt-get install python3 cmake pkg-config gearman-job-server libgearman-dev" >&2
     echo "run_jobs.sh: (gearmand is only started by this script, on 127.0.0.1; you may" >&2
     echo "    'systemctl disable --now gearman-job-server' after), or run with --no-gearman" >&2
