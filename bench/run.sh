@@ -296,9 +296,8 @@ done <"$TMP/python.out"
 # Latency: a depth-1 p50 moves with whatever else the machine does (an idle
 # CPU wakes up slower than a busy one), so the echo, the AF_UNIX ping-pong
 # and zmgr on each transport are measured back to back, alternating, and
-# the medians compared.
-median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ v[NR] = $1 }
-    END { if (NR) print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
+# the medians compared (lib.sh's median: a run that printed nothing is left
+# out, and no value at all gives an empty median, not an error).
 LAT_ROUNDS=5 LAT_SECS=1
 [ "$SECS" -ge 3 ] || LAT_ROUNDS=3
 e_lat="" u_lat=""
