@@ -1,6 +1,7 @@
 # shellcheck shell=bash
 # bench/lib.sh - shell helpers shared by run.sh, run_jobs.sh and run_durable.sh (sourced).
-# ME names the calling script in messages; TMP is its scratch directory.
+# ME names the calling script in messages; TMP is its scratch directory (only the
+# functions use it, so the file may be sourced before TMP exists).
 
 stop_pid() {  # pid: SIGTERM, up to 5 s, then SIGKILL; only our own children
     local pid=$1 _
@@ -40,6 +41,30 @@ wait_until() {  # what pid timeout_s command...: poll until the command
 }
 
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+
+# Every Python figure comes from Debian's interpreter, named by its path: the
+# first python3 on PATH may be a pyenv or venv build with other timings. -I
+# (isolated) also keeps PYTHONPATH, PYTHONHOME and a user site from reaching
+# it; multiprocessing passes the flag on to the processes it starts.
+PYTHON=/usr/bin/python3
+
+python_missing() {  # -> status 0 (and a word for the missing list) if $PYTHON cannot run
+    if [ -x "$PYTHON" ] && "$PYTHON" -I -c 'import multiprocessing' >/dev/null 2>&1; then
+        return 1
+    fi
+    echo "$PYTHON"
+}
+
+python_about() {  # -> "/usr/bin/python3 3.11.2", plus the PATH's python3 if it is another
+    local v other
+    v=$("$PYTHON" -I -c 'import sys; print(sys.version.split()[0])' 2>/dev/null || echo '?')
+    other=$(command -v python3 2>/dev/null || true)
+    if [ -n "$other" ] && [ "$(readlink -f "$other")" != "$(readlink -f "$PYTHON")" ]; then
+        echo "$PYTHON $v (not $other, first on PATH)"
+    else
+        echo "$PYTHON $v"
+    fi
+}
 
 # ---- added for run_durable.sh (run.sh and run_jobs.sh define their own
 # copies of field, note_invalid, result, progress, ratio, median and goal
@@ -107,9 +132,13 @@ ensure_built() {  # build_dir target=path...: configures (Release) and builds
     done
     [ -n "$missing" ] || return 0
     echo "$ME: building$missing in $build" >&2
-    [ -f "$build/CMakeCache.txt" ] \
-        || cmake -S "$ROOT" -B "$build" -DCMAKE_BUILD_TYPE=Release \
-                 -DBUILD_TESTING=OFF >&2
+    # A new dir is configured as Release; an existing one again as it is, so
+    # that it learns of targets added since it was made.
+    if [ -f "$build/CMakeCache.txt" ]; then
+        cmake -S "$ROOT" -B "$build" >&2
+    else
+        cmake -S "$ROOT" -B "$build" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF >&2
+    fi
     # shellcheck disable=SC2086 # one word per target
     cmake --build "$build" -j2 --target $missing >&2
 }

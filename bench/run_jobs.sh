@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # bench/run_jobs.sh - the jobs benchmark: zmgr's Pool against its references
-# Starts its own zmgrd with 2 local workers (and one with 1 worker for the
-# speed-up line, one with none for the memory line), a raw libzmq ROUTER
-# echo (zmq_echo), and Gearman (Debian's gearmand on 127.0.0.1, a free port,
-# with 2 bench/gearman_worker processes); runs jobs_bench, pool_bench.py
-# (Python's multiprocessing.Pool and ProcessPoolExecutor, 2 workers) and
+# Starts its own zmgrd with 2 local workers (on its ipc endpoint and, where
+# it takes one, a unix:// endpoint; one with 1 worker for the speed-up line,
+# one with none for the memory line), a raw libzmq ROUTER echo (zmq_echo),
+# and Gearman (Debian's gearmand on 127.0.0.1, a free port, with 2
+# bench/gearman_worker processes); runs jobs_bench, pool_bench.py with
+# Debian's /usr/bin/python3 (multiprocessing.Pool and ProcessPoolExecutor) and
 # gearman_client; prints a table of jobs/s and ratios, the latency, speed-up
 # and memory lines and the issue's goals; stops all it started on exit.
 # What the numbers mean: bench/README.md, section "Jobs".
@@ -27,7 +28,7 @@ ROUNDS=3
 GEARMAN=1
 
 usage() {
-    sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+    sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
     cat <<EOF
 
   --quick        1 round, $((JOBS / 4)) jobs, 2000 apply calls, Gearman's
@@ -73,12 +74,16 @@ for v in "$ROUNDS" "$JOBS" "$MAP_ITEMS" "$CALLS" "$PENDING"; do
 done
 
 # ---- what we need ---------------------------------------------------------
+ME=run_jobs.sh
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
 missing=""
-tools="python3 cmake"
+tools="cmake"
 [ "$GEARMAN" = 0 ] || tools="$tools gearmand"
 for tool in $tools; do
     command -v "$tool" >/dev/null 2>&1 || missing="$missing $tool"
 done
+py=$(python_missing) && missing="$missing $py"
 # The Gearman programs need libgearman to build (Debian names its .pc gearmand).
 if [ "$GEARMAN" = 1 ] && ! { [ -x "$BUILD/bench/gearman_client" ] \
         && [ -x "$BUILD/bench/gearman_worker" ]; } \
@@ -88,7 +93,8 @@ if [ "$GEARMAN" = 1 ] && ! { [ -x "$BUILD/bench/gearman_client" ] \
 fi
 if [ -n "$missing" ]; then
     echo "run_jobs.sh: missing:$missing" >&2
-    echo "run_jobs.sh: the references need Python and Debian's Gearman; install them with" >&2
+    echo "run_jobs.sh: the references need Debian's Python at $PYTHON (not whichever" >&2
+    echo "    python3 comes first on PATH) and Debian's Gearman; install them with" >&2
     echo "    sudo apt-get install python3 cmake pkg-config gearman-job-server libgearman-dev" >&2
     echo "run_jobs.sh: (gearmand is only started by this script, on 127.0.0.1; you may" >&2
     echo "    'systemctl disable --now gearman-job-server' after), or run with --no-gearman" >&2
@@ -126,9 +132,6 @@ fi
 # ---- servers --------------------------------------------------------------
 LOAD_START=$(cut -d' ' -f1 /proc/loadavg)  # others' work skews the numbers
 TMP=$(mktemp -d /tmp/zmgr-jobsbench-XXXXXX)
-ME=run_jobs.sh
-# shellcheck source=bench/lib.sh
-. "$ROOT/bench/lib.sh"
 PIDS=()           # everything we started, stopped in reverse order on exit
 FAILED=0
 
@@ -152,6 +155,10 @@ mkdir -m 700 "$XDG_RUNTIME_DIR"
 export ZMGR_ENDPOINT=ipc://$XDG_RUNTIME_DIR/zmgr/zmgrd.sock
 EP1=ipc://$TMP/zmgrd-1.sock    # the 1-worker broker (speed-up)
 EP0=ipc://$TMP/zmgrd-0.sock    # the broker without workers (memory)
+# The 2-worker broker listens on unix:// too, for a second latency figure;
+# a zmgrd or libzmgr without unix:// leaves it n/a, the reason in UNIX_NA.
+UNIX_EP=unix://$TMP/zmgrd-unix.sock
+UNIX_NA=""
 
 start_zmgrd() {  # name workers extra-args...: starts one, sets ZPID
     local name=$1 n=$2
@@ -160,13 +167,29 @@ start_zmgrd() {  # name workers extra-args...: starts one, sets ZPID
     ZPID=$!
     PIDS+=("$ZPID")
 }
-start_zmgrd zmgrd "$WORKERS"
+start_zmgrd zmgrd "$WORKERS" -e "$UNIX_EP"
 ZMGRD_PID=$ZPID
 start_zmgrd zmgrd-1 1 --no-default-endpoint -e "$EP1"
 ZMGRD1_PID=$ZPID
 start_zmgrd zmgrd-0 0 --no-default-endpoint -e "$EP0"
 ZMGRD0_PID=$ZPID
-wait_until zmgrd "$ZMGRD_PID" 20 "$JBENCH" --workers "$WORKERS" wait
+if ! wait_until zmgrd "$ZMGRD_PID" 20 "$JBENCH" --workers "$WORKERS" wait 2>/dev/null; then
+    why=$(grep -m 1 -i 'unix' "$TMP/zmgrd.log" || true)
+    if kill -0 "$ZMGRD_PID" 2>/dev/null || [ -z "$why" ]; then
+        echo "run_jobs.sh: zmgrd did not come up (see zmgrd.log)" >&2
+        exit 1
+    fi
+    UNIX_NA="unix:// not supported by this zmgrd"
+    echo "run_jobs.sh: zmgrd refused $UNIX_EP: $why; its unix latency is n/a" >&2
+    rm -f "$TMP/zmgrd.log"
+    start_zmgrd zmgrd "$WORKERS"
+    ZMGRD_PID=$ZPID
+    wait_until zmgrd "$ZMGRD_PID" 20 "$JBENCH" --workers "$WORKERS" wait
+elif ! wait_until "zmgrd on $UNIX_EP" "$ZMGRD_PID" 5 \
+        "$JBENCH" --endpoint "$UNIX_EP" --workers "$WORKERS" wait 2>/dev/null; then
+    UNIX_NA="unix:// not supported by this libzmgr"
+    echo "run_jobs.sh: jobs_bench cannot reach $UNIX_EP; its unix latency is n/a" >&2
+fi
 wait_until "zmgrd (1 worker)" "$ZMGRD1_PID" 20 "$JBENCH" --endpoint "$EP1" --workers 1 wait
 wait_until "zmgrd (no workers)" "$ZMGRD0_PID" 20 "$JBENCH" --endpoint "$EP0" --workers 0 wait
 
@@ -176,7 +199,7 @@ PIDS+=($!)
 wait_until zmq_echo "$!" 10 test -S "$TMP/echo.sock"
 
 free_port() {  # a TCP port on 127.0.0.1 that nothing listens on right now
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+    "$PYTHON" -I -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 start_gearmand() {  # name: starts one on 127.0.0.1, sets GPID and GPORT
     GPORT=$(free_port)
@@ -267,12 +290,17 @@ for r in $(seq "$ROUNDS"); do
     line=$(result "$JBENCH" apply "$CALLS")
     keep z_p50 "$line" p50_us
     keep z_p99 "$line" p99_us
+    if [ -z "$UNIX_NA" ]; then
+        line=$(result "$JBENCH" --endpoint "$UNIX_EP" apply "$CALLS")
+        keep zu_p50 "$line" p50_us
+        keep zu_p99 "$line" p99_us
+    fi
     line=$(result "$ZBENCH" --echo "$ECHO_EP" --clients 1 --depth 1 --seconds 1)
     keep e_p50 "$line" p50_us
     keep e_p99 "$line" p99_us
 
     progress "round $r: python"
-    timeout $((JOBS / 500 + CALLS / 100 + 300)) python3 "$ROOT/bench/pool_bench.py" \
+    timeout $((JOBS / 500 + CALLS / 100 + 300)) "$PYTHON" -I "$ROOT/bench/pool_bench.py" \
         --workers "$WORKERS" --jobs "$JOBS" --map-items "$MAP_ITEMS" \
         --chunksize 0 --chunksize "$MAP_CHUNK" --calls "$CALLS" \
         >"$TMP/python.out" 2>"$TMP/python.log" \
@@ -333,6 +361,7 @@ sanit=$(sed -n 's/^ZMGR_SANITIZE:[A-Z]*=//p' "$BUILD/CMakeCache.txt" 2>/dev/null
 echo "zmgr jobs benchmark - $(date -u +%FT%TZ), $(nproc) CPUs, load $LOAD_START at start," \
      "$LOAD_END at end, ${btype:-unknown} build${sanit:+ with sanitizers $sanit (numbers not meaningful)};" \
      "$WORKERS workers everywhere; median of $ROUNDS round(s)"
+echo "python   $(python_about)"
 row() {
     printf '%-34s | %9s %9s %9s %9s | %6s %6s %6s\n' "$@"
 }
@@ -359,9 +388,11 @@ echo
 zp50=$(med z_p50) zp99=$(med z_p99) pp50=$(med p_p50) pp99=$(med p_p99)
 ep50=$(med e_p50)
 lat_py=$(ratio "$zp50" "$pp50") lat_echo=$(ratio "$zp50" "$ep50")
+zu="n/a ($UNIX_NA)"
+[ -n "$UNIX_NA" ] || zu="$(num "$(med zu_p50)") / $(num "$(med zu_p99)") us"
 echo "latency  synchronous apply of echo, p50 / p99 over $CALLS calls: zmgr $(num "$zp50") /" \
-     "$(num "$zp99") us, Python Pool.apply $(num "$pp50") / $(num "$pp99") us;" \
-     "raw libzmq echo round trip p50 $(num "$ep50") us;" \
+     "$(num "$zp99") us, over unix:// $zu; Python Pool.apply $(num "$pp50") /" \
+     "$(num "$pp99") us; raw libzmq echo round trip p50 $(num "$ep50") us;" \
      "zmgr/python = $lat_py, zmgr/echo = $lat_echo"
 s1=$(med s1) s2=$(med s2)
 speedup=$(ratio "$s1" "$s2")
