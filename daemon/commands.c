@@ -528,23 +528,10 @@ fail:
         peers_end (peer, "hello refused");
 }
 
-/*  Is frame an array whose first element is an array (a batch), rather
- *  than a request, whose first element is its rid? */
-static bool s_is_batch (const uint8_t *f, size_t len)
-{
-    size_t head = len >= 1 && (f[0] & 0xf0) == 0x90 ? 1
-                : len >= 3 && f[0] == 0xdc          ? 3
-                : len >= 5 && f[0] == 0xdd          ? 5 : 0;
-    if (!head || len <= head)
-        return false;
-    uint8_t e = f[head];
-    return (e & 0xf0) == 0x90 || e == 0xdc || e == 0xdd;
-}
-
 void commands_dispatch_frame (const uint8_t *id, size_t id_len, int fd, int auth,
                               const void *frame, size_t len)
 {
-    if (!s_is_batch (frame, len)) {
+    if (!proto_is_batch (frame, len)) {
         commands_dispatch (id, id_len, fd, auth, frame, len);
         return;
     }

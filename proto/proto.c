@@ -366,6 +366,17 @@ static int s_read_container (proto_slice_t s, bool map, size_t *count,
     return 0;
 }
 
+bool proto_is_batch (const uint8_t *f, size_t len)
+{
+    size_t head = len >= 1 && (f[0] & 0xf0) == 0x90 ? 1
+                : len >= 3 && f[0] == 0xdc          ? 3
+                : len >= 5 && f[0] == 0xdd          ? 5 : 0;
+    if (!head || len <= head)
+        return false;
+    uint8_t e = f[head];
+    return (e & 0xf0) == 0x90 || e == 0xdc || e == 0xdd;
+}
+
 int proto_read_array (proto_slice_t s, size_t *count, proto_slice_t *body)
 {
     return s_read_container (s, false, count, body);

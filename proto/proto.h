@@ -140,6 +140,9 @@ int proto_type_from_name (const uint8_t *name, size_t len);
 
 /*  Requests one batch frame may hold (PROTOCOL.md section 2). */
 #define PROTO_MAX_BATCH 1024
+/*  Is frame a batch: an array whose first element is an array (a request
+ *  or a reply starts with its rid)? */
+bool proto_is_batch (const uint8_t *frame, size_t len);
 
 /*  The files of the default endpoints in their directory: the direct
  *  transport's (what clients use) and ZeroMQ's ipc one (local workers). */

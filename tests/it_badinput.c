@@ -715,9 +715,7 @@ static void s_take_replies (const uint8_t *frame, size_t size, uint64_t *rids, i
 {
     proto_slice_t whole = { frame, size }, rest, item;
     size_t count = 1;
-    bool batch = size > 1 && (frame[0] & 0xf0) == 0x90 && (frame[1] & 0xf0) == 0x90;
-    batch = batch || (size > 5 && frame[0] == 0xdd && (frame[5] & 0xf0) == 0x90);
-    if (batch)
+    if (proto_is_batch (frame, size))
         assert_int_equal (proto_read_array (whole, &count, &rest), 0);
     else
         rest = whole;

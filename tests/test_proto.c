@@ -1088,6 +1088,21 @@ static void test_names (void **state)
                       ZMGR_TYPE_DICT);
 }
 
+/*  A batch is an array whose first element is an array, in any of the
+ *  array header forms; a request or reply starts with its rid. */
+static void test_is_batch (void **state)
+{
+    (void) state;
+    assert_true (proto_is_batch ((const uint8_t *) "\x92\x93\x01\x04\xc0\x91\x02", 7));
+    assert_true (proto_is_batch ((const uint8_t *) "\xdc\x00\x01\x91\x01", 5));
+    assert_true (proto_is_batch ((const uint8_t *) "\xdd\x00\x00\x00\x01\xdc", 6));
+    assert_false (proto_is_batch ((const uint8_t *) "\x93\x01\x04\xc0", 4));
+    assert_false (proto_is_batch ((const uint8_t *) "\x90", 1));
+    assert_false (proto_is_batch ((const uint8_t *) "\xdd\x00\x00", 3));
+    assert_false (proto_is_batch ((const uint8_t *) "", 0));
+    assert_false (proto_is_batch ((const uint8_t *) "\x81\x91", 2));
+}
+
 static void test_default_endpoint (void **state)
 {
     (void) state;
@@ -1204,6 +1219,7 @@ int main (void)
         cmocka_unit_test (test_write_messages),
         cmocka_unit_test (test_read_values),
         cmocka_unit_test (test_names),
+        cmocka_unit_test (test_is_batch),
         cmocka_unit_test (test_default_endpoint),
         cmocka_unit_test (test_random_bytes),
     };

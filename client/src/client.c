@@ -511,19 +511,6 @@ static void s_abandon (zmgr_client_t *self, uint64_t rid, uint32_t op, const cha
     a->name[name ? name_len : 0] = '\0';
 }
 
-/*  Is frame an array of replies (a batch) rather than one reply, whose
- *  first element is a rid? */
-static bool s_is_batch (const uint8_t *f, size_t len)
-{
-    size_t head = len >= 1 && (f[0] & 0xf0) == 0x90 ? 1
-                : len >= 3 && f[0] == 0xdc          ? 3
-                : len >= 5 && f[0] == 0xdd          ? 5 : 0;
-    if (!head || len <= head)
-        return false;
-    uint8_t e = f[head];
-    return (e & 0xf0) == 0x90 || e == 0xdc || e == 0xdd;
-}
-
 /*  Takes one reply off the socket without waiting: 0 with *r filled, 1 when
  *  a frame came that is no reply for us (ignored), 2 for a notice (given to
  *  the notice hook), -1 when none is there, -2 when the direct connection
@@ -557,7 +544,7 @@ static int s_take_reply (zmgr_client_t *self, s_reply_t *r)
                 return 1;
             proto_slice_t whole = { zmq_msg_data (&self->zr), zmq_msg_size (&self->zr) };
             size_t count;
-            if (s_is_batch (whole.ptr, whole.len)
+            if (proto_is_batch (whole.ptr, whole.len)
                 && proto_read_array (whole, &count, &self->zr_rest) == 0 && count > 0)
                 self->zr_left = count;
             else {
