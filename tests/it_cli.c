@@ -399,6 +399,23 @@ static void test_help (void **state)
     assert_int_equal (r->rc, EX_USAGE);
 }
 
+/*  A blocking op's --timeout bounds the whole call, connecting included:
+ *  with the broker SIGSTOPped, queue get --timeout 1 took the library's
+ *  default 5 s to give up. */
+static void test_timeout_covers_connect (void **state)
+{
+    (void)state;
+    assert_int_equal (kill (s_daemon.pid, SIGSTOP), 0);
+    EXPECT (EX_UNREACHABLE, "", "queue", "get", "cli.stopped", "--timeout", "1");
+    long long took = s_run.ms;
+    assert_int_equal (kill (s_daemon.pid, SIGCONT), 0);
+    fprintf (stderr, "  queue get --timeout 1 on a stopped broker: %lld ms\n", took);
+    assert_true (took < 2500);
+    /*  and once it runs again, the same call times out in its second */
+    EXPECT (EX_EMPTY, "", "queue", "get", "cli.stopped", "--timeout", "1");
+    assert_true (s_run.ms >= 900 && s_run.ms < 2500);
+}
+
 static void test_unreachable (void **state)
 {
     (void)state;
@@ -1025,6 +1042,7 @@ int main (void)
         T (test_usage),
         T (test_help),
         T (test_unreachable),
+        T (test_timeout_covers_connect),
         T (test_lock_run_exit_code),
         T (test_lock_run_holds),
         T (test_lock_run_forwards_sigterm),
