@@ -38,6 +38,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <zmq.h>
 
 #include "keys.h"
@@ -85,7 +88,7 @@ typedef struct {
 
 static char s_keydir[64];     /* key pairs; "" when not made */
 static char s_allowdir[80];   /* <keydir>/allow: the allow-list */
-static s_key_t s_kbroker, s_kworker, s_kclient;
+static s_key_t s_kbroker, s_kworker, s_kclient, s_kadmin;
 
 /*  A key pair file; with role, also its entry in the allow-list. 0 or -1
  *  (made before any test runs, so no cmocka asserts here). */
@@ -492,6 +495,69 @@ static void test_worker_with_client_key_exits (void **state)
     assert_true (kit_daemon_log_has (&s_curve, "refused as a worker", 2000));
 }
 
+/* ---- connection limits over tcp --------------------------------------------- */
+
+/*  A CURVE client of the broker on s_tcp as key k: NULL when refused. */
+static zmgr_client_t *s_curve_client (const s_key_t *k, int *status)
+{
+    zmgr_client_opts_t opts = { .endpoint = s_tcp, .server_key = s_kbroker.public_key,
+                                .client_key = k->keyfile, .timeout_ms = 2000 };
+    return zmgr_client_new_opts (&opts, status);
+}
+
+/*  Raw tcp connections that never say a word hold descriptors: past
+ *  max_connections - 16 the broker admits only admin keys (libzmq cannot
+ *  refuse at accept; the ZAP handler refuses), counts and logs the
+ *  refusals, and admits everyone again once they are gone. Before, 209
+ *  such connections took the broker to its descriptor limit. */
+static void test_tcp_connection_limit (void **state)
+{
+    (void) state;
+    const char *const args[] = { "--workers", "0", "--secret-key", s_kbroker.keyfile,
+                                 "--allow-dir", s_allowdir, "-e", "tcp://127.0.0.1:*",
+                                 "--max-connections", "20", NULL };
+    assert_int_equal (kit_daemon_start_ex (&s_own, KIT_DAEMON_LOG, args), 0);
+    assert_true (s_logged_tcp (&s_own, s_tcp, sizeof s_tcp));
+    int port = atoi (strrchr (s_tcp, ':') + 1);
+    int st;
+    zmgr_client_t *c = s_curve_client (&s_kclient, &st);
+    assert_non_null (c);   /* below the limit: admitted */
+    zmgr_client_destroy (&c);
+    enum { N = 8 };
+    int fds[N];
+    for (int i = 0; i < N; i++) {
+        fds[i] = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons ((uint16_t) port),
+                                  .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
+        assert_int_equal (connect (fds[i], (struct sockaddr *) &sa, sizeof sa), 0);
+    }
+    usleep (300 * 1000);   /* the broker counts them from its monitor */
+    c = s_curve_client (&s_kclient, &st);
+    fprintf (stderr, "  client key with %d silent tcp connections: %s\n", N,
+             c ? "admitted" : zmgr_errname (st));
+    assert_null (c);
+    zmgr_client_t *a = s_curve_client (&s_kadmin, &st);
+    assert_non_null (a);   /* the reserve is the admins' */
+    assert_int_equal (zmgr_ping (a, NULL), 0);
+    zmgr_client_destroy (&a);
+    assert_true (kit_daemon_log_has (&s_own, "max_connections reached", 2000));
+    zmgr_client_t *local = kit_client (s_own.endpoint, 5000);
+    assert_non_null (local);   /* local connections are not held back */
+    int64_t refused = kit_stat_int (local, "refused_connections");
+    fprintf (stderr, "  refused_connections: %lld\n", (long long) refused);
+    assert_true (refused >= 1);
+    for (int i = 0; i < N; i++)
+        close (fds[i]);
+    long long deadline = kit_now_ms () + 3000;
+    while (!c && kit_now_ms () < deadline) {
+        usleep (100 * 1000);
+        c = s_curve_client (&s_kclient, &st);
+    }
+    assert_non_null (c);   /* admitted again */
+    zmgr_client_destroy (&c);
+    zmgr_client_destroy (&local);
+}
+
 /* ---- 2. hostile names ------------------------------------------------------ */
 
 /*  Names a terminal or a log reader would trip on: accepted (they are UTF-8). */
@@ -858,7 +924,8 @@ int main (void)
     }
     if (s_make_key (&s_kbroker, "broker", NULL) != 0
         || s_make_key (&s_kworker, "worker", "worker") != 0
-        || s_make_key (&s_kclient, "client", "client") != 0) {
+        || s_make_key (&s_kclient, "client", "client") != 0
+        || s_make_key (&s_kadmin, "admin", "admin") != 0) {
         fprintf (stderr, "it_hostile: making the keys in %s failed\n", s_keydir);
         kit_rmtree (s_keydir);
         return 1;
@@ -873,6 +940,7 @@ int main (void)
         cmocka_unit_test_teardown (test_hostile_names, s_each_teardown),
         cmocka_unit_test_teardown (test_max_memory, s_each_teardown),
         cmocka_unit_test_teardown (test_rlimit_as_default_bound, s_each_teardown),
+        cmocka_unit_test_teardown (test_tcp_connection_limit, s_each_teardown),
     };
     int failed = cmocka_run_group_tests_name ("curve broker, one local worker", curve_tests,
                                               s_curve_setup, s_curve_teardown);
