@@ -71,8 +71,10 @@ int key_file_read (const char *path, key_file_t *kf, char *err, size_t errsize)
                 fclose (f);
                 return -1;
             }
-            snprintf (kf->acl + used, sizeof kf->acl - used, "%s%s", used && vlen ? " " : "",
-                      value);
+            /*  Fits (checked above): a space between rules, then this one. */
+            if (used && vlen)
+                kf->acl[used++] = ' ';
+            memcpy (kf->acl + used, value, vlen + 1);
             kf->has_acl = true;
             continue;
         }
