@@ -46,7 +46,7 @@
 #define S_ADMIN_RESERVE 16      /* connections kept for admin uids */
 #define S_READ_CHUNK 65536      /* smallest read */
 #define S_TURN_BYTES (4u << 20) /* bytes read from one connection per turn */
-#define S_TURN_FRAMES 4096      /* requests dispatched from one per turn */
+#define S_TURN_FRAMES 4096      /* requests after which a turn stops reading one */
 #define S_EVENTS 256
 
 /*  A reply with a take, not yet written to the socket. */
@@ -393,13 +393,15 @@ static void s_close (s_conn_t *c, const char *why)
     s_count--;
 }
 
-/*  Dispatches the whole frames in c's read buffer; false when c must
- *  close (a length over the limit: logged). */
+/*  Dispatches the whole frames in c's read buffer, all of them: a frame
+ *  left there would wait for bytes that may never come while its client
+ *  waits for the reply (S_TURN_FRAMES stops the reading instead). False
+ *  when c must close (a length over the limit: logged). */
 static bool s_dispatch (s_conn_t *c, size_t *frames)
 {
     size_t off = 0;
     bool ok = true;
-    while (c->in_len - off >= 4 && *frames < S_TURN_FRAMES) {
+    while (c->in_len - off >= 4) {
         uint32_t len;
         memcpy (&len, c->in + off, 4);
         if (len > g_cfg.max_msg) {
