@@ -531,6 +531,7 @@ fail:
 void commands_dispatch_frame (const uint8_t *id, size_t id_len, int fd, int auth,
                               const void *frame, size_t len)
 {
+    g_stats.frames++;
     if (!proto_is_batch (frame, len)) {
         commands_dispatch (id, id_len, fd, auth, frame, len);
         return;

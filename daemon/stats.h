@@ -12,6 +12,7 @@ typedef struct {
     int64_t start_ms;        /* monotonic start time */
     bool stopping;           /* shutdown requested */
     uint64_t ops;            /* requests handled */
+    uint64_t frames;         /* messages handled: a batch is one, of many requests */
     uint64_t ops_last;       /* ops at the last tick */
     double ops_per_sec;      /* over the last tick */
     uint64_t errors;         /* error replies */

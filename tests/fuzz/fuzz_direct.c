@@ -10,8 +10,9 @@
  *    - on every client, a stream of [u32 len][reply] where each reply is one
  *      well-formed [rid, status, payload] of at most max_output bytes, cut
  *      short only where the broker closed that connection;
- *    - every whole frame a client wrote dispatched (g_stats.ops), unless the
- *      broker or the client closed the connection: none left unread or
+ *    - every whole frame a client wrote dispatched (g_stats.frames: a batch
+ *      frame is one, whatever it holds), unless the broker or the client
+ *      closed the connection: none left unread or
  *      stranded in a read buffer while the client waits for its replies;
  *    - a connection closed by the broker for every length over max_msg and
  *      every EOF;
@@ -342,9 +343,9 @@ static void s_drain (size_t n)
         size_t moved = 0;
         for (size_t i = 0; i < n; i++)
             moved += s_push (&s_clients[i]) + s_recv (&s_clients[i]);
-        uint64_t ops = g_stats.ops;
+        uint64_t ops = g_stats.frames;
         s_turn ();
-        bool busy = moved || ops != g_stats.ops || outbox_count () || s_nback;
+        bool busy = moved || ops != g_stats.frames || outbox_count () || s_nback;
         idle = busy ? 0 : idle + 1;
     }
 }
@@ -376,7 +377,7 @@ static void s_section (size_t n, uint8_t ctl, const uint8_t *p, size_t len,
 }
 
 /*  Once everything is answered: what came back, and what must have been
- *  done with what went in (ops0: g_stats.ops before the input). */
+ *  done with what went in (ops0: g_stats.frames before the input). */
 static void s_check (size_t n, uint64_t ops0)
 {
     size_t sent = 0;
@@ -396,7 +397,7 @@ static void s_check (size_t n, uint64_t ops0)
         closed |= c->eof || c->ended;
         sent += c->frames;
     }
-    uint64_t done = g_stats.ops - ops0;
+    uint64_t done = g_stats.frames - ops0;
     if (done > sent)
         s_fail ("more frames dispatched than written");
     if (!closed && done != sent)
@@ -453,7 +454,7 @@ int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
         return 0;
     uint8_t flags = data[0];
     size_t n = 1 + (size_t) (flags & 3) % 3;
-    uint64_t ops0 = g_stats.ops;
+    uint64_t ops0 = g_stats.frames;
     for (size_t i = 0; i < n; i++) {
         s_clients[i] = (s_client_t) { .fd = -1 };
         s_connect (&s_clients[i]);
