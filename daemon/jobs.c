@@ -326,7 +326,8 @@ static bool s_idle_other (const worker_t *w, const fq_t *fq)
  *  worker for that function is idle, so that work spreads first. */
 static void s_feed_worker (worker_t *w)
 {
-    while (!s_no_dispatch && (size_t) w->credit > w->nrunning) {
+    /*  A worker we killed is dying: what it is handed dies with it. */
+    while (!s_no_dispatch && !w->killed && (size_t) w->credit > w->nrunning) {
         fq_t *best = NULL;
         for (size_t i = 0; i < w->nfqs; i++) {
             if (w->nrunning > 0 && s_idle_other (w, w->fqs[i]))
@@ -470,6 +471,7 @@ static void s_abandon (worker_t *w, job_t *job)
         if (w->running[i]->dispatched < job->dispatched)
             running = false;
     if (w->local && running) {
+        w->killed = true;
         supervisor_kill ((pid_t) w->pid);
         return;
     }
@@ -657,15 +659,22 @@ void jobs_peer_gone (peer_t *peer)
     for (size_t i = 0; i < w->nfqs; i++)
         w->fqs[i]->nworkers--;
     /*  Its jobs go back (or fail) once it is off the list, so that they
-     *  go to the other workers. */
+     *  go to the other workers. A worker runs its jobs one at a time in
+     *  dispatch order, so only the one dispatched first had started; the
+     *  rest waited in its credit and are charged nothing. A worker says
+     *  bye only between jobs, and one we killed was killed for a job
+     *  already taken off its list: theirs never started at all. */
+    uint64_t first = UINT64_MAX;
+    if (!peer->said_bye && !w->killed)
+        for (size_t i = 0; i < w->nrunning; i++)
+            if (w->running[i]->dispatched < first)
+                first = w->running[i]->dispatched;
     while (w->nrunning > 0) {
         job_t *job = w->running[--w->nrunning];
         job->worker = NULL;
         s_running--;
         s_timer (job, -1);
-        if (peer->said_bye) {
-            /*  A worker says bye only between jobs (recycled, stopped):
-             *  what it still held never started and costs no retry. */
+        if (job->dispatched != first) {
             job->attempts--;
             s_record_requeue (job);
             s_ready (job);

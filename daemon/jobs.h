@@ -76,6 +76,7 @@ typedef struct worker {
     char name[64], host[64];/* as it said */
     int64_t pid;            /* as it said */
     bool local;             /* one of our supervised children */
+    bool killed;            /* killed by us (a job overran): fed no more */
     bool fresh;             /* not fed yet: its hello reply goes first */
     struct worker *next, *prev; /* in the worker list */
 } worker_t;

@@ -995,6 +995,46 @@ static void test_timeout_counts_from_start (void **state)
     assert_int_equal (s_job_attempts (s_client, second, NULL, 0), 1);
 }
 
+/*  SLOW ~1 s: a job over its timeout gets its worker killed. The jobs
+ *  queued behind it in that worker's credit never started, so they cost
+ *  no attempt: with retries 0 they still run, on the restarted worker.
+ *  Before, they failed with "worker-died: gave up after 1 attempt". */
+static void test_queued_jobs_outlive_a_kill (void **state)
+{
+    (void) state;
+    zmgr_job_opts_t opts = ZMGR_JOB_OPTS_INIT;
+    opts.retries = 0;
+    opts.timeout_ms = 300;
+    uint64_t stuck = s_submit ("sleep", "[5.0]", &opts);
+    opts.timeout_ms = 0;
+    enum { N = 4 };
+    uint64_t ids[N];
+    for (int i = 0; i < N; i++) {
+        char json[16];
+        snprintf (json, sizeof json, "[%d]", i);
+        ids[i] = s_submit ("echo", json, &opts);
+    }
+    zmgr_value_t *r = NULL;
+    assert_int_equal (zmgr_job_result (s_client, stuck, 5000, &r), ZMGR_EJOBFAILED);
+    assert_non_null (strstr (zmgr_client_errmsg (s_client), "timeout"));
+    int ok = 0;
+    for (int i = 0; i < N; i++) {
+        char json[16];
+        snprintf (json, sizeof json, "[%d]", i);
+        int rc = zmgr_job_result (s_client, ids[i], 10000, &r);
+        if (rc != 0)
+            fprintf (stderr, "  queued job %d: %s: %s\n", i, zmgr_errname (rc),
+                     zmgr_client_errmsg (s_client));
+        ok += rc == 0 && kit_value_is (r, json);
+        zmgr_value_destroy (&r);
+        if (rc == 0)   /* one attempt: the one that ran */
+            assert_int_equal (s_job_attempts (s_client, ids[i], NULL, 0), 1);
+    }
+    fprintf (stderr, "  %d of %d jobs queued behind the killed one succeeded\n", ok, N);
+    assert_int_equal (ok, N);
+    assert_true (s_wait_workers (s_client, s_nworkers, true, 10000));
+}
+
 /*  A function's own error reaches the caller, without a retry. */
 static void test_fail_text (void **state)
 {
@@ -1645,6 +1685,7 @@ int main (void)
     const struct CMUnitTest w1[] = {
         cmocka_unit_test_setup (test_exec_enabled, s_each_setup),
         cmocka_unit_test_setup (test_timeout_counts_from_start, s_each_setup),
+        cmocka_unit_test_setup (test_queued_jobs_outlive_a_kill, s_each_setup),
         cmocka_unit_test_setup (test_graceful_shutdown, s_each_setup),
     };
     /*  One local worker that recycles itself. */
