@@ -669,6 +669,14 @@ void jobs_peer_gone (peer_t *peer)
         for (size_t i = 0; i < w->nrunning; i++)
             if (w->running[i]->dispatched < first)
                 first = w->running[i]->dispatched;
+    /*  A local worker whose session ended without a bye may still run:
+     *  stopped (SIGSTOP) past the liveness window, or cut off. It is
+     *  killed before its jobs run again, so that an attempt given up on
+     *  can neither finish beside the next one nor report twice. */
+    if (w->local && !peer->said_bye && !w->killed) {
+        w->killed = true;
+        supervisor_kill ((pid_t) w->pid);
+    }
     while (w->nrunning > 0) {
         job_t *job = w->running[--w->nrunning];
         job->worker = NULL;

@@ -1035,6 +1035,39 @@ static void test_queued_jobs_outlive_a_kill (void **state)
     assert_true (s_wait_workers (s_client, s_nworkers, true, 10000));
 }
 
+/*  SLOW ~6 s: a local worker SIGSTOPped mid-job loses its session after the
+ *  liveness window (3 s) and the job runs again elsewhere; the stopped
+ *  worker is killed first, so that after a SIGCONT it could neither finish
+ *  its attempt beside the new one nor report it. Before, it lived on
+ *  stopped, and both runs completed once it was resumed. */
+static void test_stopped_worker_is_killed (void **state)
+{
+    (void) state;
+    uint64_t id = s_submit ("sleep", "[1.0]", NULL);   /* retries: the default (2) */
+    int64_t victim = 0;
+    long long deadline = kit_now_ms () + 3000;
+    while (!(victim = s_worker_of (s_client, id)) && kit_now_ms () < deadline)
+        usleep (10 * 1000);
+    assert_true (victim > 0);
+    assert_int_equal (kill ((pid_t) victim, SIGSTOP), 0);
+    zmgr_value_t *r = NULL;
+    int rc = zmgr_job_result (s_client, id, 15000, &r);
+    zmgr_value_destroy (&r);
+    assert_int_equal (rc, 0);
+    assert_int_equal (s_job_attempts (s_client, id, NULL, 0), 2);
+    /*  Killed (SIGKILL works on a stopped process), and reaped by zmgrd. */
+    deadline = kit_now_ms () + 5000;
+    bool alive = true;
+    while ((alive = kill ((pid_t) victim, 0) == 0) && kit_now_ms () < deadline)
+        usleep (20 * 1000);
+    if (alive)
+        kill ((pid_t) victim, SIGCONT);   /* leave no stopped process behind */
+    fprintf (stderr, "  stopped worker %lld %s\n", (long long) victim,
+             alive ? "still alive (resumed)" : "killed");
+    assert_false (alive);
+    assert_true (s_wait_workers (s_client, s_nworkers, true, 10000));
+}
+
 /*  A function's own error reaches the caller, without a retry. */
 static void test_fail_text (void **state)
 {
@@ -1666,6 +1699,7 @@ int main (void)
         cmocka_unit_test_setup (test_as_completed, s_each_setup),
         cmocka_unit_test_setup (test_wait_modes, s_each_setup),
         cmocka_unit_test_setup (test_worker_killed_mid_job, s_each_setup),
+        cmocka_unit_test_setup (test_stopped_worker_is_killed, s_each_setup),
         cmocka_unit_test_setup (test_crash_gives_up, s_each_setup),
         cmocka_unit_test_setup (test_timeout, s_each_setup),
         cmocka_unit_test_setup (test_fail_text, s_each_setup),
