@@ -128,21 +128,8 @@ int direct_listen (const char *path)
         log_msg (LOG_ERR, errno, "socket");
         return -1;
     }
-    /*  A socket file that answers belongs to a running broker; one that
-     *  refuses was left by a crash. */
-    int probe = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (probe >= 0) {
-        int rc = connect (probe, (struct sockaddr *) &sa, sizeof sa);
-        int err = errno;
-        close (probe);
-        if (rc == 0) {
-            log_msg (LOG_ERR, 0, "another broker already listens on unix://%s", path);
-            close (fd);
-            return -1;
-        }
-        if (err == ECONNREFUSED)
-            unlink (path);
-    }
+    /*  Owner and group only from the start; loop.c gives the file its
+     *  group (s_ipc_perms), as for ipc sockets. */
     mode_t old = umask (0117);
     int rc = bind (fd, (struct sockaddr *) &sa, sizeof sa);
     umask (old);
@@ -151,15 +138,6 @@ int direct_listen (const char *path)
         close (fd);
         return -1;
     }
-    if (g_cfg.ipc_group) {
-        struct group *gr = getgrnam (g_cfg.ipc_group);
-        if (!gr || chown (path, (uid_t) -1, gr->gr_gid) != 0) {
-            log_msg (LOG_ERR, gr ? errno : 0, "group %s for %s", g_cfg.ipc_group, path);
-            close (fd);
-            unlink (path);
-            return -1;
-        }
-    }
     struct epoll_event ev = { .events = EPOLLIN, .data.u64 = S_LISTEN_TAG | s_nlisten };
     if (epoll_ctl (s_ep, EPOLL_CTL_ADD, fd, &ev) != 0) {
         log_msg (LOG_ERR, errno, "epoll_ctl");
@@ -167,7 +145,7 @@ int direct_listen (const char *path)
         return -1;
     }
     s_listen_fd[s_nlisten] = fd;
-    s_listen_path[s_nlisten] = strdup (path);
+    s_listen_path[s_nlisten] = strdup (path);   /* NULL: the file stays at exit */
     s_nlisten++;
     return 0;
 }
@@ -564,13 +542,25 @@ static bool s_keep_take (s_conn_t *c, const outbox_msg_t *m)
     return true;
 }
 
+/*  m cannot be delivered: counted, and what it took given back after
+ *  what c's buffer still holds (older). With why, c closes after the
+ *  flush and writes nothing more. */
+static void s_undelivered (s_conn_t *c, const outbox_msg_t *m, const char *why)
+{
+    g_stats.send_fail++;
+    if (c && why) {
+        c->closing = why;
+        s_give_back_takes (c);
+    }
+    if (m->take && s_undeliverable)
+        s_undeliverable (m);
+}
+
 void direct_send (const outbox_msg_t *m)
 {
     s_conn_t *c = s_conn_of_key (m->id, m->id_len);
     if (!c || c->closing) {
-        g_stats.send_fail++;
-        if (m->take && s_undeliverable)
-            s_undeliverable (m);
+        s_undelivered (NULL, m, NULL);
         return;
     }
     size_t pending = c->out_len - c->out_off;
@@ -581,10 +571,7 @@ void direct_send (const outbox_msg_t *m)
         log_msg (LOG_WARNING, 0, "unix connection (%s, pid %d): %zu bytes of replies unread, "
                  "over max_output (%zu): session ended", c->who[0] ? c->who : "admin",
                  (int) c->pid, pending, g_cfg.max_output);
-        c->closing = "slow consumer: replies unread past max_output";
-        s_give_back_takes (c);
-        if (m->take && s_undeliverable)
-            s_undeliverable (m);
+        s_undelivered (c, m, "slow consumer: replies unread past max_output");
         s_mark_dirty (c);
         return;
     }
@@ -599,11 +586,7 @@ void direct_send (const outbox_msg_t *m)
             cap *= 2;
         uint8_t *grown = cap != c->out_cap ? realloc (c->out, cap) : c->out;
         if (!grown) {
-            g_stats.send_fail++;
-            c->closing = "out of memory for its output buffer";
-            s_give_back_takes (c);
-            if (m->take && s_undeliverable)
-                s_undeliverable (m);
+            s_undelivered (c, m, "out of memory for its output buffer");
             s_mark_dirty (c);
             return;
         }
@@ -619,11 +602,7 @@ void direct_send (const outbox_msg_t *m)
         /*  Without the copy it could not be given back: do not send it. */
         c->out_len -= 4 + m->len;
         c->out_total -= 4 + m->len;
-        g_stats.send_fail++;
-        c->closing = "out of memory";
-        s_give_back_takes (c);
-        if (s_undeliverable)
-            s_undeliverable (m);
+        s_undelivered (c, m, "out of memory");
     }
     s_mark_dirty (c);
 }
@@ -769,7 +748,8 @@ void direct_fini (void)
     s_ndirty = s_cap_dirty = 0;
     for (size_t i = 0; i < s_nlisten; i++) {
         close (s_listen_fd[i]);
-        unlink (s_listen_path[i]);
+        if (s_listen_path[i])
+            unlink (s_listen_path[i]);
         free (s_listen_path[i]);
     }
     s_nlisten = 0;

@@ -30,8 +30,8 @@
  *  flush). */
 void direct_init (void (*undeliverable) (const outbox_msg_t *msg));
 /*  Binds and listens on PATH (the part after unix://): 0, or -1 (logged).
- *  A live socket there is another broker (refused); a stale one is
- *  replaced. The file gets mode 0660 and group ipc_group. */
+ *  The caller has made sure no live broker owns PATH and removed a stale
+ *  file (loop.c, as for ipc); the file is made with mode 0660. */
 int direct_listen (const char *path);
 /*  The descriptor for zmq_poll (POLLIN), or -1 when nothing listens. */
 int direct_poll_fd (void);

@@ -428,7 +428,8 @@ static int s_bind_all (void)
         const char *ep = eps[i];
         int li = s_listener_for (ep);
         if (li == DIRECT_LISTENER) {
-            if (s_prepare_ipc (ep) != 0 || direct_listen (ep + 7) != 0)
+            if (s_prepare_ipc (ep) != 0 || direct_listen (ep + 7) != 0
+                || s_ipc_perms (ep + 7) != 0)
                 return -1;
             s_bound[s_nbound] = strdup (ep);
             if (!s_bound[s_nbound]) {
