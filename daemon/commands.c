@@ -143,8 +143,9 @@ static const command_t s_commands[] = {
     { ZMGR_OP_JOBS, job_cmd_jobs, 0, 0, 0, 0 },
     { ZMGR_OP_WORKERS, job_cmd_workers, 0, 0, 0, 0 },
     { ZMGR_OP_JOB_DONE, job_cmd_done, 4, 4, 0, W },
-    { ZMGR_OP_JOB_PROGRESS, job_cmd_progress, 3, 3, 0, 0 },
+    { ZMGR_OP_JOB_PROGRESS, job_cmd_progress, 3, 4, 0, 0 },
     { ZMGR_OP_JOB_START, job_cmd_start, 2, 2, 0, 0 },
+    { ZMGR_OP_JOB_TOUCH, job_cmd_touch, 2, 2, 0, 0 },
 
     { ZMGR_OP_LOG_LEVEL, admin_cmd_log_level, 1, 1, 0, CMD_ADMIN },
     { ZMGR_OP_SHUTDOWN, admin_cmd_shutdown, 0, 0, 0, CMD_ADMIN },

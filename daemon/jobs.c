@@ -9,6 +9,7 @@
 #define _GNU_SOURCE
 #include "jobs.h"
 #include "workers.h"
+#include "config.h"
 #include "effect.h"
 #include "log.h"
 #include "outbox.h"
@@ -237,8 +238,32 @@ static void s_remove (job_t *job)
 
 void jobs_started (job_t *job)
 {
-    if (job->state == J_RUNNING && job->timeout_ms > 0)
+    if (job->state == J_RUNNING && !job->overdue && job->timeout_ms > 0)
         jobs_timer (job, now_ms () + job->timeout_ms);
+}
+
+void jobs_touch (job_t *job)
+{
+    jobs_started (job);
+}
+
+int64_t jobs_lapse_ms (void)
+{
+    /*  A worker kills its own attempt WORKER_OVERDUE_GRACE_MS (500 ms)
+     *  after its deadline; the window is never shorter than twice that. */
+    int64_t window = (int64_t) g_cfg.heartbeat_ms * g_cfg.liveness;
+    return window > 1000 ? window : 1000;
+}
+
+void jobs_lapse (job_t *job, int64_t from_ms, const char *reason)
+{
+    job->overdue = true;
+    job->lapse_reason = reason;
+    job->worker = NULL;
+    jobs_timer (job, from_ms + jobs_lapse_ms ());
+    log_msg (LOG_INFO, 0, "job %llu attempt %d: waiting %lld ms for its worker's lease to "
+             "lapse before it runs again", (unsigned long long) job->id, job->attempts,
+             (long long) (from_ms + jobs_lapse_ms () - now_ms ()));
 }
 
 /*  A job became ready: into its function's pending heap, and to a
@@ -356,12 +381,23 @@ void jobs_expire (int64_t now)
             jobs_ready (job);
             break;
         case J_RUNNING: {
+            if (job->overdue) {
+                /*  The lease of the remote worker that had it lapsed: that
+                 *  worker has killed its attempt (its own deadline comes
+                 *  first) or is cut off from us for good. */
+                job->overdue = false;
+                jobs_attempt_lost (job, job->lapse_reason);
+                break;
+            }
             worker_t *w = workers_unrun (job);
-            log_msg (LOG_NOTICE, 0, "job %llu (%s) over its timeout of %lld ms",
-                     (unsigned long long) job->id, job->fq->name,
+            log_msg (LOG_NOTICE, 0, "job %llu (%s) attempt %d over its timeout of %lld ms",
+                     (unsigned long long) job->id, job->fq->name, job->attempts,
                      (long long) job->timeout_ms);
             workers_abandon (w, job);
-            jobs_attempt_lost (job, "timeout");
+            if (w && !w->local)
+                jobs_lapse (job, now, "timeout");
+            else
+                jobs_attempt_lost (job, "timeout");
             if (w)
                 workers_feed (w);
             break;
@@ -433,6 +469,7 @@ bool jobs_cancel (job_t *job)
         s_fail (job, ZMGR_ECANCELLED, "cancelled", "cancelled before it ran");
         return true;
     case J_RUNNING: {
+        job->overdue = false;
         worker_t *w = workers_unrun (job);
         workers_abandon (w, job);
         s_fail (job, ZMGR_ECANCELLED, "cancelled", "cancelled while running");

@@ -61,6 +61,10 @@ typedef struct job {
     int attempts;           /* attempts started */
     int status;             /* final: 0 or ZMGR_EJOBFAILED/ECANCELLED */
     bool timed;             /* tnode is in the timers */
+    bool overdue;           /* its attempt was given up on (running, worker
+                               NULL): the lease of a remote worker that may
+                               still run it lapses at its timer */
+    const char *lapse_reason; /* why, while overdue: timeout or worker-died */
     bool chunk;             /* args is an array of argument arrays */
     bool notify;            /* push job.done to the submitter */
     bool shared;            /* any key may see it, not only its owner's */
@@ -106,6 +110,9 @@ void jobs_done (worker_t *w, job_t *job, int status, proto_slice_t value);
 /*  Worker w began running job (its attempt), which had waited in the
  *  worker's credit: its run timeout counts from now. */
 void jobs_started (job_t *job);
+/*  A sign of life from the current attempt (job.progress, job.touch):
+ *  its lease, the run timeout, starts again from now. */
+void jobs_touch (job_t *job);
 /*  A worker joined (w filled by the caller, functions resolved with
  *  jobs_function); fed after its hello reply (jobs_feed_fresh). */
 void jobs_worker_join (worker_t *w);
@@ -155,6 +162,12 @@ void jobs_ready (job_t *job);
  *  run again while retries are left, else failed. */
 void jobs_attempt_lost (job_t *job, const char *reason);
 void jobs_record_start (const job_t *job);
+/*  The attempt of a running job that a remote worker may still run is
+ *  given up on (job->worker cleared, reports refused from now on); the job
+ *  runs again once that worker's lease lapses, jobs_lapse_ms after
+ *  from_ms (its deadline), with reason for the attempt's end. */
+void jobs_lapse (job_t *job, int64_t from_ms, const char *reason);
+int64_t jobs_lapse_ms (void);
 void jobs_record_requeue (const job_t *job);
 
 #endif

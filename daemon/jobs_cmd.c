@@ -416,21 +416,31 @@ int jobs_cmd_worker_hello (cmd_ctx_t *ctx, proto_slice_t options)
     return 0;
 }
 
-/*  The current attempt of job id run by this worker, or NULL (stale):
- *  args id, attempt. */
-static job_t *s_current (cmd_ctx_t *ctx, int64_t *attempt_out)
+/*  The current attempt of job id run by this worker, or NULL: args id,
+ *  attempt (the attempt token of its job.run). A report for any other
+ *  attempt (retried, timed out, cancelled, or run by another session) is
+ *  refused: counted in the stats and logged, since it means a worker
+ *  went on running an attempt the broker had given up on. */
+static job_t *s_current (cmd_ctx_t *ctx, const char *what)
 {
     int64_t id, attempt;
     if (!ctx->peer->worker || proto_read_int (ctx->req->args[0], &id) != 0
         || proto_read_int (ctx->req->args[1], &attempt) != 0)
         return NULL;
     job_t *job = jobs_find ((uint64_t) id);
-    if (!job || job->state != J_RUNNING || job->worker != ctx->peer
-        || job->attempts != attempt)
-        return NULL;
-    if (attempt_out)
-        *attempt_out = attempt;
-    return job;
+    if (job && job->state == J_RUNNING && job->worker == ctx->peer
+        && job->attempts == attempt)
+        return job;
+    g_stats.jobs_stale++;
+    log_msg (LOG_NOTICE, 0, "%s for job %lld attempt %lld from worker %s refused: not the "
+             "current attempt (%s)", what, (long long) id, (long long) attempt,
+             ctx->peer->worker->name,
+             !job                        ? "no such job"
+             : job->state != J_RUNNING ? jobs_state_names[job->state]
+             : job->overdue            ? "given up on, waiting for its lease to lapse"
+             : job->attempts != attempt  ? "a later attempt runs"
+                                         : "another worker runs it");
+    return NULL;
 }
 
 /*  args: id, attempt, status, result-or-message. */
@@ -438,9 +448,8 @@ int job_cmd_done (cmd_ctx_t *ctx)
 {
     if (!ctx->peer->worker)
         return cmd_error (ctx, ZMGR_EINVAL, "job.done is for workers");
-    job_t *job = s_current (ctx, NULL);
+    job_t *job = s_current (ctx, "job.done");
     if (!job) {
-        log_msg (LOG_DEBUG, 0, "stale job.done from %s ignored", ctx->peer->worker->name);
         proto_put_nil (ctx->out);
         return 0;
     }
@@ -456,25 +465,47 @@ int job_cmd_done (cmd_ctx_t *ctx)
  *  another starts now: its timeout is not eaten by the wait. No reply. */
 int job_cmd_start (cmd_ctx_t *ctx)
 {
-    job_t *job = s_current (ctx, NULL);
+    job_t *job = ctx->peer->worker ? s_current (ctx, "job.start") : NULL;
     if (job)
         jobs_started (job);
     proto_put_nil (ctx->out);
     return 0;
 }
 
-/*  args: id, done, total. */
+/*  args: id, attempt. The attempt is alive: its lease (the run timeout)
+ *  starts again. No reply. */
+int job_cmd_touch (cmd_ctx_t *ctx)
+{
+    job_t *job = ctx->peer->worker ? s_current (ctx, "job.touch") : NULL;
+    if (job)
+        jobs_touch (job);
+    proto_put_nil (ctx->out);
+    return 0;
+}
+
+/*  args: id, attempt, done, total; or id, done, total from a worker that
+ *  predates attempt tokens (taken without the check, and no lease). */
 int job_cmd_progress (cmd_ctx_t *ctx)
 {
     int64_t id, done, total;
     job_t *job = NULL;
-    if (ctx->peer->worker && proto_read_int (ctx->req->args[0], &id) == 0 && id > 0)
+    bool token = ctx->req->nargs == 4;
+    if (!ctx->peer->worker)
+        ;
+    else if (token)
+        job = s_current (ctx, "job.progress");
+    else if (proto_read_int (ctx->req->args[0], &id) == 0 && id > 0) {
         job = jobs_find ((uint64_t) id);
-    if (job && job->state == J_RUNNING && job->worker == ctx->peer
-        && proto_read_int (ctx->req->args[1], &done) == 0
-        && proto_read_int (ctx->req->args[2], &total) == 0 && done >= 0 && total >= 0) {
+        if (job && (job->state != J_RUNNING || job->worker != ctx->peer))
+            job = NULL;
+    }
+    size_t at = token ? 2 : 1;
+    if (job && proto_read_int (ctx->req->args[at], &done) == 0
+        && proto_read_int (ctx->req->args[at + 1], &total) == 0 && done >= 0 && total >= 0) {
         job->progress_done = (uint64_t) done;
         job->progress_total = (uint64_t) total;
+        if (token)
+            jobs_touch (job);
     }
     proto_put_nil (ctx->out);
     return 0;

@@ -27,6 +27,7 @@ typedef struct {
     uint64_t refused_acl;    /* requests refused by a key's acl (security.c) */
     uint64_t expired;        /* requests not run: their deadline had passed */
     uint64_t jobs_lost_restart; /* running attempts lost to a restart */
+    uint64_t jobs_stale;     /* worker reports refused: not the current attempt */
 } stats_t;
 
 extern stats_t g_stats;

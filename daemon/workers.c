@@ -145,8 +145,9 @@ worker_t *workers_unrun (job_t *job)
     worker_t *w = job->worker ? job->worker->worker : NULL;
     if (w)
         s_slot_remove (w, job);
+    if (job->worker)   /* not an overdue one (no worker, not counted) */
+        s_running--;
     job->worker = NULL;
-    s_running--;
     jobs_timer (job, -1);
     return w;
 }
@@ -247,11 +248,19 @@ void jobs_peer_gone (peer_t *peer)
         job_t *job = w->running[--w->nrunning];
         job->worker = NULL;
         s_running--;
+        int64_t deadline = job->timed ? job->tnode.deadline : -1;
         jobs_timer (job, -1);
         if (job->dispatched != first) {
             job->attempts--;
             jobs_record_requeue (job);
             jobs_ready (job);
+        } else if (!w->local && deadline >= 0) {
+            /*  A remote worker gone silent may still run it (stopped, or
+             *  cut off): it kills its attempt itself at its deadline, and
+             *  the job waits for that. Without a timeout there is no
+             *  deadline to wait for (PROTOCOL.md section 8). */
+            int64_t now = now_ms ();
+            jobs_lapse (job, deadline > now ? deadline : now, "worker-died");
         } else
             jobs_attempt_lost (job, "worker-died");
     }

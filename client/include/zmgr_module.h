@@ -74,9 +74,15 @@ ZMGR_EXPORT void zmgr_task_result_str (zmgr_task_t *task, const char *s);
  *  ZMGR_EJOBFAILED with "error: <message>". Final: no retry. */
 ZMGR_EXPORT void zmgr_task_error (zmgr_task_t *task, const char *fmt, ...)
     __attribute__ ((format (printf, 2, 3)));
-/*  Reports progress (like Gearman's work status): done of total. */
+/*  Reports progress (like Gearman's work status): done of total. It
+ *  also extends the job's lease, as zmgr_task_touch. */
 ZMGR_EXPORT void zmgr_task_progress (zmgr_task_t *task, uint64_t done,
                                      uint64_t total);
+/*  Says the job is alive (job.touch): a job with a timeout may run that
+ *  long again from now. zmgr_task_progress does the same. A worker kills
+ *  itself, exiting, when a job runs 500 ms past its timeout without
+ *  either, so that the broker can safely run it elsewhere. */
+ZMGR_EXPORT void zmgr_task_touch (zmgr_task_t *task);
 ZMGR_EXPORT uint64_t zmgr_task_id (zmgr_task_t *task);
 /*  True once the broker asked to abandon the job (cancelled, timed out):
  *  a long function may check it and return early. */

@@ -30,6 +30,7 @@
 #include <assert.h>
 #include <dlfcn.h>
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -53,6 +54,27 @@
  *  why. The hello reply's max_msg is not passed up by client_hello. */
 #define S_MAX_FRAME (1u << 20)
 #define S_FRAME_SLACK 64 /* job.done envelope around the result */
+/*  A job with a timeout that runs this long past it (counted from its
+ *  start or its last job.progress or job.touch) is killed here, with the
+ *  whole process: the broker, which gave up on it at the timeout, runs it
+ *  again elsewhere only once this worker's lease has lapsed (at least
+ *  twice this long after the timeout), so the two never overlap. */
+#define S_OVERDUE_GRACE_MS 500
+#define S_OVERDUE_EXIT 70 /* exit status of a worker that killed its job */
+
+/*  The watchdog: a thread that ends the process when the running job
+ *  outlives its deadline. A task function runs on the worker's thread and
+ *  cannot be interrupted; a SIGSTOPped worker resumed past its deadline
+ *  dies here at once instead of finishing beside the next attempt. */
+typedef struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;     /* deadline changed, or quit */
+    int64_t deadline_ms;   /* monotonic; 0 = no job with a timeout runs */
+    uint64_t job_id;       /* for its last words */
+    bool quit;             /* the thread is to return */
+    bool started;          /* the thread runs */
+    pthread_t thread;
+} s_watchdog_t;
 
 /*  A registered task function. */
 typedef struct {
@@ -114,6 +136,7 @@ struct zmgr_worker {
     char label[320];            /* name in log lines (set by run) */
     char secret[65];            /* from our supervising broker (ZMGR_WORKER_SECRET), or "" */
     char errmsg[512];           /* last failure's message */
+    s_watchdog_t dog;           /* kills the process past a job's deadline */
 };
 
 /* ---- small helpers ---------------------------------------------------------- */
@@ -123,6 +146,86 @@ static int64_t s_now_ms (void)
     struct timespec ts;
     clock_gettime (CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void *s_watchdog_main (void *arg)
+{
+    s_watchdog_t *dog = arg;
+    pthread_mutex_lock (&dog->mu);
+    while (!dog->quit) {
+        if (dog->deadline_ms == 0) {
+            pthread_cond_wait (&dog->cv, &dog->mu);
+            continue;
+        }
+        int64_t now = s_now_ms ();
+        if (now >= dog->deadline_ms) {
+            char line[160];
+            int n = snprintf (line, sizeof line,
+                              "zmgr worker: job %llu is %d ms past its timeout: the "
+                              "worker exits, killing it\n",
+                              (unsigned long long)dog->job_id, S_OVERDUE_GRACE_MS);
+            if (n > 0 && write (STDERR_FILENO, line, (size_t)n) < 0)
+                n = 0;
+            _exit (S_OVERDUE_EXIT);
+        }
+        struct timespec ts = {.tv_sec = (time_t)(dog->deadline_ms / 1000),
+                              .tv_nsec = (long)(dog->deadline_ms % 1000) * 1000000};
+        pthread_cond_timedwait (&dog->cv, &dog->mu, &ts);
+    }
+    pthread_mutex_unlock (&dog->mu);
+    return NULL;
+}
+
+/*  Arms the watchdog for job (timeout_ms from now, plus the grace), or
+ *  disarms it (timeout_ms 0). Starts the thread on first use; when it
+ *  cannot start, jobs run unguarded (the broker still fences results). */
+static void s_watchdog_set (zmgr_worker_t *self, uint64_t job_id, int timeout_ms)
+{
+    s_watchdog_t *dog = &self->dog;
+    if (timeout_ms > 0 && !dog->started) {
+        pthread_condattr_t ca;
+        pthread_condattr_init (&ca);
+        pthread_condattr_setclock (&ca, CLOCK_MONOTONIC);
+        pthread_mutex_init (&dog->mu, NULL);
+        pthread_cond_init (&dog->cv, &ca);
+        pthread_condattr_destroy (&ca);
+        dog->quit = false;
+        dog->deadline_ms = 0;
+        /*  The thread must take no signal meant for the process's own
+         *  handlers (zmgr-worker's SIGTERM). */
+        sigset_t all, old;
+        sigfillset (&all);
+        pthread_sigmask (SIG_SETMASK, &all, &old);
+        dog->started = pthread_create (&dog->thread, NULL, s_watchdog_main, dog) == 0;
+        pthread_sigmask (SIG_SETMASK, &old, NULL);
+        if (!dog->started) {
+            pthread_cond_destroy (&dog->cv);
+            pthread_mutex_destroy (&dog->mu);
+            return;
+        }
+    }
+    if (!dog->started)
+        return;
+    pthread_mutex_lock (&dog->mu);
+    dog->job_id = job_id;
+    dog->deadline_ms = timeout_ms > 0 ? s_now_ms () + timeout_ms + S_OVERDUE_GRACE_MS : 0;
+    pthread_cond_signal (&dog->cv);
+    pthread_mutex_unlock (&dog->mu);
+}
+
+static void s_watchdog_stop (zmgr_worker_t *self)
+{
+    s_watchdog_t *dog = &self->dog;
+    if (!dog->started)
+        return;
+    pthread_mutex_lock (&dog->mu);
+    dog->quit = true;
+    pthread_cond_signal (&dog->cv);
+    pthread_mutex_unlock (&dog->mu);
+    pthread_join (dog->thread, NULL);
+    pthread_cond_destroy (&dog->cv);
+    pthread_mutex_destroy (&dog->mu);
+    dog->started = false;
 }
 
 static int s_fail (zmgr_worker_t *self, int status, const char *fmt, ...)
@@ -240,6 +343,7 @@ void zmgr_worker_destroy (zmgr_worker_t **self_p)
         return;
     zmgr_worker_t *self = *self_p;
     assert (!self->running);
+    s_watchdog_stop (self);
     zmgr_client_destroy (&self->client);
     s_drop_queue (self);
     for (size_t i = 0; i < self->nfns; i++)
@@ -529,8 +633,13 @@ static void s_send_progress (zmgr_worker_t *self, s_job_t *job, uint64_t done,
     if (now - self->last_progress_ms < S_PROGRESS_MS && done < total)
         return;
     self->last_progress_ms = now;
-    proto_buf_t *b = client_begin_noreply (self->client, ZMGR_OP_JOB_PROGRESS, NULL, 3);
+    /*  A sign of life: the broker starts the job's lease again when it
+     *  gets this, so the watchdog's deadline moves as well. */
+    if (self->current == job)
+        s_watchdog_set (self, job->id, job->timeout_ms);
+    proto_buf_t *b = client_begin_noreply (self->client, ZMGR_OP_JOB_PROGRESS, NULL, 4);
     proto_put_uint (b, job->id);
+    proto_put_uint (b, job->attempt);
     proto_put_uint (b, done > INT64_MAX ? INT64_MAX : done);
     proto_put_uint (b, total > INT64_MAX ? INT64_MAX : total);
     if (client_send_noreply (self->client) != 0)
@@ -543,6 +652,24 @@ void zmgr_task_progress (zmgr_task_t *task, uint64_t done, uint64_t total)
     /*  In a chunk the runtime reports elements done itself. */
     if (task && !task->in_chunk)
         s_send_progress (task->worker, task->job, done, total);
+}
+
+void zmgr_task_touch (zmgr_task_t *task)
+{
+    if (!task || !task->worker || !task->job)
+        return;
+    zmgr_worker_t *self = task->worker;
+    s_job_t *job = task->job;
+    if (!s_job_live (self, job))
+        return;
+    if (self->current == job)
+        s_watchdog_set (self, job->id, job->timeout_ms);
+    proto_buf_t *b = client_begin_noreply (self->client, ZMGR_OP_JOB_TOUCH, NULL, 2);
+    proto_put_uint (b, job->id);
+    proto_put_uint (b, job->attempt);
+    if (client_send_noreply (self->client) != 0)
+        self->lost = true;
+    s_poll_notices (self);
 }
 
 bool zmgr_task_cancelled (zmgr_task_t *task)
@@ -722,7 +849,11 @@ static void s_handle (zmgr_worker_t *self, s_job_t *job)
     int64_t t0 = s_now_ms ();
     zmgr_value_t *result;
     char *message;
+    if (job->timeout_ms > 0)
+        s_watchdog_set (self, job->id, job->timeout_ms);
     int status = s_execute (self, job, &result, &message);
+    if (job->timeout_ms > 0)
+        s_watchdog_set (self, 0, 0);
     self->current = NULL;
     self->jobs_done++;
     if (self->current_cancelled) {
