@@ -146,6 +146,7 @@ static const command_t s_commands[] = {
     { ZMGR_OP_JOB_PROGRESS, job_cmd_progress, 3, 4, 0, 0 },
     { ZMGR_OP_JOB_START, job_cmd_start, 2, 2, 0, 0 },
     { ZMGR_OP_JOB_TOUCH, job_cmd_touch, 2, 2, 0, 0 },
+    { ZMGR_OP_JOB_RETRY, job_cmd_retry, 1, 1, 0, W },
 
     { ZMGR_OP_LOG_LEVEL, admin_cmd_log_level, 1, 1, 0, CMD_ADMIN },
     { ZMGR_OP_SHUTDOWN, admin_cmd_shutdown, 0, 0, 0, CMD_ADMIN },

@@ -77,6 +77,13 @@ static s_setting_t s_settings[] = {
       "allow the exec function (no)" },
     { "workers", "grace_ms", "grace-ms", 0, S_INT, 0, 3600000, true, F (grace_ms), NOCOUNT, 0,
       "at shutdown, running jobs may finish this long (10000)" },
+    { "jobs", "poison_kills", "poison-kills", 0, S_INT, 1, 1000, true, F (poison_kills),
+      NOCOUNT, 0, "a job whose attempts killed their worker this often is dead, not retried (2)" },
+    { "jobs", "retry_backoff_base_ms", "retry-backoff-base-ms", 0, S_INT, 0, 86400000, true,
+      F (retry_backoff_base_ms), NOCOUNT, 0,
+      "delay before a job's first retry, doubled for each further one, jittered (500)" },
+    { "jobs", "retry_backoff_max_ms", "retry-backoff-max-ms", 0, S_INT, 0, 86400000, true,
+      F (retry_backoff_max_ms), NOCOUNT, 0, "longest delay before a retry (60000)" },
     { "limits", "max_msg", "max-msg", 0, S_SIZE, 1024, 1LL << 30, true, F (max_msg), NOCOUNT, 0,
       "largest request in bytes (1048576)" },
     { "limits", "max_objects", "max-objects", 0, S_SIZE, 1, 1LL << 32, true, F (max_objects),
@@ -400,6 +407,9 @@ static void s_defaults (config_t *cfg)
     cfg->liveness = 3;
     cfg->grace_ms = 10000;
     cfg->worker_credit = 8;
+    cfg->poison_kills = 2;
+    cfg->retry_backoff_base_ms = 500;
+    cfg->retry_backoff_max_ms = 60000;
     cfg->worker_transport = "unix";
     cfg->workers = (int) sysconf (_SC_NPROCESSORS_ONLN);
     cfg->use_default_endpoint = true;

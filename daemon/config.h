@@ -39,6 +39,9 @@ typedef struct {
     size_t max_items;          /* items in one list/dict/queue */
     size_t max_pending;        /* parked requests per peer */
     size_t max_jobs;           /* jobs known (pending, running, kept results) */
+    int poison_kills;          /* worker deaths after which a job is dead */
+    int retry_backoff_base_ms; /* first retry's delay (doubling, jittered) */
+    int retry_backoff_max_ms;  /* longest retry delay */
     size_t max_memory;         /* bytes of data held; 0: the default, set at start */
     size_t max_connections;    /* direct (unix://) connections at once */
     size_t max_output;         /* unread reply bytes per direct connection */

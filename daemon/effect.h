@@ -39,6 +39,17 @@ enum {
     EFF_REPLY = 26,      /* client id, request id, status, payload: the last
                             write reply of a client (exactly-once resends) */
     EFF_QUEUE_UNGET = 27,/* name, value: an item back at the head, still unfinished */
+    EFF_JOB_ATTEMPT = 80,/* id, start, end (wall ms), how, worker, host, pid, exit
+                            code (-1 unknown), signal, oom, stderr tail (bin or nil):
+                            one attempt ended */
+    EFF_JOB_EXIT = 81,   /* id, record index, exit code, signal, oom, stderr tail:
+                            the reaped exit of the worker an attempt ended with */
+    EFF_JOB_DEAD = 82,   /* id: the finished job is dead (poison), args kept */
+    EFF_JOB_RETRY = 83,  /* id, retries left: a dead job back to pending */
+    EFF_JOB_POLICY = 84, /* id, retries submitted with, poison kills (0 setting),
+                            backoff base, max (-1 settings), retry on error */
+    EFF_JOB_BACKOFF = 85,/* id, retries left, attempts, start at (wall ms): an
+                            attempt lost, the job waits before it runs again */
 };
 
 #endif

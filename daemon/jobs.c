@@ -21,7 +21,8 @@
 #include <string.h>
 #include <unistd.h>
 
-const char *const jobs_state_names[5] = { "pending", "pending", "running", "done", "failed" };
+const char *const jobs_state_names[J_NSTATES] = { "pending", "scheduled", "running", "done",
+                                                  "failed",  "cancelled", "dead" };
 
 static job_t **s_table;     /* jobs by id */
 static size_t s_nbuckets;   /* power of two */
@@ -66,12 +67,61 @@ static void s_record_finish (const job_t *job)
     store_effect_end ();
 }
 
-static void s_record_forget (const job_t *job)
+static void s_record_id (int kind, const job_t *job)
 {
-    proto_buf_t *b = store_effect (EFF_JOB_FORGET, 1);
+    proto_buf_t *b = store_effect (kind, 1);
     if (!b)
         return;
     proto_put_uint (b, job->id);
+    store_effect_end ();
+}
+
+static void s_record_forget (const job_t *job)
+{
+    s_record_id (EFF_JOB_FORGET, job);
+}
+
+/*  Only for a job whose policy is not all defaults (and in snapshots). */
+static void s_record_policy (const job_t *job)
+{
+    proto_buf_t *b = store_effect (EFF_JOB_POLICY, 8);
+    if (!b)
+        return;
+    proto_put_uint (b, job->id);
+    proto_put_int (b, job->retries0);
+    proto_put_int (b, job->poison_kills);
+    proto_put_int (b, job->backoff_base_ms);
+    proto_put_int (b, job->backoff_max_ms);
+    proto_put_bool (b, job->retry_on_error);
+    proto_put_int (b, job->kills);
+    proto_put_uint (b, job->natt_seen);
+    store_effect_end ();
+}
+
+static void s_put_tail (proto_buf_t *b, const blob_t *tail)
+{
+    if (tail)
+        proto_put_bin (b, tail->data, tail->len);
+    else
+        proto_put_nil (b);
+}
+
+static void s_record_attempt (const job_t *job, const job_attempt_t *a)
+{
+    proto_buf_t *b = store_effect (EFF_JOB_ATTEMPT, 11);
+    if (!b)
+        return;
+    proto_put_uint (b, job->id);
+    proto_put_int (b, a->start_wall_ms);
+    proto_put_int (b, a->end_wall_ms);
+    proto_put_cstr (b, a->end);
+    proto_put_cstr (b, a->worker);
+    proto_put_cstr (b, a->host);
+    proto_put_int (b, a->pid);
+    proto_put_int (b, a->exit_code);
+    proto_put_int (b, a->signal);
+    proto_put_bool (b, a->oom);
+    s_put_tail (b, a->tail);
     store_effect_end ();
 }
 
@@ -174,7 +224,7 @@ typedef struct s_key {
 } s_key_t;
 static s_key_t *s_keys[64];
 
-static const char *s_intern_key (const char *key, size_t len)
+const char *jobs_intern (const char *key, size_t len)
 {
     if (len == 0)
         return "";
@@ -211,6 +261,9 @@ static void s_free (job_t *job)
     xfree (job->waiters);
     xfree (job->args);
     xfree (job->result);
+    for (uint32_t i = 0; i < job->natt; i++)
+        xfree (job->att[i].tail);
+    xfree (job->att);
     xfree (job);
 }
 
@@ -285,17 +338,25 @@ void jobs_ready (job_t *job)
 /*  The job's final end: answer waiters, notify the submitter, keep the
  *  result for its TTL. value is the packed result or message (copied). */
 static void s_finish (job_t *job, int status, const char *reason, const void *value,
-                      size_t len)
+                      size_t len, bool dead)
 {
-    jobs_set_state (job, status == 0 ? J_DONE : J_FAILED);
+    jobs_set_state (job, dead                          ? J_DEAD
+                         : status == 0                 ? J_DONE
+                         : status == ZMGR_ECANCELLED   ? J_CANCELLED
+                                                       : J_FAILED);
     job->status = status;
     job->reason = reason;
     job->worker = NULL;
-    xfree (job->args);
-    job->args = NULL;
+    job->overdue = false;
+    if (!dead) {   /* a dead job keeps them, for job.retry */
+        xfree (job->args);
+        job->args = NULL;
+    }
     job->result = blob_new (value, len);
     job->final_wall_ms = wall_ms ();
     s_record_finish (job);
+    if (dead)
+        s_record_id (EFF_JOB_DEAD, job);
     while (job->waiters && job->waiters->head) {
         if (status == 0)
             park_reply (job->waiters->head, value, len);
@@ -326,28 +387,90 @@ static void s_finish (job_t *job, int status, const char *reason, const void *va
     jobs_timer (job, now_ms () + job->ttl_ms);
 }
 
-/*  Fails the job with "<reason>: <text>". */
-static void s_fail (job_t *job, int status, const char *reason, const char *text)
+/*  Fails the job with "<reason>: <text>" (dead: a poison job). */
+static void s_fail_ex (job_t *job, int status, const char *reason, const char *text, bool dead)
 {
     char msg[600];
     snprintf (msg, sizeof msg, "%s: %s", reason, text);
     proto_buf_t b;
     proto_buf_init (&b);
     proto_put_cstr (&b, msg);
-    s_finish (job, status, reason, b.data, b.len);
+    s_finish (job, status, reason, b.data, b.len, dead);
     proto_buf_fini (&b);
 }
 
+static void s_fail (job_t *job, int status, const char *reason, const char *text)
+{
+    s_fail_ex (job, status, reason, text, false);
+}
+
+/*  The delay before the next attempt: the base doubled for each attempt
+ *  made after the first, up to the max, then jittered down by up to half
+ *  (so that the retries of jobs that failed together spread out). */
+static int64_t s_backoff (const job_t *job)
+{
+    int64_t base = job->backoff_base_ms >= 0 ? job->backoff_base_ms : g_cfg.retry_backoff_base_ms;
+    int64_t max = job->backoff_max_ms >= 0 ? job->backoff_max_ms : g_cfg.retry_backoff_max_ms;
+    if (base <= 0 || max <= 0)
+        return 0;
+    int shift = job->attempts > 1 ? job->attempts - 1 : 0;
+    int64_t d = base;
+    while (shift-- > 0 && d < max)
+        d *= 2;
+    if (d > max)
+        d = max;
+    static uint64_t x = 0;
+    if (!x)
+        x = (uint64_t) wall_ms () | 1;
+    x ^= x << 13;   /* xorshift: jitter needs no quality, only spread */
+    x ^= x >> 7;
+    x ^= x << 17;
+    return d - (int64_t) (x % (uint64_t) (d / 2 + 1));
+}
+
+/*  Runs the job again after its backoff (a retry is charged already). */
+static void s_again (job_t *job)
+{
+    int64_t delay = s_backoff (job);
+    if (delay <= 0) {
+        jobs_record_requeue (job);
+        jobs_ready (job);
+        return;
+    }
+    job->start_wall_ms = wall_ms () + delay;
+    proto_buf_t *b = store_effect (EFF_JOB_BACKOFF, 4);
+    if (b) {
+        proto_put_uint (b, job->id);
+        proto_put_int (b, job->retries_left);
+        proto_put_int (b, job->attempts);
+        proto_put_int (b, job->start_wall_ms);
+        store_effect_end ();
+    }
+    jobs_set_state (job, J_DELAYED);
+    jobs_timer (job, now_ms () + delay);
+}
+
 /*  An attempt ended without a result (worker died, timed out): again if
- *  retries are left, else failed. */
+ *  retries are left, else failed; dead once its attempts killed their
+ *  worker poison_kills times. */
 void jobs_attempt_lost (job_t *job, const char *reason)
 {
+    int poison = job->poison_kills > 0 ? job->poison_kills : g_cfg.poison_kills;
+    if (!strcmp (reason, "worker-died") && ++job->kills >= poison) {
+        char text[160];
+        snprintf (text, sizeof text, "killed its worker %d time%s: dead, not retried "
+                  "(zmgr retry %llu runs it again)", job->kills, job->kills == 1 ? "" : "s",
+                  (unsigned long long) job->id);
+        log_msg (LOG_WARNING, 0, "job %llu (%s) is dead: %s", (unsigned long long) job->id,
+                 job->fq->name, text);
+        s_fail_ex (job, ZMGR_EJOBFAILED, reason, text, true);
+        return;
+    }
     if (job->retries_left > 0) {
         job->retries_left--;
         log_msg (LOG_INFO, 0, "job %llu: attempt %d lost (%s), running it again",
                  (unsigned long long) job->id, job->attempts, reason);
-        jobs_record_requeue (job);
-        jobs_ready (job);
+        s_again (job);
         return;
     }
     char text[128];
@@ -358,6 +481,148 @@ void jobs_attempt_lost (job_t *job, const char *reason)
     s_fail (job, ZMGR_EJOBFAILED, reason, text);
 }
 
+
+/* ---- attempt records ------------------------------------------------------- */
+
+/*  Attempts that ended with a local worker whose exit is not reaped yet:
+ *  the supervisor's reap fills in their records (jobs_worker_exit). A
+ *  worker dies soon after its attempt ends, so a few slots suffice; the
+ *  oldest is reused. */
+typedef struct {
+    int64_t pid;
+    uint64_t job;
+    uint32_t index;   /* job->natt_seen at the record */
+} s_await_t;
+static s_await_t s_await[64];
+static size_t s_await_next;
+
+static job_attempt_t *s_attempt_at (job_t *job, uint32_t index)
+{
+    uint32_t first = job->natt_seen - job->natt;
+    if (index < first || index >= job->natt_seen)
+        return NULL;
+    return &job->att[index - first];
+}
+
+static void s_set_exit (job_t *job, uint32_t index, int exit_code, int signal, bool oom,
+                        const void *tail, size_t tail_len)
+{
+    job_attempt_t *a = s_attempt_at (job, index);
+    if (!a)
+        return;
+    a->exit_code = exit_code;
+    a->signal = signal;
+    a->oom = oom;
+    xfree (a->tail);
+    a->tail = tail && tail_len ? blob_new (tail, tail_len) : NULL;
+    proto_buf_t *b = store_effect (EFF_JOB_EXIT, 6);
+    if (!b)
+        return;
+    proto_put_uint (b, job->id);
+    proto_put_uint (b, index);
+    proto_put_int (b, exit_code);
+    proto_put_int (b, signal);
+    proto_put_bool (b, oom);
+    s_put_tail (b, a->tail);
+    store_effect_end ();
+}
+
+/*  A new record at the end (the oldest dropped past the limit). */
+static job_attempt_t *s_attempt_push (job_t *job)
+{
+    if (job->natt == JOBS_MAX_ATTEMPT_RECORDS) {
+        xfree (job->att[0].tail);
+        memmove (job->att, job->att + 1, (job->natt - 1) * sizeof *job->att);
+        job->natt--;
+    } else
+        job->att = xrealloc (job->att, (job->natt + 1) * sizeof *job->att);
+    job_attempt_t *a = &job->att[job->natt++];
+    job->natt_seen++;
+    memset (a, 0, sizeof *a);
+    a->exit_code = -1;
+    a->worker = a->host = "";
+    return a;
+}
+
+void jobs_attempt_end (job_t *job, const worker_t *w, const char *how)
+{
+    job_attempt_t *a = s_attempt_push (job);
+    a->start_wall_ms = job->run_wall_ms;
+    a->end_wall_ms = wall_ms ();
+    a->end = how;
+    if (w) {
+        a->worker = jobs_intern (w->name, strlen (w->name));
+        a->host = jobs_intern (w->host, strlen (w->host));
+        a->pid = w->pid;
+        a->local = w->local;
+    }
+    /*  A local worker that died, or that we killed for this attempt: its
+     *  exit comes from the supervisor, at once if reaped already. */
+    bool dies = w && w->local && (w->killed || !strcmp (how, "worker-died"));
+    if (dies && w->reaped) {
+        a->exit_code = w->exit_code;
+        a->signal = w->exit_signal;
+        a->oom = w->exit_oom;
+        if (w->exit_tail)
+            a->tail = blob_new (w->exit_tail->data, w->exit_tail->len);
+    }
+    s_record_attempt (job, a);
+    if (dies && !w->reaped) {
+        s_await[s_await_next] = (s_await_t) { w->pid, job->id, job->natt_seen - 1 };
+        s_await_next = (s_await_next + 1) % (sizeof s_await / sizeof s_await[0]);
+    }
+}
+
+void jobs_worker_exit (int64_t pid, int exit_code, int signal, bool oom, const void *tail,
+                       size_t tail_len)
+{
+    bool found = false;
+    for (size_t i = 0; i < sizeof s_await / sizeof s_await[0]; i++) {
+        if (s_await[i].pid != pid || pid <= 0)
+            continue;
+        job_t *job = jobs_find (s_await[i].job);
+        if (job)
+            s_set_exit (job, s_await[i].index, exit_code, signal, oom, tail, tail_len);
+        s_await[i].pid = 0;
+        found = true;
+    }
+    if (found)
+        return;
+    /*  Reaped before its session ended: kept for the attempt it ends. */
+    for (worker_t *w = jobs_workers (); w; w = w->next)
+        if (w->local && w->pid == pid) {
+            w->reaped = true;
+            w->exit_code = exit_code;
+            w->exit_signal = signal;
+            w->exit_oom = oom;
+            xfree (w->exit_tail);
+            w->exit_tail = tail && tail_len ? blob_new (tail, tail_len) : NULL;
+        }
+}
+
+bool jobs_retry (job_t *job)
+{
+    if (job->state != J_DEAD || !job->args)
+        return false;
+    job->kills = 0;
+    job->attempts = 0;
+    job->retries_left = job->retries0;
+    job->status = 0;
+    job->reason = NULL;
+    xfree (job->result);
+    job->result = NULL;
+    jobs_timer (job, -1);
+    proto_buf_t *b = store_effect (EFF_JOB_RETRY, 2);
+    if (b) {
+        proto_put_uint (b, job->id);
+        proto_put_int (b, job->retries_left);
+        store_effect_end ();
+    }
+    log_msg (LOG_NOTICE, 0, "job %llu (%s) is retried: out of the dead letters",
+             (unsigned long long) job->id, job->fq->name);
+    jobs_ready (job);
+    return true;
+}
 
 /* ---- timers ---------------------------------------------------------------- */
 
@@ -394,6 +659,7 @@ void jobs_expire (int64_t now)
                      (unsigned long long) job->id, job->fq->name, job->attempts,
                      (long long) job->timeout_ms);
             workers_abandon (w, job);
+            jobs_attempt_end (job, w, "timeout");
             if (w && !w->local)
                 jobs_lapse (job, now, "timeout");
             else
@@ -438,17 +704,24 @@ job_t *jobs_submit (const job_spec_t *spec, const peer_t *submitter)
     job->priority = spec->priority;
     job->timeout_ms = spec->timeout_ms;
     job->ttl_ms = spec->ttl_ms;
-    job->retries_left = spec->retries;
+    job->retries_left = job->retries0 = spec->retries;
+    job->poison_kills = spec->poison_kills;
+    job->backoff_base_ms = spec->backoff_base_ms;
+    job->backoff_max_ms = spec->backoff_max_ms;
+    job->retry_on_error = spec->retry_on_error;
     job->chunk = spec->chunk;
     job->notify = spec->notify;
     job->shared = spec->shared;
     if (submitter)
-        job->owner_key = s_intern_key (submitter->key, strlen (submitter->key));
+        job->owner_key = jobs_intern (submitter->key, strlen (submitter->key));
     job->submitter = submitter ? submitter->session : 0;
     job->created_ms = now_ms ();
     job->start_wall_ms = spec->delay_ms > 0 ? wall_ms () + spec->delay_ms : 0;
     s_insert (job);
     s_record_submit (job);
+    if (job->poison_kills || job->backoff_base_ms >= 0 || job->backoff_max_ms >= 0
+        || job->retry_on_error)
+        s_record_policy (job);
     if (spec->delay_ms > 0) {
         jobs_set_state (job, J_DELAYED);
         jobs_timer (job, job->created_ms + spec->delay_ms);
@@ -469,9 +742,11 @@ bool jobs_cancel (job_t *job)
         s_fail (job, ZMGR_ECANCELLED, "cancelled", "cancelled before it ran");
         return true;
     case J_RUNNING: {
-        job->overdue = false;
         worker_t *w = workers_unrun (job);
         workers_abandon (w, job);
+        if (!job->overdue)   /* an overdue one's record is made */
+            jobs_attempt_end (job, w, "cancelled");
+        job->overdue = false;
         s_fail (job, ZMGR_ECANCELLED, "cancelled", "cancelled while running");
         if (w && !w->local)
             workers_feed (w);
@@ -486,9 +761,15 @@ void jobs_done (worker_t *w, job_t *job, int status, proto_slice_t value)
 {
     workers_unrun (job);
     w->done++;
+    jobs_attempt_end (job, w, status == 0 ? "done" : "error");
     if (status == 0)
-        s_finish (job, 0, NULL, value.ptr, value.len);
-    else {
+        s_finish (job, 0, NULL, value.ptr, value.len, false);
+    else if (job->retry_on_error && job->retries_left > 0) {
+        job->retries_left--;
+        log_msg (LOG_INFO, 0, "job %llu: attempt %d failed (error), running it again",
+                 (unsigned long long) job->id, job->attempts);
+        s_again (job);
+    } else {
         const uint8_t *msg;
         size_t len;
         char text[512];
@@ -529,7 +810,8 @@ int jobs_restore_submit (uint64_t id, proto_slice_t fn, proto_slice_t args, int6
     job->priority = (int) priority;
     job->timeout_ms = timeout_ms;
     job->ttl_ms = ttl_ms;
-    job->retries_left = (int) retries;
+    job->retries_left = job->retries0 = (int) retries;
+    job->backoff_base_ms = job->backoff_max_ms = -1;
     job->chunk = flags & 1;
     job->notify = flags & 2;
     job->shared = flags & 4;
@@ -537,7 +819,7 @@ int jobs_restore_submit (uint64_t id, proto_slice_t fn, proto_slice_t args, int6
     size_t olen;
     if (owner_key.ptr && proto_read_str (owner_key, &okey, &olen, false) == 0
         && olen < 64) {
-        job->owner_key = s_intern_key ((const char *) okey, olen);
+        job->owner_key = jobs_intern ((const char *) okey, olen);
     }
     job->start_wall_ms = start_wall_ms;
     job->created_ms = now_ms ();
@@ -588,13 +870,147 @@ int jobs_restore_finish (uint64_t id, int64_t status, proto_slice_t reason, prot
     job_t *job = jobs_find (id);
     if (!job || job->state >= J_DONE)
         return -1;
-    jobs_set_state (job, status == 0 ? J_DONE : J_FAILED);
+    jobs_set_state (job, status == 0                   ? J_DONE
+                         : status == ZMGR_ECANCELLED ? J_CANCELLED
+                                                     : J_FAILED);
     job->status = (int) status;
     job->reason = s_reason (reason);
-    xfree (job->args);
-    job->args = NULL;
     job->result = blob_from_slice (result);
     job->final_wall_ms = final_wall_ms;
+    /*  Its args stay until the record that follows says whether it is
+     *  dead (EFF_JOB_DEAD keeps them); jobs_recovered drops the rest. */
+    return 0;
+}
+
+/*  The static name of an attempt's end, from a record ("error" for any
+ *  other text). */
+static const char *s_end_name (proto_slice_t v)
+{
+    static const char *known[] = { "done",      "error",   "timeout",
+                                   "worker-died", "cancelled", "restart" };
+    const uint8_t *s;
+    size_t len;
+    if (proto_read_str (v, &s, &len, false) == 0)
+        for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+            if (strlen (known[i]) == len && !memcmp (known[i], s, len))
+                return known[i];
+    return "error";
+}
+
+static const char *s_interned_str (proto_slice_t v)
+{
+    const uint8_t *s;
+    size_t len;
+    if (proto_read_str (v, &s, &len, false) != 0 || len >= 64)
+        return "";
+    return jobs_intern ((const char *) s, len);
+}
+
+static blob_t *s_tail_of (proto_slice_t v)
+{
+    const uint8_t *s;
+    size_t len;
+    if (proto_is_nil (v) || proto_read_str (v, &s, &len, true) != 0 || len == 0)
+        return NULL;
+    return blob_new (s, len);
+}
+
+int jobs_restore_attempt (uint64_t id, const proto_slice_t *f)
+{
+    job_t *job = jobs_find (id);
+    int64_t start, end, pid, code, sig;
+    bool oom;
+    if (!job || proto_read_int (f[0], &start) || proto_read_int (f[1], &end)
+        || proto_read_int (f[5], &pid) || proto_read_int (f[6], &code)
+        || proto_read_int (f[7], &sig) || proto_read_bool (f[8], &oom))
+        return -1;
+    job_attempt_t *a = s_attempt_push (job);
+    a->start_wall_ms = start;
+    a->end_wall_ms = end;
+    a->end = s_end_name (f[2]);
+    a->worker = s_interned_str (f[3]);
+    a->host = s_interned_str (f[4]);
+    a->pid = pid;
+    a->exit_code = (int) code;
+    a->signal = (int) sig;
+    a->oom = oom;
+    a->tail = s_tail_of (f[9]);
+    if (!strcmp (a->end, "worker-died"))
+        job->kills++;
+    return 0;
+}
+
+int jobs_restore_exit (uint64_t id, const proto_slice_t *f)
+{
+    job_t *job = jobs_find (id);
+    int64_t index, code, sig;
+    bool oom;
+    if (!job || proto_read_int (f[0], &index) || proto_read_int (f[1], &code)
+        || proto_read_int (f[2], &sig) || proto_read_bool (f[3], &oom) || index < 0)
+        return -1;
+    job_attempt_t *a = s_attempt_at (job, (uint32_t) index);
+    if (a) {
+        a->exit_code = (int) code;
+        a->signal = (int) sig;
+        a->oom = oom;
+        xfree (a->tail);
+        a->tail = s_tail_of (f[4]);
+    }
+    return 0;
+}
+
+int jobs_restore_dead (uint64_t id)
+{
+    job_t *job = jobs_find (id);
+    if (!job || job->state != J_FAILED)
+        return -1;
+    jobs_set_state (job, J_DEAD);
+    return 0;
+}
+
+int jobs_restore_retry (uint64_t id, int64_t retries_left)
+{
+    job_t *job = jobs_find (id);
+    if (!job || job->state != J_DEAD)
+        return -1;
+    jobs_set_state (job, J_PENDING);
+    job->kills = 0;
+    job->attempts = 0;
+    job->retries_left = (int) retries_left;
+    job->status = 0;
+    job->reason = NULL;
+    xfree (job->result);
+    job->result = NULL;
+    return 0;
+}
+
+int jobs_restore_policy (uint64_t id, const proto_slice_t *f)
+{
+    job_t *job = jobs_find (id);
+    int64_t retries0, poison, base, max, kills, seen;
+    bool roe;
+    if (!job || proto_read_int (f[0], &retries0) || proto_read_int (f[1], &poison)
+        || proto_read_int (f[2], &base) || proto_read_int (f[3], &max)
+        || proto_read_bool (f[4], &roe) || proto_read_int (f[5], &kills)
+        || proto_read_int (f[6], &seen))
+        return -1;
+    job->retries0 = (int) retries0;
+    job->poison_kills = (int) poison;
+    job->backoff_base_ms = base;
+    job->backoff_max_ms = max;
+    job->retry_on_error = roe;
+    job->kills = (int) kills;
+    if (seen >= (int64_t) job->natt && seen <= UINT32_MAX)
+        job->natt_seen = (uint32_t) seen;
+    return 0;
+}
+
+int jobs_restore_backoff (uint64_t id, int64_t retries_left, int64_t attempts,
+                          int64_t start_wall_ms)
+{
+    if (jobs_restore_requeue (id, retries_left, attempts) != 0)
+        return -1;
+    jobs_find (id)->start_wall_ms = start_wall_ms;
     return 0;
 }
 
@@ -635,6 +1051,10 @@ void jobs_recovered (void)
     for (size_t i = 0; i < n; i++) {
         job_t *job = all[i];
         if (job->state >= J_DONE) {
+            if (job->state != J_DEAD) {
+                xfree (job->args);
+                job->args = NULL;
+            }
             int64_t left = job->final_wall_ms + job->ttl_ms - wall;
             jobs_timer (job, now + (left > 0 ? left : 0));
             continue;
@@ -644,6 +1064,8 @@ void jobs_recovered (void)
              *  to its retries (the restart was not its fault). */
             lost++;
             g_stats.jobs_lost_restart++;
+            job->run_wall_ms = 0;   /* not recorded: the record says when it ended */
+            jobs_attempt_end (job, NULL, "restart");
             jobs_set_state (job, J_PENDING);
             jobs_record_requeue (job);
         }
@@ -668,17 +1090,24 @@ void jobs_snapshot (void)
     store_effect_end ();
     for (size_t i = 0; i < s_nbuckets; i++)
         for (job_t *j = s_table[i]; j; j = j->hnext) {
-            if (j->state >= J_DONE) {
+            if (j->state >= J_DONE && !j->args) {
                 /*  A final job's args are gone: submit it with none. */
                 blob_t *none = blob_new ("\x90", 1);
                 j->args = none;
                 s_record_submit (j);
                 j->args = NULL;
                 xfree (none);
+            } else
+                s_record_submit (j);
+            for (uint32_t a = 0; a < j->natt; a++)
+                s_record_attempt (j, &j->att[a]);
+            s_record_policy (j);   /* after the attempts: it sets the kill count */
+            if (j->state >= J_DONE) {
                 s_record_finish (j);
+                if (j->state == J_DEAD)
+                    s_record_id (EFF_JOB_DEAD, j);
                 continue;
             }
-            s_record_submit (j);
             if (j->state == J_RUNNING)
                 jobs_record_start (j);
             else if (j->attempts > 0)

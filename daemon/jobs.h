@@ -22,15 +22,34 @@
 #include "store.h"
 #include "util.h"
 
-enum { J_PENDING, J_DELAYED, J_RUNNING, J_DONE, J_FAILED };
-extern const char *const jobs_state_names[5];
+/*  States; J_DONE and after are final. J_DELAYED is listed as
+ *  "scheduled"; a dead job (its attempts killed their worker poison_kills
+ *  times) is not retried unless asked (job.retry). */
+enum { J_PENDING, J_DELAYED, J_RUNNING, J_DONE, J_FAILED, J_CANCELLED, J_DEAD, J_NSTATES };
+extern const char *const jobs_state_names[J_NSTATES];
+
+/*  How one attempt ended, kept with its job (the crash record). */
+typedef struct {
+    int64_t start_wall_ms;  /* dispatched (wall clock) */
+    int64_t end_wall_ms;    /* given up on, or reported */
+    int64_t pid;            /* its worker's, as the worker said */
+    const char *end;        /* static: done, error, timeout, worker-died,
+                               cancelled, restart */
+    int exit_code;          /* the worker process's exit status, -1 unknown */
+    int signal;             /* the signal that killed it, 0 none */
+    bool oom;               /* the kernel's OOM killer did (cgroup count rose) */
+    bool local;             /* a local worker: the exit is reaped by us */
+    const char *worker, *host; /* its worker's name and host (interned) */
+    blob_t *tail;           /* the last bytes of a local worker's stderr */
+} job_attempt_t;
+#define JOBS_MAX_ATTEMPT_RECORDS 16   /* kept per job: the latest */
 
 /*  The per-function queue; function names are interned here. */
 typedef struct fq {
     char *name;             /* function name (owned) */
     heap_t pending;         /* jobs ready to run: -priority, then FIFO */
     size_t nworkers;        /* connected workers that have it */
-    uint64_t count[5];      /* jobs by state (J_*) */
+    uint64_t count[J_NSTATES]; /* jobs by state (J_*) */
     struct fq *next;        /* in the list of functions */
 } fq_t;
 
@@ -60,6 +79,15 @@ typedef struct job {
     int retries_left;       /* further attempts after death/timeout */
     int attempts;           /* attempts started */
     int status;             /* final: 0 or ZMGR_EJOBFAILED/ECANCELLED */
+    int retries0;           /* retries it was submitted with (job.retry) */
+    int kills;              /* attempts that ended worker-died since submit/retry */
+    int poison_kills;       /* dead after this many; 0: the setting */
+    int64_t backoff_base_ms, backoff_max_ms; /* retry delays; -1: the settings */
+    int64_t run_wall_ms;    /* the running attempt's dispatch, wall clock */
+    job_attempt_t *att;     /* attempt records, oldest first */
+    uint32_t natt;          /* records kept (<= JOBS_MAX_ATTEMPT_RECORDS) */
+    uint32_t natt_seen;     /* records ever made (indexes in effects) */
+    bool retry_on_error;    /* a function's own error is retried too */
     bool timed;             /* tnode is in the timers */
     bool overdue;           /* its attempt was given up on (running, worker
                                NULL): the lease of a remote worker that may
@@ -84,6 +112,10 @@ typedef struct worker {
     bool local;             /* one of our supervised children */
     bool killed;            /* killed by us (a job overran): fed no more */
     bool fresh;             /* not fed yet: its hello reply goes first */
+    bool reaped;            /* local, exited before its session ended: */
+    int exit_code, exit_signal; /* ... how (for the attempt record) */
+    bool exit_oom;
+    blob_t *exit_tail;      /* ... its stderr tail, or NULL (owned) */
     struct worker *next, *prev; /* in the worker list */
 } worker_t;
 
@@ -95,7 +127,10 @@ typedef struct {
     int priority;
     int64_t timeout_ms, ttl_ms, delay_ms;
     int retries;
+    int poison_kills;                   /* 0: the setting */
+    int64_t backoff_base_ms, backoff_max_ms; /* -1: the settings */
     bool chunk, notify, shared;
+    bool retry_on_error;
 } job_spec_t;
 
 job_t *jobs_find (uint64_t id);
@@ -104,6 +139,15 @@ job_t *jobs_find (uint64_t id);
 job_t *jobs_submit (const job_spec_t *spec, const peer_t *submitter);
 /*  Cancels a job not yet final: true when it was. */
 bool jobs_cancel (job_t *job);
+/*  A dead job back to pending, with its retries and kill count fresh
+ *  (attempt records kept). False (nothing done) for any other state: only
+ *  a dead job keeps its arguments. */
+bool jobs_retry (job_t *job);
+/*  A local worker process was reaped: its exit status or signal, whether
+ *  the OOM killer did it, and the tail of its stderr (copied; may be
+ *  NULL) go to the attempt record it left without one. */
+void jobs_worker_exit (int64_t pid, int exit_code, int signal, bool oom, const void *tail,
+                       size_t tail_len);
 /*  Worker w reports job done (status 0, value the result) or failed
  *  (value the message). */
 void jobs_done (worker_t *w, job_t *job, int status, proto_slice_t value);
@@ -143,10 +187,19 @@ int jobs_restore_requeue (uint64_t id, int64_t retries_left, int64_t attempts);
 int jobs_restore_finish (uint64_t id, int64_t status, proto_slice_t reason, proto_slice_t result,
                          int64_t final_wall_ms);
 int jobs_restore_forget (uint64_t id);
+int jobs_restore_attempt (uint64_t id, const proto_slice_t *f);   /* EFF_JOB_ATTEMPT fields */
+int jobs_restore_exit (uint64_t id, const proto_slice_t *f);      /* EFF_JOB_EXIT fields */
+int jobs_restore_dead (uint64_t id);
+int jobs_restore_retry (uint64_t id, int64_t retries_left);
+int jobs_restore_policy (uint64_t id, const proto_slice_t *f);    /* EFF_JOB_POLICY fields */
+int jobs_restore_backoff (uint64_t id, int64_t retries_left, int64_t attempts,
+                          int64_t start_wall_ms);
 void jobs_restore_seq (uint64_t last_id);
 void jobs_recovered (void);
 /*  Writes records that recreate the table (snapshots). */
 void jobs_snapshot (void);
+/*  Interned strings (keys, worker names): never freed before shutdown. */
+const char *jobs_intern (const char *s, size_t len);
 /*  The id sequence starts above every id a broker started before this
  *  one can have given (from the start time), even without a data dir. */
 void jobs_init_ids (void);
@@ -169,5 +222,8 @@ void jobs_record_start (const job_t *job);
 void jobs_lapse (job_t *job, int64_t from_ms, const char *reason);
 int64_t jobs_lapse_ms (void);
 void jobs_record_requeue (const job_t *job);
+/*  Appends the record of the running attempt's end (how: static) with its
+ *  worker, recorded; the exit of a local worker follows (jobs_worker_exit). */
+void jobs_attempt_end (job_t *job, const struct worker *w, const char *how);
 
 #endif

@@ -9,6 +9,7 @@
 #include "stats.h"
 #include "supervisor.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,7 +47,8 @@ int job_cmd_submit (cmd_ctx_t *ctx)
     if (jobs_total () >= g_cfg.max_jobs)
         return cmd_error (ctx, ZMGR_ELIMIT, "%zu jobs is the limit", g_cfg.max_jobs);
     int64_t priority = 0, timeout = 0, retries = 2, delay = 0, ttl = 3600000;
-    bool chunk = false, notify = false, shared = false;
+    int64_t poison = 0, base = -1, max = -1;
+    bool chunk = false, notify = false, shared = false, retry_on_error = false;
     if (req->nargs >= 3 && !proto_is_nil (req->args[2])) {
         size_t nopt;
         proto_slice_t opts, k, v;
@@ -59,7 +61,7 @@ int job_cmd_submit (cmd_ctx_t *ctx)
             proto_next (&opts, &v);
             if (proto_read_str (k, &key, &klen, false) != 0)
                 return cmd_error (ctx, ZMGR_EINVAL, "option names are strings");
-            char name[16] = "";
+            char name[24] = "";
             if (klen < sizeof name)
                 memcpy (name, key, klen);
             int rc = 0;
@@ -73,12 +75,21 @@ int job_cmd_submit (cmd_ctx_t *ctx)
                 rc = s_opt_int (ctx, v, name, 0, 365LL * 86400000, &delay);
             else if (!strcmp (name, "ttl_ms"))
                 rc = s_opt_int (ctx, v, name, 0, 30LL * 86400000, &ttl);
+            else if (!strcmp (name, "poison_kills"))
+                rc = s_opt_int (ctx, v, name, 1, 1000, &poison);
+            else if (!strcmp (name, "backoff_base_ms"))
+                rc = s_opt_int (ctx, v, name, 0, 86400000, &base);
+            else if (!strcmp (name, "backoff_max_ms"))
+                rc = s_opt_int (ctx, v, name, 0, 86400000, &max);
             else if (!strcmp (name, "chunk") || !strcmp (name, "notify")
-                     || !strcmp (name, "shared")) {
+                     || !strcmp (name, "shared") || !strcmp (name, "retry_on_error")) {
                 bool b;
                 if (proto_read_bool (v, &b) != 0)
                     return cmd_error (ctx, ZMGR_EINVAL, "option %s must be a boolean", name);
-                *(name[0] == 'c' ? &chunk : name[0] == 'n' ? &notify : &shared) = b;
+                *(name[0] == 'c'   ? &chunk
+                  : name[0] == 'n' ? &notify
+                  : name[0] == 's' ? &shared
+                                   : &retry_on_error) = b;
             } else
                 return cmd_error (ctx, ZMGR_EINVAL, "unknown option '%.*s'", (int) klen, key);
             if (rc)
@@ -98,7 +109,8 @@ int job_cmd_submit (cmd_ctx_t *ctx)
     job_spec_t spec = {
         .fn = fname, .fn_len = flen, .args = req->args[1], .priority = (int) priority,
         .timeout_ms = timeout, .ttl_ms = ttl, .delay_ms = delay, .retries = (int) retries,
-        .chunk = chunk, .notify = notify, .shared = shared,
+        .chunk = chunk, .notify = notify, .shared = shared, .poison_kills = (int) poison,
+        .backoff_base_ms = base, .backoff_max_ms = max, .retry_on_error = retry_on_error,
     };
     job_t *job = jobs_submit (&spec, ctx->peer);
     proto_put_uint (ctx->out, job->id);
@@ -141,7 +153,7 @@ int job_cmd_result (cmd_ctx_t *ctx)
         proto_put_raw (ctx->out, job->result->data, job->result->len);
         return 0;
     }
-    if (job->state == J_FAILED) {
+    if (job->state > J_DONE) {   /* failed, cancelled or dead */
         const uint8_t *msg;
         size_t len;
         if (proto_read_str (blob_slice (job->result), &msg, &len, false) != 0) {
@@ -170,6 +182,63 @@ static void s_kv_int (proto_buf_t *b, const char *k, int64_t v)
     proto_put_int (b, v);
 }
 
+/*  How a worker process ended, in words (for people; the numbers are in
+ *  the record too). */
+static void s_exit_text (const job_attempt_t *a, char *out, size_t size)
+{
+    if (a->signal > 0) {
+        const char *name = sigabbrev_np (a->signal);
+        if (a->oom)
+            snprintf (out, size, "killed by the kernel's OOM killer (SIG%s)", name ? name : "?");
+        else if (a->signal == SIGKILL)
+            snprintf (out, size, "killed by SIGKILL (possibly OOM)");
+        else
+            snprintf (out, size, "killed by SIG%s (signal %d)", name ? name : "?", a->signal);
+    } else if (a->exit_code >= 0)
+        snprintf (out, size, "exited with status %d", a->exit_code);
+    else
+        out[0] = '\0';
+}
+
+/*  One attempt record: a map. */
+static void s_put_attempt (proto_buf_t *b, const job_attempt_t *a, uint64_t number)
+{
+    char text[96];
+    s_exit_text (a, text, sizeof text);
+    proto_put_map (b, 12);
+    s_kv_int (b, "attempt", (int64_t) number);
+    s_kv_str (b, "end", a->end);
+    s_kv_str (b, "worker", a->worker);
+    s_kv_str (b, "host", a->host);
+    s_kv_int (b, "pid", a->pid);
+    proto_put_cstr (b, "started_ms");
+    if (a->start_wall_ms > 0)
+        proto_put_int (b, a->start_wall_ms);
+    else
+        proto_put_nil (b);
+    s_kv_int (b, "ended_ms", a->end_wall_ms);
+    proto_put_cstr (b, "exit_status");
+    if (a->exit_code >= 0)
+        proto_put_int (b, a->exit_code);
+    else
+        proto_put_nil (b);
+    proto_put_cstr (b, "signal");
+    if (a->signal > 0)
+        proto_put_int (b, a->signal);
+    else
+        proto_put_nil (b);
+    proto_put_cstr (b, "oom");
+    proto_put_bool (b, a->oom);
+    s_kv_str (b, "exit", text);
+    proto_put_cstr (b, "stderr");
+    if (a->tail && proto_utf8_valid (a->tail->data, a->tail->len))
+        proto_put_str (b, (const char *) a->tail->data, a->tail->len);
+    else if (a->tail)   /* cut mid-character, or not text: as bytes */
+        proto_put_bin (b, a->tail->data, a->tail->len);
+    else
+        proto_put_nil (b);
+}
+
 int job_cmd_status (cmd_ctx_t *ctx)
 {
     job_t *job;
@@ -177,13 +246,13 @@ int job_cmd_status (cmd_ctx_t *ctx)
     if (rc)
         return rc;
     proto_buf_t *b = ctx->out;
-    proto_put_map (b, 10);
+    proto_put_map (b, 11);
     s_kv_int (b, "id", (int64_t) job->id);
     s_kv_str (b, "function", job->fq->name);
     s_kv_str (b, "state", jobs_state_names[job->state]);
     s_kv_str (b, "reason", job->reason ? job->reason : "");
     proto_put_cstr (b, "error");
-    if (job->state == J_FAILED && job->result)
+    if (job->state > J_DONE && job->result)
         proto_put_raw (b, job->result->data, job->result->len);
     else
         proto_put_nil (b);
@@ -199,6 +268,25 @@ int job_cmd_status (cmd_ctx_t *ctx)
     else
         proto_put_nil (b);
     s_kv_int (b, "age_ms", now_ms () - job->created_ms);
+    proto_put_cstr (b, "attempt_log");
+    proto_put_array (b, job->natt);
+    for (uint32_t i = 0; i < job->natt; i++)
+        s_put_attempt (b, &job->att[i], job->natt_seen - job->natt + i + 1);
+    return 0;
+}
+
+/*  args: id. A dead job back to pending, its attempts fresh: true; false
+ *  when it is not dead. */
+int job_cmd_retry (cmd_ctx_t *ctx)
+{
+    job_t *job;
+    int rc = s_lookup (ctx, &job);
+    if (rc)
+        return rc;
+    if (job->state != J_DEAD)
+        return cmd_error (ctx, ZMGR_EINVAL, "job %llu is %s: only a dead job can be retried",
+                          (unsigned long long) job->id, jobs_state_names[job->state]);
+    proto_put_bool (ctx->out, jobs_retry (job));
     return 0;
 }
 
@@ -216,11 +304,11 @@ int job_cmd_cancel (cmd_ctx_t *ctx)
 int job_cmd_jobs (cmd_ctx_t *ctx)
 {
     proto_buf_t *b = ctx->out;
-    uint64_t total[5] = { 0 };
+    uint64_t total[J_NSTATES] = { 0 };
     size_t nfq = 0, nlonely = 0;
     int64_t oldest = -1, now = now_ms ();
     for (fq_t *f = jobs_functions (); f; f = f->next) {
-        for (int s = 0; s < 5; s++)
+        for (int s = 0; s < J_NSTATES; s++)
             total[s] += f->count[s];
         nfq++;
         if (f->nworkers == 0 && f->count[J_PENDING] + f->count[J_DELAYED] > 0)
@@ -231,20 +319,28 @@ int job_cmd_jobs (cmd_ctx_t *ctx)
                 oldest = now - j->created_ms;
         }
     }
-    proto_put_map (b, 7);
+    /*  "pending" counts scheduled (delayed) jobs too, as it always has;
+     *  "scheduled" is their own count. */
+    proto_put_map (b, 10);
     s_kv_int (b, "pending", (int64_t) (total[J_PENDING] + total[J_DELAYED]));
+    s_kv_int (b, "scheduled", (int64_t) total[J_DELAYED]);
     s_kv_int (b, "running", (int64_t) total[J_RUNNING]);
     s_kv_int (b, "done", (int64_t) total[J_DONE]);
     s_kv_int (b, "failed", (int64_t) total[J_FAILED]);
+    s_kv_int (b, "cancelled", (int64_t) total[J_CANCELLED]);
+    s_kv_int (b, "dead", (int64_t) total[J_DEAD]);
     proto_put_cstr (b, "by_function");
     proto_put_map (b, nfq);
     for (fq_t *f = jobs_functions (); f; f = f->next) {
         proto_put_cstr (b, f->name);
-        proto_put_map (b, 5);
+        proto_put_map (b, 8);
         s_kv_int (b, "pending", (int64_t) (f->count[J_PENDING] + f->count[J_DELAYED]));
+        s_kv_int (b, "scheduled", (int64_t) f->count[J_DELAYED]);
         s_kv_int (b, "running", (int64_t) f->count[J_RUNNING]);
         s_kv_int (b, "done", (int64_t) f->count[J_DONE]);
         s_kv_int (b, "failed", (int64_t) f->count[J_FAILED]);
+        s_kv_int (b, "cancelled", (int64_t) f->count[J_CANCELLED]);
+        s_kv_int (b, "dead", (int64_t) f->count[J_DEAD]);
         s_kv_int (b, "workers", (int64_t) f->nworkers);
     }
     proto_put_cstr (b, "oldest_pending_ms");

@@ -72,7 +72,7 @@ typedef struct {
 static s_listener_t s_listeners[2];
 
 /*  The reactor's event tags and what is due (s_wait, below). */
-enum { S_EV_SIG, S_EV_DIRECT, S_EV_ZAP, S_EV_SOCKS };   /* then monitor, router per listener */
+enum { S_EV_SIG, S_EV_DIRECT, S_EV_ZAP, S_EV_WORKER_ERR, S_EV_SOCKS };   /* then monitor, router per listener */
 #define S_EV_MONITOR(i) (S_EV_SOCKS + 2 * (i))
 #define S_EV_ROUTER(i) (S_EV_SOCKS + 2 * (i) + 1)
 #define S_NEV (S_EV_SOCKS + 4)
@@ -761,7 +761,8 @@ static int s_reactor_init (void)
     }
     if (s_watch (s_sigfd, S_EV_SIG) != 0
         || (direct_poll_fd () >= 0 && s_watch (direct_poll_fd (), S_EV_DIRECT) != 0)
-        || (security_zap_socket () && s_watch_sock (security_zap_socket (), S_EV_ZAP) != 0))
+        || (security_zap_socket () && s_watch_sock (security_zap_socket (), S_EV_ZAP) != 0)
+        || (supervisor_poll_fd () >= 0 && s_watch (supervisor_poll_fd (), S_EV_WORKER_ERR) != 0))
         return -1;
     for (int i = 0; i < 2; i++)
         if (s_listeners[i].used
@@ -803,6 +804,10 @@ static int s_wait (int64_t timeout)
     if (s_due[S_EV_DIRECT]) {
         s_due[S_EV_DIRECT] = false;
         direct_handle ();
+    }
+    if (s_due[S_EV_WORKER_ERR]) {   /* local workers' stderr */
+        s_due[S_EV_WORKER_ERR] = false;
+        supervisor_read ();
     }
     for (int i = 0; i < 2; i++) {
         if (!s_listeners[i].used)

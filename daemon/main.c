@@ -7,6 +7,7 @@
 #include "log.h"
 #include "loop.h"
 #include "recovery.h"
+#include "jobs.h"
 #include "supervisor.h"
 
 #include <stdio.h>
@@ -61,6 +62,7 @@ int main (int argc, char **argv)
     rc = 1;
     /*  The store first: its lock says whether another broker uses the
      *  data dir, and recovery must be done before anyone is answered. */
+    supervisor_on_exit (jobs_worker_exit);
     if (recovery_start () == 0 && loop_init () == 0
         && supervisor_start (loop_worker_endpoint ()) == 0) {
         log_msg (LOG_NOTICE, 0, "zmgrd 0.1.0 running, pid %d", (int) getpid ());

@@ -273,6 +273,33 @@ static int s_apply (const uint8_t *rec, size_t len, void *arg)
         if (s_int (&r, 0, &a) || a <= 0)
             return -1;
         return jobs_restore_forget ((uint64_t) a);
+    case EFF_JOB_ATTEMPT:
+        if (r.n != 11 || s_int (&r, 0, &a) || a <= 0)
+            return -1;
+        return jobs_restore_attempt ((uint64_t) a, &r.f[1]);
+    case EFF_JOB_EXIT:
+        if (r.n != 6 || s_int (&r, 0, &a) || a <= 0)
+            return -1;
+        return jobs_restore_exit ((uint64_t) a, &r.f[1]);
+    case EFF_JOB_DEAD:
+        if (s_int (&r, 0, &a) || a <= 0)
+            return -1;
+        return jobs_restore_dead ((uint64_t) a);
+    case EFF_JOB_RETRY:
+        if (r.n != 2 || s_int (&r, 0, &a) || s_int (&r, 1, &b) || a <= 0)
+            return -1;
+        return jobs_restore_retry ((uint64_t) a, b);
+    case EFF_JOB_POLICY:
+        if (r.n != 8 || s_int (&r, 0, &a) || a <= 0)
+            return -1;
+        return jobs_restore_policy ((uint64_t) a, &r.f[1]);
+    case EFF_JOB_BACKOFF: {
+        int64_t attempts, start;
+        if (r.n != 4 || s_int (&r, 0, &a) || s_int (&r, 1, &b) || s_int (&r, 2, &attempts)
+            || s_int (&r, 3, &start) || a <= 0)
+            return -1;
+        return jobs_restore_backoff ((uint64_t) a, b, attempts, start);
+    }
     case EFF_JOB_SEQ:
         if (s_int (&r, 0, &a) || a < 0)
             return -1;

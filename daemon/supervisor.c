@@ -6,7 +6,10 @@
  *  --max-tasks-per-child jobs), else after a backoff that doubles from
  *  100 ms to 10 s, so that a crashing module cannot spin the CPU; the
  *  backoff resets once a worker has lived 10 s. SIGCHLD arrives through
- *  the loop's signalfd; children get a clean signal mask before exec. */
+ *  the loop's signalfd; children get a clean signal mask before exec.
+ *  A worker's stderr is a pipe read in the loop (supervisor_poll_fd):
+ *  its lines go on to zmgrd's stderr, and its last 4 KiB are kept for the
+ *  record of the attempt it died in (supervisor_on_exit). */
 #define _GNU_SOURCE
 #include "supervisor.h"
 #include "config.h"
@@ -15,10 +18,12 @@
 #include "util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/wait.h>
@@ -38,6 +43,11 @@ typedef struct {
     int backoff_ms;         /* the wait before the next restart */
     unsigned restarts;      /* how often it was restarted */
     bool retired;           /* beyond the configured count: not restarted */
+    int err_fd;             /* read end of its stderr pipe, -1 when none */
+    char ring[SUPERVISOR_TAIL]; /* its last stderr bytes, from ring_pos on */
+    size_t ring_len, ring_pos;
+    char line[512];         /* a line not ended yet, passed on when it is */
+    size_t line_len;
 } s_slot_t;
 
 static s_slot_t *s_slots;   /* one per local worker */
@@ -45,6 +55,126 @@ static size_t s_nslots;
 static bool s_stopping;     /* no more restarts */
 
 static char s_ep[512];      /* where local workers connect */
+static int s_epfd = -1;     /* the stderr pipes (data: slot index) */
+static supervisor_exit_fn s_on_exit;
+static int64_t s_oom_kills = -1; /* memory.events oom_kill last read; -1 unknown */
+
+void supervisor_on_exit (supervisor_exit_fn fn)
+{
+    s_on_exit = fn;
+}
+
+/*  The oom_kill count of our cgroup (cgroup v2), or -1. Local workers are
+ *  in zmgrd's cgroup, so a rise over a SIGKILLed worker's life says the
+ *  OOM killer ended some process of ours, most likely that one. */
+static int64_t s_read_oom_kills (void)
+{
+    char path[4200] = "", buf[4096];
+    FILE *f = fopen ("/proc/self/cgroup", "r");
+    if (!f)
+        return -1;
+    while (fgets (buf, sizeof buf, f))
+        if (!strncmp (buf, "0::", 3)) {
+            buf[strcspn (buf, "\n")] = '\0';
+            snprintf (path, sizeof path, "/sys/fs/cgroup%s/memory.events", buf + 3);
+        }
+    fclose (f);
+    if (!path[0] || !(f = fopen (path, "r")))
+        return -1;
+    int64_t n = -1;
+    long long v;
+    while (fgets (buf, sizeof buf, f))
+        if (sscanf (buf, "oom_kill %lld", &v) == 1)
+            n = v;
+    fclose (f);
+    return n;
+}
+
+int supervisor_poll_fd (void)
+{
+    if (s_epfd < 0)
+        s_epfd = epoll_create1 (EPOLL_CLOEXEC);
+    return s_epfd;
+}
+
+static void s_pass_on (const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write (STDERR_FILENO, p, n);
+        if (w <= 0)
+            return;   /* our own stderr is gone: nothing to tell */
+        p += w;
+        n -= (size_t) w;
+    }
+}
+
+static void s_close_err (s_slot_t *slot)
+{
+    if (slot->err_fd < 0)
+        return;
+    if (s_epfd >= 0)
+        epoll_ctl (s_epfd, EPOLL_CTL_DEL, slot->err_fd, NULL);
+    close (slot->err_fd);
+    slot->err_fd = -1;
+    if (slot->line_len) {   /* its last words, without their newline */
+        s_pass_on (slot->line, slot->line_len);
+        s_pass_on ("\n", 1);
+        slot->line_len = 0;
+    }
+}
+
+/*  Reads what a worker wrote, keeping the tail and passing whole lines
+ *  on; at its end (EOF) the pipe is closed. */
+static void s_drain (s_slot_t *slot)
+{
+    char buf[4096];
+    while (slot->err_fd >= 0) {
+        ssize_t n = read (slot->err_fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return;
+        if (n <= 0) {
+            s_close_err (slot);
+            return;
+        }
+        for (ssize_t i = 0; i < n; i++) {
+            slot->ring[(slot->ring_pos + slot->ring_len) % SUPERVISOR_TAIL] = buf[i];
+            if (slot->ring_len < SUPERVISOR_TAIL)
+                slot->ring_len++;
+            else
+                slot->ring_pos = (slot->ring_pos + 1) % SUPERVISOR_TAIL;
+            slot->line[slot->line_len++] = buf[i];
+            if (buf[i] == '\n' || slot->line_len == sizeof slot->line) {
+                s_pass_on (slot->line, slot->line_len);
+                slot->line_len = 0;
+            }
+        }
+    }
+}
+
+void supervisor_read (void)
+{
+    struct epoll_event evs[16];
+    int n;
+    while (s_epfd >= 0 && (n = epoll_wait (s_epfd, evs, 16, 0)) > 0)
+        for (int k = 0; k < n; k++)
+            if (evs[k].data.u64 < s_nslots)
+                s_drain (&s_slots[evs[k].data.u64]);
+}
+
+/*  The tail in order, from a character's start (into out). */
+static size_t s_tail (const s_slot_t *slot, char *out)
+{
+    size_t skip = 0;
+    while (skip < slot->ring_len
+           && ((uint8_t) slot->ring[(slot->ring_pos + skip) % SUPERVISOR_TAIL] & 0xC0) == 0x80)
+        skip++;
+    size_t n = 0;
+    for (size_t i = skip; i < slot->ring_len; i++)
+        out[n++] = slot->ring[(slot->ring_pos + i) % SUPERVISOR_TAIL];
+    return n;
+}
 
 static const char *s_endpoint (void)
 {
@@ -90,11 +220,23 @@ static void s_spawn (size_t i)
     }
     for (size_t k = 0; k < sizeof raw; k++)
         snprintf (slot->secret + 2 * k, 3, "%02x", raw[k]);
+    /*  Its stderr through a pipe we read (without one, it writes to ours). */
+    s_close_err (slot);
+    slot->ring_len = slot->ring_pos = slot->line_len = 0;
+    int errp[2] = { -1, -1 };
+    if (supervisor_poll_fd () >= 0 && pipe2 (errp, O_CLOEXEC | O_NONBLOCK) != 0) {
+        log_msg (LOG_WARNING, errno, "pipe for worker %s's stderr", name);
+        errp[0] = errp[1] = -1;
+    }
     pid_t parent = getpid ();
     pid_t pid = fork ();
     if (pid < 0) {
         log_msg (LOG_ERR, errno, "fork for worker %s", name);
         slot->next_start_ms = now_ms () + slot->backoff_ms;
+        if (errp[0] >= 0) {
+            close (errp[0]);
+            close (errp[1]);
+        }
         return;
     }
     if (pid == 0) {
@@ -110,6 +252,10 @@ static void s_spawn (size_t i)
         prctl (PR_SET_PDEATHSIG, SIGKILL);
         if (getppid () != parent)
             _exit (0);
+        if (errp[1] >= 0) {   /* blocking for the worker, as a tty or file is */
+            dup2 (errp[1], STDERR_FILENO);
+            fcntl (STDERR_FILENO, F_SETFL, fcntl (STDERR_FILENO, F_GETFL) & ~O_NONBLOCK);
+        }
         setenv ("ZMGR_WORKER_SECRET", slot->secret, 1);
         execv (argv[0], (char *const *) argv);
         fprintf (stderr, "zmgrd: exec %s: %s\n", argv[0], strerror (errno));
@@ -118,6 +264,14 @@ static void s_spawn (size_t i)
     slot->pid = pid;
     slot->connected = false;
     slot->started_ms = now_ms ();
+    if (errp[0] >= 0) {
+        close (errp[1]);
+        struct epoll_event ev = { .events = EPOLLIN, .data.u64 = i };
+        if (epoll_ctl (s_epfd, EPOLL_CTL_ADD, errp[0], &ev) == 0)
+            slot->err_fd = errp[0];
+        else
+            close (errp[0]);
+    }
     log_msg (LOG_INFO, 0, "worker %s started, pid %d", name, (int) pid);
 }
 
@@ -132,8 +286,10 @@ int supervisor_start (const char *endpoint)
     }
     s_nslots = (size_t) g_cfg.workers > S_MAX_WORKERS ? S_MAX_WORKERS : (size_t) g_cfg.workers;
     s_slots = xcalloc (s_nslots, sizeof *s_slots);
+    s_oom_kills = s_read_oom_kills ();
     for (size_t i = 0; i < s_nslots; i++) {
         s_slots[i].backoff_ms = S_BACKOFF_MIN;
+        s_slots[i].err_fd = -1;
         s_spawn (i);
     }
     return 0;
@@ -155,6 +311,19 @@ void supervisor_reap (void (*other) (pid_t pid, int status))
                 continue;
             int64_t now = now_ms ();
             bool clean = WIFEXITED (st) && WEXITSTATUS (st) == 0;
+            s_drain (slot);   /* what it wrote before it died */
+            if (s_on_exit) {
+                bool oom = false;
+                if (WIFSIGNALED (st) && WTERMSIG (st) == SIGKILL) {
+                    int64_t k = s_read_oom_kills ();
+                    oom = k > 0 && s_oom_kills >= 0 && k > s_oom_kills;
+                    s_oom_kills = k;
+                }
+                static char tail[SUPERVISOR_TAIL];
+                size_t n = s_tail (slot, tail);
+                s_on_exit (pid, WIFEXITED (st) ? WEXITSTATUS (st) : -1,
+                           WIFSIGNALED (st) ? WTERMSIG (st) : 0, oom, tail, n);
+            }
             if (now - slot->started_ms >= S_STABLE_MS)
                 slot->backoff_ms = S_BACKOFF_MIN;
             slot->pid = 0;
@@ -269,9 +438,16 @@ void supervisor_stop (int wait_ms)
         }
         usleep (10000);
     }
+    for (size_t i = 0; i < s_nslots; i++) {
+        s_drain (&s_slots[i]);
+        s_close_err (&s_slots[i]);
+    }
     xfree (s_slots);
     s_slots = NULL;
     s_nslots = 0;
+    if (s_epfd >= 0)
+        close (s_epfd);
+    s_epfd = -1;
 }
 
 void supervisor_resize (int n)
@@ -283,8 +459,10 @@ void supervisor_resize (int n)
     if ((size_t) n > s_nslots) {
         s_slots = xrealloc (s_slots, (size_t) n * sizeof *s_slots);
         memset (s_slots + s_nslots, 0, ((size_t) n - s_nslots) * sizeof *s_slots);
-        for (size_t i = s_nslots; i < (size_t) n; i++)
+        for (size_t i = s_nslots; i < (size_t) n; i++) {
             s_slots[i].backoff_ms = S_BACKOFF_MIN;
+            s_slots[i].err_fd = -1;
+        }
         s_nslots = (size_t) n;
     }
     for (size_t i = 0; i < s_nslots; i++) {

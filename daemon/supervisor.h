@@ -31,4 +31,19 @@ void supervisor_stop (int wait_ms);
 /*  Changes the number of local workers (SIGHUP). */
 void supervisor_resize (int n);
 
+/*  Told of every local worker's end, after its reap: exit status (-1 when
+ *  signalled), signal (0 none), whether the kernel's OOM killer did it
+ *  (the cgroup's memory.events oom_kill count rose), and the last
+ *  SUPERVISOR_TAIL bytes of its stderr (borrowed for the call). */
+typedef void (*supervisor_exit_fn) (int64_t pid, int exit_code, int signal, bool oom,
+                                    const void *tail, size_t tail_len);
+void supervisor_on_exit (supervisor_exit_fn fn);
+#define SUPERVISOR_TAIL 4096
+/*  Local workers' stderr comes through pipes: a descriptor for the loop
+ *  to watch (readable when some worker wrote), made on first call, or -1;
+ *  and what to call when it is. Lines are passed on to zmgrd's stderr
+ *  whole, and the last SUPERVISOR_TAIL bytes of each worker are kept. */
+int supervisor_poll_fd (void);
+void supervisor_read (void);
+
 #endif

@@ -79,6 +79,7 @@ static void s_send_run (worker_t *w, job_t *job)
 static void s_start (worker_t *w, job_t *job)
 {
     job->attempts++;
+    job->run_wall_ms = wall_ms ();
     job->dispatched = ++s_dispatches;
     job->worker = w->peer;
     job->progress_done = job->progress_total = 0;
@@ -254,7 +255,10 @@ void jobs_peer_gone (peer_t *peer)
             job->attempts--;
             jobs_record_requeue (job);
             jobs_ready (job);
-        } else if (!w->local && deadline >= 0) {
+            continue;
+        }
+        jobs_attempt_end (job, w, "worker-died");
+        if (!w->local && deadline >= 0) {
             /*  A remote worker gone silent may still run it (stopped, or
              *  cut off): it kills its attempt itself at its deadline, and
              *  the job waits for that. Without a timeout there is no
@@ -268,6 +272,7 @@ void jobs_peer_gone (peer_t *peer)
              (unsigned long long) w->done);
     xfree (w->fqs);
     xfree (w->running);
+    xfree (w->exit_tail);
     xfree (w);
 }
 

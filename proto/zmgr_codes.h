@@ -119,6 +119,7 @@
     XX (JOB_PROGRESS, 131, "job.progress")                                   \
     XX (JOB_START, 132, "job.start")                                         \
     XX (JOB_TOUCH, 133, "job.touch")                                         \
+    XX (JOB_RETRY, 134, "job.retry")                                         \
     XX (LOG_LEVEL, 140, "admin.log_level")                                   \
     XX (SHUTDOWN, 141, "admin.shutdown")                                     \
     XX (SAVE, 142, "admin.save")

@@ -918,7 +918,7 @@ static void test_crash_gives_up (void **state)
     assert_non_null (strstr (zmgr_client_errmsg (s_client), "worker-died"));
     char state_name[16];
     assert_int_equal (s_job_attempts (s_client, id, state_name, sizeof state_name), 2);
-    assert_string_equal (state_name, "failed");
+    assert_string_equal (state_name, "dead");   /* 2 worker deaths: poison_kills */
     /*  The result stays: asked again, the same failure. */
     assert_int_equal (zmgr_job_result (s_client, id, 0, &r), ZMGR_EJOBFAILED);
     assert_non_null (strstr (zmgr_client_errmsg (s_client), "worker-died"));
