@@ -400,8 +400,14 @@ typedef struct {
     int ttl_ms;       /* keep the result this long after the end; 0 = 1 h */
     bool shared;      /* any key may read, see or cancel it; by default only
                          the submitting key (and admins, and local peers) */
+    int poison_kills; /* dead (not retried) after its attempts killed their
+                         worker this often; 0 = broker setting (2) */
+    int backoff_base_ms; /* delay before the first retry, doubled for each
+                            further one and jittered; 0 = broker setting */
+    int backoff_max_ms;  /* longest retry delay; 0 = broker setting */
+    bool retry_on_error; /* retry the function's own error too (not final) */
 } zmgr_job_opts_t;
-#define ZMGR_JOB_OPTS_INIT { 0, 0, -1, 0, 0, false }
+#define ZMGR_JOB_OPTS_INIT { 0, 0, -1, 0, 0, false, 0, 0, 0, false }
 
 /*  Submits function(args...) and returns its id at once. args must be an
  *  array value (NULL: no arguments); opts may be NULL. */
@@ -417,6 +423,9 @@ ZMGR_EXPORT int zmgr_job_result (zmgr_client_t *self, uint64_t id,
 /*  The job's status as a map (state, reason, attempts, progress, ...). */
 ZMGR_EXPORT int zmgr_job_status (zmgr_client_t *self, uint64_t id,
                                  zmgr_value_t **status);
+/*  Runs a dead job again (job.retry): back to pending with its retries
+ *  fresh. ZMGR_EINVAL when it is not dead. */
+ZMGR_EXPORT int zmgr_job_retry (zmgr_client_t *self, uint64_t id);
 /*  Cancels a pending or running job; *cancelled says whether it was. */
 ZMGR_EXPORT int zmgr_job_cancel (zmgr_client_t *self, uint64_t id,
                                  bool *cancelled);

@@ -17,8 +17,26 @@ void jobs_put_opts (proto_buf_t *b, const zmgr_job_opts_t *o, bool notify, bool 
     if (!o)
         o = &d;
     size_t n = (o->priority != 0) + (o->timeout_ms > 0) + (o->retries >= 0) +
-               (o->delay_ms > 0) + (o->ttl_ms > 0) + o->shared + notify + chunk;
+               (o->delay_ms > 0) + (o->ttl_ms > 0) + o->shared + notify + chunk +
+               (o->poison_kills > 0) + (o->backoff_base_ms > 0) + (o->backoff_max_ms > 0) +
+               o->retry_on_error;
     proto_put_map (b, n);
+    if (o->poison_kills > 0) {
+        proto_put_cstr (b, "poison_kills");
+        proto_put_int (b, o->poison_kills);
+    }
+    if (o->backoff_base_ms > 0) {
+        proto_put_cstr (b, "backoff_base_ms");
+        proto_put_int (b, o->backoff_base_ms);
+    }
+    if (o->backoff_max_ms > 0) {
+        proto_put_cstr (b, "backoff_max_ms");
+        proto_put_int (b, o->backoff_max_ms);
+    }
+    if (o->retry_on_error) {
+        proto_put_cstr (b, "retry_on_error");
+        proto_put_bool (b, true);
+    }
     if (o->priority != 0) {
         proto_put_cstr (b, "priority");
         proto_put_int (b, o->priority);
@@ -56,7 +74,8 @@ void jobs_put_opts (proto_buf_t *b, const zmgr_job_opts_t *o, bool notify, bool 
 static bool s_opts_empty (const zmgr_job_opts_t *o)
 {
     return !o || (o->priority == 0 && o->timeout_ms <= 0 && o->retries < 0 &&
-                  o->delay_ms <= 0 && o->ttl_ms <= 0 && !o->shared);
+                  o->delay_ms <= 0 && o->ttl_ms <= 0 && !o->shared && o->poison_kills <= 0 &&
+                  o->backoff_base_ms <= 0 && o->backoff_max_ms <= 0 && !o->retry_on_error);
 }
 
 /*  Negative times are a caller's bug, refused as the broker refuses them
@@ -65,10 +84,13 @@ int jobs_check_opts (zmgr_client_t *self, const zmgr_job_opts_t *o)
 {
     if (!o)
         return 0;
-    const char *bad = o->timeout_ms < 0 ? "timeout_ms"
-                      : o->delay_ms < 0 ? "delay_ms"
-                      : o->ttl_ms < 0   ? "ttl_ms"
-                                        : NULL;
+    const char *bad = o->timeout_ms < 0        ? "timeout_ms"
+                      : o->delay_ms < 0        ? "delay_ms"
+                      : o->ttl_ms < 0          ? "ttl_ms"
+                      : o->poison_kills < 0    ? "poison_kills"
+                      : o->backoff_base_ms < 0 ? "backoff_base_ms"
+                      : o->backoff_max_ms < 0  ? "backoff_max_ms"
+                                               : NULL;
     return bad ? client_fail (self, ZMGR_EINVAL, "job option %s must not be negative",
                               bad)
                : 0;
@@ -180,6 +202,16 @@ int zmgr_job_cancel (zmgr_client_t *self, uint64_t id, bool *cancelled)
         else if (cancelled)
             *cancelled = yes;
     }
+    zmgr_value_destroy (&r);
+    return rc;
+}
+
+int zmgr_job_retry (zmgr_client_t *self, uint64_t id)
+{
+    if (!self || !id)
+        return ZMGR_EINVAL;
+    zmgr_value_t *r;
+    int rc = s_id_request (self, ZMGR_OP_JOB_RETRY, id, &r);
     zmgr_value_destroy (&r);
     return rc;
 }
