@@ -213,9 +213,15 @@ __attribute__ ((format (printf, 2, 3))) int cli_usage (cli_t *cli, const char *f
 /*  help.c: a usage error at the TYPE level: op missing (NULL) or unknown. */
 int cli_usage_type (const char *type, const char *op);
 
-/*  The tables (objects_cmd.c, lockrun_cmd.c, jobs_cmd.c, admin_cmd.c). */
+/*  The tables (objects_cmd.c, lockrun_cmd.c, jobs_cmd.c, admin_cmd.c,
+ *  retry_cmd.c). */
 extern const cli_table_t cli_object_table, cli_lockrun_table, cli_jobs_table,
-    cli_admin_table;
+    cli_admin_table, cli_retry_table;
+/*  retry_cmd.c: the retry policy options given (--retry-on-error,
+ *  --poison-kills, --backoff-base, --backoff-max) into cli->job; 0, or 2
+ *  after a usage message. */
+int cli_job_policy (cli_t *cli);
+#define JOB_POLICY_XOPTS "--retry-on-error --poison-kills --backoff-base --backoff-max"
 
 /*  jobs_cmd.c: submit, result, status, cancel, map, jobs, workers, run. */
 int jobs_cmd_submit (cli_t *cli);

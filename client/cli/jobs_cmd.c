@@ -139,7 +139,10 @@ static int s_print_result (cli_t *cli, uint64_t id)
 int jobs_cmd_submit (cli_t *cli)
 {
     zmgr_value_t *args;
-    int rc = s_job_args (cli->nargs > 1 ? cli->val[1] : NULL, &args);
+    int rc = cli_job_policy (cli);
+    if (rc)
+        return rc;
+    rc = s_job_args (cli->nargs > 1 ? cli->val[1] : NULL, &args);
     if (rc)
         return cli_fail (cli, rc);
     uint64_t id;
@@ -833,7 +836,9 @@ static const command_t s_commands[] = {
      "Submit the job FUNC(ARGS...) and print its id; with --wait, wait for it "
      "and print its result instead (exit 11 if it failed, 5 on timeout). "
      "ARGS-JSON is the JSON array of positional arguments ('[1,2]'); any other "
-     "value is wrapped as the one argument (5 is [5]); none is []."},
+     "value is wrapped as the one argument (5 is [5]); none is []. How it is "
+     "retried: --retry-on-error, --poison-kills N, --backoff-base S, --backoff-max S.",
+     JOB_POLICY_XOPTS},
     {NULL, "result", "J", OPT_NOWAIT, CMD_BLOCKS | CMD_JOBS, jobs_cmd_result,
      "ID " WAIT_SYN,
      "Wait for job ID and print its result (exit 11 if it failed or was "
