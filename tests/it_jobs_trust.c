@@ -294,7 +294,9 @@ static void test_local_stopped_past_timeout (void **state)
 static void test_timeout_reason (void **state)
 {
     (void) state;
-    zmgr_value_t *a = kit_value ("[\"/nonexistent\", 3000, 3000]");
+    char args[400];
+    snprintf (args, sizeof args, "[\"%s/timeout.track\", 3000, 3000]", s_dir);
+    zmgr_value_t *a = kit_value (args);
     zmgr_job_opts_t o = ZMGR_JOB_OPTS_INIT;
     o.timeout_ms = 300;
     o.retries = 1;
