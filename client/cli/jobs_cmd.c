@@ -585,7 +585,21 @@ static char *s_duration (uint64_t ms)
                    (unsigned long long)(s % 86400 / 3600));
 }
 
-static const char *s_states[] = {"pending", "running", "done", "failed"};
+/*  The state counts shown, in order; the broker's "pending" includes the
+ *  scheduled ones, shown apart (s_state_count). */
+static const char *s_states[] = {"pending", "scheduled", "running", "done",
+                                 "failed",  "cancelled", "dead"};
+#define S_NSTATES 7
+
+static unsigned long long s_state_count (const msgpack_object *m, int c)
+{
+    uint64_t n = s_get_uint (m, s_states[c], 0);
+    if (c == 0) {
+        uint64_t scheduled = s_get_uint (m, "scheduled", 0);
+        n = n > scheduled ? n - scheduled : 0;
+    }
+    return (unsigned long long)n;
+}
 
 static int s_kv_cmp (const void *a, const void *b)
 {
@@ -605,9 +619,10 @@ static int s_kv_cmp (const void *a, const void *b)
  *  then the oldest pending job and the functions nobody serves. */
 static int s_print_jobs (const msgpack_object *m)
 {
-    s_table_t t = {.ncols = 6, .right = 0x3e};
-    const char *head[] = {"FUNCTION", "PENDING", "RUNNING", "DONE", "FAILED", "WORKERS"};
-    for (int c = 0; c < 6; c++)
+    s_table_t t = {.ncols = S_NSTATES + 2, .right = 0x1fe};
+    const char *head[] = {"FUNCTION", "PENDING", "SCHEDULED", "RUNNING", "DONE",
+                          "FAILED",   "CANCELLED", "DEAD",    "WORKERS"};
+    for (int c = 0; c < S_NSTATES + 2; c++)
         s_table_put (&t, s_strf ("%s", head[c]));
     const msgpack_object *byf = s_get (m, "by_function");
     if (byf && byf->type == MSGPACK_OBJECT_MAP && byf->via.map.size > 0) {
@@ -621,17 +636,15 @@ static int s_print_jobs (const msgpack_object *m)
             qsort (kv, n, sizeof *kv, s_kv_cmp);
         for (uint32_t i = 0; kv && i < n; i++) {
             s_table_put (&t, s_cell (&kv[i]->key));
-            for (int c = 0; c < 4; c++)
-                s_table_put (&t, s_strf ("%llu", (unsigned long long)s_get_uint (
-                                                     &kv[i]->val, s_states[c], 0)));
+            for (int c = 0; c < S_NSTATES; c++)
+                s_table_put (&t, s_strf ("%llu", s_state_count (&kv[i]->val, c)));
             s_table_put (&t, s_cell (s_get (&kv[i]->val, "workers")));
         }
         free (kv);
     }
     s_table_put (&t, s_strf ("total"));
-    for (int c = 0; c < 4; c++)
-        s_table_put (&t,
-                     s_strf ("%llu", (unsigned long long)s_get_uint (m, s_states[c], 0)));
+    for (int c = 0; c < S_NSTATES; c++)
+        s_table_put (&t, s_strf ("%llu", s_state_count (m, c)));
     s_table_put (&t, s_strf ("%s", ""));
     if (!t.oom)
         s_table_print (&t, stdout);
