@@ -254,6 +254,9 @@ static void s_free_keys (void)
         }
 }
 
+static void s_records_free (job_t *job);
+static void s_spares_free (void);
+
 static void s_free (job_t *job)
 {
     if (job->waiters)
@@ -261,9 +264,7 @@ static void s_free (job_t *job)
     xfree (job->waiters);
     xfree (job->args);
     xfree (job->result);
-    for (uint32_t i = 0; i < job->natt; i++)
-        xfree (job->att[i].tail);
-    xfree (job->att);
+    s_records_free (job);
     xfree (job);
 }
 
@@ -527,6 +528,47 @@ static void s_set_exit (job_t *job, uint32_t index, int exit_code, int signal, b
     store_effect_end ();
 }
 
+/*  Most jobs end with one record, kept until the job's TTL. Single
+ *  records come from chunks of S_CHUNK and go back to a free list, which
+ *  saves a malloc and a free per job on the no-op apply path (they were a
+ *  tenth of its cost). A list of two records or more is an array of natt.
+ *  Chunks are freed at shutdown only. */
+#define S_CHUNK 64
+typedef union s_spare {
+    job_attempt_t record;
+    union s_spare *next;
+} s_spare_t;
+typedef struct s_chunk {
+    struct s_chunk *next;
+    s_spare_t spare[S_CHUNK];
+} s_chunk_t;
+static s_spare_t *s_spares;
+static s_chunk_t *s_chunks;
+
+static void s_records_free (job_t *job)
+{
+    for (uint32_t i = 0; i < job->natt; i++)
+        xfree (job->att[i].tail);
+    if (job->natt == 1) {
+        s_spare_t *s = (s_spare_t *) job->att;
+        s->next = s_spares;
+        s_spares = s;
+    } else
+        xfree (job->att);
+    job->att = NULL;
+    job->natt = 0;
+}
+
+static void s_spares_free (void)
+{
+    while (s_chunks) {
+        s_chunk_t *c = s_chunks;
+        s_chunks = c->next;
+        xfree (c);
+    }
+    s_spares = NULL;
+}
+
 /*  A new record at the end (the oldest dropped past the limit). */
 static job_attempt_t *s_attempt_push (job_t *job)
 {
@@ -534,6 +576,26 @@ static job_attempt_t *s_attempt_push (job_t *job)
         xfree (job->att[0].tail);
         memmove (job->att, job->att + 1, (job->natt - 1) * sizeof *job->att);
         job->natt--;
+    } else if (job->natt == 0) {
+        if (!s_spares) {
+            s_chunk_t *c = xmalloc (sizeof *c);
+            c->next = s_chunks;
+            s_chunks = c;
+            for (size_t i = 0; i < S_CHUNK; i++) {
+                c->spare[i].next = s_spares;
+                s_spares = &c->spare[i];
+            }
+        }
+        s_spare_t *s = s_spares;
+        s_spares = s->next;
+        job->att = &s->record;
+    } else if (job->natt == 1) {   /* a spare's room is one record */
+        job_attempt_t *list = xmalloc (2 * sizeof *list);
+        list[0] = job->att[0];
+        s_spare_t *s = (s_spare_t *) job->att;
+        s->next = s_spares;
+        s_spares = s;
+        job->att = list;
     } else
         job->att = xrealloc (job->att, (job->natt + 1) * sizeof *job->att);
     job_attempt_t *a = &job->att[job->natt++];
@@ -551,14 +613,14 @@ void jobs_attempt_end (job_t *job, const worker_t *w, const char *how)
     a->end_wall_ms = wall_ms ();
     a->end = how;
     if (w) {
-        a->worker = jobs_intern (w->name, strlen (w->name));
-        a->host = jobs_intern (w->host, strlen (w->host));
+        a->worker = w->iname ? w->iname : "";
+        a->host = w->ihost ? w->ihost : "";
         a->pid = w->pid;
         a->local = w->local;
     }
     /*  A local worker that died, or that we killed for this attempt: its
      *  exit comes from the supervisor, at once if reaped already. */
-    bool dies = w && w->local && (w->killed || !strcmp (how, "worker-died"));
+    bool dies = w && w->local && (w->killed || how[0] == 'w');   /* worker-died */
     if (dies && w->reaped) {
         a->exit_code = w->exit_code;
         a->signal = w->exit_signal;
@@ -1144,5 +1206,6 @@ void jobs_shutdown (void)
     }
     heap_fini (&s_timers);
     s_free_keys ();
+    s_spares_free ();
     workers_reset ();
 }

@@ -108,6 +108,7 @@ typedef struct worker {
     size_t nrunning;
     uint64_t done;          /* attempts it finished */
     char name[64], host[64];/* as it said */
+    const char *iname, *ihost; /* the same, interned (attempt records point at them) */
     int64_t pid;            /* as it said */
     bool local;             /* one of our supervised children */
     bool killed;            /* killed by us (a job overran): fed no more */

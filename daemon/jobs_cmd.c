@@ -75,12 +75,6 @@ int job_cmd_submit (cmd_ctx_t *ctx)
                 rc = s_opt_int (ctx, v, name, 0, 365LL * 86400000, &delay);
             else if (!strcmp (name, "ttl_ms"))
                 rc = s_opt_int (ctx, v, name, 0, 30LL * 86400000, &ttl);
-            else if (!strcmp (name, "poison_kills"))
-                rc = s_opt_int (ctx, v, name, 1, 1000, &poison);
-            else if (!strcmp (name, "backoff_base_ms"))
-                rc = s_opt_int (ctx, v, name, 0, 86400000, &base);
-            else if (!strcmp (name, "backoff_max_ms"))
-                rc = s_opt_int (ctx, v, name, 0, 86400000, &max);
             else if (!strcmp (name, "chunk") || !strcmp (name, "notify")
                      || !strcmp (name, "shared") || !strcmp (name, "retry_on_error")) {
                 bool b;
@@ -90,7 +84,13 @@ int job_cmd_submit (cmd_ctx_t *ctx)
                   : name[0] == 'n' ? &notify
                   : name[0] == 's' ? &shared
                                    : &retry_on_error) = b;
-            } else
+            } else if (!strcmp (name, "poison_kills"))
+                rc = s_opt_int (ctx, v, name, 1, 1000, &poison);
+            else if (!strcmp (name, "backoff_base_ms"))
+                rc = s_opt_int (ctx, v, name, 0, 86400000, &base);
+            else if (!strcmp (name, "backoff_max_ms"))
+                rc = s_opt_int (ctx, v, name, 0, 86400000, &max);
+            else
                 return cmd_error (ctx, ZMGR_EINVAL, "unknown option '%.*s'", (int) klen, key);
             if (rc)
                 return rc;

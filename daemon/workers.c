@@ -191,6 +191,8 @@ void jobs_worker_join (worker_t *w)
     else
         s_workers = w;
     s_workers_tail = w;
+    w->iname = jobs_intern (w->name, strlen (w->name));
+    w->ihost = jobs_intern (w->host, strlen (w->host));
     w->fresh = true;   /* fed by jobs_feed_fresh, after the hello reply */
     s_any_fresh = true;
 }
