@@ -3,13 +3,17 @@
  *  credit and dispatch are workers.c's (workers.h).
  *  A job waits in its function's pending heap (priority, then FIFO) until
  *  a worker that has the function has credit left; then it runs until the
- *  worker reports it done, dies, or overruns the job's timeout. A death
- *  or timeout re-queues it while retries are left (at-least-once); every
- *  other end is final, and a final job keeps its result for its TTL.
+ *  worker reports it done, dies, or overruns the job's timeout (its
+ *  lease; a remote worker's lapses before the job runs elsewhere). A
+ *  death or timeout runs it again after a backoff while retries are left
+ *  (at-least-once), unless its attempts killed their worker poison_kills
+ *  times: then it is dead, kept for job.retry. Every other end is final,
+ *  and a final job keeps its result and attempt records for its TTL.
  *  Every transition is recorded as an effect (submit, start, requeue,
- *  finish, forget); recovery replays them through jobs_restore_* and then
- *  jobs_recovered puts the table back to work. The commands are in
- *  jobs_cmd.c; this header is shared by the two halves only. */
+ *  backoff, attempt, exit, finish, dead, retry, policy, forget); recovery
+ *  replays them through jobs_restore_* and then jobs_recovered puts the
+ *  table back to work. The commands are in jobs_cmd.c; this header is
+ *  shared by the halves only. */
 #ifndef ZMGRD_JOBS_H
 #define ZMGRD_JOBS_H
 
