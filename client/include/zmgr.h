@@ -135,6 +135,92 @@ ZMGR_EXPORT int zmgr_value_to_object (const zmgr_value_t *self, void *zone,
 /*  Equality of two values (same msgpack encoding). */
 ZMGR_EXPORT bool zmgr_value_eq (const zmgr_value_t *a, const zmgr_value_t *b);
 
+/* ---- arrays and maps, without msgpack-c -------------------------------- */
+
+/*  libzmgr builds and reads arrays and maps itself; a program needs no
+ *  msgpack library (-lzmgr is enough). Ownership:
+ *  - A builder takes the address of your array or map (zmgr_value_t **):
+ *    it may move the value to grow it, and writes the new pointer back. On
+ *    failure the value is left as it was, still yours.
+ *  - Plain builders (append, set) copy the item, key and value you pass:
+ *    they stay yours. The _take builders (append_take, set_take, put)
+ *    take them over and destroy them, on failure too, and treat a NULL
+ *    item as the ENOMEM of the constructor that made it, so that nested
+ *    values build in one expression each:
+ *        zmgr_value_t *m = zmgr_value_new_map ();
+ *        zmgr_value_map_put (&m, "n", zmgr_value_new_int (3));
+ *        zmgr_value_map_put (&m, "tags", zmgr_value_new_array ());
+ *  - Readers (get, at, iter_next) give copies, yours to destroy.
+ *  Errors: ZMGR_ETYPE (not an array / a map), ZMGR_EINDEX, ZMGR_EKEY,
+ *  ZMGR_ETOODEEP (the result would nest deeper than the protocol's 32
+ *  levels; a container is a level), ZMGR_ENOMEM, ZMGR_EINVAL (NULL).
+ *  Map keys are any value and compare by encoding, as the broker's dict
+ *  does; a map keeps its keys in insertion order and holds each once. */
+ZMGR_EXPORT zmgr_value_t *zmgr_value_new_array (void);
+ZMGR_EXPORT zmgr_value_t *zmgr_value_new_map (void);
+/*  Elements of an array, pairs of a map, bytes of a string or binary;
+ *  0 for any other kind (and for NULL). */
+ZMGR_EXPORT size_t zmgr_value_len (const zmgr_value_t *self);
+/*  Appends a copy of item to the array *self_p. The array grows in place
+ *  (realloc) and only the item is copied, except at 16 and 65536 items,
+ *  where msgpack's header grows and the array is written anew. */
+ZMGR_EXPORT int zmgr_value_array_append (zmgr_value_t **self_p,
+                                         const zmgr_value_t *item);
+ZMGR_EXPORT int zmgr_value_array_append_take (zmgr_value_t **self_p,
+                                              zmgr_value_t *item);
+/*  Replaces the item at index (negative counts from the end, as in
+ *  Python); ZMGR_EINDEX when out of range. */
+ZMGR_EXPORT int zmgr_value_array_set (zmgr_value_t **self_p, int64_t index,
+                                      const zmgr_value_t *item);
+/*  *item gets a copy of the item at index (negative from the end). */
+ZMGR_EXPORT int zmgr_value_array_get (const zmgr_value_t *self, int64_t index,
+                                      zmgr_value_t **item);
+/*  Sets key to val in the map *self_p: replaces the value of an equal key
+ *  in its place, else adds the pair at the end. */
+ZMGR_EXPORT int zmgr_value_map_set (zmgr_value_t **self_p,
+                                    const zmgr_value_t *key,
+                                    const zmgr_value_t *val);
+ZMGR_EXPORT int zmgr_value_map_set_take (zmgr_value_t **self_p,
+                                         zmgr_value_t *key, zmgr_value_t *val);
+/*  As map_set_take with a string key (copied; val taken over). */
+ZMGR_EXPORT int zmgr_value_map_put (zmgr_value_t **self_p, const char *key,
+                                    zmgr_value_t *val);
+/*  *val gets a copy of key's value; ZMGR_EKEY when the key is absent. val
+ *  may be NULL to ask whether the key is there. */
+ZMGR_EXPORT int zmgr_value_map_get (const zmgr_value_t *self,
+                                    const zmgr_value_t *key,
+                                    zmgr_value_t **val);
+ZMGR_EXPORT int zmgr_value_map_get_str (const zmgr_value_t *self,
+                                        const char *key, zmgr_value_t **val);
+/*  The pair at position index (0 .. len-1, insertion order): copies of its
+ *  key and value (either may be NULL); ZMGR_EINDEX past the end. Each call
+ *  walks from the start: use an iterator to visit every pair. */
+ZMGR_EXPORT int zmgr_value_map_at (const zmgr_value_t *self, size_t index,
+                                   zmgr_value_t **key, zmgr_value_t **val);
+
+/*  Walks an array's items or a map's pairs in order, in O(size) for the
+ *  whole walk. The iterator borrows the value: do not change or destroy
+ *  it while you walk. Fields are private.
+ *      zmgr_value_iter_t it;
+ *      zmgr_value_t *k, *v;
+ *      zmgr_value_iter_init (&it, map);
+ *      while (zmgr_value_iter_next (&it, &k, &v) == 1) { ...; destroy both }
+ */
+typedef struct {
+    const void *priv_pos;
+    size_t priv_len;
+    size_t priv_left;
+    bool priv_map;
+} zmgr_value_iter_t;
+/*  0, or ZMGR_ETYPE when self is neither an array nor a map. */
+ZMGR_EXPORT int zmgr_value_iter_init (zmgr_value_iter_t *it,
+                                      const zmgr_value_t *self);
+/*  1 with the next element: for a map *key and *val get copies of its key
+ *  and value, for an array *val gets the item and *key NULL (either may be
+ *  NULL when not wanted); 0 at the end; a negative ZMGR_E* on failure. */
+ZMGR_EXPORT int zmgr_value_iter_next (zmgr_value_iter_t *it, zmgr_value_t **key,
+                                      zmgr_value_t **val);
+
 /* ---- client ------------------------------------------------------------ */
 
 /*  Connects to endpoint (NULL: zmgr_default_endpoint) and opens a session
