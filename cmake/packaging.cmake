@@ -26,6 +26,10 @@ if (EXISTS ${PROJECT_SOURCE_DIR}/examples/modules/double.c)
     install (FILES ${PROJECT_SOURCE_DIR}/examples/modules/double.c
         DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples)
 endif ()
+if (EXISTS ${PROJECT_SOURCE_DIR}/examples/clients/inventory.c)
+    install (FILES ${PROJECT_SOURCE_DIR}/examples/clients/inventory.c
+        DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples)
+endif ()
 
 # The example configuration, when examples/ has one: to the FULL sysconfdir,
 # which GNUInstallDirs maps to /etc for the /usr prefix (the relative
