@@ -37,6 +37,12 @@ typedef int (*cmd_fn) (cmd_ctx_t *ctx);
 /*  Sets ctx->errbuf and returns status. */
 int cmd_error (cmd_ctx_t *ctx, int status, const char *fmt, ...)
     __attribute__ ((format (printf, 3, 4)));
+/*  A short text for value v in an error message ("key 'pear' not in
+ *  ..."): a string quoted (at most 40 bytes, odd bytes as \xNN), a number,
+ *  true/false/nil, or what kind and size another value is. Writes at most
+ *  size bytes (>= 16) of buf and returns buf. */
+#define CMD_SHOW_MAX 200
+const char *cmd_show (proto_slice_t v, char *buf, size_t size);
 /*  Reads a timeout argument in ms (nil or negative = forever). */
 int arg_timeout (cmd_ctx_t *ctx, size_t i, int64_t *ms);
 /*  Parks the current request on list with timeout_ms (< 0: none), holding

@@ -310,6 +310,13 @@ void commands_dispatch (const uint8_t *id, size_t id_len, int fd, int auth,
     proto_req_t req;
     const char *why;
     int rc = proto_parse_request (frame, len, g_cfg.max_depth, &req, &why);
+    char deep[128];
+    if (rc == ZMGR_ETOODEEP) {
+        /*  proto's text is static: the limit is this broker's setting. */
+        snprintf (deep, sizeof deep, "value nested deeper than the limit of %d levels "
+                  "(max_depth; an array or map is a level)", g_cfg.max_depth);
+        why = deep;
+    }
     if (rc != 0) {
         s_bad_frame (why);
         s_reply_error (id, id_len, req.rid, rc, why);
