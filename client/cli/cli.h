@@ -132,7 +132,10 @@ struct cli {
     bool has_timeout;            /* --timeout given */
     int timeout_ms;              /* --timeout, in ms (ZMGR_FOREVER for inf) */
     bool nowait;                 /* --nowait */
-    bool raw;                    /* --raw */
+    bool raw;                    /* --raw: output, and @FILE/- input as binary */
+    bool text;                   /* --text: @FILE/- input as a string */
+    bool from_input;             /* a value argument came from @FILE or - */
+    bool stdin_used;             /* one came from stdin, which gives one */
     bool help;                   /* -h/--help */
     bool version;                /* --version */
     int64_t maxsize;             /* --maxsize, 0 when not given */

@@ -75,6 +75,11 @@ ZMGR_EXPORT int zmgr_default_endpoint (char *buf, size_t size);
 
 /* ---- values ------------------------------------------------------------ */
 
+/*  Deepest nesting of arrays and maps a value may have (an empty array or
+ *  map is a level): the protocol's limit; a broker may set a lower one
+ *  (max_depth). */
+#define ZMGR_MAX_DEPTH 32
+
 /*  Every value is one msgpack object (nil, bool, int, float, string, binary,
  *  array, map). The handle owns a packed copy. Constructors return NULL
  *  when out of memory (or, for _from_msgpack, when the bytes are not exactly
@@ -152,7 +157,7 @@ ZMGR_EXPORT bool zmgr_value_eq (const zmgr_value_t *a, const zmgr_value_t *b);
  *        zmgr_value_map_put (&m, "tags", zmgr_value_new_array ());
  *  - Readers (get, at, iter_next) give copies, yours to destroy.
  *  Errors: ZMGR_ETYPE (not an array / a map), ZMGR_EINDEX, ZMGR_EKEY,
- *  ZMGR_ETOODEEP (the result would nest deeper than the protocol's 32
+ *  ZMGR_ETOODEEP (the result would nest deeper than ZMGR_MAX_DEPTH
  *  levels; a container is a level), ZMGR_ENOMEM, ZMGR_EINVAL (NULL).
  *  Map keys are any value and compare by encoding, as the broker's dict
  *  does; a map keeps its keys in insertion order and holds each once. */

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+_Static_assert (ZMGR_MAX_DEPTH == PROTO_MAX_DEPTH, "zmgr.h states proto's depth limit");
+
 zmgr_value_t *value_wrap (const void *packed, size_t len)
 {
     zmgr_value_t *v = malloc (sizeof *v + len);
@@ -290,7 +292,7 @@ static zmgr_value_t *s_build (bool map, size_t count, const void *a, size_t alen
  *  level itself (PROTOCOL.md section 5). */
 static int s_check_depth (const zmgr_value_t *v)
 {
-    return proto_check (v->data, v->len, PROTO_MAX_DEPTH - 1, NULL, NULL)
+    return proto_check (v->data, v->len, ZMGR_MAX_DEPTH - 1, NULL, NULL)
                ? ZMGR_ETOODEEP
                : 0;
 }
