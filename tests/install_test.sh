@@ -4,7 +4,7 @@
 # Runs `cmake --install BUILD` with DESTDIR set to a fresh temporary
 # directory, checks that every file an installation needs is there (the
 # programs, the library's symlink chain, the headers, zmgr.pc, the man
-# pages, the systemd unit, the docs), builds tests/install_client.c with
+# pages, the systemd unit, the docs and examples), builds tests/install_client.c with
 # nothing but `pkg-config --cflags --libs zmgr` of the staged tree, starts
 # the STAGED zmgrd (no local workers, a private XDG_RUNTIME_DIR), runs the
 # program against it, and stops the broker with SIGTERM, expecting exit 0.
@@ -108,10 +108,16 @@ need_file "$mandir/man3/libzmgr.3"
 need_file "$mandir/man8/zmgrd.8"
 need_file "$docdir/README.md"
 need_file "$docdir/install.md"
+need_file "$docdir/deploy.md"
+need_file "$docdir/examples/inventory.c"
 if [ -f "$src/examples/zmgrd.conf" ]; then
-    conf=$(find "$dest" -path '*/zmgr/zmgrd.conf.example' | head -n 1)
-    [ -n "$conf" ] || fail "examples/zmgrd.conf exists but no zmgr/zmgrd.conf.example was installed"
+    # Under the sysconfdir (a conffile) and with the docs (install.md says both).
+    conf=$(find "$dest" -path '*/zmgr/zmgrd.conf.example' -not -path "$dest$docdir/*" | head -n 1)
+    [ -n "$conf" ] || fail "examples/zmgrd.conf exists but no zmgr/zmgrd.conf.example was installed outside $docdir"
     cmp -s "$conf" "$src/examples/zmgrd.conf" || fail "${conf#"$dest"} differs from examples/zmgrd.conf"
+    need_file "$docdir/zmgrd.conf.example"
+    cmp -s "$dest$docdir/zmgrd.conf.example" "$src/examples/zmgrd.conf" ||
+        fail "$docdir/zmgrd.conf.example differs from examples/zmgrd.conf"
 fi
 # The unit: wherever systemd/CMakeLists.txt puts it, in a systemd/system directory.
 unit=$(find "$dest" -path '*/systemd/system/zmgrd.service' | head -n 1)
