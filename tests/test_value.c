@@ -138,7 +138,9 @@ static void test_array_build (void **state)
     s_bytes_are (a, "\x92\xcd\x03\xe8\xa2" "ab", 7);
     assert_int_equal (zmgr_value_array_set (&a, 2, big), ZMGR_EINDEX);
     zmgr_value_destroy (&big);
-    assert_int_equal (zmgr_value_array_set (&a, -1, zmgr_value_new_nil ()), 0);
+    zmgr_value_t *nil = zmgr_value_new_nil ();
+    assert_int_equal (zmgr_value_array_set (&a, -1, nil), 0);
+    zmgr_value_destroy (&nil);   /* set copies, as append does */
     s_bytes_are (a, "\x92\xcd\x03\xe8\xc0", 5);
     /*  Not an array. */
     zmgr_value_t *n = zmgr_value_new_int (5);
