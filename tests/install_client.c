@@ -56,13 +56,11 @@ static int s_nested (zmgr_client_t *client)
         goto done;
     }
     /*  Walk it: the keys in order, and n[-1][0] == 3. */
-    zmgr_value_iter_t it;
+    size_t pos = 0;
     zmgr_value_t *k, *v;
     const char *want[] = { "name", "n" }, *s;
     size_t i = 0, len;
-    if (zmgr_value_iter_init (&it, got) != 0)
-        goto done;
-    while (zmgr_value_iter_next (&it, &k, &v) == 1) {
+    while (zmgr_value_next (got, &pos, &k, &v) == 1) {
         bool ok = i < 2 && zmgr_value_to_str (k, &s, &len) == 0
                   && len == strlen (want[i]) && memcmp (s, want[i], len) == 0;
         zmgr_value_destroy (&k);

@@ -433,13 +433,12 @@ static void test_c_nested_values (void **state)
     EXPECT_RC (RUN (NULL, NULL, "value", "set", "obj", "{\"b\":1,\"a\":[2,3]}"), 0);
     zmgr_value_t *obj = NULL;
     assert_int_equal (zmgr_value_get (c, "obj", &obj), 0);
-    zmgr_value_iter_t it;
+    size_t pos = 0;
     zmgr_value_t *k, *v;
-    assert_int_equal (zmgr_value_iter_init (&it, obj), 0);
     const char *want_keys[] = {"b", "a"};
     size_t want_lens[] = {0, 2};
     int i = 0;
-    while (zmgr_value_iter_next (&it, &k, &v) == 1) {
+    while (zmgr_value_next (obj, &pos, &k, &v) == 1) {
         const char *s;
         size_t len;
         assert_true (i < 2);

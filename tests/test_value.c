@@ -248,36 +248,46 @@ static void test_nested_iterate (void **state)
     assert_int_equal (zmgr_value_map_put (&doc, "tags", tags), 0);   /* taken */
     s_bytes_are (doc, "\x82\xa1n\x03\xa4tags\x92\xa1x\xcb\x3f\xe0\0\0\0\0\0\0", 21);
 
-    zmgr_value_iter_t it;
+    size_t pos = 0, apos = 0;
     zmgr_value_t *k, *v;
-    assert_int_equal (zmgr_value_iter_init (&it, doc), 0);
-    assert_int_equal (zmgr_value_iter_next (&it, &k, &v), 1);
+    assert_int_equal (zmgr_value_next (doc, &pos, &k, &v), 1);
     s_bytes_are (k, "\xa1n", 2);
     s_bytes_are (v, "\x03", 1);
     zmgr_value_destroy (&k);
     zmgr_value_destroy (&v);
-    assert_int_equal (zmgr_value_iter_next (&it, &k, &v), 1);
+    assert_int_equal (zmgr_value_next (doc, &pos, &k, &v), 1);
     s_bytes_are (k, "\xa4tags", 5);
     assert_int_equal (zmgr_value_kind (v), ZMGR_VAL_ARRAY);
-    zmgr_value_iter_t ai;
     zmgr_value_t *item, *none;
-    assert_int_equal (zmgr_value_iter_init (&ai, v), 0);
-    assert_int_equal (zmgr_value_iter_next (&ai, &none, &item), 1);
+    assert_int_equal (zmgr_value_next (v, &apos, &none, &item), 1);
     assert_null (none);
     s_bytes_are (item, "\xa1x", 2);
     zmgr_value_destroy (&item);
-    assert_int_equal (zmgr_value_iter_next (&ai, NULL, &item), 1);
+    assert_int_equal (zmgr_value_next (v, &apos, NULL, &item), 1);
     double d;
     assert_int_equal (zmgr_value_to_double (item, &d), 0);
     assert_true (d == 0.5);
     zmgr_value_destroy (&item);
-    assert_int_equal (zmgr_value_iter_next (&ai, NULL, &item), 0);
+    assert_int_equal (zmgr_value_next (v, &apos, NULL, &item), 0);
     assert_null (item);
+    assert_int_equal (zmgr_value_next (v, &apos, NULL, &item), 0);   /* stays at the end */
     zmgr_value_destroy (&k);
     zmgr_value_destroy (&v);
-    assert_int_equal (zmgr_value_iter_next (&it, &k, &v), 0);
+    assert_int_equal (zmgr_value_next (doc, &pos, &k, &v), 0);
+    assert_null (k);
+    /*  A position past the end is refused (one inside an element reads
+     *  what starts there, never beyond the value). */
+    pos = 100;
+    assert_int_equal (zmgr_value_next (doc, &pos, &k, &v), ZMGR_EINVAL);
+    assert_int_equal (zmgr_value_next (doc, NULL, &k, &v), ZMGR_EINVAL);
+    /*  An empty array ends at once. */
+    zmgr_value_t *empty = zmgr_value_new_array ();
+    pos = 0;
+    assert_int_equal (zmgr_value_next (empty, &pos, NULL, &item), 0);
+    zmgr_value_destroy (&empty);
     zmgr_value_t *n = zmgr_value_new_int (1);
-    assert_int_equal (zmgr_value_iter_init (&it, n), ZMGR_ETYPE);
+    pos = 0;
+    assert_int_equal (zmgr_value_next (n, &pos, NULL, &item), ZMGR_ETYPE);
     assert_int_equal (zmgr_value_len (n), 0);
     zmgr_value_destroy (&n);
     zmgr_value_destroy (&doc);

@@ -155,7 +155,7 @@ ZMGR_EXPORT bool zmgr_value_eq (const zmgr_value_t *a, const zmgr_value_t *b);
  *        zmgr_value_t *m = zmgr_value_new_map ();
  *        zmgr_value_map_put (&m, "n", zmgr_value_new_int (3));
  *        zmgr_value_map_put (&m, "tags", zmgr_value_new_array ());
- *  - Readers (get, at, iter_next) give copies, yours to destroy.
+ *  - Readers (get, at, next) give copies, yours to destroy.
  *  Errors: ZMGR_ETYPE (not an array / a map), ZMGR_EINDEX, ZMGR_EKEY,
  *  ZMGR_ETOODEEP (the result would nest deeper than ZMGR_MAX_DEPTH
  *  levels; a container is a level), ZMGR_ENOMEM, ZMGR_EINVAL (NULL).
@@ -204,27 +204,20 @@ ZMGR_EXPORT int zmgr_value_map_at (const zmgr_value_t *self, size_t index,
                                    zmgr_value_t **key, zmgr_value_t **val);
 
 /*  Walks an array's items or a map's pairs in order, in O(size) for the
- *  whole walk. The iterator borrows the value: do not change or destroy
- *  it while you walk. Fields are private.
- *      zmgr_value_iter_t it;
+ *  whole walk: start with *pos = 0; each call gives the next element and
+ *  advances *pos (an opaque position in this value; do not change the
+ *  value during the walk). Returns 1 with the element: for a map *key and
+ *  *val get copies of its key and value, for an array *val gets the item
+ *  and *key NULL (either may be NULL when not wanted); 0 at the end;
+ *  ZMGR_ETYPE when self is neither an array nor a map, ZMGR_EINVAL for a
+ *  position past the end (one that no walk of this value gave reads
+ *  whatever starts there, never outside the value), ZMGR_ENOMEM.
+ *      size_t pos = 0;
  *      zmgr_value_t *k, *v;
- *      zmgr_value_iter_init (&it, map);
- *      while (zmgr_value_iter_next (&it, &k, &v) == 1) { ...; destroy both }
+ *      while (zmgr_value_next (map, &pos, &k, &v) == 1) { ...; destroy both }
  */
-typedef struct {
-    const void *priv_pos;
-    size_t priv_len;
-    size_t priv_left;
-    bool priv_map;
-} zmgr_value_iter_t;
-/*  0, or ZMGR_ETYPE when self is neither an array nor a map. */
-ZMGR_EXPORT int zmgr_value_iter_init (zmgr_value_iter_t *it,
-                                      const zmgr_value_t *self);
-/*  1 with the next element: for a map *key and *val get copies of its key
- *  and value, for an array *val gets the item and *key NULL (either may be
- *  NULL when not wanted); 0 at the end; a negative ZMGR_E* on failure. */
-ZMGR_EXPORT int zmgr_value_iter_next (zmgr_value_iter_t *it, zmgr_value_t **key,
-                                      zmgr_value_t **val);
+ZMGR_EXPORT int zmgr_value_next (const zmgr_value_t *self, size_t *pos,
+                                 zmgr_value_t **key, zmgr_value_t **val);
 
 /* ---- client ------------------------------------------------------------ */
 

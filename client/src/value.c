@@ -560,45 +560,35 @@ size_t zmgr_value_len (const zmgr_value_t *self)
     }
 }
 
-int zmgr_value_iter_init (zmgr_value_iter_t *it, const zmgr_value_t *self)
-{
-    if (!it)
-        return ZMGR_EINVAL;
-    memset (it, 0, sizeof *it);
-    size_t count;
-    proto_slice_t body;
-    bool map = self && zmgr_value_kind (self) == ZMGR_VAL_MAP;
-    int rc = s_open (self, map, &count, &body);
-    if (rc)
-        return rc;
-    it->priv_pos = body.ptr;
-    it->priv_len = body.len;
-    it->priv_left = count;
-    it->priv_map = map;
-    return 0;
-}
-
-int zmgr_value_iter_next (zmgr_value_iter_t *it, zmgr_value_t **key,
-                          zmgr_value_t **val)
+int zmgr_value_next (const zmgr_value_t *self, size_t *pos, zmgr_value_t **key,
+                     zmgr_value_t **val)
 {
     if (key)
         *key = NULL;
     if (val)
         *val = NULL;
-    if (!it || it->priv_left == 0)
-        return 0;
-    proto_slice_t rest = { it->priv_pos, it->priv_len }, k, v;
-    int rc = proto_next (&rest, it->priv_map ? &k : &v);
-    if (rc == 0 && it->priv_map)
-        rc = proto_next (&rest, &v);
+    if (!pos)
+        return ZMGR_EINVAL;
+    size_t count;
+    proto_slice_t body, k, v;
+    bool map = self && zmgr_value_kind (self) == ZMGR_VAL_MAP;
+    int rc = s_open (self, map, &count, &body);
     if (rc)
         return rc;
-    if ((it->priv_map && (rc = s_out (k, key)) != 0) || (rc = s_out (v, val)) != 0) {
+    /*  The position is the offset of the next element in the packed
+     *  bytes: 0 stands for the first, the value's length for the end. */
+    size_t head = self->len - body.len, at = *pos ? *pos : head;
+    if (at < head || at > self->len)
+        return ZMGR_EINVAL;
+    if (at == self->len)
+        return 0;
+    proto_slice_t rest = { self->data + at, self->len - at };
+    if ((map && proto_next (&rest, &k) != 0) || proto_next (&rest, &v) != 0)
+        return ZMGR_EINVAL;   /* not a position of this value */
+    if ((map && (rc = s_out (k, key)) != 0) || (rc = s_out (v, val)) != 0) {
         zmgr_value_destroy (key);
         return rc;
     }
-    it->priv_pos = rest.ptr;
-    it->priv_len = rest.len;
-    it->priv_left--;
+    *pos = self->len - rest.len;
     return 1;
 }

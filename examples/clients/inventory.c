@@ -69,17 +69,15 @@ int main (int argc, char **argv)
     if (rc == 0)
         rc = zmgr_dict_get (client, "inventory", key, NULL, &got);
     if (rc == 0) {
-        zmgr_value_iter_t it;
+        size_t pos = 0;
         zmgr_value_t *k, *v;
-        rc = zmgr_value_iter_init (&it, got);
-        while (rc == 0 && (rc = zmgr_value_iter_next (&it, &k, &v)) == 1) {
+        while ((rc = zmgr_value_next (got, &pos, &k, &v)) == 1) {
             s_print (k);
             printf (": ");
             s_print (v);
             printf ("\n");
             zmgr_value_destroy (&k);
             zmgr_value_destroy (&v);
-            rc = 0;
         }
     }
     if (rc < 0)
