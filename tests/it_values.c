@@ -36,26 +36,26 @@
 
 #include "kit.h"
 
-#define S_RUN_MS 15000             /* no single CLI run may take longer */
-#define S_BIG (2u * 1000 * 1000)   /* "2 MB" */
-#define S_MAX_MSG "8388608"        /* the broker's request limit here */
+#define S_RUN_MS 15000           /* no single CLI run may take longer */
+#define S_BIG (2u * 1000 * 1000) /* "2 MB" */
+#define S_MAX_MSG "8388608"      /* the broker's request limit here */
 
 static kit_daemon_t s_daemon;
-static char s_dir[256];            /* this test's files */
-static char s_err[8192];           /* stderr of the last run */
+static char s_dir[256];  /* this test's files */
+static char s_err[8192]; /* stderr of the last run */
 
 static const char *const s_args[] = {"--workers", "0", "--max-msg", S_MAX_MSG, NULL};
 
 static int s_setup (void **state)
 {
-    (void) state;
+    (void)state;
     kit_tmpdir (s_dir, sizeof s_dir);
     return kit_daemon_start (&s_daemon, s_args) == 0 ? 0 : -1;
 }
 
 static int s_teardown (void **state)
 {
-    (void) state;
+    (void)state;
     bool alive = kit_daemon_alive (&s_daemon);
     int rc = kit_daemon_fini (&s_daemon);
     kit_rmtree (s_dir);
@@ -119,25 +119,26 @@ static int s_run (const char *in_path, const char *out_path, const char *first, 
         argv[n++] = a;
     va_end (ap);
     argv[n] = NULL;
-    char err_path[512];   /* not s_path's: its buffers are the caller's */
+    char err_path[512]; /* not s_path's: its buffers are the caller's */
     snprintf (err_path, sizeof err_path, "%s/stderr", s_dir);
     pid_t pid = fork ();
     assert_true (pid >= 0);
     if (pid == 0) {
         int in = open (in_path ? in_path : "/dev/null", O_RDONLY);
-        int out = open (out_path ? out_path : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        int out =
+            open (out_path ? out_path : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0600);
         int err = open (err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        if (in < 0 || out < 0 || err < 0 || dup2 (in, 0) < 0 || dup2 (out, 1) < 0
-            || dup2 (err, 2) < 0)
+        if (in < 0 || out < 0 || err < 0 || dup2 (in, 0) < 0 || dup2 (out, 1) < 0 ||
+            dup2 (err, 2) < 0)
             _exit (126);
-        execv (argv[0], (char *const *) argv);
+        execv (argv[0], (char *const *)argv);
         _exit (127);
     }
     long long deadline = kit_now_ms () + S_RUN_MS;
     int status = 0;
     pid_t got;
     while ((got = waitpid (pid, &status, WNOHANG)) == 0 && kit_now_ms () < deadline)
-        nanosleep (&(struct timespec) {0, 5 * 1000 * 1000}, NULL);
+        nanosleep (&(struct timespec){0, 5 * 1000 * 1000}, NULL);
     if (got == 0) {
         kill (pid, SIGKILL);
         waitpid (pid, &status, 0);
@@ -151,7 +152,7 @@ static int s_run (const char *in_path, const char *out_path, const char *first, 
     return WIFEXITED (status) ? WEXITSTATUS (status) : 128 + WTERMSIG (status);
 }
 
-#define RUN(in, out, ...) s_run (in, out, __VA_ARGS__, (const char *) NULL)
+#define RUN(in, out, ...) s_run (in, out, __VA_ARGS__, (const char *)NULL)
 
 /*  The run's exit code is want, else says what stderr had. */
 static void s_expect_rc (int line, int rc, int want)
@@ -190,15 +191,15 @@ static void s_same_files (int line, const char *a, const char *b)
  *  no valid UTF-8 or JSON) round-trip exactly from a file and from stdin. */
 static void test_bytes_roundtrip (void **state)
 {
-    (void) state;
+    (void)state;
     unsigned char *data = malloc (S_BIG);
     assert_non_null (data);
     uint32_t x = 2463534242u;
     for (size_t i = 0; i < S_BIG; i++) {
-        x ^= x << 13, x ^= x >> 17, x ^= x << 5;   /* xorshift32 */
-        data[i] = (unsigned char) x;
+        x ^= x << 13, x ^= x >> 17, x ^= x << 5; /* xorshift32 */
+        data[i] = (unsigned char)x;
     }
-    data[0] = '@';   /* a leading @ or [ must not matter to --raw input */
+    data[0] = '@'; /* a leading @ or [ must not matter to --raw input */
     data[1] = 0;
     const char *in = s_path ("bytes.in"), *out = s_path ("bytes.out");
     s_write_file (in, data, S_BIG);
@@ -242,17 +243,18 @@ static void test_bytes_roundtrip (void **state)
  *  from a file and from stdin prints back as the same bytes. */
 static void test_json_roundtrip (void **state)
 {
-    (void) state;
+    (void)state;
     const char *in = s_path ("doc.json"), *out = s_path ("doc.out");
     FILE *f = fopen (in, "wb");
     assert_non_null (f);
     fputc ('{', f);
     size_t n = 0;
     for (int i = 0; n < S_BIG; i++) {
-        int w = fprintf (f, "%s\"key%06d\":[%d,\"caf\xc3\xa9 %d\",{\"x\":%d.5,\"ok\":%s},null]",
-                         i ? "," : "", i, i, i, -i, i % 2 ? "true" : "false");
+        int w = fprintf (
+            f, "%s\"key%06d\":[%d,\"caf\xc3\xa9 %d\",{\"x\":%d.5,\"ok\":%s},null]",
+            i ? "," : "", i, i, i, -i, i % 2 ? "true" : "false");
         assert_true (w > 0);
-        n += (size_t) w;
+        n += (size_t)w;
     }
     fputs ("}\n", f);
     assert_int_equal (fclose (f), 0);
@@ -273,7 +275,7 @@ static void test_json_roundtrip (void **state)
 /*  Small input cases: @@, --text, files that are missing or not JSON. */
 static void test_input_forms (void **state)
 {
-    (void) state;
+    (void)state;
     const char *out = s_path ("small.out");
     /*  @@ stands for a literal leading @. */
     EXPECT_RC (RUN (NULL, out, "value", "set", "at", "@@home"), 0);
@@ -322,7 +324,7 @@ static void test_input_forms (void **state)
 /*  Errors name the key, the index, the option and the limits. */
 static void test_error_messages (void **state)
 {
-    (void) state;
+    (void)state;
     EXPECT_RC (RUN (NULL, NULL, "dict", "set", "counts", "apple", "1"), 0);
     EXPECT_RC (RUN (NULL, NULL, "dict", "get", "counts", "pear"), 6);
     ERR_HAS ("key 'pear' not in dict 'counts'");
@@ -360,7 +362,7 @@ static void test_error_messages (void **state)
  *  argument nests 33 levels (libzmgr would refuse to build it). */
 static void test_broker_depth_message (void **state)
 {
-    (void) state;
+    (void)state;
     kit_raw_t *raw = kit_raw_open (s_daemon.endpoint, NULL);
     assert_non_null (raw);
     assert_int_equal (kit_raw_hello (raw, 1), 0);
@@ -380,7 +382,7 @@ static void test_broker_depth_message (void **state)
     size_t len;
     assert_int_equal (proto_read_str (msg, &s, &len, false), 0);
     char text[256];
-    snprintf (text, sizeof text, "%.*s", (int) len, (const char *) s);
+    snprintf (text, sizeof text, "%.*s", (int)len, (const char *)s);
     if (!strstr (text, "limit of 32 levels"))
         print_error ("broker said: %s\n", text);
     assert_non_null (strstr (text, "limit of 32 levels"));
@@ -391,12 +393,13 @@ static void test_broker_depth_message (void **state)
  *  them; the CLI prints what it built. */
 static void test_c_nested_values (void **state)
 {
-    (void) state;
+    (void)state;
     zmgr_client_t *c = kit_client (s_daemon.endpoint, 5000);
     assert_non_null (c);
     /*  {"name": "w", "sizes": [1, 2, {"deep": [true, null]}], "n": 2.5} */
     zmgr_value_t *inner = zmgr_value_new_array ();
-    assert_int_equal (zmgr_value_array_append_take (&inner, zmgr_value_new_bool (true)), 0);
+    assert_int_equal (zmgr_value_array_append_take (&inner, zmgr_value_new_bool (true)),
+                      0);
     assert_int_equal (zmgr_value_array_append_take (&inner, zmgr_value_new_nil ()), 0);
     zmgr_value_t *deep = zmgr_value_new_map ();
     assert_int_equal (zmgr_value_map_put (&deep, "deep", inner), 0);
@@ -414,7 +417,8 @@ static void test_c_nested_values (void **state)
     const char *out = s_path ("nested.out");
     EXPECT_RC (RUN (NULL, out, "dict", "get", "inv", "w"), 0);
     char *got = kit_slurp (out);
-    assert_string_equal (got, "{\"name\":\"w\",\"sizes\":[1,2,{\"deep\":[true,null]}],\"n\":2.5}\n");
+    assert_string_equal (
+        got, "{\"name\":\"w\",\"sizes\":[1,2,{\"deep\":[true,null]}],\"n\":2.5}\n");
     free (got);
 
     /*  Read back, walked with the library alone. */

@@ -22,13 +22,13 @@ static void s_print (const zmgr_value_t *v)
     else if (zmgr_value_to_double (v, &d) == 0)
         printf ("%g", d);
     else if (zmgr_value_to_str (v, &s, &len) == 0)
-        printf ("\"%.*s\"", (int) len, s);
+        printf ("\"%.*s\"", (int)len, s);
     else if (zmgr_value_kind (v) == ZMGR_VAL_ARRAY) {
         /*  Items by index: arrays are small here. */
         printf ("[");
         for (size_t n = 0; n < zmgr_value_len (v); n++) {
             zmgr_value_t *item = NULL;
-            if (zmgr_value_array_get (v, (int64_t) n, &item) == 0) {
+            if (zmgr_value_array_get (v, (int64_t)n, &item) == 0) {
                 printf (n ? ", " : "");
                 s_print (item);
             }
@@ -36,7 +36,7 @@ static void s_print (const zmgr_value_t *v)
         }
         printf ("]");
     } else
-        printf ("(kind %d)", (int) zmgr_value_kind (v));
+        printf ("(kind %d)", (int)zmgr_value_kind (v));
 }
 
 int main (int argc, char **argv)
@@ -58,7 +58,7 @@ int main (int argc, char **argv)
     if (rc == 0)
         rc = zmgr_value_map_put (&item, "name", zmgr_value_new_str (name));
     if (rc == 0)
-        rc = zmgr_value_map_put (&item, "sizes", sizes);   /* taken */
+        rc = zmgr_value_map_put (&item, "sizes", sizes); /* taken */
     else
         zmgr_value_destroy (&sizes);
     if (rc == 0)
