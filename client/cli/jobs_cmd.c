@@ -243,16 +243,19 @@ static int s_await (cli_t *cli, uint64_t id, const char *function, bool owned,
                 return cli_fail (cli, ZMGR_ENOMEM);
             return CLI_EXIT_OK;
         }
-        if (rc != ZMGR_ETIMEOUT)
-            return cli_fail (cli, rc);
-        int64_t now = s_now_ms ();
+        /*  A signal first: whatever cut the wait short, it is the answer. */
         if (s_signal) {
-            s_prefix (cli);
             bool cancelled = false;
-            if (owned && !cli_opt (cli, "--detach") &&
-                zmgr_job_cancel (cli->client, id, &cancelled) == 0)
+            int crc = owned && !cli_opt (cli, "--detach")
+                          ? zmgr_job_cancel (cli->client, id, &cancelled)
+                          : 1;
+            s_prefix (cli);
+            if (crc == 0)
                 fprintf (stderr, "interrupted; job %llu %s\n", (unsigned long long)id,
                          cancelled ? "cancelled" : "had already ended");
+            else if (crc < 0)
+                fprintf (stderr, "interrupted; job %llu could not be cancelled: %s\n",
+                         (unsigned long long)id, zmgr_client_errmsg (cli->client));
             else
                 fprintf (stderr,
                          "interrupted; job %llu goes on (zmgr result %llu waits "
@@ -260,6 +263,9 @@ static int s_await (cli_t *cli, uint64_t id, const char *function, bool owned,
                          (unsigned long long)id, (unsigned long long)id);
             return 128 + s_signal;
         }
+        if (rc != ZMGR_ETIMEOUT)
+            return cli_fail (cli, rc);
+        int64_t now = s_now_ms ();
         if (deadline >= 0 && now >= deadline) {
             s_prefix (cli);
             fprintf (stderr,
