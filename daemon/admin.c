@@ -304,11 +304,12 @@ int admin_cmd_stats (cmd_ctx_t *ctx)
 {
     struct mallinfo2 mi = mallinfo2 ();
     proto_buf_t *b = ctx->out;
-    proto_put_map (b, 24);
+    proto_put_map (b, 25);
     s_put_kv_uint (b, "objects", store_count ());
     s_put_kv_uint (b, "jobs", jobs_total ());
     s_put_kv_uint (b, "jobs_running", jobs_running ());
     s_put_kv_uint (b, "local_workers", supervisor_connected ());
+    s_put_kv_uint (b, "local_workers_failed", supervisor_failed ());
     s_put_kv_uint (b, "clients", peers_count ());
     s_put_kv_uint (b, "parked", park_count ());
     s_put_kv_uint (b, "ops", g_stats.ops);

@@ -39,7 +39,8 @@ enum {
     CLI_EXIT_PERM = 13,       /* EPERM: the broker refused this key */
     CLI_EXIT_NOSPACE = 14,    /* ENOSPC: the broker's disk is full */
     CLI_EXIT_INDOUBT = 15,    /* EINDOUBT: the request may or may not have run */
-    CLI_EXIT_MEMLIMIT = 16    /* EMEMLIMIT: the broker's memory limit is reached */
+    CLI_EXIT_MEMLIMIT = 16,   /* EMEMLIMIT: the broker's memory limit is reached */
+    CLI_EXIT_NOWORKER = 17    /* --require-worker: no connected worker offers it */
 };
 
 /*  Options a command may accept besides the global ones (-e, --timeout,
