@@ -39,6 +39,12 @@ enum {
     EFF_REPLY = 26,      /* client id, request id, status, payload: the last
                             write reply of a client (exactly-once resends) */
     EFF_QUEUE_UNGET = 27,/* name, value: an item back at the head, still unfinished */
+    EFF_SYNC_INIT = 40,  /* name, number (a semaphore's initial value, a barrier's
+                            parties, 0), lock name (a condition's, "" otherwise) */
+    EFF_SEM_BASE = 41,   /* name, base: permits when no session holds one */
+    EFF_SEM_TOKEN = 42,  /* name, token: the last fencing token an acquire got */
+    EFF_EVENT_SET = 43,  /* name, bool: the event's flag */
+    EFF_BARRIER_BROKEN = 44, /* name, bool: the barrier's broken state */
 };
 
 #endif
