@@ -366,6 +366,68 @@ static void test_event_processes (void **state)
     assert_false (set);
 }
 
+/* ---- the CLI --------------------------------------------------------------- */
+
+/*  Runs zmgr with args (NULL-ended) on the group's broker: its exit code;
+ *  its stdout in out. */
+static int s_cli (char *out, size_t size, const char *const *args)
+{
+    const char *argv[16] = {kit_cli_path (), "-e", s_daemon.endpoint};
+    size_t n = 3;
+    for (; args[n - 3] && n < 15; n++)
+        argv[n] = args[n - 3];
+    argv[n] = NULL;
+    char err[512] = "";
+    out[0] = '\0';
+    int rc = kit_run (argv, NULL, out, size, err, sizeof err, 20000);
+    if (err[0])
+        fprintf (stderr, "  zmgr %s %s: %s", args[0], args[1], err);
+    return rc;
+}
+
+#define S_CLI(out, ...) s_cli (out, sizeof out, (const char *const[]){__VA_ARGS__, NULL})
+
+static void test_cli (void **state)
+{
+    (void)state;
+    char out[256];
+    /*  Each zmgr is its own session: its permit goes back when it exits,
+     *  and the next one gets the next token. */
+    assert_int_equal (
+        S_CLI (out, "semaphore", "acquire", "c.sem", "--value", "1", "--bounded"), 0);
+    assert_string_equal (out, "1\n");
+    assert_int_equal (S_CLI (out, "semaphore", "acquire", "c.sem", "--nowait"), 0);
+    assert_string_equal (out, "2\n");
+    assert_int_equal (S_CLI (out, "semaphore", "value", "c.sem"), 0);
+    assert_string_equal (out, "1\n");
+    assert_int_equal (S_CLI (out, "semaphore", "release", "c.sem"),
+                      7); /* bounded, full */
+    assert_int_equal (S_CLI (out, "semaphore", "acquire", "c.sem", "--value", "3"), 1);
+    assert_int_equal (S_CLI (out, "event", "wait", "c.ev", "--timeout", "0.1"), 0);
+    assert_string_equal (out, "false\n");
+    assert_int_equal (S_CLI (out, "event", "set", "c.ev"), 0);
+    assert_int_equal (S_CLI (out, "event", "is-set", "c.ev"), 0);
+    assert_string_equal (out, "true\n");
+    assert_int_equal (S_CLI (out, "event", "wait", "c.ev", "--timeout", "3"), 0);
+    assert_string_equal (out, "true\n");
+    assert_int_equal (S_CLI (out, "barrier", "wait", "c.bar", "--parties", "1"), 0);
+    assert_string_equal (out, "0\n");
+    assert_int_equal (S_CLI (out, "barrier", "parties", "c.bar"), 0);
+    assert_string_equal (out, "1\n");
+    assert_int_equal (S_CLI (out, "barrier", "wait", "c.bar2"), 2); /* no parties */
+    assert_int_equal (S_CLI (out, "condition", "wait", "c.cond", "--lock", "c.lock",
+                             "--timeout", "0.1"),
+                      0);
+    assert_string_equal (out, "false\n");
+    assert_int_equal (
+        S_CLI (out, "condition", "notify", "c.cond", "--lock", "c.lock", "3"), 0);
+    assert_string_equal (out, "0\n");
+    assert_int_equal (S_CLI (out, "condition", "notify", "c.cond"), 2); /* no --lock */
+    assert_int_equal (
+        S_CLI (out, "condition", "notify-all", "c.cond", "--lock", "c.other"), 1);
+    assert_int_equal (S_CLI (out, "barrier", "wait", "c.bar", "--value", "1"), 2);
+}
+
 /* ---- durability ------------------------------------------------------------ */
 
 static void s_save (void)
@@ -455,6 +517,7 @@ int main (void)
         cmocka_unit_test_teardown (test_barrier_processes, s_teardown),
         cmocka_unit_test_teardown (test_condition_processes, s_teardown),
         cmocka_unit_test_teardown (test_event_processes, s_teardown),
+        cmocka_unit_test_teardown (test_cli, s_teardown),
         cmocka_unit_test_teardown (test_tokens_across_restart, s_teardown),
     };
     int failed = cmocka_run_group_tests (tests, s_group_setup, s_group_teardown);
