@@ -138,20 +138,20 @@ int sync_cmd_sem_acquire (cmd_ctx_t *ctx)
     int given = s_opt_int (ctx, 1, "value", 0, &value);
     if (given < 0)
         return given;
-    bool bounded = false;
-    if (ctx->req->nargs >= 3 && !proto_is_nil (ctx->req->args[2])) {
-        if (proto_read_bool (ctx->req->args[2], &bounded) != 0)
-            return cmd_error (ctx, ZMGR_EINVAL, "bounded must be a boolean");
-        if (bounded != sema_bounded (s))
-            return cmd_error (ctx, ZMGR_EEXISTS, "'%s' exists as a%s semaphore",
-                              obj->name, sema_bounded (s) ? " bounded" : "n unbounded");
-    }
+    bool bounded = false,
+         kind = ctx->req->nargs >= 3 && !proto_is_nil (ctx->req->args[2]);
+    if (kind && proto_read_bool (ctx->req->args[2], &bounded) != 0)
+        return cmd_error (ctx, ZMGR_EINVAL, "bounded must be a boolean");
     if (ctx->created) {
         sema_init (s, value);
         s_record_init (obj, value, "", 0);
     } else if (given && value != sema_initial (s))
-        return cmd_error (ctx, ZMGR_EEXISTS, "semaphore '%s' exists with value %lld",
-                          obj->name, (long long)sema_initial (s));
+        return cmd_error (ctx, ZMGR_EEXISTS, "%s semaphore '%s' exists with value %lld",
+                          sema_bounded (s) ? "bounded" : "unbounded", obj->name,
+                          (long long)sema_initial (s));
+    else if (kind && bounded != sema_bounded (s))
+        return cmd_error (ctx, ZMGR_EEXISTS, "semaphore '%s' exists %s", obj->name,
+                          sema_bounded (s) ? "bounded" : "unbounded");
     if (sema_value (s) > 0 && !obj->waits[0].head) {
         s_put_token (ctx->out, s_sem_take (obj, ctx->peer));
         return 0;
