@@ -272,14 +272,32 @@ static int s_apply (const uint8_t *rec, size_t len, void *arg)
         }
     }
     case EFF_SEM_BASE:
-    case EFF_SEM_TOKEN:
         if (!(o = s_obj (&r, ZMGR_TYPE_SEMAPHORE)) || r.n != 2 || s_int (&r, 1, &a) || a < 0)
             return -1;
-        if (kind == EFF_SEM_BASE)
-            sema_restore (o->impl, a, sema_token (o->impl));
-        else
-            sema_restore (o->impl, sema_base (o->impl), (uint64_t) a);
+        sema_restore (o->impl, a, sema_token (o->impl));
         return 0;
+    case EFF_SEM_TOKEN: {
+        const uint8_t *cid = NULL;
+        size_t clen = 0;
+        if (!(o = s_obj (&r, ZMGR_TYPE_SEMAPHORE)) || (r.n != 2 && r.n != 3) || s_int (&r, 1, &a)
+            || a < 0 || (r.n == 3 && proto_read_str (r.f[2], &cid, &clen, true) != 0))
+            return -1;
+        sema_restore (o->impl, sema_base (o->impl), (uint64_t) a);
+        /*  Its session is gone with the old broker: the permit is free,
+         *  and its holder will be told. */
+        sema_lose (o->impl, cid, clen, 1);
+        return 0;
+    }
+    case EFF_SEM_GIVE:
+    case EFF_SEM_LOST: {
+        const uint8_t *cid;
+        size_t clen;
+        if (!(o = s_obj (&r, ZMGR_TYPE_SEMAPHORE)) || r.n != 3
+            || proto_read_str (r.f[1], &cid, &clen, true) != 0 || s_int (&r, 2, &a) || a < 0)
+            return -1;
+        sema_lose (o->impl, cid, clen, kind == EFF_SEM_GIVE ? -a : a);
+        return 0;
+    }
     case EFF_EVENT_SET:
     case EFF_BARRIER_BROKEN: {
         bool on;
@@ -529,6 +547,27 @@ static void s_snap_object (object_t *o, void *arg)
         if (sema_token (o->impl)) {
             b = store_effect_obj (EFF_SEM_TOKEN, o, 1);
             proto_put_uint (b, sema_token (o->impl));
+            store_effect_end ();
+        }
+        /*  Who holds permits now, and who lost some at a restart and was
+         *  not told yet: either way, told by its next release. */
+        for (size_t i = 0; i < sema_holders (o->impl); i++) {
+            const peer_t *holder = sema_holder (o->impl, i);
+            if (!holder->cid_len)
+                continue;
+            b = store_effect_obj (EFF_SEM_LOST, o, 2);
+            proto_put_bin (b, holder->cid, holder->cid_len);
+            proto_put_uint (b, sema_held_by (o->impl, holder));
+            store_effect_end ();
+        }
+        for (size_t i = 0; i < sema_nlost (o->impl); i++) {
+            const uint8_t *cid;
+            size_t clen;
+            uint32_t n;
+            sema_lost_at (o->impl, i, &cid, &clen, &n);
+            b = store_effect_obj (EFF_SEM_LOST, o, 2);
+            proto_put_bin (b, cid, clen);
+            proto_put_uint (b, n);
             store_effect_end ();
         }
         break;

@@ -14,14 +14,22 @@ typedef struct {
     uint32_t count;    /* permits it holds */
 } s_holder_t;
 
+typedef struct {
+    uint8_t cid[32]; /* client id */
+    size_t len;      /* bytes in cid */
+    uint32_t n;      /* permits it lost to a restart */
+} s_lost_t;
+
 struct sema {
-    int64_t initial;      /* value at creation */
-    bool bounded;         /* releases may not pass initial */
-    int64_t base;         /* permits when nobody holds one */
-    int64_t held;         /* permits held by sessions, sum of holders */
-    uint64_t token;       /* last fencing token given */
-    s_holder_t *holders;  /* sessions holding permits */
-    size_t nholders, cap; /* used and allocated entries */
+    int64_t initial;        /* value at creation */
+    bool bounded;           /* releases may not pass initial */
+    int64_t base;           /* permits when nobody holds one */
+    int64_t held;           /* permits held by sessions, sum of holders */
+    uint64_t token;         /* last fencing token given */
+    s_holder_t *holders;    /* sessions holding permits */
+    size_t nholders, cap;   /* used and allocated entries */
+    s_lost_t *lost;         /* clients whose permits a restart freed */
+    size_t nlost, cap_lost; /* used and allocated entries */
 };
 
 sema_t *sema_new (bool bounded)
@@ -42,6 +50,7 @@ void sema_free (sema_t *s)
     if (!s)
         return;
     xfree (s->holders);
+    xfree (s->lost);
     xfree (s);
 }
 
@@ -145,6 +154,56 @@ void sema_restore (sema_t *s, int64_t base, uint64_t token)
 {
     s->base = base;
     s->token = token;
+}
+
+static s_lost_t *s_find_lost (const sema_t *s, const uint8_t *cid, size_t len)
+{
+    for (size_t i = 0; i < s->nlost; i++)
+        if (s->lost[i].len == len && memcmp (s->lost[i].cid, cid, len) == 0)
+            return &s->lost[i];
+    return NULL;
+}
+
+void sema_lose (sema_t *s, const uint8_t *cid, size_t len, int64_t n)
+{
+    if (len == 0 || len > sizeof s->lost[0].cid || n == 0)
+        return;
+    s_lost_t *l = s_find_lost (s, cid, len);
+    if (!l) {
+        if (n < 0)
+            return;
+        if (s->nlost == s->cap_lost) {
+            s->cap_lost = s->cap_lost ? 2 * s->cap_lost : 4;
+            s->lost = xrealloc (s->lost, s->cap_lost * sizeof *s->lost);
+        }
+        l = &s->lost[s->nlost++];
+        memcpy (l->cid, cid, len);
+        l->len = len;
+        l->n = 0;
+    }
+    int64_t left = (int64_t)l->n + n;
+    l->n = left <= 0 ? 0 : left >= UINT32_MAX ? UINT32_MAX : (uint32_t)left;
+    if (l->n == 0)
+        *l = s->lost[--s->nlost];
+}
+
+uint32_t sema_lost_by (const sema_t *s, const uint8_t *cid, size_t len)
+{
+    const s_lost_t *l = s_find_lost (s, cid, len);
+    return l ? l->n : 0;
+}
+
+size_t sema_nlost (const sema_t *s)
+{
+    return s->nlost;
+}
+
+void sema_lost_at (const sema_t *s, size_t i, const uint8_t **cid, size_t *len,
+                   uint32_t *n)
+{
+    *cid = s->lost[i].cid;
+    *len = s->lost[i].len;
+    *n = s->lost[i].n;
 }
 
 /* ---- event ---------------------------------------------------------------- */

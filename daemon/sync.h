@@ -47,6 +47,16 @@ size_t sema_holders (const sema_t *s);
 struct peer *sema_holder (const sema_t *s, size_t i);
 /*  Replay: the base and the last token as recorded. */
 void sema_restore (sema_t *s, int64_t base, uint64_t token);
+/*  Permits a restart took from the client with id cid (len bytes, at most
+ *  32): that client's next releases are told so (ZMGR_ELOCKLOST) rather
+ *  than taken as releases without an acquire, which would add permits. n
+ *  is added (negative: taken, down to 0). */
+void sema_lose (sema_t *s, const uint8_t *cid, size_t len, int64_t n);
+uint32_t sema_lost_by (const sema_t *s, const uint8_t *cid, size_t len);
+/*  The i-th client that lost permits (i < sema_nlost), for snapshots. */
+size_t sema_nlost (const sema_t *s);
+void sema_lost_at (const sema_t *s, size_t i, const uint8_t **cid, size_t *len,
+                   uint32_t *n);
 
 /* ---- event: one flag ----------------------------------------------------- */
 

@@ -84,8 +84,26 @@ static uint64_t s_sem_take (object_t *obj, peer_t *peer)
     uint64_t token = sema_take (obj->impl, peer);
     if (sema_held_by (obj->impl, peer) == 1)
         peer_add_lock (peer, obj);
-    s_record_int (EFF_SEM_TOKEN, obj, (int64_t)token);
+    proto_buf_t *b = store_effect_obj (EFF_SEM_TOKEN, obj, 2);
+    if (b) {
+        proto_put_uint (b, token);
+        proto_put_bin (b, peer->cid, peer->cid_len);
+        store_effect_end ();
+    }
     return token;
+}
+
+/*  Client cid gave back n permits (so a restart does not count them lost). */
+static void s_record_give (const object_t *obj, const peer_t *peer, uint32_t n)
+{
+    if (!peer->cid_len || !n)
+        return;
+    proto_buf_t *b = store_effect_obj (EFF_SEM_GIVE, obj, 2);
+    if (b) {
+        proto_put_bin (b, peer->cid, peer->cid_len);
+        proto_put_uint (b, n);
+        store_effect_end ();
+    }
 }
 
 /*  Free permits go to the oldest waiters. */
@@ -120,6 +138,7 @@ void sync_cmd_owner_gone (peer_t *peer, object_t *obj)
 {
     uint32_t n = sema_drop (obj->impl, peer);
     peer_remove_lock (peer, obj);
+    s_record_give (obj, peer, n);
     if (n)
         log_msg (LOG_INFO, 0,
                  "semaphore '%s': %u permit%s back, its holder's session ended",
@@ -170,6 +189,16 @@ int sync_cmd_sem_release (cmd_ctx_t *ctx)
         sema_give (s, ctx->peer);
         if (sema_held_by (s, ctx->peer) == 0)
             peer_remove_lock (ctx->peer, obj);
+        s_record_give (obj, ctx->peer, 1);
+    } else if (sema_lost_by (s, ctx->peer->cid, ctx->peer->cid_len) > 0) {
+        /*  Its permit went with its session at a restart: told once per
+         *  permit, which then adds nothing. */
+        sema_lose (s, ctx->peer->cid, ctx->peer->cid_len, -1);
+        s_record_give (obj, ctx->peer, 1);
+        return cmd_error (ctx, ZMGR_ELOCKLOST,
+                          "a permit of semaphore '%s' this client held "
+                          "was freed when the broker restarted",
+                          obj->name);
     } else {
         /*  Python's release without an acquire: one more permit, for good. */
         int rc = sema_add (s);

@@ -88,6 +88,24 @@ static void test_pure_halves (void **state)
     sema_restore (s, 5, 40);
     assert_int_equal (sema_value (s), 5);
     assert_int_equal (sema_take (s, a), 41);
+    /*  Permits a restart took, per client id: told, then forgotten. */
+    sema_lose (s, (const uint8_t *)"cid1", 4, 2);
+    sema_lose (s, (const uint8_t *)"cid2", 4, 1);
+    sema_lose (s, (const uint8_t *)"", 0, 5); /* no id: nobody to tell */
+    assert_int_equal (sema_nlost (s), 2);
+    assert_int_equal (sema_lost_by (s, (const uint8_t *)"cid1", 4), 2);
+    sema_lose (s, (const uint8_t *)"cid1", 4, -1);
+    assert_int_equal (sema_lost_by (s, (const uint8_t *)"cid1", 4), 1);
+    sema_lose (s, (const uint8_t *)"cid1", 4, -5);
+    assert_int_equal (sema_lost_by (s, (const uint8_t *)"cid1", 4), 0);
+    assert_int_equal (sema_nlost (s), 1);
+    const uint8_t *cid;
+    size_t clen;
+    uint32_t n;
+    sema_lost_at (s, 0, &cid, &clen, &n);
+    assert_int_equal (clen, 4);
+    assert_memory_equal (cid, "cid2", 4);
+    assert_int_equal (n, 1);
     sema_free (s);
 
     cond_t *c = cond_new ();
