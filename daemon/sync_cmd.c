@@ -4,12 +4,14 @@
  *  semaphore's permits belong to the sessions that took them, as locks
  *  do: they are on the session's lock list and come back when it ends
  *  (sync_cmd_owner_gone). Each acquire gets a fencing token, one more
- *  than the last, recorded (EFF_SEM_TOKEN) so that it keeps growing
- *  across restarts. A condition lets go of its lock for a wait and takes
- *  it back through the lock's own waiter list (lock_cmd.c). A barrier's
- *  waiting parties are its waiter list, so a session that ends while it
- *  waits no longer counts. Wire format: proto/PROTOCOL.md, section
- *  "semaphore, event, condition, barrier". */
+ *  than the last, recorded (EFF_SEM_TOKEN, with the taker's client id)
+ *  so that it keeps growing across restarts; permits a restart freed are
+ *  told to their holder's next release (ELOCKLOST) instead of added. A
+ *  condition lets go of its lock for a wait and takes it back through the
+ *  lock's own waiter list (lock_cmd.c). A barrier's waiting parties are
+ *  its waiter list, so a session that ends while it waits no longer
+ *  counts. Wire format: proto/PROTOCOL.md, section "semaphore, event,
+ *  condition, barrier". */
 #include "cmd.h"
 #include "effect.h"
 #include "log.h"

@@ -391,8 +391,10 @@ ZMGR_EXPORT int zmgr_sem_acquire_with (zmgr_client_t *self, const char *name, in
                                        bool bounded, int timeout_ms, uint64_t *token);
 /*  Gives back one of this session's permits; from a session that holds
  *  none it adds one (Python's release without acquire), which a bounded
- *  semaphore refuses past its value with ZMGR_EVALUE. ZMGR_ENOTFOUND when
- *  the semaphore does not exist. */
+ *  semaphore refuses past its value with ZMGR_EVALUE. ZMGR_ELOCKLOST when
+ *  the permit this handle held was freed by a broker restart (told once
+ *  per permit; nothing is added). ZMGR_ENOTFOUND when the semaphore does
+ *  not exist. */
 ZMGR_EXPORT int zmgr_sem_release (zmgr_client_t *self, const char *name);
 /*  Permits free now. */
 ZMGR_EXPORT int zmgr_sem_value (zmgr_client_t *self, const char *name, int64_t *value);
