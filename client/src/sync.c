@@ -1,7 +1,8 @@
 /*  client/src/sync.c - libzmgr calls for semaphores, events, conditions
  *  and barriers (zmgr.h; wire format: proto/PROTOCOL.md, section 5,
- *  "semaphore, event, condition, barrier"). Each call builds its request in the handle's buffer, in the argument
- *  order PROTOCOL.md gives, and reads its typed result here. */
+ *  "semaphore, event, condition, barrier"). Each call builds its request
+ *  in the handle's buffer, in the argument order PROTOCOL.md gives, and
+ *  reads its typed result here. */
 #include "client_int.h"
 
 #include <string.h>
