@@ -28,9 +28,7 @@ static int s_sem_acquire (cli_t *cli)
         return rc;
     bool bounded = cli_opt (cli, "--bounded") != NULL;
     uint64_t token = 0;
-    if (value < 0 && bounded)
-        value = 1;
-    if (value >= 0)
+    if (value >= 0 || bounded)
         rc = zmgr_sem_acquire_with (cli->client, cli->name, value, bounded,
                                     cli_wait_ms (cli), &token);
     else

@@ -384,9 +384,9 @@ ZMGR_EXPORT int zmgr_lock_locked (zmgr_client_t *self, const char *name,
  *  takes it back when the session ends, as it frees locks. */
 ZMGR_EXPORT int zmgr_sem_acquire (zmgr_client_t *self, const char *name, int timeout_ms,
                                   uint64_t *token);
-/*  As zmgr_sem_acquire, creating a missing semaphore with value (>= 0)
- *  permits, bounded or not (BoundedSemaphore); ZMGR_EEXISTS when it
- *  exists with another value or kind. */
+/*  As zmgr_sem_acquire, creating a missing semaphore with value permits
+ *  (value < 0: 1), bounded or not (BoundedSemaphore); ZMGR_EEXISTS when
+ *  it exists with another kind, or another value when value >= 0. */
 ZMGR_EXPORT int zmgr_sem_acquire_with (zmgr_client_t *self, const char *name, int64_t value,
                                        bool bounded, int timeout_ms, uint64_t *token);
 /*  Gives back one of this session's permits; from a session that holds

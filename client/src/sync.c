@@ -111,13 +111,7 @@ int zmgr_sem_acquire (zmgr_client_t *self, const char *name, int timeout_ms, uin
 int zmgr_sem_acquire_with (zmgr_client_t *self, const char *name, int64_t value, bool bounded,
                            int timeout_ms, uint64_t *token)
 {
-    if (value < 0) {
-        if (token)
-            *token = 0;
-        return self ? client_fail (self, ZMGR_EINVAL, "a semaphore's value is at least 0")
-                    : ZMGR_EINVAL;
-    }
-    return s_sem_acquire (self, name, value, bounded, timeout_ms, token);
+    return s_sem_acquire (self, name, value < 0 ? -1 : value, bounded, timeout_ms, token);
 }
 
 int zmgr_sem_release (zmgr_client_t *self, const char *name)
