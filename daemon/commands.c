@@ -271,7 +271,8 @@ static int s_canonicalize (proto_req_t *req, size_t i)
     return 0;
 }
 
-/*  A session ended: its locks pass on, a worker's jobs go back. */
+/*  A session ended: its locks and semaphore permits pass on, a worker's
+ *  jobs go back. */
 static void s_session_end (peer_t *peer)
 {
     /*  Walk from the end: each owner_gone removes the entry. */
