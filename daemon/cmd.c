@@ -12,8 +12,10 @@
  *  must run again (see replies.h). */
 bool cmd_keeps_reply (uint32_t op, const peer_t *peer)
 {
+    /*  What a new session would not hold: a kept "acquired" would lie. */
     return peer->cid_len && peer->role == PEER_CLIENT && op != ZMGR_OP_LOCK_ACQUIRE
-           && op != ZMGR_OP_LOCK_RELEASE;
+           && op != ZMGR_OP_LOCK_RELEASE && op != ZMGR_OP_SEM_ACQUIRE
+           && op != ZMGR_OP_COND_WAIT;
 }
 
 int cmd_error (cmd_ctx_t *ctx, int status, const char *fmt, ...)

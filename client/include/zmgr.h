@@ -1,7 +1,8 @@
 /*  client/include/zmgr.h - libzmgr, the C client library of zmgr
  *  Reaches a zmgrd broker over ZeroMQ and operates on its named shared
- *  objects: list, dict, queue, value, lock/rlock and pipe. The wire format
- *  is proto/PROTOCOL.md; opcodes and error codes are in zmgr_codes.h.
+ *  objects: list, dict, queue, value, lock/rlock, pipe, semaphore, event,
+ *  condition and barrier. The wire format is proto/PROTOCOL.md; opcodes
+ *  and error codes are in zmgr_codes.h.
  *
  *  Conventions (they hold for every call below):
  *  - Calls return 0 or a negative ZMGR_E* code (zmgr_codes.h);
@@ -458,6 +459,81 @@ ZMGR_EXPORT int zmgr_lock_release (zmgr_client_t *self, const char *name);
 /*  A lock that does not exist is not locked (false). */
 ZMGR_EXPORT int zmgr_lock_locked (zmgr_client_t *self, const char *name,
                                   bool *locked);
+
+/* ---- semaphore, bounded semaphore -------------------------------------- */
+
+/*  Takes one permit of semaphore name, waiting at most timeout_ms
+ *  (ZMGR_ETIMEOUT when none came). A missing semaphore is created with 1
+ *  permit, unbounded. *token (may be NULL) gets the fencing token of this
+ *  acquire: one more than the last one this semaphore gave, also across
+ *  broker restarts, so that a resource can refuse a holder older than the
+ *  last it saw. The permit belongs to this handle's session: the broker
+ *  takes it back when the session ends, as it frees locks. */
+ZMGR_EXPORT int zmgr_sem_acquire (zmgr_client_t *self, const char *name, int timeout_ms,
+                                  uint64_t *token);
+/*  As zmgr_sem_acquire, creating a missing semaphore with value permits
+ *  (value < 0: 1), bounded or not (BoundedSemaphore); ZMGR_EEXISTS when
+ *  it exists with another kind, or another value when value >= 0. */
+ZMGR_EXPORT int zmgr_sem_acquire_with (zmgr_client_t *self, const char *name, int64_t value,
+                                       bool bounded, int timeout_ms, uint64_t *token);
+/*  Gives back one of this session's permits; from a session that holds
+ *  none it adds one (Python's release without acquire), which a bounded
+ *  semaphore refuses past its value with ZMGR_EVALUE. ZMGR_ELOCKLOST when
+ *  the permit this handle held was freed by a broker restart (told once
+ *  per permit; nothing is added). ZMGR_ENOTFOUND when the semaphore does
+ *  not exist. */
+ZMGR_EXPORT int zmgr_sem_release (zmgr_client_t *self, const char *name);
+/*  Permits free now. */
+ZMGR_EXPORT int zmgr_sem_value (zmgr_client_t *self, const char *name, int64_t *value);
+
+/* ---- event ------------------------------------------------------------- */
+
+/*  Python's Event; set, clear and wait create a missing event (clear). */
+ZMGR_EXPORT int zmgr_event_set (zmgr_client_t *self, const char *name);
+ZMGR_EXPORT int zmgr_event_clear (zmgr_client_t *self, const char *name);
+/*  A missing event is not set (false). */
+ZMGR_EXPORT int zmgr_event_is_set (zmgr_client_t *self, const char *name, bool *is_set);
+/*  Waits at most timeout_ms for the event to be set: *is_set true when it
+ *  is, false when the timeout passed first (not an error, as Event.wait). */
+ZMGR_EXPORT int zmgr_event_wait (zmgr_client_t *self, const char *name, int timeout_ms,
+                                 bool *is_set);
+
+/* ---- condition --------------------------------------------------------- */
+
+/*  A condition is bound to the lock or rlock named lock when it is first
+ *  used; every call names it again (ZMGR_EEXISTS for another), and this
+ *  session must hold it (ZMGR_ENOTOWNER). wait lets go of the lock
+ *  (whatever an rlock's depth), waits at most timeout_ms for a notify,
+ *  takes the lock back (at its depth) and only then returns: *notified
+ *  true when notified, false at the timeout. The call itself is not
+ *  bounded by timeout_ms, since taking the lock back may take longer. */
+ZMGR_EXPORT int zmgr_cond_wait (zmgr_client_t *self, const char *name, const char *lock,
+                                int timeout_ms, bool *notified);
+/*  Wakes at most n waiters (the oldest first); *woken (may be NULL) gets
+ *  how many. */
+ZMGR_EXPORT int zmgr_cond_notify (zmgr_client_t *self, const char *name, const char *lock,
+                                  int64_t n, int64_t *woken);
+ZMGR_EXPORT int zmgr_cond_notify_all (zmgr_client_t *self, const char *name,
+                                      const char *lock, int64_t *woken);
+
+/* ---- barrier ----------------------------------------------------------- */
+
+/*  Waits at most timeout_ms until parties sessions wait on barrier name;
+ *  *index gets this one's arrival index, 0 to parties - 1. parties > 0
+ *  creates a missing barrier (ZMGR_EEXISTS when it exists with another
+ *  count); 0 uses the existing one (ZMGR_EINVAL when missing). A timeout
+ *  or an abort breaks the barrier: every wait then fails ZMGR_EBROKEN
+ *  until a reset. */
+ZMGR_EXPORT int zmgr_barrier_wait (zmgr_client_t *self, const char *name, int64_t parties,
+                                   int timeout_ms, int64_t *index);
+/*  Breaks the barrier: its waiters fail ZMGR_EBROKEN. */
+ZMGR_EXPORT int zmgr_barrier_abort (zmgr_client_t *self, const char *name);
+/*  Mends it; its waiters (if any) fail ZMGR_EBROKEN. */
+ZMGR_EXPORT int zmgr_barrier_reset (zmgr_client_t *self, const char *name);
+ZMGR_EXPORT int zmgr_barrier_n_waiting (zmgr_client_t *self, const char *name, int64_t *n);
+ZMGR_EXPORT int zmgr_barrier_parties (zmgr_client_t *self, const char *name,
+                                      int64_t *parties);
+ZMGR_EXPORT int zmgr_barrier_broken (zmgr_client_t *self, const char *name, bool *broken);
 
 /* ---- pipe -------------------------------------------------------------- */
 
