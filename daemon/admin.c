@@ -159,6 +159,9 @@ int admin_cmd_create (cmd_ctx_t *ctx)
     int type = proto_type_from_name (tname, tlen);
     if (!type)
         return cmd_error (ctx, ZMGR_EINVAL, "create: unknown type '%.*s'", (int) tlen, tname);
+    if (type == ZMGR_TYPE_ARRAY)
+        return cmd_error (ctx, ZMGR_EINVAL, "create: an array is made by array.create, with "
+                          "its typecode and length");
     proto_slice_t maxsize = { NULL, 0 };
     if (ctx->req->nargs >= 2 && !proto_is_nil (ctx->req->args[1])) {
         size_t n;

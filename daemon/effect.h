@@ -39,6 +39,11 @@ enum {
     EFF_REPLY = 26,      /* client id, request id, status, payload: the last
                             write reply of a client (exactly-once resends) */
     EFF_QUEUE_UNGET = 27,/* name, value: an item back at the head, still unfinished */
+    /*  A namespace's attributes are recorded as a dict's keys are: with
+        EFF_DICT_SET, EFF_DICT_DEL and EFF_DICT_UPDATE naming it. */
+    EFF_ARRAY_INIT = 50, /* name, typecode (str), length: all items zero */
+    EFF_ARRAY_SET = 51,  /* name, index, number (as stored) */
+    EFF_ARRAY_FILL = 52, /* name, first index, array of numbers */
 };
 
 #endif

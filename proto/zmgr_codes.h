@@ -53,7 +53,9 @@
     XX (VALUE, 4, "value")                                                   \
     XX (LOCK, 5, "lock")                                                     \
     XX (RLOCK, 6, "rlock")                                                   \
-    XX (PIPE, 7, "pipe")
+    XX (PIPE, 7, "pipe")                                                     \
+    XX (NAMESPACE, 13, "namespace")                                          \
+    XX (ARRAY, 14, "array")
 
 /*  Opcodes: name, value, wire name. Arguments and replies: PROTOCOL.md. */
 #define ZMGR_OP_MAP(XX)                                                      \
@@ -120,7 +122,24 @@
     XX (JOB_START, 132, "job.start")                                         \
     XX (LOG_LEVEL, 140, "admin.log_level")                                   \
     XX (SHUTDOWN, 141, "admin.shutdown")                                     \
-    XX (SAVE, 142, "admin.save")
+    XX (SAVE, 142, "admin.save")                                             \
+    XX (NS_GET, 180, "namespace.get")                                        \
+    XX (NS_SET, 181, "namespace.set")                                        \
+    XX (NS_DELETE, 182, "namespace.delete")                                  \
+    XX (NS_LIST, 183, "namespace.list")                                      \
+    XX (ARRAY_CREATE, 186, "array.create")                                   \
+    XX (ARRAY_GET, 187, "array.get")                                         \
+    XX (ARRAY_SET, 188, "array.set")                                         \
+    XX (ARRAY_SLICE, 189, "array.slice")                                     \
+    XX (ARRAY_LEN, 190, "array.len")                                         \
+    XX (ARRAY_ADD, 191, "array.add")                                         \
+    XX (ARRAY_INFO, 192, "array.info")                                       \
+    XX (DICT_SET_PATH, 193, "dict.set_path")                                 \
+    XX (DICT_APPEND_PATH, 194, "dict.append_path")                           \
+    XX (DICT_ADD_PATH, 195, "dict.add_path")                                 \
+    XX (LIST_SET_PATH, 196, "list.set_path")                                 \
+    XX (LIST_APPEND_PATH, 197, "list.append_path")                           \
+    XX (LIST_ADD_PATH, 198, "list.add_path")
 
 /*  Notices: frames the broker sends unasked, [0, kind, body] (kind > 0). */
 #define ZMGR_NOTICE_MAP(XX)                                                  \
