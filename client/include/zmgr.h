@@ -1,8 +1,8 @@
 /*  client/include/zmgr.h - libzmgr, the C client library of zmgr
  *  Reaches a zmgrd broker over ZeroMQ and operates on its named shared
  *  objects: list, dict, queue, value, lock/rlock, pipe, namespace and
- *  array. The wire format
- *  is proto/PROTOCOL.md; opcodes and error codes are in zmgr_codes.h.
+ *  array. The wire format is proto/PROTOCOL.md; opcodes and error codes
+ *  are in zmgr_codes.h.
  *
  *  Conventions (they hold for every call below):
  *  - Calls return 0 or a negative ZMGR_E* code (zmgr_codes.h);
