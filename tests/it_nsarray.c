@@ -278,6 +278,54 @@ static void test_path_concurrent (void **state)
     zmgr_value_destroy (&k);
 }
 
+/* ---- the CLI ----------------------------------------------------------------- */
+
+/*  Runs zmgr with up to 6 arguments: its exit code; stdout in out. */
+static int s_cli (char *out, size_t size, const char *a0, const char *a1, const char *a2,
+                  const char *a3, const char *a4, const char *a5)
+{
+    const char *argv[] = { kit_cli_path (), "-e", s_b.endpoint, a0, a1, a2, a3, a4, a5, NULL };
+    char err[512];
+    int rc = kit_run (argv, NULL, out, size, err, sizeof err, 10000);
+    if (rc != 0)
+        fprintf (stderr, "  zmgr %s %s %s: exit %d: %s", a0, a1, a2 ? a2 : "", rc, err);
+    return rc;
+}
+
+static void test_cli (void **state)
+{
+    (void) state;
+    char out[512];
+    assert_int_equal (s_cli (out, sizeof out, "array", "create", "c.a", "--typecode", "i",
+                             "--length"), 2);
+    assert_int_equal (s_cli (out, sizeof out, "array", "create", "c.a", "--typecode", "i",
+                             "--items=[1,2,3]"), 0);
+    assert_int_equal (s_cli (out, sizeof out, "array", "add", "c.a", "-1", "5", NULL), 0);
+    assert_string_equal (out, "8\n");
+    assert_int_equal (s_cli (out, sizeof out, "array", "slice", "c.a", "null", "null", "-1"), 0);
+    assert_string_equal (out, "[8,2,1]\n");
+    assert_int_equal (s_cli (out, sizeof out, "array", "set", "c.a", "0", "2147483648", NULL),
+                      1);
+    assert_int_equal (s_cli (out, sizeof out, "array", "get", "c.a", "3", NULL, NULL), 7);
+    assert_int_equal (s_cli (out, sizeof out, "namespace", "set", "c.ns", "x", "[1]", NULL), 0);
+    assert_int_equal (s_cli (out, sizeof out, "namespace", "get", "c.ns", "x", NULL, NULL), 0);
+    assert_string_equal (out, "[1]\n");
+    assert_int_equal (s_cli (out, sizeof out, "namespace", "get", "c.ns", "y", NULL, NULL), 6);
+    assert_int_equal (s_cli (out, sizeof out, "dict", "set", "c.d", "x", "[]", NULL), 0);
+    assert_int_equal (s_cli (out, sizeof out, "dict", "append-path", "c.d", "[\"x\"]", "1",
+                             NULL), 0);
+    assert_string_equal (out, "1\n");
+    assert_int_equal (s_cli (out, sizeof out, "dict", "get", "c.d", "x", NULL, NULL), 0);
+    assert_string_equal (out, "[1]\n");
+    assert_int_equal (s_cli (out, sizeof out, "list", "append", "c.l", "{\"n\":1}", NULL, NULL),
+                      0);
+    assert_int_equal (s_cli (out, sizeof out, "list", "add-path", "c.l", "[0,\"n\"]", "2",
+                             NULL), 0);
+    assert_string_equal (out, "3\n");
+    assert_int_equal (s_cli (out, sizeof out, "list", "set-path", "c.l", "[0,\"n\",0]", "2",
+                             NULL), 8);
+}
+
 /* ---- durability -------------------------------------------------------------- */
 
 /*  The state the tests above left, as a restarted broker must show it. */
@@ -367,6 +415,7 @@ int main (void)
         cmocka_unit_test (test_array_concurrent_add),
         cmocka_unit_test (test_namespace_processes),
         cmocka_unit_test (test_path_concurrent),
+        cmocka_unit_test (test_cli),
         cmocka_unit_test (test_restart),
     };
     return cmocka_run_group_tests (tests, s_group_setup, s_group_teardown);
