@@ -160,6 +160,29 @@ static void test_path_limits (void **state)
     snprintf (limit, sizeof limit, "limit of %d levels", g_cfg.max_depth);
     assert_true (s_last_has (limit));
     assert_true (steps > 1 && steps < g_cfg.max_depth);
+    /*  set_path and a new key: what goes in is checked at the depth it goes to. */
+    char deep[256], key[300];
+    int m = g_cfg.max_depth;
+    assert_true (m > 2 && m < 100);
+    for (int lvl = 0; lvl < 2; lvl++) {
+        int d = m - lvl;   /* m, then m - 1 levels */
+        size_t j = 0;
+        for (int i = 0; i < d; i++)
+            deep[j++] = '[';
+        for (int i = 0; i < d; i++)
+            deep[j++] = ']';
+        deep[j] = '\0';
+        assert_int_equal (kit_call ("A", ZMGR_OP_DICT_SET, "D", 2, "sj", "m", "{}"), 0);
+        rc = kit_call ("A", ZMGR_OP_DICT_SET_PATH, "D", 2, "jj", "[\"m\", \"x\"]", deep);
+        assert_int_equal (rc, lvl == 0 ? ZMGR_ETOODEEP : 0);
+        snprintf (key, sizeof key, "[\"m\", %s]", deep);
+        rc = kit_call ("A", ZMGR_OP_DICT_SET_PATH, "D", 2, "ji", key, 1);
+        assert_int_equal (rc, lvl == 0 ? ZMGR_ETOODEEP : 0);
+        /*  What was stored is within the limit, as every value is. */
+        assert_int_equal (kit_call ("A", ZMGR_OP_DICT_GET, "D", 1, "s", "m"), 0);
+        size_t used;
+        assert_int_equal (proto_check (kit_last ().ptr, kit_last ().len, m, &used, NULL), 0);
+    }
     /*  Size: appends of 100 KiB until max_msg. */
     static char big[100 * 1024 + 8];
     memset (big, 'x', sizeof big - 1);
