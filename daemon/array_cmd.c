@@ -95,6 +95,13 @@ int array_cmd_create (cmd_ctx_t *ctx)
         proto_put_nil (ctx->out);
         return 0;
     }
+    /*  The items are allocated at once: the memory limit is checked for
+     *  all of them (commands.c checks only what is held already). */
+    size_t bytes = (size_t) len * array_item_size (typecode);
+    if (g_cfg.max_memory && xmem_used () + bytes > g_cfg.max_memory)
+        return cmd_error (ctx, ZMGR_EMEMLIMIT, "an array of %lld items needs %zu bytes: the "
+                          "broker holds %zu, its limit is %zu (max_memory)", (long long) len,
+                          bytes, xmem_used (), g_cfg.max_memory);
     /*  Every item is checked before anything is made. */
     array_t *pp = array_new ();
     array_init (pp, typecode, 0);

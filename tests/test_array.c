@@ -192,6 +192,13 @@ static void test_array_cmds (void **state)
     assert_int_equal (kit_call ("A", ZMGR_OP_ARRAY_CREATE, "A", 2, "sj", "i", "[1, 4294967296]"),
                       ZMGR_EOVERFLOW);
     assert_false (kit_exists ("A"));
+    /*  Its items count against max_memory before they are allocated. */
+    size_t saved = g_cfg.max_memory;
+    g_cfg.max_memory = xmem_used () + 1000;
+    assert_int_equal (kit_call ("A", ZMGR_OP_ARRAY_CREATE, "A", 2, "si", "d", 200), ZMGR_EMEMLIMIT);
+    assert_int_equal (kit_call ("A", ZMGR_OP_ARRAY_CREATE, "A", 2, "si", "d", 100), 0);
+    assert_int_equal (kit_call ("A", ZMGR_OP_DELETE, "A", 0, ""), 0);
+    g_cfg.max_memory = saved;
     assert_int_equal (kit_call ("A", ZMGR_OP_CREATE, "A", 1, "s", "array"), ZMGR_EINVAL);
     assert_int_equal (kit_call ("A", ZMGR_OP_ARRAY_CREATE, "A", 2, "si", "i", 4), 0);
     assert_int_equal (kit_call ("A", ZMGR_OP_ARRAY_CREATE, "A", 2, "si", "i", 4), 0);
