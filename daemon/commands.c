@@ -37,8 +37,10 @@
 #include "replies.h"
 #include "security.h"
 #include "stats.h"
+#include "ttl.h"
 #include "types.h"
 #include "wal.h"
+#include "watch.h"
 
 #include <msgpack.h>
 #include <stdarg.h>
@@ -152,9 +154,16 @@ static const command_t s_commands[] = {
 
     { ZMGR_OP_PIPE_SEND, pipe_cmd_send, 2, 2, T_PIPE, C | W | G },
     { ZMGR_OP_PIPE_RECV, pipe_cmd_recv, 1, 2, T_PIPE, C | W | CMD_PARKS | R },
+
+    { ZMGR_OP_WATCH, watch_cmd_watch, 0, 1, 0, 0 },
+    { ZMGR_OP_UNWATCH, watch_cmd_unwatch, 1, 1, 0, 0 },
+    { ZMGR_OP_WATCH_ACK, watch_cmd_ack, 1, 1, 0, 0 },
+    { ZMGR_OP_EXPIRE, watch_cmd_expire, 1, 1, 0, N | W },
+    { ZMGR_OP_PERSIST, watch_cmd_persist, 0, 0, 0, N | W },
+    { ZMGR_OP_TTL, watch_cmd_ttl, 0, 0, 0, N },
 };
 
-#define S_MAX_OP 160
+#define S_MAX_OP 256
 static const command_t *s_by_op[S_MAX_OP];   /* table indexed by opcode */
 static proto_buf_t s_out;                      /* reply being built */
 static msgpack_sbuffer s_canon[PROTO_MAX_ARGS]; /* re-packed arguments */
@@ -249,13 +258,16 @@ static int s_canonicalize (proto_req_t *req, size_t i)
     return 0;
 }
 
-/*  A session ended: its locks pass on, a worker's jobs go back. */
+/*  A session ended: its locks pass on, a worker's jobs go back, its
+ *  watches end and its ephemeral objects are deleted. */
 static void s_session_end (peer_t *peer)
 {
     /*  Walk from the end: lock_cmd_owner_gone removes the entry. */
     while (peer->nlocks > 0)
         lock_cmd_owner_gone (peer, peer->locks[peer->nlocks - 1]);
     jobs_peer_gone (peer);
+    watch_peer_gone (peer);
+    ttl_session_end (peer->session);
 }
 
 void commands_init (void)
@@ -264,6 +276,7 @@ void commands_init (void)
         return;
     s_ready = true;
     peers_set_end_hook (s_session_end);
+    ttl_init ();
     for (size_t i = 0; i < sizeof s_commands / sizeof s_commands[0]; i++)
         s_by_op[s_commands[i].op] = &s_commands[i];
     for (size_t i = 0; i < PROTO_MAX_ARGS; i++)
@@ -500,6 +513,12 @@ void commands_dispatch (const uint8_t *id, size_t id_len, int fd, int auth,
     rc = cmd->fn (&ctx);
     if (rc == CMD_PARKED)
         return;
+    if (rc == 0 && ctx.write && ctx.obj) {
+        /*  A change of ctx.obj: its version moves on (objects.h), and its
+         *  watchers are told, with the write's arguments if they asked. */
+        ctx.obj->changes++;
+        watch_changed (ctx.obj, opname, req.args, req.nargs, false);
+    }
     if (rc == 0) {
         if (keep)
             replies_keep (peer->cid, peer->cid_len, req.rid, s_out.data, s_out.len);

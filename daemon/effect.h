@@ -39,6 +39,9 @@ enum {
     EFF_REPLY = 26,      /* client id, request id, status, payload: the last
                             write reply of a client (exactly-once resends) */
     EFF_QUEUE_UNGET = 27,/* name, value: an item back at the head, still unfinished */
+    EFF_EXPIRE = 70,     /* name, deadline (wall ms; 0: none, persist): ttl.c */
+    EFF_EPHEMERAL = 71,  /* name, creator's session: deleted when it ends, and at
+                            recovery (the session is gone with the old broker) */
 };
 
 #endif
