@@ -668,8 +668,13 @@ static int s_read_reply (zmgr_client_t *self, int64_t deadline_us, s_reply_t *r)
             self->no_fill = false;
             if (rc == 0)
                 return 0;
-            if (rc > 0)
-                continue;      /* something arrived that was not a reply */
+            if (rc > 0) {
+                /*  Something arrived that was not a reply (a notice): the
+                 *  reply may be buffered right behind it, so look again
+                 *  before waiting for the socket. */
+                try_first = true;
+                continue;
+            }
             if (rc == -2)
                 return ZMGR_EDISCONNECTED;
         }
