@@ -448,6 +448,93 @@ static void test_ephemeral_restart (void **state)
     zmgr_client_destroy (&c);
 }
 
+/* ---- the CLI ---------------------------------------------------------------- */
+
+static char s_cli_out[300];   /* where the watching zmgr's output goes */
+
+static int s_cli_watcher (void *arg)
+{
+    (void) arg;
+    const char *argv[] = { kit_cli_path (), "watch", "cw/", "--values", "--count", "100",
+                           "--timeout", "3", NULL };
+    static char out[65536];
+    int rc = kit_run (argv, NULL, out, sizeof out, NULL, 0, 10000);
+    FILE *f = fopen (s_cli_out, "w");
+    if (!f)
+        return 100;
+    fputs (out, f);
+    fclose (f);
+    return rc;
+}
+
+/*  Runs zmgr with args, its stdout in out: its exit code. */
+static int s_zmgr (char *out, size_t size, const char *a, const char *b, const char *c,
+                   const char *d)
+{
+    const char *argv[] = { kit_cli_path (), a, b, c, d, NULL };
+    return kit_run (argv, NULL, out, size, NULL, 0, 10000);
+}
+
+static void test_cli (void **state)
+{
+    (void) state;
+    zmgr_client_t *c = s_client ();
+    snprintf (s_cli_out, sizeof s_cli_out, "%s/watch.out", s_data);
+    /*  The watcher's output is seen only when it ends (kit_run): ticks go
+     *  on for 1.5 s, so that later ones come after its watch is in place
+     *  however long zmgr takes to start, and the writes checked after. */
+    pid_t pid = kit_child_spawn (s_cli_watcher, NULL);
+    long long deadline = kit_now_ms () + 1500;
+    zmgr_value_t *v = zmgr_value_new_str ("x");
+    while (kit_now_ms () < deadline) {
+        assert_int_equal (zmgr_value_set (c, "cw/tick", v), 0);
+        usleep (50 * 1000);
+    }
+    assert_int_equal (zmgr_list_append (c, "cw/l", v), 0);
+    assert_int_equal (zmgr_delete (c, "cw/l"), 0);
+    zmgr_value_destroy (&v);
+    /*  --count 100 not reached when --timeout 3 passes: exit 5. */
+    assert_int_equal (kit_child_wait (pid, 10000), 5);
+    char *text = kit_slurp (s_cli_out);
+    assert_non_null (text);
+    assert_non_null (strstr (text, "{\"watch\":1,\"op\":\"value.set\",\"name\":\"cw/tick\""));
+    assert_non_null (strstr (text, "\"op\":\"list.append\",\"name\":\"cw/l\",\"version\":1,"
+                                   "\"missed\":0,\"deleted\":false,\"args\":[\"x\"]}\n"));
+    assert_non_null (strstr (text, "\"op\":\"delete\",\"name\":\"cw/l\""));
+    free (text);
+    /*  expire, ttl, persist. */
+    char out[256];
+    assert_int_equal (s_zmgr (out, sizeof out, "ttl", "cw/tick", NULL, NULL), 0);
+    assert_string_equal (out, "-1\n");
+    assert_int_equal (s_zmgr (out, sizeof out, "expire", "cw/tick", "30", NULL), 0);
+    assert_int_equal (s_zmgr (out, sizeof out, "ttl", "cw/tick", NULL, NULL), 0);
+    assert_string_equal (out, "30\n");
+    assert_int_equal (s_zmgr (out, sizeof out, "ttl", "cw/tick", "--ms", NULL), 0);
+    assert_true (atoi (out) > 28000 && atoi (out) <= 30000);
+    assert_int_equal (s_zmgr (out, sizeof out, "persist", "cw/tick", NULL, NULL), 0);
+    assert_string_equal (out, "true\n");
+    assert_int_equal (s_zmgr (out, sizeof out, "ttl", "cw/nothing", NULL, NULL), 0);
+    assert_string_equal (out, "-2\n");
+    assert_int_equal (s_zmgr (out, sizeof out, "expire", "cw/nothing", "1", NULL), 6);
+    assert_int_equal (s_zmgr (out, sizeof out, "expire", "cw/tick", "soon", NULL), 2);
+    assert_int_equal (s_zmgr (out, sizeof out, "expire", "cw/tick", "0.2", NULL), 0);
+    assert_true (s_gone_within (c, "cw/tick", 3000));
+    /*  create --ephemeral holds the object until it is signalled. */
+    const char *argv[] = { kit_cli_path (), "create", "list", "cw/eph", "--ephemeral", NULL };
+    pid = kit_spawn (argv);
+    deadline = kit_now_ms () + 5000;
+    while (!s_exists (c, "cw/eph")) {
+        assert_true (kit_now_ms () < deadline);
+        usleep (20 * 1000);
+    }
+    usleep (1200 * 1000);   /* past a ping of its hold */
+    assert_true (s_exists (c, "cw/eph"));
+    kill (pid, SIGTERM);
+    assert_int_equal (kit_child_wait (pid, 5000), 0);
+    assert_true (s_gone_within (c, "cw/eph", 3000));
+    zmgr_client_destroy (&c);
+}
+
 int main (void)
 {
     const struct CMUnitTest tests[] = {
@@ -457,6 +544,7 @@ int main (void)
         cmocka_unit_test (test_ttl_restart),
         cmocka_unit_test (test_ephemeral_session_end),
         cmocka_unit_test (test_ephemeral_restart),
+        cmocka_unit_test (test_cli),
     };
     int failed = cmocka_run_group_tests (tests, s_group_setup, s_group_teardown);
     if (s_stop_status != 0 && failed == 0)
