@@ -12,6 +12,7 @@
 #include "replies.h"
 #include "stats.h"
 #include "ttl.h"
+#include "watch.h"
 #include "supervisor.h"
 #include "types.h"
 #include "wal.h"
@@ -318,8 +319,12 @@ int admin_cmd_stats (cmd_ctx_t *ctx)
 {
     struct mallinfo2 mi = mallinfo2 ();
     proto_buf_t *b = ctx->out;
-    proto_put_map (b, 24);
+    proto_put_map (b, 28);
     s_put_kv_uint (b, "objects", store_count ());
+    s_put_kv_uint (b, "watches", watch_count ());
+    s_put_kv_uint (b, "watch_dropped", watch_dropped ());
+    s_put_kv_uint (b, "ttls", ttl_count ());
+    s_put_kv_uint (b, "ephemeral", ttl_ephemeral_count ());
     s_put_kv_uint (b, "jobs", jobs_total ());
     s_put_kv_uint (b, "jobs_running", jobs_running ());
     s_put_kv_uint (b, "local_workers", supervisor_connected ());

@@ -245,6 +245,8 @@ static void test_overflow_bounded (void **state)
              overflows);
     assert_int_equal (overflows, 1);
     assert_int_equal (changes, 1000);   /* watch_window's default */
+    assert_true (kit_stat_int (c, "watch_dropped") >= S_CHANGES - 1000);
+    assert_int_equal (kit_stat_int (c, "watches"), 1);
     /*  Read up: notices flow again and say how many were missed. */
     zmgr_value_t *v = zmgr_value_new_int (1);
     assert_int_equal (zmgr_value_set (c, "ov/v", v), 0);
