@@ -159,6 +159,9 @@ int admin_cmd_create (cmd_ctx_t *ctx)
     int type = proto_type_from_name (tname, tlen);
     if (!type)
         return cmd_error (ctx, ZMGR_EINVAL, "create: unknown type '%.*s'", (int) tlen, tname);
+    if (type >= ZMGR_TYPE_SEMAPHORE && type <= ZMGR_TYPE_BARRIER)
+        return cmd_error (ctx, ZMGR_EINVAL, "create: a %s is made by its first use, which "
+                          "gives its settings (PROTOCOL.md)", proto_typename (type));
     proto_slice_t maxsize = { NULL, 0 };
     bool ephemeral = false;
     if (ctx->req->nargs >= 2 && !proto_is_nil (ctx->req->args[1])) {
@@ -182,7 +185,7 @@ int admin_cmd_create (cmd_ctx_t *ctx)
                     return cmd_error (ctx, ZMGR_EINVAL, "create: ephemeral must be a boolean");
             } else
                 return cmd_error (ctx, ZMGR_EINVAL, "create: unknown option '%.*s' for a %s "
-                                  "(maxsize for a queue, ephemeral for any type)",
+                                  "(maxsize for a queue, ephemeral)",
                                   (int) (klen > 64 ? 64 : klen), key, proto_typename (type));
         }
     }
@@ -319,7 +322,7 @@ int admin_cmd_stats (cmd_ctx_t *ctx)
 {
     struct mallinfo2 mi = mallinfo2 ();
     proto_buf_t *b = ctx->out;
-    proto_put_map (b, 28);
+    proto_put_map (b, 29);
     s_put_kv_uint (b, "objects", store_count ());
     s_put_kv_uint (b, "watches", watch_count ());
     s_put_kv_uint (b, "watch_dropped", watch_dropped ());
@@ -328,6 +331,7 @@ int admin_cmd_stats (cmd_ctx_t *ctx)
     s_put_kv_uint (b, "jobs", jobs_total ());
     s_put_kv_uint (b, "jobs_running", jobs_running ());
     s_put_kv_uint (b, "local_workers", supervisor_connected ());
+    s_put_kv_uint (b, "local_workers_failed", supervisor_failed ());
     s_put_kv_uint (b, "clients", peers_count ());
     s_put_kv_uint (b, "parked", park_count ());
     s_put_kv_uint (b, "ops", g_stats.ops);

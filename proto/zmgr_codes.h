@@ -43,7 +43,8 @@
     XX (ENOSPC, -30, "the broker's disk is full: writes are refused")        \
     XX (ELOCKLOST, -31, "the lock was freed by a broker restart")            \
     XX (EINDOUBT, -32, "outcome unknown: the request may or may not have run") \
-    XX (EMEMLIMIT, -33, "the broker's memory limit is reached: the write was refused")
+    XX (EMEMLIMIT, -33, "the broker's memory limit is reached: the write was refused") \
+    XX (EBROKEN, -34, "the barrier is broken (BrokenBarrierError)")
 
 /*  Object types as they appear on the wire (TYPE replies, CREATE). */
 #define ZMGR_TYPE_MAP(XX)                                                    \
@@ -53,7 +54,12 @@
     XX (VALUE, 4, "value")                                                   \
     XX (LOCK, 5, "lock")                                                     \
     XX (RLOCK, 6, "rlock")                                                   \
-    XX (PIPE, 7, "pipe")
+    XX (PIPE, 7, "pipe")                                                     \
+    XX (SEMAPHORE, 8, "semaphore")                                           \
+    XX (BSEMAPHORE, 9, "bsemaphore")                                         \
+    XX (EVENT, 10, "event")                                                  \
+    XX (CONDITION, 11, "condition")                                          \
+    XX (BARRIER, 12, "barrier")
 
 /*  Opcodes: name, value, wire name. Arguments and replies: PROTOCOL.md. */
 #define ZMGR_OP_MAP(XX)                                                      \
@@ -121,6 +127,22 @@
     XX (LOG_LEVEL, 140, "admin.log_level")                                   \
     XX (SHUTDOWN, 141, "admin.shutdown")                                     \
     XX (SAVE, 142, "admin.save")                                             \
+    XX (SEM_ACQUIRE, 150, "semaphore.acquire")                               \
+    XX (SEM_RELEASE, 151, "semaphore.release")                               \
+    XX (SEM_VALUE, 152, "semaphore.value")                                   \
+    XX (EVENT_SET, 155, "event.set")                                         \
+    XX (EVENT_CLEAR, 156, "event.clear")                                     \
+    XX (EVENT_IS_SET, 157, "event.is_set")                                   \
+    XX (EVENT_WAIT, 158, "event.wait")                                       \
+    XX (COND_WAIT, 160, "condition.wait")                                    \
+    XX (COND_NOTIFY, 161, "condition.notify")                                \
+    XX (COND_NOTIFY_ALL, 162, "condition.notify_all")                        \
+    XX (BARRIER_WAIT, 165, "barrier.wait")                                   \
+    XX (BARRIER_ABORT, 166, "barrier.abort")                                 \
+    XX (BARRIER_RESET, 167, "barrier.reset")                                 \
+    XX (BARRIER_N_WAITING, 168, "barrier.n_waiting")                         \
+    XX (BARRIER_PARTIES, 169, "barrier.parties")                             \
+    XX (BARRIER_BROKEN, 170, "barrier.broken")                                \
     XX (WATCH, 210, "watch")                                                 \
     XX (UNWATCH, 211, "unwatch")                                             \
     XX (WATCH_ACK, 212, "watch.ack")                                         \
