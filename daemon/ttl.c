@@ -16,16 +16,16 @@
 
 #include <stdlib.h>
 
-#define S_PER_TURN 1000   /* expiries per call: a mass expiry does not stall the loop */
+#define S_PER_TURN 1000 /* expiries per call: a mass expiry does not stall the loop */
 
 typedef struct {
-    object_t *obj;      /* the ephemeral object (borrowed) */
-    uint64_t session;   /* its creator's session */
+    object_t *obj;    /* the ephemeral object (borrowed) */
+    uint64_t session; /* its creator's session */
 } s_eph_t;
 
-static heap_t s_heap;          /* objects by deadline (wall ms) */
-static bool s_ready;           /* hook registered, heap set up */
-static s_eph_t *s_eph;         /* ephemeral objects, in no order */
+static heap_t s_heap;  /* objects by deadline (wall ms) */
+static bool s_ready;   /* hook registered, heap set up */
+static s_eph_t *s_eph; /* ephemeral objects, in no order */
 static size_t s_neph, s_cap_eph;
 
 static void s_forget (object_t *obj)
@@ -36,7 +36,7 @@ static void s_forget (object_t *obj)
     }
     if (obj->eph_slot) {
         size_t i = obj->eph_slot - 1;
-        s_eph[i] = s_eph[--s_neph];   /* the last one fills the hole */
+        s_eph[i] = s_eph[--s_neph]; /* the last one fills the hole */
         if (i < s_neph)
             s_eph[i].obj->eph_slot = i + 1;
         obj->eph_slot = 0;
@@ -89,7 +89,7 @@ void ttl_mark_ephemeral (object_t *obj, uint64_t session)
         s_cap_eph = s_cap_eph ? s_cap_eph * 2 : 16;
         s_eph = xrealloc (s_eph, s_cap_eph * sizeof *s_eph);
     }
-    s_eph[s_neph] = (s_eph_t) { obj, session };
+    s_eph[s_neph] = (s_eph_t){obj, session};
     obj->eph_slot = ++s_neph;
 }
 
@@ -126,7 +126,7 @@ bool ttl_expire (int64_t now_wall)
         heap_node_t *top = heap_peek (&s_heap);
         if (!top || top->deadline > now_wall)
             return false;
-        object_t *obj = (object_t *) ((char *) top - offsetof (object_t, ttl_node));
+        object_t *obj = (object_t *)((char *)top - offsetof (object_t, ttl_node));
         log_msg (LOG_DEBUG, 0, "'%s' expired", obj->name);
         ttl_delete (obj, "expired");
     }
@@ -159,9 +159,11 @@ void ttl_recovered (void)
     while (ttl_expire (now))
         ;
     if (eph || left > ttl_count ())
-        log_msg (LOG_NOTICE, 0, "deleted %zu ephemeral objects (their sessions ended with "
-                 "the last broker) and %zu objects whose TTL passed; %zu TTLs of %zu run on",
-                 eph, left - ttl_count (), ttl_count (), timed);
+        log_msg (
+            LOG_NOTICE, 0,
+            "deleted %zu ephemeral objects (their sessions ended with "
+            "the last broker) and %zu objects whose TTL passed; %zu TTLs of %zu run on",
+            eph, left - ttl_count (), ttl_count (), timed);
 }
 
 size_t ttl_count (void)

@@ -19,26 +19,26 @@
 typedef struct watcher watcher_t;
 
 typedef struct watch {
-    uint64_t id;          /* unique for the broker's life */
-    watcher_t *owner;     /* the session's bookkeeping */
-    char *prefix;         /* name or prefix, owned, NUL-terminated */
-    size_t plen;          /* bytes in prefix */
-    bool exact;           /* the name itself, not names starting with it */
-    bool values;          /* notices carry the write's arguments */
-    bool overflowed;      /* dropped notices since its last one; told so */
-    uint64_t missed;      /* notices dropped since it was made */
-    struct watch *next;   /* the list of every watch */
+    uint64_t id;        /* unique for the broker's life */
+    watcher_t *owner;   /* the session's bookkeeping */
+    char *prefix;       /* name or prefix, owned, NUL-terminated */
+    size_t plen;        /* bytes in prefix */
+    bool exact;         /* the name itself, not names starting with it */
+    bool values;        /* notices carry the write's arguments */
+    bool overflowed;    /* dropped notices since its last one; told so */
+    uint64_t missed;    /* notices dropped since it was made */
+    struct watch *next; /* the list of every watch */
 } watch_t;
 
 struct watcher {
-    peer_t *peer;         /* the watching session (borrowed; gone with it) */
-    uint32_t *sizes;      /* ring: bytes of each unacknowledged notice */
-    size_t head;          /* oldest entry */
-    size_t count;         /* entries */
-    size_t cap;           /* slots (watch_window when made) */
-    size_t bytes;         /* their sum */
-    size_t nwatches;      /* its watches */
-    watcher_t *next;      /* list of watching sessions */
+    peer_t *peer;    /* the watching session (borrowed; gone with it) */
+    uint32_t *sizes; /* ring: bytes of each unacknowledged notice */
+    size_t head;     /* oldest entry */
+    size_t count;    /* entries */
+    size_t cap;      /* slots (watch_window when made) */
+    size_t bytes;    /* their sum */
+    size_t nwatches; /* its watches */
+    watcher_t *next; /* list of watching sessions */
 };
 
 static watch_t *s_watches;     /* every watch, newest first */
@@ -173,7 +173,7 @@ static void s_overflow (watch_t *x)
         outbox_put (peer->id, peer->id_len, b.data, b.len);
     proto_buf_fini (&b);
     log_msg (LOG_INFO, 0, "session %llu: watch %llu overflowed (%zu notices unread)",
-             (unsigned long long) peer->session, (unsigned long long) x->id,
+             (unsigned long long)peer->session, (unsigned long long)x->id,
              x->owner->count);
 }
 
@@ -189,7 +189,8 @@ void watch_changed (const object_t *obj, const char *op, const proto_slice_t *ar
         if (peer->dead || !s_matches (x, obj))
             continue;
         const acl_t *acl = security_acl (peer->auth, peer->key);
-        if (acl && !(acl_rights (acl, (const uint8_t *) obj->name, obj->name_len) & ACL_READ))
+        if (acl &&
+            !(acl_rights (acl, (const uint8_t *)obj->name, obj->name_len) & ACL_READ))
             continue;
         if (!init) {
             proto_buf_init (&b);
@@ -219,7 +220,7 @@ void watch_changed (const object_t *obj, const char *op, const proto_slice_t *ar
             continue;
         }
         outbox_put (peer->id, peer->id_len, b.data, b.len);
-        w->sizes[(w->head + w->count) % w->cap] = (uint32_t) b.len;
+        w->sizes[(w->head + w->count) % w->cap] = (uint32_t)b.len;
         w->count++;
         w->bytes += b.len;
         x->overflowed = false;

@@ -17,7 +17,7 @@
 #include "proto.h"
 #include "store.h"
 
-#define WATCH_MAX_PER_PEER 64   /* watches one session may have */
+#define WATCH_MAX_PER_PEER 64 /* watches one session may have */
 
 /*  Adds a watch of peer on name (exact) or on names starting with
  *  prefix: 0 with *id set, or ZMGR_ELIMIT past WATCH_MAX_PER_PEER. */

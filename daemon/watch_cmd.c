@@ -11,7 +11,7 @@
 
 #include <string.h>
 
-#define S_MAX_TTL_MS (100LL * 365 * 24 * 3600 * 1000)   /* a century */
+#define S_MAX_TTL_MS (100LL * 365 * 24 * 3600 * 1000) /* a century */
 
 /*  name: the prefix (nil or "": every name); args: [options map]:
  *  "values" (bool) to carry the writes' arguments, "exact" (bool) to
@@ -37,14 +37,15 @@ int watch_cmd_watch (cmd_ctx_t *ctx)
                     opt = &exact;
             }
             if (!opt)
-                return cmd_error (ctx, ZMGR_EINVAL, "watch: unknown option (values and exact "
+                return cmd_error (ctx, ZMGR_EINVAL,
+                                  "watch: unknown option (values and exact "
                                   "are known)");
             if (proto_read_bool (v, opt) != 0)
-                return cmd_error (ctx, ZMGR_EINVAL, "watch: option %.*s must be a boolean",
-                                  (int) klen, key);
+                return cmd_error (ctx, ZMGR_EINVAL,
+                                  "watch: option %.*s must be a boolean", (int)klen, key);
         }
     }
-    const char *prefix = ctx->req->name.ptr ? (const char *) ctx->req->name.ptr : "";
+    const char *prefix = ctx->req->name.ptr ? (const char *)ctx->req->name.ptr : "";
     size_t plen = ctx->req->name.ptr ? ctx->req->name.len : 0;
     if (exact && plen == 0)
         return cmd_error (ctx, ZMGR_EINVAL, "watch: an exact watch needs an object name");
@@ -63,8 +64,9 @@ int watch_cmd_unwatch (cmd_ctx_t *ctx)
 {
     int64_t id;
     if (proto_read_int (ctx->req->args[0], &id) != 0 || id <= 0)
-        return cmd_error (ctx, ZMGR_EINVAL, "unwatch: the watch id must be a positive integer");
-    proto_put_bool (ctx->out, watch_remove (ctx->peer, (uint64_t) id));
+        return cmd_error (ctx, ZMGR_EINVAL,
+                          "unwatch: the watch id must be a positive integer");
+    proto_put_bool (ctx->out, watch_remove (ctx->peer, (uint64_t)id));
     return 0;
 }
 
@@ -74,9 +76,10 @@ int watch_cmd_ack (cmd_ctx_t *ctx)
 {
     int64_t n;
     if (proto_read_int (ctx->req->args[0], &n) != 0 || n < 0)
-        return cmd_error (ctx, ZMGR_EINVAL, "watch.ack: the count must be a non-negative "
+        return cmd_error (ctx, ZMGR_EINVAL,
+                          "watch.ack: the count must be a non-negative "
                           "integer");
-    watch_ack (ctx->peer, (uint64_t) n);
+    watch_ack (ctx->peer, (uint64_t)n);
     proto_put_nil (ctx->out);
     return 0;
 }
@@ -85,18 +88,21 @@ int watch_cmd_ack (cmd_ctx_t *ctx)
  *  than admin may end the life only of what they created, as delete. */
 static object_t *s_lookup_own (cmd_ctx_t *ctx, const char *opname, int *rc)
 {
-    object_t *o = store_find ((const char *) ctx->req->name.ptr, ctx->req->name.len);
+    object_t *o = store_find ((const char *)ctx->req->name.ptr, ctx->req->name.len);
     if (!o) {
         *rc = cmd_error (ctx, ZMGR_ENOTFOUND, "no object named '%.*s'",
-                         (int) ctx->req->name.len, ctx->req->name.ptr);
+                         (int)ctx->req->name.len, ctx->req->name.ptr);
         return NULL;
     }
     int auth = ctx->peer->auth;
-    if ((auth == AUTH_CLIENT || auth == AUTH_WORKER) && strcmp (o->creator_key, ctx->peer->key)) {
+    if ((auth == AUTH_CLIENT || auth == AUTH_WORKER) &&
+        strcmp (o->creator_key, ctx->peer->key)) {
         log_msg (LOG_NOTICE, 0, "key %s refused %s of '%s': created by another key",
                  ctx->peer->key, opname, o->name);
-        *rc = cmd_error (ctx, ZMGR_EPERM, "'%s' was created by another key; only admin may "
-                         "%s it", o->name, opname);
+        *rc = cmd_error (ctx, ZMGR_EPERM,
+                         "'%s' was created by another key; only admin may "
+                         "%s it",
+                         o->name, opname);
         return NULL;
     }
     return o;
@@ -110,8 +116,10 @@ int watch_cmd_expire (cmd_ctx_t *ctx)
     if (proto_read_int (ctx->req->args[0], &ms) != 0)
         return cmd_error (ctx, ZMGR_EINVAL, "expire: the TTL must be an integer (ms)");
     if (ms > S_MAX_TTL_MS)
-        return cmd_error (ctx, ZMGR_EINVAL, "expire: a TTL of %lld ms is over the limit of "
-                          "%lld ms (a century)", (long long) ms, (long long) S_MAX_TTL_MS);
+        return cmd_error (ctx, ZMGR_EINVAL,
+                          "expire: a TTL of %lld ms is over the limit of "
+                          "%lld ms (a century)",
+                          (long long)ms, (long long)S_MAX_TTL_MS);
     int rc = 0;
     object_t *o = s_lookup_own (ctx, "expire", &rc);
     if (!o)
@@ -123,7 +131,7 @@ int watch_cmd_expire (cmd_ctx_t *ctx)
     }
     ttl_set (o, wall_ms () + ms);
     ttl_record (o);
-    ctx->obj = o;   /* a change: watchers are told */
+    ctx->obj = o; /* a change: watchers are told */
     proto_put_int (ctx->out, o->expire_at);
     return 0;
 }
@@ -149,14 +157,14 @@ int watch_cmd_persist (cmd_ctx_t *ctx)
  *  no such object (Redis's PTTL). */
 int watch_cmd_ttl (cmd_ctx_t *ctx)
 {
-    object_t *o = store_find ((const char *) ctx->req->name.ptr, ctx->req->name.len);
+    object_t *o = store_find ((const char *)ctx->req->name.ptr, ctx->req->name.len);
     int64_t left = -2;
     if (o && !o->expire_at)
         left = -1;
     else if (o) {
         left = o->expire_at - wall_ms ();
         if (left < 0)
-            left = 0;   /* due: the loop deletes it this turn */
+            left = 0; /* due: the loop deletes it this turn */
     }
     proto_put_int (ctx->out, left);
     return 0;

@@ -7,11 +7,13 @@
  *  go when their session ends, also when its process is SIGKILLed, and at
  *  a restart. Uses only zmgr.h (and kit.h). */
 #define _GNU_SOURCE
+/* clang-format off */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
+/* clang-format on */
 
 #include <signal.h>
 #include <stdio.h>
@@ -23,29 +25,30 @@
 #include "kit.h"
 #include "zmgr.h"
 
-static kit_daemon_t s_daemon;     /* the broker every test talks to */
-static char s_data[256];          /* its data dir */
-static int s_stop_status = -1;    /* kit_daemon_fini's result, checked in main */
+static kit_daemon_t s_daemon;  /* the broker every test talks to */
+static char s_data[256];       /* its data dir */
+static int s_stop_status = -1; /* kit_daemon_fini's result, checked in main */
 
 static int s_group_setup (void **state)
 {
-    (void) state;
+    (void)state;
     kit_tmpdir (s_data, sizeof s_data);
 #if defined(__SANITIZE_ADDRESS__)
     /*  ASan keeps freed memory resident (its quarantine, 256 MiB): the
      *  broker's RSS would measure that, not what it holds. */
     static char opts[1024];
     const char *was = getenv ("ASAN_OPTIONS");
-    snprintf (opts, sizeof opts, "%s%squarantine_size_mb=1", was ? was : "", was ? ":" : "");
+    snprintf (opts, sizeof opts, "%s%squarantine_size_mb=1", was ? was : "",
+              was ? ":" : "");
     setenv ("ASAN_OPTIONS", opts, 1);
 #endif
-    const char *args[] = { "--workers", "0", "--data-dir", s_data, NULL };
+    const char *args[] = {"--workers", "0", "--data-dir", s_data, NULL};
     return kit_daemon_start_ex (&s_daemon, KIT_DAEMON_LOG, args) == 0 ? 0 : -1;
 }
 
 static int s_group_teardown (void **state)
 {
-    (void) state;
+    (void)state;
     kit_children_kill ();
     s_stop_status = kit_daemon_fini (&s_daemon);
     kit_rmtree (s_data);
@@ -108,13 +111,13 @@ static void s_expect (zmgr_client_t *c, const char *op, const char *name)
 
 static int s_writer (void *arg)
 {
-    (void) arg;
+    (void)arg;
     zmgr_client_t *c = kit_client (getenv ("ZMGR_ENDPOINT"), 5000);
     if (!c)
         return 10;
     zmgr_value_t *one = zmgr_value_new_int (42), *x = zmgr_value_new_str ("x");
-    int rc = zmgr_value_set (c, "wp/v", one) || zmgr_list_append (c, "wp/l", x)
-             || zmgr_value_set (c, "other/v", one) || zmgr_delete (c, "wp/l");
+    int rc = zmgr_value_set (c, "wp/v", one) || zmgr_list_append (c, "wp/l", x) ||
+             zmgr_value_set (c, "other/v", one) || zmgr_delete (c, "wp/l");
     zmgr_value_destroy (&one);
     zmgr_value_destroy (&x);
     zmgr_client_destroy (&c);
@@ -123,13 +126,15 @@ static int s_writer (void *arg)
 
 static void test_watch_other_process (void **state)
 {
-    (void) state;
+    (void)state;
     zmgr_client_t *c = s_client ();
     uint64_t id = 0, exact = 0;
     assert_int_equal (zmgr_watch (c, "wp/", 0, &id), 0);
     assert_true (id > 0);
-    assert_int_equal (zmgr_watch (c, "wp/v", ZMGR_WATCH_VALUES | ZMGR_WATCH_EXACT, &exact), 0);
-    assert_int_equal (zmgr_watch_next (c, &(zmgr_watch_notice_t *) { NULL }, 0), ZMGR_ETIMEOUT);
+    assert_int_equal (
+        zmgr_watch (c, "wp/v", ZMGR_WATCH_VALUES | ZMGR_WATCH_EXACT, &exact), 0);
+    assert_int_equal (zmgr_watch_next (c, &(zmgr_watch_notice_t *){NULL}, 0),
+                      ZMGR_ETIMEOUT);
     pid_t pid = kit_child_spawn (s_writer, NULL);
     assert_int_equal (kit_child_wait (pid, 10000), 0);
     /*  wp/v's set comes twice: to the prefix watch (no values) and to the
@@ -174,7 +179,7 @@ static void test_watch_other_process (void **state)
 static long s_vm (pid_t pid, const char *field)
 {
     char path[64], line[256];
-    snprintf (path, sizeof path, "/proc/%d/status", (int) pid);
+    snprintf (path, sizeof path, "/proc/%d/status", (int)pid);
     FILE *f = fopen (path, "r");
     long kb = -1;
     size_t flen = strlen (field);
@@ -191,7 +196,7 @@ static long s_vm (pid_t pid, const char *field)
 /*  200k sets of ov/v with a 100-byte string, 256 in flight at a time. */
 static int s_flood (void *arg)
 {
-    (void) arg;
+    (void)arg;
     zmgr_client_t *c = kit_client (getenv ("ZMGR_ENDPOINT"), 5000);
     if (!c)
         return 10;
@@ -220,7 +225,7 @@ static int s_flood (void *arg)
 
 static void test_overflow_bounded (void **state)
 {
-    (void) state;
+    (void)state;
     zmgr_client_t *w = s_client ();
     zmgr_client_t *c = s_client ();
     uint64_t id;
@@ -231,8 +236,10 @@ static void test_overflow_bounded (void **state)
     pid_t pid = kit_child_spawn (s_flood, NULL);
     assert_int_equal (kit_child_wait (pid, 60000), 0);
     long hwm = s_vm (s_daemon.pid, "VmHWM");
-    fprintf (stderr, "  %d changes in %lld ms; broker VmRSS %ld KiB before, VmHWM %ld KiB "
-             "after\n", S_CHANGES, kit_now_ms () - t0, rss0, hwm);
+    fprintf (stderr,
+             "  %d changes in %lld ms; broker VmRSS %ld KiB before, VmHWM %ld KiB "
+             "after\n",
+             S_CHANGES, kit_now_ms () - t0, rss0, hwm);
     /*  Unbounded, the notices (about 150 bytes each) would hold 30 MB. */
     assert_true (hwm - rss0 < 12 * 1024);
     /*  The watcher, reading now: a window of notices, one overflow. */
@@ -252,7 +259,7 @@ static void test_overflow_bounded (void **state)
     fprintf (stderr, "  the watcher got %zu notices and %zu overflow notice\n", changes,
              overflows);
     assert_int_equal (overflows, 1);
-    assert_int_equal (changes, 1000);   /* watch_window's default */
+    assert_int_equal (changes, 1000); /* watch_window's default */
     assert_true (kit_stat_int (c, "watch_dropped") >= S_CHANGES - 1000);
     assert_int_equal (kit_stat_int (c, "watches"), 1);
     /*  Read up: notices flow again and say how many were missed. */
@@ -273,7 +280,7 @@ static void test_overflow_bounded (void **state)
 
 static void test_ttl_expiry (void **state)
 {
-    (void) state;
+    (void)state;
     zmgr_client_t *c = s_client ();
     zmgr_client_t *w = s_client ();
     int64_t ms;
@@ -323,7 +330,7 @@ static void test_ttl_expiry (void **state)
 
 static void test_ttl_restart (void **state)
 {
-    (void) state;
+    (void)state;
     zmgr_client_t *c = s_client ();
     zmgr_value_t *v = zmgr_value_new_int (7);
     assert_int_equal (zmgr_value_set (c, "tr/long", v), 0);
@@ -365,9 +372,9 @@ static void test_ttl_restart (void **state)
  *  waits to be killed (or, for "bye", leaves at once). */
 typedef struct {
     const char *name;
-    int fd;          /* write end of the parent's pipe */
-    bool linger;     /* wait to be killed */
-    const char *ep;  /* endpoint, NULL: $ZMGR_ENDPOINT (unix://) */
+    int fd;         /* write end of the parent's pipe */
+    bool linger;    /* wait to be killed */
+    const char *ep; /* endpoint, NULL: $ZMGR_ENDPOINT (unix://) */
 } s_eph_arg_t;
 
 static int s_ephemeral_child (void *arg)
@@ -396,11 +403,11 @@ static void s_wait_ready (int fd)
 
 static void test_ephemeral_session_end (void **state)
 {
-    (void) state;
+    (void)state;
     zmgr_client_t *c = s_client ();
     int p[2];
     assert_int_equal (pipe (p), 0);
-    s_eph_arg_t a = { "e/bye", p[1], false, NULL };
+    s_eph_arg_t a = {"e/bye", p[1], false, NULL};
     pid_t pid = kit_child_spawn (s_ephemeral_child, &a);
     s_wait_ready (p[0]);
     assert_int_equal (kit_child_wait (pid, 10000), 0);
@@ -408,7 +415,7 @@ static void test_ephemeral_session_end (void **state)
     /*  SIGKILLed: the unix connection's EOF ends the session at once. */
     uint64_t id;
     assert_int_equal (zmgr_watch (c, "e/kill", ZMGR_WATCH_EXACT, &id), 0);
-    s_eph_arg_t k = { "e/kill", p[1], true, NULL };
+    s_eph_arg_t k = {"e/kill", p[1], true, NULL};
     pid = kit_child_spawn (s_ephemeral_child, &k);
     s_wait_ready (p[0]);
     assert_true (s_exists (c, "e/kill"));
@@ -428,7 +435,7 @@ static void test_ephemeral_session_end (void **state)
      *  the broker hears of it from the socket monitor. */
     char ipc[320];
     kit_ipc_endpoint (s_daemon.dir, ipc, sizeof ipc);
-    s_eph_arg_t z = { "e/zmq", p[1], true, ipc };
+    s_eph_arg_t z = {"e/zmq", p[1], true, ipc};
     pid = kit_child_spawn (s_ephemeral_child, &z);
     s_wait_ready (p[0]);
     assert_true (s_exists (c, "e/zmq"));
@@ -454,7 +461,7 @@ static void test_ephemeral_session_end (void **state)
 
 static void test_ephemeral_restart (void **state)
 {
-    (void) state;
+    (void)state;
     zmgr_client_t *c = s_client ();
     assert_int_equal (zmgr_create_ephemeral (c, "er/x", ZMGR_TYPE_DICT), 0);
     zmgr_value_t *v = zmgr_value_new_int (1);
@@ -474,13 +481,13 @@ static void test_ephemeral_restart (void **state)
 
 /* ---- the CLI ---------------------------------------------------------------- */
 
-static char s_cli_out[300];   /* where the watching zmgr's output goes */
+static char s_cli_out[300]; /* where the watching zmgr's output goes */
 
 static int s_cli_watcher (void *arg)
 {
-    (void) arg;
-    const char *argv[] = { kit_cli_path (), "watch", "cw/", "--values", "--count", "100",
-                           "--timeout", "3", NULL };
+    (void)arg;
+    const char *argv[] = {kit_cli_path (), "watch",     "cw/", "--values", "--count",
+                          "100",           "--timeout", "3",   NULL};
     static char out[65536];
     int rc = kit_run (argv, NULL, out, sizeof out, NULL, 0, 10000);
     FILE *f = fopen (s_cli_out, "w");
@@ -495,13 +502,13 @@ static int s_cli_watcher (void *arg)
 static int s_zmgr (char *out, size_t size, const char *a, const char *b, const char *c,
                    const char *d)
 {
-    const char *argv[] = { kit_cli_path (), a, b, c, d, NULL };
+    const char *argv[] = {kit_cli_path (), a, b, c, d, NULL};
     return kit_run (argv, NULL, out, size, NULL, 0, 10000);
 }
 
 static void test_cli (void **state)
 {
-    (void) state;
+    (void)state;
     zmgr_client_t *c = s_client ();
     snprintf (s_cli_out, sizeof s_cli_out, "%s/watch.out", s_data);
     /*  The watcher's output is seen only when it ends (kit_run): ticks go
@@ -521,9 +528,11 @@ static void test_cli (void **state)
     assert_int_equal (kit_child_wait (pid, 10000), 5);
     char *text = kit_slurp (s_cli_out);
     assert_non_null (text);
-    assert_non_null (strstr (text, "{\"watch\":1,\"op\":\"value.set\",\"name\":\"cw/tick\""));
-    assert_non_null (strstr (text, "\"op\":\"list.append\",\"name\":\"cw/l\",\"version\":1,"
-                                   "\"missed\":0,\"deleted\":false,\"args\":[\"x\"]}\n"));
+    assert_non_null (
+        strstr (text, "{\"watch\":1,\"op\":\"value.set\",\"name\":\"cw/tick\""));
+    assert_non_null (strstr (text,
+                             "\"op\":\"list.append\",\"name\":\"cw/l\",\"version\":1,"
+                             "\"missed\":0,\"deleted\":false,\"args\":[\"x\"]}\n"));
     assert_non_null (strstr (text, "\"op\":\"delete\",\"name\":\"cw/l\""));
     free (text);
     /*  expire, ttl, persist. */
@@ -544,14 +553,15 @@ static void test_cli (void **state)
     assert_int_equal (s_zmgr (out, sizeof out, "expire", "cw/tick", "0.2", NULL), 0);
     assert_true (s_gone_within (c, "cw/tick", 3000));
     /*  create --ephemeral holds the object until it is signalled. */
-    const char *argv[] = { kit_cli_path (), "create", "list", "cw/eph", "--ephemeral", NULL };
+    const char *argv[] = {kit_cli_path (), "create",      "list",
+                          "cw/eph",        "--ephemeral", NULL};
     pid = kit_spawn (argv);
     deadline = kit_now_ms () + 5000;
     while (!s_exists (c, "cw/eph")) {
         assert_true (kit_now_ms () < deadline);
         usleep (20 * 1000);
     }
-    usleep (1200 * 1000);   /* past a ping of its hold */
+    usleep (1200 * 1000); /* past a ping of its hold */
     assert_true (s_exists (c, "cw/eph"));
     kill (pid, SIGTERM);
     assert_int_equal (kit_child_wait (pid, 5000), 0);

@@ -15,8 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kit.h"
 #include "config.h"
+#include "kit.h"
 #include "objects.h"
 #include "peers.h"
 #include "store.h"
@@ -30,7 +30,7 @@ typedef struct {
     char op[32], name[64];
     bool deleted;
     bool has_args;
-    proto_slice_t args;   /* inside the kit's reply, valid until cleared */
+    proto_slice_t args; /* inside the kit's reply, valid until cleared */
 } s_notice_t;
 
 /*  The i-th notice of kind to peer, decoded (fails the test when absent). */
@@ -49,12 +49,12 @@ static size_t s_notices (const char *peer, int kind, s_notice_t *out, size_t max
         int64_t v;
         assert_int_equal (proto_next (&body, &f), 0);
         assert_int_equal (proto_read_int (f, &v), 0);
-        x->id = (uint64_t) v;
+        x->id = (uint64_t)v;
         if (kind == ZMGR_NOTICE_WATCH_OVERFLOW) {
             assert_int_equal (count, 2);
             assert_int_equal (proto_next (&body, &f), 0);
             assert_int_equal (proto_read_int (f, &v), 0);
-            x->missed = (uint64_t) v;
+            x->missed = (uint64_t)v;
             continue;
         }
         assert_int_equal (count, 7);
@@ -62,16 +62,16 @@ static size_t s_notices (const char *peer, int kind, s_notice_t *out, size_t max
         size_t len;
         assert_int_equal (proto_next (&body, &f), 0);
         assert_int_equal (proto_read_str (f, &s, &len, false), 0);
-        snprintf (x->op, sizeof x->op, "%.*s", (int) len, s);
+        snprintf (x->op, sizeof x->op, "%.*s", (int)len, s);
         assert_int_equal (proto_next (&body, &f), 0);
         assert_int_equal (proto_read_str (f, &s, &len, false), 0);
-        snprintf (x->name, sizeof x->name, "%.*s", (int) len, s);
+        snprintf (x->name, sizeof x->name, "%.*s", (int)len, s);
         assert_int_equal (proto_next (&body, &f), 0);
         assert_int_equal (proto_read_int (f, &v), 0);
-        x->version = (uint64_t) v;
+        x->version = (uint64_t)v;
         assert_int_equal (proto_next (&body, &f), 0);
         assert_int_equal (proto_read_int (f, &v), 0);
-        x->missed = (uint64_t) v;
+        x->missed = (uint64_t)v;
         assert_int_equal (proto_next (&body, &f), 0);
         assert_int_equal (proto_read_bool (f, &x->deleted), 0);
         assert_int_equal (proto_next (&body, &f), 0);
@@ -86,7 +86,7 @@ static uint64_t s_watch (const char *peer, const char *prefix, const char *opts)
     int rc = opts ? kit_call (peer, ZMGR_OP_WATCH, prefix, 1, "j", opts)
                   : kit_call (peer, ZMGR_OP_WATCH, prefix, 0, "");
     if (rc)
-        fprintf (stderr, "watch: %.*s\n", (int) kit_last ().len, kit_last ().ptr);
+        fprintf (stderr, "watch: %.*s\n", (int)kit_last ().len, kit_last ().ptr);
     assert_int_equal (rc, 0);
     size_t n;
     proto_slice_t body, f;
@@ -96,12 +96,12 @@ static uint64_t s_watch (const char *peer, const char *prefix, const char *opts)
     assert_int_equal (proto_next (&body, &f), 0);
     assert_int_equal (proto_read_int (f, &id), 0);
     assert_true (id > 0);
-    return (uint64_t) id;
+    return (uint64_t)id;
 }
 
 static void test_prefix_notices (void **state)
 {
-    (void) state;
+    (void)state;
     g_cfg.watch_window = 100;
     g_cfg.max_output = 1 << 20;
     kit_hello ("W");
@@ -110,7 +110,7 @@ static void test_prefix_notices (void **state)
     assert_int_equal (kit_call ("A", ZMGR_OP_LIST_APPEND, "w/l", 1, "s", "x"), 0);
     assert_int_equal (kit_call ("A", ZMGR_OP_VALUE_SET, "other", 1, "i", 1), 0);
     assert_int_equal (kit_call ("A", ZMGR_OP_VALUE_SET, "w/v", 1, "i", 2), 0);
-    assert_int_equal (kit_call ("A", ZMGR_OP_VALUE_GET, "w/v", 0, ""), 0);   /* a read */
+    assert_int_equal (kit_call ("A", ZMGR_OP_VALUE_GET, "w/v", 0, ""), 0); /* a read */
     assert_int_equal (kit_call ("A", ZMGR_OP_DELETE, "w/l", 0, ""), 0);
     s_notice_t n[8];
     assert_int_equal (s_notices ("W", ZMGR_NOTICE_WATCH, n, 8), 4);
@@ -118,11 +118,11 @@ static void test_prefix_notices (void **state)
     assert_string_equal (n[0].op, "value.set");
     assert_string_equal (n[0].name, "w/v");
     assert_int_equal (n[0].version, 1);
-    assert_false (n[0].has_args);   /* values were not asked for */
+    assert_false (n[0].has_args); /* values were not asked for */
     assert_string_equal (n[1].op, "list.append");
     assert_string_equal (n[1].name, "w/l");
     assert_string_equal (n[2].op, "value.set");
-    assert_int_equal (n[2].version, 2);   /* the version moves with each write */
+    assert_int_equal (n[2].version, 2); /* the version moves with each write */
     assert_string_equal (n[3].op, "delete");
     assert_true (n[3].deleted);
     for (int i = 0; i < 4; i++)
@@ -140,7 +140,7 @@ static void test_prefix_notices (void **state)
 
 static void test_values_and_exact (void **state)
 {
-    (void) state;
+    (void)state;
     g_cfg.watch_window = 100;
     g_cfg.max_output = 1 << 20;
     kit_hello ("W");
@@ -167,11 +167,11 @@ static void test_values_and_exact (void **state)
 
 static void test_overflow_bound (void **state)
 {
-    (void) state;
+    (void)state;
     g_cfg.watch_window = 5;
     g_cfg.max_output = 1 << 20;
     kit_hello ("W");
-    uint64_t id = s_watch ("W", NULL, NULL);   /* nil: every name */
+    uint64_t id = s_watch ("W", NULL, NULL); /* nil: every name */
     for (int i = 0; i < 20; i++)
         assert_int_equal (kit_call ("A", ZMGR_OP_VALUE_SET, "v", 1, "i", i), 0);
     s_notice_t n[32];
@@ -207,7 +207,7 @@ static void test_overflow_bound (void **state)
 
 static void test_watch_limit (void **state)
 {
-    (void) state;
+    (void)state;
     g_cfg.watch_window = 10;
     g_cfg.max_output = 1 << 20;
     kit_hello ("W");
@@ -215,14 +215,14 @@ static void test_watch_limit (void **state)
         s_watch ("W", "x", NULL);
     assert_int_equal (kit_call ("W", ZMGR_OP_WATCH, "x", 0, ""), ZMGR_ELIMIT);
     /*  They end with the session. */
-    peers_end (peers_find ((const uint8_t *) "W", 1), "test");
+    peers_end (peers_find ((const uint8_t *)"W", 1), "test");
     peers_reap ();
     assert_int_equal (watch_count (), 0);
 }
 
 static void test_ttl (void **state)
 {
-    (void) state;
+    (void)state;
     g_cfg.watch_window = 10;
     g_cfg.max_output = 1 << 20;
     kit_hello ("W");
@@ -270,14 +270,15 @@ static void test_ttl (void **state)
 
 static void test_ttl_many (void **state)
 {
-    (void) state;
+    (void)state;
     /*  Deadlines in any order leave in order, and a bounded number per call. */
     char name[16];
     for (int i = 0; i < 900; i++) {
         snprintf (name, sizeof name, "n%d", i);
         assert_int_equal (kit_call ("A", ZMGR_OP_VALUE_SET, name, 1, "i", i), 0);
-        assert_int_equal (kit_call ("A", ZMGR_OP_EXPIRE, name, 1, "i",
-                                    1000 + (i * 7919) % 900 * 100), 0);
+        assert_int_equal (
+            kit_call ("A", ZMGR_OP_EXPIRE, name, 1, "i", 1000 + (i * 7919) % 900 * 100),
+            0);
     }
     assert_int_equal (ttl_count (), 900);
     /*  The deadlines 100 ms apart, set within a few ms of one another. */
@@ -291,28 +292,31 @@ static void test_ttl_many (void **state)
 
 static void test_ephemeral (void **state)
 {
-    (void) state;
+    (void)state;
     kit_hello ("E");
-    assert_int_equal (kit_call ("E", ZMGR_OP_CREATE, "e", 2, "sj", "list",
-                                "{\"ephemeral\": true}"), 0);
+    assert_int_equal (
+        kit_call ("E", ZMGR_OP_CREATE, "e", 2, "sj", "list", "{\"ephemeral\": true}"), 0);
     assert_int_equal (kit_call ("E", ZMGR_OP_CREATE, "f", 1, "s", "value"), 0);
     assert_int_equal (kit_call ("A", ZMGR_OP_LIST_APPEND, "e", 1, "i", 1), 0);
     assert_int_equal (ttl_ephemeral_count (), 1);
     /*  The same create again is fine; one that disagrees is refused. */
-    assert_int_equal (kit_call ("E", ZMGR_OP_CREATE, "e", 2, "sj", "list",
-                                "{\"ephemeral\": true}"), 0);
+    assert_int_equal (
+        kit_call ("E", ZMGR_OP_CREATE, "e", 2, "sj", "list", "{\"ephemeral\": true}"), 0);
     assert_int_equal (kit_call ("E", ZMGR_OP_CREATE, "e", 1, "s", "list"), ZMGR_EEXISTS);
-    assert_int_equal (kit_call ("E", ZMGR_OP_CREATE, "f", 2, "sj", "value",
-                                "{\"ephemeral\": true}"), ZMGR_EEXISTS);
-    assert_int_equal (kit_call ("E", ZMGR_OP_CREATE, "g", 2, "sj", "value",
-                                "{\"ephemeral\": 1}"), ZMGR_EINVAL);
-    assert_int_equal (kit_call ("E", ZMGR_OP_CREATE, "g", 2, "sj", "value",
-                                "{\"ephemerl\": true}"), ZMGR_EINVAL);
+    assert_int_equal (
+        kit_call ("E", ZMGR_OP_CREATE, "f", 2, "sj", "value", "{\"ephemeral\": true}"),
+        ZMGR_EEXISTS);
+    assert_int_equal (
+        kit_call ("E", ZMGR_OP_CREATE, "g", 2, "sj", "value", "{\"ephemeral\": 1}"),
+        ZMGR_EINVAL);
+    assert_int_equal (
+        kit_call ("E", ZMGR_OP_CREATE, "g", 2, "sj", "value", "{\"ephemerl\": true}"),
+        ZMGR_EINVAL);
     /*  Another session's end leaves it; its creator's end deletes it. */
-    peers_end (peers_find ((const uint8_t *) "B", 1), "test");
+    peers_end (peers_find ((const uint8_t *)"B", 1), "test");
     peers_reap ();
     assert_true (kit_exists ("e"));
-    peers_end (peers_find ((const uint8_t *) "E", 1), "test");
+    peers_end (peers_find ((const uint8_t *)"E", 1), "test");
     peers_reap ();
     assert_false (kit_exists ("e"));
     assert_true (kit_exists ("f"));
@@ -322,9 +326,12 @@ static void test_ephemeral (void **state)
 int main (void)
 {
     const struct CMUnitTest tests[] = {
-        KIT_DISPATCH_TEST (test_prefix_notices), KIT_DISPATCH_TEST (test_values_and_exact),
-        KIT_DISPATCH_TEST (test_overflow_bound), KIT_DISPATCH_TEST (test_watch_limit),
-        KIT_DISPATCH_TEST (test_ttl),            KIT_DISPATCH_TEST (test_ttl_many),
+        KIT_DISPATCH_TEST (test_prefix_notices),
+        KIT_DISPATCH_TEST (test_values_and_exact),
+        KIT_DISPATCH_TEST (test_overflow_bound),
+        KIT_DISPATCH_TEST (test_watch_limit),
+        KIT_DISPATCH_TEST (test_ttl),
+        KIT_DISPATCH_TEST (test_ttl_many),
         KIT_DISPATCH_TEST (test_ephemeral),
     };
     return KIT_DISPATCH_RUN (tests);

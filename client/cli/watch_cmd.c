@@ -94,7 +94,7 @@ static int s_watch (cli_t *cli)
             fprintf (stderr, "zmgr: watch: cannot print a notice\n");
             return CLI_EXIT_ERROR;
         }
-        fflush (stdout);   /* a line as soon as it happens, also into a pipe */
+        fflush (stdout); /* a line as soon as it happens, also into a pipe */
         printed++;
     }
     return CLI_EXIT_OK;
@@ -149,8 +149,10 @@ static int s_hold (cli_t *cli, const char *name)
             return CLI_EXIT_OK;
         int rc = zmgr_ping (cli->client, NULL);
         if (rc != 0 && rc != ZMGR_ETIMEOUT) {
-            fprintf (stderr, "zmgr: create %s: %s; the session ended, and the ephemeral "
-                     "object with it\n", name, zmgr_strerror (rc));
+            fprintf (stderr,
+                     "zmgr: create %s: %s; the session ended, and the ephemeral "
+                     "object with it\n",
+                     name, zmgr_strerror (rc));
             return CLI_EXIT_UNREACHABLE;
         }
     }
@@ -165,14 +167,16 @@ static int s_create (cli_t *cli)
         if (strcmp (zmgr_type_name (t), tname) == 0)
             type = t;
     if (!type)
-        return cli_usage (cli, "unknown type '%.40s' (list, dict, queue, value, "
-                          "lock, rlock, pipe)", tname);
+        return cli_usage (cli,
+                          "unknown type '%.40s' (list, dict, queue, value, "
+                          "lock, rlock, pipe)",
+                          tname);
     bool ephemeral = cli_opt (cli, "--ephemeral") != NULL;
     int rc;
     if (ephemeral) {
         if (cli->maxsize)
             return cli_usage (cli, "--maxsize and --ephemeral do not go together "
-                              "here; create the queue with zmgr_create's options");
+                                   "here; create the queue with zmgr_create's options");
         rc = zmgr_create_ephemeral (cli->client, cli->name, type);
     } else if (type == ZMGR_TYPE_QUEUE && cli->maxsize)
         rc = zmgr_queue_create (cli->client, cli->name, cli->maxsize);
@@ -196,30 +200,40 @@ static const cli_option_t s_options[] = {
     {"--exact", NULL, "watch the object NAME itself, not names starting with it"},
     {"--count", "N", "exit after N notices"},
     {"--ms", NULL, "milliseconds instead of seconds"},
-    {"--ephemeral", NULL, "the object is deleted when this zmgr ends: zmgr prints its name "
-                          "and holds the session until SIGINT, SIGTERM or SIGHUP"},
+    {"--ephemeral", NULL,
+     "the object is deleted when this zmgr ends: zmgr prints its name "
+     "and holds the session until SIGINT, SIGTERM or SIGHUP"},
 };
 
 static const command_t s_commands[] = {
-    {NULL, "watch", "p", 0, CMD_BLOCKS, s_watch, "[PREFIX] [--values] [--exact] [--count N] "
+    {NULL, "watch", "p", 0, CMD_BLOCKS, s_watch,
+     "[PREFIX] [--values] [--exact] [--count N] "
      "[--timeout S]",
-     "Print the changes of objects whose names start with PREFIX (all, without one) as JSON "
+     "Print the changes of objects whose names start with PREFIX (all, without one) as "
+     "JSON "
      "lines: {\"watch\", \"op\", \"name\", \"version\", \"missed\", \"deleted\"}, and "
      "{\"watch\", \"overflow\": true, \"missed\"} when notices were dropped. Ends after "
      "--count N notices (exit 5 if --timeout S passes first) or after --timeout S.",
      "--values --exact --count", NULL},
     {NULL, "expire", "NP", 0, 0, s_expire, "NAME S",
-     "Delete the object S seconds from now (decimals allowed; 0 or less: now). Writes keep "
-     "the TTL; it survives a broker restart.", NULL, NULL},
+     "Delete the object S seconds from now (decimals allowed; 0 or less: now). Writes "
+     "keep "
+     "the TTL; it survives a broker restart.",
+     NULL, NULL},
     {NULL, "persist", "N", 0, 0, s_persist, "NAME",
      "Remove the object's TTL; print true if it had one.", NULL, NULL},
     {NULL, "ttl", "N", 0, 0, s_ttl, "NAME [--ms]",
-     "Print the seconds left before the object is deleted, -1 if it has no TTL, -2 if there "
-     "is no such object.", "--ms", NULL},
-    {NULL, "create", "PP", OPT_MAXSIZE, 0, s_create, "TYPE NAME [--maxsize N] [--ephemeral]",
-     "Create an object of TYPE (an existing one of that type is fine). With --ephemeral it "
+     "Print the seconds left before the object is deleted, -1 if it has no TTL, -2 if "
+     "there "
+     "is no such object.",
+     "--ms", NULL},
+    {NULL, "create", "PP", OPT_MAXSIZE, 0, s_create,
+     "TYPE NAME [--maxsize N] [--ephemeral]",
+     "Create an object of TYPE (an existing one of that type is fine). With --ephemeral "
+     "it "
      "is deleted when this zmgr's session ends: zmgr prints NAME and holds the session "
-     "until it is signalled (or killed).", "--ephemeral", NULL},
+     "until it is signalled (or killed).",
+     "--ephemeral", NULL},
 };
 
 const cli_table_t cli_watch_table = {s_commands, CLI_COUNT (s_commands), s_options,

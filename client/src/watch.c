@@ -15,25 +15,25 @@
 #include <time.h>
 
 struct zmgr_watch_notice {
-    int kind;                  /* ZMGR_NOTICE_WATCH or ZMGR_NOTICE_WATCH_OVERFLOW */
-    uint64_t watch;            /* the watch's id */
-    uint64_t version;          /* the object's version after the change */
-    uint64_t missed;           /* notices of this watch dropped so far */
-    bool deleted;              /* the change deleted the object */
-    char *op;                  /* the write's wire name, or expired / ended; "" */
-    char *name;                /* the object's name; "" for an overflow */
-    zmgr_value_t *args;        /* the write's arguments (ZMGR_WATCH_VALUES), or NULL */
-    struct zmgr_watch_notice *next;  /* FIFO */
+    int kind;           /* ZMGR_NOTICE_WATCH or ZMGR_NOTICE_WATCH_OVERFLOW */
+    uint64_t watch;     /* the watch's id */
+    uint64_t version;   /* the object's version after the change */
+    uint64_t missed;    /* notices of this watch dropped so far */
+    bool deleted;       /* the change deleted the object */
+    char *op;           /* the write's wire name, or expired / ended; "" */
+    char *name;         /* the object's name; "" for an overflow */
+    zmgr_value_t *args; /* the write's arguments (ZMGR_WATCH_VALUES), or NULL */
+    struct zmgr_watch_notice *next; /* FIFO */
 };
 
 typedef struct {
     zmgr_watch_notice_t *head, *tail; /* notices not handed out yet */
     size_t count;
-    uint64_t unacked;          /* change notices handed out since the last ack */
-    uint64_t ack_every;        /* ack at this many (a quarter of the window) */
-    uint64_t lost_here;        /* change notices this side could not keep (memory) */
-    size_t nwatches;           /* watches open on this connection */
-    bool lost;                 /* the connection went, and the watches with it */
+    uint64_t unacked;   /* change notices handed out since the last ack */
+    uint64_t ack_every; /* ack at this many (a quarter of the window) */
+    uint64_t lost_here; /* change notices this side could not keep (memory) */
+    size_t nwatches;    /* watches open on this connection */
+    bool lost;          /* the connection went, and the watches with it */
 } s_state_t;
 
 static void s_notice_free (zmgr_watch_notice_t *n)
@@ -87,28 +87,31 @@ static void s_on_notice (void *arg, int kind, proto_slice_t body)
         if (proto_next (&rest, &f[i]) != 0)
             return;
     int64_t id, version = 0, missed = 0;
-    const uint8_t *op = (const uint8_t *) "", *name = (const uint8_t *) "";
+    const uint8_t *op = (const uint8_t *)"", *name = (const uint8_t *)"";
     size_t oplen = 0, namelen = 0;
     bool deleted = false;
     if (kind == ZMGR_NOTICE_WATCH) {
-        if (n != 7 || proto_read_int (f[0], &id) || proto_read_str (f[1], &op, &oplen, false)
-            || proto_read_str (f[2], &name, &namelen, false) || proto_read_int (f[3], &version)
-            || proto_read_int (f[4], &missed) || proto_read_bool (f[5], &deleted))
+        if (n != 7 || proto_read_int (f[0], &id) ||
+            proto_read_str (f[1], &op, &oplen, false) ||
+            proto_read_str (f[2], &name, &namelen, false) ||
+            proto_read_int (f[3], &version) || proto_read_int (f[4], &missed) ||
+            proto_read_bool (f[5], &deleted))
             return;
     } else if (n != 2 || proto_read_int (f[0], &id) || proto_read_int (f[1], &missed))
         return;
     zmgr_watch_notice_t *x = calloc (1, sizeof *x);
     if (x) {
         x->kind = kind;
-        x->watch = (uint64_t) id;
-        x->version = (uint64_t) version;
-        x->missed = (uint64_t) missed + st->lost_here;
+        x->watch = (uint64_t)id;
+        x->version = (uint64_t)version;
+        x->missed = (uint64_t)missed + st->lost_here;
         x->deleted = deleted;
         x->op = s_strdup (op, oplen);
         x->name = s_strdup (name, namelen);
         if (kind == ZMGR_NOTICE_WATCH && !proto_is_nil (f[6]))
             x->args = value_wrap (f[6].ptr, f[6].len);
-        if (!x->op || !x->name || (kind == ZMGR_NOTICE_WATCH && !proto_is_nil (f[6]) && !x->args)) {
+        if (!x->op || !x->name ||
+            (kind == ZMGR_NOTICE_WATCH && !proto_is_nil (f[6]) && !x->args)) {
             s_notice_free (x);
             x = NULL;
         }
@@ -167,7 +170,8 @@ int zmgr_watch (zmgr_client_t *self, const char *prefix, int flags, uint64_t *id
     if (!self)
         return ZMGR_EINVAL;
     if (flags & ~(ZMGR_WATCH_VALUES | ZMGR_WATCH_EXACT))
-        return client_fail (self, ZMGR_EINVAL, "unknown watch flags 0x%x", (unsigned) flags);
+        return client_fail (self, ZMGR_EINVAL, "unknown watch flags 0x%x",
+                            (unsigned)flags);
     if ((flags & ZMGR_WATCH_EXACT) && (!prefix || !*prefix))
         return client_fail (self, ZMGR_EINVAL, "an exact watch needs an object name");
     s_state_t *st = s_state (self);
@@ -189,9 +193,10 @@ int zmgr_watch (zmgr_client_t *self, const char *prefix, int flags, uint64_t *id
     size_t n;
     proto_slice_t body, fid, fwin;
     int64_t wid, window;
-    if (proto_read_array ((proto_slice_t) { r->data, r->len }, &n, &body) || n != 2
-        || proto_next (&body, &fid) || proto_next (&body, &fwin) || proto_read_int (fid, &wid)
-        || proto_read_int (fwin, &window) || wid <= 0 || window <= 0) {
+    if (proto_read_array ((proto_slice_t){r->data, r->len}, &n, &body) || n != 2 ||
+        proto_next (&body, &fid) || proto_next (&body, &fwin) ||
+        proto_read_int (fid, &wid) || proto_read_int (fwin, &window) || wid <= 0 ||
+        window <= 0) {
         zmgr_value_destroy (&r);
         return client_fail (self, ZMGR_EPROTO, "watch: the reply is not [id, window]");
     }
@@ -203,9 +208,9 @@ int zmgr_watch (zmgr_client_t *self, const char *prefix, int flags, uint64_t *id
         st->lost = false;
     }
     st->nwatches++;
-    st->ack_every = (uint64_t) window / 4 ? (uint64_t) window / 4 : 1;
+    st->ack_every = (uint64_t)window / 4 ? (uint64_t)window / 4 : 1;
     if (id)
-        *id = (uint64_t) wid;
+        *id = (uint64_t)wid;
     return 0;
 }
 
@@ -223,7 +228,7 @@ int zmgr_unwatch (zmgr_client_t *self, uint64_t id)
     zmgr_value_destroy (&r);
     if (rc == 0 && !was)
         rc = client_fail (self, ZMGR_ENOTFOUND, "no watch %llu on this connection",
-                          (unsigned long long) id);
+                          (unsigned long long)id);
     if (rc == 0 && st && st->nwatches)
         st->nwatches--;
     return rc;
@@ -233,7 +238,7 @@ static int64_t s_now_ms (void)
 {
     struct timespec ts;
     clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 int zmgr_watch_next (zmgr_client_t *self, zmgr_watch_notice_t **notice_p, int timeout_ms)
@@ -244,7 +249,8 @@ int zmgr_watch_next (zmgr_client_t *self, zmgr_watch_notice_t **notice_p, int ti
         return ZMGR_EINVAL;
     s_state_t *st = client_watch_state (self);
     if (!st)
-        return client_fail (self, ZMGR_EINVAL, "no watch on this handle (zmgr_watch first)");
+        return client_fail (self, ZMGR_EINVAL,
+                            "no watch on this handle (zmgr_watch first)");
     int64_t deadline = timeout_ms < 0 ? -1 : s_now_ms () + timeout_ms;
     for (;;) {
         zmgr_watch_notice_t *n = st->head;
@@ -266,7 +272,8 @@ int zmgr_watch_next (zmgr_client_t *self, zmgr_watch_notice_t **notice_p, int ti
         }
         if (st->lost) {
             st->lost = false;
-            return client_fail (self, ZMGR_EDISCONNECTED, "connection to the broker lost: "
+            return client_fail (self, ZMGR_EDISCONNECTED,
+                                "connection to the broker lost: "
                                 "its watches ended with the session; watch again");
         }
         if (st->nwatches == 0)
@@ -279,17 +286,19 @@ int zmgr_watch_next (zmgr_client_t *self, zmgr_watch_notice_t **notice_p, int ti
         int wait = -1;
         if (deadline >= 0) {
             int64_t left = deadline - s_now_ms ();
-            wait = left > 0 ? (int) left : 0;
+            wait = left > 0 ? (int)left : 0;
         }
         rc = client_pump (self, wait);
         if (rc == ZMGR_ETIMEOUT)
-            return client_fail (self, ZMGR_ETIMEOUT, "no notice within %d ms", timeout_ms);
+            return client_fail (self, ZMGR_ETIMEOUT, "no notice within %d ms",
+                                timeout_ms);
         if (rc && rc != ZMGR_EDISCONNECTED)
             return rc;
         if (rc == ZMGR_EDISCONNECTED && !st->lost && !st->head)
-            st->lost = true;   /* nothing more can come */
+            st->lost = true; /* nothing more can come */
         if (rc == 0 && !st->head && deadline >= 0 && s_now_ms () >= deadline)
-            return client_fail (self, ZMGR_ETIMEOUT, "no notice within %d ms", timeout_ms);
+            return client_fail (self, ZMGR_ETIMEOUT, "no notice within %d ms",
+                                timeout_ms);
     }
 }
 
