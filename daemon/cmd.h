@@ -102,6 +102,9 @@ int job_cmd_submit (cmd_ctx_t *), job_cmd_result (cmd_ctx_t *),
     job_cmd_status (cmd_ctx_t *), job_cmd_cancel (cmd_ctx_t *),
     job_cmd_jobs (cmd_ctx_t *), job_cmd_workers (cmd_ctx_t *),
     job_cmd_done (cmd_ctx_t *), job_cmd_progress (cmd_ctx_t *), job_cmd_start (cmd_ctx_t *);
+int watch_cmd_watch (cmd_ctx_t *), watch_cmd_unwatch (cmd_ctx_t *),
+    watch_cmd_ack (cmd_ctx_t *), watch_cmd_expire (cmd_ctx_t *),
+    watch_cmd_persist (cmd_ctx_t *), watch_cmd_ttl (cmd_ctx_t *);
 /*  A worker said hello: options is its hello options map. */
 int jobs_cmd_worker_hello (cmd_ctx_t *ctx, proto_slice_t options);
 

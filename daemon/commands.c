@@ -37,8 +37,10 @@
 #include "replies.h"
 #include "security.h"
 #include "stats.h"
+#include "ttl.h"
 #include "types.h"
 #include "wal.h"
+#include "watch.h"
 
 #include <msgpack.h>
 #include <stdarg.h>
@@ -197,6 +199,13 @@ static const command_t s_commands[] = {
     { ZMGR_OP_LIST_SET_PATH, path_cmd_list_set, 2, 2, T_LIST, N | W | G },
     { ZMGR_OP_LIST_APPEND_PATH, path_cmd_list_append, 2, 2, T_LIST, N | W | G },
     { ZMGR_OP_LIST_ADD_PATH, path_cmd_list_add, 2, 2, T_LIST, N | W | G | R },
+
+    { ZMGR_OP_WATCH, watch_cmd_watch, 0, 1, 0, 0 },
+    { ZMGR_OP_UNWATCH, watch_cmd_unwatch, 1, 1, 0, 0 },
+    { ZMGR_OP_WATCH_ACK, watch_cmd_ack, 1, 1, 0, 0 },
+    { ZMGR_OP_EXPIRE, watch_cmd_expire, 1, 1, 0, N | W },
+    { ZMGR_OP_PERSIST, watch_cmd_persist, 0, 0, 0, N | W },
+    { ZMGR_OP_TTL, watch_cmd_ttl, 0, 0, 0, N },
 };
 
 #define S_MAX_OP 256   /* above every opcode in zmgr_codes.h */
@@ -295,7 +304,7 @@ static int s_canonicalize (proto_req_t *req, size_t i)
 }
 
 /*  A session ended: its locks and semaphore permits pass on, a worker's
- *  jobs go back. */
+ *  jobs go back, its watches end and its ephemeral objects are deleted. */
 static void s_session_end (peer_t *peer)
 {
     /*  Walk from the end: each owner_gone removes the entry. */
@@ -307,6 +316,8 @@ static void s_session_end (peer_t *peer)
             lock_cmd_owner_gone (peer, o);
     }
     jobs_peer_gone (peer);
+    watch_peer_gone (peer);
+    ttl_session_end (peer->session);
 }
 
 void commands_init (void)
@@ -315,6 +326,7 @@ void commands_init (void)
         return;
     s_ready = true;
     peers_set_end_hook (s_session_end);
+    ttl_init ();
     for (size_t i = 0; i < sizeof s_commands / sizeof s_commands[0]; i++)
         s_by_op[s_commands[i].op] = &s_commands[i];
     for (size_t i = 0; i < PROTO_MAX_ARGS; i++)
@@ -563,6 +575,12 @@ void commands_dispatch (const uint8_t *id, size_t id_len, int fd, int auth,
     rc = cmd->fn (&ctx);
     if (rc == CMD_PARKED)
         return;
+    if (rc == 0 && ctx.write && ctx.obj) {
+        /*  A change of ctx.obj: its version moves on (objects.h), and its
+         *  watchers are told, with the write's arguments if they asked. */
+        ctx.obj->changes++;
+        watch_changed (ctx.obj, opname, req.args, req.nargs, false);
+    }
     if (rc == 0) {
         if (keep)
             replies_keep (peer->cid, peer->cid_len, req.rid, s_out.data, s_out.len);

@@ -53,6 +53,9 @@ enum {
     EFF_ARRAY_INIT = 50, /* name, typecode (str), length: all items zero */
     EFF_ARRAY_SET = 51,  /* name, index, number (as stored) */
     EFF_ARRAY_FILL = 52, /* name, first index, array of numbers */
+    EFF_EXPIRE = 70,     /* name, deadline (wall ms; 0: none, persist): ttl.c */
+    EFF_EPHEMERAL = 71,  /* name, creator's session: deleted when it ends, and at
+                            recovery (the session is gone with the old broker) */
 };
 
 #endif

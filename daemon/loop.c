@@ -22,6 +22,7 @@
 #include "stats.h"
 #include "store.h"
 #include "supervisor.h"
+#include "ttl.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -922,6 +923,7 @@ int loop_run (void)
         int64_t timeout = s_min_timeout (park_next_timeout (now), jobs_next_timeout (now));
         timeout = s_min_timeout (timeout, next_tick > now ? next_tick - now : 0);
         timeout = s_min_timeout (timeout, notify_tick (now));
+        timeout = s_min_timeout (timeout, ttl_next_timeout (wall_ms ()));
         int64_t store_next;
         if (recovery_timer (now, &store_next) != 0)
             s_store_failed ();
@@ -938,6 +940,7 @@ int loop_run (void)
         now = now_ms ();
         park_expire (now);
         jobs_expire (now);
+        ttl_expire (wall_ms ());   /* what is left of a mass expiry: next turn (timeout 0) */
         jobs_feed_fresh ();
         if (!g_stats.stopping)
             supervisor_tick (now);

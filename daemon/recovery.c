@@ -14,6 +14,7 @@
 #include "park.h"
 #include "replies.h"
 #include "stats.h"
+#include "ttl.h"
 #include "store.h"
 #include "sync.h"
 #include "types.h"
@@ -267,6 +268,16 @@ static int s_apply (const uint8_t *rec, size_t len, void *arg)
         lock_set_lost (o->impl, cid, clen);
         return 0;
     }
+    case EFF_EXPIRE:
+        if (!(o = s_obj (&r, 0)) || r.n != 2 || s_int (&r, 1, &a) || a < 0)
+            return -1;
+        ttl_set (o, a);   /* an overdue one goes in ttl_recovered */
+        return 0;
+    case EFF_EPHEMERAL:
+        if (!(o = s_obj (&r, 0)) || r.n != 2 || s_int (&r, 1, &a))
+            return -1;
+        ttl_mark_ephemeral (o, (uint64_t) a);
+        return 0;
     case EFF_LOCK_FREE:
         if (!(o = s_obj (&r, ZMGR_TYPE_LOCK)))
             return -1;
@@ -418,6 +429,9 @@ int recovery_start (void)
     s_on = true;
     store_set_sink (STORE_SINK_LOG);
     jobs_recovered ();
+    /*  The sessions of ephemeral objects ended with the last broker, and
+     *  TTLs may have passed while it was down: deleted now, recorded. */
+    ttl_recovered ();
     log_msg (LOG_NOTICE, 0, "store %s: recovered %zu objects, %zu jobs and %zu client replies "
              "from %llu records in %lld ms; fsync %s", g_cfg.data_dir, store_count (),
              jobs_total (), replies_count (), (unsigned long long) s_replayed,
@@ -476,6 +490,9 @@ static void s_snap_object (object_t *o, void *arg)
     proto_put_uint (b, maxsize);
     proto_put_cstr (b, o->creator_key);
     store_effect_end ();
+    if (o->expire_at)
+        ttl_record (o);
+    ttl_record_ephemeral (o);
     switch (o->type) {
     case ZMGR_TYPE_LIST: {
         size_t len = list_len (o->impl);

@@ -161,13 +161,21 @@
     XX (DICT_ADD_PATH, 195, "dict.add_path")                                 \
     XX (LIST_SET_PATH, 196, "list.set_path")                                 \
     XX (LIST_APPEND_PATH, 197, "list.append_path")                           \
-    XX (LIST_ADD_PATH, 198, "list.add_path")
+    XX (LIST_ADD_PATH, 198, "list.add_path")                                 \
+    XX (WATCH, 210, "watch")                                                 \
+    XX (UNWATCH, 211, "unwatch")                                             \
+    XX (WATCH_ACK, 212, "watch.ack")                                         \
+    XX (EXPIRE, 213, "expire")                                               \
+    XX (PERSIST, 214, "persist")                                             \
+    XX (TTL, 215, "ttl")
 
 /*  Notices: frames the broker sends unasked, [0, kind, body] (kind > 0). */
 #define ZMGR_NOTICE_MAP(XX)                                                  \
     XX (JOB_RUN, 1, "job.run")       /* to a worker: run this job */         \
     XX (JOB_DONE, 2, "job.done")     /* to a submitter: a job ended */       \
-    XX (JOB_CANCEL, 3, "job.cancel") /* to a worker: abandon this job */
+    XX (JOB_CANCEL, 3, "job.cancel") /* to a worker: abandon this job */    \
+    XX (WATCH, 4, "watch")           /* to a watcher: a watched object changed */ \
+    XX (WATCH_OVERFLOW, 5, "watch.overflow") /* to a watcher: notices were dropped */
 
 #define ZMGR_XX_ENUM_ERR(name, value, text) ZMGR_##name = value,
 #define ZMGR_XX_ENUM_TYPE(name, value, text) ZMGR_TYPE_##name = value,

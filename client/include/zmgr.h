@@ -313,6 +313,12 @@ ZMGR_EXPORT int zmgr_delete (zmgr_client_t *self, const char *name);
  *  another type it is ZMGR_EWRONGTYPE. */
 ZMGR_EXPORT int zmgr_create (zmgr_client_t *self, const char *name, int type,
                              const zmgr_value_t *options);
+/*  Creates an ephemeral object: deleted by the broker when this handle's
+ *  session ends (zmgr_client_destroy, the process dying, the connection
+ *  lost past the liveness window) and when the broker restarts. Options as
+ *  zmgr_create's {"ephemeral": true}; an existing object that is not
+ *  ephemeral (or not of this type) is ZMGR_EEXISTS (ZMGR_EWRONGTYPE). */
+ZMGR_EXPORT int zmgr_create_ephemeral (zmgr_client_t *self, const char *name, int type);
 /*  Names with prefix (NULL or "" for all): an array of [name, type name]
  *  pairs, e.g. [["jobs", "queue"], ["log", "list"]], in no set order. */
 ZMGR_EXPORT int zmgr_objects (zmgr_client_t *self, const char *prefix,
@@ -421,6 +427,73 @@ ZMGR_EXPORT int zmgr_queue_full (zmgr_client_t *self, const char *name,
 ZMGR_EXPORT int zmgr_queue_task_done (zmgr_client_t *self, const char *name);
 ZMGR_EXPORT int zmgr_queue_join (zmgr_client_t *self, const char *name,
                                  int timeout_ms);
+
+/* ---- TTLs -------------------------------------------------------------- */
+
+/*  name is deleted ms from now (its TTL; ms <= 0 deletes it at once, as
+ *  Redis's EXPIRE with a past time). ZMGR_ENOTFOUND when there is no such
+ *  object. Writes keep the TTL; zmgr_persist removes it. Durable: a broker
+ *  restarted after the deadline deletes the object at once. */
+ZMGR_EXPORT int zmgr_expire (zmgr_client_t *self, const char *name, int64_t ms);
+/*  Removes name's TTL: *had_ttl (may be NULL) says whether it had one. */
+ZMGR_EXPORT int zmgr_persist (zmgr_client_t *self, const char *name, bool *had_ttl);
+/*  *ms: milliseconds left before name is deleted, -1 when it has no TTL,
+ *  -2 when there is no such object (Redis's PTTL). */
+ZMGR_EXPORT int zmgr_ttl (zmgr_client_t *self, const char *name, int64_t *ms);
+
+/* ---- watch ------------------------------------------------------------- */
+
+/*  A change notice (opaque; zmgr_watch_notice_destroy frees it). */
+typedef struct zmgr_watch_notice zmgr_watch_notice_t;
+
+#define ZMGR_WATCH_VALUES 1   /* notices carry the write's arguments */
+#define ZMGR_WATCH_EXACT 2    /* prefix is one object's name, not a prefix */
+
+/*  Watches the objects whose names start with prefix (NULL or "": every
+ *  name the handle's key may read): each write, delete, expiry and
+ *  ephemeral deletion of one sends this handle a notice, which
+ *  zmgr_watch_next hands out. *id (may be NULL) gets the watch's id.
+ *  Watches belong to the session: a lost connection ends them
+ *  (zmgr_watch_next then says ZMGR_EDISCONNECTED once). ZMGR_ELIMIT past
+ *  64 watches. Notices arrive during any call on the handle; they are
+ *  kept until handed out, and the broker sends at most its watch window
+ *  (watch_window, 1000 by default) of them before they are read: past it
+ *  a watch drops notices, sends one ZMGR_NOTICE_WATCH_OVERFLOW notice,
+ *  and its next notice's missed count says how many it dropped. */
+ZMGR_EXPORT int zmgr_watch (zmgr_client_t *self, const char *prefix, int flags,
+                            uint64_t *id);
+/*  Ends watch id: ZMGR_ENOTFOUND when this session has no such watch.
+ *  Notices already sent may still be handed out. */
+ZMGR_EXPORT int zmgr_unwatch (zmgr_client_t *self, uint64_t id);
+/*  The next notice (yours to destroy) within timeout_ms (ZMGR_FOREVER: no
+ *  limit, 0: only one already there): 0, ZMGR_ETIMEOUT,
+ *  ZMGR_EDISCONNECTED (the watches ended with the connection), or
+ *  ZMGR_EINVAL when no watch is open. Reading acknowledges notices to
+ *  the broker. */
+ZMGR_EXPORT int zmgr_watch_next (zmgr_client_t *self, zmgr_watch_notice_t **notice_p,
+                                 int timeout_ms);
+/*  Notices received and not handed out yet. */
+ZMGR_EXPORT size_t zmgr_watch_queued (zmgr_client_t *self);
+/*  ZMGR_NOTICE_WATCH (a change) or ZMGR_NOTICE_WATCH_OVERFLOW (notices
+ *  of watch zmgr_watch_notice_watch are being dropped). */
+ZMGR_EXPORT int zmgr_watch_notice_kind (const zmgr_watch_notice_t *n);
+ZMGR_EXPORT uint64_t zmgr_watch_notice_watch (const zmgr_watch_notice_t *n);
+/*  The write's wire name ("value.set", "list.append", "delete", ...), or
+ *  "expired" (its TTL passed) or "ended" (an ephemeral object whose
+ *  session ended); "" for an overflow. Borrowed, as the name. */
+ZMGR_EXPORT const char *zmgr_watch_notice_op (const zmgr_watch_notice_t *n);
+ZMGR_EXPORT const char *zmgr_watch_notice_name (const zmgr_watch_notice_t *n);
+/*  The object's version after the change: the count of its writes in
+ *  this broker's life (it starts again after a restart). */
+ZMGR_EXPORT uint64_t zmgr_watch_notice_version (const zmgr_watch_notice_t *n);
+/*  Notices of this watch dropped so far (0: none was missed). */
+ZMGR_EXPORT uint64_t zmgr_watch_notice_missed (const zmgr_watch_notice_t *n);
+/*  The change deleted the object. */
+ZMGR_EXPORT bool zmgr_watch_notice_deleted (const zmgr_watch_notice_t *n);
+/*  The write's arguments as an array (ZMGR_WATCH_VALUES), else NULL.
+ *  Borrowed: valid until the notice is destroyed. */
+ZMGR_EXPORT const zmgr_value_t *zmgr_watch_notice_args (const zmgr_watch_notice_t *n);
+ZMGR_EXPORT void zmgr_watch_notice_destroy (zmgr_watch_notice_t **self_p);
 
 /* ---- value ------------------------------------------------------------- */
 
