@@ -11,6 +11,8 @@
 #include "objects.h"
 #include "replies.h"
 #include "stats.h"
+#include "ttl.h"
+#include "watch.h"
 #include "supervisor.h"
 #include "types.h"
 #include "wal.h"
@@ -141,15 +143,13 @@ int admin_cmd_delete (cmd_ctx_t *ctx)
         return cmd_error (ctx, ZMGR_EPERM, "'%s' was created by another key; only admin may delete it",
                           o->name);
     }
-    proto_buf_t *b = store_effect_obj (EFF_DELETE, o, 0);
-    if (b)
-        store_effect_end ();
-    object_remove (o);
+    ttl_delete (o, "delete");   /* recorded, watchers told */
     proto_put_nil (ctx->out);
     return 0;
 }
 
-/*  args: type name, options map ({"maxsize": n} for a queue). */
+/*  args: type name, options map ({"maxsize": n} for a queue;
+ *  {"ephemeral": true} for an object deleted when this session ends). */
 int admin_cmd_create (cmd_ctx_t *ctx)
 {
     const uint8_t *tname;
@@ -159,23 +159,37 @@ int admin_cmd_create (cmd_ctx_t *ctx)
     int type = proto_type_from_name (tname, tlen);
     if (!type)
         return cmd_error (ctx, ZMGR_EINVAL, "create: unknown type '%.*s'", (int) tlen, tname);
+    if (type >= ZMGR_TYPE_SEMAPHORE && type <= ZMGR_TYPE_BARRIER)
+        return cmd_error (ctx, ZMGR_EINVAL, "create: a %s is made by its first use, which "
+                          "gives its settings (PROTOCOL.md)", proto_typename (type));
+    if (type == ZMGR_TYPE_ARRAY)
+        return cmd_error (ctx, ZMGR_EINVAL, "create: an array is made by array.create, with "
+                          "its typecode and length");
     proto_slice_t maxsize = { NULL, 0 };
+    bool ephemeral = false;
     if (ctx->req->nargs >= 2 && !proto_is_nil (ctx->req->args[1])) {
         size_t n;
         proto_slice_t body, k, v;
         if (proto_read_map (ctx->req->args[1], &n, &body) != 0)
             return cmd_error (ctx, ZMGR_EINVAL, "create: options must be a map");
         for (size_t i = 0; i < n; i++) {
-            const uint8_t *key;
-            size_t klen;
+            const uint8_t *key = (const uint8_t *) "?";
+            size_t klen = 1;
             proto_next (&body, &k);
             proto_next (&body, &v);
-            if (proto_read_str (k, &key, &klen, false) == 0 && klen == 7
-                && memcmp (key, "maxsize", 7) == 0 && type == ZMGR_TYPE_QUEUE)
+            if (proto_read_str (k, &key, &klen, false) != 0) {
+                key = (const uint8_t *) "?";
+                klen = 1;
+            }
+            if (klen == 7 && memcmp (key, "maxsize", 7) == 0 && type == ZMGR_TYPE_QUEUE)
                 maxsize = v;
-            else
-                return cmd_error (ctx, ZMGR_EINVAL, "create: unknown option for a %s",
-                                  proto_typename (type));
+            else if (klen == 9 && memcmp (key, "ephemeral", 9) == 0) {
+                if (proto_read_bool (v, &ephemeral) != 0)
+                    return cmd_error (ctx, ZMGR_EINVAL, "create: ephemeral must be a boolean");
+            } else
+                return cmd_error (ctx, ZMGR_EINVAL, "create: unknown option '%.*s' for a %s "
+                                  "(maxsize for a queue, ephemeral)",
+                                  (int) (klen > 64 ? 64 : klen), key, proto_typename (type));
         }
     }
     object_t *o = s_lookup (ctx);
@@ -188,6 +202,9 @@ int admin_cmd_create (cmd_ctx_t *ctx)
             && (uint64_t) want != queue_maxsize (o->impl))
             return cmd_error (ctx, ZMGR_EEXISTS, "queue '%s' exists with maxsize %zu",
                               o->name, queue_maxsize (o->impl));
+        if (ephemeral != ttl_is_ephemeral (o))
+            return cmd_error (ctx, ZMGR_EEXISTS, "'%s' exists and is %s", o->name,
+                              ephemeral ? "not ephemeral" : "ephemeral");
         proto_put_nil (ctx->out);
         return 0;
     }
@@ -204,6 +221,10 @@ int admin_cmd_create (cmd_ctx_t *ctx)
     if (type == ZMGR_TYPE_QUEUE)
         queue_set_maxsize (o->impl, (size_t) bound);
     cmd_record_create (o, (size_t) bound);
+    if (ephemeral) {
+        ttl_mark_ephemeral (o, ctx->peer->session);
+        ttl_record_ephemeral (o);
+    }
     ctx->obj = o;
     proto_put_nil (ctx->out);
     return 0;
@@ -304,12 +325,17 @@ int admin_cmd_stats (cmd_ctx_t *ctx)
 {
     struct mallinfo2 mi = mallinfo2 ();
     proto_buf_t *b = ctx->out;
-    proto_put_map (b, 25);
+    proto_put_map (b, 30);
     s_put_kv_uint (b, "objects", store_count ());
+    s_put_kv_uint (b, "watches", watch_count ());
+    s_put_kv_uint (b, "watch_dropped", watch_dropped ());
+    s_put_kv_uint (b, "ttls", ttl_count ());
+    s_put_kv_uint (b, "ephemeral", ttl_ephemeral_count ());
     s_put_kv_uint (b, "jobs", jobs_total ());
     s_put_kv_uint (b, "jobs_running", jobs_running ());
     s_put_kv_uint (b, "jobs_stale_reports", g_stats.jobs_stale);
     s_put_kv_uint (b, "local_workers", supervisor_connected ());
+    s_put_kv_uint (b, "local_workers_failed", supervisor_failed ());
     s_put_kv_uint (b, "clients", peers_count ());
     s_put_kv_uint (b, "parked", park_count ());
     s_put_kv_uint (b, "ops", g_stats.ops);

@@ -19,6 +19,12 @@ static size_t s_count;         /* objects */
 static int s_sink = STORE_SINK_NONE;
 static proto_buf_t s_rec;      /* the record being built */
 static bool s_building;        /* between store_effect and store_effect_end */
+static void (*s_remove_hook) (object_t *); /* runs before an object is freed */
+
+void store_set_remove_hook (void (*fn) (object_t *obj))
+{
+    s_remove_hook = fn;
+}
 
 static uint64_t s_hash (const char *name, size_t len)
 {
@@ -83,6 +89,8 @@ void store_remove (object_t *obj)
         pp = &(*pp)->hnext;
     *pp = obj->hnext;
     s_count--;
+    if (s_remove_hook)
+        s_remove_hook (obj);
     if (obj->ops && obj->impl)
         obj->ops->destroy (obj);
     log_msg (LOG_DEBUG, 0, "deleted '%s'", obj->name);

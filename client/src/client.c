@@ -94,6 +94,10 @@ struct zmgr_client {
     void (*settle) (zmgr_client_t *); /* runs due callbacks after a call */
     int settling;                   /* settle is running: no recursion */
     void *ext;                      /* a layer's per-handle state */
+    void *watch;                    /* watch.c's per-handle state, or NULL */
+    client_notice_hook on_watch;    /* watch notices, beside the layer's hooks */
+    client_lost_hook on_watch_lost; /* the connection went away (watches end) */
+    void (*watch_free) (void *);    /* frees watch with the handle */
     void (*ext_free) (void *);      /* and how to free it */
     char role[16];                  /* hello role: "client" or "worker" */
     uint8_t *hello_opts;            /* packed hello options map, or NULL */
@@ -405,6 +409,8 @@ static int s_lost (zmgr_client_t *self)
     self->lost = true;
     if (self->on_lost)
         self->on_lost (self->hook_arg);
+    if (self->on_watch_lost)
+        self->on_watch_lost (self->watch);
     return client_fail (self, ZMGR_EDISCONNECTED,
                         "connection to the broker at %s lost", self->endpoint);
 }
@@ -577,6 +583,12 @@ static int s_take_reply (zmgr_client_t *self, s_reply_t *r)
         s_lost (self);
         return 1;
     }
+    if (r->rid == 0 && (r->status == ZMGR_NOTICE_WATCH || r->status == ZMGR_NOTICE_WATCH_OVERFLOW)
+        && self->on_watch) {
+        self->on_watch (self->watch, r->status, payload);
+        zmq_msg_close (&msg);
+        return 2;
+    }
     if (r->rid == 0 && r->status > 0) {
         if (self->on_notice)
             self->on_notice (self->hook_arg, r->status, payload);
@@ -656,8 +668,13 @@ static int s_read_reply (zmgr_client_t *self, int64_t deadline_us, s_reply_t *r)
             self->no_fill = false;
             if (rc == 0)
                 return 0;
-            if (rc > 0)
-                continue;      /* something arrived that was not a reply */
+            if (rc > 0) {
+                /*  Something arrived that was not a reply (a notice): the
+                 *  reply may be buffered right behind it, so look again
+                 *  before waiting for the socket. */
+                try_first = true;
+                continue;
+            }
             if (rc == -2)
                 return ZMGR_EDISCONNECTED;
         }
@@ -1196,6 +1213,8 @@ static void s_destroy (zmgr_client_t *self)
     memset (&self->client_key, 0, sizeof self->client_key);
     if (self->ext && self->ext_free)
         self->ext_free (self->ext);
+    if (self->watch && self->watch_free)
+        self->watch_free (self->watch);
     free (self->hello_opts);
     s_close_sockets (self);
     if (self->ctx)
@@ -1495,6 +1514,20 @@ void client_set_hooks (zmgr_client_t *self, client_reply_hook on_reply,
     self->on_notice = on_notice;
     self->on_lost = on_lost;
     self->hook_arg = arg;
+}
+
+void client_set_watch (zmgr_client_t *self, void *state, client_notice_hook on_notice,
+                       client_lost_hook on_lost, void (*free_fn) (void *))
+{
+    self->watch = state;
+    self->on_watch = on_notice;
+    self->on_watch_lost = on_lost;
+    self->watch_free = free_fn;
+}
+
+void *client_watch_state (zmgr_client_t *self)
+{
+    return self->watch;
 }
 
 void *client_ext (zmgr_client_t *self)
