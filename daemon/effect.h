@@ -64,7 +64,8 @@ enum {
     EFF_JOB_DEAD = 82,   /* id: the finished job is dead (poison), args kept */
     EFF_JOB_RETRY = 83,  /* id, retries left: a dead job back to pending */
     EFF_JOB_POLICY = 84, /* id, retries submitted with, poison kills (0 setting),
-                            backoff base, max (-1 settings), retry on error */
+                            backoff base, max (-1 settings), retry on error, kill
+                            count, attempt records made */
     EFF_JOB_BACKOFF = 85,/* id, retries left, attempts, start at (wall ms): an
                             attempt lost, the job waits before it runs again */
 };
