@@ -218,10 +218,10 @@ __attribute__ ((format (printf, 2, 3))) int cli_usage (cli_t *cli, const char *f
 int cli_usage_type (const char *type, const char *op);
 
 /*  The tables (objects_cmd.c, lockrun_cmd.c, sync_cmd.c, array_cmd.c:
- *  arrays, namespaces and path ops, jobs_cmd.c, retry_cmd.c, admin_cmd.c). */
+ *  arrays, namespaces and path ops, jobs_cmd.c, retry_cmd.c: dead jobs and
+ *  retry options, admin_cmd.c, watch_cmd.c: watch, TTLs, ephemeral objects). */
 extern const cli_table_t cli_object_table, cli_lockrun_table, cli_sync_table,
-    cli_array_table,
-    cli_jobs_table, cli_retry_table, cli_admin_table;
+    cli_array_table, cli_jobs_table, cli_retry_table, cli_admin_table, cli_watch_table;
 /*  retry_cmd.c: the retry policy options given (--retry-on-error,
  *  --poison-kills, --backoff-base, --backoff-max) into cli->job; 0, or 2
  *  after a usage message. */

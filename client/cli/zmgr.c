@@ -176,6 +176,7 @@ static const cli_table_t s_core_table = {s_core_commands, CLI_COUNT (s_core_comm
 /*  Every group of commands; help lists types and commands in this order. */
 const cli_table_t *const cli_tables[] = {
     &cli_object_table, &cli_lockrun_table, &cli_sync_table, &cli_array_table,
+    &cli_watch_table,
     &s_core_table,     &cli_jobs_table,    &cli_retry_table, &cli_admin_table,
 };
 const size_t cli_ntables = CLI_COUNT (cli_tables);
