@@ -91,6 +91,8 @@ int job_cmd_submit (cmd_ctx_t *), job_cmd_result (cmd_ctx_t *),
 /*  A worker said hello: options is its hello options map. */
 int jobs_cmd_worker_hello (cmd_ctx_t *ctx, proto_slice_t options);
 
+/*  The reply of a lock grant: {"token": token, "owner_died": owner_died}. */
+void lock_cmd_put_grant (proto_buf_t *out, uint64_t token, bool owner_died);
 /*  A lock's owner session ended: the lock passes to its next waiter. */
 void lock_cmd_owner_gone (peer_t *peer, object_t *lock);
 /*  Makes the object for a type (impl and ops set): for commands.c's

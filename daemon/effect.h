@@ -26,8 +26,8 @@ enum {
     EFF_QUEUE_DONE = 15, /* name: task_done */
     EFF_PIPE_SEND = 16,  /* name, end it waits at, value */
     EFF_PIPE_RECV = 17,  /* name, end */
-    EFF_LOCK_GRANT = 18, /* name, client id (bin, may be empty) */
-    EFF_LOCK_FREE = 19,  /* name */
+    EFF_LOCK_GRANT = 18, /* name, client id (bin, may be empty)[, fencing token] */
+    EFF_LOCK_FREE = 19,  /* name[, owner died (true: its session ended holding it)] */
     EFF_JOB_SUBMIT = 20, /* id, fn, args, priority, timeout_ms, ttl_ms, retries,
                             flags (1 chunk, 2 notify, 4 shared), start at (wall
                             ms, 0 now), owner's key */
@@ -39,6 +39,7 @@ enum {
     EFF_REPLY = 26,      /* client id, request id, status, payload: the last
                             write reply of a client (exactly-once resends) */
     EFF_QUEUE_UNGET = 27,/* name, value: an item back at the head, still unfinished */
+    EFF_LOCK_TOKEN = 60, /* name, fencing token, owner died: a lock's (snapshots) */
 };
 
 #endif

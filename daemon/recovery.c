@@ -228,19 +228,38 @@ static int s_apply (const uint8_t *rec, size_t len, void *arg)
     case EFF_LOCK_GRANT: {
         const uint8_t *cid;
         size_t clen;
-        if (!(o = s_obj (&r, ZMGR_TYPE_LOCK)) || r.n != 2
+        if (!(o = s_obj (&r, ZMGR_TYPE_LOCK)) || (r.n != 2 && r.n != 3)
             || proto_read_str (r.f[1], &cid, &clen, true) != 0)
             return -1;
+        if (r.n == 3) {
+            if (s_int (&r, 2, &a) || a < 0)
+                return -1;
+            lock_restore_token (o->impl, (uint64_t) a);
+        }
         /*  Its session is gone with the old broker: the lock is free,
-         *  and its holder will be told. */
+         *  its holder will be told, and so will its next holder. */
         lock_set_lost (o->impl, cid, clen);
+        lock_set_owner_died (o->impl, true);
         return 0;
     }
-    case EFF_LOCK_FREE:
-        if (!(o = s_obj (&r, ZMGR_TYPE_LOCK)))
+    case EFF_LOCK_FREE: {
+        bool died = false;
+        if (!(o = s_obj (&r, ZMGR_TYPE_LOCK)) || r.n > 2
+            || (r.n == 2 && proto_read_bool (r.f[1], &died) != 0))
             return -1;
         lock_set_lost (o->impl, NULL, 0);
+        lock_set_owner_died (o->impl, died);
         return 0;
+    }
+    case EFF_LOCK_TOKEN: {
+        bool died;
+        if (!(o = s_obj (&r, ZMGR_TYPE_LOCK)) || r.n != 3 || s_int (&r, 1, &a) || a < 0
+            || proto_read_bool (r.f[2], &died) != 0)
+            return -1;
+        lock_restore_token (o->impl, (uint64_t) a);
+        lock_set_owner_died (o->impl, died);
+        return 0;
+    }
     case EFF_JOB_SUBMIT: {
         int64_t id, prio, tmo, ttl, retries, flags, start;
         if ((r.n != 9 && r.n != 10) || s_int (&r, 0, &id) || s_int (&r, 3, &prio) || s_int (&r, 4, &tmo)
@@ -455,9 +474,20 @@ static void s_snap_object (object_t *o, void *arg)
             cid = owner->cid;
             clen = owner->cid_len;
         }
+        /*  A held lock's grant comes last: its replay marks the holder's
+         *  session as ended with the broker (owner died). A free one's
+         *  flag and token come after the lost holder's id. */
+        uint64_t token = lock_token (o->impl);
         if (owner || clen) {
-            b = store_effect_obj (EFF_LOCK_GRANT, o, 1);
+            b = store_effect_obj (EFF_LOCK_GRANT, o, 2);
             proto_put_bin (b, cid, clen);
+            proto_put_uint (b, token);
+            store_effect_end ();
+        }
+        if (!owner && (token || lock_owner_died (o->impl))) {
+            b = store_effect_obj (EFF_LOCK_TOKEN, o, 2);
+            proto_put_uint (b, token);
+            proto_put_bool (b, lock_owner_died (o->impl));
             store_effect_end ();
         }
         break;

@@ -366,6 +366,17 @@ ZMGR_EXPORT int zmgr_value_cas (zmgr_client_t *self, const char *name,
  *  deadlocks until the timeout, as Python's Lock does). */
 ZMGR_EXPORT int zmgr_lock_acquire (zmgr_client_t *self, const char *name,
                                    bool reentrant, int timeout_ms);
+/*  As zmgr_lock_acquire, and on success *token (may be NULL) gets the
+ *  grant's fencing token: it grows by one with every grant of this lock,
+ *  across broker restarts, so a resource can refuse a holder whose token
+ *  is older than one it has seen. An rlock's nested acquire gets its
+ *  outer grant's token. *owner_died (may be NULL) is true when the
+ *  previous holder's session ended while it held the lock (it died, was
+ *  cut off, or the broker restarted), as a robust mutex's EOWNERDEAD:
+ *  what it protected may be half-changed. Both are 0/false on failure. */
+ZMGR_EXPORT int zmgr_lock_acquire_token (zmgr_client_t *self, const char *name,
+                                         bool reentrant, int timeout_ms,
+                                         uint64_t *token, bool *owner_died);
 /*  ZMGR_ENOTOWNER when this session does not hold it. */
 ZMGR_EXPORT int zmgr_lock_release (zmgr_client_t *self, const char *name);
 /*  A lock that does not exist is not locked (false). */

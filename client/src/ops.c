@@ -543,11 +543,59 @@ int zmgr_value_cas (zmgr_client_t *self, const char *name, const zmgr_value_t *e
 
 int zmgr_lock_acquire (zmgr_client_t *self, const char *name, bool reentrant, int timeout_ms)
 {
+    return zmgr_lock_acquire_token (self, name, reentrant, timeout_ms, NULL, NULL);
+}
+
+int zmgr_lock_acquire_token (zmgr_client_t *self, const char *name, bool reentrant,
+                             int timeout_ms, uint64_t *token, bool *owner_died)
+{
+    if (token)
+        *token = 0;
+    if (owner_died)
+        *owner_died = false;
     CHECK (self, name);
     proto_buf_t *b = s_begin (self, ZMGR_OP_LOCK_ACQUIRE, name, 2);
     s_put_timeout (b, timeout_ms);
     proto_put_bool (b, reentrant);
-    return client_finish (self, client_block_wait (self, timeout_ms), NULL);
+    zmgr_value_t *r;
+    int rc = client_finish (self, client_block_wait (self, timeout_ms), &r);
+    if (rc)
+        return rc;
+    /*  Reply: {"token": N, "owner_died": bool}; a broker before fencing
+     *  tokens answers nil (token 0). Unknown keys are skipped. */
+    size_t n;
+    proto_slice_t body, k, v;
+    proto_slice_t all = { r->data, r->len };
+    if (!proto_is_nil (all)) {
+        if (proto_read_map (all, &n, &body)) {
+            zmgr_value_destroy (&r);
+            return client_fail (self, ZMGR_EPROTO, "lock.acquire reply is not a map");
+        }
+        for (size_t i = 0; i < n && rc == 0; i++) {
+            const uint8_t *key;
+            size_t klen;
+            int64_t t;
+            bool d;
+            if (proto_next (&body, &k) || proto_next (&body, &v)
+                || proto_read_str (k, &key, &klen, false)) {
+                rc = ZMGR_EPROTO;
+            } else if (klen == 5 && memcmp (key, "token", 5) == 0) {
+                if (proto_read_int (v, &t) || t < 0)
+                    rc = ZMGR_EPROTO;
+                else if (token)
+                    *token = (uint64_t) t;
+            } else if (klen == 10 && memcmp (key, "owner_died", 10) == 0) {
+                if (proto_read_bool (v, &d))
+                    rc = ZMGR_EPROTO;
+                else if (owner_died)
+                    *owner_died = d;
+            }
+        }
+        if (rc)
+            client_fail (self, rc, "lock.acquire reply is not {token, owner_died}");
+    }
+    zmgr_value_destroy (&r);
+    return rc;
 }
 
 int zmgr_lock_release (zmgr_client_t *self, const char *name)
