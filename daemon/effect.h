@@ -40,6 +40,9 @@ enum {
                             write reply of a client (exactly-once resends) */
     EFF_QUEUE_UNGET = 27,/* name, value: an item back at the head, still unfinished */
     EFF_LOCK_TOKEN = 60, /* name, fencing token, owner died: a lock's (snapshots) */
+    EFF_VERSION = 61,    /* name, version: an object's, after its other records
+                            (snapshots); every other record naming an object
+                            but EFF_CREATE raises its version by one */
 };
 
 #endif

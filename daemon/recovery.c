@@ -3,7 +3,8 @@
  *  every record of the snapshot and the log, and it calls the same pure
  *  halves the commands call. A snapshot is the shortest list of records
  *  that recreates the state: creates, then contents in batches of at
- *  most S_BATCH items, then the job table and the reply table. */
+ *  most S_BATCH items and each object's version, then the job table and
+ *  the reply table. */
 #define _GNU_SOURCE
 #include "recovery.h"
 #include "config.h"
@@ -66,10 +67,14 @@ static object_t *s_obj (const s_fields_t *r, int type)
     object_t *o = store_find ((const char *) name, len);
     if (!o)
         return NULL;
-    if (type == ZMGR_TYPE_LOCK)
-        return o->type == ZMGR_TYPE_LOCK || o->type == ZMGR_TYPE_RLOCK ? o : NULL;
-    if (type && o->type != type)
+    if (type == ZMGR_TYPE_LOCK && o->type != ZMGR_TYPE_LOCK && o->type != ZMGR_TYPE_RLOCK)
         return NULL;
+    if (type && type != ZMGR_TYPE_LOCK && o->type != type)
+        return NULL;
+    /*  Every record naming an object but its creation was one write of
+     *  it, as store_effect_obj counted it live (a record that does not
+     *  fit the state stops recovery anyway). */
+    o->version++;
     return o;
 }
 
@@ -260,6 +265,11 @@ static int s_apply (const uint8_t *rec, size_t len, void *arg)
         lock_set_owner_died (o->impl, died);
         return 0;
     }
+    case EFF_VERSION:
+        if (!(o = s_obj (&r, 0)) || r.n != 2 || s_int (&r, 1, &a) || a < 0)
+            return -1;
+        o->version = (uint64_t) a;
+        return 0;
     case EFF_JOB_SUBMIT: {
         int64_t id, prio, tmo, ttl, retries, flags, start;
         if ((r.n != 9 && r.n != 10) || s_int (&r, 0, &id) || s_int (&r, 3, &prio) || s_int (&r, 4, &tmo)
@@ -495,6 +505,10 @@ static void s_snap_object (object_t *o, void *arg)
     default:
         break;
     }
+    /*  Last: the records above each counted one write in replay. */
+    b = store_effect_obj (EFF_VERSION, o, 1);
+    proto_put_uint (b, o->version);
+    store_effect_end ();
 }
 
 /*  In the child: the whole state as records. */

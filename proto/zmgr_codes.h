@@ -43,7 +43,9 @@
     XX (ENOSPC, -30, "the broker's disk is full: writes are refused")        \
     XX (ELOCKLOST, -31, "the lock was freed by a broker restart")            \
     XX (EINDOUBT, -32, "outcome unknown: the request may or may not have run") \
-    XX (EMEMLIMIT, -33, "the broker's memory limit is reached: the write was refused")
+    XX (EMEMLIMIT, -33, "the broker's memory limit is reached: the write was refused") \
+    XX (EVERSION, -39, "the object is not at the version the write was conditional on") \
+    XX (ECONDITION, -40, "a condition of the batch does not hold: nothing was applied")
 
 /*  Object types as they appear on the wire (TYPE replies, CREATE). */
 #define ZMGR_TYPE_MAP(XX)                                                    \
@@ -120,7 +122,9 @@
     XX (JOB_START, 132, "job.start")                                         \
     XX (LOG_LEVEL, 140, "admin.log_level")                                   \
     XX (SHUTDOWN, 141, "admin.shutdown")                                     \
-    XX (SAVE, 142, "admin.save")
+    XX (SAVE, 142, "admin.save")                                             \
+    XX (MULTI, 200, "multi")                                                 \
+    XX (VERSION, 201, "version")
 
 /*  Notices: frames the broker sends unasked, [0, kind, body] (kind > 0). */
 #define ZMGR_NOTICE_MAP(XX)                                                  \
@@ -146,5 +150,11 @@ typedef enum { ZMGR_NOTICE_NONE = 0, ZMGR_NOTICE_MAP (ZMGR_XX_ENUM_NOTICE) } zmg
  *  clock time (ms since the epoch, the broker's clock) after which the
  *  broker must not start it (PROTOCOL.md section 3b). */
 #define ZMGR_OP_DEADLINE 0x4000
+
+/*  An opcode with this bit set carries one more argument, after its own
+ *  and before a deadline: the version (PROTOCOL.md, "versions") its
+ *  object must be at for the write to run; 0: the object must not
+ *  exist. Otherwise it fails with ZMGR_EVERSION and changes nothing. */
+#define ZMGR_OP_IFVERSION 0x2000
 
 #endif
