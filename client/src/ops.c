@@ -97,6 +97,42 @@ int zmgr_exists (zmgr_client_t *self, const char *name, bool *exists)
     return s_bool_result (self, exists);
 }
 
+int zmgr_object_version (zmgr_client_t *self, const char *name, uint64_t *version)
+{
+    if (version)
+        *version = 0;
+    CHECK (self, name);
+    s_begin (self, ZMGR_OP_VERSION, name, 0);
+    zmgr_value_t *r;
+    int rc = client_finish (self, CLIENT_DEFAULT_WAIT, &r);
+    int64_t v = 0;
+    if (rc == 0 && (zmgr_value_to_int (r, &v) != 0 || v < 0))
+        rc = client_fail (self, ZMGR_EPROTO, "version reply is not an integer >= 0");
+    else if (rc == 0 && version)
+        *version = (uint64_t) v;
+    zmgr_value_destroy (&r);
+    return rc;
+}
+
+int zmgr_multi (zmgr_client_t *self, const zmgr_value_t *conditions, const zmgr_value_t *ops,
+                zmgr_value_t **results)
+{
+    if (results)
+        *results = NULL;
+    if (!self)
+        return ZMGR_EINVAL;
+    if (!ops || zmgr_value_kind (ops) != ZMGR_VAL_ARRAY
+        || (conditions && zmgr_value_kind (conditions) != ZMGR_VAL_ARRAY))
+        return client_fail (self, ZMGR_EINVAL, "multi takes arrays of conditions and ops");
+    proto_buf_t *b = s_begin (self, ZMGR_OP_MULTI, NULL, 2);
+    if (conditions)
+        s_put_value (b, conditions);
+    else
+        proto_put_array (b, 0);
+    s_put_value (b, ops);
+    return s_value_result (self, CLIENT_DEFAULT_WAIT, results);
+}
+
 int zmgr_delete (zmgr_client_t *self, const char *name)
 {
     CHECK (self, name);
