@@ -181,6 +181,15 @@ static int s_decode (cmd_ctx_t *ctx, size_t i, proto_slice_t item)
             return rc;
         }
     }
+    return 0;
+}
+
+/*  Its object: of the op's type, or made by it. */
+static int s_resolve (cmd_ctx_t *ctx, size_t i, s_op_t *op)
+{
+    const char *opname = proto_opname (op->req.op);
+    const uint8_t *nm = op->req.name.ptr;
+    size_t nlen = op->req.name.len;
     op->obj = store_find ((const char *) nm, nlen);
     if (op->obj && !s_type_ok (op->type, op->obj))
         return cmd_error (ctx, ZMGR_EWRONGTYPE, "operation %zu (%s): '%.*s' is a %s, not a %s",
@@ -319,6 +328,8 @@ int multi_cmd_multi (cmd_ctx_t *ctx)
                                   "which one of them writes: a batch writes an object with "
                                   "one operation, which no other one names", j + 1, i + 1,
                                   (int) op->req.name.len, op->req.name.ptr);
+        if ((rc = s_resolve (ctx, i, op)) != 0)
+            return rc;
         rc = op->write ? s_check_write (ctx, i, op) : s_check_read (ctx, i, op);
         if (rc)
             return rc;
