@@ -300,6 +300,52 @@ static void test_lock_run_no_overlap (void **state)
     zmgr_client_destroy (&c);
 }
 
+/*  `lock run` whose zmgr is SIGSTOPped past the liveness window: its lock
+ *  goes to another holder, so once resumed it stops its command (SIGTERM)
+ *  and exits 18 rather than let it run on beside the new holder. */
+static void test_lock_run_stopped (void **state)
+{
+    (void) state;
+    char pidfile[400];
+    snprintf (pidfile, sizeof pidfile, "%s/stopped.pid", s_b.dir);
+    const char *argv[] = { kit_cli_path (), "lock", "run", "KS", "--", "sh", "-c",
+                           "echo $$ > \"$0\"; exec sleep 30", pidfile, NULL };
+    pid_t z = kit_spawn (argv);
+    assert_true (kit_file_has (pidfile, "\n", 5000));
+    char *text = kit_slurp (pidfile);
+    pid_t sleeper = (pid_t) atoi (text);
+    free (text);
+    zmgr_client_t *c = s_client ();
+    kill (z, SIGSTOP);
+    /*  Another holder gets it once the broker ends the stopped session. */
+    s_acquire (c, "KS", 2, true);
+    assert_false (s_gone (sleeper, 0));   /* stopped zmgr: nothing can tell it */
+    kill (z, SIGCONT);
+    assert_int_equal (kit_child_wait (z, 5000), 18);
+    assert_true (s_gone (sleeper, 1000));
+    zmgr_client_destroy (&c);
+}
+
+/*  A broker restart under `lock run`: the lock is gone with the session. */
+static void test_lock_run_broker_restart (void **state)
+{
+    (void) state;
+    char pidfile[400];
+    snprintf (pidfile, sizeof pidfile, "%s/restart.pid", s_b.dir);
+    const char *argv[] = { kit_cli_path (), "lock", "run", "KB", "--grace", "0.5", "--", "sh",
+                           "-c", "echo $$ > \"$0\"; trap '' TERM; sleep 30", pidfile, NULL };
+    pid_t z = kit_spawn (argv);
+    assert_true (kit_file_has (pidfile, "\n", 5000));
+    char *text = kit_slurp (pidfile);
+    pid_t sh = (pid_t) atoi (text);
+    free (text);
+    kit_broker_kill (&s_b);
+    assert_int_equal (kit_broker_start (&s_b, 10000, true), 0);
+    /*  The command ignores SIGTERM: SIGKILL after the grace. */
+    assert_int_equal (kit_child_wait (z, 8000), 18);
+    assert_true (s_gone (sh, 1000));
+}
+
 /*  The CLI's lock run tells its command the token. */
 static void test_lock_run_token (void **state)
 {
@@ -540,6 +586,7 @@ int main (void)
     const struct CMUnitTest tests[] = {
         T (test_tokens_across_restarts), T (test_owner_died),
         T (test_lock_run_dies_with_zmgr), T (test_lock_run_no_overlap),
+        T (test_lock_run_stopped), T (test_lock_run_broker_restart),
         T (test_lock_run_token), T (test_if_version),
         T (test_multi_transfers), T (test_sigstop_27_increments),
     };
