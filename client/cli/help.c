@@ -72,6 +72,8 @@ static const char s_exit_help[] =
     "  5 timed out           11 job failed or cancelled\n"
     "                        12 disabled by the broker (exec)\n"
     "                        13 the broker refused this key\n"
+    "                        17 conditional write refused (--if-version, multi)\n"
+    "                        18 lock run: the lock was lost while CMD ran\n"
     "  lock run and run --wait exit with the command's status (lock run:\n"
     "  126/127 if it could not run it; run --wait: 11).\n";
 
