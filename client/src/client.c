@@ -1005,6 +1005,7 @@ static bool s_is_write (uint32_t op)
     case ZMGR_OP_QUEUE_QSIZE: case ZMGR_OP_QUEUE_EMPTY: case ZMGR_OP_QUEUE_FULL:
     case ZMGR_OP_QUEUE_JOIN: case ZMGR_OP_VALUE_GET: case ZMGR_OP_LOCK_LOCKED:
     case ZMGR_OP_JOB_RESULT: case ZMGR_OP_JOB_STATUS: case ZMGR_OP_JOBS: case ZMGR_OP_WORKERS:
+    case ZMGR_OP_VERSION:
         return false;
     default:
         return true;
