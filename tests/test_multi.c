@@ -146,6 +146,76 @@ static void test_multi (void **state)
                       ZMGR_EWRONGTYPE);
 }
 
+/*  Malformed batches get a clear error and change nothing. */
+static void test_multi_hostile (void **state)
+{
+    (void) state;
+    static const struct {
+        const char *conds, *ops;
+        int status;
+    } cases[] = {
+        { "[]", "[1]", ZMGR_EINVAL },
+        { "[]", "[[]]", ZMGR_EINVAL },
+        { "[]", "[[-81 \"x\" 1]]", ZMGR_EINVAL },
+        { "[]", "[[99999999999 \"x\" 1]]", ZMGR_EINVAL },
+        { "[]", "[[\"81\" \"x\" 1]]", ZMGR_EINVAL },
+        { "[]", "[[81 7 1]]", ZMGR_EINVAL },
+        { "[]", "[[81 b\"\\xff\" 1]]", ZMGR_EINVAL },
+        { "[]", "[[81 \"x\" 1 2 3 4 5 6 7 8 9]]", ZMGR_EINVAL },
+        { "[]", "[[200 \"x\" [] []]]", ZMGR_EINVAL },   /* no nesting */
+        { "[]", "[[12 \"x\"]]", ZMGR_EINVAL },           /* delete: not in a batch */
+        { "[1]", "[]", ZMGR_EINVAL },
+        { "[[\"version\" \"x\"]]", "[]", ZMGR_EINVAL },
+        { "[[\"version\" \"x\" \"1\"]]", "[]", ZMGR_EINVAL },
+        { "[[\"version\" \"x\" -1]]", "[]", ZMGR_EINVAL },
+        { "[[\"held\" \"x\" -1]]", "[]", ZMGR_EINVAL },
+        { "[[7 \"x\" 1]]", "[]", ZMGR_EINVAL },
+        { "[]", "[[24 \"nolist\" 0 1]]", ZMGR_ENOTFOUND },
+        { "[]", "[[42 \"nodict\" 1]]", ZMGR_ENOTFOUND },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int rc = kit_call ("A", ZMGR_OP_MULTI, NULL, 2, "jj", cases[i].conds, cases[i].ops);
+        if (rc != cases[i].status)
+            fprintf (stderr, "case %zu: %s %s: %d\n", i, cases[i].conds, cases[i].ops, rc);
+        assert_int_equal (rc, cases[i].status);
+    }
+    assert_false (kit_exists ("x"));
+    /*  Index and key errors of writes, checked before anything runs. */
+    assert_int_equal (kit_call ("A", ZMGR_OP_LIST_APPEND, "l", 1, "i", 1), 0);
+    assert_int_equal (kit_call ("A", ZMGR_OP_DICT_SET, "d", 2, "ii", 1, 1), 0);
+    assert_int_equal (kit_call ("A", ZMGR_OP_MULTI, NULL, 2, "jj", "[]",
+                                "[[" OP_VALUE_SET " \"x\" 1] [24 \"l\" 5 1]]"),
+                      ZMGR_EINDEX);
+    assert_int_equal (kit_call ("A", ZMGR_OP_MULTI, NULL, 2, "jj", "[]",
+                                "[[" OP_VALUE_SET " \"x\" 1] [42 \"d\" 2]]"),
+                      ZMGR_EKEY);
+    assert_int_equal (kit_call ("A", ZMGR_OP_MULTI, NULL, 2, "jj", "[]",
+                                "[[" OP_VALUE_SET " \"x\" 1] [51 \"d\" 1 \"s\"]]"),
+                      ZMGR_ETYPE);
+    assert_false (kit_exists ("x"));
+    /*  65 operations: over the limit. */
+    char big[2048] = "[";
+    for (int i = 0; i < 65; i++)
+        snprintf (big + strlen (big), sizeof big - strlen (big), "[80 \"l%d\"] ", i);
+    strcat (big, "]");
+    assert_int_equal (kit_call ("A", ZMGR_OP_MULTI, NULL, 2, "jj", "[]", big), ZMGR_ELIMIT);
+    /*  The version bit on a batch (no object): refused. */
+    assert_int_equal (kit_call ("A", ZMGR_OP_MULTI | ZMGR_OP_IFVERSION, NULL, 3, "jji", "[]",
+                                "[]", 0),
+                      ZMGR_EINVAL);
+    /*  A good batch afterwards works, and the results are in order. */
+    assert_int_equal (kit_call ("A", ZMGR_OP_MULTI, NULL, 2, "jj", "[]",
+                                "[[20 \"l\" 2] [42 \"d\" 1] [29 \"l2\"]]"),
+                      ZMGR_ENOTFOUND);   /* l2 does not exist */
+    assert_int_equal (kit_call ("A", ZMGR_OP_MULTI, NULL, 2, "jj", "[]",
+                                "[[20 \"l\" 2] [42 \"d\" 1] [47 \"d\"]]"),
+                      ZMGR_EINVAL);      /* d written and read */
+    assert_int_equal (kit_call ("A", ZMGR_OP_MULTI, NULL, 2, "jj", "[]",
+                                "[[20 \"l\" 2] [42 \"d\" 1] [20 \"l3\" 9]]"),
+                      0);
+    kit_expect ("j", "[2 nil 1]");
+}
+
 /*  "held": the lock is this session's, with that fencing token. */
 static void test_multi_held (void **state)
 {
@@ -188,6 +258,7 @@ int main (void)
         KIT_DISPATCH_TEST (test_if_version),
         KIT_DISPATCH_TEST (test_multi),
         KIT_DISPATCH_TEST (test_multi_held),
+        KIT_DISPATCH_TEST (test_multi_hostile),
     };
     return KIT_DISPATCH_RUN (tests);
 }
