@@ -476,8 +476,9 @@ static void test_multi_transfers (void **state)
 #define S_EACH 9
 
 typedef struct {
-    int idx;   /* which holder */
-    int fd;    /* "H<idx>" when it holds and has read; "R<idx>" when refused */
+    int idx;     /* which holder */
+    int fd;      /* "H<idx>" when it holds and has read; "R<idx>" when refused */
+    int ack_fd;  /* one byte from the parent after each "H": go on and write */
 } s_holder_t;
 
 /*  S_EACH increments of "count": acquire L, read, sleep, write conditional
@@ -508,7 +509,10 @@ static int s_increment (void *arg)
             return 13;
         msg[0] = 'H';
         kit_write_full (h->fd, msg, 2);
-        usleep (100000);
+        char go;
+        if (!kit_read_full (h->ack_fd, &go, 1, 20000))
+            return 18;
+        usleep (20000);
         char text[128];
         snprintf (text, sizeof text, "[[\"held\" \"L27\" %llu]]", (unsigned long long) token);
         zmgr_value_t *conds = kit_value_try (text);
@@ -538,17 +542,19 @@ static int s_increment (void *arg)
 static void test_sigstop_27_increments (void **state)
 {
     (void) state;
-    int fds[2];
+    int fds[2], acks[S_HOLDERS][2];
     assert_int_equal (pipe (fds), 0);
     s_holder_t h[S_HOLDERS];
     pid_t pid[S_HOLDERS];
     for (int i = 0; i < S_HOLDERS; i++) {
-        h[i] = (s_holder_t) { i, fds[1] };
+        assert_int_equal (pipe (acks[i]), 0);
+        h[i] = (s_holder_t) { i, fds[1], acks[i][0] };
         pid[i] = kit_child_spawn (s_increment, &h[i]);
     }
-    /*  The third time someone holds L with its read done, it is stopped
-     *  for 2.5 s: the broker ends a stopped peer's session after a
-     *  heartbeat and the liveness window (about 1 s here): L goes to another. */
+    /*  Each holder waits for a go after its read. The third time someone
+     *  holds L with its read done, it is stopped before its go, for 2.5 s:
+     *  the broker ends a stopped peer's session after a heartbeat and the
+     *  liveness window (about 1 s here), and L goes to another. */
     int holds = 0, refused[S_HOLDERS] = { 0 }, stopped = -1;
     long long end = kit_now_ms () + 40000;
     int alive = S_HOLDERS;
@@ -564,11 +570,15 @@ static void test_sigstop_27_increments (void **state)
         assert_true (i >= 0 && i < S_HOLDERS);
         if (m[0] == 'R')
             refused[i]++;
-        else if (++holds == 3) {
-            stopped = i;
-            kill (pid[i], SIGSTOP);
-            usleep (2500000);
-            kill (pid[i], SIGCONT);
+        else {
+            if (++holds == 3) {
+                /*  Between its read and its write, as in the issue. */
+                stopped = i;
+                kill (pid[i], SIGSTOP);
+                usleep (2500000);
+                kill (pid[i], SIGCONT);
+            }
+            kit_write_full (acks[i][1], "g", 1);
         }
     }
     for (int i = 0; i < S_HOLDERS; i++)
@@ -580,6 +590,10 @@ static void test_sigstop_27_increments (void **state)
     zmgr_client_destroy (&c);
     close (fds[0]);
     close (fds[1]);
+    for (int i = 0; i < S_HOLDERS; i++) {
+        close (acks[i][0]);
+        close (acks[i][1]);
+    }
 }
 
 static void s_on_alarm (int sig)
