@@ -8,11 +8,13 @@
  *  SIGSTOPped past the liveness window, ends exact because its late writes,
  *  conditional on the lock and its token, are refused. */
 #define _GNU_SOURCE
+/* clang-format off */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
+/* clang-format on */
 
 #include <errno.h>
 #include <signal.h>
@@ -25,17 +27,17 @@
 #include "kit.h"
 #include "zmgr.h"
 
-#define S_WATCHDOG_S 100   /* whole-file limit */
+#define S_WATCHDOG_S 100 /* whole-file limit */
 
 /*  A short liveness window (3 x 200 ms) so that a stopped holder loses
  *  its session quickly. */
-static const char *const s_args[] = { "--workers", "0", "--heartbeat", "200", "--liveness",
-                                      "3", NULL };
+static const char *const s_args[] = {"--workers",  "0", "--heartbeat", "200",
+                                     "--liveness", "3", NULL};
 static kit_broker_t s_b;
 
 static int s_setup (void **state)
 {
-    (void) state;
+    (void)state;
     assert_int_equal (kit_broker_init (&s_b, s_args, NULL), 0);
     assert_int_equal (kit_broker_start (&s_b, 10000, false), 0);
     return 0;
@@ -43,7 +45,7 @@ static int s_setup (void **state)
 
 static int s_teardown (void **state)
 {
-    (void) state;
+    (void)state;
     kit_children_kill ();
     kit_broker_fini (&s_b);
     return 0;
@@ -91,7 +93,7 @@ static void s_save (zmgr_client_t *c)
  *  that ended the holder's session reports owner_died; versions stay. */
 static void test_tokens_across_restarts (void **state)
 {
-    (void) state;
+    (void)state;
     zmgr_client_t *c = s_client ();
     s_acquire (c, "L", 1, false);
     assert_int_equal (zmgr_lock_release (c, "L"), 0);
@@ -135,7 +137,7 @@ static void test_tokens_across_restarts (void **state)
 
 static int s_hold_forever (void *arg)
 {
-    int fd = *(int *) arg;
+    int fd = *(int *)arg;
     zmgr_client_t *c = kit_client (s_b.endpoint, 5000);
     if (!c || zmgr_lock_acquire (c, "D", false, 5000) != 0)
         return 1;
@@ -148,7 +150,7 @@ static int s_hold_forever (void *arg)
  *  already, gets it with owner_died; the one after does not. */
 static void test_owner_died (void **state)
 {
-    (void) state;
+    (void)state;
     int fds[2];
     assert_int_equal (pipe (fds), 0);
     pid_t pid = kit_child_spawn (s_hold_forever, &fds[1]);
@@ -157,7 +159,8 @@ static void test_owner_died (void **state)
     zmgr_client_t *c = s_client ();
     uint64_t token;
     bool died;
-    assert_int_equal (zmgr_lock_acquire_token (c, "D", false, 0, &token, &died), ZMGR_ETIMEOUT);
+    assert_int_equal (zmgr_lock_acquire_token (c, "D", false, 0, &token, &died),
+                      ZMGR_ETIMEOUT);
     kill (pid, SIGKILL);
     assert_int_equal (kit_child_wait (pid, 5000), 128 + SIGKILL);
     assert_int_equal (zmgr_lock_acquire_token (c, "D", false, 5000, &token, &died), 0);
@@ -176,7 +179,7 @@ static bool s_gone (pid_t pid, int ms)
     long long end = kit_now_ms () + ms;
     do {
         char path[64], st[256];
-        snprintf (path, sizeof path, "/proc/%d/stat", (int) pid);
+        snprintf (path, sizeof path, "/proc/%d/stat", (int)pid);
         FILE *f = fopen (path, "r");
         if (!f)
             return true;
@@ -209,7 +212,7 @@ static const char *s_text (const zmgr_value_t *v, char *buf, size_t size)
 static pid_t s_parent_of (pid_t pid)
 {
     char path[64], st[256];
-    snprintf (path, sizeof path, "/proc/%d/stat", (int) pid);
+    snprintf (path, sizeof path, "/proc/%d/stat", (int)pid);
     FILE *f = fopen (path, "r");
     if (!f)
         return -1;
@@ -227,15 +230,23 @@ static pid_t s_parent_of (pid_t pid)
  *  sleep 8` must kill sleep too, and the lock's next holder sees it gone. */
 static void test_lock_run_dies_with_zmgr (void **state)
 {
-    (void) state;
+    (void)state;
     char pidfile[400];
     snprintf (pidfile, sizeof pidfile, "%s/sleep.pid", s_b.dir);
-    const char *argv[] = { kit_cli_path (), "lock", "run", "KL", "--", "sh", "-c",
-                           "echo $$ > \"$0\"; exec sleep 8", pidfile, NULL };
+    const char *argv[] = {kit_cli_path (),
+                          "lock",
+                          "run",
+                          "KL",
+                          "--",
+                          "sh",
+                          "-c",
+                          "echo $$ > \"$0\"; exec sleep 8",
+                          pidfile,
+                          NULL};
     pid_t z = kit_spawn (argv);
     assert_true (kit_file_has (pidfile, "\n", 5000));
     char *text = kit_slurp (pidfile);
-    pid_t sleeper = (pid_t) atoi (text);
+    pid_t sleeper = (pid_t)atoi (text);
     free (text);
     assert_true (sleeper > 0);
     assert_false (s_gone (sleeper, 0));
@@ -254,11 +265,12 @@ static void test_lock_run_dies_with_zmgr (void **state)
  *  death of the killed one, whose end never comes. */
 static void test_lock_run_no_overlap (void **state)
 {
-    (void) state;
-    const char *script = "\"$0\" list append runlog \"\\\"s$$\\\"\" >/dev/null; sleep 0.3; "
-                         "\"$0\" list append runlog \"\\\"e$$\\\"\" >/dev/null";
-    const char *argv[] = { kit_cli_path (), "lock", "run", "KR", "--", "sh", "-c", script,
-                           kit_cli_path (), NULL };
+    (void)state;
+    const char *script =
+        "\"$0\" list append runlog \"\\\"s$$\\\"\" >/dev/null; sleep 0.3; "
+        "\"$0\" list append runlog \"\\\"e$$\\\"\" >/dev/null";
+    const char *argv[] = {kit_cli_path (), "lock",          "run", "KR", "--", "sh", "-c",
+                          script,          kit_cli_path (), NULL};
     pid_t z[4];
     for (int i = 0; i < 4; i++)
         z[i] = kit_spawn (argv);
@@ -270,7 +282,7 @@ static void test_lock_run_no_overlap (void **state)
         zmgr_value_t *v = NULL;
         if (zmgr_list_get (c, "runlog", 0, &v) == 0) {
             char buf[32];
-            victim_sh = (pid_t) atoi (s_text (v, buf, sizeof buf) + 1);
+            victim_sh = (pid_t)atoi (s_text (v, buf, sizeof buf) + 1);
         } else
             usleep (10000);
         zmgr_value_destroy (&v);
@@ -290,7 +302,7 @@ static void test_lock_run_no_overlap (void **state)
     int64_t n = 0;
     assert_int_equal (zmgr_list_len (c, "runlog", &n), 0);
     assert_int_equal (n, 7);
-    int open = 0;   /* the sh pid holding, 0: none */
+    int open = 0; /* the sh pid holding, 0: none */
     for (int64_t i = 0; i < n; i++) {
         zmgr_value_t *v = NULL;
         char buf[32];
@@ -299,12 +311,12 @@ static void test_lock_run_no_overlap (void **state)
         assert_true (s[0] == 's' || s[0] == 'e');
         int who = atoi (s + 1);
         if (s[0] == 's') {
-            assert_true (open == 0 || open == (int) victim_sh);
+            assert_true (open == 0 || open == (int)victim_sh);
             open = who;
         } else {
             assert_int_equal (s[0], 'e');
             assert_int_equal (who, open);
-            assert_int_not_equal (who, (int) victim_sh);
+            assert_int_not_equal (who, (int)victim_sh);
             open = 0;
         }
         zmgr_value_destroy (&v);
@@ -318,21 +330,29 @@ static void test_lock_run_no_overlap (void **state)
  *  and exits 18 rather than let it run on beside the new holder. */
 static void test_lock_run_stopped (void **state)
 {
-    (void) state;
+    (void)state;
     char pidfile[400];
     snprintf (pidfile, sizeof pidfile, "%s/stopped.pid", s_b.dir);
-    const char *argv[] = { kit_cli_path (), "lock", "run", "KS", "--", "sh", "-c",
-                           "echo $$ > \"$0\"; exec sleep 30", pidfile, NULL };
+    const char *argv[] = {kit_cli_path (),
+                          "lock",
+                          "run",
+                          "KS",
+                          "--",
+                          "sh",
+                          "-c",
+                          "echo $$ > \"$0\"; exec sleep 30",
+                          pidfile,
+                          NULL};
     pid_t z = kit_spawn (argv);
     assert_true (kit_file_has (pidfile, "\n", 5000));
     char *text = kit_slurp (pidfile);
-    pid_t sleeper = (pid_t) atoi (text);
+    pid_t sleeper = (pid_t)atoi (text);
     free (text);
     zmgr_client_t *c = s_client ();
     kill (z, SIGSTOP);
     /*  Another holder gets it once the broker ends the stopped session. */
     s_acquire (c, "KS", 2, true);
-    assert_false (s_gone (sleeper, 0));   /* stopped zmgr: nothing can tell it */
+    assert_false (s_gone (sleeper, 0)); /* stopped zmgr: nothing can tell it */
     kill (z, SIGCONT);
     assert_int_equal (kit_child_wait (z, 5000), 18);
     assert_true (s_gone (sleeper, 1000));
@@ -342,15 +362,17 @@ static void test_lock_run_stopped (void **state)
 /*  A broker restart under `lock run`: the lock is gone with the session. */
 static void test_lock_run_broker_restart (void **state)
 {
-    (void) state;
+    (void)state;
     char pidfile[400];
     snprintf (pidfile, sizeof pidfile, "%s/restart.pid", s_b.dir);
-    const char *argv[] = { kit_cli_path (), "lock", "run", "KB", "--grace", "0.5", "--", "sh",
-                           "-c", "echo $$ > \"$0\"; trap '' TERM; sleep 30", pidfile, NULL };
+    const char *argv[] = {
+        kit_cli_path (), "lock", "run", "KB", "--grace",
+        "0.5",           "--",   "sh",  "-c", "echo $$ > \"$0\"; trap '' TERM; sleep 30",
+        pidfile,         NULL};
     pid_t z = kit_spawn (argv);
     assert_true (kit_file_has (pidfile, "\n", 5000));
     char *text = kit_slurp (pidfile);
-    pid_t sh = (pid_t) atoi (text);
+    pid_t sh = (pid_t)atoi (text);
     free (text);
     kit_broker_kill (&s_b);
     assert_int_equal (kit_broker_start (&s_b, 10000, true), 0);
@@ -362,13 +384,13 @@ static void test_lock_run_broker_restart (void **state)
 /*  The CLI's lock run tells its command the token. */
 static void test_lock_run_token (void **state)
 {
-    (void) state;
+    (void)state;
     zmgr_client_t *c = s_client ();
     s_acquire (c, "KT", 1, false);
     assert_int_equal (zmgr_lock_release (c, "KT"), 0);
     char out[256];
-    const char *argv[] = { kit_cli_path (), "lock", "run", "KT", "--", "sh", "-c",
-                           "echo $ZMGR_LOCK_TOKEN", NULL };
+    const char *argv[] = {kit_cli_path (),         "lock", "run", "KT", "--", "sh", "-c",
+                          "echo $ZMGR_LOCK_TOKEN", NULL};
     assert_int_equal (kit_run (argv, NULL, out, sizeof out, NULL, 0, 10000), 0);
     assert_string_equal (out, "2\n");
     zmgr_client_destroy (&c);
@@ -376,7 +398,7 @@ static void test_lock_run_token (void **state)
 
 static void test_if_version (void **state)
 {
-    (void) state;
+    (void)state;
     zmgr_client_t *c = s_client ();
     zmgr_value_t *v = zmgr_value_new_int (5);
     assert_int_equal (zmgr_value_set (c, "cv", v), 0);
@@ -389,8 +411,8 @@ static void test_if_version (void **state)
     assert_int_equal (zmgr_value_set (c, "cv", v), 0);
     assert_int_equal (s_version (c, "cv"), 3);
     /*  From the CLI: exit 17. */
-    const char *argv[] = { kit_cli_path (), "--if-version", "2", "value", "set", "cv", "1",
-                           NULL };
+    const char *argv[] = {kit_cli_path (), "--if-version", "2", "value",
+                          "set",           "cv",           "1", NULL};
     char err[512];
     assert_int_equal (kit_run (argv, NULL, NULL, 0, err, sizeof err, 10000), 17);
     assert_non_null (strstr (err, "version 3, not 2"));
@@ -402,7 +424,7 @@ static void test_if_version (void **state)
 
 /* ---- 4 writers, conditional transfers ------------------------------------ */
 
-#define S_TRANSFERS 25   /* per writer */
+#define S_TRANSFERS 25 /* per writer */
 
 /*  Moves 1 from "ta" to "tb" S_TRANSFERS times, each by reading both
  *  versions, then both values, then a batch setting both conditional on
@@ -410,28 +432,31 @@ static void test_if_version (void **state)
  *  step that failed. */
 static int s_transfer (void *arg)
 {
-    (void) arg;
+    (void)arg;
     zmgr_client_t *c = kit_client (s_b.endpoint, 5000);
     if (!c)
         return 10;
     int done = 0;
     long long end = kit_now_ms () + 20000;
-    for (int tries = 0; done < S_TRANSFERS && tries < 20000 && kit_now_ms () < end; tries++) {
+    for (int tries = 0; done < S_TRANSFERS && tries < 20000 && kit_now_ms () < end;
+         tries++) {
         uint64_t va, vb;
         int64_t a, b;
         zmgr_value_t *x = NULL, *y = NULL;
-        if (zmgr_object_version (c, "ta", &va) || zmgr_object_version (c, "tb", &vb)
-            || zmgr_value_get (c, "ta", &x) || zmgr_value_get (c, "tb", &y)
-            || zmgr_value_to_int (x, &a) || zmgr_value_to_int (y, &b))
+        if (zmgr_object_version (c, "ta", &va) || zmgr_object_version (c, "tb", &vb) ||
+            zmgr_value_get (c, "ta", &x) || zmgr_value_get (c, "tb", &y) ||
+            zmgr_value_to_int (x, &a) || zmgr_value_to_int (y, &b))
             return 11;
         zmgr_value_destroy (&x);
         zmgr_value_destroy (&y);
         char text[256];
-        snprintf (text, sizeof text, "[[\"version\" \"ta\" %llu] [\"version\" \"tb\" %llu]]",
-                  (unsigned long long) va, (unsigned long long) vb);
+        snprintf (text, sizeof text,
+                  "[[\"version\" \"ta\" %llu] [\"version\" \"tb\" %llu]]",
+                  (unsigned long long)va, (unsigned long long)vb);
         zmgr_value_t *conds = kit_value_try (text);
-        snprintf (text, sizeof text, "[[%d \"ta\" %lld] [%d \"tb\" %lld]]", ZMGR_OP_VALUE_SET,
-                  (long long) (a - 1), ZMGR_OP_VALUE_SET, (long long) (b + 1));
+        snprintf (text, sizeof text, "[[%d \"ta\" %lld] [%d \"tb\" %lld]]",
+                  ZMGR_OP_VALUE_SET, (long long)(a - 1), ZMGR_OP_VALUE_SET,
+                  (long long)(b + 1));
         zmgr_value_t *ops = kit_value_try (text);
         if (!conds || !ops)
             return 12;
@@ -449,7 +474,7 @@ static int s_transfer (void *arg)
 
 static void test_multi_transfers (void **state)
 {
-    (void) state;
+    (void)state;
     zmgr_client_t *c = s_client ();
     zmgr_value_t *v = zmgr_value_new_int (1000);
     assert_int_equal (zmgr_value_set (c, "ta", v), 0);
@@ -476,9 +501,9 @@ static void test_multi_transfers (void **state)
 #define S_EACH 9
 
 typedef struct {
-    int idx;     /* which holder */
-    int fd;      /* "H<idx>" when it holds and has read; "R<idx>" when refused */
-    int ack_fd;  /* one byte from the parent after each "H": go on and write */
+    int idx;    /* which holder */
+    int fd;     /* "H<idx>" when it holds and has read; "R<idx>" when refused */
+    int ack_fd; /* one byte from the parent after each "H": go on and write */
 } s_holder_t;
 
 /*  S_EACH increments of "count": acquire L, read, sleep, write conditional
@@ -492,7 +517,7 @@ static int s_increment (void *arg)
         return 10;
     int done = 0;
     long long end = kit_now_ms () + 40000;
-    char msg[2] = { 'H', (char) ('0' + h->idx) };
+    char msg[2] = {'H', (char)('0' + h->idx)};
     for (int tries = 0; done < S_EACH && tries < 200 && kit_now_ms () < end; tries++) {
         uint64_t token;
         bool died;
@@ -514,10 +539,11 @@ static int s_increment (void *arg)
             return 18;
         usleep (20000);
         char text[128];
-        snprintf (text, sizeof text, "[[\"held\" \"L27\" %llu]]", (unsigned long long) token);
+        snprintf (text, sizeof text, "[[\"held\" \"L27\" %llu]]",
+                  (unsigned long long)token);
         zmgr_value_t *conds = kit_value_try (text);
         snprintf (text, sizeof text, "[[%d \"count\" %lld]]", ZMGR_OP_VALUE_SET,
-                  (long long) (n + 1));
+                  (long long)(n + 1));
         zmgr_value_t *ops = kit_value_try (text);
         if (!conds || !ops)
             return 14;
@@ -531,7 +557,7 @@ static int s_increment (void *arg)
         } else if (rc == ZMGR_ECONDITION) {
             msg[0] = 'R';
             kit_write_full (h->fd, msg, 2);
-            zmgr_lock_release (c, "L27");   /* not ours any more: ENOTOWNER */
+            zmgr_lock_release (c, "L27"); /* not ours any more: ENOTOWNER */
         } else
             return 16;
     }
@@ -541,21 +567,21 @@ static int s_increment (void *arg)
 
 static void test_sigstop_27_increments (void **state)
 {
-    (void) state;
+    (void)state;
     int fds[2], acks[S_HOLDERS][2];
     assert_int_equal (pipe (fds), 0);
     s_holder_t h[S_HOLDERS];
     pid_t pid[S_HOLDERS];
     for (int i = 0; i < S_HOLDERS; i++) {
         assert_int_equal (pipe (acks[i]), 0);
-        h[i] = (s_holder_t) { i, fds[1], acks[i][0] };
+        h[i] = (s_holder_t){i, fds[1], acks[i][0]};
         pid[i] = kit_child_spawn (s_increment, &h[i]);
     }
     /*  Each holder waits for a go after its read. The third time someone
      *  holds L with its read done, it is stopped before its go, for 2.5 s:
      *  the broker ends a stopped peer's session after a heartbeat and the
      *  liveness window (about 1 s here), and L goes to another. */
-    int holds = 0, refused[S_HOLDERS] = { 0 }, stopped = -1;
+    int holds = 0, refused[S_HOLDERS] = {0}, stopped = -1;
     long long end = kit_now_ms () + 40000;
     int alive = S_HOLDERS;
     while (alive > 0 && kit_now_ms () < end) {
@@ -598,7 +624,7 @@ static void test_sigstop_27_increments (void **state)
 
 static void s_on_alarm (int sig)
 {
-    (void) sig;
+    (void)sig;
     kit_kill_all ();
     _exit (124);
 }
@@ -611,11 +637,11 @@ int main (void)
         cmocka_set_test_filter (getenv ("ZMGR_TEST_ONLY"));
 #define T(fn) cmocka_unit_test_setup_teardown (fn, s_setup, s_teardown)
     const struct CMUnitTest tests[] = {
-        T (test_tokens_across_restarts), T (test_owner_died),
+        T (test_tokens_across_restarts),  T (test_owner_died),
         T (test_lock_run_dies_with_zmgr), T (test_lock_run_no_overlap),
-        T (test_lock_run_stopped), T (test_lock_run_broker_restart),
-        T (test_lock_run_token), T (test_if_version),
-        T (test_multi_transfers), T (test_sigstop_27_increments),
+        T (test_lock_run_stopped),        T (test_lock_run_broker_restart),
+        T (test_lock_run_token),          T (test_if_version),
+        T (test_multi_transfers),         T (test_sigstop_27_increments),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -8,8 +8,8 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
-#include <string.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/prctl.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -54,7 +54,7 @@ static pid_t s_spawn (char **command, const sigset_t *child_mask)
     int saved = errno;
     close (fds[1]);
     if (pid > 0) {
-        setpgid (pid, pid);   /* as the child does: whichever runs first */
+        setpgid (pid, pid); /* as the child does: whichever runs first */
         int err = 0;
         ssize_t n;
         while ((n = read (fds[0], &err, sizeof err)) < 0 && errno == EINTR)
@@ -148,8 +148,10 @@ static int s_lock_run (cli_t *cli)
     setenv ("ZMGR_LOCK_TOKEN", text, 1);
     setenv ("ZMGR_LOCK_OWNER_DIED", died ? "1" : "0", 1);
     if (died)
-        fprintf (stderr, "zmgr: lock run %s: the previous holder's session ended while it "
-                 "held the lock (owner died)\n", cli->name);
+        fprintf (stderr,
+                 "zmgr: lock run %s: the previous holder's session ended while it "
+                 "held the lock (owner died)\n",
+                 cli->name);
 
     /* Blocked before fork, so no SIGCHLD or forwarded signal can come
      * between fork and the wait. libzmq's threads block every signal, so
@@ -197,8 +199,10 @@ static int s_lock_run (cli_t *cli)
         }
         int64_t now = s_now_ms ();
         if (kill_at >= 0 && now >= kill_at) {
-            fprintf (stderr, "zmgr: lock run %s: the command outlived its %d ms of grace: "
-                     "SIGKILL\n", cli->name, grace_ms);
+            fprintf (stderr,
+                     "zmgr: lock run %s: the command outlived its %d ms of grace: "
+                     "SIGKILL\n",
+                     cli->name, grace_ms);
             kill (-pid, SIGKILL);
             kill_at = -1;
         }
@@ -223,8 +227,9 @@ static int s_lock_run (cli_t *cli)
             continue;
         lost = true;
         fprintf (stderr, "zmgr: lock run %s: the lock is no longer held: %s; %s\n",
-                 cli->name, why, kill_on_lost ? "stopping the command (SIGTERM)"
-                                              : "the command goes on (--on-lost ignore)");
+                 cli->name, why,
+                 kill_on_lost ? "stopping the command (SIGTERM)"
+                              : "the command goes on (--on-lost ignore)");
         if (kill_on_lost) {
             kill (-pid, SIGTERM);
             kill_at = s_now_ms () + grace_ms;
@@ -249,8 +254,9 @@ static int s_lock_run (cli_t *cli)
 }
 
 static const cli_option_t s_options[] = {
-    {"--on-lost", "MODE", "when the lock is lost while CMD runs: kill (default: SIGTERM, "
-                          "then SIGKILL after the grace) or ignore (CMD goes on); exit 18"},
+    {"--on-lost", "MODE",
+     "when the lock is lost while CMD runs: kill (default: SIGTERM, "
+     "then SIGKILL after the grace) or ignore (CMD goes on); exit 18"},
     {"--grace", "S", "seconds from SIGTERM to SIGKILL when the lock is lost (default 5)"},
 };
 

@@ -14,7 +14,7 @@
 #include "json.h"
 #include "zmgr.h"
 
-#define S_MAX_INPUT (64u << 20)   /* bytes of JSON read from stdin */
+#define S_MAX_INPUT (64u << 20) /* bytes of JSON read from stdin */
 
 static const struct {
     const char *name;
@@ -72,11 +72,11 @@ static int s_opcodes (cli_t *cli, msgpack_object *ops)
             return cli_usage (cli, "operation %u is not [op, name, args...]", i + 1);
         msgpack_object *code = &op->via.array.ptr[0];
         if (code->type != MSGPACK_OBJECT_STR)
-            continue;   /* a number: the broker checks it */
+            continue; /* a number: the broker checks it */
         size_t k;
         for (k = 0; k < CLI_COUNT (s_ops); k++)
-            if (strlen (s_ops[k].name) == code->via.str.size
-                && memcmp (s_ops[k].name, code->via.str.ptr, code->via.str.size) == 0)
+            if (strlen (s_ops[k].name) == code->via.str.size &&
+                memcmp (s_ops[k].name, code->via.str.ptr, code->via.str.size) == 0)
                 break;
         if (k == CLI_COUNT (s_ops))
             return cli_usage (cli, "operation %u: unknown op '%.*s' (e.g. \"value.add\")",
@@ -91,8 +91,8 @@ static const msgpack_object *s_map_get (const msgpack_object *map, const char *k
 {
     for (uint32_t i = 0; i < map->via.map.size; i++) {
         const msgpack_object_kv *kv = &map->via.map.ptr[i];
-        if (kv->key.type == MSGPACK_OBJECT_STR && kv->key.via.str.size == strlen (key)
-            && memcmp (kv->key.via.str.ptr, key, kv->key.via.str.size) == 0)
+        if (kv->key.type == MSGPACK_OBJECT_STR && kv->key.via.str.size == strlen (key) &&
+            memcmp (kv->key.via.str.ptr, key, kv->key.via.str.size) == 0)
             return &kv->val;
     }
     return NULL;
@@ -123,9 +123,9 @@ static int s_multi (cli_t *cli)
         conds = s_map_get (&obj, "if");
         for (uint32_t i = 0; i < obj.via.map.size; i++) {
             const msgpack_object *k = &obj.via.map.ptr[i].key;
-            if (k->type != MSGPACK_OBJECT_STR
-                || !((k->via.str.size == 3 && !memcmp (k->via.str.ptr, "ops", 3))
-                     || (k->via.str.size == 2 && !memcmp (k->via.str.ptr, "if", 2)))) {
+            if (k->type != MSGPACK_OBJECT_STR ||
+                !((k->via.str.size == 3 && !memcmp (k->via.str.ptr, "ops", 3)) ||
+                  (k->via.str.size == 2 && !memcmp (k->via.str.ptr, "if", 2)))) {
                 rc = cli_usage (cli, "stdin: a batch map has only \"if\" and \"ops\"");
                 goto done;
             }
@@ -133,7 +133,7 @@ static int s_multi (cli_t *cli)
     }
     if (!ops) {
         rc = cli_usage (cli, "stdin: a JSON list of operations, or {\"if\": [...], "
-                        "\"ops\": [...]}");
+                             "\"ops\": [...]}");
         goto done;
     }
     if (conds && conds->type != MSGPACK_OBJECT_ARRAY) {
