@@ -7,7 +7,9 @@
  *  it lost the lock (ZMGR_ELOCKLOST) instead of a plain "not owner".
  *  Every grant answers {"token": N, "owner_died": bool}: the fencing
  *  token, recorded in the grant so that it keeps growing across restarts,
- *  and whether the previous holder's session ended holding the lock. */
+ *  and whether the previous holder's session ended holding the lock.
+ *  A condition (sync_cmd.c) lets go of its lock for a wait and takes it
+ *  back through the same waiter list (lock_cmd_release_all, _reacquire). */
 #include "cmd.h"
 #include "effect.h"
 #include "log.h"
@@ -55,6 +57,28 @@ static void s_take (object_t *obj, peer_t *peer, proto_buf_t *out)
     lock_cmd_put_grant (out, token, died);
 }
 
+/*  Waiter p gets the lock. A plain acquire is answered with its grant
+ *  ({token, owner_died}); a condition's waiter taking its lock back
+ *  (lock_cmd_reacquire) gets its rlock depth back (p->arg) and the answer
+ *  it was parked with (p->item). */
+static void s_grant_waiter (object_t *obj, parked_t *p)
+{
+    proto_buf_t b;
+    proto_buf_init (&b);
+    s_take (obj, p->peer, &b);
+    if (b.oom) {
+        log_msg (LOG_CRIT, 0, "out of memory building a lock grant");
+        abort ();
+    }
+    for (int i = 1; i < p->arg; i++)
+        lock_nest (obj->impl);
+    if (p->item)
+        park_reply (p, p->item->data, p->item->len);
+    else
+        park_reply (p, b.data, b.len);
+    proto_buf_fini (&b);
+}
+
 /*  The lock is free again: the oldest waiter gets it. */
 static void s_handoff (object_t *obj, peer_t *from, bool died)
 {
@@ -63,17 +87,27 @@ static void s_handoff (object_t *obj, peer_t *from, bool died)
     peer_remove_lock (from, obj);
     s_record_free (obj, died);
     parked_t *p = obj->waits[0].head;
-    if (p) {
-        proto_buf_t b;
-        proto_buf_init (&b);
-        s_take (obj, p->peer, &b);
-        if (b.oom) {
-            log_msg (LOG_CRIT, 0, "out of memory building a lock grant");
-            abort ();
-        }
-        park_reply (p, b.data, b.len);
-        proto_buf_fini (&b);
-    }
+    if (p)
+        s_grant_waiter (obj, p);
+}
+
+uint32_t lock_cmd_release_all (object_t *obj, peer_t *peer)
+{
+    uint32_t depth = lock_depth (obj->impl);
+    s_handoff (obj, peer, false);
+    return depth;
+}
+
+void lock_cmd_reacquire (object_t *obj, parked_t *p, uint32_t depth, bool result)
+{
+    uint8_t answer = result ? 0xc3 : 0xc2;   /* msgpack true, false */
+    parked_t *w = park_add (p->peer, p->rid, obj, &obj->waits[0], -1, ZMGR_ETIMEOUT);
+    w->keep_reply = p->keep_reply;
+    w->item = blob_new (&answer, 1);
+    w->arg = depth > INT32_MAX ? INT32_MAX : (int) depth;
+    park_drop (p);
+    if (!lock_owner (obj->impl) && obj->waits[0].head == w)
+        s_grant_waiter (obj, w);
 }
 
 void lock_cmd_owner_gone (peer_t *peer, object_t *obj)

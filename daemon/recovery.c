@@ -16,6 +16,7 @@
 #include "replies.h"
 #include "stats.h"
 #include "store.h"
+#include "sync.h"
 #include "types.h"
 #include "wal.h"
 
@@ -67,9 +68,12 @@ static object_t *s_obj (const s_fields_t *r, int type)
     object_t *o = store_find ((const char *) name, len);
     if (!o)
         return NULL;
-    if (type == ZMGR_TYPE_LOCK && o->type != ZMGR_TYPE_LOCK && o->type != ZMGR_TYPE_RLOCK)
-        return NULL;
-    if (type && type != ZMGR_TYPE_LOCK && o->type != type)
+    bool fits = type == ZMGR_TYPE_LOCK
+                    ? o->type == ZMGR_TYPE_LOCK || o->type == ZMGR_TYPE_RLOCK
+                : type == ZMGR_TYPE_SEMAPHORE
+                    ? o->type == ZMGR_TYPE_SEMAPHORE || o->type == ZMGR_TYPE_BSEMAPHORE
+                    : !type || o->type == type;
+    if (!fits)
         return NULL;
     /*  Every record naming an object but its creation was one write of
      *  it, as store_effect_obj counted it live (a record that does not
@@ -270,6 +274,72 @@ static int s_apply (const uint8_t *rec, size_t len, void *arg)
             return -1;
         o->version = (uint64_t) a;
         return 0;
+    case EFF_SYNC_INIT: {
+        const uint8_t *lock;
+        size_t llen;
+        if (!(o = s_obj (&r, 0)) || r.n != 3 || s_int (&r, 1, &a)
+            || proto_read_str (r.f[2], &lock, &llen, false) != 0)
+            return -1;
+        switch (o->type) {
+        case ZMGR_TYPE_SEMAPHORE:
+        case ZMGR_TYPE_BSEMAPHORE:
+            if (a < 0)
+                return -1;
+            sema_init (o->impl, a);
+            return 0;
+        case ZMGR_TYPE_BARRIER:
+            if (a < 1)
+                return -1;
+            barrier_set_parties (o->impl, a);
+            return 0;
+        case ZMGR_TYPE_CONDITION:
+            if (llen == 0)
+                return -1;
+            cond_bind (o->impl, (const char *) lock, llen);
+            return 0;
+        default:
+            return -1;
+        }
+    }
+    case EFF_SEM_BASE:
+        if (!(o = s_obj (&r, ZMGR_TYPE_SEMAPHORE)) || r.n != 2 || s_int (&r, 1, &a) || a < 0)
+            return -1;
+        sema_restore (o->impl, a, sema_token (o->impl));
+        return 0;
+    case EFF_SEM_TOKEN: {
+        const uint8_t *cid = NULL;
+        size_t clen = 0;
+        if (!(o = s_obj (&r, ZMGR_TYPE_SEMAPHORE)) || (r.n != 2 && r.n != 3) || s_int (&r, 1, &a)
+            || a < 0 || (r.n == 3 && proto_read_str (r.f[2], &cid, &clen, true) != 0))
+            return -1;
+        sema_restore (o->impl, sema_base (o->impl), (uint64_t) a);
+        /*  Its session is gone with the old broker: the permit is free,
+         *  and its holder will be told. */
+        sema_lose (o->impl, cid, clen, 1);
+        return 0;
+    }
+    case EFF_SEM_GIVE:
+    case EFF_SEM_LOST: {
+        const uint8_t *cid;
+        size_t clen;
+        if (!(o = s_obj (&r, ZMGR_TYPE_SEMAPHORE)) || r.n != 3
+            || proto_read_str (r.f[1], &cid, &clen, true) != 0 || s_int (&r, 2, &a) || a < 0)
+            return -1;
+        sema_lose (o->impl, cid, clen, kind == EFF_SEM_GIVE ? -a : a);
+        return 0;
+    }
+    case EFF_EVENT_SET:
+    case EFF_BARRIER_BROKEN: {
+        bool on;
+        if (!(o = s_obj (&r, kind == EFF_EVENT_SET ? ZMGR_TYPE_EVENT : ZMGR_TYPE_BARRIER))
+            || r.n != 2 || proto_read_bool (r.f[1], &on) != 0)
+            return -1;
+        if (kind == EFF_EVENT_SET)
+            sevent_set (o->impl, on);
+        else
+            barrier_set_broken (o->impl, on);
+        return 0;
+    }
     case EFF_JOB_SUBMIT: {
         int64_t id, prio, tmo, ttl, retries, flags, start;
         if ((r.n != 9 && r.n != 10) || s_int (&r, 0, &id) || s_int (&r, 3, &prio) || s_int (&r, 4, &tmo)
@@ -502,6 +572,73 @@ static void s_snap_object (object_t *o, void *arg)
         }
         break;
     }
+    case ZMGR_TYPE_SEMAPHORE:
+    case ZMGR_TYPE_BSEMAPHORE:
+        /*  Permits held now are not written: their sessions end with
+         *  this broker, so a restart finds them free. */
+        b = store_effect_obj (EFF_SYNC_INIT, o, 2);
+        proto_put_int (b, sema_initial (o->impl));
+        proto_put_cstr (b, "");
+        store_effect_end ();
+        if (sema_base (o->impl) != sema_initial (o->impl)) {
+            b = store_effect_obj (EFF_SEM_BASE, o, 1);
+            proto_put_int (b, sema_base (o->impl));
+            store_effect_end ();
+        }
+        if (sema_token (o->impl)) {
+            b = store_effect_obj (EFF_SEM_TOKEN, o, 1);
+            proto_put_uint (b, sema_token (o->impl));
+            store_effect_end ();
+        }
+        /*  Who holds permits now, and who lost some at a restart and was
+         *  not told yet: either way, told by its next release. */
+        for (size_t i = 0; i < sema_holders (o->impl); i++) {
+            const peer_t *holder = sema_holder (o->impl, i);
+            if (!holder->cid_len)
+                continue;
+            b = store_effect_obj (EFF_SEM_LOST, o, 2);
+            proto_put_bin (b, holder->cid, holder->cid_len);
+            proto_put_uint (b, sema_held_by (o->impl, holder));
+            store_effect_end ();
+        }
+        for (size_t i = 0; i < sema_nlost (o->impl); i++) {
+            const uint8_t *cid;
+            size_t clen;
+            uint32_t n;
+            sema_lost_at (o->impl, i, &cid, &clen, &n);
+            b = store_effect_obj (EFF_SEM_LOST, o, 2);
+            proto_put_bin (b, cid, clen);
+            proto_put_uint (b, n);
+            store_effect_end ();
+        }
+        break;
+    case ZMGR_TYPE_EVENT:
+        if (sevent_is_set (o->impl)) {
+            b = store_effect_obj (EFF_EVENT_SET, o, 1);
+            proto_put_bool (b, true);
+            store_effect_end ();
+        }
+        break;
+    case ZMGR_TYPE_CONDITION: {
+        size_t llen;
+        const char *lock = cond_lock (o->impl, &llen);
+        b = store_effect_obj (EFF_SYNC_INIT, o, 2);
+        proto_put_int (b, 0);
+        proto_put_str (b, lock, llen);
+        store_effect_end ();
+        break;
+    }
+    case ZMGR_TYPE_BARRIER:
+        b = store_effect_obj (EFF_SYNC_INIT, o, 2);
+        proto_put_int (b, barrier_parties (o->impl));
+        proto_put_cstr (b, "");
+        store_effect_end ();
+        if (barrier_broken (o->impl)) {
+            b = store_effect_obj (EFF_BARRIER_BROKEN, o, 1);
+            proto_put_bool (b, true);
+            store_effect_end ();
+        }
+        break;
     default:
         break;
     }

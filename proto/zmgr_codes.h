@@ -44,6 +44,7 @@
     XX (ELOCKLOST, -31, "the lock was freed by a broker restart")            \
     XX (EINDOUBT, -32, "outcome unknown: the request may or may not have run") \
     XX (EMEMLIMIT, -33, "the broker's memory limit is reached: the write was refused") \
+    XX (EBROKEN, -34, "the barrier is broken (BrokenBarrierError)") \
     XX (EVERSION, -39, "the object is not at the version the write was conditional on") \
     XX (ECONDITION, -40, "a condition of the batch does not hold: nothing was applied")
 
@@ -55,7 +56,12 @@
     XX (VALUE, 4, "value")                                                   \
     XX (LOCK, 5, "lock")                                                     \
     XX (RLOCK, 6, "rlock")                                                   \
-    XX (PIPE, 7, "pipe")
+    XX (PIPE, 7, "pipe")                                                     \
+    XX (SEMAPHORE, 8, "semaphore")                                           \
+    XX (BSEMAPHORE, 9, "bsemaphore")                                         \
+    XX (EVENT, 10, "event")                                                  \
+    XX (CONDITION, 11, "condition")                                          \
+    XX (BARRIER, 12, "barrier")
 
 /*  Opcodes: name, value, wire name. Arguments and replies: PROTOCOL.md. */
 #define ZMGR_OP_MAP(XX)                                                      \
@@ -123,6 +129,22 @@
     XX (LOG_LEVEL, 140, "admin.log_level")                                   \
     XX (SHUTDOWN, 141, "admin.shutdown")                                     \
     XX (SAVE, 142, "admin.save")                                             \
+    XX (SEM_ACQUIRE, 150, "semaphore.acquire")                               \
+    XX (SEM_RELEASE, 151, "semaphore.release")                               \
+    XX (SEM_VALUE, 152, "semaphore.value")                                   \
+    XX (EVENT_SET, 155, "event.set")                                         \
+    XX (EVENT_CLEAR, 156, "event.clear")                                     \
+    XX (EVENT_IS_SET, 157, "event.is_set")                                   \
+    XX (EVENT_WAIT, 158, "event.wait")                                       \
+    XX (COND_WAIT, 160, "condition.wait")                                    \
+    XX (COND_NOTIFY, 161, "condition.notify")                                \
+    XX (COND_NOTIFY_ALL, 162, "condition.notify_all")                        \
+    XX (BARRIER_WAIT, 165, "barrier.wait")                                   \
+    XX (BARRIER_ABORT, 166, "barrier.abort")                                 \
+    XX (BARRIER_RESET, 167, "barrier.reset")                                 \
+    XX (BARRIER_N_WAITING, 168, "barrier.n_waiting")                         \
+    XX (BARRIER_PARTIES, 169, "barrier.parties")                             \
+    XX (BARRIER_BROKEN, 170, "barrier.broken") \
     XX (MULTI, 200, "multi")                                                 \
     XX (VERSION, 201, "version")
 

@@ -64,7 +64,7 @@ static run_t *s_cli_v (const char *input, const char *first, va_list ap)
     argv[n] = NULL;
     long long t0 = kit_now_ms ();
     s_run.rc = kit_run (argv, input, s_run.out, sizeof s_run.out, s_run.err,
-                       sizeof s_run.err, RUN_TIMEOUT_MS);
+                        sizeof s_run.err, RUN_TIMEOUT_MS);
     s_run.ms = kit_now_ms () - t0;
     return &s_run;
 }
@@ -550,7 +550,7 @@ static void test_lock_run_forwards_sigterm (void **state)
 }
 
 /*  A broker that goes away while lock run waits: the lock went with the
- *  session, so the command is stopped and zmgr exits 18 (lock lost). */
+ *  session, so the command is stopped and zmgr exits 19 (lock lost). */
 static void test_lock_run_broker_lost (void **state)
 {
     (void)state;
@@ -559,7 +559,7 @@ static void test_lock_run_broker_lost (void **state)
     assert_int_equal (kit_daemon_stop (&s_daemon), 0);
     /* noticed by the next ping, which may wait out the request timeout
      * (5 s) when no broker is there any more */
-    s_wait_bg (10000, 18);
+    s_wait_bg (10000, 19);
     /* teardown expects a broker to stop */
     assert_int_equal (kit_daemon_restart (&s_daemon), 0);
 }
@@ -754,10 +754,12 @@ static void test_map (void **state)
     r = CLI_IN ("", "map", "echo", "-", "--timeout", "20");
     assert_int_equal (r->rc, EX_OK);
     assert_string_equal (r->out, "");
-    /* a failed item: reported with its line, no output line, exit 11 at the end */
+    /* a failed item: reported with its line, an error line in its place,
+     * exit 11 at the end */
     r = CLI_IN ("\"one\"\n\n\"two\"\n", "map", "fail", "--timeout", "20");
     assert_int_equal (r->rc, EX_JOBFAILED);
-    assert_string_equal (r->out, "");
+    assert_string_equal (r->out,
+                         "{\"error\":\"error: one\"}\n{\"error\":\"error: two\"}\n");
     assert_non_null (strstr (r->err, "line 1: error: one"));
     assert_non_null (strstr (r->err, "line 3: error: two"));
     /* broken JSON on a line: nothing is submitted */

@@ -327,7 +327,7 @@ static void test_lock_run_no_overlap (void **state)
 
 /*  `lock run` whose zmgr is SIGSTOPped past the liveness window: its lock
  *  goes to another holder, so once resumed it stops its command (SIGTERM)
- *  and exits 18 rather than let it run on beside the new holder. */
+ *  and exits 19 rather than let it run on beside the new holder. */
 static void test_lock_run_stopped (void **state)
 {
     (void)state;
@@ -354,7 +354,7 @@ static void test_lock_run_stopped (void **state)
     s_acquire (c, "KS", 2, true);
     assert_false (s_gone (sleeper, 0)); /* stopped zmgr: nothing can tell it */
     kill (z, SIGCONT);
-    assert_int_equal (kit_child_wait (z, 5000), 18);
+    assert_int_equal (kit_child_wait (z, 5000), 19);
     assert_true (s_gone (sleeper, 1000));
     zmgr_client_destroy (&c);
 }
@@ -377,7 +377,7 @@ static void test_lock_run_broker_restart (void **state)
     kit_broker_kill (&s_b);
     assert_int_equal (kit_broker_start (&s_b, 10000, true), 0);
     /*  The command ignores SIGTERM: SIGKILL after the grace. */
-    assert_int_equal (kit_child_wait (z, 8000), 18);
+    assert_int_equal (kit_child_wait (z, 8000), 19);
     assert_true (s_gone (sh, 1000));
 }
 
@@ -410,11 +410,11 @@ static void test_if_version (void **state)
     zmgr_client_if_version (c, 2);
     assert_int_equal (zmgr_value_set (c, "cv", v), 0);
     assert_int_equal (s_version (c, "cv"), 3);
-    /*  From the CLI: exit 17. */
+    /*  From the CLI: exit 18. */
     const char *argv[] = {kit_cli_path (), "--if-version", "2", "value",
                           "set",           "cv",           "1", NULL};
     char err[512];
-    assert_int_equal (kit_run (argv, NULL, NULL, 0, err, sizeof err, 10000), 17);
+    assert_int_equal (kit_run (argv, NULL, NULL, 0, err, sizeof err, 10000), 18);
     assert_non_null (strstr (err, "version 3, not 2"));
     argv[2] = "3";
     assert_int_equal (kit_run (argv, NULL, NULL, 0, NULL, 0, 10000), 0);

@@ -256,7 +256,7 @@ static int s_lock_run (cli_t *cli)
 static const cli_option_t s_options[] = {
     {"--on-lost", "MODE",
      "when the lock is lost while CMD runs: kill (default: SIGTERM, "
-     "then SIGKILL after the grace) or ignore (CMD goes on); exit 18"},
+     "then SIGKILL after the grace) or ignore (CMD goes on); exit 19"},
     {"--grace", "S", "seconds from SIGTERM to SIGKILL when the lock is lost (default 5)"},
 };
 
@@ -265,7 +265,7 @@ static const command_t s_commands[] = {
      "NAME " WAIT_SYN " [--rlock] [--on-lost kill|ignore] [--grace S] [--] CMD [ARGS...]",
      "Acquire the lock, run CMD (no shell) holding it, release it and exit with CMD's "
      "exit code, like flock(1). CMD gets the fencing token in ZMGR_LOCK_TOKEN, runs in "
-     "its own process group and dies with zmgr; a lost lock stops it (exit 18).",
+     "its own process group and dies with zmgr; a lost lock stops it (exit 19).",
      "--on-lost --grace", NULL},
 };
 

@@ -173,11 +173,11 @@ static const command_t s_commands[] = {
      "args...] (op as \"value.add\"), or {\"if\": [conditions], \"ops\": [...]} with "
      "conditions [\"version\", NAME, V], [\"value\", NAME, VALUE] or [\"held\", LOCK, "
      "TOKEN]. Nothing is applied unless every condition holds and every operation can "
-     "run (exit 17 for a condition); prints the list of results.",
+     "run (exit 18 for a condition); prints the list of results.",
      NULL, NULL},
     {NULL, "version-of", "N", 0, 0, s_object_version, "NAME",
      "Print the object's version (0 if it does not exist): each write raises it by one. "
-     "Any write takes --if-version V to run only at that version (exit 17 otherwise)."},
+     "Any write takes --if-version V to run only at that version (exit 18 otherwise)."},
 };
 
 const cli_table_t cli_multi_table = {s_commands, CLI_COUNT (s_commands), NULL, 0};
