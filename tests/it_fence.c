@@ -422,6 +422,48 @@ static void test_if_version (void **state)
     zmgr_client_destroy (&c);
 }
 
+/*  zmgr multi from stdin: op names, the {"if", "ops"} form, results in
+ *  order, a failed condition (exit 18) and a bad batch (exit 2) change
+ *  nothing; zmgr version-of follows. */
+static void test_cli_multi (void **state)
+{
+    (void)state;
+    const char *multi[] = {kit_cli_path (), "multi", NULL};
+    const char *ver[] = {kit_cli_path (), "version-of", "ma", NULL};
+    char out[512], err[512];
+    assert_int_equal (kit_run (multi,
+                               "[[\"value.set\", \"ma\", 5], [\"list.append\", "
+                               "\"ml\", \"x\"], [82, \"mb\", 2]]",
+                               out, sizeof out, err, sizeof err, 10000),
+                      0);
+    assert_string_equal (out, "[null,1,2]\n");
+    assert_int_equal (kit_run (ver, NULL, out, sizeof out, NULL, 0, 10000), 0);
+    assert_string_equal (out, "1\n");
+    assert_int_equal (kit_run (multi,
+                               "{\"if\": [[\"version\", \"ma\", 0]], \"ops\": "
+                               "[[\"value.set\", \"ma\", 6]]}",
+                               out, sizeof out, err, sizeof err, 10000),
+                      18);
+    assert_non_null (strstr (err, "version 1, not 0"));
+    assert_int_equal (kit_run (multi,
+                               "{\"if\": [[\"value\", \"ma\", 5]], \"ops\": "
+                               "[[\"value.add\", \"ma\", 1], [\"value.get\", \"mb\"]]}",
+                               out, sizeof out, err, sizeof err, 10000),
+                      0);
+    assert_string_equal (out, "[6,2]\n");
+    assert_int_equal (kit_run (multi, "[[\"value.sett\", \"ma\", 1]]", out, sizeof out,
+                               err, sizeof err, 10000),
+                      2);
+    assert_non_null (strstr (err, "unknown op 'value.sett'"));
+    assert_int_equal (kit_run (multi,
+                               "[[\"value.set\", \"ma\", 1], [\"value.add\", "
+                               "\"ml\", 1]]",
+                               out, sizeof out, err, sizeof err, 10000),
+                      8); /* ml is a list: nothing applied */
+    assert_int_equal (kit_run (ver, NULL, out, sizeof out, NULL, 0, 10000), 0);
+    assert_string_equal (out, "2\n");
+}
+
 /* ---- 4 writers, conditional transfers ------------------------------------ */
 
 #define S_TRANSFERS 25 /* per writer */
@@ -637,11 +679,17 @@ int main (void)
         cmocka_set_test_filter (getenv ("ZMGR_TEST_ONLY"));
 #define T(fn) cmocka_unit_test_setup_teardown (fn, s_setup, s_teardown)
     const struct CMUnitTest tests[] = {
-        T (test_tokens_across_restarts),  T (test_owner_died),
-        T (test_lock_run_dies_with_zmgr), T (test_lock_run_no_overlap),
-        T (test_lock_run_stopped),        T (test_lock_run_broker_restart),
-        T (test_lock_run_token),          T (test_if_version),
-        T (test_multi_transfers),         T (test_sigstop_27_increments),
+        T (test_tokens_across_restarts),
+        T (test_owner_died),
+        T (test_lock_run_dies_with_zmgr),
+        T (test_lock_run_no_overlap),
+        T (test_lock_run_stopped),
+        T (test_lock_run_broker_restart),
+        T (test_lock_run_token),
+        T (test_if_version),
+        T (test_cli_multi),
+        T (test_multi_transfers),
+        T (test_sigstop_27_increments),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
