@@ -165,6 +165,9 @@ int admin_cmd_create (cmd_ctx_t *ctx)
     if (type >= ZMGR_TYPE_SEMAPHORE && type <= ZMGR_TYPE_BARRIER)
         return cmd_error (ctx, ZMGR_EINVAL, "create: a %s is made by its first use, which "
                           "gives its settings (PROTOCOL.md)", proto_typename (type));
+    if (type == ZMGR_TYPE_ARRAY)
+        return cmd_error (ctx, ZMGR_EINVAL, "create: an array is made by array.create, with "
+                          "its typecode and length");
     proto_slice_t maxsize = { NULL, 0 };
     if (ctx->req->nargs >= 2 && !proto_is_nil (ctx->req->args[1])) {
         size_t n;

@@ -84,6 +84,14 @@ int value_cmd_get (cmd_ctx_t *), value_cmd_set (cmd_ctx_t *),
 int lock_cmd_acquire (cmd_ctx_t *), lock_cmd_release (cmd_ctx_t *),
     lock_cmd_locked (cmd_ctx_t *);
 int pipe_cmd_send (cmd_ctx_t *), pipe_cmd_recv (cmd_ctx_t *);
+int ns_cmd_get (cmd_ctx_t *), ns_cmd_set (cmd_ctx_t *), ns_cmd_delete (cmd_ctx_t *),
+    ns_cmd_list (cmd_ctx_t *);
+int array_cmd_create (cmd_ctx_t *), array_cmd_get (cmd_ctx_t *), array_cmd_set (cmd_ctx_t *),
+    array_cmd_slice (cmd_ctx_t *), array_cmd_len (cmd_ctx_t *), array_cmd_add (cmd_ctx_t *),
+    array_cmd_info (cmd_ctx_t *);
+int path_cmd_dict_set (cmd_ctx_t *), path_cmd_dict_append (cmd_ctx_t *),
+    path_cmd_dict_add (cmd_ctx_t *), path_cmd_list_set (cmd_ctx_t *),
+    path_cmd_list_append (cmd_ctx_t *), path_cmd_list_add (cmd_ctx_t *);
 int admin_cmd_hello (cmd_ctx_t *), admin_cmd_ping (cmd_ctx_t *),
     admin_cmd_bye (cmd_ctx_t *), admin_cmd_type (cmd_ctx_t *),
     admin_cmd_exists (cmd_ctx_t *), admin_cmd_delete (cmd_ctx_t *),

@@ -78,6 +78,8 @@ typedef struct {
 #define T_COND ZMGR_TYPE_CONDITION
 #define T_BARRIER ZMGR_TYPE_BARRIER
 #define P CMD_PARKS
+#define T_NS ZMGR_TYPE_NAMESPACE
+#define T_ARRAY ZMGR_TYPE_ARRAY
 #define N CMD_NAME
 #define C (CMD_NAME | CMD_CREATE)
 #define W CMD_WRITE
@@ -175,11 +177,32 @@ static const command_t s_commands[] = {
     { ZMGR_OP_BARRIER_PARTIES, sync_cmd_barrier_parties, 0, 0, T_BARRIER, N },
     { ZMGR_OP_BARRIER_BROKEN, sync_cmd_barrier_broken, 0, 0, T_BARRIER, N },
 
+    { ZMGR_OP_NS_GET, ns_cmd_get, 1, 1, T_NS, N },
+    { ZMGR_OP_NS_SET, ns_cmd_set, 2, 2, T_NS, C | W | G },
+    { ZMGR_OP_NS_DELETE, ns_cmd_delete, 1, 1, T_NS, N | W },
+    { ZMGR_OP_NS_LIST, ns_cmd_list, 0, 0, T_NS, N },
+
+    /*  array.create makes its object itself: it needs the typecode. */
+    { ZMGR_OP_ARRAY_CREATE, array_cmd_create, 2, 2, T_ARRAY, N | W | G | CMD_SOFT },
+    { ZMGR_OP_ARRAY_GET, array_cmd_get, 1, 1, T_ARRAY, N },
+    { ZMGR_OP_ARRAY_SET, array_cmd_set, 2, 2, T_ARRAY, N | W },
+    { ZMGR_OP_ARRAY_SLICE, array_cmd_slice, 0, 3, T_ARRAY, N },
+    { ZMGR_OP_ARRAY_LEN, array_cmd_len, 0, 0, T_ARRAY, N },
+    { ZMGR_OP_ARRAY_ADD, array_cmd_add, 2, 2, T_ARRAY, N | W | R },
+    { ZMGR_OP_ARRAY_INFO, array_cmd_info, 0, 0, T_ARRAY, N },
+
+    { ZMGR_OP_DICT_SET_PATH, path_cmd_dict_set, 2, 2, T_DICT, C | W | G },
+    { ZMGR_OP_DICT_APPEND_PATH, path_cmd_dict_append, 2, 2, T_DICT, N | W | G },
+    { ZMGR_OP_DICT_ADD_PATH, path_cmd_dict_add, 2, 2, T_DICT, C | W | G | R },
+    { ZMGR_OP_LIST_SET_PATH, path_cmd_list_set, 2, 2, T_LIST, N | W | G },
+    { ZMGR_OP_LIST_APPEND_PATH, path_cmd_list_append, 2, 2, T_LIST, N | W | G },
+    { ZMGR_OP_LIST_ADD_PATH, path_cmd_list_add, 2, 2, T_LIST, N | W | G | R },
+
     { ZMGR_OP_MULTI, multi_cmd_multi, 2, 2, 0, W | G | R },
     { ZMGR_OP_VERSION, multi_cmd_version, 0, 0, 0, N },
 };
 
-#define S_MAX_OP 256
+#define S_MAX_OP 256   /* above every opcode in zmgr_codes.h */
 static const command_t *s_by_op[S_MAX_OP];   /* table indexed by opcode */
 static proto_buf_t s_out;                      /* reply being built */
 static msgpack_sbuffer s_canon[PROTO_MAX_ARGS]; /* re-packed arguments */

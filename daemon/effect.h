@@ -48,6 +48,11 @@ enum {
     EFF_BARRIER_BROKEN = 44, /* name, bool: the barrier's broken state */
     EFF_SEM_GIVE = 45,   /* name, client id, n: that client gave back n permits */
     EFF_SEM_LOST = 46,   /* name, client id, n: n permits that client held (snapshots) */
+    /*  A namespace's attributes are recorded as a dict's keys are: with
+        EFF_DICT_SET, EFF_DICT_DEL and EFF_DICT_UPDATE naming it. */
+    EFF_ARRAY_INIT = 50, /* name, typecode (str), length: all items zero */
+    EFF_ARRAY_SET = 51,  /* name, index, number (as stored) */
+    EFF_ARRAY_FILL = 52, /* name, first index, array of numbers */
     EFF_LOCK_TOKEN = 60, /* name, fencing token, owner died: a lock's (snapshots) */
     EFF_VERSION = 61,    /* name, version: an object's, after its other records
                             (snapshots); every other record naming an object

@@ -10,6 +10,7 @@ static void s_dict_destroy (object_t *o) { dict_free (o->impl); }
 static void s_queue_destroy (object_t *o) { queue_free (o->impl); }
 static void s_value_destroy (object_t *o) { value_free (o->impl); }
 static void s_pipe_destroy (object_t *o) { pipe_free (o->impl); }
+static void s_array_destroy (object_t *o) { array_free (o->impl); }
 
 static void s_lock_destroy (object_t *o)
 {
@@ -42,6 +43,8 @@ static const object_ops_t s_ops[] = {
     [ZMGR_TYPE_SEMAPHORE] = { s_sema_destroy }, [ZMGR_TYPE_BSEMAPHORE] = { s_sema_destroy },
     [ZMGR_TYPE_EVENT] = { s_event_destroy },    [ZMGR_TYPE_CONDITION] = { s_cond_destroy },
     [ZMGR_TYPE_BARRIER] = { s_barrier_destroy },
+    /*  A namespace is a dict whose keys are attribute names. */
+    [ZMGR_TYPE_NAMESPACE] = { s_dict_destroy }, [ZMGR_TYPE_ARRAY] = { s_array_destroy },
 };
 
 object_t *object_new (const char *name, size_t len, int type, size_t limit, int *status)
@@ -49,7 +52,9 @@ object_t *object_new (const char *name, size_t len, int type, size_t limit, int 
     void *impl;
     switch (type) {
     case ZMGR_TYPE_LIST: impl = list_new (); break;
-    case ZMGR_TYPE_DICT: impl = dict_new (); break;
+    case ZMGR_TYPE_DICT:
+    case ZMGR_TYPE_NAMESPACE: impl = dict_new (); break;
+    case ZMGR_TYPE_ARRAY: impl = array_new (); break;
     case ZMGR_TYPE_QUEUE: impl = queue_new (); break;
     case ZMGR_TYPE_VALUE: impl = value_new (); break;
     case ZMGR_TYPE_LOCK:

@@ -72,6 +72,8 @@ static object_t *s_obj (const s_fields_t *r, int type)
                     ? o->type == ZMGR_TYPE_LOCK || o->type == ZMGR_TYPE_RLOCK
                 : type == ZMGR_TYPE_SEMAPHORE
                     ? o->type == ZMGR_TYPE_SEMAPHORE || o->type == ZMGR_TYPE_BSEMAPHORE
+                : type == ZMGR_TYPE_DICT   /* a namespace's attributes are a dict's keys */
+                    ? o->type == ZMGR_TYPE_DICT || o->type == ZMGR_TYPE_NAMESPACE
                     : !type || o->type == type;
     if (!fits)
         return NULL;
@@ -165,7 +167,7 @@ static int s_apply (const uint8_t *rec, size_t len, void *arg)
             return -1;
         if (o->type == ZMGR_TYPE_LIST)
             list_clear (o->impl);
-        else if (o->type == ZMGR_TYPE_DICT)
+        else if (o->type == ZMGR_TYPE_DICT || o->type == ZMGR_TYPE_NAMESPACE)
             dict_clear (o->impl);
         else
             return -1;
@@ -189,6 +191,32 @@ static int s_apply (const uint8_t *rec, size_t len, void *arg)
             proto_next (&m, &val);
             dict_set (o->impl, key, val);
         }
+        return 0;
+    }
+    case EFF_ARRAY_INIT: {
+        const uint8_t *tc;
+        size_t tclen;
+        if (!(o = s_obj (&r, ZMGR_TYPE_ARRAY)) || r.n != 3
+            || proto_read_str (r.f[1], &tc, &tclen, false) != 0 || tclen != 1
+            || s_int (&r, 2, &a) || a < 0 || (uint64_t) a > g_cfg.max_items)
+            return -1;
+        return array_init (o->impl, (char) tc[0], (size_t) a) == 0 ? 0 : -1;
+    }
+    case EFF_ARRAY_SET:
+        if (!(o = s_obj (&r, ZMGR_TYPE_ARRAY)) || r.n != 3 || s_int (&r, 1, &a) || a < 0
+            || (size_t) a >= array_len (o->impl))
+            return -1;
+        return array_set (o->impl, (size_t) a, r.f[2]) == 0 ? 0 : -1;
+    case EFF_ARRAY_FILL: {
+        size_t n;
+        proto_slice_t items, v;
+        if (!(o = s_obj (&r, ZMGR_TYPE_ARRAY)) || r.n != 3 || s_int (&r, 1, &a) || a < 0
+            || proto_read_array (r.f[2], &n, &items) != 0 || (size_t) a > array_len (o->impl)
+            || n > array_len (o->impl) - (size_t) a)
+            return -1;
+        for (size_t i = 0; i < n; i++)
+            if (proto_next (&items, &v) != 0 || array_set (o->impl, (size_t) a + i, v) != 0)
+                return -1;
         return 0;
     }
     case EFF_VALUE_SET:
@@ -493,7 +521,8 @@ static void s_snap_object (object_t *o, void *arg)
         }
         break;
     }
-    case ZMGR_TYPE_DICT: {
+    case ZMGR_TYPE_DICT:
+    case ZMGR_TYPE_NAMESPACE: {
         size_t left = dict_len (o->impl), pos = 0;
         proto_slice_t k, v;
         while (left > 0) {
@@ -506,6 +535,24 @@ static void s_snap_object (object_t *o, void *arg)
             }
             store_effect_end ();
             left -= n;
+        }
+        break;
+    }
+    case ZMGR_TYPE_ARRAY: {
+        char tc = array_typecode (o->impl);
+        size_t len = array_len (o->impl);
+        b = store_effect_obj (EFF_ARRAY_INIT, o, 2);
+        proto_put_str (b, &tc, 1);
+        proto_put_uint (b, len);
+        store_effect_end ();
+        for (size_t i = 0; i < len; i += S_BATCH) {
+            size_t n = len - i < S_BATCH ? len - i : S_BATCH;
+            b = store_effect_obj (EFF_ARRAY_FILL, o, 2);
+            proto_put_uint (b, i);
+            proto_put_array (b, n);
+            for (size_t j = i; j < i + n; j++)
+                array_put (o->impl, j, b);
+            store_effect_end ();
         }
         break;
     }

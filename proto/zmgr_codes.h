@@ -61,7 +61,9 @@
     XX (BSEMAPHORE, 9, "bsemaphore")                                         \
     XX (EVENT, 10, "event")                                                  \
     XX (CONDITION, 11, "condition")                                          \
-    XX (BARRIER, 12, "barrier")
+    XX (BARRIER, 12, "barrier")                                              \
+    XX (NAMESPACE, 13, "namespace")                                          \
+    XX (ARRAY, 14, "array")
 
 /*  Opcodes: name, value, wire name. Arguments and replies: PROTOCOL.md. */
 #define ZMGR_OP_MAP(XX)                                                      \
@@ -144,7 +146,24 @@
     XX (BARRIER_RESET, 167, "barrier.reset")                                 \
     XX (BARRIER_N_WAITING, 168, "barrier.n_waiting")                         \
     XX (BARRIER_PARTIES, 169, "barrier.parties")                             \
-    XX (BARRIER_BROKEN, 170, "barrier.broken") \
+    XX (BARRIER_BROKEN, 170, "barrier.broken")                               \
+    XX (NS_GET, 180, "namespace.get")                                        \
+    XX (NS_SET, 181, "namespace.set")                                        \
+    XX (NS_DELETE, 182, "namespace.delete")                                  \
+    XX (NS_LIST, 183, "namespace.list")                                      \
+    XX (ARRAY_CREATE, 186, "array.create")                                   \
+    XX (ARRAY_GET, 187, "array.get")                                         \
+    XX (ARRAY_SET, 188, "array.set")                                         \
+    XX (ARRAY_SLICE, 189, "array.slice")                                     \
+    XX (ARRAY_LEN, 190, "array.len")                                         \
+    XX (ARRAY_ADD, 191, "array.add")                                         \
+    XX (ARRAY_INFO, 192, "array.info")                                       \
+    XX (DICT_SET_PATH, 193, "dict.set_path")                                 \
+    XX (DICT_APPEND_PATH, 194, "dict.append_path")                           \
+    XX (DICT_ADD_PATH, 195, "dict.add_path")                                 \
+    XX (LIST_SET_PATH, 196, "list.set_path")                                 \
+    XX (LIST_APPEND_PATH, 197, "list.append_path")                           \
+    XX (LIST_ADD_PATH, 198, "list.add_path") \
     XX (MULTI, 200, "multi")                                                 \
     XX (VERSION, 201, "version")
 

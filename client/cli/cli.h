@@ -220,10 +220,11 @@ __attribute__ ((format (printf, 2, 3))) int cli_usage (cli_t *cli, const char *f
 /*  help.c: a usage error at the TYPE level: op missing (NULL) or unknown. */
 int cli_usage_type (const char *type, const char *op);
 
-/*  The tables (objects_cmd.c, lockrun_cmd.c, sync_cmd.c, jobs_cmd.c,
- *  admin_cmd.c, multi_cmd.c). */
+/*  The tables (objects_cmd.c, lockrun_cmd.c, sync_cmd.c, array_cmd.c:
+ *  arrays, namespaces and path ops, jobs_cmd.c, admin_cmd.c, multi_cmd.c:
+ *  batches and versions). */
 extern const cli_table_t cli_object_table, cli_lockrun_table, cli_sync_table,
-    cli_jobs_table, cli_admin_table, cli_multi_table;
+    cli_array_table, cli_jobs_table, cli_admin_table, cli_multi_table;
 
 /*  jobs_cmd.c: submit, result, status, cancel, map, jobs, workers, run. */
 int jobs_cmd_submit (cli_t *cli);

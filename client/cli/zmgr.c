@@ -178,7 +178,7 @@ static const cli_table_t s_core_table = {s_core_commands, CLI_COUNT (s_core_comm
 
 /*  Every group of commands; help lists types and commands in this order. */
 const cli_table_t *const cli_tables[] = {
-    &cli_object_table, &cli_lockrun_table, &cli_sync_table,
+    &cli_object_table, &cli_lockrun_table, &cli_sync_table, &cli_array_table,
     &s_core_table,     &cli_jobs_table,    &cli_admin_table,
     &cli_multi_table,
 };

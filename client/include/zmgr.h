@@ -1,8 +1,8 @@
 /*  client/include/zmgr.h - libzmgr, the C client library of zmgr
  *  Reaches a zmgrd broker over ZeroMQ and operates on its named shared
  *  objects: list, dict, queue, value, lock/rlock, pipe, semaphore, event,
- *  condition and barrier. The wire format is proto/PROTOCOL.md; opcodes
- *  and error codes are in zmgr_codes.h.
+ *  condition, barrier, namespace and array. The wire format is
+ *  proto/PROTOCOL.md; opcodes and error codes are in zmgr_codes.h.
  *
  *  Conventions (they hold for every call below):
  *  - Calls return 0 or a negative ZMGR_E* code (zmgr_codes.h);
@@ -587,6 +587,91 @@ ZMGR_EXPORT int zmgr_pipe_send (zmgr_client_t *self, const char *name,
 /*  ZMGR_ETIMEOUT when nothing came within timeout_ms. */
 ZMGR_EXPORT int zmgr_pipe_recv (zmgr_client_t *self, const char *name,
                                 int end, int timeout_ms, zmgr_value_t **item);
+
+/* ---- namespace ----------------------------------------------------------- */
+
+/*  Python's Namespace from a Manager: a record of attributes, each a
+ *  non-empty UTF-8 name and a value. set creates the namespace on first
+ *  use; get and delete of a missing attribute are ZMGR_EKEY (Python's
+ *  AttributeError), whose message names it. */
+ZMGR_EXPORT int zmgr_namespace_get (zmgr_client_t *self, const char *name,
+                                    const char *attr, zmgr_value_t **val);
+ZMGR_EXPORT int zmgr_namespace_set (zmgr_client_t *self, const char *name,
+                                    const char *attr, const zmgr_value_t *val);
+ZMGR_EXPORT int zmgr_namespace_delete (zmgr_client_t *self, const char *name,
+                                       const char *attr);
+/*  Every attribute as a map of name to value, in the order first set. */
+ZMGR_EXPORT int zmgr_namespace_list (zmgr_client_t *self, const char *name,
+                                     zmgr_value_t **attrs);
+
+/* ---- array --------------------------------------------------------------- */
+
+/*  Python's Array: a fixed number of numbers of one typecode, 'i' (int32),
+ *  'l' and 'q' (int64), 'd' (double) or 'f' (float, rounded to float
+ *  precision). Made once by create, with length zeros, or by create_from
+ *  with an array value of numbers; creating it again with the same
+ *  typecode and length does nothing, with others is ZMGR_EEXISTS. A value
+ *  out of the typecode's range is ZMGR_EOVERFLOW, a non-number (or a
+ *  float for an integer typecode) ZMGR_ETYPE, an index past either end
+ *  ZMGR_EINDEX (negative indexes count from the end). */
+ZMGR_EXPORT int zmgr_array_create (zmgr_client_t *self, const char *name,
+                                   char typecode, int64_t length);
+ZMGR_EXPORT int zmgr_array_create_from (zmgr_client_t *self, const char *name,
+                                        char typecode, const zmgr_value_t *items);
+/*  The item: an int, or a double for 'd' and 'f'. */
+ZMGR_EXPORT int zmgr_array_get (zmgr_client_t *self, const char *name,
+                                int64_t index, zmgr_value_t **item);
+ZMGR_EXPORT int zmgr_array_set (zmgr_client_t *self, const char *name,
+                                int64_t index, const zmgr_value_t *item);
+/*  Atomic a[index] += delta; *result gets the new value. Nothing changes
+ *  when the sum is out of range. */
+ZMGR_EXPORT int zmgr_array_add (zmgr_client_t *self, const char *name,
+                                int64_t index, const zmgr_value_t *delta,
+                                zmgr_value_t **result);
+ZMGR_EXPORT int zmgr_array_add_int (zmgr_client_t *self, const char *name,
+                                    int64_t index, int64_t delta, int64_t *result);
+/*  a[start:stop:step] by Python's rules, as an array value; a bound given
+ *  as ZMGR_SLICE_NONE is left out (a[::-1] is NONE, NONE, -1). A step of
+ *  0 is ZMGR_EVALUE. */
+#define ZMGR_SLICE_NONE INT64_MIN
+ZMGR_EXPORT int zmgr_array_slice (zmgr_client_t *self, const char *name,
+                                  int64_t start, int64_t stop, int64_t step,
+                                  zmgr_value_t **items);
+ZMGR_EXPORT int zmgr_array_len (zmgr_client_t *self, const char *name,
+                                int64_t *len);
+ZMGR_EXPORT int zmgr_array_info (zmgr_client_t *self, const char *name,
+                                 char *typecode, int64_t *len);
+
+/* ---- path ops ---------------------------------------------------------------- */
+
+/*  One atomic update of a value nested in a dict's or a list's element:
+ *  path is an array value whose first element is the dict's key (or the
+ *  list's index) and whose others index maps by key and lists by integer
+ *  (negative from the end): ["a", "b", 0] is d["a"]["b"][0]. A missing
+ *  key on the way is ZMGR_EKEY, a step into a non-container ZMGR_ETYPE,
+ *  an index past an end ZMGR_EINDEX. set_path and add_path create a
+ *  missing key at the last level (add_path from 0); append_path never
+ *  does. The new element must stay within the broker's max_depth
+ *  (ZMGR_ETOODEEP) and max_msg (ZMGR_ETOOBIG). The dict calls create the
+ *  dict when the path is one key long. */
+ZMGR_EXPORT int zmgr_dict_set_path (zmgr_client_t *self, const char *name,
+                                    const zmgr_value_t *path, const zmgr_value_t *val);
+/*  Appends item to the list at path; *len gets that list's new length. */
+ZMGR_EXPORT int zmgr_dict_append_path (zmgr_client_t *self, const char *name,
+                                       const zmgr_value_t *path,
+                                       const zmgr_value_t *item, int64_t *len);
+/*  Adds the number delta to the number at path; *result gets the sum. */
+ZMGR_EXPORT int zmgr_dict_add_path (zmgr_client_t *self, const char *name,
+                                    const zmgr_value_t *path,
+                                    const zmgr_value_t *delta, zmgr_value_t **result);
+ZMGR_EXPORT int zmgr_list_set_path (zmgr_client_t *self, const char *name,
+                                    const zmgr_value_t *path, const zmgr_value_t *val);
+ZMGR_EXPORT int zmgr_list_append_path (zmgr_client_t *self, const char *name,
+                                       const zmgr_value_t *path,
+                                       const zmgr_value_t *item, int64_t *len);
+ZMGR_EXPORT int zmgr_list_add_path (zmgr_client_t *self, const char *name,
+                                    const zmgr_value_t *path,
+                                    const zmgr_value_t *delta, zmgr_value_t **result);
 
 /* ---- jobs ---------------------------------------------------------------- */
 
