@@ -72,7 +72,7 @@ int admin_cmd_hello (cmd_ctx_t *ctx)
     if (version > ZMGR_PROTOCOL_VERSION)
         version = ZMGR_PROTOCOL_VERSION;
     proto_buf_t *b = ctx->out;
-    proto_put_map (b, 10);
+    proto_put_map (b, 11);
     s_put_kv_uint (b, "version", (uint64_t) version);
     /*  Requests a batch may hold (PROTOCOL.md section 2). */
     s_put_kv_uint (b, "batch", PROTO_MAX_BATCH);
@@ -82,6 +82,9 @@ int admin_cmd_hello (cmd_ctx_t *ctx)
     proto_put_cstr (b, "zmgrd 0.1.0");
     s_put_kv_uint (b, "session", ctx->peer->session);
     s_put_kv_uint (b, "heartbeat_ms", (uint64_t) g_cfg.heartbeat_ms);
+    /*  Missed heartbeats that end a session: a holder of locks can tell
+     *  when it must count them as lost (zmgr lock run). */
+    s_put_kv_uint (b, "liveness", (uint64_t) g_cfg.liveness);
     s_put_kv_uint (b, "max_msg", g_cfg.max_msg);
     s_put_kv_uint (b, "max_depth", (uint64_t) g_cfg.max_depth);
     s_put_kv_uint (b, "max_pending", g_cfg.max_pending);

@@ -109,6 +109,15 @@ int watch_cmd_watch (cmd_ctx_t *), watch_cmd_unwatch (cmd_ctx_t *),
 /*  A worker said hello: options is its hello options map. */
 int jobs_cmd_worker_hello (cmd_ctx_t *ctx, proto_slice_t options);
 
+/*  multi (atomic batches) and version: multi_cmd.c. */
+int multi_cmd_multi (cmd_ctx_t *), multi_cmd_version (cmd_ctx_t *);
+/*  What the command table says of op (commands.c), for multi's
+ *  operations: false when op has no entry. */
+bool commands_info (uint32_t op, cmd_fn *fn, unsigned *min_args, unsigned *max_args,
+                    int *type, bool *write, bool *create, bool *reads);
+
+/*  The reply of a lock grant: {"token": token, "owner_died": owner_died}. */
+void lock_cmd_put_grant (proto_buf_t *out, uint64_t token, bool owner_died);
 /*  A lock's owner session ended: the lock passes to its next waiter. */
 void lock_cmd_owner_gone (peer_t *peer, object_t *lock);
 /*  A condition's wait: peer (the owner) lets go of lock whatever its

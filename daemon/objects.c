@@ -88,5 +88,5 @@ void object_remove (object_t *obj)
 
 uint64_t obj_version (const object_t *obj)
 {
-    return obj->changes;
+    return obj->version;
 }

@@ -5,6 +5,7 @@
  *  loop once per turn), a snapshot file in the snapshot child, or nowhere
  *  (in memory, and while recovery replays). */
 #include "store.h"
+#include "effect.h"
 #include "log.h"
 #include "util.h"
 #include "wal.h"
@@ -161,6 +162,11 @@ proto_buf_t *store_effect (int kind, size_t nfields)
 
 proto_buf_t *store_effect_obj (int kind, const object_t *obj, size_t nfields)
 {
+    /*  A snapshot's records describe the state, they do not change it.
+     *  obj is const for its callers' sake (they record, they do not
+     *  change the object); the version is the store's own count. */
+    if (kind != EFF_CREATE && s_sink != STORE_SINK_SNAPSHOT)
+        ((object_t *) obj)->version++;
     proto_buf_t *b = store_effect (kind, nfields + 1);
     if (b)
         proto_put_str (b, obj->name, obj->name_len);

@@ -41,7 +41,7 @@ struct object {
     wlist_t waits[OBJECT_WAITS]; /* parked requests on it, by the type's use */
     uint64_t creator;         /* session that created it */
     char creator_key[41];     /* CURVE key of its creator, "" when local */
-    uint64_t changes;         /* successful writes: its version for watch (objects.h) */
+    uint64_t version;         /* effects recorded on it since its creation */
     int64_t expire_at;        /* wall ms at which it is deleted (ttl.c), 0: never */
     heap_node_t ttl_node;     /* its place in ttl.c's heap while expire_at is set */
     size_t eph_slot;          /* 1 + its index in ttl.c's ephemeral table, 0: not ephemeral */
@@ -72,7 +72,10 @@ void store_shutdown (void);
  *  calls store_effect_end. */
 proto_buf_t *store_effect (int kind, size_t nfields);
 /*  As store_effect, with obj's name as the first field (nfields counts
- *  the fields after it). */
+ *  the fields after it). Every such effect but its creation is a write
+ *  of obj, which raises obj->version by one, recorded or not (recovery
+ *  counts the records it replays the same way; snapshots write the
+ *  version itself, EFF_VERSION, after an object's other records). */
 proto_buf_t *store_effect_obj (int kind, const object_t *obj, size_t nfields);
 void store_effect_end (void);
 /*  True when effects are recorded (a data dir, or a snapshot being

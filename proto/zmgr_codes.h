@@ -44,7 +44,9 @@
     XX (ELOCKLOST, -31, "the lock was freed by a broker restart")            \
     XX (EINDOUBT, -32, "outcome unknown: the request may or may not have run") \
     XX (EMEMLIMIT, -33, "the broker's memory limit is reached: the write was refused") \
-    XX (EBROKEN, -34, "the barrier is broken (BrokenBarrierError)")
+    XX (EBROKEN, -34, "the barrier is broken (BrokenBarrierError)") \
+    XX (EVERSION, -39, "the object is not at the version the write was conditional on") \
+    XX (ECONDITION, -40, "a condition of the batch does not hold: nothing was applied")
 
 /*  Object types as they appear on the wire (TYPE replies, CREATE). */
 #define ZMGR_TYPE_MAP(XX)                                                    \
@@ -164,6 +166,8 @@
     XX (LIST_SET_PATH, 196, "list.set_path")                                 \
     XX (LIST_APPEND_PATH, 197, "list.append_path")                           \
     XX (LIST_ADD_PATH, 198, "list.add_path")                                 \
+    XX (MULTI, 200, "multi")                                                 \
+    XX (VERSION, 201, "version")                                             \
     XX (WATCH, 210, "watch")                                                 \
     XX (UNWATCH, 211, "unwatch")                                             \
     XX (WATCH_ACK, 212, "watch.ack")                                         \
@@ -197,5 +201,11 @@ typedef enum { ZMGR_NOTICE_NONE = 0, ZMGR_NOTICE_MAP (ZMGR_XX_ENUM_NOTICE) } zmg
  *  clock time (ms since the epoch, the broker's clock) after which the
  *  broker must not start it (PROTOCOL.md section 3b). */
 #define ZMGR_OP_DEADLINE 0x4000
+
+/*  An opcode with this bit set carries one more argument, after its own
+ *  and before a deadline: the version (PROTOCOL.md, "versions") its
+ *  object must be at for the write to run; 0: the object must not
+ *  exist. Otherwise it fails with ZMGR_EVERSION and changes nothing. */
+#define ZMGR_OP_IFVERSION 0x2000
 
 #endif

@@ -262,6 +262,22 @@ ZMGR_EXPORT const char *zmgr_client_errmsg (zmgr_client_t *self);
 ZMGR_EXPORT const char *zmgr_client_endpoint (zmgr_client_t *self);
 /*  Round trip to the broker; *rtt_us (may be NULL) gets its duration. */
 ZMGR_EXPORT int zmgr_ping (zmgr_client_t *self, int64_t *rtt_us);
+/*  Sessions this handle has opened with the broker (1 after connecting).
+ *  libzmgr opens a new one by itself when the broker lost the old one (it
+ *  restarted, or ended it after missed heartbeats) and resends the call
+ *  in flight; every lock the old session held is gone. A holder of locks
+ *  compares this count with the one at its acquire to know. */
+ZMGR_EXPORT uint64_t zmgr_client_sessions (const zmgr_client_t *self);
+/*  How long the broker waits for a silent peer before it ends its session
+ *  (heartbeat_ms x liveness, from its hello; 0 before one). Unreachable
+ *  for longer, a holder must count its locks as lost. */
+ZMGR_EXPORT int zmgr_client_liveness_ms (const zmgr_client_t *self);
+/*  Makes the next synchronous write on a named object conditional: it
+ *  runs only if the object is at version (0: only if it does not exist),
+ *  else fails with ZMGR_EVERSION, changing nothing, the message naming
+ *  both versions. Used up by that call, whatever its outcome. Reads (and
+ *  calls without an object) refuse a condition with ZMGR_EINVAL. */
+ZMGR_EXPORT void zmgr_client_if_version (zmgr_client_t *self, uint64_t version);
 
 /* ---- pipelined requests ------------------------------------------------ */
 
@@ -305,6 +321,22 @@ ZMGR_EXPORT int zmgr_call (zmgr_client_t *self, int op, const char *name,
 ZMGR_EXPORT int zmgr_type (zmgr_client_t *self, const char *name, int *type);
 ZMGR_EXPORT int zmgr_exists (zmgr_client_t *self, const char *name,
                              bool *exists);
+/*  The object's version (0 when it does not exist): each write raises it
+ *  by one, durably; a new object of that name starts again from 0. */
+ZMGR_EXPORT int zmgr_object_version (zmgr_client_t *self, const char *name,
+                                     uint64_t *version);
+/*  An atomic batch (PROTOCOL.md, "multi"): conditions is an array (may be
+ *  NULL: none) of [kind, name, operand], kind "version" (the object is at
+ *  that version), "value" (the value object holds that value) or "held"
+ *  (this session holds that lock with that fencing token); ops an array
+ *  of [opcode, name, args...] (value, dict and list ops that do not wait;
+ *  an object one op writes is named by no other op). Every condition and
+ *  every op is checked before anything is written: on a failure nothing
+ *  is (ZMGR_EVERSION, ZMGR_ECONDITION, or the failing op's own code, the
+ *  message naming it). *results (may be NULL) gets the array of the ops'
+ *  results. */
+ZMGR_EXPORT int zmgr_multi (zmgr_client_t *self, const zmgr_value_t *conditions,
+                            const zmgr_value_t *ops, zmgr_value_t **results);
 /*  Deletes an object; parked requests on it fail with ZMGR_ENOTFOUND. */
 ZMGR_EXPORT int zmgr_delete (zmgr_client_t *self, const char *name);
 /*  Creates an object explicitly; options (may be NULL) is a map value, e.g.
@@ -527,6 +559,17 @@ ZMGR_EXPORT int zmgr_value_cas (zmgr_client_t *self, const char *name,
  *  deadlocks until the timeout, as Python's Lock does). */
 ZMGR_EXPORT int zmgr_lock_acquire (zmgr_client_t *self, const char *name,
                                    bool reentrant, int timeout_ms);
+/*  As zmgr_lock_acquire, and on success *token (may be NULL) gets the
+ *  grant's fencing token: it grows by one with every grant of this lock,
+ *  across broker restarts, so a resource can refuse a holder whose token
+ *  is older than one it has seen. An rlock's nested acquire gets its
+ *  outer grant's token. *owner_died (may be NULL) is true when the
+ *  previous holder's session ended while it held the lock (it died, was
+ *  cut off, or the broker restarted), as a robust mutex's EOWNERDEAD:
+ *  what it protected may be half-changed. Both are 0/false on failure. */
+ZMGR_EXPORT int zmgr_lock_acquire_token (zmgr_client_t *self, const char *name,
+                                         bool reentrant, int timeout_ms,
+                                         uint64_t *token, bool *owner_died);
 /*  ZMGR_ENOTOWNER when this session does not hold it. */
 ZMGR_EXPORT int zmgr_lock_release (zmgr_client_t *self, const char *name);
 /*  A lock that does not exist is not locked (false). */

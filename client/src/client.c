@@ -81,6 +81,9 @@ struct zmgr_client {
     size_t nabandoned, cap_abandoned;
     bool deadlines;             /* the broker takes deadlines (its hello gave its clock) */
     int64_t clock_offset_ms;    /* the broker's wall clock minus ours, at hello */
+    int64_t if_version;         /* the next request's version condition, -1: none */
+    uint64_t sessions;          /* hellos the broker accepted (zmgr_client_sessions) */
+    int liveness_ms;            /* heartbeat_ms x liveness, from the last hello */
     bool lost;                  /* connection lost: reconnect before the next send */
     bool refused;               /* the broker refused our CURVE key */
     key_file_t server_key;      /* broker's public key, for tcp with CURVE */
@@ -897,6 +900,7 @@ static int s_hello (zmgr_client_t *self, int wait_ms)
                             self->endpoint, wait_ms);
     }
     /*  Remember the broker's request size limit from its hello map. */
+    int hb = 1000, live = 3;   /* the broker's defaults when it does not say */
     size_t n;
     proto_slice_t body, k, v;
     if (rc == 0 && reply
@@ -917,8 +921,17 @@ static int s_hello (zmgr_client_t *self, int wait_ms)
                      && limit > 0) {
                 self->deadlines = true;
                 self->clock_offset_ms = limit - s_wall_ms ();
-            }
+            } else if (klen == 12 && !memcmp (key, "heartbeat_ms", 12)
+                       && proto_read_int (v, &limit) == 0 && limit > 0 && limit < 1000000)
+                hb = (int) limit;
+            else if (klen == 8 && !memcmp (key, "liveness", 8) && proto_read_int (v, &limit) == 0
+                     && limit > 0 && limit < 1000)
+                live = (int) limit;
         }
+    if (rc == 0) {
+        self->sessions++;
+        self->liveness_ms = hb * live;
+    }
     zmgr_value_destroy (&reply);
     return rc;
 }
@@ -1009,6 +1022,7 @@ static bool s_is_write (uint32_t op)
     case ZMGR_OP_QUEUE_QSIZE: case ZMGR_OP_QUEUE_EMPTY: case ZMGR_OP_QUEUE_FULL:
     case ZMGR_OP_QUEUE_JOIN: case ZMGR_OP_VALUE_GET: case ZMGR_OP_LOCK_LOCKED:
     case ZMGR_OP_JOB_RESULT: case ZMGR_OP_JOB_STATUS: case ZMGR_OP_JOBS: case ZMGR_OP_WORKERS:
+    case ZMGR_OP_VERSION:
         return false;
     default:
         return true;
@@ -1028,7 +1042,7 @@ static void s_add_deadline (zmgr_client_t *self, int wait_ms, uint32_t *op, char
     name[0] = '\0';
     if (proto_parse_request (self->buf.data, self->buf.len, PROTO_MAX_DEPTH, &req, &why) != 0)
         return;
-    *op = req.op;
+    *op = req.op & ~(uint32_t) (ZMGR_OP_DEADLINE | ZMGR_OP_IFVERSION);
     size_t nlen = req.name.len < nsize - 1 ? req.name.len : nsize - 1;
     if (req.name.ptr)
         memcpy (name, req.name.ptr, nlen);
@@ -1050,10 +1064,57 @@ static void s_add_deadline (zmgr_client_t *self, int wait_ms, uint32_t *op, char
     self->buf = b;
 }
 
+/*  Gives the request in self->buf the version condition set by
+ *  zmgr_client_if_version (ZMGR_OP_IFVERSION): one more argument, before
+ *  the deadline s_add_deadline adds. The condition is used up. */
+static void s_add_if_version (zmgr_client_t *self)
+{
+    int64_t v = self->if_version;
+    if (v < 0)
+        return;
+    self->if_version = -1;
+    proto_req_t req;
+    const char *why;
+    if (proto_parse_request (self->buf.data, self->buf.len, PROTO_MAX_DEPTH, &req, &why) != 0
+        || (req.op & (ZMGR_OP_IFVERSION | ZMGR_OP_DEADLINE)))
+        return;
+    proto_buf_t b;
+    proto_buf_init (&b);
+    proto_put_request (&b, req.rid, req.op | ZMGR_OP_IFVERSION, (const char *) req.name.ptr,
+                       req.name.len, req.nargs + 1);
+    for (size_t i = 0; i < req.nargs; i++)
+        proto_put_raw (&b, req.args[i].ptr, req.args[i].len);
+    proto_put_int (&b, v);
+    if (b.oom) {
+        proto_buf_fini (&b);
+        self->buf.oom = true;   /* refused, not sent without its condition */
+        return;
+    }
+    proto_buf_fini (&self->buf);
+    self->buf = b;
+}
+
+void zmgr_client_if_version (zmgr_client_t *self, uint64_t version)
+{
+    if (self)
+        self->if_version = version > INT64_MAX ? INT64_MAX : (int64_t) version;
+}
+
+uint64_t zmgr_client_sessions (const zmgr_client_t *self)
+{
+    return self ? self->sessions : 0;
+}
+
+int zmgr_client_liveness_ms (const zmgr_client_t *self)
+{
+    return self ? self->liveness_ms : 0;
+}
+
 static int s_finish (zmgr_client_t *self, int wait_ms, zmgr_value_t **result)
 {
     if (result)
         *result = NULL;
+    s_add_if_version (self);
     if (wait_ms == CLIENT_DEFAULT_WAIT)
         wait_ms = self->timeout_ms;
     int64_t give_up = s_now_us () + (int64_t) self->timeout_ms * 1000;
@@ -1295,6 +1356,7 @@ static zmgr_client_t *s_new (const char *endpoint, int timeout_ms, int *status_p
         return NULL;
     }
     self->timeout_ms = timeout_ms;
+    self->if_version = -1;
     proto_buf_init (&self->buf);
     proto_buf_init (&self->zb);
     zmq_msg_init (&self->zr);
