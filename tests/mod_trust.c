@@ -46,8 +46,9 @@ static void s_track (zmgr_task_t *task, void *user)
     (void)user;
     char *path = NULL;
     int64_t first, later;
-    if (zmgr_task_arg_str (task, 0, &path) != 0 || zmgr_task_arg_int (task, 1, &first) != 0
-        || zmgr_task_arg_int (task, 2, &later) != 0) {
+    if (zmgr_task_arg_str (task, 0, &path) != 0 ||
+        zmgr_task_arg_int (task, 1, &first) != 0 ||
+        zmgr_task_arg_int (task, 2, &later) != 0) {
         free (path);
         zmgr_task_error (task, "track takes a path and two durations in ms");
         return;
