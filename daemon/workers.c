@@ -17,10 +17,10 @@
 
 static worker_t *s_workers; /* connected workers, round-robin order */
 static worker_t *s_workers_tail;
-static size_t s_running;    /* jobs running */
+static size_t s_running;      /* jobs running */
 static uint64_t s_dispatches; /* jobs sent to workers so far */
-static bool s_any_fresh;    /* some worker joined this turn, not fed yet */
-static bool s_no_dispatch;  /* shutting down: start nothing */
+static bool s_any_fresh;      /* some worker joined this turn, not fed yet */
+static bool s_no_dispatch;    /* shutting down: start nothing */
 
 /* ---- the registry ------------------------------------------------------------ */
 
@@ -64,7 +64,7 @@ static void s_send_run (worker_t *w, job_t *job)
     proto_put_notice (&b, ZMGR_NOTICE_JOB_RUN);
     proto_put_array (&b, 6);
     proto_put_uint (&b, job->id);
-    proto_put_uint (&b, (uint64_t) job->attempts);
+    proto_put_uint (&b, (uint64_t)job->attempts);
     proto_put_cstr (&b, job->fq->name);
     proto_put_raw (&b, job->args->data, job->args->len);
     proto_put_int (&b, job->timeout_ms);
@@ -107,20 +107,20 @@ static bool s_idle_other (const worker_t *w, const fq_t *fq)
 void workers_feed (worker_t *w)
 {
     /*  A worker we killed is dying: what it is handed dies with it. */
-    while (!s_no_dispatch && !w->killed && (size_t) w->credit > w->nrunning) {
+    while (!s_no_dispatch && !w->killed && (size_t)w->credit > w->nrunning) {
         fq_t *best = NULL;
         for (size_t i = 0; i < w->nfqs; i++) {
             if (w->nrunning > 0 && s_idle_other (w, w->fqs[i]))
                 continue;
             heap_node_t *top = heap_peek (&w->fqs[i]->pending);
-            if (top && (!best || top->deadline < heap_peek (&best->pending)->deadline
-                        || (top->deadline == heap_peek (&best->pending)->deadline
-                            && top->seq < heap_peek (&best->pending)->seq)))
+            if (top && (!best || top->deadline < heap_peek (&best->pending)->deadline ||
+                        (top->deadline == heap_peek (&best->pending)->deadline &&
+                         top->seq < heap_peek (&best->pending)->seq)))
                 best = w->fqs[i];
         }
         if (!best)
             return;
-        job_t *job = (job_t *) heap_pop (&best->pending);
+        job_t *job = (job_t *)heap_pop (&best->pending);
         s_start (w, job);
     }
 }
@@ -133,8 +133,8 @@ void workers_offer (job_t *job)
         return;
     worker_t *best = NULL;
     for (worker_t *w = s_workers; w; w = w->next)
-        if (!w->fresh && (size_t) w->credit > w->nrunning && s_has (w, job->fq)
-            && (!best || w->nrunning < best->nrunning))
+        if (!w->fresh && (size_t)w->credit > w->nrunning && s_has (w, job->fq) &&
+            (!best || w->nrunning < best->nrunning))
             best = w;
     if (best)
         workers_feed (best);
@@ -146,7 +146,7 @@ worker_t *workers_unrun (job_t *job)
     worker_t *w = job->worker ? job->worker->worker : NULL;
     if (w)
         s_slot_remove (w, job);
-    if (job->worker)   /* not an overdue one (no worker, not counted) */
+    if (job->worker) /* not an overdue one (no worker, not counted) */
         s_running--;
     job->worker = NULL;
     jobs_timer (job, -1);
@@ -168,7 +168,7 @@ void workers_abandon (worker_t *w, job_t *job)
             running = false;
     if (w->local && running) {
         w->killed = true;
-        supervisor_kill ((pid_t) w->pid);
+        supervisor_kill ((pid_t)w->pid);
         return;
     }
     proto_buf_t b;
@@ -193,7 +193,7 @@ void jobs_worker_join (worker_t *w)
     s_workers_tail = w;
     w->iname = jobs_intern (w->name, strlen (w->name));
     w->ihost = jobs_intern (w->host, strlen (w->host));
-    w->fresh = true;   /* fed by jobs_feed_fresh, after the hello reply */
+    w->fresh = true; /* fed by jobs_feed_fresh, after the hello reply */
     s_any_fresh = true;
 }
 
@@ -204,7 +204,7 @@ void jobs_feed_fresh (void)
         return;
     s_any_fresh = false;
     for (worker_t *w = s_workers, *next; w; w = next) {
-        next = w->next;   /* feeding rotates the list */
+        next = w->next; /* feeding rotates the list */
         if (w->fresh) {
             w->fresh = false;
             workers_feed (w);
@@ -245,7 +245,7 @@ void jobs_peer_gone (peer_t *peer)
      *  can neither finish beside the next one nor report twice. */
     if (w->local && !peer->said_bye && !w->killed) {
         w->killed = true;
-        supervisor_kill ((pid_t) w->pid);
+        supervisor_kill ((pid_t)w->pid);
     }
     while (w->nrunning > 0) {
         job_t *job = w->running[--w->nrunning];
@@ -271,7 +271,7 @@ void jobs_peer_gone (peer_t *peer)
             jobs_attempt_lost (job, "worker-died");
     }
     log_msg (LOG_INFO, 0, "worker %s left after %llu jobs", w->name,
-             (unsigned long long) w->done);
+             (unsigned long long)w->done);
     xfree (w->fqs);
     xfree (w->running);
     xfree (w->exit_tail);
@@ -296,5 +296,5 @@ size_t jobs_running (void)
 void workers_reset (void)
 {
     s_running = 0;
-    s_no_dispatch = false;   /* back to the state of a fresh start */
+    s_no_dispatch = false; /* back to the state of a fresh start */
 }

@@ -8,11 +8,13 @@
  *  stopped by pid. A SIGSTOPped worker is always resumed or killed before
  *  its test ends. Takes about 20 s: two 4 s lease waits and restarts. */
 #define _GNU_SOURCE
+/* clang-format off */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
+/* clang-format on */
 
 #include <msgpack.h>
 #include <signal.h>
@@ -25,21 +27,22 @@
 #include "kit.h"
 #include "zmgr.h"
 
-#define S_WATCHDOG_S 100     /* whole-file limit (ctest's TIMEOUT is 120) */
-#define S_MAX_LINES 64       /* lines of a track file looked at */
+#define S_WATCHDOG_S 100 /* whole-file limit (ctest's TIMEOUT is 120) */
+#define S_MAX_LINES 64   /* lines of a track file looked at */
 
-static const char *s_module;        /* trust.so */
-static kit_daemon_t s_daemon;       /* the broker of the running group */
-static zmgr_client_t *s_client;     /* the test's client of it */
-static pid_t s_remote[2];           /* remote workers of the remote group */
-static char s_dir[256];             /* scratch files (track files, markers) */
+static const char *s_module;    /* trust.so */
+static kit_daemon_t s_daemon;   /* the broker of the running group */
+static zmgr_client_t *s_client; /* the test's client of it */
+static pid_t s_remote[2];       /* remote workers of the remote group */
+static char s_dir[256];         /* scratch files (track files, markers) */
 
 static void s_on_alarm (int sig)
 {
-    (void) sig;
-    static const char msg[] = "it_jobs_trust: watchdog expired, killing what we started\n";
+    (void)sig;
+    static const char msg[] =
+        "it_jobs_trust: watchdog expired, killing what we started\n";
     ssize_t w = write (2, msg, sizeof msg - 1);
-    (void) w;
+    (void)w;
     kit_kill_all ();
     _exit (1);
 }
@@ -50,7 +53,7 @@ static int64_t s_int_at (const msgpack_object *m, const char *key, int64_t dflt)
 {
     const msgpack_object *o = m ? kit_map_get (m, key) : NULL;
     if (o && o->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
-        return (int64_t) o->via.u64;
+        return (int64_t)o->via.u64;
     if (o && o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
         return o->via.i64;
     return dflt;
@@ -61,7 +64,7 @@ static void s_str_at (const msgpack_object *m, const char *key, char *out, size_
     const msgpack_object *o = m ? kit_map_get (m, key) : NULL;
     out[0] = '\0';
     if (o && (o->type == MSGPACK_OBJECT_STR || o->type == MSGPACK_OBJECT_BIN))
-        snprintf (out, size, "%.*s", (int) o->via.str.size, o->via.str.ptr);
+        snprintf (out, size, "%.*s", (int)o->via.str.size, o->via.str.ptr);
 }
 
 /*  job.status, unpacked (destroy with msgpack_unpacked_destroy). The
@@ -71,7 +74,8 @@ static zmgr_value_t *s_last_status;
 static bool s_status (uint64_t id, msgpack_unpacked *u)
 {
     zmgr_value_destroy (&s_last_status);
-    return zmgr_job_status (s_client, id, &s_last_status) == 0 && kit_unpack (s_last_status, u);
+    return zmgr_job_status (s_client, id, &s_last_status) == 0 &&
+           kit_unpack (s_last_status, u);
 }
 
 static void s_state (uint64_t id, char *state, size_t size)
@@ -125,7 +129,7 @@ static bool s_wait_workers (int n, int ms)
         int have = -1;
         if (zmgr_workers (s_client, &v) == 0 && kit_unpack (v, &u)) {
             if (u.data.type == MSGPACK_OBJECT_ARRAY)
-                have = (int) u.data.via.array.size;
+                have = (int)u.data.via.array.size;
             msgpack_unpacked_destroy (&u);
         }
         zmgr_value_destroy (&v);
@@ -139,7 +143,7 @@ static bool s_wait_workers (int n, int ms)
 /* ---- track files ------------------------------------------------------------------ */
 
 typedef struct {
-    bool start;   /* else end */
+    bool start; /* else end */
     int pid;
 } s_line_t;
 
@@ -153,9 +157,9 @@ static int s_read_track (const char *path, s_line_t *lines)
             break;
         int pid;
         if (sscanf (p, "start %d", &pid) == 1)
-            lines[n++] = (s_line_t) { true, pid };
+            lines[n++] = (s_line_t){true, pid};
         else if (sscanf (p, "end %d", &pid) == 1)
-            lines[n++] = (s_line_t) { false, pid };
+            lines[n++] = (s_line_t){false, pid};
     }
     free (text);
     return n;
@@ -172,18 +176,19 @@ static int s_check_no_overlap (const char *path)
     for (int i = 0; i < n; i++)
         fprintf (stderr, " %s(%d)", l[i].start ? "start" : "end", l[i].pid);
     fprintf (stderr, "\n");
-    int current = 0;   /* pid of the latest attempt to start */
+    int current = 0; /* pid of the latest attempt to start */
     for (int i = 0; i < n; i++) {
         if (l[i].start) {
             starts++;
             current = l[i].pid;
         } else
-            assert_int_equal (l[i].pid, current);   /* an end of an earlier attempt */
+            assert_int_equal (l[i].pid, current); /* an end of an earlier attempt */
     }
     return starts;
 }
 
-static uint64_t s_submit_track (const char *path, int first_ms, int later_ms, int timeout_ms)
+static uint64_t s_submit_track (const char *path, int first_ms, int later_ms,
+                                int timeout_ms)
 {
     char args[512];
     snprintf (args, sizeof args, "[\"%s\", %d, %d]", path, first_ms, later_ms);
@@ -191,7 +196,7 @@ static uint64_t s_submit_track (const char *path, int first_ms, int later_ms, in
     zmgr_job_opts_t o = ZMGR_JOB_OPTS_INIT;
     o.timeout_ms = timeout_ms;
     o.retries = 2;
-    o.backoff_base_ms = 1;   /* the lease wait is what is tested, not the backoff */
+    o.backoff_base_ms = 1; /* the lease wait is what is tested, not the backoff */
     o.backoff_max_ms = 1;
     uint64_t id = 0;
     assert_int_equal (zmgr_job_submit (s_client, "track", a, &o, &id), 0);
@@ -203,7 +208,7 @@ static uint64_t s_submit_track (const char *path, int first_ms, int later_ms, in
 
 static int s_start_daemon (const char *workers)
 {
-    const char *args[] = { "--workers", workers, "--module", s_module, NULL };
+    const char *args[] = {"--workers", workers, "--module", s_module, NULL};
     if (kit_daemon_start_ex (&s_daemon, KIT_DAEMON_LOG, args) != 0)
         return -1;
     s_client = kit_client (s_daemon.endpoint, 10000);
@@ -215,7 +220,7 @@ static int s_start_daemon (const char *workers)
 
 static int s_setup_local (void **state)
 {
-    (void) state;
+    (void)state;
     if (s_start_daemon ("2") != 0)
         return -1;
     return s_wait_workers (2, 10000) ? 0 : -1;
@@ -223,14 +228,15 @@ static int s_setup_local (void **state)
 
 static pid_t s_start_remote (void)
 {
-    const char *argv[] = { kit_worker_path (), "--connect", s_daemon.endpoint, "--module",
-                           s_module, "--no-builtins", NULL };
+    const char *argv[] = {
+        kit_worker_path (), "--connect", s_daemon.endpoint, "--module", s_module,
+        "--no-builtins",    NULL};
     return kit_spawn (argv);
 }
 
 static int s_setup_remote (void **state)
 {
-    (void) state;
+    (void)state;
     if (s_start_daemon ("0") != 0)
         return -1;
     s_remote[0] = s_start_remote ();
@@ -240,7 +246,7 @@ static int s_setup_remote (void **state)
 
 static int s_teardown (void **state)
 {
-    (void) state;
+    (void)state;
     for (int i = 0; i < 2; i++)
         if (s_remote[i] > 0) {
             kill (s_remote[i], SIGCONT);
@@ -253,37 +259,38 @@ static int s_teardown (void **state)
     return rc == 0 ? 0 : -1;
 }
 
-/* ---- overdue attempts ----------------------------------------------------------------- */
+/* ---- overdue attempts -----------------------------------------------------------------
+ */
 
 /*  SLOW ~2 s: a local worker SIGSTOPped past its job's timeout is killed
  *  by zmgrd (SIGKILL works on a stopped process) before the job runs on
  *  the other one: one result, from the second attempt, and no overlap. */
 static void test_local_stopped_past_timeout (void **state)
 {
-    (void) state;
+    (void)state;
     char path[300];
     snprintf (path, sizeof path, "%s/local.track", s_dir);
     uint64_t id = s_submit_track (path, 30000, 200, 1000);
     int64_t victim = s_wait_worker_of (id, 5000);
     assert_true (victim > 0);
     assert_true (kit_file_has (path, "start", 5000));
-    assert_int_equal (kill ((pid_t) victim, SIGSTOP), 0);
+    assert_int_equal (kill ((pid_t)victim, SIGSTOP), 0);
     zmgr_value_t *r = NULL;
     int rc = zmgr_job_result (s_client, id, 15000, &r);
     int64_t by = -1;
     if (rc == 0)
         zmgr_value_to_int (r, &by);
     zmgr_value_destroy (&r);
-    bool alive = kill ((pid_t) victim, 0) == 0;
+    bool alive = kill ((pid_t)victim, 0) == 0;
     long long deadline = kit_now_ms () + 5000;
     while (alive && kit_now_ms () < deadline) {
         usleep (20 * 1000);
-        alive = kill ((pid_t) victim, 0) == 0;
+        alive = kill ((pid_t)victim, 0) == 0;
     }
     if (alive)
-        kill ((pid_t) victim, SIGCONT);   /* leave no stopped process behind */
-    fprintf (stderr, "  result %d from pid %lld; stopped worker %lld %s\n", rc, (long long) by,
-             (long long) victim, alive ? "alive" : "killed");
+        kill ((pid_t)victim, SIGCONT); /* leave no stopped process behind */
+    fprintf (stderr, "  result %d from pid %lld; stopped worker %lld %s\n", rc,
+             (long long)by, (long long)victim, alive ? "alive" : "killed");
     assert_int_equal (rc, 0);
     assert_false (alive);
     assert_true (by > 0 && by != victim);
@@ -295,7 +302,7 @@ static void test_local_stopped_past_timeout (void **state)
  *  "worker-died: gave up after 3 attempts" where every attempt timed out. */
 static void test_timeout_reason (void **state)
 {
-    (void) state;
+    (void)state;
     char args[400];
     snprintf (args, sizeof args, "[\"%s/timeout.track\", 3000, 3000]", s_dir);
     zmgr_value_t *a = kit_value (args);
@@ -324,7 +331,7 @@ static void test_timeout_reason (void **state)
  *  (status 70) at once, without a line more: no overlap, one result. */
 static void test_remote_stopped_past_timeout (void **state)
 {
-    (void) state;
+    (void)state;
     char path[300];
     snprintf (path, sizeof path, "%s/remote.track", s_dir);
     long long t0 = kit_now_ms ();
@@ -332,7 +339,7 @@ static void test_remote_stopped_past_timeout (void **state)
     int64_t victim = s_wait_worker_of (id, 5000);
     assert_true (victim == s_remote[0] || victim == s_remote[1]);
     assert_true (kit_file_has (path, "start", 5000));
-    assert_int_equal (kill ((pid_t) victim, SIGSTOP), 0);
+    assert_int_equal (kill ((pid_t)victim, SIGSTOP), 0);
     zmgr_value_t *r = NULL;
     int rc = zmgr_job_result (s_client, id, 15000, &r);
     long long took = kit_now_ms () - t0;
@@ -340,17 +347,18 @@ static void test_remote_stopped_past_timeout (void **state)
     if (rc == 0)
         zmgr_value_to_int (r, &by);
     zmgr_value_destroy (&r);
-    kill ((pid_t) victim, SIGCONT);
+    kill ((pid_t)victim, SIGCONT);
     int slot = victim == s_remote[0] ? 0 : 1;
-    int code = kit_child_wait ((pid_t) victim, 5000);
+    int code = kit_child_wait ((pid_t)victim, 5000);
     s_remote[slot] = 0;
-    fprintf (stderr, "  result %d from pid %lld after %lld ms; resumed worker exited %d\n",
-             rc, (long long) by, took, code);
+    fprintf (stderr,
+             "  result %d from pid %lld after %lld ms; resumed worker exited %d\n", rc,
+             (long long)by, took, code);
     assert_int_equal (rc, 0);
     assert_true (by > 0 && by != victim);
-    assert_true (took >= 1000 + 3000);   /* the lease lapsed first */
-    assert_int_equal (code, 70);         /* killed its overdue job itself */
-    usleep (200 * 1000);                 /* a line it might have written late */
+    assert_true (took >= 1000 + 3000); /* the lease lapsed first */
+    assert_int_equal (code, 70);       /* killed its overdue job itself */
+    usleep (200 * 1000);               /* a line it might have written late */
     assert_int_equal (s_check_no_overlap (path), 2);
     s_remote[slot] = s_start_remote ();
     assert_true (s_wait_workers (2, 10000));
@@ -362,7 +370,7 @@ static void test_remote_stopped_past_timeout (void **state)
  *  sees the second attempt's result only. */
 static void test_late_result_refused (void **state)
 {
-    (void) state;
+    (void)state;
     char path[300];
     snprintf (path, sizeof path, "%s/late.track", s_dir);
     int64_t stale0 = kit_stat_int (s_client, "jobs_stale_reports");
@@ -375,9 +383,9 @@ static void test_late_result_refused (void **state)
     zmgr_value_destroy (&r);
     assert_int_equal (rc, 0);
     int64_t stale = kit_stat_int (s_client, "jobs_stale_reports");
-    bool first_alive = kill ((pid_t) first, 0) == 0;
-    fprintf (stderr, "  stale reports %lld -> %lld; first worker %s\n", (long long) stale0,
-             (long long) stale, first_alive ? "alive" : "gone");
+    bool first_alive = kill ((pid_t)first, 0) == 0;
+    fprintf (stderr, "  stale reports %lld -> %lld; first worker %s\n", (long long)stale0,
+             (long long)stale, first_alive ? "alive" : "gone");
     msgpack_unpacked u;
     assert_true (s_status (id, &u));
     assert_int_equal (s_int_at (&u.data, "attempts", -1), 2);
@@ -395,7 +403,8 @@ static void test_late_result_refused (void **state)
     assert_true (s_wait_workers (2, 10000));
 }
 
-/* ---- dead letters ---------------------------------------------------------------------- */
+/* ---- dead letters
+ * ---------------------------------------------------------------------- */
 
 static uint64_t s_submit_poison (const char *path, int retries)
 {
@@ -426,8 +435,8 @@ static void s_check_record (uint64_t id, uint32_t i, const char *text)
     s_str_at (a, "end", end, sizeof end);
     s_str_at (a, "exit", exit_text, sizeof exit_text);
     s_str_at (a, "stderr", tail, sizeof tail);
-    fprintf (stderr, "  attempt %u: %s, %s, pid %lld, stderr tail %zu bytes\n", i + 1, end,
-             exit_text, (long long) s_int_at (a, "pid", -1), strlen (tail));
+    fprintf (stderr, "  attempt %u: %s, %s, pid %lld, stderr tail %zu bytes\n", i + 1,
+             end, exit_text, (long long)s_int_at (a, "pid", -1), strlen (tail));
     assert_string_equal (end, "worker-died");
     assert_int_equal (s_int_at (a, "signal", -1), SIGABRT);
     assert_non_null (strstr (exit_text, "SIGABRT"));
@@ -463,7 +472,7 @@ static bool s_wait_exit_recorded (uint64_t id, uint32_t i, int ms)
  *  job.retry runs it again (and, the poison gone, it succeeds). */
 static void test_poison_is_dead_then_retried (void **state)
 {
-    (void) state;
+    (void)state;
     char poison[300], harmless[300];
     snprintf (poison, sizeof poison, "%s/poison.on", s_dir);
     snprintf (harmless, sizeof harmless, "%s/poison.off", s_dir);
@@ -483,7 +492,8 @@ static void test_poison_is_dead_then_retried (void **state)
     assert_string_equal (st, "dead");
     int ok = 0;
     for (int i = 0; i < 4; i++) {
-        if (zmgr_job_result (s_client, others[i], 15000, &r) == 0 && kit_value_is (r, "\"ok\""))
+        if (zmgr_job_result (s_client, others[i], 15000, &r) == 0 &&
+            kit_value_is (r, "\"ok\""))
             ok++;
         zmgr_value_destroy (&r);
     }
@@ -493,7 +503,7 @@ static void test_poison_is_dead_then_retried (void **state)
     assert_int_equal (s_int_at (&u.data, "attempts", -1), 2);
     msgpack_unpacked_destroy (&u);
     char text[64];
-    snprintf (text, sizeof text, "poison: job %llu in pid", (unsigned long long) id);
+    snprintf (text, sizeof text, "poison: job %llu in pid", (unsigned long long)id);
     assert_true (s_wait_exit_recorded (id, 1, 5000));
     s_check_record (id, 0, text);
     s_check_record (id, 1, text);
@@ -512,20 +522,21 @@ static void test_poison_is_dead_then_retried (void **state)
     assert_true (kit_value_is (r, "\"ok\""));
     zmgr_value_destroy (&r);
     assert_true (s_status (id, &u));
-    assert_int_equal (s_int_at (&u.data, "attempts", -1), 1);   /* fresh */
+    assert_int_equal (s_int_at (&u.data, "attempts", -1), 1); /* fresh */
     msgpack_unpacked_destroy (&u);
     assert_true (s_wait_workers (2, 10000));
 }
 
-/* ---- restart ---------------------------------------------------------------------------- */
+/* ---- restart
+ * ---------------------------------------------------------------------------- */
 
 /*  SLOW ~4 s: a dead job and its attempt records survive a restart (WAL
  *  replay, then a snapshot and its load), and it can be retried after. */
 static void test_dead_survives_restart (void **state)
 {
-    (void) state;
+    (void)state;
     kit_broker_t b;
-    const char *args[] = { "--workers", "1", "--module", s_module, NULL };
+    const char *args[] = {"--workers", "1", "--module", s_module, NULL};
     assert_int_equal (kit_broker_init (&b, args, NULL), 0);
     assert_int_equal (kit_broker_start (&b, 10000, false), 0);
     s_client = kit_client (b.endpoint, 10000);
@@ -541,7 +552,7 @@ static void test_dead_survives_restart (void **state)
     zmgr_value_t *r = NULL;
     assert_int_equal (zmgr_job_result (s_client, id, 15000, &r), ZMGR_EJOBFAILED);
     char text[64];
-    snprintf (text, sizeof text, "poison: job %llu in pid", (unsigned long long) id);
+    snprintf (text, sizeof text, "poison: job %llu in pid", (unsigned long long)id);
     /*  The last worker's exit is recorded once zmgrd has reaped it, a
      *  moment after the job's end. */
     assert_true (s_wait_exit_recorded (id, 1, 5000));
@@ -550,7 +561,8 @@ static void test_dead_survives_restart (void **state)
          *  snapshot's records recreate it. */
         if (round == 1) {
             zmgr_value_t *seq = NULL;
-            assert_int_equal (zmgr_call (s_client, ZMGR_OP_SAVE, NULL, NULL, 0, 10000, &seq), 0);
+            assert_int_equal (
+                zmgr_call (s_client, ZMGR_OP_SAVE, NULL, NULL, 0, 10000, &seq), 0);
             zmgr_value_destroy (&seq);
         }
         zmgr_client_destroy (&s_client);
@@ -582,8 +594,10 @@ int main (void)
     signal (SIGALRM, s_on_alarm);
     alarm (S_WATCHDOG_S);
     s_module = getenv ("ZMGR_TRUST_MODULE");
-    if (access (kit_worker_path (), X_OK) != 0 || !s_module || access (s_module, R_OK) != 0) {
-        fprintf (stderr, "it_jobs_trust: no zmgr-worker or no $ZMGR_TRUST_MODULE; skipping\n");
+    if (access (kit_worker_path (), X_OK) != 0 || !s_module ||
+        access (s_module, R_OK) != 0) {
+        fprintf (stderr,
+                 "it_jobs_trust: no zmgr-worker or no $ZMGR_TRUST_MODULE; skipping\n");
         return 77;
     }
     const struct CMUnitTest local[] = {
@@ -599,8 +613,10 @@ int main (void)
         cmocka_unit_test (test_dead_survives_restart),
     };
     int failed = 0;
-    failed += cmocka_run_group_tests_name ("trust_local", local, s_setup_local, s_teardown);
-    failed += cmocka_run_group_tests_name ("trust_remote", remote, s_setup_remote, s_teardown);
+    failed +=
+        cmocka_run_group_tests_name ("trust_local", local, s_setup_local, s_teardown);
+    failed +=
+        cmocka_run_group_tests_name ("trust_remote", remote, s_setup_remote, s_teardown);
     failed += cmocka_run_group_tests_name ("trust_durable", durable, NULL, NULL);
     kit_children_kill ();
     return failed ? 1 : 0;
