@@ -13,13 +13,14 @@
 #include "park.h"
 #include "stats.h"
 #include "supervisor.h"
+#include "unique.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-const char *const jobs_state_names[5] = { "pending", "pending", "running", "done", "failed" };
+const char *const jobs_state_names[5] = { "pending", "scheduled", "running", "done", "failed" };
 
 static job_t **s_table;     /* jobs by id */
 static size_t s_nbuckets;   /* power of two */
@@ -81,7 +82,7 @@ static void s_record_forget (const job_t *job)
 
 static void s_record_submit (const job_t *job)
 {
-    proto_buf_t *b = store_effect (EFF_JOB_SUBMIT, 10);
+    proto_buf_t *b = store_effect (EFF_JOB_SUBMIT, 12);
     if (!b)
         return;
     proto_put_uint (b, job->id);
@@ -94,6 +95,13 @@ static void s_record_submit (const job_t *job)
     proto_put_int (b, (job->chunk ? 1 : 0) | (job->notify ? 2 : 0) | (job->shared ? 4 : 0));
     proto_put_int (b, job->start_wall_ms);
     proto_put_cstr (b, job->owner_key);
+    if (job->ukey)
+        proto_put_str (b, job->ukey, job->ukey_len);
+    else
+        proto_put_nil (b);
+    proto_put_array (b, job->nafter);
+    for (size_t i = 0; i < job->nafter; i++)
+        proto_put_uint (b, job->after[i]);
     store_effect_end ();
 }
 
@@ -213,6 +221,9 @@ static void s_free (job_t *job)
     if (job->waiters)
         park_fail_all (job->waiters, ZMGR_ENOTFOUND, "job expired");
     xfree (job->waiters);
+    xfree (job->ukey);
+    xfree (job->after);
+    xfree (job->dependents);
     xfree (job->args);
     xfree (job->result);
     xfree (job);
@@ -231,6 +242,8 @@ static void s_remove (job_t *job)
         pp = &(*pp)->hnext;
     *pp = job->hnext;
     s_count--;
+    if (job->ukey)
+        unique_del (job->ukey, job->ukey_len, job->id);
     job->fq->count[job->state]--;
     if (job->timed)
         heap_remove (&s_timers, &job->tnode);
@@ -369,6 +382,74 @@ static void s_ready (job_t *job)
 
 /* ---- ends ------------------------------------------------------------------ */
 
+static void s_fail (job_t *job, int status, const char *reason, const char *text);
+
+/*  Jobs whose end their dependents have yet to hear of. A failure fails
+ *  its dependents, whose ends go on down the chain: done through this
+ *  list rather than by recursion, so that a long chain cannot run the
+ *  stack out. */
+static uint64_t *s_ended;
+static size_t s_nended, s_ended_cap;
+static bool s_resolving;
+
+static void s_tell_dependents (job_t *job)
+{
+    for (size_t i = 0; i < job->ndependents; i++) {
+        job_t *d = jobs_find (job->dependents[i]);
+        if (!d || d->state >= J_DONE)
+            continue;
+        if (job->state == J_DONE) {
+            if (d->deps_left > 0 && --d->deps_left == 0 && d->state == J_DELAYED && !d->timed)
+                s_ready (d);
+            continue;
+        }
+        char text[96];
+        snprintf (text, sizeof text, "job %llu, which it runs after, %s",
+                  (unsigned long long) job->id,
+                  job->status == ZMGR_ECANCELLED ? "was cancelled" : "failed");
+        if (d->state == J_PENDING)   /* cannot be: it waits while deps_left */
+            heap_remove (&d->fq->pending, &d->pnode);
+        s_timer (d, -1);
+        s_fail (d, ZMGR_EJOBFAILED, "dependency-failed", text);
+    }
+    xfree (job->dependents);
+    job->dependents = NULL;
+    job->ndependents = 0;
+}
+
+static void s_resolve (job_t *job)
+{
+    if (!job->ndependents)
+        return;
+    if (s_nended == s_ended_cap) {
+        s_ended_cap = s_ended_cap ? s_ended_cap * 2 : 64;
+        s_ended = xrealloc (s_ended, s_ended_cap * sizeof *s_ended);
+    }
+    s_ended[s_nended++] = job->id;
+    if (s_resolving)
+        return;
+    s_resolving = true;
+    while (s_nended > 0) {
+        job_t *j = jobs_find (s_ended[--s_nended]);
+        if (j)
+            s_tell_dependents (j);
+    }
+    s_resolving = false;
+}
+
+/*  Makes job run after dep: false when dep has already failed. */
+static bool s_depend (job_t *job, job_t *dep)
+{
+    if (!dep || dep->state == J_DONE)
+        return true;
+    if (dep->state > J_DONE)
+        return false;
+    dep->dependents = xrealloc (dep->dependents, (dep->ndependents + 1) * sizeof (uint64_t));
+    dep->dependents[dep->ndependents++] = job->id;
+    job->deps_left++;
+    return true;
+}
+
 /*  The job's final end: answer waiters, notify the submitter, keep the
  *  result for its TTL. value is the packed result or message (copied). */
 static void s_finish (job_t *job, int status, const char *reason, const void *value,
@@ -411,6 +492,7 @@ static void s_finish (job_t *job, int status, const char *reason, const void *va
         proto_buf_fini (&b);
     }
     s_timer (job, now_ms () + job->ttl_ms);
+    s_resolve (job);
 }
 
 /*  Fails the job with "<reason>: <text>". */
@@ -504,7 +586,8 @@ void jobs_expire (int64_t now)
         job->timed = false;
         switch (job->state) {
         case J_DELAYED:
-            s_ready (job);
+            if (job->deps_left == 0)   /* else it waits on for those */
+                s_ready (job);
             break;
         case J_RUNNING: {
             worker_t *w = s_unrun (job);
@@ -561,12 +644,36 @@ job_t *jobs_submit (const job_spec_t *spec, const peer_t *submitter)
         job->owner_key = s_intern_key (submitter->key, strlen (submitter->key));
     job->submitter = submitter ? submitter->session : 0;
     job->created_ms = now_ms ();
-    job->start_wall_ms = spec->delay_ms > 0 ? wall_ms () + spec->delay_ms : 0;
+    int64_t wall = wall_ms ();
+    job->start_wall_ms = spec->at_wall_ms > 0    ? spec->at_wall_ms
+                         : spec->delay_ms > 0 ? wall + spec->delay_ms
+                                              : 0;
+    int64_t delay = job->start_wall_ms > wall ? job->start_wall_ms - wall : 0;
+    if (spec->key) {
+        job->ukey = xmalloc (spec->key_len + 1);
+        memcpy (job->ukey, spec->key, spec->key_len);
+        job->ukey[spec->key_len] = '\0';
+        job->ukey_len = spec->key_len;
+        unique_put (job->ukey, job->ukey_len, job->id);
+    }
+    bool dep_failed = false;
+    if (spec->nafter) {
+        job->after = xmalloc (spec->nafter * sizeof *job->after);
+        memcpy (job->after, spec->after, spec->nafter * sizeof *job->after);
+        job->nafter = spec->nafter;
+    }
     s_insert (job);
     s_record_submit (job);
-    if (spec->delay_ms > 0) {
+    for (size_t i = 0; i < job->nafter && !dep_failed; i++)
+        dep_failed = !s_depend (job, jobs_find (job->after[i]));
+    if (dep_failed) {
+        char text[96];
+        snprintf (text, sizeof text, "a job it runs after had already failed");
+        s_fail (job, ZMGR_EJOBFAILED, "dependency-failed", text);
+    } else if (delay > 0 || job->deps_left > 0) {
         s_set_state (job, J_DELAYED);
-        s_timer (job, job->created_ms + spec->delay_ms);
+        if (delay > 0)
+            s_timer (job, job->created_ms + delay);
     } else
         s_ready (job);
     return job;
@@ -715,7 +822,8 @@ worker_t *jobs_workers (void)
 
 int jobs_restore_submit (uint64_t id, proto_slice_t fn, proto_slice_t args, int64_t priority,
                          int64_t timeout_ms, int64_t ttl_ms, int64_t retries, int64_t flags,
-                         int64_t start_wall_ms, proto_slice_t owner_key)
+                         int64_t start_wall_ms, proto_slice_t owner_key, proto_slice_t key,
+                         proto_slice_t after)
 {
     const uint8_t *name;
     size_t len;
@@ -744,6 +852,26 @@ int jobs_restore_submit (uint64_t id, proto_slice_t fn, proto_slice_t args, int6
     }
     job->start_wall_ms = start_wall_ms;
     job->created_ms = now_ms ();
+    const uint8_t *k;
+    size_t klen, nafter;
+    proto_slice_t body, item;
+    if (key.ptr && proto_read_str (key, &k, &klen, false) == 0 && klen > 0 && klen <= 256) {
+        job->ukey = xmalloc (klen + 1);
+        memcpy (job->ukey, k, klen);
+        job->ukey[klen] = '\0';
+        job->ukey_len = klen;
+        unique_put (job->ukey, klen, id);
+    }
+    if (after.ptr && proto_read_array (after, &nafter, &body) == 0 && nafter > 0
+        && nafter <= 1024) {
+        job->after = xcalloc (nafter, sizeof *job->after);
+        for (size_t i = 0; i < nafter; i++) {
+            int64_t dep;
+            proto_next (&body, &item);
+            if (proto_read_int (item, &dep) == 0 && dep > 0)
+                job->after[job->nafter++] = (uint64_t) dep;
+        }
+    }
     s_insert (job);
     if (id > s_next_id)
         s_next_id = id;
@@ -774,7 +902,8 @@ int jobs_restore_requeue (uint64_t id, int64_t retries_left, int64_t attempts)
 /*  The reasons a final job can have, interned (job->reason is static). */
 static const char *s_reason (proto_slice_t r)
 {
-    static const char *known[] = { "error", "timeout", "worker-died", "cancelled", "restart" };
+    static const char *known[] = { "error", "timeout", "worker-died", "cancelled", "restart",
+                                   "dependency-failed" };
     const uint8_t *s;
     size_t len;
     if (proto_read_str (r, &s, &len, false) != 0 || len == 0)
@@ -850,10 +979,24 @@ void jobs_recovered (void)
             s_set_state (job, J_PENDING);
             s_record_requeue (job);
         }
+        /*  Its dependencies, as they stand now: one forgotten (past its
+         *  TTL) had succeeded, as a failure would have failed this job. */
+        bool dep_failed = false;
+        job->deps_left = 0;
+        for (size_t k = 0; k < job->nafter && !dep_failed; k++)
+            dep_failed = !s_depend (job, jobs_find (job->after[k]));
+        if (dep_failed) {
+            if (job->state == J_PENDING)
+                s_set_state (job, J_DELAYED);
+            s_fail (job, ZMGR_EJOBFAILED, "dependency-failed",
+                    "a job it runs after had failed");
+            continue;
+        }
         int64_t delay = job->start_wall_ms ? job->start_wall_ms - wall : 0;
-        if (delay > 0) {
+        if (delay > 0 || job->deps_left > 0) {
             s_set_state (job, J_DELAYED);
-            s_timer (job, now + delay);
+            if (delay > 0)
+                s_timer (job, now + delay);
         } else
             s_ready (job);
     }
@@ -922,6 +1065,10 @@ void jobs_shutdown (void)
     }
     heap_fini (&s_timers);
     s_free_keys ();
+    unique_shutdown ();
+    xfree (s_ended);
+    s_ended = NULL;
+    s_nended = s_ended_cap = 0;
     s_running = 0;
     s_no_dispatch = false;   /* back to the state of a fresh start */
 }

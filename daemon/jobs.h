@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "heap.h"
+#include "limit.h"
 #include "peers.h"
 #include "store.h"
 #include "util.h"
@@ -29,6 +30,7 @@ typedef struct fq {
     heap_t pending;         /* jobs ready to run: -priority, then FIFO */
     size_t nworkers;        /* connected workers that have it */
     uint64_t count[5];      /* jobs by state (J_*) */
+    limit_t limit;          /* rate, concurrency, pause (limit.h) */
     struct fq *next;        /* in the list of functions */
 } fq_t;
 
@@ -52,6 +54,13 @@ typedef struct job {
     int64_t start_wall_ms;  /* a delayed job's start, wall clock (0: at once) */
     int64_t final_wall_ms;  /* when it ended, wall clock */
     wlist_t *waiters;       /* parked job.result requests, made on demand */
+    char *ukey;             /* unique key (owned, unique.h), or NULL */
+    size_t ukey_len;
+    uint64_t *after;        /* jobs it runs after (owned), or NULL */
+    size_t nafter;
+    uint64_t *dependents;   /* jobs that run after it (owned), or NULL */
+    size_t ndependents;
+    size_t deps_left;       /* of after, not yet done */
     struct job *hnext;      /* id hash chain */
     int state;              /* J_* */
     int priority;           /* higher first */
@@ -88,6 +97,11 @@ typedef struct {
     proto_slice_t args;     /* packed argument array */
     int priority;
     int64_t timeout_ms, ttl_ms, delay_ms;
+    int64_t at_wall_ms;     /* start no earlier (wall ms), 0: delay_ms */
+    const uint8_t *key;     /* unique key, or NULL */
+    size_t key_len;
+    const uint64_t *after;  /* jobs to run after (all must be done) */
+    size_t nafter;
     int retries;
     bool chunk, notify, shared;
 } job_spec_t;
@@ -128,7 +142,8 @@ void jobs_shutdown (void);
  *  delays and TTLs resume from their wall-clock times). */
 int jobs_restore_submit (uint64_t id, proto_slice_t fn, proto_slice_t args, int64_t priority,
                          int64_t timeout_ms, int64_t ttl_ms, int64_t retries, int64_t flags,
-                         int64_t start_wall_ms, proto_slice_t owner_key);
+                         int64_t start_wall_ms, proto_slice_t owner_key, proto_slice_t key,
+                         proto_slice_t after);
 int jobs_restore_start (uint64_t id, int64_t attempt);
 int jobs_restore_requeue (uint64_t id, int64_t retries_left, int64_t attempts);
 int jobs_restore_finish (uint64_t id, int64_t status, proto_slice_t reason, proto_slice_t result,

@@ -48,7 +48,7 @@ static int64_t s_now_us (void)
 
 /*  The fields of one record, split. */
 typedef struct {
-    proto_slice_t f[12];
+    proto_slice_t f[16];   /* room for fields appended later */
     size_t n;
 } s_fields_t;
 
@@ -105,7 +105,7 @@ static int s_apply (const uint8_t *rec, size_t len, void *arg)
     size_t used;
     if (proto_check (rec, len, g_cfg.max_depth + 3, &used, NULL) != 0 || used != len
         || proto_read_array ((proto_slice_t) { rec, len }, &count, &body) != 0 || count < 1
-        || count > 13)
+        || count > 17)
         return -1;
     proto_slice_t k;
     proto_next (&body, &k);
@@ -243,15 +243,19 @@ static int s_apply (const uint8_t *rec, size_t len, void *arg)
         return 0;
     case EFF_JOB_SUBMIT: {
         int64_t id, prio, tmo, ttl, retries, flags, start;
-        if ((r.n != 9 && r.n != 10) || s_int (&r, 0, &id) || s_int (&r, 3, &prio) || s_int (&r, 4, &tmo)
+        if ((r.n != 9 && r.n != 10 && r.n != 12) || s_int (&r, 0, &id) || s_int (&r, 3, &prio) || s_int (&r, 4, &tmo)
             || s_int (&r, 5, &ttl) || s_int (&r, 6, &retries) || s_int (&r, 7, &flags)
             || s_int (&r, 8, &start) || id <= 0)
             return -1;
-        proto_slice_t owner = { NULL, 0 };
-        if (r.n == 10)
+        proto_slice_t owner = { NULL, 0 }, key = { NULL, 0 }, after = { NULL, 0 };
+        if (r.n >= 10)
             owner = r.f[9];
+        if (r.n >= 12) {   /* unique key (or nil) and the jobs it runs after */
+            key = r.f[10];
+            after = r.f[11];
+        }
         return jobs_restore_submit ((uint64_t) id, r.f[1], r.f[2], prio, tmo, ttl, retries,
-                                    flags, start, owner);
+                                    flags, start, owner, key, after);
     }
     case EFF_JOB_START:
         if (s_int (&r, 0, &a) || s_int (&r, 1, &b) || a <= 0)

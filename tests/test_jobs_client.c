@@ -661,7 +661,7 @@ static void test_sync_calls (void **state)
     /*  No options: no options argument. Every field set: all five sent. */
     assert_int_equal (zmgr_job_submit (c, "double", NULL, NULL, &id), 0);
     assert_int_equal (s_fake->last_nargs, 2);
-    o = (zmgr_job_opts_t){1, 2, 0, 4, 5, false};
+    o = (zmgr_job_opts_t){1, 2, 0, 4, 5, false, NULL, 0, NULL, 0};
     assert_int_equal (zmgr_job_submit (c, "double", args, &o, &id), 0);
     opts_len = s_last_opts (opts);
     size_t n;

@@ -400,8 +400,19 @@ typedef struct {
     int ttl_ms;       /* keep the result this long after the end; 0 = 1 h */
     bool shared;      /* any key may read, see or cancel it; by default only
                          the submitting key (and admins, and local peers) */
+    const char *key;  /* unique key (1-256 bytes of UTF-8), or NULL: while a
+                         job with this key is known to the broker (pending,
+                         scheduled, running, or final within its TTL), a
+                         submit with it returns that job's id and makes none */
+    int64_t at_ms;    /* do not start before this wall-clock time (ms since
+                         the epoch, the broker's clock); 0 = none; excludes
+                         delay_ms */
+    const uint64_t *after; /* run once all these jobs have succeeded; ends
+                         as failed (reason dependency-failed) if one fails
+                         or is cancelled; NULL = none */
+    size_t nafter;    /* how many ids after holds (at most 64) */
 } zmgr_job_opts_t;
-#define ZMGR_JOB_OPTS_INIT { 0, 0, -1, 0, 0, false }
+#define ZMGR_JOB_OPTS_INIT { 0, 0, -1, 0, 0, false, NULL, 0, NULL, 0 }
 
 /*  Submits function(args...) and returns its id at once. args must be an
  *  array value (NULL: no arguments); opts may be NULL. */

@@ -732,8 +732,23 @@ static void s_put_opts (proto_buf_t *b, const zmgr_job_opts_t *o, bool notify, b
     if (!o)
         o = &d;
     size_t n = (o->priority != 0) + (o->timeout_ms > 0) + (o->retries >= 0) +
-               (o->delay_ms > 0) + (o->ttl_ms > 0) + o->shared + notify + chunk;
+               (o->delay_ms > 0) + (o->ttl_ms > 0) + o->shared + notify + chunk +
+               (o->key != NULL) + (o->at_ms > 0) + (o->nafter > 0);
     proto_put_map (b, n);
+    if (o->key) {
+        proto_put_cstr (b, "key");
+        proto_put_cstr (b, o->key);
+    }
+    if (o->at_ms > 0) {
+        proto_put_cstr (b, "at_ms");
+        proto_put_int (b, o->at_ms);
+    }
+    if (o->nafter > 0) {
+        proto_put_cstr (b, "after");
+        proto_put_array (b, o->nafter);
+        for (size_t i = 0; i < o->nafter; i++)
+            proto_put_uint (b, o->after[i]);
+    }
     if (o->priority != 0) {
         proto_put_cstr (b, "priority");
         proto_put_int (b, o->priority);
@@ -779,7 +794,8 @@ static void s_settle (zmgr_client_t *self)
 static bool s_opts_empty (const zmgr_job_opts_t *o)
 {
     return !o || (o->priority == 0 && o->timeout_ms <= 0 && o->retries < 0 &&
-                  o->delay_ms <= 0 && o->ttl_ms <= 0 && !o->shared);
+                  o->delay_ms <= 0 && o->ttl_ms <= 0 && !o->shared && !o->key &&
+                  o->at_ms <= 0 && o->nafter == 0);
 }
 
 /*  Negative times are a caller's bug, refused as the broker refuses them
@@ -791,7 +807,11 @@ static int s_check_opts (zmgr_client_t *self, const zmgr_job_opts_t *o)
     const char *bad = o->timeout_ms < 0 ? "timeout_ms"
                       : o->delay_ms < 0 ? "delay_ms"
                       : o->ttl_ms < 0   ? "ttl_ms"
+                      : o->at_ms < 0    ? "at_ms"
                                         : NULL;
+    if (o->nafter > 0 && !o->after)
+        return client_fail (self, ZMGR_EINVAL, "job option after is NULL with nafter %zu",
+                            o->nafter);
     return bad ? client_fail (self, ZMGR_EINVAL, "job option %s must not be negative",
                               bad)
                : 0;
