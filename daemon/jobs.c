@@ -1,18 +1,19 @@
-/*  daemon/jobs.c - the job table and dispatch to workers (jobs.h)
- *  Each job has at most one deadline at a time in s_timers: its start
- *  delay while delayed, its run timeout while running, its result TTL
- *  once final. Every transition is recorded (effect.h: EFF_JOB_*), with
+/*  daemon/jobs.c - the job table, its states and timers (jobs.h)
+ *  Which worker runs a job is workers.c's (registry, credit, dispatch);
+ *  this file owns the jobs themselves. Each job has at most one deadline
+ *  at a time in s_timers: its start delay while delayed, its run timeout
+ *  while running, its result TTL once final. Every transition is recorded (effect.h: EFF_JOB_*), with
  *  wall-clock times where a restart must resume a delay or a TTL.
  *  Messages to workers and submitters go to the outbox. Wire format:
  *  PROTOCOL.md section 8. */
 #define _GNU_SOURCE
 #include "jobs.h"
+#include "workers.h"
 #include "effect.h"
 #include "log.h"
 #include "outbox.h"
 #include "park.h"
 #include "stats.h"
-#include "supervisor.h"
 #include "unique.h"
 
 #include <stdio.h>
@@ -28,16 +29,10 @@ static size_t s_count;      /* jobs in the table */
 static uint64_t s_next_id;  /* last id given */
 static fq_t *s_fqs;         /* every function seen */
 static heap_t s_timers;     /* job deadlines */
-static worker_t *s_workers; /* connected workers, round-robin order */
-static worker_t *s_workers_tail;
-static size_t s_running;    /* jobs running */
-static uint64_t s_dispatches; /* jobs sent to workers so far */
-static bool s_any_fresh;    /* some worker joined this turn, not fed yet */
-static bool s_no_dispatch;  /* shutting down: start nothing */
 
 /* ---- effects ---------------------------------------------------------------- */
 
-static void s_record_start (const job_t *job)
+void jobs_record_start (const job_t *job)
 {
     proto_buf_t *b = store_effect (EFF_JOB_START, 2);
     if (!b)
@@ -47,7 +42,7 @@ static void s_record_start (const job_t *job)
     store_effect_end ();
 }
 
-static void s_record_requeue (const job_t *job)
+void jobs_record_requeue (const job_t *job)
 {
     proto_buf_t *b = store_effect (EFF_JOB_REQUEUE, 3);
     if (!b)
@@ -154,14 +149,14 @@ static void s_insert (job_t *job)
     s_count++;
 }
 
-static void s_set_state (job_t *job, int state)
+void jobs_set_state (job_t *job, int state)
 {
     job->fq->count[job->state]--;
     job->state = state;
     job->fq->count[state]++;
 }
 
-static void s_timer (job_t *job, int64_t deadline)
+void jobs_timer (job_t *job, int64_t deadline)
 {
     if (job->timed)
         heap_remove (&s_timers, &job->tnode);
@@ -252,133 +247,26 @@ static void s_remove (job_t *job)
     s_free (job);
 }
 
-/* ---- workers --------------------------------------------------------------- */
-
-static bool s_has (const worker_t *w, const fq_t *fq)
-{
-    for (size_t i = 0; i < w->nfqs; i++)
-        if (w->fqs[i] == fq)
-            return true;
-    return false;
-}
-
-static void s_slot_remove (worker_t *w, job_t *job)
-{
-    for (size_t i = 0; i < w->nrunning; i++)
-        if (w->running[i] == job) {
-            w->running[i] = w->running[--w->nrunning];
-            return;
-        }
-}
-
-/*  Moves w to the tail of the worker list, so work spreads round-robin. */
-static void s_rotate (worker_t *w)
-{
-    if (s_workers_tail == w)
-        return;
-    if (w->prev)
-        w->prev->next = w->next;
-    else
-        s_workers = w->next;
-    w->next->prev = w->prev;
-    w->prev = s_workers_tail;
-    w->next = NULL;
-    s_workers_tail->next = w;
-    s_workers_tail = w;
-}
-
-static void s_send_run (worker_t *w, job_t *job)
-{
-    proto_buf_t b;
-    proto_buf_init (&b);
-    proto_put_notice (&b, ZMGR_NOTICE_JOB_RUN);
-    proto_put_array (&b, 6);
-    proto_put_uint (&b, job->id);
-    proto_put_uint (&b, (uint64_t) job->attempts);
-    proto_put_cstr (&b, job->fq->name);
-    proto_put_raw (&b, job->args->data, job->args->len);
-    proto_put_int (&b, job->timeout_ms);
-    proto_put_bool (&b, job->chunk);
-    if (!b.oom)
-        outbox_put (w->peer->id, w->peer->id_len, b.data, b.len);
-    proto_buf_fini (&b);
-}
 
 void jobs_started (job_t *job)
 {
     if (job->state == J_RUNNING && job->timeout_ms > 0)
-        s_timer (job, now_ms () + job->timeout_ms);
+        jobs_timer (job, now_ms () + job->timeout_ms);
 }
 
-static void s_start (worker_t *w, job_t *job)
+/*  A job became ready: into its function's pending heap, and to a
+ *  worker with credit if one can take it (workers_offer). */
+void jobs_ready (job_t *job)
 {
-    job->attempts++;
-    job->dispatched = ++s_dispatches;
-    job->worker = w->peer;
-    job->progress_done = job->progress_total = 0;
-    s_set_state (job, J_RUNNING);
-    w->running[w->nrunning++] = job;
-    s_running++;
-    s_timer (job, job->timeout_ms > 0 ? now_ms () + job->timeout_ms : -1);
-    s_record_start (job);
-    s_send_run (w, job);
-    s_rotate (w);
-}
-
-/*  Is a worker other than w idle and able to run fq's jobs? */
-static bool s_idle_other (const worker_t *w, const fq_t *fq)
-{
-    for (worker_t *o = s_workers; o; o = o->next)
-        if (o != w && !o->fresh && o->nrunning == 0 && s_has (o, fq))
-            return true;
-    return false;
-}
-
-/*  Gives a worker with free credit the best pending job it can run. A busy
- *  worker (credit above 1 queues jobs in it) takes more only when no other
- *  worker for that function is idle, so that work spreads first. */
-static void s_feed_worker (worker_t *w)
-{
-    /*  A worker we killed is dying: what it is handed dies with it. */
-    while (!s_no_dispatch && !w->killed && (size_t) w->credit > w->nrunning) {
-        fq_t *best = NULL;
-        for (size_t i = 0; i < w->nfqs; i++) {
-            if (w->nrunning > 0 && s_idle_other (w, w->fqs[i]))
-                continue;
-            heap_node_t *top = heap_peek (&w->fqs[i]->pending);
-            if (top && (!best || top->deadline < heap_peek (&best->pending)->deadline
-                        || (top->deadline == heap_peek (&best->pending)->deadline
-                            && top->seq < heap_peek (&best->pending)->seq)))
-                best = w->fqs[i];
-        }
-        if (!best)
-            return;
-        job_t *job = (job_t *) heap_pop (&best->pending);
-        s_start (w, job);
-    }
-}
-
-/*  A job became ready: start it on a worker with credit, or leave it. */
-static void s_ready (job_t *job)
-{
-    s_set_state (job, J_PENDING);
+    jobs_set_state (job, J_PENDING);
     job->pnode.deadline = -(int64_t) job->priority;
     if (heap_push (&job->fq->pending, &job->pnode) != 0) {
         log_msg (LOG_CRIT, 0, "out of memory in a pending queue");
         abort ();
     }
-    if (s_no_dispatch || job->fq->nworkers == 0)
-        return;
-    /*  The least loaded worker that can take it (first in round-robin
-     *  order among equals). */
-    worker_t *best = NULL;
-    for (worker_t *w = s_workers; w; w = w->next)
-        if (!w->fresh && (size_t) w->credit > w->nrunning && s_has (w, job->fq)
-            && (!best || w->nrunning < best->nrunning))
-            best = w;
-    if (best)
-        s_feed_worker (best);
+    workers_offer (job);
 }
+
 
 /* ---- ends ------------------------------------------------------------------ */
 
@@ -400,7 +288,7 @@ static void s_tell_dependents (job_t *job)
             continue;
         if (job->state == J_DONE) {
             if (d->deps_left > 0 && --d->deps_left == 0 && d->state == J_DELAYED && !d->timed)
-                s_ready (d);
+                jobs_ready (d);
             continue;
         }
         char text[96];
@@ -409,7 +297,7 @@ static void s_tell_dependents (job_t *job)
                   job->status == ZMGR_ECANCELLED ? "was cancelled" : "failed");
         if (d->state == J_PENDING)   /* cannot be: it waits while deps_left */
             heap_remove (&d->fq->pending, &d->pnode);
-        s_timer (d, -1);
+        jobs_timer (d, -1);
         s_fail (d, ZMGR_EJOBFAILED, "dependency-failed", text);
     }
     xfree (job->dependents);
@@ -455,7 +343,7 @@ static bool s_depend (job_t *job, job_t *dep)
 static void s_finish (job_t *job, int status, const char *reason, const void *value,
                       size_t len)
 {
-    s_set_state (job, status == 0 ? J_DONE : J_FAILED);
+    jobs_set_state (job, status == 0 ? J_DONE : J_FAILED);
     job->status = status;
     job->reason = reason;
     job->worker = NULL;
@@ -491,7 +379,7 @@ static void s_finish (job_t *job, int status, const char *reason, const void *va
             outbox_put (to->id, to->id_len, b.data, b.len);
         proto_buf_fini (&b);
     }
-    s_timer (job, now_ms () + job->ttl_ms);
+    jobs_timer (job, now_ms () + job->ttl_ms);
     s_resolve (job);
 }
 
@@ -507,28 +395,16 @@ static void s_fail (job_t *job, int status, const char *reason, const char *text
     proto_buf_fini (&b);
 }
 
-/*  Takes a running job off its worker (slot freed, timer cleared). */
-static worker_t *s_unrun (job_t *job)
-{
-    worker_t *w = job->worker ? job->worker->worker : NULL;
-    if (w)
-        s_slot_remove (w, job);
-    job->worker = NULL;
-    s_running--;
-    s_timer (job, -1);
-    return w;
-}
-
 /*  An attempt ended without a result (worker died, timed out): again if
  *  retries are left, else failed. */
-static void s_attempt_lost (job_t *job, const char *reason)
+void jobs_attempt_lost (job_t *job, const char *reason)
 {
     if (job->retries_left > 0) {
         job->retries_left--;
         log_msg (LOG_INFO, 0, "job %llu: attempt %d lost (%s), running it again",
                  (unsigned long long) job->id, job->attempts, reason);
-        s_record_requeue (job);
-        s_ready (job);
+        jobs_record_requeue (job);
+        jobs_ready (job);
         return;
     }
     char text[128];
@@ -539,33 +415,6 @@ static void s_attempt_lost (job_t *job, const char *reason)
     s_fail (job, ZMGR_EJOBFAILED, reason, text);
 }
 
-/*  Tells a worker to drop a job (already taken off its list). A local
- *  worker that is running it, rather than holding it queued behind
- *  another (credit above 1), is killed instead: it may be stuck in the
- *  function. It runs its jobs in dispatch order, so the job runs if none
- *  of those still on its list was dispatched earlier. */
-static void s_abandon (worker_t *w, job_t *job)
-{
-    if (!w)
-        return;
-    bool running = true;
-    for (size_t i = 0; i < w->nrunning; i++)
-        if (w->running[i]->dispatched < job->dispatched)
-            running = false;
-    if (w->local && running) {
-        w->killed = true;
-        supervisor_kill ((pid_t) w->pid);
-        return;
-    }
-    proto_buf_t b;
-    proto_buf_init (&b);
-    proto_put_notice (&b, ZMGR_NOTICE_JOB_CANCEL);
-    proto_put_array (&b, 1);
-    proto_put_uint (&b, job->id);
-    if (!b.oom)
-        outbox_put (w->peer->id, w->peer->id_len, b.data, b.len);
-    proto_buf_fini (&b);
-}
 
 /* ---- timers ---------------------------------------------------------------- */
 
@@ -587,17 +436,17 @@ void jobs_expire (int64_t now)
         switch (job->state) {
         case J_DELAYED:
             if (job->deps_left == 0)   /* else it waits on for those */
-                s_ready (job);
+                jobs_ready (job);
             break;
         case J_RUNNING: {
-            worker_t *w = s_unrun (job);
+            worker_t *w = workers_unrun (job);
             log_msg (LOG_NOTICE, 0, "job %llu (%s) over its timeout of %lld ms",
                      (unsigned long long) job->id, job->fq->name,
                      (long long) job->timeout_ms);
-            s_abandon (w, job);
-            s_attempt_lost (job, "timeout");
+            workers_abandon (w, job);
+            jobs_attempt_lost (job, "timeout");
             if (w)
-                s_feed_worker (w);
+                workers_feed (w);
             break;
         }
         default:   /* final: its TTL is over */
@@ -671,11 +520,11 @@ job_t *jobs_submit (const job_spec_t *spec, const peer_t *submitter)
         snprintf (text, sizeof text, "a job it runs after had already failed");
         s_fail (job, ZMGR_EJOBFAILED, "dependency-failed", text);
     } else if (delay > 0 || job->deps_left > 0) {
-        s_set_state (job, J_DELAYED);
+        jobs_set_state (job, J_DELAYED);
         if (delay > 0)
-            s_timer (job, job->created_ms + delay);
+            jobs_timer (job, job->created_ms + delay);
     } else
-        s_ready (job);
+        jobs_ready (job);
     return job;
 }
 
@@ -687,15 +536,15 @@ bool jobs_cancel (job_t *job)
         s_fail (job, ZMGR_ECANCELLED, "cancelled", "cancelled before it ran");
         return true;
     case J_DELAYED:
-        s_timer (job, -1);
+        jobs_timer (job, -1);
         s_fail (job, ZMGR_ECANCELLED, "cancelled", "cancelled before it ran");
         return true;
     case J_RUNNING: {
-        worker_t *w = s_unrun (job);
-        s_abandon (w, job);
+        worker_t *w = workers_unrun (job);
+        workers_abandon (w, job);
         s_fail (job, ZMGR_ECANCELLED, "cancelled", "cancelled while running");
         if (w && !w->local)
-            s_feed_worker (w);
+            workers_feed (w);
         return true;
     }
     default:
@@ -705,7 +554,7 @@ bool jobs_cancel (job_t *job)
 
 void jobs_done (worker_t *w, job_t *job, int status, proto_slice_t value)
 {
-    s_unrun (job);
+    workers_unrun (job);
     w->done++;
     if (status == 0)
         s_finish (job, 0, NULL, value.ptr, value.len);
@@ -719,104 +568,15 @@ void jobs_done (worker_t *w, job_t *job, int status, proto_slice_t value)
             snprintf (text, sizeof text, "the function failed");
         s_fail (job, ZMGR_EJOBFAILED, "error", text);
     }
-    s_feed_worker (w);
+    workers_feed (w);
 }
 
-void jobs_worker_join (worker_t *w)
-{
-    w->prev = s_workers_tail;
-    if (s_workers_tail)
-        s_workers_tail->next = w;
-    else
-        s_workers = w;
-    s_workers_tail = w;
-    w->fresh = true;   /* fed by jobs_feed_fresh, after the hello reply */
-    s_any_fresh = true;
-}
-
-void jobs_feed_fresh (void)
-{
-    /*  Called every loop turn: nothing to walk unless a worker joined. */
-    if (!s_any_fresh)
-        return;
-    s_any_fresh = false;
-    for (worker_t *w = s_workers, *next; w; w = next) {
-        next = w->next;   /* feeding rotates the list */
-        if (w->fresh) {
-            w->fresh = false;
-            s_feed_worker (w);
-        }
-    }
-}
-
-void jobs_peer_gone (peer_t *peer)
-{
-    worker_t *w = peer->worker;
-    if (!w)
-        return;
-    peer->worker = NULL;
-    if (w->prev)
-        w->prev->next = w->next;
-    else
-        s_workers = w->next;
-    if (w->next)
-        w->next->prev = w->prev;
-    else
-        s_workers_tail = w->prev;
-    for (size_t i = 0; i < w->nfqs; i++)
-        w->fqs[i]->nworkers--;
-    /*  Its jobs go back (or fail) once it is off the list, so that they
-     *  go to the other workers. A worker runs its jobs one at a time in
-     *  dispatch order, so only the one dispatched first had started; the
-     *  rest waited in its credit and are charged nothing. A worker says
-     *  bye only between jobs, and one we killed was killed for a job
-     *  already taken off its list: theirs never started at all. */
-    uint64_t first = UINT64_MAX;
-    if (!peer->said_bye && !w->killed)
-        for (size_t i = 0; i < w->nrunning; i++)
-            if (w->running[i]->dispatched < first)
-                first = w->running[i]->dispatched;
-    /*  A local worker whose session ended without a bye may still run:
-     *  stopped (SIGSTOP) past the liveness window, or cut off. It is
-     *  killed before its jobs run again, so that an attempt given up on
-     *  can neither finish beside the next one nor report twice. */
-    if (w->local && !peer->said_bye && !w->killed) {
-        w->killed = true;
-        supervisor_kill ((pid_t) w->pid);
-    }
-    while (w->nrunning > 0) {
-        job_t *job = w->running[--w->nrunning];
-        job->worker = NULL;
-        s_running--;
-        s_timer (job, -1);
-        if (job->dispatched != first) {
-            job->attempts--;
-            s_record_requeue (job);
-            s_ready (job);
-        } else
-            s_attempt_lost (job, "worker-died");
-    }
-    log_msg (LOG_INFO, 0, "worker %s left after %llu jobs", w->name,
-             (unsigned long long) w->done);
-    xfree (w->fqs);
-    xfree (w->running);
-    xfree (w);
-}
-
-void jobs_stop_dispatch (void)
-{
-    s_no_dispatch = true;
-}
 
 fq_t *jobs_functions (void)
 {
     return s_fqs;
 }
 
-worker_t *jobs_workers (void)
-{
-    return s_workers;
-}
 
 /* ---- recovery ------------------------------------------------------------------- */
 
@@ -883,7 +643,7 @@ int jobs_restore_start (uint64_t id, int64_t attempt)
     job_t *job = jobs_find (id);
     if (!job || job->state >= J_DONE)
         return -1;
-    s_set_state (job, J_RUNNING);
+    jobs_set_state (job, J_RUNNING);
     job->attempts = (int) attempt;
     return 0;
 }
@@ -893,7 +653,7 @@ int jobs_restore_requeue (uint64_t id, int64_t retries_left, int64_t attempts)
     job_t *job = jobs_find (id);
     if (!job || job->state >= J_DONE)
         return -1;
-    s_set_state (job, J_PENDING);
+    jobs_set_state (job, J_PENDING);
     job->retries_left = (int) retries_left;
     job->attempts = (int) attempts;
     return 0;
@@ -920,7 +680,7 @@ int jobs_restore_finish (uint64_t id, int64_t status, proto_slice_t reason, prot
     job_t *job = jobs_find (id);
     if (!job || job->state >= J_DONE)
         return -1;
-    s_set_state (job, status == 0 ? J_DONE : J_FAILED);
+    jobs_set_state (job, status == 0 ? J_DONE : J_FAILED);
     job->status = (int) status;
     job->reason = s_reason (reason);
     xfree (job->args);
@@ -968,7 +728,7 @@ void jobs_recovered (void)
         job_t *job = all[i];
         if (job->state >= J_DONE) {
             int64_t left = job->final_wall_ms + job->ttl_ms - wall;
-            s_timer (job, now + (left > 0 ? left : 0));
+            jobs_timer (job, now + (left > 0 ? left : 0));
             continue;
         }
         if (job->state == J_RUNNING) {
@@ -976,8 +736,8 @@ void jobs_recovered (void)
              *  to its retries (the restart was not its fault). */
             lost++;
             g_stats.jobs_lost_restart++;
-            s_set_state (job, J_PENDING);
-            s_record_requeue (job);
+            jobs_set_state (job, J_PENDING);
+            jobs_record_requeue (job);
         }
         /*  Its dependencies, as they stand now: one forgotten (past its
          *  TTL) had succeeded, as a failure would have failed this job. */
@@ -987,18 +747,18 @@ void jobs_recovered (void)
             dep_failed = !s_depend (job, jobs_find (job->after[k]));
         if (dep_failed) {
             if (job->state == J_PENDING)
-                s_set_state (job, J_DELAYED);
+                jobs_set_state (job, J_DELAYED);
             s_fail (job, ZMGR_EJOBFAILED, "dependency-failed",
                     "a job it runs after had failed");
             continue;
         }
         int64_t delay = job->start_wall_ms ? job->start_wall_ms - wall : 0;
         if (delay > 0 || job->deps_left > 0) {
-            s_set_state (job, J_DELAYED);
+            jobs_set_state (job, J_DELAYED);
             if (delay > 0)
-                s_timer (job, now + delay);
+                jobs_timer (job, now + delay);
         } else
-            s_ready (job);
+            jobs_ready (job);
     }
     xfree (all);
     log_msg (LOG_NOTICE, 0, "recovered %zu jobs; %zu running attempts were lost to the "
@@ -1026,18 +786,14 @@ void jobs_snapshot (void)
             }
             s_record_submit (j);
             if (j->state == J_RUNNING)
-                s_record_start (j);
+                jobs_record_start (j);
             else if (j->attempts > 0)
-                s_record_requeue (j);
+                jobs_record_requeue (j);
         }
 }
 
 /* ---- counters and shutdown --------------------------------------------------- */
 
-size_t jobs_running (void)
-{
-    return s_running;
-}
 
 size_t jobs_total (void)
 {
@@ -1069,6 +825,5 @@ void jobs_shutdown (void)
     xfree (s_ended);
     s_ended = NULL;
     s_nended = s_ended_cap = 0;
-    s_running = 0;
-    s_no_dispatch = false;   /* back to the state of a fresh start */
+    workers_reset ();
 }

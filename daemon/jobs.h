@@ -1,4 +1,6 @@
 /*  daemon/jobs.h - the job table and dispatch to workers
+ *  The table, its states and timers are jobs.c's; the worker registry,
+ *  credit and dispatch are workers.c's (workers.h).
  *  A job waits in its function's pending heap (priority, then FIFO) until
  *  a worker that has the function has credit left; then it runs until the
  *  worker reports it done, dies, or overruns the job's timeout. A death
@@ -156,5 +158,18 @@ void jobs_snapshot (void);
 /*  The id sequence starts above every id a broker started before this
  *  one can have given (from the start time), even without a data dir. */
 void jobs_init_ids (void);
+
+/*  Between jobs.c and workers.c only: the transitions workers.c makes
+ *  happen, each recorded where the state changes. */
+void jobs_set_state (job_t *job, int state);   /* moves the per-function counts */
+/*  Sets the job's one deadline (run timeout, delay or TTL); -1 clears it. */
+void jobs_timer (job_t *job, int64_t deadline);
+/*  Into its function's pending heap, and offered to the workers. */
+void jobs_ready (job_t *job);
+/*  An attempt ended without a result (reason "timeout", "worker-died"):
+ *  run again while retries are left, else failed. */
+void jobs_attempt_lost (job_t *job, const char *reason);
+void jobs_record_start (const job_t *job);
+void jobs_record_requeue (const job_t *job);
 
 #endif

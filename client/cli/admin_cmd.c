@@ -152,3 +152,28 @@ int admin_cmd_store (cli_t *cli)
         return cli_fail (cli, ZMGR_EPROTO);
     return cli_out_value (cli, &store);
 }
+
+/* ---- the table --------------------------------------------------------- */
+
+static const command_t s_commands[] = {
+    {NULL, "keygen", "N", OPT_ROLE | OPT_DIR, CMD_NO_BROKER | CMD_KEYS, admin_cmd_keygen,
+     "NAME [--role client|worker|admin] [--dir DIR]",
+     "Make a CURVE key pair: write DIR/NAME.key (public and secret key, mode "
+     "0600: give it to --key or $ZMGR_CLIENT_KEY, or to zmgrd --secret-key) "
+     "and DIR/NAME.pub (public key and role, mode 0644: copy it to the "
+     "broker's --allow-dir); print the public key. Never overwrites. "
+     "Defaults: --role client, --dir the current directory."},
+
+    {"admin", "log-level", "P", 0, 0, admin_cmd_log_level, "LEVEL",
+     "Set the broker's log level: error, warning, notice, info or debug."},
+    {"admin", "shutdown", "", 0, 0, admin_cmd_shutdown, "",
+     "Ask the broker to shut down; running jobs get its grace period."},
+    {"admin", "save", "", 0, 0, admin_cmd_save, "",
+     "Write a snapshot of the broker's store now and wait for it; print "
+     "its number. Needs a broker with a data dir."},
+    {"admin", "store", "", 0, 0, admin_cmd_store, "",
+     "Show the store: data dir, fsync mode, log size, last snapshot, "
+     "fsync lag, disk-full state (the \"store\" part of stats)."},
+};
+
+const cli_table_t cli_admin_table = {s_commands, CLI_COUNT (s_commands), NULL, 0};

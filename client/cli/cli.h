@@ -1,15 +1,22 @@
 /*  client/cli/cli.h - what the files of the zmgr CLI share
- *  zmgr.c parses the command line into a cli_t, finds the command in its
- *  table, connects and calls the command's function; the commands of
- *  jobs_cmd.c (jobs, pool, workers, run) and admin_cmd.c (keygen, admin)
- *  are such functions. They report failures through cli_fail and print
- *  values through cli_out_value, so that every command's errors look and
- *  exit alike. Not installed: the CLI's own header. */
+ *  zmgr.c parses the command line into a cli_t, finds the command in one
+ *  of the command tables, connects and calls the command's function. Each
+ *  *_cmd.c file holds a group of commands and exports their table
+ *  (cli_table_t): objects_cmd.c the object types and the plain top-level
+ *  commands, lockrun_cmd.c `lock run`, jobs_cmd.c the jobs, admin_cmd.c
+ *  keygen and admin; help.c prints help from the tables. Commands report
+ *  failures through cli_fail and print values through cli_out_*, so that
+ *  every command's errors look and exit alike. A table may bring options
+ *  of its own (cli_option_t), read with cli_opt; adding a group of
+ *  commands is a new file and one line in zmgr.c's list of tables. Not
+ *  installed: the CLI's own header. */
 #ifndef ZMGR_CLI_H
 #define ZMGR_CLI_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "zmgr.h"
 
@@ -62,8 +69,15 @@ enum {
     CMD_NO_BROKER = 1 << 1,   /* runs without connecting (version, keygen) */
     CMD_WAIT_BLOCKS = 1 << 2, /* as CMD_BLOCKS when --wait is given */
     CMD_JOBS = 1 << 3,        /* listed under "Jobs" in zmgr --help */
-    CMD_KEYS = 1 << 4         /* listed under "Security" in zmgr --help */
+    CMD_KEYS = 1 << 4,        /* listed under "Security" in zmgr --help */
+    CMD_COMMAND = 1 << 5      /* takes a command to run after its arguments
+                                 (lock run, run): the words from there on,
+                                 options included, are kept whole */
 };
+
+/*  Synopsis pieces shared by several tables. */
+#define WAIT_SYN "[--timeout S | --nowait]"
+#define JOB_SYN "[--priority P] [--retries N] [--job-timeout S]"
 
 #define MAX_ARGS 4 /* positional arguments after TYPE OP, NAME included */
 
@@ -84,7 +98,31 @@ typedef struct {
     cmd_fn_t *run;        /* does it; returns the exit code */
     const char *synopsis; /* arguments as shown by --help */
     const char *help;     /* what it does, one sentence or a few */
+    const char *xopts;    /* table options it takes, as "--a --b", or NULL */
+    /*  Checks argument combinations the spec cannot say; NULL: none. */
+    bool (*args_ok) (const cli_t *cli);
 } command_t;
+
+/*  An option a command table brings (command_t.xopts names those that a
+ *  command accepts). Every table's options are known to the parser, so
+ *  two tables may share a name only with the same meaning and argument. */
+typedef struct {
+    const char *name; /* "--parties" */
+    const char *arg;  /* its value's name in help ("N"), NULL for a flag */
+    const char *help; /* one line for the command's --help */
+} cli_option_t;
+
+/*  A group of commands with the options they bring. */
+typedef struct {
+    const command_t *commands;
+    size_t count;
+    const cli_option_t *options; /* may be NULL */
+    size_t noptions;
+} cli_table_t;
+
+#define CLI_COUNT(a) (sizeof (a) / sizeof (a)[0])
+
+#define CLI_MAX_XOPTS 16 /* table options on one command line */
 
 /*  Everything one invocation parsed, and the connection it made. */
 struct cli {
@@ -118,8 +156,11 @@ struct cli {
     zmgr_value_t *val[MAX_ARGS]; /* value arguments (V, A, O, D), parsed */
     int64_t num[MAX_ARGS];       /* integer arguments (I, E), parsed */
     uint64_t job_id;             /* the J argument */
-    zmgr_value_t *dflt;          /* --default, parsed */
-    zmgr_client_t *client;       /* the connection */
+    const cli_option_t *xopt[CLI_MAX_XOPTS]; /* table options given */
+    const char *xval[CLI_MAX_XOPTS];         /* their values ("" for a flag) */
+    int nx;                                  /* how many */
+    zmgr_value_t *dflt;                      /* --default, parsed */
+    zmgr_client_t *client;                   /* the connection */
 };
 
 /*  zmgr.c: the exit code for a status from libzmgr. */
@@ -130,10 +171,51 @@ int cli_fail (cli_t *cli, int rc);
 /*  zmgr.c: prints a value result as one line (--raw: a string's bytes) and
  *  frees it; returns the exit code. */
 int cli_out_value (cli_t *cli, zmgr_value_t **value_p);
+/*  zmgr.c: print an integer, a boolean, a string (JSON, or its bytes with
+ *  --raw) as one line; return 0. */
+int cli_out_int (int64_t n);
+int cli_out_bool (bool b);
+int cli_out_str (cli_t *cli, const char *s);
 /*  zmgr.c: the wait of a blocking op: --nowait 0, --timeout, else forever. */
 int cli_wait_ms (cli_t *cli);
-/*  zmgr.c: a usage error (printf-style) of the running command; returns 2. */
+
+/*  zmgr.c: the value of table option name ("--parties") as typed, "" for
+ *  a flag, NULL when not given. */
+const char *cli_opt (const cli_t *cli, const char *name);
+/*  zmgr.c: table option name as seconds (decimals; inf = ZMGR_FOREVER) in
+ *  *ms, or as an integer in [min, max] in *n. Not given: 0 and the
+ *  output untouched; not valid: 2 after a usage message naming it. */
+int cli_opt_seconds (cli_t *cli, const char *name, int *ms);
+int cli_opt_int (cli_t *cli, const char *name, int64_t min, int64_t max, int64_t *n);
+
+/*  zmgr.c: the command tables, in the order help lists them. */
+extern const cli_table_t *const cli_tables[];
+extern const size_t cli_ntables;
+/*  zmgr.c: the command type/op (type NULL: a top-level command), or NULL. */
+const command_t *cli_find (const char *type, const char *op);
+/*  zmgr.c: does word take an OP after it (an object type, admin)? */
+bool cli_is_type (const char *word);
+/*  zmgr.c: the table option called name (with its dashes), or NULL. */
+const cli_option_t *cli_find_option (const char *name);
+
+/*  help.c: help for what the positional words name; 0, or 2. */
+int cli_help (cli_t *cli);
+/*  help.c: "usage: zmgr [OPTIONS] TYPE OP SYNOPSIS", wrapped. */
+void cli_print_usage (FILE *out, const command_t *c);
+/*  help.c: a usage error (printf-style) of command c (NULL: none known),
+ *  with its usage line; returns 2. */
+__attribute__ ((format (printf, 2, 0))) int cli_vusage (const command_t *c,
+                                                        const char *fmt, va_list ap);
+__attribute__ ((format (printf, 2, 3))) int cli_usage_of (const command_t *c,
+                                                          const char *fmt, ...);
+/*  help.c: a usage error of the running command; returns 2. */
 __attribute__ ((format (printf, 2, 3))) int cli_usage (cli_t *cli, const char *fmt, ...);
+/*  help.c: a usage error at the TYPE level: op missing (NULL) or unknown. */
+int cli_usage_type (const char *type, const char *op);
+
+/*  The tables (objects_cmd.c, lockrun_cmd.c, jobs_cmd.c, admin_cmd.c). */
+extern const cli_table_t cli_object_table, cli_lockrun_table, cli_jobs_table,
+    cli_admin_table;
 
 /*  jobs_cmd.c: submit, result, status, cancel, map, jobs, workers, run. */
 int jobs_cmd_submit (cli_t *cli);

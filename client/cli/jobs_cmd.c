@@ -824,3 +824,48 @@ int jobs_cmd_run (cli_t *cli)
     zmgr_value_destroy (&result);
     return rc;
 }
+
+/* ---- the table --------------------------------------------------------- */
+
+static const command_t s_commands[] = {
+    {NULL, "submit", "Nv", OPT_WAIT | OPT_JOB, CMD_WAIT_BLOCKS | CMD_JOBS,
+     jobs_cmd_submit, "FUNC [ARGS-JSON] [--wait [--timeout S]] " JOB_SYN,
+     "Submit the job FUNC(ARGS...) and print its id; with --wait, wait for it "
+     "and print its result instead (exit 11 if it failed, 5 on timeout). "
+     "ARGS-JSON is the JSON array of positional arguments ('[1,2]'); any other "
+     "value is wrapped as the one argument (5 is [5]); none is []."},
+    {NULL, "result", "J", OPT_NOWAIT, CMD_BLOCKS | CMD_JOBS, jobs_cmd_result,
+     "ID " WAIT_SYN,
+     "Wait for job ID and print its result (exit 11 if it failed or was "
+     "cancelled, 5 on timeout, 6 if the id is unknown or its result expired)."},
+    {NULL, "status", "J", 0, CMD_JOBS, jobs_cmd_status, "ID",
+     "Print the job's status as a JSON object: id, function, state, reason, "
+     "error, attempts, priority, progress, worker, age_ms."},
+    {NULL, "cancel", "J", 0, CMD_JOBS, jobs_cmd_cancel, "ID",
+     "Cancel a pending or running job; print true if it is now cancelled, "
+     "false if it had already ended."},
+    {NULL, "map", "Np", OPT_CHUNKSIZE | OPT_JOB, CMD_BLOCKS | CMD_JOBS, jobs_cmd_map,
+     "FUNC [FILE|-] [--chunksize N] [--timeout S] " JOB_SYN,
+     "Call FUNC(item) on the workers for every line of FILE (default: stdin), "
+     "each line one JSON value passed as the single argument; print the "
+     "results, one JSON line each, in input order as they come. A progress "
+     "bar shows on stderr when it is a terminal. Failed items are reported "
+     "on stderr, print no line, and make the exit code 11. --chunksize N "
+     "sends N items per job (default 1); --timeout bounds the whole map."},
+    {NULL, "jobs", "", OPT_JSON, CMD_JOBS, jobs_cmd_jobs, "[--json]",
+     "Show job counts by state and by function, the age of the oldest pending "
+     "job and the functions with pending jobs but no worker; --json prints "
+     "the broker's map."},
+    {NULL, "workers", "", OPT_JSON, CMD_JOBS, jobs_cmd_workers, "[--json]",
+     "Show the connected workers: id, name, host, pid, state, current jobs, "
+     "jobs done, uptime, functions; --json prints the broker's array."},
+    {NULL, "run", "", OPT_WAIT | OPT_JOB, CMD_WAIT_BLOCKS | CMD_JOBS | CMD_COMMAND, jobs_cmd_run,
+     "[--wait [--timeout S]] " JOB_SYN " [--] CMD [ARGS...]",
+     "Run CMD with ARGS (no shell) on a worker, through the built-in exec "
+     "function, and print the job id; with --wait, print CMD's stdout and "
+     "stderr and exit with its status. The broker must allow exec "
+     "(zmgrd --enable-exec; else exit 12)."},
+
+};
+
+const cli_table_t cli_jobs_table = {s_commands, CLI_COUNT (s_commands), NULL, 0};
