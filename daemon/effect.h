@@ -30,7 +30,9 @@ enum {
     EFF_LOCK_FREE = 19,  /* name */
     EFF_JOB_SUBMIT = 20, /* id, fn, args, priority, timeout_ms, ttl_ms, retries,
                             flags (1 chunk, 2 notify, 4 shared), start at (wall
-                            ms, 0 now), owner's key */
+                            ms, 0 now), owner's key, unique key (str or nil),
+                            ids it runs after (array); the last two since the
+                            schedules: records without them have 10 fields */
     EFF_JOB_START = 21,  /* id, attempt */
     EFF_JOB_REQUEUE = 22,/* id, retries left: an attempt lost */
     EFF_JOB_FINISH = 23, /* id, status, reason, result, finished at (wall ms) */
@@ -39,6 +41,11 @@ enum {
     EFF_REPLY = 26,      /* client id, request id, status, payload: the last
                             write reply of a client (exactly-once resends) */
     EFF_QUEUE_UNGET = 27,/* name, value: an item back at the head, still unfinished */
+    EFF_LIMIT_SET = 90,  /* function, rate, period ms, concurrency (0: none) */
+    EFF_FN_PAUSE = 91,   /* function, paused (bool) */
+    EFF_CRON_ADD = 92,   /* name, spec, zone, function, args, added at (wall s) */
+    EFF_CRON_REMOVE = 93,/* name */
+    EFF_CRON_FIRE = 94,  /* name, tick (wall s), job id it submitted */
 };
 
 #endif

@@ -421,13 +421,14 @@ void jobs_attempt_lost (job_t *job, const char *reason)
 int64_t jobs_next_timeout (int64_t now)
 {
     heap_node_t *n = heap_peek (&s_timers);
-    if (!n)
-        return -1;
-    return n->deadline > now ? n->deadline - now : 0;
+    int64_t t = !n ? -1 : n->deadline > now ? n->deadline - now : 0;
+    int64_t w = workers_wake_in (now);   /* a rate-limited function's next token */
+    return w >= 0 && (t < 0 || w < t) ? w : t;
 }
 
 void jobs_expire (int64_t now)
 {
+    workers_wake (now);
     heap_node_t *n;
     while ((n = heap_peek (&s_timers)) && n->deadline <= now) {
         job_t *job = (job_t *) ((char *) n - offsetof (job_t, tnode));
@@ -790,6 +791,13 @@ void jobs_snapshot (void)
             else if (j->attempts > 0)
                 jobs_record_requeue (j);
         }
+}
+
+void jobs_each (void (*fn) (job_t *job, void *arg), void *arg)
+{
+    for (size_t i = 0; i < s_nbuckets; i++)
+        for (job_t *j = s_table[i]; j; j = j->hnext)
+            fn (j, arg);
 }
 
 /* ---- counters and shutdown --------------------------------------------------- */

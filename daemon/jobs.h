@@ -134,6 +134,9 @@ void jobs_expire (int64_t now_ms);
 /*  Stop starting jobs (shutdown). */
 void jobs_stop_dispatch (void);
 fq_t *jobs_functions (void);    /* list head, by ->next */
+/*  Calls fn for every job in the table (in no order); fn must not add or
+ *  remove jobs. */
+void jobs_each (void (*fn) (job_t *job, void *arg), void *arg);
 worker_t *jobs_workers (void);  /* list head, by ->next */
 size_t jobs_running (void);
 size_t jobs_total (void);

@@ -303,8 +303,12 @@ int job_cmd_jobs (cmd_ctx_t *ctx)
                 oldest = now - j->created_ms;
         }
     }
-    proto_put_map (b, 7);
-    s_kv_int (b, "pending", (int64_t) (total[J_PENDING] + total[J_DELAYED]));
+    size_t npaused = 0;
+    for (fq_t *f = jobs_functions (); f; f = f->next)
+        npaused += f->limit.paused;
+    proto_put_map (b, 9);
+    s_kv_int (b, "pending", (int64_t) total[J_PENDING]);
+    s_kv_int (b, "scheduled", (int64_t) total[J_DELAYED]);
     s_kv_int (b, "running", (int64_t) total[J_RUNNING]);
     s_kv_int (b, "done", (int64_t) total[J_DONE]);
     s_kv_int (b, "failed", (int64_t) total[J_FAILED]);
@@ -312,8 +316,11 @@ int job_cmd_jobs (cmd_ctx_t *ctx)
     proto_put_map (b, nfq);
     for (fq_t *f = jobs_functions (); f; f = f->next) {
         proto_put_cstr (b, f->name);
-        proto_put_map (b, 5);
-        s_kv_int (b, "pending", (int64_t) (f->count[J_PENDING] + f->count[J_DELAYED]));
+        proto_put_map (b, 7);
+        s_kv_int (b, "pending", (int64_t) f->count[J_PENDING]);
+        s_kv_int (b, "scheduled", (int64_t) f->count[J_DELAYED]);
+        proto_put_cstr (b, "paused");
+        proto_put_bool (b, f->limit.paused);
         s_kv_int (b, "running", (int64_t) f->count[J_RUNNING]);
         s_kv_int (b, "done", (int64_t) f->count[J_DONE]);
         s_kv_int (b, "failed", (int64_t) f->count[J_FAILED]);
@@ -328,6 +335,12 @@ int job_cmd_jobs (cmd_ctx_t *ctx)
     proto_put_array (b, nlonely);
     for (fq_t *f = jobs_functions (); f; f = f->next)
         if (f->nworkers == 0 && f->count[J_PENDING] + f->count[J_DELAYED] > 0)
+            proto_put_cstr (b, f->name);
+    /*  Functions paused (zmgr pause): their jobs stay pending. */
+    proto_put_cstr (b, "paused");
+    proto_put_array (b, npaused);
+    for (fq_t *f = jobs_functions (); f; f = f->next)
+        if (f->limit.paused)
             proto_put_cstr (b, f->name);
     return 0;
 }

@@ -11,6 +11,7 @@
 #include "config.h"
 #include "direct.h"
 #include "jobs.h"
+#include "schedule.h"
 #include "log.h"
 #include "notify.h"
 #include "outbox.h"
@@ -919,6 +920,7 @@ int loop_run (void)
         }
         int64_t now = now_ms ();
         int64_t timeout = s_min_timeout (park_next_timeout (now), jobs_next_timeout (now));
+        timeout = s_min_timeout (timeout, schedule_next_timeout ());
         timeout = s_min_timeout (timeout, next_tick > now ? next_tick - now : 0);
         timeout = s_min_timeout (timeout, notify_tick (now));
         int64_t store_next;
@@ -937,6 +939,7 @@ int loop_run (void)
         now = now_ms ();
         park_expire (now);
         jobs_expire (now);
+        schedule_expire ();
         jobs_feed_fresh ();
         if (!g_stats.stopping)
             supervisor_tick (now);
@@ -986,6 +989,7 @@ void loop_fini (void)
         peers_shutdown ();
         s_end_turn ();
         direct_fini ();
+        schedule_shutdown ();
         jobs_shutdown ();
         store_shutdown ();
         replies_fini ();

@@ -13,6 +13,7 @@
 #include "objects.h"
 #include "park.h"
 #include "replies.h"
+#include "schedule.h"
 #include "stats.h"
 #include "store.h"
 #include "types.h"
@@ -282,6 +283,30 @@ static int s_apply (const uint8_t *rec, size_t len, void *arg)
             return -1;
         jobs_restore_seq ((uint64_t) a);
         return 0;
+    case EFF_LIMIT_SET: {
+        int64_t conc;
+        if (r.n != 4 || s_int (&r, 1, &a) || s_int (&r, 2, &b) || s_int (&r, 3, &conc))
+            return -1;
+        return schedule_restore_limit (r.f[0], a, b, conc);
+    }
+    case EFF_FN_PAUSE: {
+        bool paused;
+        if (r.n != 2 || proto_read_bool (r.f[1], &paused) != 0)
+            return -1;
+        return schedule_restore_pause (r.f[0], paused);
+    }
+    case EFF_CRON_ADD:
+        if (r.n != 6 || s_int (&r, 5, &a))
+            return -1;
+        return schedule_restore_cron_add (r.f[0], r.f[1], r.f[2], r.f[3], r.f[4], a);
+    case EFF_CRON_REMOVE:
+        if (r.n != 1)
+            return -1;
+        return schedule_restore_cron_remove (r.f[0]);
+    case EFF_CRON_FIRE:
+        if (r.n != 3 || s_int (&r, 1, &a) || s_int (&r, 2, &b) || b < 0)
+            return -1;
+        return schedule_restore_cron_fire (r.f[0], a, (uint64_t) b);
     case EFF_REPLY: {
         const uint8_t *cid, *frame;
         size_t clen, flen;
@@ -325,6 +350,7 @@ int recovery_start (void)
     s_on = true;
     store_set_sink (STORE_SINK_LOG);
     jobs_recovered ();
+    schedule_recovered ();
     log_msg (LOG_NOTICE, 0, "store %s: recovered %zu objects, %zu jobs and %zu client replies "
              "from %llu records in %lld ms; fsync %s", g_cfg.data_dir, store_count (),
              jobs_total (), replies_count (), (unsigned long long) s_replayed,
@@ -484,6 +510,7 @@ static int s_write_snapshot (uint64_t seq)
         return 1;
     store_each ("", 0, s_snap_object, NULL);
     jobs_snapshot ();
+    schedule_snapshot ();
     replies_snapshot ();
     return wal_snap_close () == 0 ? 0 : 1;
 }

@@ -120,7 +120,16 @@
     XX (JOB_START, 132, "job.start")                                         \
     XX (LOG_LEVEL, 140, "admin.log_level")                                   \
     XX (SHUTDOWN, 141, "admin.shutdown")                                     \
-    XX (SAVE, 142, "admin.save")
+    XX (SAVE, 142, "admin.save")                                             \
+    XX (LIMIT_SET, 240, "limit.set")                                         \
+    XX (LIMIT_CLEAR, 241, "limit.clear")                                     \
+    XX (LIMIT_LIST, 242, "limit.list")                                       \
+    XX (FN_PAUSE, 243, "fn.pause")                                           \
+    XX (FN_RESUME, 244, "fn.resume")                                         \
+    XX (CRON_ADD, 245, "cron.add")                                           \
+    XX (CRON_REMOVE, 246, "cron.remove")                                     \
+    XX (CRON_LIST, 247, "cron.list")                                         \
+    XX (JOB_LIST, 248, "job.list")
 
 /*  Notices: frames the broker sends unasked, [0, kind, body] (kind > 0). */
 #define ZMGR_NOTICE_MAP(XX)                                                  \

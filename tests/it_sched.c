@@ -279,6 +279,282 @@ static void test_after (void **state)
     s_stop ();
 }
 
+/* ---- limits and pause ------------------------------------------------------------ */
+
+/*  An integer / boolean field of the limits entry of function (-1 / false). */
+static int64_t s_limit_int (const char *function, const char *field)
+{
+    zmgr_value_t *v = NULL;
+    int64_t out = -1;
+    if (zmgr_limits (s_client, &v) != 0)
+        return -1;
+    msgpack_unpacked u;
+    if (kit_unpack (v, &u)) {
+        const msgpack_object *a = &u.data;
+        for (uint32_t i = 0; a->type == MSGPACK_OBJECT_ARRAY && i < a->via.array.size; i++) {
+            const msgpack_object *m = &a->via.array.ptr[i];
+            const msgpack_object *f = kit_map_get (m, "function");
+            if (!f || f->type != MSGPACK_OBJECT_STR || f->via.str.size != strlen (function)
+                || memcmp (f->via.str.ptr, function, f->via.str.size))
+                continue;
+            const msgpack_object *x = kit_map_get (m, field);
+            if (x && x->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+                out = (int64_t) x->via.u64;
+            else if (x && x->type == MSGPACK_OBJECT_BOOLEAN)
+                out = x->via.boolean;
+        }
+        msgpack_unpacked_destroy (&u);
+    }
+    zmgr_value_destroy (&v);
+    return out;
+}
+
+static void test_rate_limit (void **state)
+{
+    (void) state;
+    s_start ("2");
+    assert_int_equal (s_wait (s_submit ("echo", "[0]", NULL), 10000), 0);
+    /*  20 per second: a burst of 20, then one every 50 ms. */
+    assert_int_equal (zmgr_limit_set (s_client, "echo", 20, 1000, 0), 0);
+    assert_int_equal (s_limit_int ("echo", "rate"), 20);
+    enum { N = 60 };
+    uint64_t ids[N];
+    long long t0 = kit_now_ms (), at[N];
+    for (int i = 0; i < N; i++)
+        ids[i] = s_submit ("echo", "[1]", NULL);
+    /*  FIFO on two workers: results come in about the order they start. */
+    for (int i = 0; i < N; i++) {
+        assert_int_equal (s_wait (ids[i], 10000), 0);
+        at[i] = kit_now_ms () - t0;
+    }
+    /*  Windows of 980 ms: a result is seen a little after its start (up
+     *  to 20 ms here), which could bring one from outside a window of 1 s
+     *  into it. The bucket allows 20 + 20 in any 1 s. */
+    int most = 0;
+    for (int i = 0; i < N; i++) {
+        int in = 0;
+        for (int j = 0; j < N; j++)
+            in += at[j] >= at[i] && at[j] < at[i] + 980;
+        most = in > most ? in : most;
+    }
+    fprintf (stderr, "  rate 20/s: %d jobs in %lld ms, at most %d in a 980 ms window\n", N,
+             at[N - 1], most);
+    assert_true (most <= 40);          /* the rate plus one burst */
+    assert_true (at[N - 1] >= 1500);   /* (60 - 20) / 20 s, less a margin */
+    /*  Cleared: no more waiting. */
+    bool had = false;
+    assert_int_equal (zmgr_limit_clear (s_client, "echo", &had), 0);
+    assert_true (had);
+    assert_int_equal (s_limit_int ("echo", "rate"), -1);
+    /*  Bad limits are refused. */
+    assert_int_equal (zmgr_limit_set (s_client, "echo", -1, 1000, 0), ZMGR_EINVAL);
+    s_stop ();
+}
+
+static void test_concurrency_and_pause (void **state)
+{
+    (void) state;
+    s_start ("4");
+    assert_int_equal (s_wait (s_submit ("echo", "[0]", NULL), 10000), 0);
+    assert_int_equal (zmgr_limit_set (s_client, "sleep", 0, 0, 2), 0);
+    enum { N = 8 };
+    uint64_t ids[N];
+    long long t0 = kit_now_ms ();
+    for (int i = 0; i < N; i++)
+        ids[i] = s_submit ("sleep", "[0.25]", NULL);
+    int64_t most = 0;
+    for (long long end = kit_now_ms () + 10000; kit_now_ms () < end; usleep (10 * 1000)) {
+        int64_t running = s_limit_int ("sleep", "running");
+        most = running > most ? running : most;
+        char st[32];
+        if (!strcmp (s_status_str (ids[N - 1], "state", st, sizeof st), "done"))
+            break;
+    }
+    for (int i = 0; i < N; i++)
+        assert_int_equal (s_wait (ids[i], 10000), 0);
+    long long took = kit_now_ms () - t0;
+    fprintf (stderr, "  concurrency 2 on 4 workers: at most %lld running, %d jobs in %lld ms\n",
+             (long long) most, N, took);
+    assert_int_equal (most, 2);
+    assert_true (took >= 4 * 250 - 50);
+    /*  Pause: jobs stay pending, jobs says so; resume runs them. */
+    bool changed = false;
+    assert_int_equal (zmgr_pause (s_client, "echo", &changed), 0);
+    assert_true (changed);
+    assert_int_equal (zmgr_pause (s_client, "echo", &changed), 0);
+    assert_false (changed);
+    uint64_t held = s_submit ("echo", "[\"held\"]", NULL);
+    assert_int_equal (s_wait (held, 300), ZMGR_ETIMEOUT);
+    char st[32];
+    assert_string_equal (s_status_str (held, "state", st, sizeof st), "pending");
+    zmgr_value_t *jobs = NULL;
+    assert_int_equal (zmgr_jobs (s_client, &jobs), 0);
+    msgpack_unpacked u;
+    assert_true (kit_unpack (jobs, &u));
+    const msgpack_object *paused = kit_map_get (&u.data, "paused");
+    assert_true (paused && paused->type == MSGPACK_OBJECT_ARRAY && paused->via.array.size == 1);
+    msgpack_unpacked_destroy (&u);
+    zmgr_value_destroy (&jobs);
+    /*  Durable: a restart keeps the pause and the limit. */
+    s_restart ();
+    assert_int_equal (s_limit_int ("echo", "paused"), 1);
+    assert_int_equal (s_limit_int ("sleep", "concurrency"), 2);
+    assert_int_equal (s_wait (held, 300), ZMGR_ETIMEOUT);
+    assert_int_equal (zmgr_resume (s_client, "echo", &changed), 0);
+    assert_true (changed);
+    assert_int_equal (s_wait (held, 10000), 0);
+    s_stop ();
+}
+
+/* ---- cron -------------------------------------------------------------------------- */
+
+/*  A field of cron entry name (-1 when none). */
+static int64_t s_cron_int (const char *name, const char *field)
+{
+    zmgr_value_t *v = NULL;
+    int64_t out = -1;
+    if (zmgr_cron_list (s_client, &v) != 0)
+        return -1;
+    msgpack_unpacked u;
+    if (kit_unpack (v, &u)) {
+        const msgpack_object *a = &u.data;
+        for (uint32_t i = 0; a->type == MSGPACK_OBJECT_ARRAY && i < a->via.array.size; i++) {
+            const msgpack_object *m = &a->via.array.ptr[i];
+            const msgpack_object *f = kit_map_get (m, "name");
+            if (!f || f->type != MSGPACK_OBJECT_STR || f->via.str.size != strlen (name)
+                || memcmp (f->via.str.ptr, name, f->via.str.size))
+                continue;
+            const msgpack_object *x = kit_map_get (m, field);
+            if (x && x->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+                out = (int64_t) x->via.u64;
+        }
+        msgpack_unpacked_destroy (&u);
+    }
+    zmgr_value_destroy (&v);
+    return out;
+}
+
+/*  Jobs of function in state, from the listing. */
+static int s_count_listed (const char *function, const char *state)
+{
+    zmgr_value_t *v = NULL;
+    int n = -1;
+    if (zmgr_job_list (s_client, state, function, 1000, 0, &v) != 0)
+        return -1;
+    msgpack_unpacked u;
+    if (kit_unpack (v, &u)) {
+        const msgpack_object *jobs = kit_map_get (&u.data, "jobs");
+        if (jobs && jobs->type == MSGPACK_OBJECT_ARRAY)
+            n = (int) jobs->via.array.size;
+        msgpack_unpacked_destroy (&u);
+    }
+    zmgr_value_destroy (&v);
+    return n;
+}
+
+static void test_cron (void **state)
+{
+    (void) state;
+    s_start ("2");
+    zmgr_value_t *args = kit_value ("[\"tick\"]");
+    int64_t next = 0;
+    long long wall0 = s_wall_ms ();
+    assert_int_equal (zmgr_cron_add (s_client, "tick", "*/1 * * * * *", "echo", args, "UTC",
+                                     &next), 0);
+    zmgr_value_destroy (&args);
+    assert_true (next > wall0 - 1000 && next <= wall0 + 1000);
+    /*  A run outlasts its period: the ticks in between are skipped. */
+    args = kit_value ("[1.6]");
+    assert_int_equal (zmgr_cron_add (s_client, "slow", "* * * * * *", "sleep", args, NULL,
+                                     NULL), 0);
+    zmgr_value_destroy (&args);
+    int most = 0;
+    for (long long end = kit_now_ms () + 3300; kit_now_ms () < end; usleep (20 * 1000)) {
+        int running = s_count_listed ("sleep", "running");
+        most = running > most ? running : most;
+    }
+    int64_t ticks = s_cron_int ("tick", "runs"), runs = s_cron_int ("slow", "runs"),
+            skipped = s_cron_int ("slow", "skipped");
+    fprintf (stderr, "  cron: every second ran %lld times in 3.3 s; the slow one ran %lld, "
+             "skipped %lld, at most %d at once\n", (long long) ticks, (long long) runs,
+             (long long) skipped, most);
+    assert_true (ticks >= 2 && ticks <= 5);
+    assert_int_equal (most, 1);
+    assert_true (runs >= 1 && runs <= 2);
+    assert_true (skipped >= 1);
+    assert_true (s_count_listed ("echo", "done") >= 2);
+    /*  Bad entries are refused with the reason. */
+    args = kit_value ("[]");
+    assert_int_equal (zmgr_cron_add (s_client, "bad", "61 * * * *", "echo", args, NULL, NULL),
+                      ZMGR_EINVAL);
+    assert_non_null (strstr (zmgr_client_errmsg (s_client), "minute"));
+    assert_int_equal (zmgr_cron_add (s_client, "bad", "* * * * *", "echo", args, "Mars/Base",
+                                     NULL), ZMGR_EINVAL);
+    assert_int_equal (zmgr_cron_add (s_client, "tick", "* * * * *", "echo", args, NULL, NULL),
+                      ZMGR_EEXISTS);
+    /*  A daily entry survives a restart, and so does the removal of one. */
+    assert_int_equal (zmgr_cron_add (s_client, "daily", "0 3 * * *", "echo", args,
+                                     "Europe/Berlin", NULL), 0);
+    zmgr_value_destroy (&args);
+    bool removed = false;
+    assert_int_equal (zmgr_cron_remove (s_client, "slow", &removed), 0);
+    assert_true (removed);
+    assert_int_equal (zmgr_cron_remove (s_client, "slow", &removed), 0);
+    assert_false (removed);
+    s_restart ();
+    assert_true (s_cron_int ("daily", "next") > s_wall_ms ());
+    assert_int_equal (s_cron_int ("slow", "next"), -1);
+    /*  The per-second entry goes on ticking after the restart. */
+    usleep (1500 * 1000);
+    assert_true (s_cron_int ("tick", "runs") >= 1);
+    assert_int_equal (zmgr_cron_remove (s_client, "tick", &removed), 0);
+    s_stop ();
+}
+
+/* ---- the listing ---------------------------------------------------------------------- */
+
+static void test_job_list (void **state)
+{
+    (void) state;
+    s_start ("1");
+    uint64_t a = s_submit ("echo", "[1]", NULL);
+    uint64_t b = s_submit ("fail", "[\"x\"]", NULL);
+    zmgr_job_opts_t o = ZMGR_JOB_OPTS_INIT;
+    o.delay_ms = 60000;
+    o.key = "k";
+    uint64_t c = s_submit ("echo", "[2]", &o);
+    assert_int_equal (s_wait (a, 10000), 0);
+    assert_int_equal (s_wait (b, 10000), ZMGR_EJOBFAILED);
+    assert_int_equal (s_count_listed (NULL, NULL), 3);
+    assert_int_equal (s_count_listed ("echo", NULL), 2);
+    assert_int_equal (s_count_listed (NULL, "failed"), 1);
+    assert_int_equal (s_count_listed (NULL, "scheduled"), 1);
+    /*  Pages, newest first. */
+    zmgr_value_t *v = NULL;
+    assert_int_equal (zmgr_job_list (s_client, NULL, NULL, 2, 0, &v), 0);
+    msgpack_unpacked u;
+    assert_true (kit_unpack (v, &u));
+    const msgpack_object *jobs = kit_map_get (&u.data, "jobs");
+    const msgpack_object *next = kit_map_get (&u.data, "next");
+    assert_true (jobs && jobs->type == MSGPACK_OBJECT_ARRAY && jobs->via.array.size == 2);
+    const msgpack_object *id0 = kit_map_get (&jobs->via.array.ptr[0], "id");
+    assert_true (id0 && id0->via.u64 == c);
+    assert_true (next && next->type == MSGPACK_OBJECT_POSITIVE_INTEGER && next->via.u64 == b);
+    msgpack_unpacked_destroy (&u);
+    zmgr_value_destroy (&v);
+    assert_int_equal (zmgr_job_list (s_client, NULL, NULL, 2, b, &v), 0);
+    assert_true (kit_unpack (v, &u));
+    jobs = kit_map_get (&u.data, "jobs");
+    next = kit_map_get (&u.data, "next");
+    assert_true (jobs && jobs->via.array.size == 1);
+    assert_true (next && next->type == MSGPACK_OBJECT_NIL);
+    msgpack_unpacked_destroy (&u);
+    zmgr_value_destroy (&v);
+    assert_int_equal (zmgr_job_list (s_client, "sleeping", NULL, 0, 0, &v), ZMGR_EINVAL);
+    assert_non_null (strstr (zmgr_client_errmsg (s_client), "state"));
+    s_stop ();
+}
+
 int main (void)
 {
     signal (SIGALRM, s_on_alarm);
@@ -287,6 +563,10 @@ int main (void)
         cmocka_unit_test (test_unique_key),
         cmocka_unit_test (test_delay_and_at),
         cmocka_unit_test (test_after),
+        cmocka_unit_test (test_rate_limit),
+        cmocka_unit_test (test_concurrency_and_pause),
+        cmocka_unit_test (test_cron),
+        cmocka_unit_test (test_job_list),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
