@@ -555,6 +555,84 @@ static void test_job_list (void **state)
     s_stop ();
 }
 
+/* ---- the CLI ------------------------------------------------------------------------ */
+
+/*  Runs zmgr with the words given (NULL-terminated): its exit code, its
+ *  stdout in out. */
+static int s_cli (char *out, size_t size, ...)
+{
+    const char *argv[16];
+    int n = 0;
+    argv[n++] = kit_cli_path ();
+    argv[n++] = "-e";
+    argv[n++] = s_daemon.endpoint;
+    va_list ap;
+    va_start (ap, size);
+    const char *w;
+    while ((w = va_arg (ap, const char *)) && n < 15)
+        argv[n++] = w;
+    va_end (ap);
+    argv[n] = NULL;
+    char err[512];
+    int rc = kit_run (argv, NULL, out, size, err, sizeof err, 10000);
+    if (rc != 0 && err[0])
+        fprintf (stderr, "  zmgr %s: %s", argv[3], err);
+    return rc;
+}
+
+static void test_cli (void **state)
+{
+    (void) state;
+    s_start ("1");
+    char a[128], b[128], out[4096];
+    assert_int_equal (s_cli (a, sizeof a, "submit", "echo", "1", "--unique-key", "nightly",
+                             NULL), 0);
+    assert_int_equal (s_cli (b, sizeof b, "submit", "echo", "2", "--unique-key", "nightly",
+                             NULL), 0);
+    assert_string_equal (a, b);
+    assert_int_equal (s_cli (out, sizeof out, "submit", "echo", "3", "--delay", "0.2",
+                             "--wait", NULL), 0);
+    assert_string_equal (out, "[3]\n");
+    assert_int_equal (s_cli (out, sizeof out, "submit", "echo", "4", "--at",
+                             "2020-01-01T00:00:00Z", "--wait", NULL), 0);
+    assert_int_equal (s_cli (out, sizeof out, "submit", "echo", "5", "--at", "tomorrow",
+                             NULL), 2);
+    a[strcspn (a, "\n")] = '\0';
+    assert_int_equal (s_cli (out, sizeof out, "submit", "echo", "6", "--after", a, "--wait",
+                             NULL), 0);
+    /*  The listing: JSON lines when stdout is not a terminal. */
+    assert_int_equal (s_cli (out, sizeof out, "jobs", "list", "--function", "echo", NULL), 0);
+    int lines = 0;
+    for (const char *p = out; (p = strchr (p, '\n')); p++)
+        lines++;
+    assert_int_equal (lines, 4);
+    assert_non_null (strstr (out, "\"key\":\"nightly\""));
+    assert_int_equal (s_cli (out, sizeof out, "jobs", "list", "--state", "bogus", NULL), 2);
+    /*  Limits, pause, cron. */
+    assert_int_equal (s_cli (out, sizeof out, "limit", "set", "echo", "--rate", "100/s",
+                             "--concurrency", "4", NULL), 0);
+    assert_int_equal (s_cli (out, sizeof out, "limit", "set", "echo", "--rate", "fast",
+                             NULL), 2);
+    assert_int_equal (s_cli (out, sizeof out, "limit", "list", NULL), 0);
+    assert_non_null (strstr (out, "\"concurrency\":4"));
+    assert_int_equal (s_cli (out, sizeof out, "pause", "echo", NULL), 0);
+    assert_int_equal (s_cli (out, sizeof out, "jobs", NULL), 0);
+    assert_non_null (strstr (out, "paused"));
+    assert_int_equal (s_cli (out, sizeof out, "resume", "echo", NULL), 0);
+    assert_string_equal (out, "true\n");
+    assert_int_equal (s_cli (out, sizeof out, "limit", "clear", "echo", NULL), 0);
+    assert_string_equal (out, "true\n");
+    assert_int_equal (s_cli (out, sizeof out, "cron", "add", "nightly", "0 2 * * *", "echo",
+                             "[\"n\"]", "--tz", "Europe/Berlin", NULL), 0);
+    assert_int_equal (s_cli (out, sizeof out, "cron", "add", "bad", "0 25 * * *", "echo",
+                             NULL), 2);
+    assert_int_equal (s_cli (out, sizeof out, "cron", "list", NULL), 0);
+    assert_non_null (strstr (out, "\"spec\":\"0 2 * * *\""));
+    assert_int_equal (s_cli (out, sizeof out, "cron", "remove", "nightly", NULL), 0);
+    assert_string_equal (out, "true\n");
+    s_stop ();
+}
+
 int main (void)
 {
     signal (SIGALRM, s_on_alarm);
@@ -567,6 +645,7 @@ int main (void)
         cmocka_unit_test (test_concurrency_and_pause),
         cmocka_unit_test (test_cron),
         cmocka_unit_test (test_job_list),
+        cmocka_unit_test (test_cli),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

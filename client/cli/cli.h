@@ -213,9 +213,14 @@ __attribute__ ((format (printf, 2, 3))) int cli_usage (cli_t *cli, const char *f
 /*  help.c: a usage error at the TYPE level: op missing (NULL) or unknown. */
 int cli_usage_type (const char *type, const char *op);
 
-/*  The tables (objects_cmd.c, lockrun_cmd.c, jobs_cmd.c, admin_cmd.c). */
+/*  The tables (objects_cmd.c, lockrun_cmd.c, jobs_cmd.c, schedule_cmd.c,
+ *  admin_cmd.c). */
 extern const cli_table_t cli_object_table, cli_lockrun_table, cli_jobs_table,
-    cli_admin_table;
+    cli_schedule_table, cli_admin_table;
+
+/*  schedule_cmd.c: reads --unique-key, --delay, --at and --after into
+ *  cli->job; 0, or an exit code after a usage message. */
+int schedule_cli_job_opts (cli_t *cli);
 
 /*  jobs_cmd.c: submit, result, status, cancel, map, jobs, workers, run. */
 int jobs_cmd_submit (cli_t *cli);

@@ -138,6 +138,9 @@ static int s_print_result (cli_t *cli, uint64_t id)
 
 int jobs_cmd_submit (cli_t *cli)
 {
+    int code = schedule_cli_job_opts (cli);
+    if (code)
+        return code;
     zmgr_value_t *args;
     int rc = s_job_args (cli->nargs > 1 ? cli->val[1] : NULL, &args);
     if (rc)
@@ -644,6 +647,16 @@ static int s_print_jobs (const msgpack_object *m)
         free (d);
     } else
         printf ("\noldest pending job: none pending\n");
+    const msgpack_object *paused = s_get (m, "paused");
+    if (paused && paused->type == MSGPACK_OBJECT_ARRAY && paused->via.array.size > 0) {
+        fputs ("paused (zmgr resume FUNC): ", stdout);
+        for (uint32_t i = 0; i < paused->via.array.size; i++) {
+            if (i)
+                fputs (", ", stdout);
+            s_cell_write (stdout, &paused->via.array.ptr[i]);
+        }
+        putchar ('\n');
+    }
     const msgpack_object *nw = s_get (m, "no_worker");
     if (nw && nw->type == MSGPACK_OBJECT_ARRAY && nw->via.array.size > 0) {
         fputs ("pending without any worker: ", stdout);
@@ -833,7 +846,9 @@ static const command_t s_commands[] = {
      "Submit the job FUNC(ARGS...) and print its id; with --wait, wait for it "
      "and print its result instead (exit 11 if it failed, 5 on timeout). "
      "ARGS-JSON is the JSON array of positional arguments ('[1,2]'); any other "
-     "value is wrapped as the one argument (5 is [5]); none is []."},
+     "value is wrapped as the one argument (5 is [5]); none is []. --unique-key, "
+     "--delay, --at and --after schedule it (zmgr help submit).",
+     "--unique-key --delay --at --after"},
     {NULL, "result", "J", OPT_NOWAIT, CMD_BLOCKS | CMD_JOBS, jobs_cmd_result,
      "ID " WAIT_SYN,
      "Wait for job ID and print its result (exit 11 if it failed or was "
