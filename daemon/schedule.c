@@ -304,9 +304,9 @@ int schedule_restore_cron_add (proto_slice_t name, proto_slice_t spec, proto_sli
         if (c) {
             c->since_s = since_s;
             s_link (c);
-            rc = 0;
-        } else
+        } else   /* its zone gone from this host, say: the rest still loads */
             log_msg (LOG_WARNING, 0, "cron %s not restored: %s", n, err);
+        rc = 0;
     }
     xfree (n);
     xfree (sp);
@@ -318,7 +318,9 @@ int schedule_restore_cron_add (proto_slice_t name, proto_slice_t spec, proto_sli
 int schedule_restore_cron_remove (proto_slice_t name)
 {
     char *n = s_cstr (name, 64);
-    schedule_cron_t *c = n ? schedule_cron_find (n) : NULL;
+    if (!n)
+        return -1;
+    schedule_cron_t *c = schedule_cron_find (n);
     if (c)
         for (schedule_cron_t **pp = &s_crons; *pp; pp = &(*pp)->next)
             if (*pp == c) {
@@ -328,16 +330,18 @@ int schedule_restore_cron_remove (proto_slice_t name)
                 break;
             }
     xfree (n);
-    return c ? 0 : -1;
+    return 0;   /* an entry not restored is removed already */
 }
 
 int schedule_restore_cron_fire (proto_slice_t name, int64_t tick_s, uint64_t job)
 {
     char *n = s_cstr (name, 64);
-    schedule_cron_t *c = n ? schedule_cron_find (n) : NULL;
+    if (!n)
+        return -1;
+    schedule_cron_t *c = schedule_cron_find (n);
     xfree (n);
     if (!c)
-        return -1;
+        return 0;   /* an entry not restored (its zone is gone): skipped too */
     c->last_tick_s = tick_s;
     c->last_job = job;
     return 0;
