@@ -494,7 +494,9 @@ job_t *jobs_submit (const job_spec_t *spec, const peer_t *submitter)
         job->owner_key = s_intern_key (submitter->key, strlen (submitter->key));
     job->submitter = submitter ? submitter->session : 0;
     job->created_ms = now_ms ();
-    int64_t wall = wall_ms ();
+    /*  The wall clock only for a job that waits (the common submit reads
+     *  no clock but now_ms). */
+    int64_t wall = spec->at_wall_ms > 0 || spec->delay_ms > 0 ? wall_ms () : 0;
     job->start_wall_ms = spec->at_wall_ms > 0    ? spec->at_wall_ms
                          : spec->delay_ms > 0 ? wall + spec->delay_ms
                                               : 0;

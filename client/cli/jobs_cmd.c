@@ -585,7 +585,8 @@ static char *s_duration (uint64_t ms)
                    (unsigned long long)(s % 86400 / 3600));
 }
 
-static const char *s_states[] = {"pending", "running", "done", "failed"};
+static const char *s_states[] = {"pending", "scheduled", "running", "done", "failed"};
+#define S_NSTATES 5
 
 static int s_kv_cmp (const void *a, const void *b)
 {
@@ -605,9 +606,10 @@ static int s_kv_cmp (const void *a, const void *b)
  *  then the oldest pending job and the functions nobody serves. */
 static int s_print_jobs (const msgpack_object *m)
 {
-    s_table_t t = {.ncols = 6, .right = 0x3e};
-    const char *head[] = {"FUNCTION", "PENDING", "RUNNING", "DONE", "FAILED", "WORKERS"};
-    for (int c = 0; c < 6; c++)
+    s_table_t t = {.ncols = 7, .right = 0x7e};
+    const char *head[] = {"FUNCTION", "PENDING", "SCHEDULED", "RUNNING",
+                          "DONE",     "FAILED",  "WORKERS"};
+    for (int c = 0; c < 7; c++)
         s_table_put (&t, s_strf ("%s", head[c]));
     const msgpack_object *byf = s_get (m, "by_function");
     if (byf && byf->type == MSGPACK_OBJECT_MAP && byf->via.map.size > 0) {
@@ -621,7 +623,7 @@ static int s_print_jobs (const msgpack_object *m)
             qsort (kv, n, sizeof *kv, s_kv_cmp);
         for (uint32_t i = 0; kv && i < n; i++) {
             s_table_put (&t, s_cell (&kv[i]->key));
-            for (int c = 0; c < 4; c++)
+            for (int c = 0; c < S_NSTATES; c++)
                 s_table_put (&t, s_strf ("%llu", (unsigned long long)s_get_uint (
                                                      &kv[i]->val, s_states[c], 0)));
             s_table_put (&t, s_cell (s_get (&kv[i]->val, "workers")));
@@ -629,7 +631,7 @@ static int s_print_jobs (const msgpack_object *m)
         free (kv);
     }
     s_table_put (&t, s_strf ("total"));
-    for (int c = 0; c < 4; c++)
+    for (int c = 0; c < S_NSTATES; c++)
         s_table_put (&t,
                      s_strf ("%llu", (unsigned long long)s_get_uint (m, s_states[c], 0)));
     s_table_put (&t, s_strf ("%s", ""));
