@@ -327,17 +327,18 @@ static void test_rate_limit (void **state)
         assert_int_equal (s_wait (ids[i], 10000), 0);
         at[i] = kit_now_ms () - t0;
     }
-    /*  Windows of 980 ms: a result is seen a little after its start (up
-     *  to 20 ms here), which could bring one from outside a window of 1 s
-     *  into it. The bucket allows 20 + 20 in any 1 s. */
+    /*  Windows of 900 ms: a result is seen a little after its start (a
+     *  few ms, more on a loaded machine), which could bring one from
+     *  outside a window into it; 100 ms of such lag is allowed for. The
+     *  bucket allows 20 + 20 in any 1 s. */
     int most = 0;
     for (int i = 0; i < N; i++) {
         int in = 0;
         for (int j = 0; j < N; j++)
-            in += at[j] >= at[i] && at[j] < at[i] + 980;
+            in += at[j] >= at[i] && at[j] < at[i] + 900;
         most = in > most ? in : most;
     }
-    fprintf (stderr, "  rate 20/s: %d jobs in %lld ms, at most %d in a 980 ms window\n", N,
+    fprintf (stderr, "  rate 20/s: %d jobs in %lld ms, at most %d in a 900 ms window\n", N,
              at[N - 1], most);
     assert_true (most <= 40);          /* the rate plus one burst */
     assert_true (at[N - 1] >= 1500);   /* (60 - 20) / 20 s, less a margin */
