@@ -19,11 +19,16 @@ add_subdirectory (${PROJECT_SOURCE_DIR}/man ${PROJECT_BINARY_DIR}/man)
 install (FILES
     ${PROJECT_SOURCE_DIR}/README.md
     ${PROJECT_SOURCE_DIR}/docs/install.md
+    ${PROJECT_SOURCE_DIR}/docs/deploy.md
     ${PROJECT_SOURCE_DIR}/proto/PROTOCOL.md
     ${PROJECT_SOURCE_DIR}/client/cli/CLI.md
     DESTINATION ${CMAKE_INSTALL_DOCDIR})
 if (EXISTS ${PROJECT_SOURCE_DIR}/examples/modules/double.c)
     install (FILES ${PROJECT_SOURCE_DIR}/examples/modules/double.c
+        DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples)
+endif ()
+if (EXISTS ${PROJECT_SOURCE_DIR}/examples/clients/inventory.c)
+    install (FILES ${PROJECT_SOURCE_DIR}/examples/clients/inventory.c
         DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples)
 endif ()
 
@@ -38,6 +43,11 @@ set_property (DIRECTORY ${PROJECT_SOURCE_DIR} APPEND PROPERTY CMAKE_CONFIGURE_DE
 if (EXISTS ${ZMGR_EXAMPLE_CONF})
     install (FILES ${ZMGR_EXAMPLE_CONF}
         DESTINATION ${CMAKE_INSTALL_FULL_SYSCONFDIR}/zmgr
+        RENAME zmgrd.conf.example)
+    # And with the docs, where install.md says it is too: the one under
+    # /etc is a conffile the operator may edit; this one stays as shipped.
+    install (FILES ${ZMGR_EXAMPLE_CONF}
+        DESTINATION ${CMAKE_INSTALL_DOCDIR}
         RENAME zmgrd.conf.example)
 endif ()
 

@@ -159,6 +159,12 @@ int admin_cmd_create (cmd_ctx_t *ctx)
     int type = proto_type_from_name (tname, tlen);
     if (!type)
         return cmd_error (ctx, ZMGR_EINVAL, "create: unknown type '%.*s'", (int) tlen, tname);
+    if (type >= ZMGR_TYPE_SEMAPHORE && type <= ZMGR_TYPE_BARRIER)
+        return cmd_error (ctx, ZMGR_EINVAL, "create: a %s is made by its first use, which "
+                          "gives its settings (PROTOCOL.md)", proto_typename (type));
+    if (type == ZMGR_TYPE_ARRAY)
+        return cmd_error (ctx, ZMGR_EINVAL, "create: an array is made by array.create, with "
+                          "its typecode and length");
     proto_slice_t maxsize = { NULL, 0 };
     if (ctx->req->nargs >= 2 && !proto_is_nil (ctx->req->args[1])) {
         size_t n;
@@ -304,11 +310,12 @@ int admin_cmd_stats (cmd_ctx_t *ctx)
 {
     struct mallinfo2 mi = mallinfo2 ();
     proto_buf_t *b = ctx->out;
-    proto_put_map (b, 24);
+    proto_put_map (b, 25);
     s_put_kv_uint (b, "objects", store_count ());
     s_put_kv_uint (b, "jobs", jobs_total ());
     s_put_kv_uint (b, "jobs_running", jobs_running ());
     s_put_kv_uint (b, "local_workers", supervisor_connected ());
+    s_put_kv_uint (b, "local_workers_failed", supervisor_failed ());
     s_put_kv_uint (b, "clients", peers_count ());
     s_put_kv_uint (b, "parked", park_count ());
     s_put_kv_uint (b, "ops", g_stats.ops);

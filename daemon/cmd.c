@@ -12,8 +12,10 @@
  *  must run again (see replies.h). */
 bool cmd_keeps_reply (uint32_t op, const peer_t *peer)
 {
+    /*  What a new session would not hold: a kept "acquired" would lie. */
     return peer->cid_len && peer->role == PEER_CLIENT && op != ZMGR_OP_LOCK_ACQUIRE
-           && op != ZMGR_OP_LOCK_RELEASE;
+           && op != ZMGR_OP_LOCK_RELEASE && op != ZMGR_OP_SEM_ACQUIRE
+           && op != ZMGR_OP_COND_WAIT;
 }
 
 int cmd_error (cmd_ctx_t *ctx, int status, const char *fmt, ...)
@@ -23,6 +25,55 @@ int cmd_error (cmd_ctx_t *ctx, int status, const char *fmt, ...)
     vsnprintf (ctx->errbuf, sizeof ctx->errbuf, fmt, ap);
     va_end (ap);
     return status;
+}
+
+const char *cmd_show (proto_slice_t v, char *buf, size_t size)
+{
+    const uint8_t *p;
+    size_t len, count;
+    int64_t i;
+    bool is_float, b;
+    double d;
+    proto_slice_t body;
+    if (size < 16) {
+        if (size)
+            buf[0] = '\0';
+        return buf;
+    }
+    if (proto_read_str (v, &p, &len, false) == 0) {
+        /*  Quoted, at most 40 bytes of it; a quote, a backslash and
+         *  anything outside printable ASCII (UTF-8 included) as \xNN so
+         *  that the message stays one plain line. */
+        size_t o = 0, n;
+        buf[o++] = '\'';
+        for (n = 0; n < len && n < 40 && o + 6 < size; n++) {
+            uint8_t c = p[n];
+            if (c >= 0x20 && c < 0x7f && c != '\'' && c != '\\')
+                buf[o++] = (char) c;
+            else
+                o += (size_t) snprintf (buf + o, size - o, "\\x%02x", c);
+        }
+        snprintf (buf + o, size - o, "%s'", n < len ? "..." : "");
+    } else if (proto_read_number (v, &is_float, &i, &d) == 0) {
+        if (is_float)
+            snprintf (buf, size, "%.17g", d);
+        else
+            snprintf (buf, size, "%lld", (long long) i);
+    } else if (v.len && v.ptr[0] >= 0xcc && v.ptr[0] <= 0xcf) {
+        snprintf (buf, size, "(an integer over 2^63)");
+    } else if (proto_read_bool (v, &b) == 0)
+        snprintf (buf, size, "%s", b ? "true" : "false");
+    else if (proto_is_nil (v))
+        snprintf (buf, size, "nil");
+    else if (proto_read_str (v, &p, &len, true) == 0)
+        snprintf (buf, size, "(%zu bytes of binary)", len);
+    else if (proto_read_array (v, &count, &body) == 0)
+        snprintf (buf, size, "(an array of %zu)", count);
+    else if (proto_read_map (v, &count, &body) == 0)
+        snprintf (buf, size, "(a map of %zu)", count);
+    else
+        snprintf (buf, size, "(an ext value)");
+    return buf;
 }
 
 int arg_timeout (cmd_ctx_t *ctx, size_t i, int64_t *ms)

@@ -37,6 +37,12 @@ typedef int (*cmd_fn) (cmd_ctx_t *ctx);
 /*  Sets ctx->errbuf and returns status. */
 int cmd_error (cmd_ctx_t *ctx, int status, const char *fmt, ...)
     __attribute__ ((format (printf, 3, 4)));
+/*  A short text for value v in an error message ("key 'pear' not in
+ *  ..."): a string quoted (at most 40 bytes, odd bytes as \xNN), a number,
+ *  true/false/nil, or what kind and size another value is. Writes at most
+ *  size bytes (>= 16) of buf and returns buf. */
+#define CMD_SHOW_MAX 200
+const char *cmd_show (proto_slice_t v, char *buf, size_t size);
 /*  Reads a timeout argument in ms (nil or negative = forever). */
 int arg_timeout (cmd_ctx_t *ctx, size_t i, int64_t *ms);
 /*  Parks the current request on list with timeout_ms (< 0: none), holding
@@ -78,6 +84,14 @@ int value_cmd_get (cmd_ctx_t *), value_cmd_set (cmd_ctx_t *),
 int lock_cmd_acquire (cmd_ctx_t *), lock_cmd_release (cmd_ctx_t *),
     lock_cmd_locked (cmd_ctx_t *);
 int pipe_cmd_send (cmd_ctx_t *), pipe_cmd_recv (cmd_ctx_t *);
+int ns_cmd_get (cmd_ctx_t *), ns_cmd_set (cmd_ctx_t *), ns_cmd_delete (cmd_ctx_t *),
+    ns_cmd_list (cmd_ctx_t *);
+int array_cmd_create (cmd_ctx_t *), array_cmd_get (cmd_ctx_t *), array_cmd_set (cmd_ctx_t *),
+    array_cmd_slice (cmd_ctx_t *), array_cmd_len (cmd_ctx_t *), array_cmd_add (cmd_ctx_t *),
+    array_cmd_info (cmd_ctx_t *);
+int path_cmd_dict_set (cmd_ctx_t *), path_cmd_dict_append (cmd_ctx_t *),
+    path_cmd_dict_add (cmd_ctx_t *), path_cmd_list_set (cmd_ctx_t *),
+    path_cmd_list_append (cmd_ctx_t *), path_cmd_list_add (cmd_ctx_t *);
 int admin_cmd_hello (cmd_ctx_t *), admin_cmd_ping (cmd_ctx_t *),
     admin_cmd_bye (cmd_ctx_t *), admin_cmd_type (cmd_ctx_t *),
     admin_cmd_exists (cmd_ctx_t *), admin_cmd_delete (cmd_ctx_t *),
@@ -98,6 +112,30 @@ int jobs_cmd_worker_hello (cmd_ctx_t *ctx, proto_slice_t options);
 
 /*  A lock's owner session ended: the lock passes to its next waiter. */
 void lock_cmd_owner_gone (peer_t *peer, object_t *lock);
+/*  A condition's wait: peer (the owner) lets go of lock whatever its
+ *  depth, which is returned; the next waiter gets it. */
+uint32_t lock_cmd_release_all (object_t *lock, peer_t *peer);
+/*  A condition's waiter p (notified, or timed out) takes lock back with
+ *  depth: at once when it is free, else in turn behind its waiters; it is
+ *  answered result then. p is dropped and replaced by a waiter on lock. */
+void lock_cmd_reacquire (object_t *lock, parked_t *p, uint32_t depth, bool result);
+
+/* ---- sync_cmd.c: semaphores, events, conditions, barriers ------------- */
+
+int sync_cmd_sem_acquire (cmd_ctx_t *), sync_cmd_sem_release (cmd_ctx_t *),
+    sync_cmd_sem_value (cmd_ctx_t *);
+int sync_cmd_event_set (cmd_ctx_t *), sync_cmd_event_clear (cmd_ctx_t *),
+    sync_cmd_event_is_set (cmd_ctx_t *), sync_cmd_event_wait (cmd_ctx_t *);
+int sync_cmd_cond_wait (cmd_ctx_t *), sync_cmd_cond_notify (cmd_ctx_t *),
+    sync_cmd_cond_notify_all (cmd_ctx_t *);
+int sync_cmd_barrier_wait (cmd_ctx_t *), sync_cmd_barrier_abort (cmd_ctx_t *),
+    sync_cmd_barrier_reset (cmd_ctx_t *), sync_cmd_barrier_n_waiting (cmd_ctx_t *),
+    sync_cmd_barrier_parties (cmd_ctx_t *), sync_cmd_barrier_broken (cmd_ctx_t *);
+/*  The type a semaphore.acquire creates (its bounded argument): 0, or
+ *  ZMGR_EINVAL with the message in ctx->errbuf. */
+int sync_cmd_sem_type (cmd_ctx_t *ctx, int *type);
+/*  A semaphore holder's session ended: its permits come back. */
+void sync_cmd_owner_gone (peer_t *peer, object_t *sem);
 /*  Makes the object for a type (impl and ops set): for commands.c's
  *  create-on-use and admin create. NULL (status set) past the limit. */
 object_t *cmd_object_new (const char *name, size_t len, int type, int *status);

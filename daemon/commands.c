@@ -73,6 +73,13 @@ typedef struct {
 #define T_VALUE ZMGR_TYPE_VALUE
 #define T_LOCK ZMGR_TYPE_LOCK
 #define T_PIPE ZMGR_TYPE_PIPE
+#define T_SEM ZMGR_TYPE_SEMAPHORE   /* and BSEMAPHORE (s_type_ok) */
+#define T_EVENT ZMGR_TYPE_EVENT
+#define T_COND ZMGR_TYPE_CONDITION
+#define T_BARRIER ZMGR_TYPE_BARRIER
+#define P CMD_PARKS
+#define T_NS ZMGR_TYPE_NAMESPACE
+#define T_ARRAY ZMGR_TYPE_ARRAY
 #define N CMD_NAME
 #define C (CMD_NAME | CMD_CREATE)
 #define W CMD_WRITE
@@ -163,9 +170,47 @@ static const command_t s_commands[] = {
 
     { ZMGR_OP_PIPE_SEND, pipe_cmd_send, 2, 2, T_PIPE, C | W | G },
     { ZMGR_OP_PIPE_RECV, pipe_cmd_recv, 1, 2, T_PIPE, C | W | CMD_PARKS | R },
+
+    { ZMGR_OP_SEM_ACQUIRE, sync_cmd_sem_acquire, 0, 3, T_SEM, C | W | P },
+    { ZMGR_OP_SEM_RELEASE, sync_cmd_sem_release, 0, 0, T_SEM, N | W },
+    { ZMGR_OP_SEM_VALUE, sync_cmd_sem_value, 0, 0, T_SEM, N },
+    { ZMGR_OP_EVENT_SET, sync_cmd_event_set, 0, 0, T_EVENT, C | W },
+    { ZMGR_OP_EVENT_CLEAR, sync_cmd_event_clear, 0, 0, T_EVENT, C | W },
+    { ZMGR_OP_EVENT_IS_SET, sync_cmd_event_is_set, 0, 0, T_EVENT, N | CMD_SOFT },
+    { ZMGR_OP_EVENT_WAIT, sync_cmd_event_wait, 0, 1, T_EVENT, C | W | P },
+    { ZMGR_OP_COND_WAIT, sync_cmd_cond_wait, 1, 2, T_COND, C | W | P },
+    { ZMGR_OP_COND_NOTIFY, sync_cmd_cond_notify, 1, 2, T_COND, C | W },
+    { ZMGR_OP_COND_NOTIFY_ALL, sync_cmd_cond_notify_all, 1, 1, T_COND, C | W },
+    { ZMGR_OP_BARRIER_WAIT, sync_cmd_barrier_wait, 0, 2, T_BARRIER, C | W | P },
+    { ZMGR_OP_BARRIER_ABORT, sync_cmd_barrier_abort, 0, 0, T_BARRIER, N | W },
+    { ZMGR_OP_BARRIER_RESET, sync_cmd_barrier_reset, 0, 0, T_BARRIER, N | W },
+    { ZMGR_OP_BARRIER_N_WAITING, sync_cmd_barrier_n_waiting, 0, 0, T_BARRIER, N },
+    { ZMGR_OP_BARRIER_PARTIES, sync_cmd_barrier_parties, 0, 0, T_BARRIER, N },
+    { ZMGR_OP_BARRIER_BROKEN, sync_cmd_barrier_broken, 0, 0, T_BARRIER, N },
+
+    { ZMGR_OP_NS_GET, ns_cmd_get, 1, 1, T_NS, N },
+    { ZMGR_OP_NS_SET, ns_cmd_set, 2, 2, T_NS, C | W | G },
+    { ZMGR_OP_NS_DELETE, ns_cmd_delete, 1, 1, T_NS, N | W },
+    { ZMGR_OP_NS_LIST, ns_cmd_list, 0, 0, T_NS, N },
+
+    /*  array.create makes its object itself: it needs the typecode. */
+    { ZMGR_OP_ARRAY_CREATE, array_cmd_create, 2, 2, T_ARRAY, N | W | G | CMD_SOFT },
+    { ZMGR_OP_ARRAY_GET, array_cmd_get, 1, 1, T_ARRAY, N },
+    { ZMGR_OP_ARRAY_SET, array_cmd_set, 2, 2, T_ARRAY, N | W },
+    { ZMGR_OP_ARRAY_SLICE, array_cmd_slice, 0, 3, T_ARRAY, N },
+    { ZMGR_OP_ARRAY_LEN, array_cmd_len, 0, 0, T_ARRAY, N },
+    { ZMGR_OP_ARRAY_ADD, array_cmd_add, 2, 2, T_ARRAY, N | W | R },
+    { ZMGR_OP_ARRAY_INFO, array_cmd_info, 0, 0, T_ARRAY, N },
+
+    { ZMGR_OP_DICT_SET_PATH, path_cmd_dict_set, 2, 2, T_DICT, C | W | G },
+    { ZMGR_OP_DICT_APPEND_PATH, path_cmd_dict_append, 2, 2, T_DICT, N | W | G },
+    { ZMGR_OP_DICT_ADD_PATH, path_cmd_dict_add, 2, 2, T_DICT, C | W | G | R },
+    { ZMGR_OP_LIST_SET_PATH, path_cmd_list_set, 2, 2, T_LIST, N | W | G },
+    { ZMGR_OP_LIST_APPEND_PATH, path_cmd_list_append, 2, 2, T_LIST, N | W | G },
+    { ZMGR_OP_LIST_ADD_PATH, path_cmd_list_add, 2, 2, T_LIST, N | W | G | R },
 };
 
-#define S_MAX_OP 260
+#define S_MAX_OP 260   /* above every opcode in zmgr_codes.h */
 static const command_t *s_by_op[S_MAX_OP];   /* table indexed by opcode */
 static proto_buf_t s_out;                      /* reply being built */
 static msgpack_sbuffer s_canon[PROTO_MAX_ARGS]; /* re-packed arguments */
@@ -260,12 +305,18 @@ static int s_canonicalize (proto_req_t *req, size_t i)
     return 0;
 }
 
-/*  A session ended: its locks pass on, a worker's jobs go back. */
+/*  A session ended: its locks and semaphore permits pass on, a worker's
+ *  jobs go back. */
 static void s_session_end (peer_t *peer)
 {
-    /*  Walk from the end: lock_cmd_owner_gone removes the entry. */
-    while (peer->nlocks > 0)
-        lock_cmd_owner_gone (peer, peer->locks[peer->nlocks - 1]);
+    /*  Walk from the end: each owner_gone removes the entry. */
+    while (peer->nlocks > 0) {
+        object_t *o = peer->locks[peer->nlocks - 1];
+        if (o->type == ZMGR_TYPE_SEMAPHORE || o->type == ZMGR_TYPE_BSEMAPHORE)
+            sync_cmd_owner_gone (peer, o);
+        else
+            lock_cmd_owner_gone (peer, o);
+    }
     jobs_peer_gone (peer);
 }
 
@@ -301,6 +352,8 @@ static bool s_type_ok (const command_t *cmd, const object_t *obj)
 {
     if (cmd->type == ZMGR_TYPE_LOCK)
         return obj->type == ZMGR_TYPE_LOCK || obj->type == ZMGR_TYPE_RLOCK;
+    if (cmd->type == ZMGR_TYPE_SEMAPHORE)
+        return obj->type == ZMGR_TYPE_SEMAPHORE || obj->type == ZMGR_TYPE_BSEMAPHORE;
     return obj->type == cmd->type;
 }
 
@@ -321,6 +374,13 @@ void commands_dispatch (const uint8_t *id, size_t id_len, int fd, int auth,
     proto_req_t req;
     const char *why;
     int rc = proto_parse_request (frame, len, g_cfg.max_depth, &req, &why);
+    char deep[128];
+    if (rc == ZMGR_ETOODEEP) {
+        /*  proto's text is static: the limit is this broker's setting. */
+        snprintf (deep, sizeof deep, "value nested deeper than the limit of %d levels "
+                  "(max_depth; an array or map is a level)", g_cfg.max_depth);
+        why = deep;
+    }
     if (rc != 0) {
         s_bad_frame (why);
         s_reply_error (id, id_len, req.rid, rc, why);
@@ -468,6 +528,9 @@ void commands_dispatch (const uint8_t *id, size_t id_len, int fd, int auth,
                 goto fail;
             }
         }
+        if (req.op == ZMGR_OP_SEM_ACQUIRE && !ctx.obj
+            && (rc = sync_cmd_sem_type (&ctx, &want)) != 0)
+            goto fail;
         if (ctx.obj && !s_type_ok (cmd, ctx.obj)) {
             rc = cmd_error (&ctx, ZMGR_EWRONGTYPE, "'%.*s' is a %s, not a %s",
                             (int) req.name.len, name,

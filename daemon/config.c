@@ -639,9 +639,10 @@ int config_init (int argc, char **argv, int *exit_code)
     if (check && s_check_data_dir () != 0)
         return -1;
     if (check) {
-        config_print (stdout);
-        *exit_code = 0;
-        return 1;
+        /*  main.c checks the modules (it knows the worker executable) and
+         *  prints the configuration. */
+        g_config_action = CONFIG_CHECK;
+        return 0;
     }
     return 0;
 }

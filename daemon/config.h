@@ -64,14 +64,16 @@ typedef struct {
 
 extern config_t g_cfg;
 
-/*  What config_init was asked to do besides running. */
-enum { CONFIG_RUN = 0, CONFIG_STORE_CHECK = 1, CONFIG_STORE_REPAIR = 2 };
+/*  What config_init asked main to do: run, --store-check, --store-repair,
+ *  or --check-config (check the modules, print the configuration). */
+enum { CONFIG_RUN = 0, CONFIG_STORE_CHECK = 1, CONFIG_STORE_REPAIR = 2, CONFIG_CHECK = 3 };
 extern int g_config_action;
 
-/*  Parses argv and the config file into g_cfg. Returns 0 to run, 1 when a
- *  flag asked for output only (--help, --version, --check-config that
- *  passed), or -1 after printing an error (exit status 2 for usage, 1 for
- *  a bad configuration: *exit_code says which). */
+/*  Parses argv and the config file into g_cfg. Returns 0 to go on (to run,
+ *  or to do what g_config_action says: --check-config that passed this far
+ *  is CONFIG_CHECK), 1 when a flag asked for output only (--help,
+ *  --version), or -1 after printing an error (exit status 2 for usage, 1
+ *  for a bad configuration: *exit_code says which). */
 int config_init (int argc, char **argv, int *exit_code);
 /*  Prints the effective configuration as an INI file. */
 void config_print (FILE *f);

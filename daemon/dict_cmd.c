@@ -52,6 +52,14 @@ int dict_cmd_set (cmd_ctx_t *ctx)
     return 0;
 }
 
+/*  KeyError, naming the key (argument 0) and the dict. */
+static int s_no_key (cmd_ctx_t *ctx)
+{
+    char key[CMD_SHOW_MAX];
+    return cmd_error (ctx, ZMGR_EKEY, "key %s not in dict '%s'",
+                      cmd_show (ctx->req->args[0], key, sizeof key), ctx->obj->name);
+}
+
 int dict_cmd_get (cmd_ctx_t *ctx)
 {
     proto_slice_t v;
@@ -60,7 +68,7 @@ int dict_cmd_get (cmd_ctx_t *ctx)
         return 0;
     }
     if (ctx->req->nargs < 2)
-        return cmd_error (ctx, ZMGR_EKEY, "key not in dict '%s'", ctx->obj->name);
+        return s_no_key (ctx);
     proto_put_raw (ctx->out, ctx->req->args[1].ptr, ctx->req->args[1].len);
     return 0;
 }
@@ -68,7 +76,7 @@ int dict_cmd_get (cmd_ctx_t *ctx)
 int dict_cmd_delete (cmd_ctx_t *ctx)
 {
     if (!dict_del (ctx->obj->impl, ctx->req->args[0]))
-        return cmd_error (ctx, ZMGR_EKEY, "key not in dict '%s'", ctx->obj->name);
+        return s_no_key (ctx);
     s_record_del (ctx->obj, ctx->req->args[0]);
     proto_put_nil (ctx->out);
     return 0;
@@ -205,7 +213,7 @@ int dict_cmd_pop (cmd_ctx_t *ctx)
     proto_slice_t v;
     if (!dict_get (d, ctx->req->args[0], &v)) {
         if (ctx->req->nargs < 2)
-            return cmd_error (ctx, ZMGR_EKEY, "key not in dict '%s'", ctx->obj->name);
+            return s_no_key (ctx);
         proto_put_raw (ctx->out, ctx->req->args[1].ptr, ctx->req->args[1].len);
         return 0;
     }

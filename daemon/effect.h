@@ -41,6 +41,20 @@ enum {
     EFF_REPLY = 26,      /* client id, request id, status, payload: the last
                             write reply of a client (exactly-once resends) */
     EFF_QUEUE_UNGET = 27,/* name, value: an item back at the head, still unfinished */
+    EFF_SYNC_INIT = 40,  /* name, number (a semaphore's initial value, a barrier's
+                            parties, 0), lock name (a condition's, "" otherwise) */
+    EFF_SEM_BASE = 41,   /* name, base: permits when no session holds one */
+    EFF_SEM_TOKEN = 42,  /* name, token, [client id]: an acquire by that client got
+                            token (a snapshot writes the last token alone) */
+    EFF_EVENT_SET = 43,  /* name, bool: the event's flag */
+    EFF_BARRIER_BROKEN = 44, /* name, bool: the barrier's broken state */
+    EFF_SEM_GIVE = 45,   /* name, client id, n: that client gave back n permits */
+    EFF_SEM_LOST = 46,   /* name, client id, n: n permits that client held (snapshots) */
+    /*  A namespace's attributes are recorded as a dict's keys are: with
+        EFF_DICT_SET, EFF_DICT_DEL and EFF_DICT_UPDATE naming it. */
+    EFF_ARRAY_INIT = 50, /* name, typecode (str), length: all items zero */
+    EFF_ARRAY_SET = 51,  /* name, index, number (as stored) */
+    EFF_ARRAY_FILL = 52, /* name, first index, array of numbers */
     EFF_LIMIT_SET = 90,  /* function, rate, period ms, concurrency (0: none) */
     EFF_FN_PAUSE = 91,   /* function, paused (bool) */
     EFF_CRON_ADD = 92,   /* name, spec, zone, function, args, added at (wall s) */

@@ -27,8 +27,11 @@ static int s_index (cmd_ctx_t *ctx, size_t i, size_t len, size_t *out)
         return cmd_error (ctx, ZMGR_EINVAL, "index must be an integer");
     if (idx < 0)
         idx += (int64_t) len;
-    if (idx < 0 || (uint64_t) idx >= len)
-        return cmd_error (ctx, ZMGR_EINDEX, "list index out of range");
+    if (idx < 0 || (uint64_t) idx >= len) {
+        char shown[CMD_SHOW_MAX];
+        return cmd_error (ctx, ZMGR_EINDEX, "list index %s out of range: list '%s' has %zu items",
+                          cmd_show (ctx->req->args[i], shown, sizeof shown), ctx->obj->name, len);
+    }
     *out = (size_t) idx;
     return 0;
 }
@@ -161,7 +164,7 @@ int list_cmd_pop (cmd_ctx_t *ctx)
     list_t *l = ctx->obj->impl;
     size_t at = 0;
     if (list_len (l) == 0)
-        return cmd_error (ctx, ZMGR_EINDEX, "pop from empty list");
+        return cmd_error (ctx, ZMGR_EINDEX, "pop from empty list '%s'", ctx->obj->name);
     if (ctx->req->nargs == 0 || proto_is_nil (ctx->req->args[0]))
         at = list_len (l) - 1;
     else {
@@ -173,12 +176,20 @@ int list_cmd_pop (cmd_ctx_t *ctx)
     return 0;
 }
 
+/*  ValueError of remove and index, naming the item and the list. */
+static int s_not_in (cmd_ctx_t *ctx, const char *op)
+{
+    char shown[CMD_SHOW_MAX];
+    return cmd_error (ctx, ZMGR_EVALUE, "list.%s(x): %s not in list '%s'", op,
+                      cmd_show (ctx->req->args[0], shown, sizeof shown), ctx->obj->name);
+}
+
 int list_cmd_remove (cmd_ctx_t *ctx)
 {
     list_t *l = ctx->obj->impl;
     int64_t at = list_find (l, ctx->req->args[0], 0, list_len (l));
     if (at < 0)
-        return cmd_error (ctx, ZMGR_EVALUE, "list.remove(x): x not in list");
+        return s_not_in (ctx, "remove");
     s_take (ctx, l, (size_t) at, false);
     proto_put_nil (ctx->out);
     return 0;
@@ -193,7 +204,7 @@ int list_cmd_index (cmd_ctx_t *ctx)
         return rc;
     int64_t at = list_find (l, ctx->req->args[0], from, to);
     if (at < 0)
-        return cmd_error (ctx, ZMGR_EVALUE, "list.index(x): x not in list");
+        return s_not_in (ctx, "index");
     proto_put_int (ctx->out, at);
     return 0;
 }
@@ -227,8 +238,9 @@ int list_cmd_slice (cmd_ctx_t *ctx)
     for (size_t i = from; i < to; i++)
         bytes += list_at (l, i).len;
     if (bytes > g_cfg.max_msg * 64)
-        return cmd_error (ctx, ZMGR_ETOOBIG, "slice of %zu bytes is too big; ask for less",
-                          bytes);
+        return cmd_error (ctx, ZMGR_ETOOBIG, "slice of %zu bytes is over the limit of %zu "
+                          "(64 x max_msg) for one reply; ask for less",
+                          bytes, g_cfg.max_msg * 64);
     proto_put_array (ctx->out, to - from);
     for (size_t i = from; i < to; i++) {
         proto_slice_t v = list_at (l, i);

@@ -4,7 +4,9 @@
  *  the session end hook), the oldest waiter is granted the lock. Grants
  *  and frees are recorded (EFF_LOCK_GRANT with the holder's client id,
  *  EFF_LOCK_FREE) so that, after a restart, a former holder learns that
- *  it lost the lock (ZMGR_ELOCKLOST) instead of a plain "not owner". */
+ *  it lost the lock (ZMGR_ELOCKLOST) instead of a plain "not owner".
+ *  A condition (sync_cmd.c) lets go of its lock for a wait and takes it
+ *  back through the same waiter list (lock_cmd_release_all, _reacquire). */
 #include "cmd.h"
 #include "effect.h"
 #include "log.h"
@@ -33,6 +35,20 @@ static void s_take (object_t *obj, peer_t *peer)
     s_record_grant (obj, peer);
 }
 
+/*  Waiter p gets the lock. A plain acquire is answered nil; a condition's
+ *  waiter taking its lock back (lock_cmd_reacquire) gets its rlock depth
+ *  back (p->arg) and the answer it was parked with (p->item). */
+static void s_grant_waiter (object_t *obj, parked_t *p)
+{
+    s_take (obj, p->peer);
+    for (int i = 1; i < p->arg; i++)
+        lock_nest (obj->impl);
+    if (p->item)
+        park_reply (p, p->item->data, p->item->len);
+    else
+        park_reply (p, NULL, 0);
+}
+
 /*  The lock is free again: the oldest waiter gets it. */
 static void s_handoff (object_t *obj, peer_t *from)
 {
@@ -40,10 +56,27 @@ static void s_handoff (object_t *obj, peer_t *from)
     peer_remove_lock (from, obj);
     s_record_free (obj);
     parked_t *p = obj->waits[0].head;
-    if (p) {
-        s_take (obj, p->peer);
-        park_reply (p, NULL, 0);
-    }
+    if (p)
+        s_grant_waiter (obj, p);
+}
+
+uint32_t lock_cmd_release_all (object_t *obj, peer_t *peer)
+{
+    uint32_t depth = lock_depth (obj->impl);
+    s_handoff (obj, peer);
+    return depth;
+}
+
+void lock_cmd_reacquire (object_t *obj, parked_t *p, uint32_t depth, bool result)
+{
+    uint8_t answer = result ? 0xc3 : 0xc2;   /* msgpack true, false */
+    parked_t *w = park_add (p->peer, p->rid, obj, &obj->waits[0], -1, ZMGR_ETIMEOUT);
+    w->keep_reply = p->keep_reply;
+    w->item = blob_new (&answer, 1);
+    w->arg = depth > INT32_MAX ? INT32_MAX : (int) depth;
+    park_drop (p);
+    if (!lock_owner (obj->impl) && obj->waits[0].head == w)
+        s_grant_waiter (obj, w);
 }
 
 void lock_cmd_owner_gone (peer_t *peer, object_t *obj)

@@ -700,6 +700,7 @@ static void s_read_signals (void)
             unsigned changed = config_reload ();
             if (changed & CONFIG_WORKERS)
                 supervisor_resize (g_cfg.workers);
+            supervisor_retry ();   /* workers whose modules did not load */
             if (changed & CONFIG_FSYNC)
                 recovery_fsync_changed ();
             break;
@@ -943,10 +944,17 @@ int loop_run (void)
         jobs_feed_fresh ();
         if (!g_stats.stopping)
             supervisor_tick (now);
-        if (!ready && (supervisor_connected () >= (size_t) g_cfg.workers || now >= ready_by)) {
+        /*  Workers given up on (their modules do not load) will not come:
+         *  waiting out ready_by for them would only delay the rest. */
+        if (!ready && (supervisor_connected () + supervisor_failed () >= (size_t) g_cfg.workers
+                       || now >= ready_by)) {
             ready = true;
             if (supervisor_connected () >= (size_t) g_cfg.workers)
                 log_msg (LOG_NOTICE, 0, "ready: %d local workers up", g_cfg.workers);
+            else if (supervisor_failed ())
+                log_msg (LOG_ERR, 0, "ready, with %zu of %d local workers up: %zu "
+                         "failed to load their modules", supervisor_connected (),
+                         g_cfg.workers, supervisor_failed ());
             else
                 log_msg (LOG_WARNING, 0, "ready, with %zu of %d local workers up",
                          supervisor_connected (), g_cfg.workers);

@@ -50,14 +50,23 @@ int main (int argc, char **argv)
     }
     g_log_level = g_cfg.log_level;
     log_init (g_log_level);
+    char wpath[4096];
+    if (!g_cfg.worker_path)
+        g_cfg.worker_path = s_find_worker (wpath, sizeof wpath);
+    if (g_config_action == CONFIG_CHECK) {
+        /*  A module that cannot load would have local workers restarted
+         *  in vain: load them as a worker does, before saying "valid". */
+        rc = supervisor_check_modules () == 0 ? 0 : 1;
+        if (rc == 0)
+            config_print (stdout);
+        config_fini ();
+        return rc;
+    }
     if (g_config_action != CONFIG_RUN) {
         rc = recovery_check (g_config_action == CONFIG_STORE_REPAIR);
         config_fini ();
         return rc;
     }
-    char wpath[4096];
-    if (!g_cfg.worker_path)
-        g_cfg.worker_path = s_find_worker (wpath, sizeof wpath);
     rc = 1;
     /*  The store first: its lock says whether another broker uses the
      *  data dir, and recovery must be done before anyone is answered. */

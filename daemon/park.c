@@ -148,6 +148,10 @@ void park_expire (int64_t now)
     heap_node_t *n;
     while ((n = heap_peek (&s_timers)) && n->deadline <= now) {
         parked_t *p = (parked_t *) n;   /* timer is the first member */
+        if (p->expire) {
+            p->expire (p);
+            continue;
+        }
         const char *what = p->timeout_status == ZMGR_EEMPTY ? "nothing came before the timeout"
                            : p->timeout_status == ZMGR_EFULL ? "no room before the timeout"
                                                              : "timed out";

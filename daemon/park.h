@@ -24,7 +24,11 @@ struct parked {
     wlist_t *list;            /* the waiter list it is on */
     int timeout_status;       /* answer when the deadline passes */
     blob_t *item;             /* payload for a parked put/send, owned */
-    int arg;                  /* per-type extra (pipe end, rlock flag) */
+    int arg;                  /* per-type extra (pipe end, rlock flag, rlock depth) */
+    /*  When set, called at the deadline instead of failing with
+     *  timeout_status: it must answer, drop or re-park p (an event's wait
+     *  answers false, a barrier's breaks it). */
+    void (*expire) (parked_t *p);
     parked_t *next, *prev;    /* on list */
     parked_t *peer_next, *peer_prev; /* on peer->parked */
 };

@@ -116,7 +116,8 @@ int queue_cmd_task_done (cmd_ctx_t *ctx)
 {
     queue_t *q = ctx->obj->impl;
     if (!queue_task_done (q))
-        return cmd_error (ctx, ZMGR_EVALUE, "task_done() called too many times");
+        return cmd_error (ctx, ZMGR_EVALUE, "task_done() called too many times on queue '%s'",
+                          ctx->obj->name);
     s_record (EFF_QUEUE_DONE, ctx->obj, NULL);
     if (queue_unfinished (q) == 0)
         while (ctx->obj->waits[S_JOINERS].head)

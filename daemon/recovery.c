@@ -16,6 +16,7 @@
 #include "schedule.h"
 #include "stats.h"
 #include "store.h"
+#include "sync.h"
 #include "types.h"
 #include "wal.h"
 
@@ -69,6 +70,10 @@ static object_t *s_obj (const s_fields_t *r, int type)
         return NULL;
     if (type == ZMGR_TYPE_LOCK)
         return o->type == ZMGR_TYPE_LOCK || o->type == ZMGR_TYPE_RLOCK ? o : NULL;
+    if (type == ZMGR_TYPE_SEMAPHORE)
+        return o->type == ZMGR_TYPE_SEMAPHORE || o->type == ZMGR_TYPE_BSEMAPHORE ? o : NULL;
+    if (type == ZMGR_TYPE_DICT)   /* a namespace's attributes are a dict's keys */
+        return o->type == ZMGR_TYPE_DICT || o->type == ZMGR_TYPE_NAMESPACE ? o : NULL;
     if (type && o->type != type)
         return NULL;
     return o;
@@ -157,7 +162,7 @@ static int s_apply (const uint8_t *rec, size_t len, void *arg)
             return -1;
         if (o->type == ZMGR_TYPE_LIST)
             list_clear (o->impl);
-        else if (o->type == ZMGR_TYPE_DICT)
+        else if (o->type == ZMGR_TYPE_DICT || o->type == ZMGR_TYPE_NAMESPACE)
             dict_clear (o->impl);
         else
             return -1;
@@ -181,6 +186,32 @@ static int s_apply (const uint8_t *rec, size_t len, void *arg)
             proto_next (&m, &val);
             dict_set (o->impl, key, val);
         }
+        return 0;
+    }
+    case EFF_ARRAY_INIT: {
+        const uint8_t *tc;
+        size_t tclen;
+        if (!(o = s_obj (&r, ZMGR_TYPE_ARRAY)) || r.n != 3
+            || proto_read_str (r.f[1], &tc, &tclen, false) != 0 || tclen != 1
+            || s_int (&r, 2, &a) || a < 0 || (uint64_t) a > g_cfg.max_items)
+            return -1;
+        return array_init (o->impl, (char) tc[0], (size_t) a) == 0 ? 0 : -1;
+    }
+    case EFF_ARRAY_SET:
+        if (!(o = s_obj (&r, ZMGR_TYPE_ARRAY)) || r.n != 3 || s_int (&r, 1, &a) || a < 0
+            || (size_t) a >= array_len (o->impl))
+            return -1;
+        return array_set (o->impl, (size_t) a, r.f[2]) == 0 ? 0 : -1;
+    case EFF_ARRAY_FILL: {
+        size_t n;
+        proto_slice_t items, v;
+        if (!(o = s_obj (&r, ZMGR_TYPE_ARRAY)) || r.n != 3 || s_int (&r, 1, &a) || a < 0
+            || proto_read_array (r.f[2], &n, &items) != 0 || (size_t) a > array_len (o->impl)
+            || n > array_len (o->impl) - (size_t) a)
+            return -1;
+        for (size_t i = 0; i < n; i++)
+            if (proto_next (&items, &v) != 0 || array_set (o->impl, (size_t) a + i, v) != 0)
+                return -1;
         return 0;
     }
     case EFF_VALUE_SET:
@@ -242,6 +273,72 @@ static int s_apply (const uint8_t *rec, size_t len, void *arg)
             return -1;
         lock_set_lost (o->impl, NULL, 0);
         return 0;
+    case EFF_SYNC_INIT: {
+        const uint8_t *lock;
+        size_t llen;
+        if (!(o = s_obj (&r, 0)) || r.n != 3 || s_int (&r, 1, &a)
+            || proto_read_str (r.f[2], &lock, &llen, false) != 0)
+            return -1;
+        switch (o->type) {
+        case ZMGR_TYPE_SEMAPHORE:
+        case ZMGR_TYPE_BSEMAPHORE:
+            if (a < 0)
+                return -1;
+            sema_init (o->impl, a);
+            return 0;
+        case ZMGR_TYPE_BARRIER:
+            if (a < 1)
+                return -1;
+            barrier_set_parties (o->impl, a);
+            return 0;
+        case ZMGR_TYPE_CONDITION:
+            if (llen == 0)
+                return -1;
+            cond_bind (o->impl, (const char *) lock, llen);
+            return 0;
+        default:
+            return -1;
+        }
+    }
+    case EFF_SEM_BASE:
+        if (!(o = s_obj (&r, ZMGR_TYPE_SEMAPHORE)) || r.n != 2 || s_int (&r, 1, &a) || a < 0)
+            return -1;
+        sema_restore (o->impl, a, sema_token (o->impl));
+        return 0;
+    case EFF_SEM_TOKEN: {
+        const uint8_t *cid = NULL;
+        size_t clen = 0;
+        if (!(o = s_obj (&r, ZMGR_TYPE_SEMAPHORE)) || (r.n != 2 && r.n != 3) || s_int (&r, 1, &a)
+            || a < 0 || (r.n == 3 && proto_read_str (r.f[2], &cid, &clen, true) != 0))
+            return -1;
+        sema_restore (o->impl, sema_base (o->impl), (uint64_t) a);
+        /*  Its session is gone with the old broker: the permit is free,
+         *  and its holder will be told. */
+        sema_lose (o->impl, cid, clen, 1);
+        return 0;
+    }
+    case EFF_SEM_GIVE:
+    case EFF_SEM_LOST: {
+        const uint8_t *cid;
+        size_t clen;
+        if (!(o = s_obj (&r, ZMGR_TYPE_SEMAPHORE)) || r.n != 3
+            || proto_read_str (r.f[1], &cid, &clen, true) != 0 || s_int (&r, 2, &a) || a < 0)
+            return -1;
+        sema_lose (o->impl, cid, clen, kind == EFF_SEM_GIVE ? -a : a);
+        return 0;
+    }
+    case EFF_EVENT_SET:
+    case EFF_BARRIER_BROKEN: {
+        bool on;
+        if (!(o = s_obj (&r, kind == EFF_EVENT_SET ? ZMGR_TYPE_EVENT : ZMGR_TYPE_BARRIER))
+            || r.n != 2 || proto_read_bool (r.f[1], &on) != 0)
+            return -1;
+        if (kind == EFF_EVENT_SET)
+            sevent_set (o->impl, on);
+        else
+            barrier_set_broken (o->impl, on);
+        return 0;
+    }
     case EFF_JOB_SUBMIT: {
         int64_t id, prio, tmo, ttl, retries, flags, start;
         if ((r.n != 9 && r.n != 10 && r.n != 12) || s_int (&r, 0, &id) || s_int (&r, 3, &prio) || s_int (&r, 4, &tmo)
@@ -424,7 +521,8 @@ static void s_snap_object (object_t *o, void *arg)
         }
         break;
     }
-    case ZMGR_TYPE_DICT: {
+    case ZMGR_TYPE_DICT:
+    case ZMGR_TYPE_NAMESPACE: {
         size_t left = dict_len (o->impl), pos = 0;
         proto_slice_t k, v;
         while (left > 0) {
@@ -437,6 +535,24 @@ static void s_snap_object (object_t *o, void *arg)
             }
             store_effect_end ();
             left -= n;
+        }
+        break;
+    }
+    case ZMGR_TYPE_ARRAY: {
+        char tc = array_typecode (o->impl);
+        size_t len = array_len (o->impl);
+        b = store_effect_obj (EFF_ARRAY_INIT, o, 2);
+        proto_put_str (b, &tc, 1);
+        proto_put_uint (b, len);
+        store_effect_end ();
+        for (size_t i = 0; i < len; i += S_BATCH) {
+            size_t n = len - i < S_BATCH ? len - i : S_BATCH;
+            b = store_effect_obj (EFF_ARRAY_FILL, o, 2);
+            proto_put_uint (b, i);
+            proto_put_array (b, n);
+            for (size_t j = i; j < i + n; j++)
+                array_put (o->impl, j, b);
+            store_effect_end ();
         }
         break;
     }
@@ -492,6 +608,73 @@ static void s_snap_object (object_t *o, void *arg)
         }
         break;
     }
+    case ZMGR_TYPE_SEMAPHORE:
+    case ZMGR_TYPE_BSEMAPHORE:
+        /*  Permits held now are not written: their sessions end with
+         *  this broker, so a restart finds them free. */
+        b = store_effect_obj (EFF_SYNC_INIT, o, 2);
+        proto_put_int (b, sema_initial (o->impl));
+        proto_put_cstr (b, "");
+        store_effect_end ();
+        if (sema_base (o->impl) != sema_initial (o->impl)) {
+            b = store_effect_obj (EFF_SEM_BASE, o, 1);
+            proto_put_int (b, sema_base (o->impl));
+            store_effect_end ();
+        }
+        if (sema_token (o->impl)) {
+            b = store_effect_obj (EFF_SEM_TOKEN, o, 1);
+            proto_put_uint (b, sema_token (o->impl));
+            store_effect_end ();
+        }
+        /*  Who holds permits now, and who lost some at a restart and was
+         *  not told yet: either way, told by its next release. */
+        for (size_t i = 0; i < sema_holders (o->impl); i++) {
+            const peer_t *holder = sema_holder (o->impl, i);
+            if (!holder->cid_len)
+                continue;
+            b = store_effect_obj (EFF_SEM_LOST, o, 2);
+            proto_put_bin (b, holder->cid, holder->cid_len);
+            proto_put_uint (b, sema_held_by (o->impl, holder));
+            store_effect_end ();
+        }
+        for (size_t i = 0; i < sema_nlost (o->impl); i++) {
+            const uint8_t *cid;
+            size_t clen;
+            uint32_t n;
+            sema_lost_at (o->impl, i, &cid, &clen, &n);
+            b = store_effect_obj (EFF_SEM_LOST, o, 2);
+            proto_put_bin (b, cid, clen);
+            proto_put_uint (b, n);
+            store_effect_end ();
+        }
+        break;
+    case ZMGR_TYPE_EVENT:
+        if (sevent_is_set (o->impl)) {
+            b = store_effect_obj (EFF_EVENT_SET, o, 1);
+            proto_put_bool (b, true);
+            store_effect_end ();
+        }
+        break;
+    case ZMGR_TYPE_CONDITION: {
+        size_t llen;
+        const char *lock = cond_lock (o->impl, &llen);
+        b = store_effect_obj (EFF_SYNC_INIT, o, 2);
+        proto_put_int (b, 0);
+        proto_put_str (b, lock, llen);
+        store_effect_end ();
+        break;
+    }
+    case ZMGR_TYPE_BARRIER:
+        b = store_effect_obj (EFF_SYNC_INIT, o, 2);
+        proto_put_int (b, barrier_parties (o->impl));
+        proto_put_cstr (b, "");
+        store_effect_end ();
+        if (barrier_broken (o->impl)) {
+            b = store_effect_obj (EFF_BARRIER_BROKEN, o, 1);
+            proto_put_bool (b, true);
+            store_effect_end ();
+        }
+        break;
     default:
         break;
     }

@@ -5,8 +5,13 @@
  *  restarted: at once when it left cleanly (it recycles itself after
  *  --max-tasks-per-child jobs), else after a backoff that doubles from
  *  100 ms to 10 s, so that a crashing module cannot spin the CPU; the
- *  backoff resets once a worker has lived 10 s. SIGCHLD arrives through
- *  the loop's signalfd; children get a clean signal mask before exec. */
+ *  backoff resets once a worker has lived 10 s. A worker whose modules
+ *  will not load (zmgr-worker's exit 3) S_MODULE_FAILS_MAX times in a row
+ *  is not restarted at all: restarting cannot fix a module, and the loop
+ *  would never end; it counts as failed (stats: local_workers_failed)
+ *  until a SIGHUP tries again. SIGCHLD arrives through the loop's
+ *  signalfd; children get a clean signal mask before exec.
+ *  supervisor_check_modules runs zmgr-worker --check for --check-config. */
 #define _GNU_SOURCE
 #include "supervisor.h"
 #include "config.h"
@@ -15,6 +20,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +34,9 @@
 #define S_BACKOFF_MIN 100
 #define S_BACKOFF_MAX 10000
 #define S_STABLE_MS 10000
+#define S_EXIT_MODULE 3        /* zmgr-worker: a module did not load */
+#define S_MODULE_FAILS_MAX 3   /* such exits in a row before giving up */
+#define S_CHECK_WAIT_MS 10000  /* supervisor_check_modules' bound */
 
 typedef struct {
     pid_t pid;              /* running child, 0 when none */
@@ -38,6 +47,8 @@ typedef struct {
     int backoff_ms;         /* the wait before the next restart */
     unsigned restarts;      /* how often it was restarted */
     bool retired;           /* beyond the configured count: not restarted */
+    int module_fails;       /* exits for a module that did not load, in a row */
+    bool failed;            /* gave up on it (module_fails): not restarted */
 } s_slot_t;
 
 static s_slot_t *s_slots;   /* one per local worker */
@@ -161,7 +172,13 @@ void supervisor_reap (void (*other) (pid_t pid, int status))
             slot->connected = false;
             if (s_stopping || slot->retired)
                 break;
-            if (clean) {
+            if (WIFEXITED (st) && WEXITSTATUS (st) == S_EXIT_MODULE
+                && ++slot->module_fails >= S_MODULE_FAILS_MAX) {
+                log_msg (LOG_ERR, 0, "worker local-%zu (pid %d): its modules did not load "
+                         "%d times in a row; not restarting it (fix the module, then "
+                         "SIGHUP zmgrd)", i + 1, (int) pid, slot->module_fails);
+                slot->failed = true;
+            } else if (clean) {
                 log_msg (LOG_INFO, 0, "worker local-%zu (pid %d) exited; restarting", i + 1,
                          (int) pid);
                 slot->next_start_ms = now;
@@ -191,7 +208,7 @@ int64_t supervisor_tick (int64_t now)
         return -1;
     for (size_t i = 0; i < s_nslots; i++) {
         s_slot_t *slot = &s_slots[i];
-        if (slot->pid || slot->retired)
+        if (slot->pid || slot->retired || slot->failed)
             continue;
         if (slot->next_start_ms <= now)
             s_spawn (i);
@@ -213,6 +230,7 @@ bool supervisor_claim (pid_t pid, const uint8_t *secret, size_t len)
         if (diff)
             return false;
         slot->connected = true;
+        slot->module_fails = 0;   /* its modules loaded */
         return true;
     }
     return false;
@@ -312,4 +330,84 @@ size_t supervisor_alive (void)
     for (size_t i = 0; i < s_nslots; i++)
         n += s_slots[i].pid != 0;
     return n;
+}
+
+size_t supervisor_failed (void)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < s_nslots; i++)
+        n += s_slots[i].failed && !s_slots[i].retired;
+    return n;
+}
+
+void supervisor_retry (void)
+{
+    for (size_t i = 0; i < s_nslots; i++)
+        if (s_slots[i].failed) {
+            s_slots[i].failed = false;
+            s_slots[i].module_fails = 0;
+            s_slots[i].backoff_ms = S_BACKOFF_MIN;
+            s_slots[i].next_start_ms = 0;
+            log_msg (LOG_NOTICE, 0, "worker local-%zu: trying its modules again", i + 1);
+        }
+}
+
+int supervisor_check_modules (void)
+{
+    if (g_cfg.nmodules == 0)
+        return 0;
+    if (!g_cfg.worker_path || access (g_cfg.worker_path, X_OK) != 0) {
+        fprintf (stderr, "zmgrd: cannot check the modules: worker executable %s: %s\n",
+                 g_cfg.worker_path ? g_cfg.worker_path : "(none)", strerror (errno));
+        return -1;
+    }
+    const char *argv[2 * 64 + 4];
+    size_t argc = 0;
+    argv[argc++] = g_cfg.worker_path;
+    argv[argc++] = "--check";
+    for (size_t m = 0; m < g_cfg.nmodules && argc < 2 * 64 + 2; m++) {
+        argv[argc++] = "--module";
+        argv[argc++] = g_cfg.modules[m];
+    }
+    argv[argc] = NULL;
+    /*  A module's constructors run in the child, as in a worker: whatever
+     *  they do cannot touch this process. */
+    pid_t pid = fork ();
+    if (pid < 0) {
+        fprintf (stderr, "zmgrd: cannot check the modules: fork: %s\n", strerror (errno));
+        return -1;
+    }
+    if (pid == 0) {
+        /*  Its stdout would mix with the configuration printed. */
+        int null = open ("/dev/null", O_WRONLY);
+        if (null >= 0)
+            dup2 (null, 1);
+        execv (argv[0], (char *const *) argv);
+        fprintf (stderr, "zmgrd: exec %s: %s\n", argv[0], strerror (errno));
+        _exit (127);
+    }
+    int st = 0;
+    int64_t deadline = now_ms () + S_CHECK_WAIT_MS;
+    pid_t r;
+    while ((r = waitpid (pid, &st, WNOHANG)) == 0 && now_ms () < deadline)
+        usleep (10000);
+    if (r == 0) {
+        kill (pid, SIGKILL);
+        waitpid (pid, &st, 0);
+        fprintf (stderr, "zmgrd: module check: %s --check did not finish in %d s\n",
+                 g_cfg.worker_path, S_CHECK_WAIT_MS / 1000);
+        return -1;
+    }
+    if (WIFEXITED (st) && WEXITSTATUS (st) == 0)
+        return 0;
+    if (WIFEXITED (st) && WEXITSTATUS (st) == S_EXIT_MODULE)
+        fprintf (stderr, "zmgrd: module check: a module does not load in %s (above); "
+                 "local workers could not start\n", g_cfg.worker_path);
+    else if (WIFSIGNALED (st))
+        fprintf (stderr, "zmgrd: module check: %s --check was killed by signal %d\n",
+                 g_cfg.worker_path, WTERMSIG (st));
+    else
+        fprintf (stderr, "zmgrd: module check: %s --check exited with %d\n",
+                 g_cfg.worker_path, WEXITSTATUS (st));
+    return -1;
 }

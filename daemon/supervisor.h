@@ -30,5 +30,14 @@ size_t supervisor_alive (void);
 void supervisor_stop (int wait_ms);
 /*  Changes the number of local workers (SIGHUP). */
 void supervisor_resize (int n);
+/*  Local workers given up on: their modules did not load several times in
+ *  a row, so they are not restarted (stats: local_workers_failed). */
+size_t supervisor_failed (void);
+/*  Starts those again (SIGHUP: the module may have been fixed). */
+void supervisor_retry (void);
+/*  --check-config: runs the worker executable with --check and the
+ *  configured modules, in a child, as a local worker would load them. 0, or
+ *  -1 after printing why on stderr. */
+int supervisor_check_modules (void);
 
 #endif

@@ -85,6 +85,37 @@ proto_slice_t pipe_at (const pipe_t *p, int end, size_t i);
 void pipe_push (pipe_t *p, int end, proto_slice_t v);   /* waits at end */
 blob_t *pipe_pop (pipe_t *p, int end);                  /* yours, or NULL */
 
+/* ---- array: fixed-length typed numbers (Python's array.array) ------------ */
+
+typedef struct array array_t;
+array_t *array_new (void);                  /* no typecode yet, no items */
+void array_free (array_t *a);
+/*  Bytes per item of a typecode ('i' 4, 'l' 'q' 'd' 8, 'f' 4), 0 for
+ *  one that is not known. */
+size_t array_item_size (char typecode);
+bool array_is_float (char typecode);        /* 'd' and 'f' */
+/*  Gives a the typecode and len zero items. 0 or ZMGR_EINVAL (typecode). */
+int array_init (array_t *a, char typecode, size_t len);
+char array_typecode (const array_t *a);
+size_t array_len (const array_t *a);
+/*  Packs item i (< len): an int, or a double for 'd' and 'f'. */
+void array_put (const array_t *a, size_t i, proto_buf_t *out);
+/*  Stores the number v at i (< len). 0; ZMGR_ETYPE when v is not a
+ *  number, or a float for an integer typecode; ZMGR_EOVERFLOW when it is
+ *  out of the typecode's range. The item is unchanged on failure. */
+int array_set (array_t *a, size_t i, proto_slice_t v);
+/*  As array_set, checking only. */
+int array_check (const array_t *a, proto_slice_t v);
+/*  Adds the number delta to item i (< len) and packs the new value into
+ *  out; the same failures as array_set, and nothing written or changed. */
+int array_add (array_t *a, size_t i, proto_slice_t delta, proto_buf_t *out);
+/*  Python's slice rules for a sequence of len items: start and stop
+ *  (when has_*; else the defaults for step's sign) are resolved in place
+ *  and *count gets the number of items start, start+step, ... Returns 0,
+ *  or ZMGR_EVALUE for a step of 0. step must not be INT64_MIN. */
+int array_slice_bounds (int64_t len, int64_t *start, bool has_start, int64_t *stop,
+                        bool has_stop, int64_t step, size_t *count);
+
 /* ---- lock: an owner session and a depth ---------------------------------- */
 
 struct peer;

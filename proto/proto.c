@@ -417,7 +417,7 @@ int proto_parse_request (const void *frame, size_t len, int max_depth,
     bool canonical = true;
     int rc = s_check (buf, len, s_envelope_depth (max_depth), &used, &canonical);
     if (rc == ZMGR_ETOODEEP) {
-        *why = "value nested too deep";
+        *why = "value nested deeper than the limit";
         return rc;
     }
     if (rc != 0) {

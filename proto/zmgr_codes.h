@@ -43,7 +43,8 @@
     XX (ENOSPC, -30, "the broker's disk is full: writes are refused")        \
     XX (ELOCKLOST, -31, "the lock was freed by a broker restart")            \
     XX (EINDOUBT, -32, "outcome unknown: the request may or may not have run") \
-    XX (EMEMLIMIT, -33, "the broker's memory limit is reached: the write was refused")
+    XX (EMEMLIMIT, -33, "the broker's memory limit is reached: the write was refused") \
+    XX (EBROKEN, -34, "the barrier is broken (BrokenBarrierError)")
 
 /*  Object types as they appear on the wire (TYPE replies, CREATE). */
 #define ZMGR_TYPE_MAP(XX)                                                    \
@@ -53,7 +54,14 @@
     XX (VALUE, 4, "value")                                                   \
     XX (LOCK, 5, "lock")                                                     \
     XX (RLOCK, 6, "rlock")                                                   \
-    XX (PIPE, 7, "pipe")
+    XX (PIPE, 7, "pipe")                                                     \
+    XX (SEMAPHORE, 8, "semaphore")                                           \
+    XX (BSEMAPHORE, 9, "bsemaphore")                                         \
+    XX (EVENT, 10, "event")                                                  \
+    XX (CONDITION, 11, "condition")                                          \
+    XX (BARRIER, 12, "barrier")                                              \
+    XX (NAMESPACE, 13, "namespace")                                          \
+    XX (ARRAY, 14, "array")
 
 /*  Opcodes: name, value, wire name. Arguments and replies: PROTOCOL.md. */
 #define ZMGR_OP_MAP(XX)                                                      \
@@ -121,6 +129,39 @@
     XX (LOG_LEVEL, 140, "admin.log_level")                                   \
     XX (SHUTDOWN, 141, "admin.shutdown")                                     \
     XX (SAVE, 142, "admin.save")                                             \
+    XX (SEM_ACQUIRE, 150, "semaphore.acquire")                               \
+    XX (SEM_RELEASE, 151, "semaphore.release")                               \
+    XX (SEM_VALUE, 152, "semaphore.value")                                   \
+    XX (EVENT_SET, 155, "event.set")                                         \
+    XX (EVENT_CLEAR, 156, "event.clear")                                     \
+    XX (EVENT_IS_SET, 157, "event.is_set")                                   \
+    XX (EVENT_WAIT, 158, "event.wait")                                       \
+    XX (COND_WAIT, 160, "condition.wait")                                    \
+    XX (COND_NOTIFY, 161, "condition.notify")                                \
+    XX (COND_NOTIFY_ALL, 162, "condition.notify_all")                        \
+    XX (BARRIER_WAIT, 165, "barrier.wait")                                   \
+    XX (BARRIER_ABORT, 166, "barrier.abort")                                 \
+    XX (BARRIER_RESET, 167, "barrier.reset")                                 \
+    XX (BARRIER_N_WAITING, 168, "barrier.n_waiting")                         \
+    XX (BARRIER_PARTIES, 169, "barrier.parties")                             \
+    XX (BARRIER_BROKEN, 170, "barrier.broken")                               \
+    XX (NS_GET, 180, "namespace.get")                                        \
+    XX (NS_SET, 181, "namespace.set")                                        \
+    XX (NS_DELETE, 182, "namespace.delete")                                  \
+    XX (NS_LIST, 183, "namespace.list")                                      \
+    XX (ARRAY_CREATE, 186, "array.create")                                   \
+    XX (ARRAY_GET, 187, "array.get")                                         \
+    XX (ARRAY_SET, 188, "array.set")                                         \
+    XX (ARRAY_SLICE, 189, "array.slice")                                     \
+    XX (ARRAY_LEN, 190, "array.len")                                         \
+    XX (ARRAY_ADD, 191, "array.add")                                         \
+    XX (ARRAY_INFO, 192, "array.info")                                       \
+    XX (DICT_SET_PATH, 193, "dict.set_path")                                 \
+    XX (DICT_APPEND_PATH, 194, "dict.append_path")                           \
+    XX (DICT_ADD_PATH, 195, "dict.add_path")                                 \
+    XX (LIST_SET_PATH, 196, "list.set_path")                                 \
+    XX (LIST_APPEND_PATH, 197, "list.append_path")                           \
+    XX (LIST_ADD_PATH, 198, "list.add_path")                                 \
     XX (LIMIT_SET, 240, "limit.set")                                         \
     XX (LIMIT_CLEAR, 241, "limit.clear")                                     \
     XX (LIMIT_LIST, 242, "limit.list")                                       \

@@ -4,7 +4,7 @@
 # Runs `cmake --install BUILD` with DESTDIR set to a fresh temporary
 # directory, checks that every file an installation needs is there (the
 # programs, the library's symlink chain, the headers, zmgr.pc, the man
-# pages, the systemd unit, the docs), builds tests/install_client.c with
+# pages, the systemd unit, the docs and examples), builds tests/install_client.c with
 # nothing but `pkg-config --cflags --libs zmgr` of the staged tree, starts
 # the STAGED zmgrd (no local workers, a private XDG_RUNTIME_DIR), runs the
 # program against it, and stops the broker with SIGTERM, expecting exit 0.
@@ -108,10 +108,16 @@ need_file "$mandir/man3/libzmgr.3"
 need_file "$mandir/man8/zmgrd.8"
 need_file "$docdir/README.md"
 need_file "$docdir/install.md"
+need_file "$docdir/deploy.md"
+need_file "$docdir/examples/inventory.c"
 if [ -f "$src/examples/zmgrd.conf" ]; then
-    conf=$(find "$dest" -path '*/zmgr/zmgrd.conf.example' | head -n 1)
-    [ -n "$conf" ] || fail "examples/zmgrd.conf exists but no zmgr/zmgrd.conf.example was installed"
+    # Under the sysconfdir (a conffile) and with the docs (install.md says both).
+    conf=$(find "$dest" -path '*/zmgr/zmgrd.conf.example' -not -path "$dest$docdir/*" | head -n 1)
+    [ -n "$conf" ] || fail "examples/zmgrd.conf exists but no zmgr/zmgrd.conf.example was installed outside $docdir"
     cmp -s "$conf" "$src/examples/zmgrd.conf" || fail "${conf#"$dest"} differs from examples/zmgrd.conf"
+    need_file "$docdir/zmgrd.conf.example"
+    cmp -s "$dest$docdir/zmgrd.conf.example" "$src/examples/zmgrd.conf" ||
+        fail "$docdir/zmgrd.conf.example differs from examples/zmgrd.conf"
 fi
 # The unit: wherever systemd/CMakeLists.txt puts it, in a systemd/system directory.
 unit=$(find "$dest" -path '*/systemd/system/zmgrd.service' | head -n 1)
@@ -138,7 +144,9 @@ echo "install_test: files in place (libzmgr.so -> libzmgr.so.0 -> $real)"
 # ---- build a user's program with pkg-config -----------------------------------------
 # With DESTDIR the .pc still says prefix=$prefix: the sysroot prefixes its
 # -I and -L; system directories are kept so that a /usr prefix works too.
-# The default search path stays: zmgr.pc requires libzmq.pc and msgpack.pc.
+# zmgr.pc requires no other .pc file (libzmq and msgpack-c are in its
+# Libs.private only), so --cflags is our include directory and nothing of
+# theirs, and the program links with -lzmgr alone.
 pc () {
     PKG_CONFIG_SYSROOT_DIR=$dest PKG_CONFIG_PATH=$lib/pkgconfig \
         PKG_CONFIG_ALLOW_SYSTEM_CFLAGS=1 PKG_CONFIG_ALLOW_SYSTEM_LIBS=1 \
@@ -150,11 +158,23 @@ pc --exists zmgr || fail "pkg-config cannot use the staged zmgr.pc: $(pc --print
 read -r -a pc_flags <<<"$(pc --cflags --libs zmgr)"
 printf '%s\n' "${pc_flags[@]}" | grep -qx -- "-I$dest$includedir" ||
     fail "pkg-config --cflags zmgr lacks -I$dest$includedir: ${pc_flags[*]}"
+cflags=$(pc --cflags zmgr)
+[ "$(echo $cflags)" = "-I$dest$includedir" ] ||
+    fail "pkg-config --cflags zmgr carries more than -I$dest$includedir: $cflags"
+libs=$(pc --libs zmgr)
+[ "$(echo $libs)" = "-L$dest$libdir -lzmgr" ] ||
+    fail "pkg-config --libs zmgr is not just -L$dest$libdir -lzmgr: $libs"
 echo "install_test: pkg-config --cflags --libs zmgr: ${pc_flags[*]}"
 client=$rundir/install_client
 "$cc" -std=c11 -Wall -Wextra -Wstrict-prototypes -Werror "${san_flags[@]}" \
     -o "$client" "$src/tests/install_client.c" "${pc_flags[@]}" ||
     fail "install_client.c did not build against the staged installation"
+
+# In the build tree one include directory is enough too: the public
+# headers are copied side by side into BUILD/include, as installed.
+"$cc" -std=c11 -Wall -Wextra -Werror "${san_flags[@]}" -fsyntax-only -I"$build/include" \
+    "$src/tests/install_client.c" ||
+    fail "install_client.c does not compile with -I $build/include alone"
 
 # The staged binaries and the program take libzmgr from the staging dir.
 export LD_LIBRARY_PATH=$lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
@@ -191,6 +211,8 @@ echo "install_test: staged zmgrd (pid $daemon_pid) answers on $ZMGR_ENDPOINT"
 out=$("$client" 2>&1) || { echo "$out" >&2; cat "$rundir/zmgrd.log" >&2; fail "install_client failed"; }
 [ "$out" = OK ] || { cat "$rundir/zmgrd.log" >&2; fail "install_client printed '$out', not OK"; }
 [ "$("$zmgr" value get install.hits)" = 5 ] || fail "zmgr value get install.hits is not 5"
+doc=$("$zmgr" dict get install.docs doc)
+[ "$doc" = '{"name":"doc","n":[1,2,[3]]}' ] || fail "zmgr dict get install.docs doc printed $doc"
 echo "install_test: install_client: $out"
 
 # ---- stop it -------------------------------------------------------------------------

@@ -64,7 +64,7 @@ static run_t *s_cli_v (const char *input, const char *first, va_list ap)
     argv[n] = NULL;
     long long t0 = kit_now_ms ();
     s_run.rc = kit_run (argv, input, s_run.out, sizeof s_run.out, s_run.err,
-                       sizeof s_run.err, RUN_TIMEOUT_MS);
+                        sizeof s_run.err, RUN_TIMEOUT_MS);
     s_run.ms = kit_now_ms () - t0;
     return &s_run;
 }
@@ -752,10 +752,12 @@ static void test_map (void **state)
     r = CLI_IN ("", "map", "echo", "-", "--timeout", "20");
     assert_int_equal (r->rc, EX_OK);
     assert_string_equal (r->out, "");
-    /* a failed item: reported with its line, no output line, exit 11 at the end */
+    /* a failed item: reported with its line, an error line in its place,
+     * exit 11 at the end */
     r = CLI_IN ("\"one\"\n\n\"two\"\n", "map", "fail", "--timeout", "20");
     assert_int_equal (r->rc, EX_JOBFAILED);
-    assert_string_equal (r->out, "");
+    assert_string_equal (r->out,
+                         "{\"error\":\"error: one\"}\n{\"error\":\"error: two\"}\n");
     assert_non_null (strstr (r->err, "line 1: error: one"));
     assert_non_null (strstr (r->err, "line 3: error: two"));
     /* broken JSON on a line: nothing is submitted */

@@ -2,7 +2,8 @@
  *  (daemon/commands.c): the max_objects and max_pending limits, wrong types,
  *  unknown ops, argument counts, rid 0, malformed, too deep and too big frames,
  *  each answered with its code and the request's rid where it can be read.
- *  Driven by the kit's dispatch harness (tests/kit_dispatch.c). */
+ *  Driven by the kit's dispatch harness (tests/kit_dispatch.c). Also
+ *  cmd_show, the text of a key or item in the handlers' error messages. */
 
 /* clang-format off */
 #include <stdarg.h>
@@ -282,6 +283,44 @@ static void test_too_big (void **state)
     free (big);
 }
 
+/*  The text cmd_show gives a value for an error message. */
+static void s_shows (const char *lit, const char *want)
+{
+    proto_buf_t b;
+    proto_buf_init (&b);
+    assert_int_equal (kit_lit_pack (&b, lit), 0);
+    char buf[CMD_SHOW_MAX];
+    const char *got = cmd_show ((proto_slice_t) {b.data, b.len}, buf, sizeof buf);
+    if (strcmp (got, want) != 0)
+        print_error ("%s shows as %s, not %s\n", lit, got, want);
+    assert_string_equal (got, want);
+    proto_buf_fini (&b);
+}
+
+/*  Keys, indexes and items in error messages: strings quoted with odd
+ *  bytes escaped and cut at 40 bytes, numbers as numbers, other values by
+ *  kind and size; a small buffer stays NUL-terminated. */
+static void test_cmd_show (void **state)
+{
+    (void) state;
+    s_shows ("\"pear\"", "'pear'");
+    s_shows ("\"it's a\\\\b\"", "'it\\x27s a\\x5cb'");
+    s_shows ("\"caf\xc3\xa9\\n\"", "'caf\\xc3\\xa9\\x0a'");
+    s_shows ("\"0123456789012345678901234567890123456789XYZ\"",
+             "'0123456789012345678901234567890123456789...'");
+    s_shows ("-7", "-7");
+    s_shows ("18446744073709551615", "(an integer over 2^63)");
+    s_shows ("2.5", "2.5");
+    s_shows ("true", "true");
+    s_shows ("nil", "nil");
+    s_shows ("b\"abc\"", "(3 bytes of binary)");
+    s_shows ("[1 2]", "(an array of 2)");
+    s_shows ("{\"a\" 1}", "(a map of 1)");
+    char tiny[8];
+    proto_slice_t v = {(const uint8_t *) "\xa4pear", 5};
+    assert_string_equal (cmd_show (v, tiny, sizeof tiny), "");
+}
+
 int main (void)
 {
     const struct CMUnitTest tests[] = {
@@ -292,6 +331,7 @@ int main (void)
         KIT_DISPATCH_TEST (test_malformed_frames),
         KIT_DISPATCH_TEST (test_too_deep_empty_innermost),
         KIT_DISPATCH_TEST (test_too_big),
+        cmocka_unit_test (test_cmd_show),
     };
     return KIT_DISPATCH_RUN (tests);
 }

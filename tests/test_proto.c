@@ -1053,7 +1053,7 @@ static void test_names (void **state)
     assert_string_equal (proto_errname (0), "OK");
     assert_string_equal (proto_errname (ZMGR_EPROTO), "EPROTO");
     assert_string_equal (proto_errname (ZMGR_EOVERFLOW), "EOVERFLOW");
-    assert_string_equal (proto_errname (-34), "EUNKNOWN");
+    assert_string_equal (proto_errname (-999), "EUNKNOWN");
     /*  Every code from -1 to -33 has its own name and text. */
     for (int c = -1; c >= ZMGR_EMEMLIMIT; c--) {
         assert_string_not_equal (proto_errname (c), "EUNKNOWN");
@@ -1076,7 +1076,7 @@ static void test_names (void **state)
                           t);
     }
     assert_string_equal (proto_typename (0), "none");
-    assert_string_equal (proto_typename (8), "none");
+    assert_string_equal (proto_typename (99), "none");
     assert_string_equal (proto_typename (-1), "none");
     assert_int_equal (proto_type_from_name ((const uint8_t *) "lis", 3), 0);
     assert_int_equal (proto_type_from_name ((const uint8_t *) "lists", 5), 0);

@@ -39,7 +39,8 @@ enum {
     CLI_EXIT_PERM = 13,       /* EPERM: the broker refused this key */
     CLI_EXIT_NOSPACE = 14,    /* ENOSPC: the broker's disk is full */
     CLI_EXIT_INDOUBT = 15,    /* EINDOUBT: the request may or may not have run */
-    CLI_EXIT_MEMLIMIT = 16    /* EMEMLIMIT: the broker's memory limit is reached */
+    CLI_EXIT_MEMLIMIT = 16,   /* EMEMLIMIT: the broker's memory limit is reached */
+    CLI_EXIT_NOWORKER = 17    /* --require-worker: no connected worker offers it */
 };
 
 /*  Options a command may accept besides the global ones (-e, --timeout,
@@ -132,7 +133,10 @@ struct cli {
     bool has_timeout;            /* --timeout given */
     int timeout_ms;              /* --timeout, in ms (ZMGR_FOREVER for inf) */
     bool nowait;                 /* --nowait */
-    bool raw;                    /* --raw */
+    bool raw;                    /* --raw: output, and @FILE/- input as binary */
+    bool text;                   /* --text: @FILE/- input as a string */
+    bool from_input;             /* a value argument came from @FILE or - */
+    bool stdin_used;             /* one came from stdin, which gives one */
     bool help;                   /* -h/--help */
     bool version;                /* --version */
     int64_t maxsize;             /* --maxsize, 0 when not given */
@@ -213,10 +217,11 @@ __attribute__ ((format (printf, 2, 3))) int cli_usage (cli_t *cli, const char *f
 /*  help.c: a usage error at the TYPE level: op missing (NULL) or unknown. */
 int cli_usage_type (const char *type, const char *op);
 
-/*  The tables (objects_cmd.c, lockrun_cmd.c, jobs_cmd.c, schedule_cmd.c,
+/*  The tables (objects_cmd.c, lockrun_cmd.c, sync_cmd.c, array_cmd.c:
+ *  arrays, namespaces and path ops, jobs_cmd.c, schedule_cmd.c,
  *  admin_cmd.c). */
-extern const cli_table_t cli_object_table, cli_lockrun_table, cli_jobs_table,
-    cli_schedule_table, cli_admin_table;
+extern const cli_table_t cli_object_table, cli_lockrun_table, cli_sync_table,
+    cli_array_table, cli_jobs_table, cli_schedule_table, cli_admin_table;
 
 /*  schedule_cmd.c: reads --unique-key, --delay, --at and --after into
  *  cli->job; 0, or an exit code after a usage message. */

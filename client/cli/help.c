@@ -40,7 +40,10 @@ static const char s_options_help[] =
     "                     commands, how long to wait for the broker\n"
     "                     (default 5)\n"
     "  --nowait           blocking ops do not wait (as --timeout 0)\n"
-    "  --raw              print a string result without quotes or escapes\n"
+    "  --raw              print a string result without quotes or escapes,\n"
+    "                     a bytes result as its bytes exactly; store a - or\n"
+    "                     @FILE value as bytes, verbatim\n"
+    "  --text             store a - or @FILE value as a string, verbatim\n"
     "  --server-key KEY   tcp with CURVE: the broker's public key, 40 Z85\n"
     "                     characters or a key file (default $ZMGR_SERVER_KEY)\n"
     "  --key FILE         this client's key pair file, from zmgr keygen\n"
@@ -60,7 +63,9 @@ static const char s_job_options_help[] =
 static const char s_values_help[] =
     "Values: an argument that parses as JSON is that JSON value (3, 2.5,\n"
     "true, null, [1,2], {\"a\":1}, '\"3\"'); any other word is a string\n"
-    "(apple). Binary data is {\"$bin\":\"BASE64\"}.\n";
+    "(apple). Binary data is {\"$bin\":\"BASE64\"}. A value of - is read\n"
+    "from stdin, @FILE from FILE: a JSON document (--raw: bytes, --text: a\n"
+    "string); @@word stands for the word @word.\n";
 
 static const char s_exit_help[] =
     "Exit status:\n"
@@ -72,6 +77,8 @@ static const char s_exit_help[] =
     "  5 timed out           11 job failed or cancelled\n"
     "                        12 disabled by the broker (exec)\n"
     "                        13 the broker refused this key\n"
+    "                        17 no connected worker offers the function\n"
+    "                           (--require-worker)\n"
     "  lock run and run --wait exit with the command's status (lock run:\n"
     "  126/127 if it could not run it; run --wait: 11).\n";
 

@@ -26,6 +26,8 @@
 #define S_BAR_EVERY_MS 100   /* redraw the progress bar at most this often */
 #define S_MAP_SLICE_MS 100   /* map looks at signals and the bar this often */
 #define S_LINE_MAX (1 << 26) /* longest input line of map (64 MiB) */
+#define S_WAIT_SLICE_MS 250  /* submit --wait looks at signals this often */
+#define S_NO_WORKER_MS 2000  /* warn when nobody offers the function after this */
 
 static int64_t s_now_ms (void)
 {
@@ -113,31 +115,211 @@ static uint64_t s_get_uint (const msgpack_object *map, const char *key, uint64_t
     return o && o->type == MSGPACK_OBJECT_POSITIVE_INTEGER ? o->via.u64 : dflt;
 }
 
+/* ---- signals ----------------------------------------------------------- */
+
+static volatile sig_atomic_t s_signal; /* SIGINT/SIGTERM/SIGHUP seen while waiting */
+
+static void s_on_signal (int sig)
+{
+    s_signal = sig;
+}
+
+static const int s_sigs[3] = {SIGINT, SIGTERM, SIGHUP};
+
+/*  Catches the signals that end a wait (no SA_RESTART: waits end early),
+ *  keeping the old handlers in old for s_release_signals. */
+static void s_catch_signals (struct sigaction old[3])
+{
+    struct sigaction sa;
+    memset (&sa, 0, sizeof sa);
+    sa.sa_handler = s_on_signal;
+    sigemptyset (&sa.sa_mask);
+    s_signal = 0;
+    for (int i = 0; i < 3; i++)
+        sigaction (s_sigs[i], &sa, &old[i]);
+}
+
+static void s_release_signals (const struct sigaction old[3])
+{
+    for (int i = 0; i < 3; i++)
+        sigaction (s_sigs[i], &old[i], NULL);
+}
+
+/* ---- workers offering a function --------------------------------------- */
+
+/*  Does a connected worker offer function? 1 yes, 0 no, or a ZMGR_E* code
+ *  when the broker could not be asked (its workers reply). */
+static int s_offered (cli_t *cli, const char *function)
+{
+    zmgr_value_t *w;
+    int rc = zmgr_workers (cli->client, &w);
+    if (rc)
+        return rc;
+    msgpack_zone *zone;
+    msgpack_object a;
+    rc = s_unpack (w, &zone, &a);
+    size_t flen = strlen (function);
+    int yes = 0;
+    if (rc == 0 && a.type == MSGPACK_OBJECT_ARRAY)
+        for (uint32_t i = 0; i < a.via.array.size && !yes; i++) {
+            const msgpack_object *fns = s_get (&a.via.array.ptr[i], "functions");
+            if (!fns || fns->type != MSGPACK_OBJECT_ARRAY)
+                continue;
+            for (uint32_t k = 0; k < fns->via.array.size && !yes; k++) {
+                const msgpack_object *f = &fns->via.array.ptr[k];
+                yes = f->type == MSGPACK_OBJECT_STR && f->via.str.size == flen &&
+                      memcmp (f->via.str.ptr, function, flen) == 0;
+            }
+        }
+    s_zone_free (zone);
+    zmgr_value_destroy (&w);
+    return rc ? rc : yes;
+}
+
+/*  The start of the message lines of the running command: "submit F",
+ *  "map F", "run CMD". */
+static void s_prefix (cli_t *cli)
+{
+    fprintf (stderr, "zmgr: %s%s%s: ", cli->cmd->op, cli->name ? " " : "",
+             cli->name ? cli->name : "");
+}
+
+/*  A job of function has waited S_NO_WORKER_MS: say so on stderr if no
+ *  connected worker offers it, since it will wait until one comes (a
+ *  broker that cannot tell us stays silent: the wait goes on either way). */
+static void s_warn_no_worker (cli_t *cli, const char *function)
+{
+    if (s_offered (cli, function) != 0)
+        return;
+    s_prefix (cli);
+    fprintf (stderr,
+             "warning: no connected worker offers %s; the job waits until one "
+             "does\n",
+             function);
+}
+
+/*  --require-worker: refuses at once, before submitting, when no connected
+ *  worker offers function. 0 to go on, or the exit code after saying why. */
+static int s_require_worker (cli_t *cli, const char *function)
+{
+    if (!cli_opt (cli, "--require-worker"))
+        return CLI_EXIT_OK;
+    int rc = s_offered (cli, function);
+    if (rc < 0)
+        return cli_fail (cli, rc);
+    if (rc == 1)
+        return CLI_EXIT_OK;
+    s_prefix (cli);
+    fprintf (stderr, "no connected worker offers %s (--require-worker)\n", function);
+    return CLI_EXIT_NOWORKER;
+}
+
 /* ---- submit, result, status, cancel ------------------------------------ */
 
-/*  Waits for job id and prints its result: what submit --wait and result
- *  share. A timeout names the id, since the job goes on without us. */
-static int s_print_result (cli_t *cli, uint64_t id)
+/*  Waits for job id, in slices so that a signal is seen while the job
+ *  runs: what submit --wait, run --wait and result share. function (NULL
+ *  for result) is the job's, for the no-worker warning after
+ *  S_NO_WORKER_MS. A signal cancels the job when this invocation submitted
+ *  it (owned) unless --detach, since nobody would collect its result; a
+ *  timeout leaves it running and names the id. 0 with *result (yours), or
+ *  the exit code after reporting. */
+static int s_await (cli_t *cli, uint64_t id, const char *function, bool owned,
+                    zmgr_value_t **result)
 {
-    zmgr_value_t *result;
-    int rc = zmgr_job_result (cli->client, id, cli_wait_ms (cli), &result);
-    if (rc == ZMGR_ETIMEOUT) {
-        fprintf (stderr,
-                 "zmgr: %s%s%s: timed out waiting for job %llu, which goes on "
-                 "(zmgr result %llu waits again)\n",
-                 cli->cmd->op, cli->name ? " " : "", cli->name ? cli->name : "",
-                 (unsigned long long)id, (unsigned long long)id);
-        return CLI_EXIT_TIMEOUT;
+    *result = NULL;
+    int wait = cli_wait_ms (cli);
+    int64_t start = s_now_ms ();
+    int64_t deadline = wait < 0 ? -1 : start + wait;
+    bool warned = !function;
+    for (;;) {
+        int slice = S_WAIT_SLICE_MS;
+        if (deadline >= 0) {
+            int64_t left = deadline - s_now_ms ();
+            slice = left < slice ? (left > 0 ? (int)left : 0) : slice;
+        }
+        int rc = zmgr_job_result (cli->client, id, slice, result);
+        if (rc == 0) {
+            if (!*result && !(*result = zmgr_value_new_nil ()))
+                return cli_fail (cli, ZMGR_ENOMEM);
+            return CLI_EXIT_OK;
+        }
+        /*  A signal first: whatever cut the wait short, it is the answer. */
+        if (s_signal) {
+            bool cancelled = false;
+            int crc = owned && !cli_opt (cli, "--detach")
+                          ? zmgr_job_cancel (cli->client, id, &cancelled)
+                          : 1;
+            s_prefix (cli);
+            if (crc == 0)
+                fprintf (stderr, "interrupted; job %llu %s\n", (unsigned long long)id,
+                         cancelled ? "cancelled" : "had already ended");
+            else if (crc < 0)
+                fprintf (stderr, "interrupted; job %llu could not be cancelled: %s\n",
+                         (unsigned long long)id, zmgr_client_errmsg (cli->client));
+            else
+                fprintf (stderr,
+                         "interrupted; job %llu goes on (zmgr result %llu waits "
+                         "again)\n",
+                         (unsigned long long)id, (unsigned long long)id);
+            return 128 + s_signal;
+        }
+        if (rc != ZMGR_ETIMEOUT)
+            return cli_fail (cli, rc);
+        int64_t now = s_now_ms ();
+        if (deadline >= 0 && now >= deadline) {
+            s_prefix (cli);
+            fprintf (stderr,
+                     "timed out waiting for job %llu, which goes on "
+                     "(zmgr result %llu waits again)\n",
+                     (unsigned long long)id, (unsigned long long)id);
+            return CLI_EXIT_TIMEOUT;
+        }
+        if (!warned && now - start >= S_NO_WORKER_MS) {
+            warned = true;
+            s_warn_no_worker (cli, function);
+        }
     }
+}
+
+/*  Submits function(args) and, with --wait, waits for it (s_await), with
+ *  the signals caught from before the submit so that none is missed.
+ *  Prints the id without --wait. 0 with *result when waited for, or the
+ *  exit code. */
+static int s_submit_wait (cli_t *cli, const char *function, const zmgr_value_t *args,
+                          zmgr_value_t **result)
+{
+    *result = NULL;
+    int rc = s_require_worker (cli, function);
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    struct sigaction old[3];
+    if (cli->wait)
+        s_catch_signals (old);
+    uint64_t id;
+    rc = zmgr_job_submit (cli->client, function, args, &cli->job, &id);
     if (rc)
-        return cli_fail (cli, rc);
-    if (!result && !(result = zmgr_value_new_nil ()))
-        return cli_fail (cli, ZMGR_ENOMEM);
-    return cli_out_value (cli, &result);
+        rc = cli_fail (cli, rc);
+    else if (cli->wait)
+        rc = s_await (cli, id, function, true, result);
+    else
+        printf ("%llu\n", (unsigned long long)id);
+    if (cli->wait)
+        s_release_signals (old);
+    return rc;
+}
+
+/*  --detach only changes what a signal does to a wait. */
+static int s_check_detach (cli_t *cli)
+{
+    return cli_opt (cli, "--detach") && !cli->wait
+               ? cli_usage (cli, "--detach goes with --wait")
+               : CLI_EXIT_OK;
 }
 
 int jobs_cmd_submit (cli_t *cli)
 {
+    if (s_check_detach (cli) != CLI_EXIT_OK)
+        return CLI_EXIT_USAGE;
     int code = schedule_cli_job_opts (cli);
     if (code)
         return code;
@@ -145,21 +327,21 @@ int jobs_cmd_submit (cli_t *cli)
     int rc = s_job_args (cli->nargs > 1 ? cli->val[1] : NULL, &args);
     if (rc)
         return cli_fail (cli, rc);
-    uint64_t id;
-    rc = zmgr_job_submit (cli->client, cli->name, args, &cli->job, &id);
+    zmgr_value_t *result;
+    rc = s_submit_wait (cli, cli->name, args, &result);
     zmgr_value_destroy (&args);
-    if (rc)
-        return cli_fail (cli, rc);
-    if (cli->wait)
-        return s_print_result (cli, id);
-    printf ("%llu\n", (unsigned long long)id);
-    return CLI_EXIT_OK;
+    return result ? cli_out_value (cli, &result) : rc;
 }
 
 int jobs_cmd_result (cli_t *cli)
 {
     cli->name = cli->arg[0]; /* messages name the id */
-    return s_print_result (cli, cli->job_id);
+    struct sigaction old[3];
+    s_catch_signals (old);
+    zmgr_value_t *result;
+    int rc = s_await (cli, cli->job_id, NULL, false, &result);
+    s_release_signals (old);
+    return result ? cli_out_value (cli, &result) : rc;
 }
 
 int jobs_cmd_status (cli_t *cli)
@@ -182,13 +364,6 @@ int jobs_cmd_cancel (cli_t *cli)
 }
 
 /* ---- map --------------------------------------------------------------- */
-
-static volatile sig_atomic_t s_signal; /* SIGINT/SIGTERM/SIGHUP seen by map */
-
-static void s_on_signal (int sig)
-{
-    s_signal = sig;
-}
 
 /*  The items of map: one value per non-blank input line, in order. */
 typedef struct {
@@ -291,9 +466,11 @@ static void s_bar_draw (s_bar_t *bar, zmgr_imap_t *it, bool force)
     bar->last = now;
 }
 
-/*  Reports the failed chunk at items first.. (count items) and returns
- *  nothing: map goes on with the next. */
-static void s_map_failed (cli_t *cli, const s_items_t *items, size_t first, size_t count)
+/*  Reports the failed chunk at items first.. (count items) on stderr and
+ *  prints an error line ({"error": MESSAGE}) for each of its items in their
+ *  place, so that output line N still belongs to input item N; map goes on
+ *  with the next. Returns what printing returned (0, or EOF). */
+static int s_map_failed (cli_t *cli, const s_items_t *items, size_t first, size_t count)
 {
     const char *msg = zmgr_client_errmsg (cli->client);
     if (count == 1)
@@ -302,13 +479,47 @@ static void s_map_failed (cli_t *cli, const s_items_t *items, size_t first, size
     else
         fprintf (stderr, "zmgr: map %s: lines %zu-%zu: %s\n", cli->name,
                  items->line[first], items->line[first + count - 1], msg);
+    for (size_t i = 0; i < count; i++) {
+        fputs ("{\"error\":", stdout);
+        cli_json_print_str (stdout, msg, strlen (msg));
+        fputs ("}\n", stdout);
+    }
+    return fflush (stdout);
+}
+
+/*  map exec: an exec result whose command did not exit 0 is reported on
+ *  stderr with its item's line (the result line itself is printed as it
+ *  is). True when it failed so. */
+static bool s_exec_failed (const s_items_t *items, size_t i, const zmgr_value_t *result)
+{
+    msgpack_zone *zone;
+    msgpack_object m;
+    bool failed = false;
+    if (s_unpack (result, &zone, &m) == 0) {
+        const msgpack_object *st = s_get (&m, "status");
+        const msgpack_object *tmo = s_get (&m, "timed_out");
+        bool timed_out = tmo && tmo->type == MSGPACK_OBJECT_BOOLEAN && tmo->via.boolean;
+        if (st && st->type == MSGPACK_OBJECT_POSITIVE_INTEGER && st->via.u64 != 0) {
+            fprintf (stderr, "zmgr: map exec: line %zu: exit status %llu\n",
+                     items->line[i], (unsigned long long)st->via.u64);
+            failed = true;
+        } else if (st && st->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
+            fprintf (stderr, "zmgr: map exec: line %zu: killed by signal %lld%s\n",
+                     items->line[i], (long long)-st->via.i64,
+                     timed_out ? " (past its time limit)" : "");
+            failed = true;
+        }
+    }
+    s_zone_free (zone);
+    return failed;
 }
 
 /*  Takes the results of it in input order and prints them as they come.
- *  A failed or cancelled job costs its chunk's items (reported, no output
- *  line) and the final exit code; any other failure ends the map. The
- *  library call waits in short slices so that the bar moves and a signal
- *  is seen while results are slow. */
+ *  A failed or cancelled job costs its chunk's items (reported, an error
+ *  line in place of each result) and the final exit code, as does a map
+ *  exec command that did not exit 0; any other failure ends the map. The
+ *  library call waits in short slices so that the bar moves, a signal is
+ *  seen and a map nobody serves is pointed out while results are slow. */
 static int s_map_loop (cli_t *cli, zmgr_pool_t *pool, zmgr_imap_t *it,
                        const s_items_t *items)
 {
@@ -317,6 +528,9 @@ static int s_map_loop (cli_t *cli, zmgr_pool_t *pool, zmgr_imap_t *it,
     int64_t deadline = wait < 0 ? -1 : s_now_ms () + wait;
     size_t next = 0; /* index of the item the next result belongs to */
     bool failed = false;
+    bool exec = strcmp (cli->name, "exec") == 0; /* results carry a status */
+    int64_t start = s_now_ms ();
+    bool warned = false; /* the no-worker check was made */
     int rc;
     s_bar_draw (&bar, it, true);
     for (;;) {
@@ -330,6 +544,8 @@ static int s_map_loop (cli_t *cli, zmgr_pool_t *pool, zmgr_imap_t *it,
         if (rc == 0) {
             if (bar.share)
                 s_bar_clear (&bar);
+            if (exec && next < items->n && s_exec_failed (items, next, result))
+                failed = true;
             int prc = cli_json_print (stdout, result);
             zmgr_value_destroy (&result);
             putchar ('\n');
@@ -351,8 +567,12 @@ static int s_map_loop (cli_t *cli, zmgr_pool_t *pool, zmgr_imap_t *it,
             if (count > items->n - next)
                 count = items->n - next;
             s_bar_clear (&bar);
-            if (count > 0)
-                s_map_failed (cli, items, next, count);
+            if (count > 0 && s_map_failed (cli, items, next, count) != 0) {
+                fprintf (stderr, "zmgr: map %s: writing a result: %s\n", cli->name,
+                         strerror (errno));
+                rc = CLI_EXIT_ERROR;
+                break;
+            }
             next += count;
             failed = true;
         } else if (rc == ZMGR_EEMPTY) {
@@ -378,6 +598,11 @@ static int s_map_loop (cli_t *cli, zmgr_pool_t *pool, zmgr_imap_t *it,
             zmgr_pool_terminate (pool);
             rc = CLI_EXIT_TIMEOUT;
             break;
+        }
+        if (!warned && next == 0 && s_now_ms () - start >= S_NO_WORKER_MS) {
+            warned = true;
+            s_bar_clear (&bar);
+            s_warn_no_worker (cli, cli->name);
         }
         s_bar_draw (&bar, it, false);
     }
@@ -416,13 +641,14 @@ int jobs_cmd_map (cli_t *cli)
         return rc;
     }
 
-    struct sigaction sa, old[3];
-    memset (&sa, 0, sizeof sa);
-    sa.sa_handler = s_on_signal; /* no SA_RESTART: waits end early */
-    sigemptyset (&sa.sa_mask);
-    const int sigs[3] = {SIGINT, SIGTERM, SIGHUP};
-    for (int i = 0; i < 3; i++)
-        sigaction (sigs[i], &sa, &old[i]);
+    rc = s_require_worker (cli, cli->name);
+    if (rc != CLI_EXIT_OK) {
+        zmgr_value_destroy (&array);
+        s_items_fini (&items);
+        return rc;
+    }
+    struct sigaction old[3];
+    s_catch_signals (old);
 
     zmgr_pool_t *pool = zmgr_pool_new (cli->client, &cli->job);
     zmgr_imap_t *it = NULL;
@@ -438,8 +664,7 @@ int jobs_cmd_map (cli_t *cli)
         rc = s_map_loop (cli, pool, it, &items);
     zmgr_imap_destroy (&it);
     zmgr_pool_destroy (&pool);
-    for (int i = 0; i < 3; i++)
-        sigaction (sigs[i], &old[i], NULL);
+    s_release_signals (old);
     zmgr_value_destroy (&array);
     s_items_fini (&items);
     return rc;
@@ -812,29 +1037,16 @@ static int s_run_output (cli_t *cli, const zmgr_value_t *result)
 int jobs_cmd_run (cli_t *cli)
 {
     cli->name = cli->command[0];
+    if (s_check_detach (cli) != CLI_EXIT_OK)
+        return CLI_EXIT_USAGE;
     zmgr_value_t *args = s_exec_args (cli->command);
     if (!args)
         return cli_fail (cli, ZMGR_ENOMEM);
-    uint64_t id;
-    int rc = zmgr_job_submit (cli->client, "exec", args, &cli->job, &id);
-    zmgr_value_destroy (&args);
-    if (rc)
-        return cli_fail (cli, rc);
-    if (!cli->wait) {
-        printf ("%llu\n", (unsigned long long)id);
-        return CLI_EXIT_OK;
-    }
     zmgr_value_t *result;
-    rc = zmgr_job_result (cli->client, id, cli_wait_ms (cli), &result);
-    if (rc == ZMGR_ETIMEOUT) {
-        fprintf (stderr,
-                 "zmgr: run %s: timed out waiting for job %llu, which goes on "
-                 "(zmgr result %llu waits again)\n",
-                 cli->name, (unsigned long long)id, (unsigned long long)id);
-        return CLI_EXIT_TIMEOUT;
-    }
-    if (rc)
-        return cli_fail (cli, rc);
+    int rc = s_submit_wait (cli, "exec", args, &result);
+    zmgr_value_destroy (&args);
+    if (!result)
+        return rc;
     rc = s_run_output (cli, result);
     zmgr_value_destroy (&result);
     return rc;
@@ -844,13 +1056,18 @@ int jobs_cmd_run (cli_t *cli)
 
 static const command_t s_commands[] = {
     {NULL, "submit", "Nv", OPT_WAIT | OPT_JOB, CMD_WAIT_BLOCKS | CMD_JOBS,
-     jobs_cmd_submit, "FUNC [ARGS-JSON] [--wait [--timeout S]] " JOB_SYN,
+     jobs_cmd_submit,
+     "FUNC [ARGS-JSON] [--wait [--timeout S] [--detach]] [--require-worker] " JOB_SYN,
      "Submit the job FUNC(ARGS...) and print its id; with --wait, wait for it "
-     "and print its result instead (exit 11 if it failed, 5 on timeout). "
-     "ARGS-JSON is the JSON array of positional arguments ('[1,2]'); any other "
-     "value is wrapped as the one argument (5 is [5]); none is []. --unique-key, "
-     "--delay, --at and --after schedule it (zmgr help submit).",
-     "--unique-key --delay --at --after"},
+     "and print its result instead (exit 11 if it failed, 5 on timeout, which "
+     "leaves it running). Ctrl-C (or SIGTERM, SIGHUP) during --wait cancels "
+     "the job, unless --detach. After 2 s without a result a warning on stderr "
+     "says when no connected worker offers FUNC; --require-worker makes that "
+     "an error before submitting (exit 17). ARGS-JSON is the JSON array of "
+     "positional arguments ('[1,2]'); any other value is wrapped as the one "
+     "argument (5 is [5]); none is []. --unique-key, --delay, --at and --after "
+     "schedule it (zmgr help submit).",
+     "--detach --require-worker --unique-key --delay --at --after", NULL},
     {NULL, "result", "J", OPT_NOWAIT, CMD_BLOCKS | CMD_JOBS, jobs_cmd_result,
      "ID " WAIT_SYN,
      "Wait for job ID and print its result (exit 11 if it failed or was "
@@ -862,13 +1079,19 @@ static const command_t s_commands[] = {
      "Cancel a pending or running job; print true if it is now cancelled, "
      "false if it had already ended."},
     {NULL, "map", "Np", OPT_CHUNKSIZE | OPT_JOB, CMD_BLOCKS | CMD_JOBS, jobs_cmd_map,
-     "FUNC [FILE|-] [--chunksize N] [--timeout S] " JOB_SYN,
+     "FUNC [FILE|-] [--chunksize N] [--timeout S] [--require-worker] " JOB_SYN,
      "Call FUNC(item) on the workers for every line of FILE (default: stdin), "
      "each line one JSON value passed as the single argument; print the "
      "results, one JSON line each, in input order as they come. A progress "
-     "bar shows on stderr when it is a terminal. Failed items are reported "
-     "on stderr, print no line, and make the exit code 11. --chunksize N "
-     "sends N items per job (default 1); --timeout bounds the whole map."},
+     "bar shows on stderr when it is a terminal. A failed item is reported "
+     "on stderr and prints {\"error\": MESSAGE} in its place, so that output "
+     "line N belongs to input item N; any failed item makes the exit code "
+     "11, as does, for map exec, a command that did not exit 0 (its line "
+     "and status reported on stderr). Ctrl-C cancels the jobs left. After 2 s "
+     "without a result a warning says when no connected worker offers FUNC; "
+     "--require-worker fails at once instead (exit 17). --chunksize N sends N "
+     "items per job (default 1); --timeout bounds the whole map.",
+     "--require-worker", NULL},
     {NULL, "jobs", "", OPT_JSON, CMD_JOBS, jobs_cmd_jobs, "[--json]",
      "Show job counts by state and by function, the age of the oldest pending "
      "job and the functions with pending jobs but no worker; --json prints "
@@ -876,13 +1099,26 @@ static const command_t s_commands[] = {
     {NULL, "workers", "", OPT_JSON, CMD_JOBS, jobs_cmd_workers, "[--json]",
      "Show the connected workers: id, name, host, pid, state, current jobs, "
      "jobs done, uptime, functions; --json prints the broker's array."},
-    {NULL, "run", "", OPT_WAIT | OPT_JOB, CMD_WAIT_BLOCKS | CMD_JOBS | CMD_COMMAND, jobs_cmd_run,
-     "[--wait [--timeout S]] " JOB_SYN " [--] CMD [ARGS...]",
+    {NULL, "run", "", OPT_WAIT | OPT_JOB, CMD_WAIT_BLOCKS | CMD_JOBS | CMD_COMMAND,
+     jobs_cmd_run,
+     "[--wait [--timeout S] [--detach]] [--require-worker] " JOB_SYN
+     " [--] CMD [ARGS...]",
      "Run CMD with ARGS (no shell) on a worker, through the built-in exec "
      "function, and print the job id; with --wait, print CMD's stdout and "
-     "stderr and exit with its status. The broker must allow exec "
-     "(zmgrd --enable-exec; else exit 12)."},
+     "stderr and exit with its status (Ctrl-C cancels it unless --detach; "
+     "the no-worker warning and --require-worker are submit's). The broker "
+     "must allow exec (zmgrd --enable-exec; else exit 12).",
+     "--detach --require-worker", NULL},
 
 };
 
-const cli_table_t cli_jobs_table = {s_commands, CLI_COUNT (s_commands), NULL, 0};
+static const cli_option_t s_options[] = {
+    {"--detach", NULL,
+     "with --wait: a signal (Ctrl-C) leaves the job running instead of "
+     "cancelling it"},
+    {"--require-worker", NULL,
+     "fail at once (exit 17) when no connected worker offers the function"},
+};
+
+const cli_table_t cli_jobs_table = {s_commands, CLI_COUNT (s_commands), s_options,
+                                    CLI_COUNT (s_options)};

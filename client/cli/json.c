@@ -186,6 +186,32 @@ static int s_pack (msgpack_packer *pk, const json_t *json, char *err, size_t err
     return -1;
 }
 
+/*  Levels of arrays and objects in json (an empty one is a level too, as
+ *  the protocol counts them), stopping one past limit. */
+static int s_depth (const json_t *json, int limit)
+{
+    if (!json_is_array (json) && !json_is_object (json))
+        return 0;
+    int deepest = 0;
+    if (limit > 0) {
+        if (json_is_array (json))
+            for (size_t i = 0; i < json_array_size (json); i++) {
+                int d = s_depth (json_array_get (json, i), limit - 1);
+                deepest = d > deepest ? d : deepest;
+            }
+        else {
+            const char *key;
+            json_t *val;
+            json_object_foreach ((json_t *)json, key, val)
+            {
+                int d = s_depth (val, limit - 1);
+                deepest = d > deepest ? d : deepest;
+            }
+        }
+    }
+    return deepest + 1;
+}
+
 zmgr_value_t *cli_json_to_value (const json_t *json, char *err, size_t err_size)
 {
     msgpack_sbuffer sbuf;
@@ -197,10 +223,13 @@ zmgr_value_t *cli_json_to_value (const json_t *json, char *err, size_t err_size)
         /* A failed sbuffer write leaves data NULL or short, and
          * zmgr_value_from_msgpack refuses a short or empty buffer. */
         value = sbuf.data ? zmgr_value_from_msgpack (sbuf.data, sbuf.size) : NULL;
-        if (!value)
+        if (!value && s_depth (json, ZMGR_MAX_DEPTH) > ZMGR_MAX_DEPTH)
             snprintf (err, err_size,
-                      "value too large or nested too deeply (or out of "
-                      "memory)");
+                      "value nested deeper than the limit of %d levels (an array "
+                      "or object is a level)",
+                      ZMGR_MAX_DEPTH);
+        else if (!value)
+            snprintf (err, err_size, "value too large (or out of memory)");
     }
     msgpack_sbuffer_destroy (&sbuf);
     return value;

@@ -96,12 +96,21 @@ int cli_fail (cli_t *cli, int rc)
 }
 
 /*  Prints a value result and frees it. --raw prints a string's bytes as
- *  they are, without quotes or escapes. */
+ *  they are, without quotes or escapes, then a newline; and a binary
+ *  value's bytes exactly, with nothing added, so that `> FILE` gives back
+ *  the bytes a `@FILE --raw` argument stored. */
 int cli_out_value (cli_t *cli, zmgr_value_t **value_p)
 {
     const char *s;
+    const void *bytes;
     size_t len;
     int rc = CLI_EXIT_OK;
+    if (cli->raw && zmgr_value_to_bytes (*value_p, &bytes, &len) == 0) {
+        if (len && fwrite (bytes, 1, len, stdout) != len)
+            rc = CLI_EXIT_ERROR; /* main reports it with errno */
+        zmgr_value_destroy (value_p);
+        return rc;
+    }
     if (cli->raw && zmgr_value_to_str (*value_p, &s, &len) == 0)
         fwrite (s, 1, len, stdout);
     else if (cli_json_print (stdout, *value_p) != 0) {
@@ -166,8 +175,8 @@ static const cli_table_t s_core_table = {s_core_commands, CLI_COUNT (s_core_comm
 
 /*  Every group of commands; help lists types and commands in this order. */
 const cli_table_t *const cli_tables[] = {
-    &cli_object_table, &cli_lockrun_table, &s_core_table,
-    &cli_jobs_table,   &cli_schedule_table, &cli_admin_table,
+    &cli_object_table, &cli_lockrun_table, &cli_sync_table, &cli_array_table,
+    &s_core_table,     &cli_jobs_table,    &cli_schedule_table, &cli_admin_table,
 };
 const size_t cli_ntables = CLI_COUNT (cli_tables);
 
@@ -327,7 +336,8 @@ typedef enum {
     O_CHUNKSIZE,
     O_JSON,
     O_ROLE,
-    O_DIR
+    O_DIR,
+    O_TEXT
 } option_id_t;
 
 static const struct {
@@ -357,6 +367,7 @@ static const struct {
     {"--json", NULL, O_JSON, OPT_JSON, false},
     {"--role", NULL, O_ROLE, OPT_ROLE, true},
     {"--dir", NULL, O_DIR, OPT_DIR, true},
+    {"--text", NULL, O_TEXT, 0, false},
 };
 
 #define OPTION_COUNT (sizeof s_options / sizeof s_options[0])
@@ -444,6 +455,9 @@ static int s_set_option (cli_t *cli, size_t k, const char *value)
         break;
     case O_DIR:
         cli->dir = value;
+        break;
+    case O_TEXT:
+        cli->text = true;
         break;
     }
     return CLI_EXIT_OK;
@@ -548,12 +562,131 @@ static int s_parse_argv (cli_t *cli, int argc, char **argv)
     return CLI_EXIT_OK;
 }
 
+/*  Reads all of f into *buf (malloc'd, NUL-terminated for the JSON
+ *  parser; *len excludes the NUL). Returns 0, or -1 with errno set (EFBIG
+ *  past S_INPUT_MAX). */
+#define S_INPUT_MAX ((size_t)1 << 30) /* libzmgr's own ceiling on a request */
+static int s_read_all (FILE *f, char **buf, size_t *len)
+{
+    size_t cap = 64 * 1024, n = 0;
+    char *b = malloc (cap);
+    if (!b)
+        return -1;
+    for (;;) {
+        if (n + 1 == cap) {
+            if (cap > S_INPUT_MAX) {
+                free (b);
+                errno = EFBIG;
+                return -1;
+            }
+            char *nb = realloc (b, cap * 2);
+            if (!nb) {
+                free (b);
+                return -1;
+            }
+            b = nb;
+            cap *= 2;
+        }
+        size_t got = fread (b + n, 1, cap - 1 - n, f);
+        n += got;
+        if (got == 0) {
+            if (ferror (f)) {
+                int e = errno ? errno : EIO;
+                free (b);
+                errno = e;
+                return -1;
+            }
+            break;
+        }
+    }
+    b[n] = '\0';
+    *buf = b;
+    *len = n;
+    return 0;
+}
+
+/*  A value argument that is "-" (stdin) or "@FILE": reads its bytes and
+ *  makes them a value: binary with --raw, a string with --text, else a
+ *  JSON document (any JSON text; an error if it is not one, rather than
+ *  the string fallback of arguments, so that a broken file is not stored
+ *  as text). Sets *from_input when text named an input; "@@..." stands
+ *  for the argument "@..." and is parsed as usual. Returns 0 with *value_p
+ *  set or *arg_p pointing at the text to parse, or 2 after reporting. */
+static int s_input_value (cli_t *cli, const char *text, const char **arg_p,
+                          zmgr_value_t **value_p)
+{
+    *arg_p = text;
+    *value_p = NULL;
+    if (text[0] == '@' && text[1] == '@') {
+        *arg_p = text + 1;
+        return CLI_EXIT_OK;
+    }
+    bool is_stdin = strcmp (text, "-") == 0;
+    if (!is_stdin && text[0] != '@')
+        return CLI_EXIT_OK;
+    const char *path = is_stdin ? NULL : text + 1;
+    const char *what = is_stdin ? "stdin" : text; /* "@FILE" as typed */
+    if (is_stdin && cli->stdin_used)
+        return cli_usage_of (cli->cmd, "-: stdin can give only one value");
+    if (path && !*path)
+        return cli_usage_of (cli->cmd, "@: a file name must follow '@' (\"@@...\" "
+                                       "stands for a string starting with '@')");
+    FILE *f = is_stdin ? stdin : fopen (path, "rb");
+    if (!f)
+        return cli_usage_of (cli->cmd, "%s: cannot open '%s': %s", what, path,
+                             strerror (errno));
+    char *buf = NULL;
+    size_t len = 0;
+    int rc = s_read_all (f, &buf, &len);
+    int err = errno;
+    if (is_stdin)
+        cli->stdin_used = true;
+    else
+        fclose (f);
+    if (rc != 0)
+        return cli_usage_of (cli->cmd, "%s: cannot read it: %s", what, strerror (err));
+    cli->from_input = true;
+    zmgr_value_t *v = NULL;
+    if (cli->raw)
+        v = zmgr_value_new_bytes (buf, len);
+    else if (cli->text)
+        v = zmgr_value_new_strn (buf, len);
+    else {
+        json_error_t jerr;
+        json_t *json = json_loadb (buf, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
+        if (!json) {
+            free (buf);
+            return cli_usage_of (cli->cmd,
+                                 "%s: not a JSON document (line %d, column %d: %s); "
+                                 "--raw stores the bytes as binary, --text as a string",
+                                 what, jerr.line, jerr.column, jerr.text);
+        }
+        char msg[256];
+        v = cli_json_to_value (json, msg, sizeof msg);
+        json_decref (json);
+        if (!v) {
+            free (buf);
+            return cli_usage_of (cli->cmd, "%s: %s", what, msg);
+        }
+    }
+    free (buf);
+    if (!v) {
+        fprintf (stderr, "zmgr: out of memory reading %s\n", what);
+        return CLI_EXIT_ERROR;
+    }
+    *value_p = v;
+    return CLI_EXIT_OK;
+}
+
 /*  A value argument, checked against the kind its spec letter asks for. */
 static int s_parse_value (cli_t *cli, char kind, const char *text, zmgr_value_t **value_p)
 {
     char err[256];
-    zmgr_value_t *v = cli_json_parse_arg (text, err, sizeof err);
-    if (!v)
+    zmgr_value_t *v;
+    int in = s_input_value (cli, text, &text, &v);
+    if (in)
+        return in;
+    if (!v && !(v = cli_json_parse_arg (text, err, sizeof err)))
         return cli_usage_of (cli->cmd, "%s", err);
     zmgr_val_kind_t k = zmgr_value_kind (v);
     const char *want = NULL;
@@ -650,8 +783,16 @@ static int s_parse_command (cli_t *cli)
         if (rc)
             return rc;
     }
-    if (cli->dflt_text)
-        return s_parse_value (cli, 'V', cli->dflt_text, &cli->dflt);
+    if (cli->dflt_text) {
+        int rc = s_parse_value (cli, 'V', cli->dflt_text, &cli->dflt);
+        if (rc)
+            return rc;
+    }
+    if (cli->text && cli->raw)
+        return cli_usage_of (c, "--raw and --text exclude each other");
+    if (cli->text && !cli->from_input)
+        return cli_usage_of (c, "option --text applies to a value read from stdin (-) "
+                                "or a file (@FILE)");
     return CLI_EXIT_OK;
 }
 

@@ -1,7 +1,8 @@
 /*  client/include/zmgr.h - libzmgr, the C client library of zmgr
  *  Reaches a zmgrd broker over ZeroMQ and operates on its named shared
- *  objects: list, dict, queue, value, lock/rlock and pipe. The wire format
- *  is proto/PROTOCOL.md; opcodes and error codes are in zmgr_codes.h.
+ *  objects: list, dict, queue, value, lock/rlock, pipe, semaphore, event,
+ *  condition, barrier, namespace and array. The wire format is
+ *  proto/PROTOCOL.md; opcodes and error codes are in zmgr_codes.h.
  *
  *  Conventions (they hold for every call below):
  *  - Calls return 0 or a negative ZMGR_E* code (zmgr_codes.h);
@@ -75,6 +76,11 @@ ZMGR_EXPORT int zmgr_default_endpoint (char *buf, size_t size);
 
 /* ---- values ------------------------------------------------------------ */
 
+/*  Deepest nesting of arrays and maps a value may have (an empty array or
+ *  map is a level): the protocol's limit; a broker may set a lower one
+ *  (max_depth). */
+#define ZMGR_MAX_DEPTH 32
+
 /*  Every value is one msgpack object (nil, bool, int, float, string, binary,
  *  array, map). The handle owns a packed copy. Constructors return NULL
  *  when out of memory (or, for _from_msgpack, when the bytes are not exactly
@@ -134,6 +140,88 @@ ZMGR_EXPORT int zmgr_value_to_object (const zmgr_value_t *self, void *zone,
                                       void *msgpack_obj);
 /*  Equality of two values (same msgpack encoding). */
 ZMGR_EXPORT bool zmgr_value_eq (const zmgr_value_t *a, const zmgr_value_t *b);
+
+/* ---- arrays and maps, without msgpack-c -------------------------------- */
+
+/*  libzmgr builds and reads arrays and maps itself; a program needs no
+ *  msgpack library (-lzmgr is enough). Ownership:
+ *  - A builder takes the address of your array or map (zmgr_value_t **):
+ *    it may move the value to grow it, and writes the new pointer back. On
+ *    failure the value is left as it was, still yours.
+ *  - Plain builders (append, set) copy the item, key and value you pass:
+ *    they stay yours. The _take builders (append_take, set_take, put)
+ *    take them over and destroy them, on failure too, and treat a NULL
+ *    item as the ENOMEM of the constructor that made it, so that nested
+ *    values build in one expression each:
+ *        zmgr_value_t *m = zmgr_value_new_map ();
+ *        zmgr_value_map_put (&m, "n", zmgr_value_new_int (3));
+ *        zmgr_value_map_put (&m, "tags", zmgr_value_new_array ());
+ *  - Readers (get, at, next) give copies, yours to destroy.
+ *  Errors: ZMGR_ETYPE (not an array / a map), ZMGR_EINDEX, ZMGR_EKEY,
+ *  ZMGR_ETOODEEP (the result would nest deeper than ZMGR_MAX_DEPTH
+ *  levels; a container is a level), ZMGR_ENOMEM, ZMGR_EINVAL (NULL).
+ *  Map keys are any value and compare by encoding, as the broker's dict
+ *  does; a map keeps its keys in insertion order and holds each once. */
+ZMGR_EXPORT zmgr_value_t *zmgr_value_new_array (void);
+ZMGR_EXPORT zmgr_value_t *zmgr_value_new_map (void);
+/*  Elements of an array, pairs of a map, bytes of a string or binary;
+ *  0 for any other kind (and for NULL). */
+ZMGR_EXPORT size_t zmgr_value_len (const zmgr_value_t *self);
+/*  Appends a copy of item to the array *self_p. The array grows in place
+ *  (realloc) and only the item is copied, except at 16 and 65536 items,
+ *  where msgpack's header grows and the array is written anew. */
+ZMGR_EXPORT int zmgr_value_array_append (zmgr_value_t **self_p,
+                                         const zmgr_value_t *item);
+ZMGR_EXPORT int zmgr_value_array_append_take (zmgr_value_t **self_p,
+                                              zmgr_value_t *item);
+/*  Replaces the item at index (negative counts from the end, as in
+ *  Python); ZMGR_EINDEX when out of range. */
+ZMGR_EXPORT int zmgr_value_array_set (zmgr_value_t **self_p, int64_t index,
+                                      const zmgr_value_t *item);
+/*  *item gets a copy of the item at index (negative from the end). */
+ZMGR_EXPORT int zmgr_value_array_get (const zmgr_value_t *self, int64_t index,
+                                      zmgr_value_t **item);
+/*  Sets key to val in the map *self_p: replaces the value of an equal key
+ *  in its place, else adds the pair at the end. The key is looked up by a
+ *  walk of the map, so one call costs O(size of the map): building a map of
+ *  1000 keys takes some 10 to 30 ms, of 10000 keys over a second. For big
+ *  tables use a dict on the broker (zmgr_dict_set, zmgr_dict_update). */
+ZMGR_EXPORT int zmgr_value_map_set (zmgr_value_t **self_p,
+                                    const zmgr_value_t *key,
+                                    const zmgr_value_t *val);
+ZMGR_EXPORT int zmgr_value_map_set_take (zmgr_value_t **self_p,
+                                         zmgr_value_t *key, zmgr_value_t *val);
+/*  As map_set_take with a string key (copied; val taken over). */
+ZMGR_EXPORT int zmgr_value_map_put (zmgr_value_t **self_p, const char *key,
+                                    zmgr_value_t *val);
+/*  *val gets a copy of key's value; ZMGR_EKEY when the key is absent. val
+ *  may be NULL to ask whether the key is there. */
+ZMGR_EXPORT int zmgr_value_map_get (const zmgr_value_t *self,
+                                    const zmgr_value_t *key,
+                                    zmgr_value_t **val);
+ZMGR_EXPORT int zmgr_value_map_get_str (const zmgr_value_t *self,
+                                        const char *key, zmgr_value_t **val);
+/*  The pair at position index (0 .. len-1, insertion order): copies of its
+ *  key and value (either may be NULL); ZMGR_EINDEX past the end. Each call
+ *  walks from the start: use an iterator to visit every pair. */
+ZMGR_EXPORT int zmgr_value_map_at (const zmgr_value_t *self, size_t index,
+                                   zmgr_value_t **key, zmgr_value_t **val);
+
+/*  Walks an array's items or a map's pairs in order, in O(size) for the
+ *  whole walk: start with *pos = 0; each call gives the next element and
+ *  advances *pos (an opaque position in this value; do not change the
+ *  value during the walk). Returns 1 with the element: for a map *key and
+ *  *val get copies of its key and value, for an array *val gets the item
+ *  and *key NULL (either may be NULL when not wanted); 0 at the end;
+ *  ZMGR_ETYPE when self is neither an array nor a map, ZMGR_EINVAL for a
+ *  position past the end (one that no walk of this value gave reads
+ *  whatever starts there, never outside the value), ZMGR_ENOMEM.
+ *      size_t pos = 0;
+ *      zmgr_value_t *k, *v;
+ *      while (zmgr_value_next (map, &pos, &k, &v) == 1) { ...; destroy both }
+ */
+ZMGR_EXPORT int zmgr_value_next (const zmgr_value_t *self, size_t *pos,
+                                 zmgr_value_t **key, zmgr_value_t **val);
 
 /* ---- client ------------------------------------------------------------ */
 
@@ -372,6 +460,81 @@ ZMGR_EXPORT int zmgr_lock_release (zmgr_client_t *self, const char *name);
 ZMGR_EXPORT int zmgr_lock_locked (zmgr_client_t *self, const char *name,
                                   bool *locked);
 
+/* ---- semaphore, bounded semaphore -------------------------------------- */
+
+/*  Takes one permit of semaphore name, waiting at most timeout_ms
+ *  (ZMGR_ETIMEOUT when none came). A missing semaphore is created with 1
+ *  permit, unbounded. *token (may be NULL) gets the fencing token of this
+ *  acquire: one more than the last one this semaphore gave, also across
+ *  broker restarts, so that a resource can refuse a holder older than the
+ *  last it saw. The permit belongs to this handle's session: the broker
+ *  takes it back when the session ends, as it frees locks. */
+ZMGR_EXPORT int zmgr_sem_acquire (zmgr_client_t *self, const char *name, int timeout_ms,
+                                  uint64_t *token);
+/*  As zmgr_sem_acquire, creating a missing semaphore with value permits
+ *  (value < 0: 1), bounded or not (BoundedSemaphore); ZMGR_EEXISTS when
+ *  it exists with another kind, or another value when value >= 0. */
+ZMGR_EXPORT int zmgr_sem_acquire_with (zmgr_client_t *self, const char *name, int64_t value,
+                                       bool bounded, int timeout_ms, uint64_t *token);
+/*  Gives back one of this session's permits; from a session that holds
+ *  none it adds one (Python's release without acquire), which a bounded
+ *  semaphore refuses past its value with ZMGR_EVALUE. ZMGR_ELOCKLOST when
+ *  the permit this handle held was freed by a broker restart (told once
+ *  per permit; nothing is added). ZMGR_ENOTFOUND when the semaphore does
+ *  not exist. */
+ZMGR_EXPORT int zmgr_sem_release (zmgr_client_t *self, const char *name);
+/*  Permits free now. */
+ZMGR_EXPORT int zmgr_sem_value (zmgr_client_t *self, const char *name, int64_t *value);
+
+/* ---- event ------------------------------------------------------------- */
+
+/*  Python's Event; set, clear and wait create a missing event (clear). */
+ZMGR_EXPORT int zmgr_event_set (zmgr_client_t *self, const char *name);
+ZMGR_EXPORT int zmgr_event_clear (zmgr_client_t *self, const char *name);
+/*  A missing event is not set (false). */
+ZMGR_EXPORT int zmgr_event_is_set (zmgr_client_t *self, const char *name, bool *is_set);
+/*  Waits at most timeout_ms for the event to be set: *is_set true when it
+ *  is, false when the timeout passed first (not an error, as Event.wait). */
+ZMGR_EXPORT int zmgr_event_wait (zmgr_client_t *self, const char *name, int timeout_ms,
+                                 bool *is_set);
+
+/* ---- condition --------------------------------------------------------- */
+
+/*  A condition is bound to the lock or rlock named lock when it is first
+ *  used; every call names it again (ZMGR_EEXISTS for another), and this
+ *  session must hold it (ZMGR_ENOTOWNER). wait lets go of the lock
+ *  (whatever an rlock's depth), waits at most timeout_ms for a notify,
+ *  takes the lock back (at its depth) and only then returns: *notified
+ *  true when notified, false at the timeout. The call itself is not
+ *  bounded by timeout_ms, since taking the lock back may take longer. */
+ZMGR_EXPORT int zmgr_cond_wait (zmgr_client_t *self, const char *name, const char *lock,
+                                int timeout_ms, bool *notified);
+/*  Wakes at most n waiters (the oldest first); *woken (may be NULL) gets
+ *  how many. */
+ZMGR_EXPORT int zmgr_cond_notify (zmgr_client_t *self, const char *name, const char *lock,
+                                  int64_t n, int64_t *woken);
+ZMGR_EXPORT int zmgr_cond_notify_all (zmgr_client_t *self, const char *name,
+                                      const char *lock, int64_t *woken);
+
+/* ---- barrier ----------------------------------------------------------- */
+
+/*  Waits at most timeout_ms until parties sessions wait on barrier name;
+ *  *index gets this one's arrival index, 0 to parties - 1. parties > 0
+ *  creates a missing barrier (ZMGR_EEXISTS when it exists with another
+ *  count); 0 uses the existing one (ZMGR_EINVAL when missing). A timeout
+ *  or an abort breaks the barrier: every wait then fails ZMGR_EBROKEN
+ *  until a reset. */
+ZMGR_EXPORT int zmgr_barrier_wait (zmgr_client_t *self, const char *name, int64_t parties,
+                                   int timeout_ms, int64_t *index);
+/*  Breaks the barrier: its waiters fail ZMGR_EBROKEN. */
+ZMGR_EXPORT int zmgr_barrier_abort (zmgr_client_t *self, const char *name);
+/*  Mends it; its waiters (if any) fail ZMGR_EBROKEN. */
+ZMGR_EXPORT int zmgr_barrier_reset (zmgr_client_t *self, const char *name);
+ZMGR_EXPORT int zmgr_barrier_n_waiting (zmgr_client_t *self, const char *name, int64_t *n);
+ZMGR_EXPORT int zmgr_barrier_parties (zmgr_client_t *self, const char *name,
+                                      int64_t *parties);
+ZMGR_EXPORT int zmgr_barrier_broken (zmgr_client_t *self, const char *name, bool *broken);
+
 /* ---- pipe -------------------------------------------------------------- */
 
 /*  A duplex pipe with ends 0 and 1: what is sent on one end is received on
@@ -381,6 +544,91 @@ ZMGR_EXPORT int zmgr_pipe_send (zmgr_client_t *self, const char *name,
 /*  ZMGR_ETIMEOUT when nothing came within timeout_ms. */
 ZMGR_EXPORT int zmgr_pipe_recv (zmgr_client_t *self, const char *name,
                                 int end, int timeout_ms, zmgr_value_t **item);
+
+/* ---- namespace ----------------------------------------------------------- */
+
+/*  Python's Namespace from a Manager: a record of attributes, each a
+ *  non-empty UTF-8 name and a value. set creates the namespace on first
+ *  use; get and delete of a missing attribute are ZMGR_EKEY (Python's
+ *  AttributeError), whose message names it. */
+ZMGR_EXPORT int zmgr_namespace_get (zmgr_client_t *self, const char *name,
+                                    const char *attr, zmgr_value_t **val);
+ZMGR_EXPORT int zmgr_namespace_set (zmgr_client_t *self, const char *name,
+                                    const char *attr, const zmgr_value_t *val);
+ZMGR_EXPORT int zmgr_namespace_delete (zmgr_client_t *self, const char *name,
+                                       const char *attr);
+/*  Every attribute as a map of name to value, in the order first set. */
+ZMGR_EXPORT int zmgr_namespace_list (zmgr_client_t *self, const char *name,
+                                     zmgr_value_t **attrs);
+
+/* ---- array --------------------------------------------------------------- */
+
+/*  Python's Array: a fixed number of numbers of one typecode, 'i' (int32),
+ *  'l' and 'q' (int64), 'd' (double) or 'f' (float, rounded to float
+ *  precision). Made once by create, with length zeros, or by create_from
+ *  with an array value of numbers; creating it again with the same
+ *  typecode and length does nothing, with others is ZMGR_EEXISTS. A value
+ *  out of the typecode's range is ZMGR_EOVERFLOW, a non-number (or a
+ *  float for an integer typecode) ZMGR_ETYPE, an index past either end
+ *  ZMGR_EINDEX (negative indexes count from the end). */
+ZMGR_EXPORT int zmgr_array_create (zmgr_client_t *self, const char *name,
+                                   char typecode, int64_t length);
+ZMGR_EXPORT int zmgr_array_create_from (zmgr_client_t *self, const char *name,
+                                        char typecode, const zmgr_value_t *items);
+/*  The item: an int, or a double for 'd' and 'f'. */
+ZMGR_EXPORT int zmgr_array_get (zmgr_client_t *self, const char *name,
+                                int64_t index, zmgr_value_t **item);
+ZMGR_EXPORT int zmgr_array_set (zmgr_client_t *self, const char *name,
+                                int64_t index, const zmgr_value_t *item);
+/*  Atomic a[index] += delta; *result gets the new value. Nothing changes
+ *  when the sum is out of range. */
+ZMGR_EXPORT int zmgr_array_add (zmgr_client_t *self, const char *name,
+                                int64_t index, const zmgr_value_t *delta,
+                                zmgr_value_t **result);
+ZMGR_EXPORT int zmgr_array_add_int (zmgr_client_t *self, const char *name,
+                                    int64_t index, int64_t delta, int64_t *result);
+/*  a[start:stop:step] by Python's rules, as an array value; a bound given
+ *  as ZMGR_SLICE_NONE is left out (a[::-1] is NONE, NONE, -1). A step of
+ *  0 is ZMGR_EVALUE. */
+#define ZMGR_SLICE_NONE INT64_MIN
+ZMGR_EXPORT int zmgr_array_slice (zmgr_client_t *self, const char *name,
+                                  int64_t start, int64_t stop, int64_t step,
+                                  zmgr_value_t **items);
+ZMGR_EXPORT int zmgr_array_len (zmgr_client_t *self, const char *name,
+                                int64_t *len);
+ZMGR_EXPORT int zmgr_array_info (zmgr_client_t *self, const char *name,
+                                 char *typecode, int64_t *len);
+
+/* ---- path ops ---------------------------------------------------------------- */
+
+/*  One atomic update of a value nested in a dict's or a list's element:
+ *  path is an array value whose first element is the dict's key (or the
+ *  list's index) and whose others index maps by key and lists by integer
+ *  (negative from the end): ["a", "b", 0] is d["a"]["b"][0]. A missing
+ *  key on the way is ZMGR_EKEY, a step into a non-container ZMGR_ETYPE,
+ *  an index past an end ZMGR_EINDEX. set_path and add_path create a
+ *  missing key at the last level (add_path from 0); append_path never
+ *  does. The new element must stay within the broker's max_depth
+ *  (ZMGR_ETOODEEP) and max_msg (ZMGR_ETOOBIG). The dict calls create the
+ *  dict when the path is one key long. */
+ZMGR_EXPORT int zmgr_dict_set_path (zmgr_client_t *self, const char *name,
+                                    const zmgr_value_t *path, const zmgr_value_t *val);
+/*  Appends item to the list at path; *len gets that list's new length. */
+ZMGR_EXPORT int zmgr_dict_append_path (zmgr_client_t *self, const char *name,
+                                       const zmgr_value_t *path,
+                                       const zmgr_value_t *item, int64_t *len);
+/*  Adds the number delta to the number at path; *result gets the sum. */
+ZMGR_EXPORT int zmgr_dict_add_path (zmgr_client_t *self, const char *name,
+                                    const zmgr_value_t *path,
+                                    const zmgr_value_t *delta, zmgr_value_t **result);
+ZMGR_EXPORT int zmgr_list_set_path (zmgr_client_t *self, const char *name,
+                                    const zmgr_value_t *path, const zmgr_value_t *val);
+ZMGR_EXPORT int zmgr_list_append_path (zmgr_client_t *self, const char *name,
+                                       const zmgr_value_t *path,
+                                       const zmgr_value_t *item, int64_t *len);
+ZMGR_EXPORT int zmgr_list_add_path (zmgr_client_t *self, const char *name,
+                                    const zmgr_value_t *path,
+                                    const zmgr_value_t *delta, zmgr_value_t **result);
 
 /* ---- jobs ---------------------------------------------------------------- */
 

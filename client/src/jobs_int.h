@@ -198,7 +198,8 @@ void futures_watch_remove (jobs_watch_t *w);
 
 /* ---- pool.c ----------------------------------------------------------------- */
 
-/*  Counts f as one of pool's futures / forgets it (no-op without a pool). */
+/*  Counts f as one of pool's futures / forgets it (pool_untrack of a
+ *  future no pool tracks does nothing). */
 void pool_track (zmgr_pool_t *pool, zmgr_future_t *f);
 void pool_untrack (zmgr_future_t *f);
 

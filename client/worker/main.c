@@ -5,7 +5,9 @@
  *  it as `zmgr-worker --connect EP --name NAME [--max-tasks N] [--exec]
  *  [--module PATH]...` and reads the exit code: 0 = left cleanly (restart
  *  at once: recycling after --max-tasks), 3 = a module would not load
- *  (restart with backoff), 2 = bad command line, 1 = other failure.
+ *  (restart with backoff; given up after a few in a row), 2 = bad command
+ *  line, 1 = other failure. --check loads everything and exits (0 or 3)
+ *  without connecting: zmgrd --check-config runs it so.
  *  Logs one line on stderr at start and one at stop; -v adds one per job. */
 #define _GNU_SOURCE
 #include "zmgr.h"
@@ -49,6 +51,8 @@ static void s_usage (FILE *f)
         "  -n, --name NAME          name shown by `zmgr workers` (default HOST:PID)\n"
         "      --credit N           jobs taken at once (default 1)\n"
         "      --max-tasks N        exit (status 0) after N jobs; 0 = never (default)\n"
+        "      --check              load the builtins and modules, print the\n"
+        "                           functions offered and exit, without connecting\n"
         "  -v, --verbose            one log line per job\n"
         "  -h, --help               this text\n\n"
         "SIGTERM or SIGINT finishes the current job and exits 0. Exit status:\n"
@@ -83,7 +87,7 @@ static void s_log (int level, const char *name, const char *text)
 
 int main (int argc, char **argv)
 {
-    enum { O_NOBUILTINS = 256, O_EXEC, O_CREDIT, O_MAXTASKS };
+    enum { O_NOBUILTINS = 256, O_EXEC, O_CREDIT, O_MAXTASKS, O_CHECK };
     static const struct option opts[] = {
         {"connect", required_argument, NULL, 'c'},
         {"module", required_argument, NULL, 'm'},
@@ -92,6 +96,7 @@ int main (int argc, char **argv)
         {"name", required_argument, NULL, 'n'},
         {"credit", required_argument, NULL, O_CREDIT},
         {"max-tasks", required_argument, NULL, O_MAXTASKS},
+        {"check", no_argument, NULL, O_CHECK},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -99,7 +104,7 @@ int main (int argc, char **argv)
     const char *endpoint = NULL, *name = NULL;
     const char *modules[S_MAX_MODULES];
     size_t nmodules = 0;
-    bool builtins = true, with_exec = false, verbose = false;
+    bool builtins = true, with_exec = false, verbose = false, check = false;
     long long credit = 1, max_tasks = 0;
     int c;
     while ((c = getopt_long (argc, argv, "c:m:n:vh", opts, NULL)) != -1) {
@@ -134,6 +139,9 @@ int main (int argc, char **argv)
         case O_MAXTASKS:
             if (s_number (optarg, "--max-tasks", 0, INT64_MAX, &max_tasks))
                 return S_EXIT_USAGE;
+            break;
+        case O_CHECK:
+            check = true;
             break;
         case 'v':
             verbose = true;
@@ -193,6 +201,11 @@ int main (int argc, char **argv)
             zmgr_worker_destroy (&worker);
             return S_EXIT_MODULE;
         }
+    if (check) {
+        printf ("%zu module%s loaded\n", nmodules, nmodules == 1 ? "" : "s");
+        zmgr_worker_destroy (&worker);
+        return S_EXIT_OK;
+    }
 
     /*  No SA_RESTART: a signal cuts waits short, and the loop sees the flag. */
     s_worker = worker;
