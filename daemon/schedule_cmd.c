@@ -249,6 +249,8 @@ int schedule_cmd_cron_list (cmd_ctx_t *ctx)
 
 /* ---- the job listing ------------------------------------------------------------------ */
 
+/*  Every state jobs.c names, however many it has. */
+#define S_NSTATES ((int) (sizeof jobs_state_names / sizeof jobs_state_names[0]))
 #define S_LIST_DEFAULT 100
 #define S_LIST_MAX 1000
 
@@ -310,7 +312,7 @@ int schedule_cmd_job_list (cmd_ctx_t *ctx)
             if (klen == 5 && !memcmp (key, "state", 5)) {
                 f.state = -2;
                 if (proto_read_str (v, &s, &len, false) == 0)
-                    for (int st = 0; st < 5; st++)
+                    for (int st = 0; st < S_NSTATES; st++)
                         if (strlen (jobs_state_names[st]) == len
                             && !memcmp (jobs_state_names[st], s, len))
                             f.state = st;
