@@ -219,6 +219,7 @@ static void s_free (job_t *job)
     xfree (job->ukey);
     xfree (job->after);
     xfree (job->dependents);
+    xfree (job->watchers);
     xfree (job->args);
     xfree (job->result);
     xfree (job);
@@ -269,6 +270,25 @@ void jobs_ready (job_t *job)
 
 
 /* ---- ends ------------------------------------------------------------------ */
+
+/*  Pushes job.done for job id to session, if it is still there. */
+static void s_notify (uint64_t session, uint64_t id, int status, const void *value,
+                      size_t len)
+{
+    peer_t *to = peers_by_session (session);
+    if (!to || to->dead)
+        return;
+    proto_buf_t b;
+    proto_buf_init (&b);
+    proto_put_notice (&b, ZMGR_NOTICE_JOB_DONE);
+    proto_put_array (&b, 3);
+    proto_put_uint (&b, id);
+    proto_put_int (&b, status);
+    proto_put_raw (&b, value, len);
+    if (!b.oom)
+        outbox_put (to->id, to->id_len, b.data, b.len);
+    proto_buf_fini (&b);
+}
 
 static void s_fail (job_t *job, int status, const char *reason, const char *text);
 
@@ -366,21 +386,54 @@ static void s_finish (job_t *job, int status, const char *reason, const void *va
             park_fail (job->waiters->head, status, text);
         }
     }
-    peer_t *to = job->notify ? peers_by_session (job->submitter) : NULL;
-    if (to && !to->dead) {
-        proto_buf_t b;
-        proto_buf_init (&b);
-        proto_put_notice (&b, ZMGR_NOTICE_JOB_DONE);
-        proto_put_array (&b, 3);
-        proto_put_uint (&b, job->id);
-        proto_put_int (&b, status);
-        proto_put_raw (&b, value, len);
-        if (!b.oom)
-            outbox_put (to->id, to->id_len, b.data, b.len);
-        proto_buf_fini (&b);
-    }
+    if (job->notify)
+        s_notify (job->submitter, job->id, status, value, len);
+    for (size_t i = 0; i < job->nwatchers; i++)
+        s_notify (job->watchers[i], job->id, status, value, len);
+    xfree (job->watchers);
+    job->watchers = NULL;
+    job->nwatchers = 0;
     jobs_timer (job, now_ms () + job->ttl_ms);
     s_resolve (job);
+}
+
+/*  Notices of jobs that had ended when a session asked to be told (a
+ *  submit with a unique key, notify), sent after that turn's replies: a
+ *  notice before the reply that gives its id would find no future. */
+typedef struct {
+    uint64_t session, id;
+} s_late_t;
+static s_late_t *s_late;
+static size_t s_nlate, s_late_cap;
+
+void jobs_watch (job_t *job, uint64_t session)
+{
+    if (job->state >= J_DONE) {
+        if (s_nlate == s_late_cap) {
+            s_late_cap = s_late_cap ? s_late_cap * 2 : 16;
+            s_late = xrealloc (s_late, s_late_cap * sizeof *s_late);
+        }
+        s_late[s_nlate++] = (s_late_t) { session, job->id };
+        return;
+    }
+    if (session == job->submitter && job->notify)
+        return;
+    for (size_t i = 0; i < job->nwatchers; i++)
+        if (job->watchers[i] == session)
+            return;
+    job->watchers = xrealloc (job->watchers, (job->nwatchers + 1) * sizeof *job->watchers);
+    job->watchers[job->nwatchers++] = session;
+}
+
+void jobs_flush_watch (void)
+{
+    for (size_t i = 0; i < s_nlate; i++) {
+        job_t *job = jobs_find (s_late[i].id);
+        if (job && job->state >= J_DONE && job->result)
+            s_notify (s_late[i].session, job->id, job->status, job->result->data,
+                      job->result->len);
+    }
+    s_nlate = 0;
 }
 
 /*  Fails the job with "<reason>: <text>". */
@@ -835,5 +888,8 @@ void jobs_shutdown (void)
     xfree (s_ended);
     s_ended = NULL;
     s_nended = s_ended_cap = 0;
+    xfree (s_late);
+    s_late = NULL;
+    s_nlate = s_late_cap = 0;
     workers_reset ();
 }

@@ -63,6 +63,8 @@ typedef struct job {
     uint64_t *dependents;   /* jobs that run after it (owned), or NULL */
     size_t ndependents;
     size_t deps_left;       /* of after, not yet done */
+    uint64_t *watchers;     /* other sessions to push job.done to (owned) */
+    size_t nwatchers;
     struct job *hnext;      /* id hash chain */
     int state;              /* J_* */
     int priority;           /* higher first */
@@ -112,6 +114,11 @@ job_t *jobs_find (uint64_t id);
 /*  Adds a job (recorded) and starts it if a worker can take it. The id
  *  is the next of a sequence never reused. */
 job_t *jobs_submit (const job_spec_t *spec, const peer_t *submitter);
+/*  Session wants job.done for job too (it submitted it again with its
+ *  unique key, and notify): pushed at its end, or, for a job already
+ *  final, by jobs_flush_watch after this turn's replies. */
+void jobs_watch (job_t *job, uint64_t session);
+void jobs_flush_watch (void);
 /*  Cancels a job not yet final: true when it was. */
 bool jobs_cancel (job_t *job);
 /*  Worker w reports job done (status 0, value the result) or failed

@@ -154,6 +154,8 @@ int job_cmd_submit (cmd_ctx_t *ctx)
             if (!s_visible (ctx, same))
                 return cmd_error (ctx, ZMGR_EEXISTS, "key '%.*s' is taken by another key's "
                                   "job", (int) ukey_len, ukey);
+            if (notify)
+                jobs_watch (same, ctx->peer->session);
             proto_put_uint (ctx->out, same->id);
             return 0;
         }

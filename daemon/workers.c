@@ -242,6 +242,8 @@ void jobs_worker_join (worker_t *w)
 
 void jobs_feed_fresh (void)
 {
+    /*  After the commands of the turn: their replies are out first. */
+    jobs_flush_watch ();
     /*  Called every loop turn: nothing to walk unless a worker joined
      *  or a limit let more start. */
     if (!s_any_fresh && !s_feed_all)

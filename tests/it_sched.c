@@ -141,6 +141,33 @@ static void test_unique_key (void **state)
     uint64_t done = s_submit ("echo", "[1]", &o);
     assert_int_equal (s_wait (done, 10000), 0);
     assert_int_equal (s_submit ("echo", "[2]", &o), done);
+    /*  A future given the key of a finished job gets its result, and so
+     *  do two futures with the key of a running one (the broker pushes
+     *  the end to every session that submitted with the key). */
+    zmgr_value_t *a1 = kit_value ("[2]");
+    zmgr_future_t *fut = NULL;
+    assert_int_equal (zmgr_submit (s_client, "echo", a1, &o, &fut), 0);
+    const zmgr_value_t *res = NULL;
+    assert_int_equal (zmgr_future_result (fut, 5000, &res), 0);
+    assert_true (kit_value_is (res, "[1]"));
+    assert_int_equal (zmgr_future_id (fut), done);
+    zmgr_future_destroy (&fut);
+    zmgr_value_destroy (&a1);
+    zmgr_job_opts_t r = ZMGR_JOB_OPTS_INIT;
+    r.key = "running";
+    a1 = kit_value ("[0.3]");
+    zmgr_future_t *f1 = NULL, *f2 = NULL;
+    assert_int_equal (zmgr_submit (s_client, "sleep", a1, &r, &f1), 0);
+    zmgr_client_t *c2 = kit_client (s_daemon.endpoint, 5000);
+    assert_non_null (c2);
+    assert_int_equal (zmgr_submit (c2, "sleep", a1, &r, &f2), 0);
+    zmgr_value_destroy (&a1);
+    assert_int_equal (zmgr_future_result (f2, 5000, &res), 0);
+    assert_int_equal (zmgr_future_result (f1, 5000, &res), 0);
+    assert_int_equal (zmgr_future_id (f1), zmgr_future_id (f2));
+    zmgr_future_destroy (&f1);
+    zmgr_future_destroy (&f2);
+    zmgr_client_destroy (&c2);
     /*  A scheduled one too; another key is another job. */
     o.key = "later";
     o.delay_ms = 60000;
