@@ -19,19 +19,19 @@
 
 /* ---- parsing ------------------------------------------------------------- */
 
-static const char *const s_months[] = { "jan", "feb", "mar", "apr", "may", "jun",
-                                        "jul", "aug", "sep", "oct", "nov", "dec" };
-static const char *const s_days[] = { "sun", "mon", "tue", "wed", "thu", "fri", "sat" };
-static const char *const s_field_names[] = { "second", "minute", "hour", "day of month",
-                                             "month", "day of week" };
+static const char *const s_months[] = {"jan", "feb", "mar", "apr", "may", "jun",
+                                       "jul", "aug", "sep", "oct", "nov", "dec"};
+static const char *const s_days[] = {"sun", "mon", "tue", "wed", "thu", "fri", "sat"};
+static const char *const s_field_names[] = {"second",       "minute", "hour",
+                                            "day of month", "month",  "day of week"};
 
 /*  A number or (months, weekdays) a name at *p: -1 when neither. */
 static long s_value (const char **p, int field)
 {
     const char *s = *p;
-    if (isdigit ((unsigned char) *s)) {
+    if (isdigit ((unsigned char)*s)) {
         long v = 0;
-        while (isdigit ((unsigned char) *s) && v < 1000)
+        while (isdigit ((unsigned char)*s) && v < 1000)
             v = v * 10 + (*s++ - '0');
         *p = s;
         return v;
@@ -41,16 +41,16 @@ static long s_value (const char **p, int field)
     if (!names)
         return -1;
     for (size_t i = 0; i < count; i++)
-        if (strncasecmp (s, names[i], 3) == 0 && !isalpha ((unsigned char) s[3])) {
+        if (strncasecmp (s, names[i], 3) == 0 && !isalpha ((unsigned char)s[3])) {
             *p = s + 3;
-            return (long) i + (field == 4 ? 1 : 0);
+            return (long)i + (field == 4 ? 1 : 0);
         }
     return -1;
 }
 
 /*  Parses one field (text of len bytes) into a bit set of [lo, hi]. */
-static int s_field (const char *text, size_t len, int field, long lo, long hi, uint64_t *bits,
-                    bool *any, char *err, size_t err_len)
+static int s_field (const char *text, size_t len, int field, long lo, long hi,
+                    uint64_t *bits, bool *any, char *err, size_t err_len)
 {
     char buf[128];
     if (len == 0 || len >= sizeof buf) {
@@ -86,10 +86,10 @@ static int s_field (const char *text, size_t len, int field, long lo, long hi, u
         }
         if (*p == '/') {
             p++;
-            if (!isdigit ((unsigned char) *p))
+            if (!isdigit ((unsigned char)*p))
                 goto bad;
             step = 0;
-            while (isdigit ((unsigned char) *p) && step < 1000)
+            while (isdigit ((unsigned char)*p) && step < 1000)
                 step = step * 10 + (*p++ - '0');
             /*  "N/STEP" runs from N to the end of the range. */
             if (item[0] != '*' && !strchr (item, '-'))
@@ -118,10 +118,9 @@ int cron_parse (const char *spec, cron_spec_t *out, char *err, size_t err_len)
     static const struct {
         const char *name, *spec;
     } macros[] = {
-        { "@yearly", "0 0 1 1 *" },  { "@annually", "0 0 1 1 *" },
-        { "@monthly", "0 0 1 * *" }, { "@weekly", "0 0 * * 0" },
-        { "@daily", "0 0 * * *" },   { "@midnight", "0 0 * * *" },
-        { "@hourly", "0 * * * *" },
+        {"@yearly", "0 0 1 1 *"}, {"@annually", "0 0 1 1 *"}, {"@monthly", "0 0 1 * *"},
+        {"@weekly", "0 0 * * 0"}, {"@daily", "0 0 * * *"},    {"@midnight", "0 0 * * *"},
+        {"@hourly", "0 * * * *"},
     };
     memset (out, 0, sizeof *out);
     if (err_len)
@@ -147,36 +146,37 @@ int cron_parse (const char *spec, cron_spec_t *out, char *err, size_t err_len)
             continue;
         }
         if (n == 6) {
-            snprintf (err, err_len, "a cron spec has 5 fields (or 6, with seconds first)");
+            snprintf (err, err_len,
+                      "a cron spec has 5 fields (or 6, with seconds first)");
             return -1;
         }
         start[n] = p;
         while (*p && *p != ' ' && *p != '\t')
             p++;
-        len[n] = (size_t) (p - start[n]);
+        len[n] = (size_t)(p - start[n]);
         n++;
     }
     if (n != 5 && n != 6) {
-        snprintf (err, err_len, "a cron spec has 5 fields (or 6, with seconds first), not %zu",
-                  n);
+        snprintf (err, err_len,
+                  "a cron spec has 5 fields (or 6, with seconds first), not %zu", n);
         return -1;
     }
-    static const long lo[] = { 0, 0, 0, 1, 1, 0 }, hi[] = { 59, 59, 23, 31, 12, 6 };
+    static const long lo[] = {0, 0, 0, 1, 1, 0}, hi[] = {59, 59, 23, 31, 12, 6};
     uint64_t bits[6];
     bool any[6];
     size_t first = n == 6 ? 0 : 1;
-    bits[0] = 1;   /* 5 fields: second 0 */
+    bits[0] = 1; /* 5 fields: second 0 */
     any[0] = false;
     for (size_t i = 0; i < n; i++)
-        if (s_field (start[i], len[i], (int) (first + i), lo[first + i], hi[first + i],
+        if (s_field (start[i], len[i], (int)(first + i), lo[first + i], hi[first + i],
                      &bits[first + i], &any[first + i], err, err_len) != 0)
             return -1;
     out->sec = bits[0];
     out->min = bits[1];
-    out->hour = (uint32_t) bits[2];
-    out->mday = (uint32_t) bits[3];
-    out->mon = (uint16_t) bits[4];
-    out->wday = (uint8_t) bits[5];
+    out->hour = (uint32_t)bits[2];
+    out->mday = (uint32_t)bits[3];
+    out->mon = (uint16_t)bits[4];
+    out->wday = (uint8_t)bits[5];
     out->mday_any = any[3];
     out->wday_any = any[5];
     out->seconds = n == 6;
@@ -193,7 +193,7 @@ bool cron_zone_valid (const char *tz)
     if (len > 64 || tz[0] == '/' || strstr (tz, ".."))
         return false;
     for (const char *p = tz; *p; p++)
-        if (!isalnum ((unsigned char) *p) && !strchr ("/_+-", *p))
+        if (!isalnum ((unsigned char)*p) && !strchr ("/_+-", *p))
             return false;
     const char *dir = getenv ("TZDIR");
     char path[512];
@@ -204,9 +204,9 @@ bool cron_zone_valid (const char *tz)
 
 /*  TZ set to a zone for one computation, and put back after. */
 typedef struct {
-    char saved[256];    /* TZ as it was */
-    bool had;           /* TZ was set */
-    bool changed;       /* we set it */
+    char saved[256]; /* TZ as it was */
+    bool had;        /* TZ was set */
+    bool changed;    /* we set it */
 } s_zone_t;
 
 static void s_zone_enter (s_zone_t *z, const char *tz)
@@ -237,7 +237,7 @@ static void s_zone_leave (s_zone_t *z)
 
 /*  A wall-clock time, as a plain calendar. */
 typedef struct {
-    int year, mon, mday, hour, min, sec;   /* mon 1-12, mday 1-31 */
+    int year, mon, mday, hour, min, sec; /* mon 1-12, mday 1-31 */
 } s_civil_t;
 
 static bool s_leap (int y)
@@ -247,7 +247,7 @@ static bool s_leap (int y)
 
 static int s_mdays (int y, int m)
 {
-    static const int days[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     return m == 2 && s_leap (y) ? 29 : days[m - 1];
 }
 
@@ -260,9 +260,9 @@ static int s_wday (int y, int m, int d)
     int yoe = y - era * 400;
     int doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
     int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    long days = (long) era * 146097 + doe - 719468;
-    long w = (days + 4) % 7;   /* 1970-01-01 was a Thursday */
-    return (int) (w < 0 ? w + 7 : w);
+    long days = (long)era * 146097 + doe - 719468;
+    long w = (days + 4) % 7; /* 1970-01-01 was a Thursday */
+    return (int)(w < 0 ? w + 7 : w);
 }
 
 static bool s_day_matches (const cron_spec_t *c, const s_civil_t *t)
@@ -322,32 +322,42 @@ static int64_t s_instant (const s_civil_t *c, int64_t after_s)
 {
     int64_t best = -1;
     for (int dst = 0; dst <= 1; dst++) {
-        struct tm tm = { .tm_year = c->year - 1900, .tm_mon = c->mon - 1, .tm_mday = c->mday,
-                         .tm_hour = c->hour, .tm_min = c->min, .tm_sec = c->sec,
-                         .tm_isdst = dst };
+        struct tm tm = {.tm_year = c->year - 1900,
+                        .tm_mon = c->mon - 1,
+                        .tm_mday = c->mday,
+                        .tm_hour = c->hour,
+                        .tm_min = c->min,
+                        .tm_sec = c->sec,
+                        .tm_isdst = dst};
         time_t t = mktime (&tm);
-        if (t == (time_t) -1)
+        if (t == (time_t)-1)
             continue;
         struct tm back;
         localtime_r (&t, &back);
-        if (back.tm_year != c->year - 1900 || back.tm_mon != c->mon - 1
-            || back.tm_mday != c->mday || back.tm_hour != c->hour || back.tm_min != c->min
-            || back.tm_sec != c->sec)
-            continue;   /* not this wall time with that DST flag */
-        if ((int64_t) t > after_s && (best < 0 || (int64_t) t < best))
-            best = (int64_t) t;
+        if (back.tm_year != c->year - 1900 || back.tm_mon != c->mon - 1 ||
+            back.tm_mday != c->mday || back.tm_hour != c->hour || back.tm_min != c->min ||
+            back.tm_sec != c->sec)
+            continue; /* not this wall time with that DST flag */
+        if ((int64_t)t > after_s && (best < 0 || (int64_t)t < best))
+            best = (int64_t)t;
     }
     if (best >= 0)
         return best;
     /*  In no zone offset: a gap. mktime moves it past the gap. */
-    struct tm tm = { .tm_year = c->year - 1900, .tm_mon = c->mon - 1, .tm_mday = c->mday,
-                     .tm_hour = c->hour, .tm_min = c->min, .tm_sec = c->sec, .tm_isdst = -1 };
+    struct tm tm = {.tm_year = c->year - 1900,
+                    .tm_mon = c->mon - 1,
+                    .tm_mday = c->mday,
+                    .tm_hour = c->hour,
+                    .tm_min = c->min,
+                    .tm_sec = c->sec,
+                    .tm_isdst = -1};
     time_t t = mktime (&tm);
     struct tm back;
     localtime_r (&t, &back);
-    bool gap = back.tm_year != c->year - 1900 || back.tm_mon != c->mon - 1
-               || back.tm_mday != c->mday || back.tm_hour != c->hour || back.tm_min != c->min;
-    return gap && t != (time_t) -1 && (int64_t) t > after_s ? (int64_t) t : -1;
+    bool gap = back.tm_year != c->year - 1900 || back.tm_mon != c->mon - 1 ||
+               back.tm_mday != c->mday || back.tm_hour != c->hour ||
+               back.tm_min != c->min;
+    return gap && t != (time_t)-1 && (int64_t)t > after_s ? (int64_t)t : -1;
 }
 
 int64_t cron_next (const cron_spec_t *c, const char *tz, int64_t after_s)
@@ -356,11 +366,11 @@ int64_t cron_next (const cron_spec_t *c, const char *tz, int64_t after_s)
         return -1;
     s_zone_t zone;
     s_zone_enter (&zone, tz);
-    time_t a = (time_t) after_s;
+    time_t a = (time_t)after_s;
     struct tm now;
     localtime_r (&a, &now);
-    s_civil_t t = { now.tm_year + 1900, now.tm_mon + 1, now.tm_mday,
-                    now.tm_hour, now.tm_min, now.tm_sec };
+    s_civil_t t = {now.tm_year + 1900, now.tm_mon + 1, now.tm_mday,
+                   now.tm_hour,        now.tm_min,     now.tm_sec};
     int limit_year = t.year + 8;
     if (c->seconds)
         s_next_sec (&t);

@@ -11,8 +11,8 @@
  *  Times are wall-clock times in a zone (a tz database name; NULL or ""
  *  is the broker's own zone). Across a DST change: a wall time that does
  *  not exist that day (spring forward) fires late by the gap's length
- *  (02:30 becomes 03:30, as mktime has it); a wall time that occurs twice (fall back) fires once, at its
- *  first occurrence; and the wall clock is walked forward only, so a
+ *  (02:30 becomes 03:30, as mktime has it); a wall time that occurs twice (fall back)
+ * fires once, at its first occurrence; and the wall clock is walked forward only, so a
  *  per-minute spec has no ticks in the repeated hour. */
 #ifndef ZMGRD_CRON_H
 #define ZMGRD_CRON_H
@@ -22,15 +22,15 @@
 #include <stdint.h>
 
 typedef struct {
-    uint64_t sec;       /* bit n: second n matches (0-59) */
-    uint64_t min;       /* bit n: minute n (0-59) */
-    uint32_t hour;      /* bit n: hour n (0-23) */
-    uint32_t mday;      /* bit n: day of month n (1-31) */
-    uint16_t mon;       /* bit n: month n (1-12) */
-    uint8_t wday;       /* bit n: weekday n (0 Sunday - 6) */
-    bool mday_any;      /* the day-of-month field began with '*' */
-    bool wday_any;      /* the day-of-week field began with '*' */
-    bool seconds;       /* 6 fields: ticks on seconds, else on minutes */
+    uint64_t sec;  /* bit n: second n matches (0-59) */
+    uint64_t min;  /* bit n: minute n (0-59) */
+    uint32_t hour; /* bit n: hour n (0-23) */
+    uint32_t mday; /* bit n: day of month n (1-31) */
+    uint16_t mon;  /* bit n: month n (1-12) */
+    uint8_t wday;  /* bit n: weekday n (0 Sunday - 6) */
+    bool mday_any; /* the day-of-month field began with '*' */
+    bool wday_any; /* the day-of-week field began with '*' */
+    bool seconds;  /* 6 fields: ticks on seconds, else on minutes */
 } cron_spec_t;
 
 /*  Parses spec into *out: 0, or -1 with the reason in err (err_len

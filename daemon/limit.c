@@ -26,7 +26,7 @@ static void s_refill (limit_t *l, int64_t now)
 }
 
 void limit_set (limit_t *l, int64_t rate, int64_t period_ms, int64_t concurrency,
-                 int64_t now)
+                int64_t now)
 {
     l->rate = rate > 0 && period_ms > 0 ? rate : 0;
     l->period_ms = l->rate ? period_ms : 0;
@@ -39,7 +39,7 @@ void limit_clear (limit_t *l)
 {
     bool paused = l->paused;
     memset (l, 0, sizeof *l);
-    l->paused = paused;   /* pause and resume are their own commands */
+    l->paused = paused; /* pause and resume are their own commands */
 }
 
 bool limit_any (const limit_t *l)
@@ -51,7 +51,7 @@ bool limit_may_start (limit_t *l, uint64_t running, int64_t now)
 {
     if (l->paused)
         return false;
-    if (l->concurrency > 0 && running >= (uint64_t) l->concurrency)
+    if (l->concurrency > 0 && running >= (uint64_t)l->concurrency)
         return false;
     if (l->rate > 0) {
         s_refill (l, now);

@@ -13,18 +13,18 @@
 #include <stdint.h>
 
 typedef struct {
-    int64_t rate;           /* tokens per period; 0 = no rate limit */
-    int64_t period_ms;      /* the rate's period (1000 for "/s") */
-    int64_t level;          /* tokens held, in units of 1/period_ms token */
-    int64_t refilled_ms;    /* monotonic time of the last refill */
-    int64_t concurrency;    /* running jobs at most; 0 = no limit */
-    bool paused;            /* start nothing */
+    int64_t rate;        /* tokens per period; 0 = no rate limit */
+    int64_t period_ms;   /* the rate's period (1000 for "/s") */
+    int64_t level;       /* tokens held, in units of 1/period_ms token */
+    int64_t refilled_ms; /* monotonic time of the last refill */
+    int64_t concurrency; /* running jobs at most; 0 = no limit */
+    bool paused;         /* start nothing */
 } limit_t;
 
 /*  Sets the rate (0: none) and concurrency (0: none); the bucket starts
  *  full. */
 void limit_set (limit_t *l, int64_t rate, int64_t period_ms, int64_t concurrency,
-                 int64_t now_ms);
+                int64_t now_ms);
 void limit_clear (limit_t *l);
 /*  Whether any limit or the pause is set (worth listing, snapshotting). */
 bool limit_any (const limit_t *l);

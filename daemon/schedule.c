@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static schedule_cron_t *s_crons;   /* every entry, newest first */
+static schedule_cron_t *s_crons; /* every entry, newest first */
 static size_t s_ncrons;
 
 /* ---- effects ------------------------------------------------------------------ */
@@ -76,7 +76,7 @@ void schedule_limit_set (fq_t *fq, int64_t rate, int64_t period_ms, int64_t conc
 {
     limit_set (&fq->limit, rate, period_ms, concurrency, now_ms ());
     s_record_limit (fq);
-    workers_kick ();   /* a looser limit lets more start now */
+    workers_kick (); /* a looser limit lets more start now */
 }
 
 bool schedule_pause (fq_t *fq, bool paused)
@@ -139,14 +139,17 @@ static void s_free (schedule_cron_t *c)
 
 /*  A new entry (not listed yet), or NULL with the reason in err. */
 static schedule_cron_t *s_make (const char *name, const char *spec, const char *tz,
-                             const char *fn, proto_slice_t args, char *err, size_t err_len)
+                                const char *fn, proto_slice_t args, char *err,
+                                size_t err_len)
 {
     cron_spec_t parsed;
     if (cron_parse (spec, &parsed, err, err_len) != 0)
         return NULL;
     if (!cron_zone_valid (tz)) {
-        snprintf (err, err_len, "unknown time zone '%.64s' (a tz database name, such as "
-                  "Europe/Berlin)", tz);
+        snprintf (err, err_len,
+                  "unknown time zone '%.64s' (a tz database name, such as "
+                  "Europe/Berlin)",
+                  tz);
         return NULL;
     }
     schedule_cron_t *c = xcalloc (1, sizeof *c);
@@ -168,7 +171,7 @@ static void s_link (schedule_cron_t *c)
 }
 
 int schedule_cron_add (const char *name, const char *spec, const char *tz, const char *fn,
-                    proto_slice_t args, char *err, size_t err_len)
+                       proto_slice_t args, char *err, size_t err_len)
 {
     if (schedule_cron_find (name)) {
         snprintf (err, err_len, "a cron entry named '%s' exists: remove it first", name);
@@ -185,7 +188,8 @@ int schedule_cron_add (const char *name, const char *spec, const char *tz, const
     c->next_s = cron_next (&c->parsed, c->tz, c->since_s);
     s_link (c);
     s_record_add (c);
-    log_msg (LOG_INFO, 0, "cron %s: '%s'%s%s runs %s", name, spec, *tz ? " in " : "", tz, fn);
+    log_msg (LOG_INFO, 0, "cron %s: '%s'%s%s runs %s", name, spec, *tz ? " in " : "", tz,
+             fn);
     return 0;
 }
 
@@ -207,7 +211,8 @@ bool schedule_cron_remove (const char *name)
     return false;
 }
 
-/* ---- the timer ------------------------------------------------------------------------ */
+/* ---- the timer ------------------------------------------------------------------------
+ */
 
 int64_t schedule_next_timeout (void)
 {
@@ -228,7 +233,7 @@ static void s_fire (schedule_cron_t *c, int64_t tick_s)
     if (last && last->state < J_DONE) {
         c->skipped++;
         log_msg (LOG_INFO, 0, "cron %s: tick skipped, job %llu of the last is still %s",
-                 c->name, (unsigned long long) last->id, jobs_state_names[last->state]);
+                 c->name, (unsigned long long)last->id, jobs_state_names[last->state]);
         return;
     }
     if (jobs_total () >= g_cfg.max_jobs) {
@@ -237,8 +242,11 @@ static void s_fire (schedule_cron_t *c, int64_t tick_s)
         return;
     }
     job_spec_t spec = {
-        .fn = (const uint8_t *) c->fn, .fn_len = strlen (c->fn),
-        .args = blob_slice (c->args), .ttl_ms = 3600000, .retries = 2,
+        .fn = (const uint8_t *)c->fn,
+        .fn_len = strlen (c->fn),
+        .args = blob_slice (c->args),
+        .ttl_ms = 3600000,
+        .retries = 2,
     };
     job_t *job = jobs_submit (&spec, NULL);
     c->last_job = job->id;
@@ -262,7 +270,8 @@ void schedule_expire (void)
     }
 }
 
-/* ---- recovery -------------------------------------------------------------------------- */
+/* ---- recovery
+ * -------------------------------------------------------------------------- */
 
 static fq_t *s_fq_of (proto_slice_t fn)
 {
@@ -274,7 +283,7 @@ static fq_t *s_fq_of (proto_slice_t fn)
 }
 
 int schedule_restore_limit (proto_slice_t fn, int64_t rate, int64_t period_ms,
-                         int64_t concurrency)
+                            int64_t concurrency)
 {
     fq_t *fq = s_fq_of (fn);
     if (!fq || rate < 0 || period_ms < 0 || concurrency < 0)
@@ -293,7 +302,7 @@ int schedule_restore_pause (proto_slice_t fn, bool paused)
 }
 
 int schedule_restore_cron_add (proto_slice_t name, proto_slice_t spec, proto_slice_t tz,
-                            proto_slice_t fn, proto_slice_t args, int64_t since_s)
+                               proto_slice_t fn, proto_slice_t args, int64_t since_s)
 {
     char *n = s_cstr (name, 64), *sp = s_cstr (spec, 256), *z = s_cstr (tz, 64),
          *f = s_cstr (fn, 64);
@@ -304,7 +313,7 @@ int schedule_restore_cron_add (proto_slice_t name, proto_slice_t spec, proto_sli
         if (c) {
             c->since_s = since_s;
             s_link (c);
-        } else   /* its zone gone from this host, say: the rest still loads */
+        } else /* its zone gone from this host, say: the rest still loads */
             log_msg (LOG_WARNING, 0, "cron %s not restored: %s", n, err);
         rc = 0;
     }
@@ -330,7 +339,7 @@ int schedule_restore_cron_remove (proto_slice_t name)
                 break;
             }
     xfree (n);
-    return 0;   /* an entry not restored is removed already */
+    return 0; /* an entry not restored is removed already */
 }
 
 int schedule_restore_cron_fire (proto_slice_t name, int64_t tick_s, uint64_t job)
@@ -341,7 +350,7 @@ int schedule_restore_cron_fire (proto_slice_t name, int64_t tick_s, uint64_t job
     schedule_cron_t *c = schedule_cron_find (n);
     xfree (n);
     if (!c)
-        return 0;   /* an entry not restored (its zone is gone): skipped too */
+        return 0; /* an entry not restored (its zone is gone): skipped too */
     c->last_tick_s = tick_s;
     c->last_job = job;
     return 0;
@@ -361,7 +370,8 @@ void schedule_recovered (void)
         c->next_s = next;
     }
     if (s_ncrons)
-        log_msg (LOG_NOTICE, 0, "recovered %zu cron entries; %zu missed a tick and run once now",
+        log_msg (LOG_NOTICE, 0,
+                 "recovered %zu cron entries; %zu missed a tick and run once now",
                  s_ncrons, catchup);
 }
 

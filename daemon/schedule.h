@@ -16,7 +16,7 @@
 #include "cron.h"
 #include "jobs.h"
 
-#define SCHEDULE_MAX_CRON 1024   /* cron entries at most */
+#define SCHEDULE_MAX_CRON 1024 /* cron entries at most */
 
 typedef struct schedule_cron {
     char *name;             /* 1-64 bytes, unique (owned) */
@@ -41,7 +41,7 @@ bool schedule_pause (fq_t *fq, bool paused);
 /*  Adds a cron entry (recorded): 0, or -1 with the reason in err (bad
  *  spec or zone, name taken, too many). */
 int schedule_cron_add (const char *name, const char *spec, const char *tz, const char *fn,
-                    proto_slice_t args, char *err, size_t err_len);
+                       proto_slice_t args, char *err, size_t err_len);
 bool schedule_cron_remove (const char *name);
 schedule_cron_t *schedule_cron_list (void);
 schedule_cron_t *schedule_cron_find (const char *name);
@@ -52,10 +52,10 @@ void schedule_expire (void);
 
 /*  Recovery: replay, then the entries put to work; snapshots. */
 int schedule_restore_limit (proto_slice_t fn, int64_t rate, int64_t period_ms,
-                         int64_t concurrency);
+                            int64_t concurrency);
 int schedule_restore_pause (proto_slice_t fn, bool paused);
 int schedule_restore_cron_add (proto_slice_t name, proto_slice_t spec, proto_slice_t tz,
-                            proto_slice_t fn, proto_slice_t args, int64_t since_s);
+                               proto_slice_t fn, proto_slice_t args, int64_t since_s);
 int schedule_restore_cron_remove (proto_slice_t name);
 int schedule_restore_cron_fire (proto_slice_t name, int64_t tick_s, uint64_t job);
 void schedule_recovered (void);

@@ -18,9 +18,10 @@ static fq_t *s_function (cmd_ctx_t *ctx, size_t i, int *rc)
 {
     const uint8_t *name;
     size_t len;
-    if (proto_read_str (ctx->req->args[i], &name, &len, false) != 0 || len == 0 || len > 64
-        || !proto_utf8_valid (name, len)) {
-        *rc = cmd_error (ctx, ZMGR_EINVAL, "function must be a UTF-8 name of 1 to 64 bytes");
+    if (proto_read_str (ctx->req->args[i], &name, &len, false) != 0 || len == 0 ||
+        len > 64 || !proto_utf8_valid (name, len)) {
+        *rc = cmd_error (ctx, ZMGR_EINVAL,
+                         "function must be a UTF-8 name of 1 to 64 bytes");
         return NULL;
     }
     return jobs_function (name, len);
@@ -32,9 +33,10 @@ static int s_cstr_arg (cmd_ctx_t *ctx, size_t i, const char *what, char *buf, si
 {
     const uint8_t *s;
     size_t len;
-    if (proto_read_str (ctx->req->args[i], &s, &len, false) != 0 || len > max
-        || (!empty_ok && len == 0) || memchr (s, 0, len) || !proto_utf8_valid (s, len))
-        return cmd_error (ctx, ZMGR_EINVAL, "%s must be a UTF-8 string of %d to %zu bytes", what,
+    if (proto_read_str (ctx->req->args[i], &s, &len, false) != 0 || len > max ||
+        (!empty_ok && len == 0) || memchr (s, 0, len) || !proto_utf8_valid (s, len))
+        return cmd_error (ctx, ZMGR_EINVAL,
+                          "%s must be a UTF-8 string of %d to %zu bytes", what,
                           empty_ok ? 0 : 1, max);
     memcpy (buf, s, len);
     buf[len] = '\0';
@@ -63,7 +65,8 @@ int schedule_cmd_limit_set (cmd_ctx_t *ctx)
     fq_t *fq = s_function (ctx, 0, &rc);
     if (!fq)
         return rc;
-    int64_t rate = fq->limit.rate, period = fq->limit.period_ms ? fq->limit.period_ms : 1000,
+    int64_t rate = fq->limit.rate,
+            period = fq->limit.period_ms ? fq->limit.period_ms : 1000,
             conc = fq->limit.concurrency;
     size_t n;
     proto_slice_t body, k, v;
@@ -82,12 +85,16 @@ int schedule_cmd_limit_set (cmd_ctx_t *ctx)
                        : klen == 11 && !memcmp (key, "concurrency", 11) ? &conc
                                                                         : NULL;
         if (!dst)
-            return cmd_error (ctx, ZMGR_EINVAL, "unknown limit option '%.*s' (rate, period_ms, "
-                              "concurrency)", (int) klen, key);
+            return cmd_error (ctx, ZMGR_EINVAL,
+                              "unknown limit option '%.*s' (rate, period_ms, "
+                              "concurrency)",
+                              (int)klen, key);
         int64_t hi = dst == &period ? 86400000 : 1000000;
         if (proto_read_int (v, &iv) != 0 || iv < (dst == &period ? 1 : 0) || iv > hi)
-            return cmd_error (ctx, ZMGR_EINVAL, "limit option %.*s must be an integer from %d "
-                              "to %lld", (int) klen, key, dst == &period ? 1 : 0, (long long) hi);
+            return cmd_error (ctx, ZMGR_EINVAL,
+                              "limit option %.*s must be an integer from %d "
+                              "to %lld",
+                              (int)klen, key, dst == &period ? 1 : 0, (long long)hi);
         *dst = iv;
     }
     schedule_limit_set (fq, rate, period, conc);
@@ -127,8 +134,8 @@ int schedule_cmd_limit_list (cmd_ctx_t *ctx)
         s_kv_int (b, "concurrency", f->limit.concurrency);
         proto_put_cstr (b, "paused");
         proto_put_bool (b, f->limit.paused);
-        s_kv_int (b, "running", (int64_t) f->count[J_RUNNING]);
-        s_kv_int (b, "pending", (int64_t) f->count[J_PENDING]);
+        s_kv_int (b, "running", (int64_t)f->count[J_RUNNING]);
+        s_kv_int (b, "pending", (int64_t)f->count[J_PENDING]);
     }
     return 0;
 }
@@ -161,14 +168,15 @@ int schedule_cmd_cron_add (cmd_ctx_t *ctx)
 {
     char name[65], spec[257], fn[65], tz[65] = "";
     int rc;
-    if ((rc = s_cstr_arg (ctx, 0, "the cron entry's name", name, 64, false))
-        || (rc = s_cstr_arg (ctx, 1, "the cron spec", spec, 256, false))
-        || (rc = s_cstr_arg (ctx, 2, "function", fn, 64, false)))
+    if ((rc = s_cstr_arg (ctx, 0, "the cron entry's name", name, 64, false)) ||
+        (rc = s_cstr_arg (ctx, 1, "the cron spec", spec, 256, false)) ||
+        (rc = s_cstr_arg (ctx, 2, "function", fn, 64, false)))
         return rc;
     size_t n;
     proto_slice_t body;
     if (proto_read_array (ctx->req->args[3], &n, &body) != 0)
-        return cmd_error (ctx, ZMGR_EINVAL, "args must be an array of positional arguments");
+        return cmd_error (ctx, ZMGR_EINVAL,
+                          "args must be an array of positional arguments");
     if (ctx->req->nargs >= 5 && !proto_is_nil (ctx->req->args[4])) {
         proto_slice_t opts, k, v;
         size_t nopt;
@@ -179,8 +187,10 @@ int schedule_cmd_cron_add (cmd_ctx_t *ctx)
             size_t klen, len;
             proto_next (&opts, &k);
             proto_next (&opts, &v);
-            if (proto_read_str (k, &key, &klen, false) != 0 || klen != 2 || memcmp (key, "tz", 2))
-                return cmd_error (ctx, ZMGR_EINVAL, "unknown cron option (tz is the one)");
+            if (proto_read_str (k, &key, &klen, false) != 0 || klen != 2 ||
+                memcmp (key, "tz", 2))
+                return cmd_error (ctx, ZMGR_EINVAL,
+                                  "unknown cron option (tz is the one)");
             if (proto_read_str (v, &s, &len, false) != 0 || len > 64)
                 return cmd_error (ctx, ZMGR_EINVAL, "option tz must be a zone name");
             memcpy (tz, s, len);
@@ -189,7 +199,8 @@ int schedule_cmd_cron_add (cmd_ctx_t *ctx)
     }
     char err[160];
     if (schedule_cron_add (name, spec, tz, fn, ctx->req->args[3], err, sizeof err) != 0)
-        return cmd_error (ctx, schedule_cron_find (name) ? ZMGR_EEXISTS : ZMGR_EINVAL, "%s", err);
+        return cmd_error (ctx, schedule_cron_find (name) ? ZMGR_EEXISTS : ZMGR_EINVAL,
+                          "%s", err);
     schedule_cron_t *c = schedule_cron_find (name);
     proto_put_map (ctx->out, 1);
     proto_put_cstr (ctx->out, "next");
@@ -226,7 +237,7 @@ int schedule_cmd_cron_list (cmd_ctx_t *ctx)
         s_kv_str (b, "function", c->fn);
         proto_put_cstr (b, "args");
         proto_put_raw (b, c->args->data, c->args->len);
-        proto_put_cstr (b, "next");   /* wall ms */
+        proto_put_cstr (b, "next"); /* wall ms */
         if (c->next_s >= 0)
             proto_put_int (b, c->next_s * 1000);
         else
@@ -241,25 +252,26 @@ int schedule_cmd_cron_list (cmd_ctx_t *ctx)
             proto_put_uint (b, c->last_job);
         else
             proto_put_nil (b);
-        s_kv_int (b, "runs", (int64_t) c->runs);
-        s_kv_int (b, "skipped", (int64_t) c->skipped);
+        s_kv_int (b, "runs", (int64_t)c->runs);
+        s_kv_int (b, "skipped", (int64_t)c->skipped);
     }
     return 0;
 }
 
-/* ---- the job listing ------------------------------------------------------------------ */
+/* ---- the job listing ------------------------------------------------------------------
+ */
 
 /*  Every state jobs.c names, however many it has. */
-#define S_NSTATES ((int) (sizeof jobs_state_names / sizeof jobs_state_names[0]))
+#define S_NSTATES ((int)(sizeof jobs_state_names / sizeof jobs_state_names[0]))
 #define S_LIST_DEFAULT 100
 #define S_LIST_MAX 1000
 
 typedef struct {
     const cmd_ctx_t *ctx;
-    int state;              /* J_*, or -1 for any */
-    const char *fn;         /* function, or NULL for any */
-    uint64_t before;        /* ids below this only, 0: any */
-    job_t **found;          /* the matching jobs */
+    int state;       /* J_*, or -1 for any */
+    const char *fn;  /* function, or NULL for any */
+    uint64_t before; /* ids below this only, 0: any */
+    job_t **found;   /* the matching jobs */
     size_t n, cap;
 } s_filter_t;
 
@@ -273,9 +285,9 @@ static void s_match (job_t *job, void *arg)
     if (f->before && job->id >= f->before)
         return;
     int auth = f->ctx->peer->auth;
-    if (!job->shared && auth != AUTH_LOCAL && auth != AUTH_ADMIN
-        && strcmp (job->owner_key, f->ctx->peer->key) != 0)
-        return;   /* another key's job is not listed (as job.status hides it) */
+    if (!job->shared && auth != AUTH_LOCAL && auth != AUTH_ADMIN &&
+        strcmp (job->owner_key, f->ctx->peer->key) != 0)
+        return; /* another key's job is not listed (as job.status hides it) */
     if (f->n == f->cap) {
         f->cap = f->cap ? f->cap * 2 : 256;
         f->found = xrealloc (f->found, f->cap * sizeof *f->found);
@@ -285,7 +297,7 @@ static void s_match (job_t *job, void *arg)
 
 static int s_newest_first (const void *a, const void *b)
 {
-    uint64_t x = (*(job_t *const *) a)->id, y = (*(job_t *const *) b)->id;
+    uint64_t x = (*(job_t *const *)a)->id, y = (*(job_t *const *)b)->id;
     return x < y ? 1 : x > y ? -1 : 0;
 }
 
@@ -293,7 +305,7 @@ static int s_newest_first (const void *a, const void *b)
  *  next: the before of the next page, or nil when this is the last}. */
 int schedule_cmd_job_list (cmd_ctx_t *ctx)
 {
-    s_filter_t f = { .ctx = ctx, .state = -1 };
+    s_filter_t f = {.ctx = ctx, .state = -1};
     int64_t limit = S_LIST_DEFAULT;
     char fn[65];
     if (ctx->req->nargs >= 1 && !proto_is_nil (ctx->req->args[0])) {
@@ -313,11 +325,12 @@ int schedule_cmd_job_list (cmd_ctx_t *ctx)
                 f.state = -2;
                 if (proto_read_str (v, &s, &len, false) == 0)
                     for (int st = 0; st < S_NSTATES; st++)
-                        if (strlen (jobs_state_names[st]) == len
-                            && !memcmp (jobs_state_names[st], s, len))
+                        if (strlen (jobs_state_names[st]) == len &&
+                            !memcmp (jobs_state_names[st], s, len))
                             f.state = st;
                 if (f.state == -2)
-                    return cmd_error (ctx, ZMGR_EINVAL, "option state must be one of pending, "
+                    return cmd_error (ctx, ZMGR_EINVAL,
+                                      "option state must be one of pending, "
                                       "scheduled, running, done, failed");
             } else if (klen == 8 && !memcmp (key, "function", 8)) {
                 if (proto_read_str (v, &s, &len, false) != 0 || len == 0 || len > 64)
@@ -327,21 +340,23 @@ int schedule_cmd_job_list (cmd_ctx_t *ctx)
                 f.fn = fn;
             } else if (klen == 5 && !memcmp (key, "limit", 5)) {
                 if (proto_read_int (v, &limit) != 0 || limit < 1 || limit > S_LIST_MAX)
-                    return cmd_error (ctx, ZMGR_EINVAL, "option limit must be from 1 to %d",
-                                      S_LIST_MAX);
+                    return cmd_error (ctx, ZMGR_EINVAL,
+                                      "option limit must be from 1 to %d", S_LIST_MAX);
             } else if (klen == 6 && !memcmp (key, "before", 6)) {
                 if (proto_read_int (v, &iv) != 0 || iv < 1)
                     return cmd_error (ctx, ZMGR_EINVAL, "option before must be a job id");
-                f.before = (uint64_t) iv;
+                f.before = (uint64_t)iv;
             } else
-                return cmd_error (ctx, ZMGR_EINVAL, "unknown option '%.*s' (state, function, "
-                                  "limit, before)", (int) klen, key);
+                return cmd_error (ctx, ZMGR_EINVAL,
+                                  "unknown option '%.*s' (state, function, "
+                                  "limit, before)",
+                                  (int)klen, key);
         }
     }
     jobs_each (s_match, &f);
     if (f.n)
         qsort (f.found, f.n, sizeof *f.found, s_newest_first);
-    size_t shown = f.n < (size_t) limit ? f.n : (size_t) limit;
+    size_t shown = f.n < (size_t)limit ? f.n : (size_t)limit;
     proto_buf_t *b = ctx->out;
     int64_t now = now_ms ();
     proto_put_map (b, 2);
@@ -350,7 +365,7 @@ int schedule_cmd_job_list (cmd_ctx_t *ctx)
     for (size_t i = 0; i < shown; i++) {
         job_t *j = f.found[i];
         proto_put_map (b, 7);
-        s_kv_int (b, "id", (int64_t) j->id);
+        s_kv_int (b, "id", (int64_t)j->id);
         s_kv_str (b, "function", j->fq->name);
         s_kv_str (b, "state", jobs_state_names[j->state]);
         s_kv_int (b, "attempts", j->attempts);

@@ -8,13 +8,13 @@
 #include <string.h>
 
 typedef struct s_entry {
-    struct s_entry *next;   /* chain */
-    uint64_t id;            /* the job */
+    struct s_entry *next; /* chain */
+    uint64_t id;          /* the job */
     size_t len;
-    char key[];             /* len bytes, not terminated */
+    char key[]; /* len bytes, not terminated */
 } s_entry_t;
 
-static s_entry_t **s_buckets;   /* power of two of them, or NULL */
+static s_entry_t **s_buckets; /* power of two of them, or NULL */
 static size_t s_nbuckets;
 static size_t s_count;
 
@@ -22,7 +22,7 @@ static uint64_t s_hash (const char *key, size_t len)
 {
     uint64_t h = 1469598103934665603ull;
     for (size_t i = 0; i < len; i++)
-        h = (h ^ (uint8_t) key[i]) * 1099511628211ull;
+        h = (h ^ (uint8_t)key[i]) * 1099511628211ull;
     return h;
 }
 

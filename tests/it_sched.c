@@ -10,11 +10,13 @@
  *  and stops it. The whole file takes about 15 s; a watchdog alarm ends
  *  it (killing what it started) before ctest's TIMEOUT would. */
 #define _GNU_SOURCE
+/* clang-format off */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
+/* clang-format on */
 
 #include <msgpack.h>
 #include <signal.h>
@@ -27,18 +29,18 @@
 #include "kit.h"
 #include "zmgr.h"
 
-#define S_WATCHDOG_S 100          /* whole-file limit (ctest's TIMEOUT is 120) */
+#define S_WATCHDOG_S 100 /* whole-file limit (ctest's TIMEOUT is 120) */
 
-static kit_daemon_t s_daemon;     /* the broker of the running group */
-static zmgr_client_t *s_client;   /* the parent's client of it */
-static char s_data[256];          /* its data dir (outlives restarts) */
+static kit_daemon_t s_daemon;   /* the broker of the running group */
+static zmgr_client_t *s_client; /* the parent's client of it */
+static char s_data[256];        /* its data dir (outlives restarts) */
 
 static void s_on_alarm (int sig)
 {
-    (void) sig;
+    (void)sig;
     static const char msg[] = "it_sched: watchdog expired, killing what we started\n";
     ssize_t w = write (2, msg, sizeof msg - 1);
-    (void) w;
+    (void)w;
     kit_kill_all ();
     _exit (1);
 }
@@ -47,14 +49,14 @@ static long long s_wall_ms (void)
 {
     struct timeval tv;
     gettimeofday (&tv, NULL);
-    return (long long) tv.tv_sec * 1000 + tv.tv_usec / 1000;
+    return (long long)tv.tv_sec * 1000 + tv.tv_usec / 1000;
 }
 
 /*  Starts a broker with workers local workers on a fresh data dir. */
 static void s_start (const char *workers)
 {
     kit_tmpdir (s_data, sizeof s_data);
-    const char *args[] = { "-w", workers, "--data-dir", s_data, "--fsync", "always", NULL };
+    const char *args[] = {"-w", workers, "--data-dir", s_data, "--fsync", "always", NULL};
     assert_int_equal (kit_daemon_start_ex (&s_daemon, KIT_DAEMON_LOG, args), 0);
     s_client = kit_client (s_daemon.endpoint, 5000);
     assert_non_null (s_client);
@@ -77,8 +79,8 @@ static void s_stop (void)
 }
 
 /*  Submits function(args literal) with opts: the rc, the id in *id. */
-static int s_try_submit (const char *function, const char *args, const zmgr_job_opts_t *opts,
-                         uint64_t *id)
+static int s_try_submit (const char *function, const char *args,
+                         const zmgr_job_opts_t *opts, uint64_t *id)
 {
     zmgr_value_t *a = kit_value (args);
     *id = 0;
@@ -87,7 +89,8 @@ static int s_try_submit (const char *function, const char *args, const zmgr_job_
     return rc;
 }
 
-static uint64_t s_submit (const char *function, const char *args, const zmgr_job_opts_t *opts)
+static uint64_t s_submit (const char *function, const char *args,
+                          const zmgr_job_opts_t *opts)
 {
     uint64_t id;
     int rc = s_try_submit (function, args, opts, &id);
@@ -133,7 +136,7 @@ static int s_wait (uint64_t id, int timeout_ms)
 
 static void test_unique_key (void **state)
 {
-    (void) state;
+    (void)state;
     s_start ("1");
     zmgr_job_opts_t o = ZMGR_JOB_OPTS_INIT;
     /*  A finished job keeps its key for its TTL. */
@@ -186,7 +189,7 @@ static void test_unique_key (void **state)
     assert_non_null (strstr (zmgr_client_errmsg (s_client), "key"));
     /*  The keys survive a restart: the same ids come back. */
     s_restart ();
-    o = (zmgr_job_opts_t) ZMGR_JOB_OPTS_INIT;
+    o = (zmgr_job_opts_t)ZMGR_JOB_OPTS_INIT;
     o.key = "report-2026-12-02";
     assert_int_equal (s_submit ("echo", "[6]", &o), done);
     o.key = "later";
@@ -206,7 +209,7 @@ static void test_unique_key (void **state)
 
 static void test_delay_and_at (void **state)
 {
-    (void) state;
+    (void)state;
     s_start ("2");
     /*  A warm-up job, so that the workers are there. */
     assert_int_equal (s_wait (s_submit ("echo", "[0]", NULL), 10000), 0);
@@ -220,9 +223,9 @@ static void test_delay_and_at (void **state)
     long long late = kit_now_ms () - t0 - 400;
     fprintf (stderr, "  delay 400 ms: result %lld ms after the start time\n", late);
     assert_true (late >= 0);
-    assert_true (late < 1000);   /* a generous bound: the goal is 100 ms idle */
+    assert_true (late < 1000); /* a generous bound: the goal is 100 ms idle */
     /*  At a wall-clock time. */
-    o = (zmgr_job_opts_t) ZMGR_JOB_OPTS_INIT;
+    o = (zmgr_job_opts_t)ZMGR_JOB_OPTS_INIT;
     o.at_ms = s_wall_ms () + 500;
     uint64_t a = s_submit ("echo", "[2]", &o);
     assert_int_equal (s_wait (a, 10000), 0);
@@ -237,7 +240,7 @@ static void test_delay_and_at (void **state)
     uint64_t id;
     assert_int_equal (s_try_submit ("echo", "[]", &o, &id), ZMGR_EINVAL);
     /*  A schedule survives a restart and still runs no earlier. */
-    o = (zmgr_job_opts_t) ZMGR_JOB_OPTS_INIT;
+    o = (zmgr_job_opts_t)ZMGR_JOB_OPTS_INIT;
     o.at_ms = s_wall_ms () + 1500;
     uint64_t kept = s_submit ("echo", "[4]", &o);
     s_restart ();
@@ -251,12 +254,12 @@ static void test_delay_and_at (void **state)
 
 static void test_after (void **state)
 {
-    (void) state;
+    (void)state;
     s_start ("2");
     zmgr_job_opts_t o = ZMGR_JOB_OPTS_INIT;
     uint64_t a = s_submit ("sleep", "[0.4]", NULL);
     uint64_t b = s_submit ("sleep", "[0.2]", NULL);
-    uint64_t deps[2] = { a, b };
+    uint64_t deps[2] = {a, b};
     o.after = deps;
     o.nafter = 2;
     uint64_t c = s_submit ("echo", "[\"c\"]", &o);
@@ -318,15 +321,17 @@ static int64_t s_limit_int (const char *function, const char *field)
     msgpack_unpacked u;
     if (kit_unpack (v, &u)) {
         const msgpack_object *a = &u.data;
-        for (uint32_t i = 0; a->type == MSGPACK_OBJECT_ARRAY && i < a->via.array.size; i++) {
+        for (uint32_t i = 0; a->type == MSGPACK_OBJECT_ARRAY && i < a->via.array.size;
+             i++) {
             const msgpack_object *m = &a->via.array.ptr[i];
             const msgpack_object *f = kit_map_get (m, "function");
-            if (!f || f->type != MSGPACK_OBJECT_STR || f->via.str.size != strlen (function)
-                || memcmp (f->via.str.ptr, function, f->via.str.size))
+            if (!f || f->type != MSGPACK_OBJECT_STR ||
+                f->via.str.size != strlen (function) ||
+                memcmp (f->via.str.ptr, function, f->via.str.size))
                 continue;
             const msgpack_object *x = kit_map_get (m, field);
             if (x && x->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
-                out = (int64_t) x->via.u64;
+                out = (int64_t)x->via.u64;
             else if (x && x->type == MSGPACK_OBJECT_BOOLEAN)
                 out = x->via.boolean;
         }
@@ -338,7 +343,7 @@ static int64_t s_limit_int (const char *function, const char *field)
 
 static void test_rate_limit (void **state)
 {
-    (void) state;
+    (void)state;
     s_start ("2");
     assert_int_equal (s_wait (s_submit ("echo", "[0]", NULL), 10000), 0);
     /*  20 per second: a burst of 20, then one every 50 ms. */
@@ -365,10 +370,10 @@ static void test_rate_limit (void **state)
             in += at[j] >= at[i] && at[j] < at[i] + 900;
         most = in > most ? in : most;
     }
-    fprintf (stderr, "  rate 20/s: %d jobs in %lld ms, at most %d in a 900 ms window\n", N,
-             at[N - 1], most);
-    assert_true (most <= 40);          /* the rate plus one burst */
-    assert_true (at[N - 1] >= 1500);   /* (60 - 20) / 20 s, less a margin */
+    fprintf (stderr, "  rate 20/s: %d jobs in %lld ms, at most %d in a 900 ms window\n",
+             N, at[N - 1], most);
+    assert_true (most <= 40);        /* the rate plus one burst */
+    assert_true (at[N - 1] >= 1500); /* (60 - 20) / 20 s, less a margin */
     /*  Cleared: no more waiting. */
     bool had = false;
     assert_int_equal (zmgr_limit_clear (s_client, "echo", &had), 0);
@@ -381,7 +386,7 @@ static void test_rate_limit (void **state)
 
 static void test_concurrency_and_pause (void **state)
 {
-    (void) state;
+    (void)state;
     s_start ("4");
     assert_int_equal (s_wait (s_submit ("echo", "[0]", NULL), 10000), 0);
     assert_int_equal (zmgr_limit_set (s_client, "sleep", 0, 0, 2), 0);
@@ -401,8 +406,9 @@ static void test_concurrency_and_pause (void **state)
     for (int i = 0; i < N; i++)
         assert_int_equal (s_wait (ids[i], 10000), 0);
     long long took = kit_now_ms () - t0;
-    fprintf (stderr, "  concurrency 2 on 4 workers: at most %lld running, %d jobs in %lld ms\n",
-             (long long) most, N, took);
+    fprintf (stderr,
+             "  concurrency 2 on 4 workers: at most %lld running, %d jobs in %lld ms\n",
+             (long long)most, N, took);
     assert_int_equal (most, 2);
     assert_true (took >= 4 * 250 - 50);
     /*  Pause: jobs stay pending, jobs says so; resume runs them. */
@@ -420,7 +426,8 @@ static void test_concurrency_and_pause (void **state)
     msgpack_unpacked u;
     assert_true (kit_unpack (jobs, &u));
     const msgpack_object *paused = kit_map_get (&u.data, "paused");
-    assert_true (paused && paused->type == MSGPACK_OBJECT_ARRAY && paused->via.array.size == 1);
+    assert_true (paused && paused->type == MSGPACK_OBJECT_ARRAY &&
+                 paused->via.array.size == 1);
     msgpack_unpacked_destroy (&u);
     zmgr_value_destroy (&jobs);
     /*  Durable: a restart keeps the pause and the limit. */
@@ -446,15 +453,16 @@ static int64_t s_cron_int (const char *name, const char *field)
     msgpack_unpacked u;
     if (kit_unpack (v, &u)) {
         const msgpack_object *a = &u.data;
-        for (uint32_t i = 0; a->type == MSGPACK_OBJECT_ARRAY && i < a->via.array.size; i++) {
+        for (uint32_t i = 0; a->type == MSGPACK_OBJECT_ARRAY && i < a->via.array.size;
+             i++) {
             const msgpack_object *m = &a->via.array.ptr[i];
             const msgpack_object *f = kit_map_get (m, "name");
-            if (!f || f->type != MSGPACK_OBJECT_STR || f->via.str.size != strlen (name)
-                || memcmp (f->via.str.ptr, name, f->via.str.size))
+            if (!f || f->type != MSGPACK_OBJECT_STR || f->via.str.size != strlen (name) ||
+                memcmp (f->via.str.ptr, name, f->via.str.size))
                 continue;
             const msgpack_object *x = kit_map_get (m, field);
             if (x && x->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
-                out = (int64_t) x->via.u64;
+                out = (int64_t)x->via.u64;
         }
         msgpack_unpacked_destroy (&u);
     }
@@ -473,7 +481,7 @@ static int s_count_listed (const char *function, const char *state)
     if (kit_unpack (v, &u)) {
         const msgpack_object *jobs = kit_map_get (&u.data, "jobs");
         if (jobs && jobs->type == MSGPACK_OBJECT_ARRAY)
-            n = (int) jobs->via.array.size;
+            n = (int)jobs->via.array.size;
         msgpack_unpacked_destroy (&u);
     }
     zmgr_value_destroy (&v);
@@ -482,19 +490,19 @@ static int s_count_listed (const char *function, const char *state)
 
 static void test_cron (void **state)
 {
-    (void) state;
+    (void)state;
     s_start ("2");
     zmgr_value_t *args = kit_value ("[\"tick\"]");
     int64_t next = 0;
     long long wall0 = s_wall_ms ();
-    assert_int_equal (zmgr_cron_add (s_client, "tick", "*/1 * * * * *", "echo", args, "UTC",
-                                     &next), 0);
+    assert_int_equal (
+        zmgr_cron_add (s_client, "tick", "*/1 * * * * *", "echo", args, "UTC", &next), 0);
     zmgr_value_destroy (&args);
     assert_true (next > wall0 - 1000 && next <= wall0 + 1000);
     /*  A run outlasts its period: the ticks in between are skipped. */
     args = kit_value ("[1.6]");
-    assert_int_equal (zmgr_cron_add (s_client, "slow", "* * * * * *", "sleep", args, NULL,
-                                     NULL), 0);
+    assert_int_equal (
+        zmgr_cron_add (s_client, "slow", "* * * * * *", "sleep", args, NULL, NULL), 0);
     zmgr_value_destroy (&args);
     int most = 0;
     for (long long end = kit_now_ms () + 3300; kit_now_ms () < end; usleep (20 * 1000)) {
@@ -503,9 +511,10 @@ static void test_cron (void **state)
     }
     int64_t ticks = s_cron_int ("tick", "runs"), runs = s_cron_int ("slow", "runs"),
             skipped = s_cron_int ("slow", "skipped");
-    fprintf (stderr, "  cron: every second ran %lld times in 3.3 s; the slow one ran %lld, "
-             "skipped %lld, at most %d at once\n", (long long) ticks, (long long) runs,
-             (long long) skipped, most);
+    fprintf (stderr,
+             "  cron: every second ran %lld times in 3.3 s; the slow one ran %lld, "
+             "skipped %lld, at most %d at once\n",
+             (long long)ticks, (long long)runs, (long long)skipped, most);
     assert_true (ticks >= 2 && ticks <= 5);
     assert_int_equal (most, 1);
     assert_true (runs >= 1 && runs <= 2);
@@ -513,16 +522,20 @@ static void test_cron (void **state)
     assert_true (s_count_listed ("echo", "done") >= 2);
     /*  Bad entries are refused with the reason. */
     args = kit_value ("[]");
-    assert_int_equal (zmgr_cron_add (s_client, "bad", "61 * * * *", "echo", args, NULL, NULL),
-                      ZMGR_EINVAL);
+    assert_int_equal (
+        zmgr_cron_add (s_client, "bad", "61 * * * *", "echo", args, NULL, NULL),
+        ZMGR_EINVAL);
     assert_non_null (strstr (zmgr_client_errmsg (s_client), "minute"));
-    assert_int_equal (zmgr_cron_add (s_client, "bad", "* * * * *", "echo", args, "Mars/Base",
-                                     NULL), ZMGR_EINVAL);
-    assert_int_equal (zmgr_cron_add (s_client, "tick", "* * * * *", "echo", args, NULL, NULL),
-                      ZMGR_EEXISTS);
+    assert_int_equal (
+        zmgr_cron_add (s_client, "bad", "* * * * *", "echo", args, "Mars/Base", NULL),
+        ZMGR_EINVAL);
+    assert_int_equal (
+        zmgr_cron_add (s_client, "tick", "* * * * *", "echo", args, NULL, NULL),
+        ZMGR_EEXISTS);
     /*  A daily entry survives a restart, and so does the removal of one. */
     assert_int_equal (zmgr_cron_add (s_client, "daily", "0 3 * * *", "echo", args,
-                                     "Europe/Berlin", NULL), 0);
+                                     "Europe/Berlin", NULL),
+                      0);
     zmgr_value_destroy (&args);
     bool removed = false;
     assert_int_equal (zmgr_cron_remove (s_client, "slow", &removed), 0);
@@ -542,12 +555,14 @@ static void test_cron (void **state)
      *  are back: then the next tick runs.) */
     int64_t after_restart = 0;
     long long t_restart = kit_now_ms ();
-    while (kit_now_ms () < t_restart + 2000 && (after_restart = s_cron_int ("tick", "runs")) < 1)
+    while (kit_now_ms () < t_restart + 2000 &&
+           (after_restart = s_cron_int ("tick", "runs")) < 1)
         usleep (20 * 1000);
-    fprintf (stderr, "  cron: %lld runs %lld ms after 2.5 s down\n", (long long) after_restart,
-             kit_now_ms () - t_restart);
+    fprintf (stderr, "  cron: %lld runs %lld ms after 2.5 s down\n",
+             (long long)after_restart, kit_now_ms () - t_restart);
     assert_true (after_restart >= 1 && after_restart <= 2);
-    assert_true (kit_daemon_log_has (&s_daemon, "1 missed a tick and run once now", 1000));
+    assert_true (
+        kit_daemon_log_has (&s_daemon, "1 missed a tick and run once now", 1000));
     assert_true (s_cron_int ("daily", "next") > s_wall_ms ());
     assert_int_equal (s_cron_int ("slow", "next"), -1);
     /*  It goes on ticking. */
@@ -557,11 +572,12 @@ static void test_cron (void **state)
     s_stop ();
 }
 
-/* ---- the listing ---------------------------------------------------------------------- */
+/* ---- the listing ----------------------------------------------------------------------
+ */
 
 static void test_job_list (void **state)
 {
-    (void) state;
+    (void)state;
     s_start ("1");
     uint64_t a = s_submit ("echo", "[1]", NULL);
     uint64_t b = s_submit ("fail", "[\"x\"]", NULL);
@@ -585,7 +601,8 @@ static void test_job_list (void **state)
     assert_true (jobs && jobs->type == MSGPACK_OBJECT_ARRAY && jobs->via.array.size == 2);
     const msgpack_object *id0 = kit_map_get (&jobs->via.array.ptr[0], "id");
     assert_true (id0 && id0->via.u64 == c);
-    assert_true (next && next->type == MSGPACK_OBJECT_POSITIVE_INTEGER && next->via.u64 == b);
+    assert_true (next && next->type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
+                 next->via.u64 == b);
     msgpack_unpacked_destroy (&u);
     zmgr_value_destroy (&v);
     assert_int_equal (zmgr_job_list (s_client, NULL, NULL, 2, b, &v), 0);
@@ -601,7 +618,8 @@ static void test_job_list (void **state)
     s_stop ();
 }
 
-/* ---- the CLI ------------------------------------------------------------------------ */
+/* ---- the CLI ------------------------------------------------------------------------
+ */
 
 /*  Runs zmgr with the words given (NULL-terminated): its exit code, its
  *  stdout in out. */
@@ -628,37 +646,42 @@ static int s_cli (char *out, size_t size, ...)
 
 static void test_cli (void **state)
 {
-    (void) state;
+    (void)state;
     s_start ("1");
     char a[128], b[128], out[4096];
-    assert_int_equal (s_cli (a, sizeof a, "submit", "echo", "1", "--unique-key", "nightly",
-                             NULL), 0);
-    assert_int_equal (s_cli (b, sizeof b, "submit", "echo", "2", "--unique-key", "nightly",
-                             NULL), 0);
+    assert_int_equal (
+        s_cli (a, sizeof a, "submit", "echo", "1", "--unique-key", "nightly", NULL), 0);
+    assert_int_equal (
+        s_cli (b, sizeof b, "submit", "echo", "2", "--unique-key", "nightly", NULL), 0);
     assert_string_equal (a, b);
-    assert_int_equal (s_cli (out, sizeof out, "submit", "echo", "3", "--delay", "0.2",
-                             "--wait", NULL), 0);
+    assert_int_equal (
+        s_cli (out, sizeof out, "submit", "echo", "3", "--delay", "0.2", "--wait", NULL),
+        0);
     assert_string_equal (out, "[3]\n");
     assert_int_equal (s_cli (out, sizeof out, "submit", "echo", "4", "--at",
-                             "2020-01-01T00:00:00Z", "--wait", NULL), 0);
-    assert_int_equal (s_cli (out, sizeof out, "submit", "echo", "5", "--at", "tomorrow",
-                             NULL), 2);
+                             "2020-01-01T00:00:00Z", "--wait", NULL),
+                      0);
+    assert_int_equal (
+        s_cli (out, sizeof out, "submit", "echo", "5", "--at", "tomorrow", NULL), 2);
     a[strcspn (a, "\n")] = '\0';
-    assert_int_equal (s_cli (out, sizeof out, "submit", "echo", "6", "--after", a, "--wait",
-                             NULL), 0);
+    assert_int_equal (
+        s_cli (out, sizeof out, "submit", "echo", "6", "--after", a, "--wait", NULL), 0);
     /*  The listing: JSON lines when stdout is not a terminal. */
-    assert_int_equal (s_cli (out, sizeof out, "jobs", "list", "--function", "echo", NULL), 0);
+    assert_int_equal (s_cli (out, sizeof out, "jobs", "list", "--function", "echo", NULL),
+                      0);
     int lines = 0;
     for (const char *p = out; (p = strchr (p, '\n')); p++)
         lines++;
     assert_int_equal (lines, 4);
     assert_non_null (strstr (out, "\"key\":\"nightly\""));
-    assert_int_equal (s_cli (out, sizeof out, "jobs", "list", "--state", "bogus", NULL), 2);
+    assert_int_equal (s_cli (out, sizeof out, "jobs", "list", "--state", "bogus", NULL),
+                      2);
     /*  Limits, pause, cron. */
     assert_int_equal (s_cli (out, sizeof out, "limit", "set", "echo", "--rate", "100/s",
-                             "--concurrency", "4", NULL), 0);
-    assert_int_equal (s_cli (out, sizeof out, "limit", "set", "echo", "--rate", "fast",
-                             NULL), 2);
+                             "--concurrency", "4", NULL),
+                      0);
+    assert_int_equal (
+        s_cli (out, sizeof out, "limit", "set", "echo", "--rate", "fast", NULL), 2);
     assert_int_equal (s_cli (out, sizeof out, "limit", "list", NULL), 0);
     assert_non_null (strstr (out, "\"concurrency\":4"));
     assert_int_equal (s_cli (out, sizeof out, "pause", "echo", NULL), 0);
@@ -668,10 +691,11 @@ static void test_cli (void **state)
     assert_string_equal (out, "true\n");
     assert_int_equal (s_cli (out, sizeof out, "limit", "clear", "echo", NULL), 0);
     assert_string_equal (out, "true\n");
-    assert_int_equal (s_cli (out, sizeof out, "cron", "add", "nightly", "0 2 * * *", "echo",
-                             "[\"n\"]", "--tz", "Europe/Berlin", NULL), 0);
-    assert_int_equal (s_cli (out, sizeof out, "cron", "add", "bad", "0 25 * * *", "echo",
-                             NULL), 2);
+    assert_int_equal (s_cli (out, sizeof out, "cron", "add", "nightly", "0 2 * * *",
+                             "echo", "[\"n\"]", "--tz", "Europe/Berlin", NULL),
+                      0);
+    assert_int_equal (
+        s_cli (out, sizeof out, "cron", "add", "bad", "0 25 * * *", "echo", NULL), 2);
     assert_int_equal (s_cli (out, sizeof out, "cron", "list", NULL), 0);
     assert_non_null (strstr (out, "\"spec\":\"0 2 * * *\""));
     assert_int_equal (s_cli (out, sizeof out, "cron", "remove", "nightly", NULL), 0);

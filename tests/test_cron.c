@@ -5,11 +5,13 @@
  *  late by the gap, one repeated in the autumn runs once, and a spec that
  *  never matches (Feb 31) has no tick. */
 #define _GNU_SOURCE
+/* clang-format off */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
+/* clang-format on */
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -22,9 +24,13 @@
 /*  Seconds since the epoch of a UTC date and time. */
 static int64_t s_utc (int y, int mo, int d, int h, int mi, int s)
 {
-    struct tm tm = { .tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d,
-                     .tm_hour = h, .tm_min = mi, .tm_sec = s };
-    return (int64_t) timegm (&tm);
+    struct tm tm = {.tm_year = y - 1900,
+                    .tm_mon = mo - 1,
+                    .tm_mday = d,
+                    .tm_hour = h,
+                    .tm_min = mi,
+                    .tm_sec = s};
+    return (int64_t)timegm (&tm);
 }
 
 static int64_t s_next (const char *spec, const char *tz, int64_t after)
@@ -39,10 +45,11 @@ static int64_t s_next (const char *spec, const char *tz, int64_t after)
 
 static void test_parse (void **state)
 {
-    (void) state;
+    (void)state;
     cron_spec_t c;
     char err[128];
-    assert_int_equal (cron_parse ("*/15 0-6/2 1,15 jan-mar mon-fri", &c, err, sizeof err), 0);
+    assert_int_equal (cron_parse ("*/15 0-6/2 1,15 jan-mar mon-fri", &c, err, sizeof err),
+                      0);
     assert_true (c.min == ((1ull << 0) | (1ull << 15) | (1ull << 30) | (1ull << 45)));
     assert_true (c.hour == ((1u << 0) | (1u << 2) | (1u << 4) | (1u << 6)));
     assert_true (c.mday == ((1u << 1) | (1u << 15)));
@@ -63,10 +70,11 @@ static void test_parse (void **state)
     assert_int_equal (cron_parse ("@hourly", &c, err, sizeof err), 0);
     assert_true (c.min == 1 && c.hour == 0xffffff);
     /*  Errors name the field. */
-    static const char *bad[] = { "", "* * * *", "* * * * * * *", "60 * * * *", "* 24 * * *",
-                                 "* * 0 * *", "* * * 13 *", "* * * * 8", "5-1 * * * *",
-                                 "*/0 * * * *", "a * * * *", "1,,2 * * * *", "@often",
-                                 "* * * foo *", "1-2-3 * * * *", "*/ * * * *" };
+    static const char *bad[] = {
+        "",          "* * * *",      "* * * * * * *", "60 * * * *",  "* 24 * * *",
+        "* * 0 * *", "* * * 13 *",   "* * * * 8",     "5-1 * * * *", "*/0 * * * *",
+        "a * * * *", "1,,2 * * * *", "@often",        "* * * foo *", "1-2-3 * * * *",
+        "*/ * * * *"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         err[0] = '\0';
         if (cron_parse (bad[i], &c, err, sizeof err) != -1)
@@ -80,14 +88,15 @@ static void test_parse (void **state)
 
 static void test_next_utc (void **state)
 {
-    (void) state;
+    (void)state;
     int64_t t0 = s_utc (2026, 12, 2, 5, 7, 30);
     assert_int_equal (s_next ("* * * * *", "UTC", t0), s_utc (2026, 12, 2, 5, 8, 0));
     /*  Strictly after: a tick exactly at "after" is not the next. */
     assert_int_equal (s_next ("* * * * *", "UTC", s_utc (2026, 12, 2, 5, 8, 0)),
                       s_utc (2026, 12, 2, 5, 9, 0));
     assert_int_equal (s_next ("*/1 * * * * *", "UTC", t0), t0 + 1);
-    assert_int_equal (s_next ("*/10 * * * * *", "UTC", t0), s_utc (2026, 12, 2, 5, 7, 40));
+    assert_int_equal (s_next ("*/10 * * * * *", "UTC", t0),
+                      s_utc (2026, 12, 2, 5, 7, 40));
     assert_int_equal (s_next ("0 9 * * mon", "UTC", t0), s_utc (2026, 12, 7, 9, 0, 0));
     /*  Month and year ends; Feb 29 only in leap years. */
     assert_int_equal (s_next ("0 0 1 1 *", "UTC", t0), s_utc (2027, 1, 1, 0, 0, 0));
@@ -109,7 +118,7 @@ static void test_next_utc (void **state)
 
 static void test_dst_new_york (void **state)
 {
-    (void) state;
+    (void)state;
     const char *ny = "America/New_York";
     /*  Winter: 09:00 EST is 14:00 UTC; summer: 13:00 UTC. */
     assert_int_equal (s_next ("0 9 * * *", ny, s_utc (2026, 12, 2, 0, 0, 0)),
@@ -145,7 +154,7 @@ static void test_dst_new_york (void **state)
 
 static void test_dst_berlin (void **state)
 {
-    (void) state;
+    (void)state;
     const char *be = "Europe/Berlin";
     /*  2026-03-29 02:00 CET -> 03:00 CEST (01:00 UTC). */
     assert_int_equal (s_next ("15 2 * * *", be, s_utc (2026, 3, 28, 23, 0, 0)),
@@ -158,7 +167,7 @@ static void test_dst_berlin (void **state)
 
 static void test_zones (void **state)
 {
-    (void) state;
+    (void)state;
     assert_true (cron_zone_valid (""));
     assert_true (cron_zone_valid (NULL));
     assert_true (cron_zone_valid ("UTC"));
@@ -172,10 +181,8 @@ static void test_zones (void **state)
 int main (void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test (test_parse),
-        cmocka_unit_test (test_next_utc),
-        cmocka_unit_test (test_dst_new_york),
-        cmocka_unit_test (test_dst_berlin),
+        cmocka_unit_test (test_parse),        cmocka_unit_test (test_next_utc),
+        cmocka_unit_test (test_dst_new_york), cmocka_unit_test (test_dst_berlin),
         cmocka_unit_test (test_zones),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);

@@ -2,11 +2,13 @@
  *  The token bucket lets a burst of its rate start at once and then the
  *  rate, never more in any window than the rate plus one burst; the
  *  concurrency limit and the pause refuse starts; rates parse. */
+/* clang-format off */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
+/* clang-format on */
 
 #include <stdbool.h>
 #include <string.h>
@@ -15,7 +17,7 @@
 
 static void test_bucket (void **state)
 {
-    (void) state;
+    (void)state;
     limit_t l;
     memset (&l, 0, sizeof l);
     assert_false (limit_any (&l));
@@ -64,7 +66,7 @@ static void test_bucket (void **state)
 
 static void test_concurrency_pause (void **state)
 {
-    (void) state;
+    (void)state;
     limit_t l;
     memset (&l, 0, sizeof l);
     limit_set (&l, 0, 0, 4, 0);
@@ -84,7 +86,7 @@ static void test_concurrency_pause (void **state)
 
 static void test_parse_rate (void **state)
 {
-    (void) state;
+    (void)state;
     int64_t r, p;
     assert_int_equal (limit_parse_rate ("100/s", &r, &p), 0);
     assert_true (r == 100 && p == 1000);
@@ -94,7 +96,8 @@ static void test_parse_rate (void **state)
     assert_true (r == 2 && p == 3600000);
     assert_int_equal (limit_parse_rate ("7", &r, &p), 0);
     assert_true (r == 7 && p == 1000);
-    static const char *bad[] = { "", "0/s", "-1/s", "x", "10/d", "10/", "2000000/s", "1.5/s" };
+    static const char *bad[] = {"",     "0/s", "-1/s",      "x",
+                                "10/d", "10/", "2000000/s", "1.5/s"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         assert_int_equal (limit_parse_rate (bad[i], &r, &p), -1);
     assert_int_equal (limit_parse_rate (NULL, &r, &p), -1);

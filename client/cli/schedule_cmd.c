@@ -7,9 +7,9 @@
  *  job listing when stdout is a terminal. */
 #define _GNU_SOURCE
 #include <ctype.h>
-#include <stdarg.h>
 #include <errno.h>
 #include <msgpack.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +25,8 @@
 
 /* ---- option parsing ------------------------------------------------------- */
 
-static int s_usage (cli_t *cli, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
+static int s_usage (cli_t *cli, const char *fmt, ...)
+    __attribute__ ((format (printf, 2, 3)));
 
 /*  "zmgr: OP: message" on stderr: the usage exit code. */
 static int s_usage (cli_t *cli, const char *fmt, ...)
@@ -47,11 +48,11 @@ static int s_parse_time (const char *text, int64_t *ms)
 {
     char *end;
     errno = 0;
-    if (isdigit ((unsigned char) text[0]) && !strchr (text, '-') && !strchr (text, ':')) {
+    if (isdigit ((unsigned char)text[0]) && !strchr (text, '-') && !strchr (text, ':')) {
         double s = strtod (text, &end);
         if (errno || *end || s < 0 || s > 253402300799.0)
             return -1;
-        *ms = (int64_t) (s * 1000 + 0.5);
+        *ms = (int64_t)(s * 1000 + 0.5);
         return 0;
     }
     struct tm tm;
@@ -72,7 +73,7 @@ static int s_parse_time (const char *text, int64_t *ms)
             p = q;
             if (*p == '.' || *p == ',') {
                 double f = 0, scale = 0.1;
-                for (p++; isdigit ((unsigned char) *p); p++, scale /= 10)
+                for (p++; isdigit ((unsigned char)*p); p++, scale /= 10)
                     f += (*p - '0') * scale;
                 frac = f;
             }
@@ -86,18 +87,18 @@ static int s_parse_time (const char *text, int64_t *ms)
         int sign = 0, hh = 0, mm = 0;
         if (*p == 'Z' && p[1] == '\0')
             sign = 1;
-        else if ((*p == '+' || *p == '-')
-                 && (sscanf (p + 1, "%2d:%2d", &hh, &mm) == 2
-                     || sscanf (p + 1, "%2d%2d", &hh, &mm) == 2)
-                 && hh < 24 && mm < 60)
+        else if ((*p == '+' || *p == '-') &&
+                 (sscanf (p + 1, "%2d:%2d", &hh, &mm) == 2 ||
+                  sscanf (p + 1, "%2d%2d", &hh, &mm) == 2) &&
+                 hh < 24 && mm < 60)
             sign = *p == '+' ? 1 : -1;
         else
             return -1;
         t = timegm (&tm) - sign * (hh * 3600 + mm * 60);
     }
-    if (t == (time_t) -1)
+    if (t == (time_t)-1)
         return -1;
-    *ms = (int64_t) t * 1000 + (int64_t) (frac * 1000);
+    *ms = (int64_t)t * 1000 + (int64_t)(frac * 1000);
     return 0;
 }
 
@@ -105,7 +106,7 @@ static int64_t s_wall_ms (void)
 {
     struct timeval tv;
     gettimeofday (&tv, NULL);
-    return (int64_t) tv.tv_sec * 1000 + tv.tv_usec / 1000;
+    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
 }
 
 int schedule_cli_job_opts (cli_t *cli)
@@ -129,8 +130,10 @@ int schedule_cli_job_opts (cli_t *cli)
             return s_usage (cli, "%s", "--at and --delay exclude each other");
         int64_t at;
         if (s_parse_time (v, &at) != 0)
-            return s_usage (cli, "--at takes a time as ISO 8601 (2026-12-02T06:00:00Z) or "
-                            "epoch seconds, not '%s'", v);
+            return s_usage (cli,
+                            "--at takes a time as ISO 8601 (2026-12-02T06:00:00Z) or "
+                            "epoch seconds, not '%s'",
+                            v);
         /*  A time past is "at once": the broker needs no start time. */
         cli->job.at_ms = at > s_wall_ms () ? at : 0;
     }
@@ -142,8 +145,10 @@ int schedule_cli_job_opts (cli_t *cli)
             errno = 0;
             unsigned long long id = strtoull (p, &end, 10);
             if (errno || end == p || id == 0 || (*end && *end != ',') || n == S_MAX_AFTER)
-                return s_usage (cli, "--after takes job ids separated by commas (64 at "
-                                "most), not '%s'", v);
+                return s_usage (cli,
+                                "--after takes job ids separated by commas (64 at "
+                                "most), not '%s'",
+                                v);
             after[n++] = id;
             p = *end ? end + 1 : end;
         }
@@ -176,8 +181,8 @@ static const msgpack_object *s_get (const msgpack_object *m, const char *key)
     size_t n = strlen (key);
     for (uint32_t i = 0; i < m->via.map.size; i++) {
         const msgpack_object *k = &m->via.map.ptr[i].key;
-        if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == n
-            && memcmp (k->via.str.ptr, key, n) == 0)
+        if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == n &&
+            memcmp (k->via.str.ptr, key, n) == 0)
             return &m->via.map.ptr[i].val;
     }
     return NULL;
@@ -208,17 +213,17 @@ static void s_age (char *buf, size_t size, uint64_t ms)
 {
     uint64_t s = ms / 1000;
     if (s < 60)
-        snprintf (buf, size, "%llu.%llus", (unsigned long long) s,
-                  (unsigned long long) (ms % 1000 / 100));
+        snprintf (buf, size, "%llu.%llus", (unsigned long long)s,
+                  (unsigned long long)(ms % 1000 / 100));
     else if (s < 3600)
-        snprintf (buf, size, "%llum%llus", (unsigned long long) (s / 60),
-                  (unsigned long long) (s % 60));
+        snprintf (buf, size, "%llum%llus", (unsigned long long)(s / 60),
+                  (unsigned long long)(s % 60));
     else if (s < 86400)
-        snprintf (buf, size, "%lluh%llum", (unsigned long long) (s / 3600),
-                  (unsigned long long) (s % 3600 / 60));
+        snprintf (buf, size, "%lluh%llum", (unsigned long long)(s / 3600),
+                  (unsigned long long)(s % 3600 / 60));
     else
-        snprintf (buf, size, "%llud%lluh", (unsigned long long) (s / 86400),
-                  (unsigned long long) (s % 86400 / 3600));
+        snprintf (buf, size, "%llud%lluh", (unsigned long long)(s / 86400),
+                  (unsigned long long)(s % 86400 / 3600));
 }
 
 static const char *s_str (const msgpack_object *o, char *buf, size_t size)
@@ -229,7 +234,7 @@ static const char *s_str (const msgpack_object *o, char *buf, size_t size)
         memcpy (buf, o->via.str.ptr, n);
         buf[n] = '\0';
         for (char *p = buf; *p; p++)
-            if ((unsigned char) *p < 0x20)
+            if ((unsigned char)*p < 0x20)
                 *p = '?';
     }
     return buf;
@@ -250,8 +255,8 @@ static int s_jobs_list (cli_t *cli)
     if (rc)
         return rc;
     zmgr_value_t *page = NULL;
-    rc = zmgr_job_list (cli->client, cli_opt (cli, "--state"), cli_opt (cli, "--function"),
-                        (int) limit, 0, &page);
+    rc = zmgr_job_list (cli->client, cli_opt (cli, "--state"),
+                        cli_opt (cli, "--function"), (int)limit, 0, &page);
     if (rc)
         return cli_fail (cli, rc);
     msgpack_unpacked u;
@@ -264,8 +269,8 @@ static int s_jobs_list (cli_t *cli)
     if (tty)
         printf ("%-20s %-16s %-10s %8s %9s  %s\n", "ID", "FUNCTION", "STATE", "ATTEMPTS",
                 "AGE", "REASON");
-    for (uint32_t i = 0; jobs && jobs->type == MSGPACK_OBJECT_ARRAY && i < jobs->via.array.size;
-         i++) {
+    for (uint32_t i = 0;
+         jobs && jobs->type == MSGPACK_OBJECT_ARRAY && i < jobs->via.array.size; i++) {
         const msgpack_object *j = &jobs->via.array.ptr[i];
         if (!tty) {
             cli_json_print_object (stdout, j);
@@ -275,10 +280,10 @@ static int s_jobs_list (cli_t *cli)
         char fn[80], st[16], reason[80], age[32];
         s_age (age, sizeof age, s_uint (s_get (j, "age_ms")));
         printf ("%-20llu %-16s %-10s %8llu %9s  %s\n",
-                (unsigned long long) s_uint (s_get (j, "id")),
+                (unsigned long long)s_uint (s_get (j, "id")),
                 s_str (s_get (j, "function"), fn, sizeof fn),
                 s_str (s_get (j, "state"), st, sizeof st),
-                (unsigned long long) s_uint (s_get (j, "attempts")), age,
+                (unsigned long long)s_uint (s_get (j, "attempts")), age,
                 s_str (s_get (j, "reason"), reason, sizeof reason));
     }
     const msgpack_object *next = s_get (&u.data, "next");
@@ -299,12 +304,15 @@ static int s_limit_set (cli_t *cli)
         errno = 0;
         long long r = strtoll (rate, &end, 10);
         if (errno || end == rate || r < 1 || r > 1000000)
-            return s_usage (cli, "--rate takes N/s, N/m or N/h (N from 1 to 1000000), not '%s'",
-                            rate);
+            return s_usage (
+                cli, "--rate takes N/s, N/m or N/h (N from 1 to 1000000), not '%s'",
+                rate);
         if (*end == '/') {
             end++;
-            period = !strcmp (end, "s") ? 1000 : !strcmp (end, "m") ? 60000
-                                             : !strcmp (end, "h") ? 3600000 : 0;
+            period = !strcmp (end, "s")   ? 1000
+                     : !strcmp (end, "m") ? 60000
+                     : !strcmp (end, "h") ? 3600000
+                                          : 0;
         } else if (*end)
             period = 0;
         if (!period)
@@ -315,7 +323,8 @@ static int s_limit_set (cli_t *cli)
     if (rc)
         return rc;
     if (!rate && !cli_opt (cli, "--concurrency"))
-        return s_usage (cli, "%s", "give --rate, --concurrency or both (limit clear removes "
+        return s_usage (cli, "%s",
+                        "give --rate, --concurrency or both (limit clear removes "
                         "them)");
     rc = zmgr_limit_set (cli->client, cli->name, n, period, conc);
     return rc ? cli_fail (cli, rc) : CLI_EXIT_OK;
@@ -362,7 +371,7 @@ static int s_cron_add (cli_t *cli)
         char *buf = malloc (len + 1);
         if (!buf)
             return cli_fail (cli, ZMGR_ENOMEM);
-        buf[0] = (char) 0x91;
+        buf[0] = (char)0x91;
         memcpy (buf + 1, packed, len);
         args = zmgr_value_from_msgpack (buf, len + 1);
         free (buf);
@@ -395,16 +404,21 @@ static int s_cron_list (cli_t *cli)
 /* ---- the table ------------------------------------------------------------------- */
 
 static const cli_option_t s_options[] = {
-    {"--unique-key", "K", "while a job with key K is known (pending, scheduled, running, or "
-                          "finished within its TTL), return its id and submit nothing"},
+    {"--unique-key", "K",
+     "while a job with key K is known (pending, scheduled, running, or "
+     "finished within its TTL), return its id and submit nothing"},
     {"--delay", "S", "start no earlier than S seconds from now (state scheduled)"},
-    {"--at", "TIME", "start no earlier than TIME: ISO 8601 (2026-12-02T06:00:00Z; no zone "
-                     "is local time) or epoch seconds"},
-    {"--after", "IDS", "run once the jobs IDS (comma-separated) have all succeeded; fail as "
-                       "dependency-failed if one fails or is cancelled"},
-    {"--tz", "ZONE", "the time zone of a cron spec (tz database name); default the broker's"},
-    {"--rate", "N/UNIT", "at most N starts per second (N/s), minute (N/m) or hour (N/h), a "
-                         "burst of N at most"},
+    {"--at", "TIME",
+     "start no earlier than TIME: ISO 8601 (2026-12-02T06:00:00Z; no zone "
+     "is local time) or epoch seconds"},
+    {"--after", "IDS",
+     "run once the jobs IDS (comma-separated) have all succeeded; fail as "
+     "dependency-failed if one fails or is cancelled"},
+    {"--tz", "ZONE",
+     "the time zone of a cron spec (tz database name); default the broker's"},
+    {"--rate", "N/UNIT",
+     "at most N starts per second (N/s), minute (N/m) or hour (N/h), a "
+     "burst of N at most"},
     {"--concurrency", "N", "at most N running at once (0: no limit)"},
     {"--state", "S", "only jobs in state S (pending, scheduled, running, done, failed)"},
     {"--function", "F", "only jobs of function F"},
@@ -414,35 +428,43 @@ static const cli_option_t s_options[] = {
 static const command_t s_commands[] = {
     {"jobs", "list", "", OPT_JSON, CMD_JOBS, s_jobs_list,
      "[--state S] [--function F] [--limit N]",
-     "List jobs, newest first: id, function, state, attempts, age and reason; a table on a "
+     "List jobs, newest first: id, function, state, attempts, age and reason; a table on "
+     "a "
      "terminal, else (or with --json) one JSON object per line. Finished jobs are listed "
      "until their result's TTL.",
      "--state --function --limit"},
     {"limit", "set", "N", 0, CMD_JOBS, s_limit_set, "FUNC [--rate N/s] [--concurrency N]",
-     "Limit FUNC's jobs across every worker and host: at most N starts per second, minute "
-     "or hour (a token bucket with a burst of N), at most N running at once. Replaces its "
+     "Limit FUNC's jobs across every worker and host: at most N starts per second, "
+     "minute "
+     "or hour (a token bucket with a burst of N), at most N running at once. Replaces "
+     "its "
      "limits; durable. Admin keys and local users only.",
      "--rate --concurrency"},
     {"limit", "clear", "N", 0, CMD_JOBS, s_limit_clear, "FUNC",
      "Remove FUNC's limits (not its pause); print whether it had any."},
     {"limit", "list", "", 0, CMD_JOBS, s_limit_list, "",
-     "Print every limited or paused function as a JSON line: rate, period_ms, concurrency, "
+     "Print every limited or paused function as a JSON line: rate, period_ms, "
+     "concurrency, "
      "paused, running, pending."},
     {NULL, "pause", "N", 0, CMD_JOBS, s_pause, "FUNC",
      "Pause FUNC: its jobs stay pending (running ones finish) until resume; zmgr jobs "
      "shows the pause. Print whether it changed. Durable."},
     {NULL, "resume", "N", 0, CMD_JOBS, s_resume, "FUNC",
      "Let a paused FUNC's jobs start again; print whether it changed."},
-    {"cron", "add", "NPPv", 0, CMD_JOBS, s_cron_add, "NAME 'SPEC' FUNC [ARGS-JSON] [--tz ZONE]",
+    {"cron", "add", "NPPv", 0, CMD_JOBS, s_cron_add,
+     "NAME 'SPEC' FUNC [ARGS-JSON] [--tz ZONE]",
      "Submit FUNC(ARGS...) at each tick of SPEC: 5 cron fields (minute hour day month "
-     "weekday), or 6 with seconds first, or @hourly/@daily/@weekly/@monthly/@yearly. A tick "
-     "is skipped while the last one's job is still going; after downtime it runs once, not "
+     "weekday), or 6 with seconds first, or @hourly/@daily/@weekly/@monthly/@yearly. A "
+     "tick "
+     "is skipped while the last one's job is still going; after downtime it runs once, "
+     "not "
      "once per missed tick. Prints the first tick (epoch ms). Durable; admin only.",
      "--tz"},
     {"cron", "remove", "N", 0, CMD_JOBS, s_cron_remove, "NAME",
      "Remove a cron entry; print whether there was one."},
     {"cron", "list", "", 0, CMD_JOBS, s_cron_list, "",
-     "Print every cron entry as a JSON line: name, spec, tz, function, args, next and last "
+     "Print every cron entry as a JSON line: name, spec, tz, function, args, next and "
+     "last "
      "tick (epoch ms), last_job, runs and skipped (since the broker started)."},
 };
 

@@ -69,7 +69,8 @@ int zmgr_limit_set (zmgr_client_t *self, const char *function, int64_t rate,
     if (!function || !*function)
         return client_fail (self, ZMGR_EINVAL, "no function name");
     if (rate < 0 || concurrency < 0 || (rate > 0 && period_ms <= 0))
-        return client_fail (self, ZMGR_EINVAL, "a limit is a rate per period and a "
+        return client_fail (self, ZMGR_EINVAL,
+                            "a limit is a rate per period and a "
                             "concurrency, none negative");
     proto_buf_t *b = client_begin (self, ZMGR_OP_LIMIT_SET, NULL, 2);
     proto_put_cstr (b, function);
@@ -105,7 +106,8 @@ int zmgr_resume (zmgr_client_t *self, const char *function, bool *changed)
     return s_named (self, ZMGR_OP_FN_RESUME, "fn.resume", "function", function, changed);
 }
 
-/* ---- cron --------------------------------------------------------------------------- */
+/* ---- cron ---------------------------------------------------------------------------
+ */
 
 int zmgr_cron_add (zmgr_client_t *self, const char *name, const char *spec,
                    const char *function, const zmgr_value_t *args, const char *tz,
@@ -116,7 +118,8 @@ int zmgr_cron_add (zmgr_client_t *self, const char *name, const char *spec,
     if (!self)
         return ZMGR_EINVAL;
     if (!name || !*name || !spec || !function || !*function)
-        return client_fail (self, ZMGR_EINVAL, "a cron entry needs a name, a spec and a "
+        return client_fail (self, ZMGR_EINVAL,
+                            "a cron entry needs a name, a spec and a "
                             "function");
     if (args && zmgr_value_kind (args) != ZMGR_VAL_ARRAY)
         return client_fail (self, ZMGR_ETYPE, "job arguments must be an array");
@@ -139,16 +142,16 @@ int zmgr_cron_add (zmgr_client_t *self, const char *name, const char *spec,
     size_t len, n;
     proto_slice_t body, k, v;
     const void *packed = rc == 0 ? zmgr_value_packed (r, &len) : NULL;
-    if (packed && next_ms
-        && proto_read_map ((proto_slice_t){(const uint8_t *)packed, len}, &n, &body) == 0)
+    if (packed && next_ms &&
+        proto_read_map ((proto_slice_t){(const uint8_t *)packed, len}, &n, &body) == 0)
         for (size_t i = 0; i < n; i++) {
             const uint8_t *key;
             size_t klen;
             int64_t at;
             proto_next (&body, &k);
             proto_next (&body, &v);
-            if (proto_read_str (k, &key, &klen, false) == 0 && klen == 4
-                && !memcmp (key, "next", 4) && proto_read_int (v, &at) == 0)
+            if (proto_read_str (k, &key, &klen, false) == 0 && klen == 4 &&
+                !memcmp (key, "next", 4) && proto_read_int (v, &at) == 0)
                 *next_ms = at;
         }
     zmgr_value_destroy (&r);
@@ -157,7 +160,8 @@ int zmgr_cron_add (zmgr_client_t *self, const char *name, const char *spec,
 
 int zmgr_cron_remove (zmgr_client_t *self, const char *name, bool *removed)
 {
-    return s_named (self, ZMGR_OP_CRON_REMOVE, "cron.remove", "cron entry", name, removed);
+    return s_named (self, ZMGR_OP_CRON_REMOVE, "cron.remove", "cron entry", name,
+                    removed);
 }
 
 int zmgr_cron_list (zmgr_client_t *self, zmgr_value_t **entries)
@@ -165,10 +169,11 @@ int zmgr_cron_list (zmgr_client_t *self, zmgr_value_t **entries)
     return s_plain (self, ZMGR_OP_CRON_LIST, entries);
 }
 
-/* ---- the job listing ------------------------------------------------------------------ */
+/* ---- the job listing ------------------------------------------------------------------
+ */
 
-int zmgr_job_list (zmgr_client_t *self, const char *state, const char *function, int limit,
-                   uint64_t before, zmgr_value_t **page)
+int zmgr_job_list (zmgr_client_t *self, const char *state, const char *function,
+                   int limit, uint64_t before, zmgr_value_t **page)
 {
     if (page)
         *page = NULL;
