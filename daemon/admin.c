@@ -11,6 +11,8 @@
 #include "objects.h"
 #include "replies.h"
 #include "stats.h"
+#include "ttl.h"
+#include "watch.h"
 #include "supervisor.h"
 #include "types.h"
 #include "wal.h"
@@ -70,7 +72,7 @@ int admin_cmd_hello (cmd_ctx_t *ctx)
     if (version > ZMGR_PROTOCOL_VERSION)
         version = ZMGR_PROTOCOL_VERSION;
     proto_buf_t *b = ctx->out;
-    proto_put_map (b, 10);
+    proto_put_map (b, 11);
     s_put_kv_uint (b, "version", (uint64_t) version);
     /*  Requests a batch may hold (PROTOCOL.md section 2). */
     s_put_kv_uint (b, "batch", PROTO_MAX_BATCH);
@@ -80,6 +82,9 @@ int admin_cmd_hello (cmd_ctx_t *ctx)
     proto_put_cstr (b, "zmgrd 0.1.0");
     s_put_kv_uint (b, "session", ctx->peer->session);
     s_put_kv_uint (b, "heartbeat_ms", (uint64_t) g_cfg.heartbeat_ms);
+    /*  Missed heartbeats that end a session: a holder of locks can tell
+     *  when it must count them as lost (zmgr lock run). */
+    s_put_kv_uint (b, "liveness", (uint64_t) g_cfg.liveness);
     s_put_kv_uint (b, "max_msg", g_cfg.max_msg);
     s_put_kv_uint (b, "max_depth", (uint64_t) g_cfg.max_depth);
     s_put_kv_uint (b, "max_pending", g_cfg.max_pending);
@@ -141,15 +146,13 @@ int admin_cmd_delete (cmd_ctx_t *ctx)
         return cmd_error (ctx, ZMGR_EPERM, "'%s' was created by another key; only admin may delete it",
                           o->name);
     }
-    proto_buf_t *b = store_effect_obj (EFF_DELETE, o, 0);
-    if (b)
-        store_effect_end ();
-    object_remove (o);
+    ttl_delete (o, "delete");   /* recorded, watchers told */
     proto_put_nil (ctx->out);
     return 0;
 }
 
-/*  args: type name, options map ({"maxsize": n} for a queue). */
+/*  args: type name, options map ({"maxsize": n} for a queue;
+ *  {"ephemeral": true} for an object deleted when this session ends). */
 int admin_cmd_create (cmd_ctx_t *ctx)
 {
     const uint8_t *tname;
@@ -166,22 +169,30 @@ int admin_cmd_create (cmd_ctx_t *ctx)
         return cmd_error (ctx, ZMGR_EINVAL, "create: an array is made by array.create, with "
                           "its typecode and length");
     proto_slice_t maxsize = { NULL, 0 };
+    bool ephemeral = false;
     if (ctx->req->nargs >= 2 && !proto_is_nil (ctx->req->args[1])) {
         size_t n;
         proto_slice_t body, k, v;
         if (proto_read_map (ctx->req->args[1], &n, &body) != 0)
             return cmd_error (ctx, ZMGR_EINVAL, "create: options must be a map");
         for (size_t i = 0; i < n; i++) {
-            const uint8_t *key;
-            size_t klen;
+            const uint8_t *key = (const uint8_t *) "?";
+            size_t klen = 1;
             proto_next (&body, &k);
             proto_next (&body, &v);
-            if (proto_read_str (k, &key, &klen, false) == 0 && klen == 7
-                && memcmp (key, "maxsize", 7) == 0 && type == ZMGR_TYPE_QUEUE)
+            if (proto_read_str (k, &key, &klen, false) != 0) {
+                key = (const uint8_t *) "?";
+                klen = 1;
+            }
+            if (klen == 7 && memcmp (key, "maxsize", 7) == 0 && type == ZMGR_TYPE_QUEUE)
                 maxsize = v;
-            else
-                return cmd_error (ctx, ZMGR_EINVAL, "create: unknown option for a %s",
-                                  proto_typename (type));
+            else if (klen == 9 && memcmp (key, "ephemeral", 9) == 0) {
+                if (proto_read_bool (v, &ephemeral) != 0)
+                    return cmd_error (ctx, ZMGR_EINVAL, "create: ephemeral must be a boolean");
+            } else
+                return cmd_error (ctx, ZMGR_EINVAL, "create: unknown option '%.*s' for a %s "
+                                  "(maxsize for a queue, ephemeral)",
+                                  (int) (klen > 64 ? 64 : klen), key, proto_typename (type));
         }
     }
     object_t *o = s_lookup (ctx);
@@ -194,6 +205,9 @@ int admin_cmd_create (cmd_ctx_t *ctx)
             && (uint64_t) want != queue_maxsize (o->impl))
             return cmd_error (ctx, ZMGR_EEXISTS, "queue '%s' exists with maxsize %zu",
                               o->name, queue_maxsize (o->impl));
+        if (ephemeral != ttl_is_ephemeral (o))
+            return cmd_error (ctx, ZMGR_EEXISTS, "'%s' exists and is %s", o->name,
+                              ephemeral ? "not ephemeral" : "ephemeral");
         proto_put_nil (ctx->out);
         return 0;
     }
@@ -210,6 +224,10 @@ int admin_cmd_create (cmd_ctx_t *ctx)
     if (type == ZMGR_TYPE_QUEUE)
         queue_set_maxsize (o->impl, (size_t) bound);
     cmd_record_create (o, (size_t) bound);
+    if (ephemeral) {
+        ttl_mark_ephemeral (o, ctx->peer->session);
+        ttl_record_ephemeral (o);
+    }
     ctx->obj = o;
     proto_put_nil (ctx->out);
     return 0;
@@ -310,8 +328,12 @@ int admin_cmd_stats (cmd_ctx_t *ctx)
 {
     struct mallinfo2 mi = mallinfo2 ();
     proto_buf_t *b = ctx->out;
-    proto_put_map (b, 25);
+    proto_put_map (b, 29);
     s_put_kv_uint (b, "objects", store_count ());
+    s_put_kv_uint (b, "watches", watch_count ());
+    s_put_kv_uint (b, "watch_dropped", watch_dropped ());
+    s_put_kv_uint (b, "ttls", ttl_count ());
+    s_put_kv_uint (b, "ephemeral", ttl_ephemeral_count ());
     s_put_kv_uint (b, "jobs", jobs_total ());
     s_put_kv_uint (b, "jobs_running", jobs_running ());
     s_put_kv_uint (b, "local_workers", supervisor_connected ());

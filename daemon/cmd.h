@@ -102,6 +102,9 @@ int job_cmd_submit (cmd_ctx_t *), job_cmd_result (cmd_ctx_t *),
     job_cmd_status (cmd_ctx_t *), job_cmd_cancel (cmd_ctx_t *),
     job_cmd_jobs (cmd_ctx_t *), job_cmd_workers (cmd_ctx_t *),
     job_cmd_done (cmd_ctx_t *), job_cmd_progress (cmd_ctx_t *), job_cmd_start (cmd_ctx_t *);
+int watch_cmd_watch (cmd_ctx_t *), watch_cmd_unwatch (cmd_ctx_t *),
+    watch_cmd_ack (cmd_ctx_t *), watch_cmd_expire (cmd_ctx_t *),
+    watch_cmd_persist (cmd_ctx_t *), watch_cmd_ttl (cmd_ctx_t *);
 int schedule_cmd_limit_set (cmd_ctx_t *), schedule_cmd_limit_clear (cmd_ctx_t *),
     schedule_cmd_limit_list (cmd_ctx_t *), schedule_cmd_pause (cmd_ctx_t *),
     schedule_cmd_resume (cmd_ctx_t *), schedule_cmd_cron_add (cmd_ctx_t *),
@@ -110,6 +113,15 @@ int schedule_cmd_limit_set (cmd_ctx_t *), schedule_cmd_limit_clear (cmd_ctx_t *)
 /*  A worker said hello: options is its hello options map. */
 int jobs_cmd_worker_hello (cmd_ctx_t *ctx, proto_slice_t options);
 
+/*  multi (atomic batches) and version: multi_cmd.c. */
+int multi_cmd_multi (cmd_ctx_t *), multi_cmd_version (cmd_ctx_t *);
+/*  What the command table says of op (commands.c), for multi's
+ *  operations: false when op has no entry. */
+bool commands_info (uint32_t op, cmd_fn *fn, unsigned *min_args, unsigned *max_args,
+                    int *type, bool *write, bool *create, bool *reads);
+
+/*  The reply of a lock grant: {"token": token, "owner_died": owner_died}. */
+void lock_cmd_put_grant (proto_buf_t *out, uint64_t token, bool owner_died);
 /*  A lock's owner session ended: the lock passes to its next waiter. */
 void lock_cmd_owner_gone (peer_t *peer, object_t *lock);
 /*  A condition's wait: peer (the owner) lets go of lock whatever its

@@ -37,8 +37,10 @@
 #include "replies.h"
 #include "security.h"
 #include "stats.h"
+#include "ttl.h"
 #include "types.h"
 #include "wal.h"
+#include "watch.h"
 
 #include <msgpack.h>
 #include <stdarg.h>
@@ -208,6 +210,15 @@ static const command_t s_commands[] = {
     { ZMGR_OP_LIST_SET_PATH, path_cmd_list_set, 2, 2, T_LIST, N | W | G },
     { ZMGR_OP_LIST_APPEND_PATH, path_cmd_list_append, 2, 2, T_LIST, N | W | G },
     { ZMGR_OP_LIST_ADD_PATH, path_cmd_list_add, 2, 2, T_LIST, N | W | G | R },
+
+    { ZMGR_OP_WATCH, watch_cmd_watch, 0, 1, 0, 0 },
+    { ZMGR_OP_UNWATCH, watch_cmd_unwatch, 1, 1, 0, 0 },
+    { ZMGR_OP_WATCH_ACK, watch_cmd_ack, 1, 1, 0, 0 },
+    { ZMGR_OP_EXPIRE, watch_cmd_expire, 1, 1, 0, N | W },
+    { ZMGR_OP_PERSIST, watch_cmd_persist, 0, 0, 0, N | W },
+    { ZMGR_OP_TTL, watch_cmd_ttl, 0, 0, 0, N },
+    { ZMGR_OP_MULTI, multi_cmd_multi, 2, 2, 0, W | G | R },
+    { ZMGR_OP_VERSION, multi_cmd_version, 0, 0, 0, N },
 };
 
 #define S_MAX_OP 260   /* above every opcode in zmgr_codes.h */
@@ -306,7 +317,7 @@ static int s_canonicalize (proto_req_t *req, size_t i)
 }
 
 /*  A session ended: its locks and semaphore permits pass on, a worker's
- *  jobs go back. */
+ *  jobs go back, its watches end and its ephemeral objects are deleted. */
 static void s_session_end (peer_t *peer)
 {
     /*  Walk from the end: each owner_gone removes the entry. */
@@ -318,6 +329,8 @@ static void s_session_end (peer_t *peer)
             lock_cmd_owner_gone (peer, o);
     }
     jobs_peer_gone (peer);
+    watch_peer_gone (peer);
+    ttl_session_end (peer->session);
 }
 
 void commands_init (void)
@@ -326,6 +339,7 @@ void commands_init (void)
         return;
     s_ready = true;
     peers_set_end_hook (s_session_end);
+    ttl_init ();
     for (size_t i = 0; i < sizeof s_commands / sizeof s_commands[0]; i++)
         s_by_op[s_commands[i].op] = &s_commands[i];
     for (size_t i = 0; i < PROTO_MAX_ARGS; i++)
@@ -386,14 +400,25 @@ void commands_dispatch (const uint8_t *id, size_t id_len, int fd, int auth,
         s_reply_error (id, id_len, req.rid, rc, why);
         return;
     }
-    /*  A deadline rides as the last argument (ZMGR_OP_DEADLINE). */
-    int64_t deadline = 0;
-    uint32_t base_op = req.op & ~(uint32_t) ZMGR_OP_DEADLINE;
+    /*  A deadline rides as the last argument (ZMGR_OP_DEADLINE), a
+     *  version condition just before it (ZMGR_OP_IFVERSION). */
+    int64_t deadline = 0, if_version = -1;
+    uint32_t base_op = req.op & ~(uint32_t) (ZMGR_OP_DEADLINE | ZMGR_OP_IFVERSION);
     if ((req.op & ZMGR_OP_DEADLINE) && base_op < S_MAX_OP && s_by_op[base_op]) {
         req.op &= ~(uint32_t) ZMGR_OP_DEADLINE;
         if (req.nargs == 0 || proto_read_int (req.args[req.nargs - 1], &deadline) != 0) {
             s_reply_error (id, id_len, req.rid, ZMGR_EPROTO,
                            "a request with a deadline needs it as its last argument");
+            return;
+        }
+        req.nargs--;
+    }
+    if ((req.op & ZMGR_OP_IFVERSION) && base_op < S_MAX_OP && s_by_op[base_op]) {
+        req.op &= ~(uint32_t) ZMGR_OP_IFVERSION;
+        if (req.nargs == 0 || proto_read_int (req.args[req.nargs - 1], &if_version) != 0
+            || if_version < 0) {
+            s_reply_error (id, id_len, req.rid, ZMGR_EPROTO, "a request with a version "
+                           "condition needs it (an integer >= 0) after its arguments");
             return;
         }
         req.nargs--;
@@ -509,6 +534,23 @@ void commands_dispatch (const uint8_t *id, size_t id_len, int fd, int auth,
                 cmd_error (&ctx, rc, "argument %zu could not be re-packed", i + 1);
                 goto fail;
             }
+    if (if_version >= 0) {
+        /*  Before the object is made: version 0 means "only if absent". */
+        if (!ctx.write || !(cmd->flags & CMD_NAME)) {
+            rc = cmd_error (&ctx, ZMGR_EINVAL, "%s takes no version condition: only writes "
+                            "to a named object do", opname);
+            goto fail;
+        }
+        const object_t *o = store_find ((const char *) req.name.ptr, req.name.len);
+        uint64_t at = o ? o->version : 0;
+        if (at != (uint64_t) if_version) {
+            rc = cmd_error (&ctx, ZMGR_EVERSION, "%s refused: '%.*s' is at version %llu, "
+                            "not %lld%s", opname, (int) req.name.len, req.name.ptr,
+                            (unsigned long long) at, (long long) if_version,
+                            o ? "" : " (it does not exist)");
+            goto fail;
+        }
+    }
     if (cmd->type) {
         const char *name = (const char *) req.name.ptr;
         ctx.obj = store_find (name, req.name.len);
@@ -574,6 +616,12 @@ void commands_dispatch (const uint8_t *id, size_t id_len, int fd, int auth,
     rc = cmd->fn (&ctx);
     if (rc == CMD_PARKED)
         return;
+    if (rc == 0 && ctx.write && ctx.obj) {
+        /*  A change of ctx.obj (its version moved on with each effect the
+         *  handler recorded): its watchers are told, with the write's
+         *  arguments if they asked. */
+        watch_changed (ctx.obj, opname, req.args, req.nargs, false);
+    }
     if (rc == 0) {
         if (keep)
             replies_keep (peer->cid, peer->cid_len, req.rid, s_out.data, s_out.len);
@@ -600,6 +648,24 @@ fail:
         g_stats.errors++;
     if (new_peer)    /* a refused hello opens no session */
         peers_end (peer, "hello refused");
+}
+
+bool commands_info (uint32_t op, cmd_fn *fn, unsigned *min_args, unsigned *max_args,
+                    int *type, bool *write, bool *create, bool *reads)
+{
+    if (!s_ready)
+        commands_init ();
+    const command_t *cmd = op < S_MAX_OP ? s_by_op[op] : NULL;
+    if (!cmd)
+        return false;
+    *fn = cmd->fn;
+    *min_args = cmd->min_args;
+    *max_args = cmd->max_args;
+    *type = cmd->type;
+    *write = (cmd->flags & CMD_WRITE) != 0;
+    *create = (cmd->flags & CMD_CREATE) != 0;
+    *reads = (cmd->flags & CMD_READS) != 0;
+    return true;
 }
 
 void commands_dispatch_frame (const uint8_t *id, size_t id_len, int fd, int auth,

@@ -96,6 +96,9 @@ static s_setting_t s_settings[] = {
     { "limits", "max_output", "max-output", 0, S_SIZE, 1 << 20, 1LL << 40, true, F (max_output),
       NOCOUNT, 0, "unread reply bytes a unix:// client may have before its session ends "
       "(67108864)" },
+    { "limits", "watch_window", "watch-window", 0, S_SIZE, 1, 5000, true, F (watch_window),
+      NOCOUNT, 0, "watch notices a client may have unacknowledged (and max_output / 4 bytes); "
+      "past them a watch drops notices and is told so (1000)" },
     { "limits", "stall_ms", "stall-ms", 0, S_INT, 100, 3600000, true, F (stall_ms), NOCOUNT, 0,
       "a unix:// client that reads none of 1 MiB of replies this long loses its session "
       "(10000)" },
@@ -395,6 +398,7 @@ static void s_defaults (config_t *cfg)
     cfg->max_jobs = 10000000;
     cfg->max_connections = 10000;
     cfg->max_output = 64u << 20;
+    cfg->watch_window = 1000;
     cfg->stall_ms = 10000;
     cfg->heartbeat_ms = 1000;
     cfg->liveness = 3;

@@ -42,6 +42,7 @@ typedef struct {
     size_t max_memory;         /* bytes of data held; 0: the default, set at start */
     size_t max_connections;    /* direct (unix://) connections at once */
     size_t max_output;         /* unread reply bytes per direct connection */
+    size_t watch_window;       /* unacknowledged watch notices per client */
     int stall_ms;              /* a backpressured reader may stall this long */
     /* [local] */
     const char *admin_uids[16];  /* users whose local connections are admin */

@@ -26,8 +26,8 @@ enum {
     EFF_QUEUE_DONE = 15, /* name: task_done */
     EFF_PIPE_SEND = 16,  /* name, end it waits at, value */
     EFF_PIPE_RECV = 17,  /* name, end */
-    EFF_LOCK_GRANT = 18, /* name, client id (bin, may be empty) */
-    EFF_LOCK_FREE = 19,  /* name */
+    EFF_LOCK_GRANT = 18, /* name, client id (bin, may be empty)[, fencing token] */
+    EFF_LOCK_FREE = 19,  /* name[, owner died (true: its session ended holding it)] */
     EFF_JOB_SUBMIT = 20, /* id, fn, args, priority, timeout_ms, ttl_ms, retries,
                             flags (1 chunk, 2 notify, 4 shared), start at (wall
                             ms, 0 now), owner's key, unique key (str or nil),
@@ -55,6 +55,13 @@ enum {
     EFF_ARRAY_INIT = 50, /* name, typecode (str), length: all items zero */
     EFF_ARRAY_SET = 51,  /* name, index, number (as stored) */
     EFF_ARRAY_FILL = 52, /* name, first index, array of numbers */
+    EFF_LOCK_TOKEN = 60, /* name, fencing token, owner died: a lock's (snapshots) */
+    EFF_VERSION = 61,    /* name, version: an object's, after its other records
+                            (snapshots); every other record naming an object
+                            but EFF_CREATE raises its version by one */
+    EFF_EXPIRE = 70,     /* name, deadline (wall ms; 0: none, persist): ttl.c */
+    EFF_EPHEMERAL = 71,  /* name, creator's session: deleted when it ends, and at
+                            recovery (the session is gone with the old broker) */
     EFF_LIMIT_SET = 90,  /* function, rate, period ms, concurrency (0: none) */
     EFF_FN_PAUSE = 91,   /* function, paused (bool) */
     EFF_CRON_ADD = 92,   /* name, spec, zone, function, args, added at (wall s) */

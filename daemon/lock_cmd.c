@@ -5,6 +5,9 @@
  *  and frees are recorded (EFF_LOCK_GRANT with the holder's client id,
  *  EFF_LOCK_FREE) so that, after a restart, a former holder learns that
  *  it lost the lock (ZMGR_ELOCKLOST) instead of a plain "not owner".
+ *  Every grant answers {"token": N, "owner_died": bool}: the fencing
+ *  token, recorded in the grant so that it keeps growing across restarts,
+ *  and whether the previous holder's session ended holding the lock.
  *  A condition (sync_cmd.c) lets go of its lock for a wait and takes it
  *  back through the same waiter list (lock_cmd_release_all, _reacquire). */
 #include "cmd.h"
@@ -12,49 +15,77 @@
 #include "log.h"
 #include "types.h"
 
-static void s_record_grant (const object_t *obj, const peer_t *peer)
+#include <stdlib.h>
+
+static void s_record_grant (object_t *obj, const peer_t *peer, uint64_t token)
 {
-    proto_buf_t *b = store_effect_obj (EFF_LOCK_GRANT, obj, 1);
+    proto_buf_t *b = store_effect_obj (EFF_LOCK_GRANT, obj, 2);
     if (b) {
         proto_put_bin (b, peer->cid, peer->cid_len);
+        proto_put_uint (b, token);
         store_effect_end ();
     }
 }
 
-static void s_record_free (const object_t *obj)
+/*  died: the holder's session ended holding it (the next grant says so). */
+static void s_record_free (object_t *obj, bool died)
 {
-    proto_buf_t *b = store_effect_obj (EFF_LOCK_FREE, obj, 0);
-    if (b)
+    proto_buf_t *b = store_effect_obj (EFF_LOCK_FREE, obj, died ? 1 : 0);
+    if (b) {
+        if (died)
+            proto_put_bool (b, true);
         store_effect_end ();
+    }
 }
 
-static void s_take (object_t *obj, peer_t *peer)
+void lock_cmd_put_grant (proto_buf_t *out, uint64_t token, bool owner_died)
 {
-    lock_grant (obj->impl, peer);
-    peer_add_lock (peer, obj);
-    s_record_grant (obj, peer);
+    proto_put_map (out, 2);
+    proto_put_cstr (out, "token");
+    proto_put_uint (out, token);
+    proto_put_cstr (out, "owner_died");
+    proto_put_bool (out, owner_died);
 }
 
-/*  Waiter p gets the lock. A plain acquire is answered nil; a condition's
- *  waiter taking its lock back (lock_cmd_reacquire) gets its rlock depth
- *  back (p->arg) and the answer it was parked with (p->item). */
+/*  Grants the lock to peer and writes the grant's reply into out. */
+static void s_take (object_t *obj, peer_t *peer, proto_buf_t *out)
+{
+    bool died;
+    uint64_t token = lock_grant (obj->impl, peer, &died);
+    peer_add_lock (peer, obj);
+    s_record_grant (obj, peer, token);
+    lock_cmd_put_grant (out, token, died);
+}
+
+/*  Waiter p gets the lock. A plain acquire is answered with its grant
+ *  ({token, owner_died}); a condition's waiter taking its lock back
+ *  (lock_cmd_reacquire) gets its rlock depth back (p->arg) and the answer
+ *  it was parked with (p->item). */
 static void s_grant_waiter (object_t *obj, parked_t *p)
 {
-    s_take (obj, p->peer);
+    proto_buf_t b;
+    proto_buf_init (&b);
+    s_take (obj, p->peer, &b);
+    if (b.oom) {
+        log_msg (LOG_CRIT, 0, "out of memory building a lock grant");
+        abort ();
+    }
     for (int i = 1; i < p->arg; i++)
         lock_nest (obj->impl);
     if (p->item)
         park_reply (p, p->item->data, p->item->len);
     else
-        park_reply (p, NULL, 0);
+        park_reply (p, b.data, b.len);
+    proto_buf_fini (&b);
 }
 
 /*  The lock is free again: the oldest waiter gets it. */
-static void s_handoff (object_t *obj, peer_t *from)
+static void s_handoff (object_t *obj, peer_t *from, bool died)
 {
     lock_clear (obj->impl);
+    lock_set_owner_died (obj->impl, died);
     peer_remove_lock (from, obj);
-    s_record_free (obj);
+    s_record_free (obj, died);
     parked_t *p = obj->waits[0].head;
     if (p)
         s_grant_waiter (obj, p);
@@ -63,7 +94,7 @@ static void s_handoff (object_t *obj, peer_t *from)
 uint32_t lock_cmd_release_all (object_t *obj, peer_t *peer)
 {
     uint32_t depth = lock_depth (obj->impl);
-    s_handoff (obj, peer);
+    s_handoff (obj, peer, false);
     return depth;
 }
 
@@ -86,7 +117,7 @@ void lock_cmd_owner_gone (peer_t *peer, object_t *obj)
         return;
     }
     log_msg (LOG_INFO, 0, "lock '%s' freed: its owner's session ended", obj->name);
-    s_handoff (obj, peer);
+    s_handoff (obj, peer, true);
 }
 
 int lock_cmd_acquire (cmd_ctx_t *ctx)
@@ -99,18 +130,19 @@ int lock_cmd_acquire (cmd_ctx_t *ctx)
     if (lock_lost_by (l, ctx->peer->cid, ctx->peer->cid_len))
         lock_set_lost (l, NULL, 0);   /* it asks again: nothing to tell */
     if (!lock_owner (l)) {
-        s_take (ctx->obj, ctx->peer);
+        s_take (ctx->obj, ctx->peer, ctx->out);
+        return 0;
     } else if (lock_owner (l) == ctx->peer && ctx->obj->type == ZMGR_TYPE_RLOCK) {
         if (lock_depth (l) == UINT32_MAX)
             return cmd_error (ctx, ZMGR_EOVERFLOW, "rlock nested too deep");
         lock_nest (l);
+        lock_cmd_put_grant (ctx->out, lock_token (l), false);   /* the same grant */
+        return 0;
     } else if (timeout == 0) {
         return cmd_error (ctx, ZMGR_ETIMEOUT, "'%s' is held", ctx->obj->name);
     } else {
         return cmd_park (ctx, &ctx->obj->waits[0], timeout, ZMGR_ETIMEOUT, NULL, NULL);
     }
-    proto_put_nil (ctx->out);
-    return 0;
 }
 
 int lock_cmd_release (cmd_ctx_t *ctx)
@@ -123,7 +155,7 @@ int lock_cmd_release (cmd_ctx_t *ctx)
         if (lock_lost_by (l, ctx->peer->cid, ctx->peer->cid_len)) {
             lock_set_lost (l, NULL, 0);
             if (!lock_owner (l))
-                s_record_free (ctx->obj);   /* told once, not after the next restart */
+                s_record_free (ctx->obj, false);   /* told once, not after the next restart */
             return cmd_error (ctx, ZMGR_ELOCKLOST, "'%s' was freed when the broker restarted",
                               ctx->obj->name);
         }
@@ -132,7 +164,7 @@ int lock_cmd_release (cmd_ctx_t *ctx)
                           ctx->obj->name);
     }
     if (lock_depth (l) == 1)
-        s_handoff (ctx->obj, ctx->peer);
+        s_handoff (ctx->obj, ctx->peer, false);
     else
         lock_unnest (l);
     proto_put_nil (ctx->out);

@@ -23,6 +23,7 @@
 #include "stats.h"
 #include "store.h"
 #include "supervisor.h"
+#include "ttl.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -924,6 +925,7 @@ int loop_run (void)
         timeout = s_min_timeout (timeout, schedule_next_timeout ());
         timeout = s_min_timeout (timeout, next_tick > now ? next_tick - now : 0);
         timeout = s_min_timeout (timeout, notify_tick (now));
+        timeout = s_min_timeout (timeout, ttl_next_timeout (wall_ms ()));
         int64_t store_next;
         if (recovery_timer (now, &store_next) != 0)
             s_store_failed ();
@@ -940,6 +942,7 @@ int loop_run (void)
         now = now_ms ();
         park_expire (now);
         jobs_expire (now);
+        ttl_expire (wall_ms ());   /* what is left of a mass expiry: next turn (timeout 0) */
         schedule_expire ();
         jobs_feed_fresh ();
         if (!g_stats.stopping)

@@ -85,3 +85,8 @@ void object_remove (object_t *obj)
         park_fail_all (&obj->waits[i], ZMGR_ENOTFOUND, "object deleted");
     store_remove (obj);
 }
+
+uint64_t obj_version (const object_t *obj)
+{
+    return obj->version;
+}

@@ -18,4 +18,8 @@ object_t *object_new (const char *name, size_t len, int type, size_t limit, int 
  *  Records nothing. */
 void object_remove (object_t *obj);
 
+/*  obj's version as watch notices report it: its durable version
+ *  (store.h), raised by every effect recorded on it. */
+uint64_t obj_version (const object_t *obj);
+
 #endif

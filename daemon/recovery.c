@@ -3,7 +3,8 @@
  *  every record of the snapshot and the log, and it calls the same pure
  *  halves the commands call. A snapshot is the shortest list of records
  *  that recreates the state: creates, then contents in batches of at
- *  most S_BATCH items, then the job table and the reply table. */
+ *  most S_BATCH items and each object's version, then the job table and
+ *  the reply table. */
 #define _GNU_SOURCE
 #include "recovery.h"
 #include "config.h"
@@ -15,6 +16,7 @@
 #include "replies.h"
 #include "schedule.h"
 #include "stats.h"
+#include "ttl.h"
 #include "store.h"
 #include "sync.h"
 #include "types.h"
@@ -68,14 +70,19 @@ static object_t *s_obj (const s_fields_t *r, int type)
     object_t *o = store_find ((const char *) name, len);
     if (!o)
         return NULL;
-    if (type == ZMGR_TYPE_LOCK)
-        return o->type == ZMGR_TYPE_LOCK || o->type == ZMGR_TYPE_RLOCK ? o : NULL;
-    if (type == ZMGR_TYPE_SEMAPHORE)
-        return o->type == ZMGR_TYPE_SEMAPHORE || o->type == ZMGR_TYPE_BSEMAPHORE ? o : NULL;
-    if (type == ZMGR_TYPE_DICT)   /* a namespace's attributes are a dict's keys */
-        return o->type == ZMGR_TYPE_DICT || o->type == ZMGR_TYPE_NAMESPACE ? o : NULL;
-    if (type && o->type != type)
+    bool fits = type == ZMGR_TYPE_LOCK
+                    ? o->type == ZMGR_TYPE_LOCK || o->type == ZMGR_TYPE_RLOCK
+                : type == ZMGR_TYPE_SEMAPHORE
+                    ? o->type == ZMGR_TYPE_SEMAPHORE || o->type == ZMGR_TYPE_BSEMAPHORE
+                : type == ZMGR_TYPE_DICT   /* a namespace's attributes are a dict's keys */
+                    ? o->type == ZMGR_TYPE_DICT || o->type == ZMGR_TYPE_NAMESPACE
+                    : !type || o->type == type;
+    if (!fits)
         return NULL;
+    /*  Every record naming an object but its creation was one write of
+     *  it, as store_effect_obj counted it live (a record that does not
+     *  fit the state stops recovery anyway). */
+    o->version++;
     return o;
 }
 
@@ -260,18 +267,52 @@ static int s_apply (const uint8_t *rec, size_t len, void *arg)
     case EFF_LOCK_GRANT: {
         const uint8_t *cid;
         size_t clen;
-        if (!(o = s_obj (&r, ZMGR_TYPE_LOCK)) || r.n != 2
+        if (!(o = s_obj (&r, ZMGR_TYPE_LOCK)) || (r.n != 2 && r.n != 3)
             || proto_read_str (r.f[1], &cid, &clen, true) != 0)
             return -1;
+        if (r.n == 3) {
+            if (s_int (&r, 2, &a) || a < 0)
+                return -1;
+            lock_restore_token (o->impl, (uint64_t) a);
+        }
         /*  Its session is gone with the old broker: the lock is free,
-         *  and its holder will be told. */
+         *  its holder will be told, and so will its next holder. */
         lock_set_lost (o->impl, cid, clen);
+        lock_set_owner_died (o->impl, true);
         return 0;
     }
-    case EFF_LOCK_FREE:
-        if (!(o = s_obj (&r, ZMGR_TYPE_LOCK)))
+    case EFF_EXPIRE:
+        if (!(o = s_obj (&r, 0)) || r.n != 2 || s_int (&r, 1, &a) || a < 0)
+            return -1;
+        ttl_set (o, a);   /* an overdue one goes in ttl_recovered */
+        return 0;
+    case EFF_EPHEMERAL:
+        if (!(o = s_obj (&r, 0)) || r.n != 2 || s_int (&r, 1, &a))
+            return -1;
+        ttl_mark_ephemeral (o, (uint64_t) a);
+        return 0;
+    case EFF_LOCK_FREE: {
+        bool died = false;
+        if (!(o = s_obj (&r, ZMGR_TYPE_LOCK)) || r.n > 2
+            || (r.n == 2 && proto_read_bool (r.f[1], &died) != 0))
             return -1;
         lock_set_lost (o->impl, NULL, 0);
+        lock_set_owner_died (o->impl, died);
+        return 0;
+    }
+    case EFF_LOCK_TOKEN: {
+        bool died;
+        if (!(o = s_obj (&r, ZMGR_TYPE_LOCK)) || r.n != 3 || s_int (&r, 1, &a) || a < 0
+            || proto_read_bool (r.f[2], &died) != 0)
+            return -1;
+        lock_restore_token (o->impl, (uint64_t) a);
+        lock_set_owner_died (o->impl, died);
+        return 0;
+    }
+    case EFF_VERSION:
+        if (!(o = s_obj (&r, 0)) || r.n != 2 || s_int (&r, 1, &a) || a < 0)
+            return -1;
+        o->version = (uint64_t) a;
         return 0;
     case EFF_SYNC_INIT: {
         const uint8_t *lock;
@@ -447,6 +488,9 @@ int recovery_start (void)
     s_on = true;
     store_set_sink (STORE_SINK_LOG);
     jobs_recovered ();
+    /*  The sessions of ephemeral objects ended with the last broker, and
+     *  TTLs may have passed while it was down: deleted now, recorded. */
+    ttl_recovered ();
     schedule_recovered ();
     log_msg (LOG_NOTICE, 0, "store %s: recovered %zu objects, %zu jobs and %zu client replies "
              "from %llu records in %lld ms; fsync %s", g_cfg.data_dir, store_count (),
@@ -506,6 +550,9 @@ static void s_snap_object (object_t *o, void *arg)
     proto_put_uint (b, maxsize);
     proto_put_cstr (b, o->creator_key);
     store_effect_end ();
+    if (o->expire_at)
+        ttl_record (o);
+    ttl_record_ephemeral (o);
     switch (o->type) {
     case ZMGR_TYPE_LIST: {
         size_t len = list_len (o->impl);
@@ -601,9 +648,20 @@ static void s_snap_object (object_t *o, void *arg)
             cid = owner->cid;
             clen = owner->cid_len;
         }
+        /*  A held lock's grant comes last: its replay marks the holder's
+         *  session as ended with the broker (owner died). A free one's
+         *  flag and token come after the lost holder's id. */
+        uint64_t token = lock_token (o->impl);
         if (owner || clen) {
-            b = store_effect_obj (EFF_LOCK_GRANT, o, 1);
+            b = store_effect_obj (EFF_LOCK_GRANT, o, 2);
             proto_put_bin (b, cid, clen);
+            proto_put_uint (b, token);
+            store_effect_end ();
+        }
+        if (!owner && (token || lock_owner_died (o->impl))) {
+            b = store_effect_obj (EFF_LOCK_TOKEN, o, 2);
+            proto_put_uint (b, token);
+            proto_put_bool (b, lock_owner_died (o->impl));
             store_effect_end ();
         }
         break;
@@ -678,6 +736,10 @@ static void s_snap_object (object_t *o, void *arg)
     default:
         break;
     }
+    /*  Last: the records above each counted one write in replay. */
+    b = store_effect_obj (EFF_VERSION, o, 1);
+    proto_put_uint (b, o->version);
+    store_effect_end ();
 }
 
 /*  In the child: the whole state as records. */

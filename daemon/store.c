@@ -5,6 +5,7 @@
  *  loop once per turn), a snapshot file in the snapshot child, or nowhere
  *  (in memory, and while recovery replays). */
 #include "store.h"
+#include "effect.h"
 #include "log.h"
 #include "util.h"
 #include "wal.h"
@@ -19,6 +20,12 @@ static size_t s_count;         /* objects */
 static int s_sink = STORE_SINK_NONE;
 static proto_buf_t s_rec;      /* the record being built */
 static bool s_building;        /* between store_effect and store_effect_end */
+static void (*s_remove_hook) (object_t *); /* runs before an object is freed */
+
+void store_set_remove_hook (void (*fn) (object_t *obj))
+{
+    s_remove_hook = fn;
+}
 
 static uint64_t s_hash (const char *name, size_t len)
 {
@@ -83,6 +90,8 @@ void store_remove (object_t *obj)
         pp = &(*pp)->hnext;
     *pp = obj->hnext;
     s_count--;
+    if (s_remove_hook)
+        s_remove_hook (obj);
     if (obj->ops && obj->impl)
         obj->ops->destroy (obj);
     log_msg (LOG_DEBUG, 0, "deleted '%s'", obj->name);
@@ -153,6 +162,11 @@ proto_buf_t *store_effect (int kind, size_t nfields)
 
 proto_buf_t *store_effect_obj (int kind, const object_t *obj, size_t nfields)
 {
+    /*  A snapshot's records describe the state, they do not change it.
+     *  obj is const for its callers' sake (they record, they do not
+     *  change the object); the version is the store's own count. */
+    if (kind != EFF_CREATE && s_sink != STORE_SINK_SNAPSHOT)
+        ((object_t *) obj)->version++;
     proto_buf_t *b = store_effect (kind, nfields + 1);
     if (b)
         proto_put_str (b, obj->name, obj->name_len);

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "heap.h"
 #include "proto.h"
 
 typedef struct parked parked_t;
@@ -40,6 +41,10 @@ struct object {
     wlist_t waits[OBJECT_WAITS]; /* parked requests on it, by the type's use */
     uint64_t creator;         /* session that created it */
     char creator_key[41];     /* CURVE key of its creator, "" when local */
+    uint64_t version;         /* effects recorded on it since its creation */
+    int64_t expire_at;        /* wall ms at which it is deleted (ttl.c), 0: never */
+    heap_node_t ttl_node;     /* its place in ttl.c's heap while expire_at is set */
+    size_t eph_slot;          /* 1 + its index in ttl.c's ephemeral table, 0: not ephemeral */
     struct object *hnext;     /* hash chain in the store */
 };
 
@@ -49,8 +54,11 @@ object_t *store_find (const char *name, size_t len);
 object_t *store_add (const char *name, size_t len, int type, size_t limit, int *status);
 /*  Removes and frees obj, which must have no waiters left (objects.h:
  *  object_remove fails them first). Records nothing (the caller records
- *  EFF_DELETE when it is a change). */
+ *  EFF_DELETE when it is a change). The remove hook runs first. */
 void store_remove (object_t *obj);
+/*  fn runs for every object about to be freed by store_remove: whoever
+ *  keeps pointers to objects (ttl.c's timers) lets go of it. */
+void store_set_remove_hook (void (*fn) (object_t *obj));
 size_t store_count (void);
 /*  Calls fn for every object whose name starts with prefix (fn may
  *  remove the object it is given). */
@@ -64,7 +72,10 @@ void store_shutdown (void);
  *  calls store_effect_end. */
 proto_buf_t *store_effect (int kind, size_t nfields);
 /*  As store_effect, with obj's name as the first field (nfields counts
- *  the fields after it). */
+ *  the fields after it). Every such effect but its creation is a write
+ *  of obj, which raises obj->version by one, recorded or not (recovery
+ *  counts the records it replays the same way; snapshots write the
+ *  version itself, EFF_VERSION, after an object's other records). */
 proto_buf_t *store_effect_obj (int kind, const object_t *obj, size_t nfields);
 void store_effect_end (void);
 /*  True when effects are recorded (a data dir, or a snapshot being

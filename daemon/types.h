@@ -124,7 +124,16 @@ lock_t *lock_new (void);
 void lock_free (lock_t *l);
 struct peer *lock_owner (const lock_t *l);        /* NULL when free */
 uint32_t lock_depth (const lock_t *l);
-void lock_grant (lock_t *l, struct peer *owner);  /* depth 1 */
+/*  Grants it to owner at depth 1: the new fencing token (the last one
+ *  plus one); *owner_died gets the flag, which the grant clears. */
+uint64_t lock_grant (lock_t *l, struct peer *owner, bool *owner_died);
+uint64_t lock_token (const lock_t *l);            /* of the last grant, 0: none */
+/*  Replay: the token becomes at least token (never goes back). */
+void lock_restore_token (lock_t *l, uint64_t token);
+/*  A holder's session ended while it held the lock (or a restart ended
+ *  it): the next grant reports it. */
+bool lock_owner_died (const lock_t *l);
+void lock_set_owner_died (lock_t *l, bool died);
 void lock_nest (lock_t *l);                       /* an rlock's owner again */
 /*  One release: true when the lock is now free. */
 bool lock_unnest (lock_t *l);

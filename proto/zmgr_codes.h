@@ -44,7 +44,9 @@
     XX (ELOCKLOST, -31, "the lock was freed by a broker restart")            \
     XX (EINDOUBT, -32, "outcome unknown: the request may or may not have run") \
     XX (EMEMLIMIT, -33, "the broker's memory limit is reached: the write was refused") \
-    XX (EBROKEN, -34, "the barrier is broken (BrokenBarrierError)")
+    XX (EBROKEN, -34, "the barrier is broken (BrokenBarrierError)") \
+    XX (EVERSION, -39, "the object is not at the version the write was conditional on") \
+    XX (ECONDITION, -40, "a condition of the batch does not hold: nothing was applied")
 
 /*  Object types as they appear on the wire (TYPE replies, CREATE). */
 #define ZMGR_TYPE_MAP(XX)                                                    \
@@ -162,6 +164,14 @@
     XX (LIST_SET_PATH, 196, "list.set_path")                                 \
     XX (LIST_APPEND_PATH, 197, "list.append_path")                           \
     XX (LIST_ADD_PATH, 198, "list.add_path")                                 \
+    XX (MULTI, 200, "multi")                                                 \
+    XX (VERSION, 201, "version")                                             \
+    XX (WATCH, 210, "watch")                                                 \
+    XX (UNWATCH, 211, "unwatch")                                             \
+    XX (WATCH_ACK, 212, "watch.ack")                                         \
+    XX (EXPIRE, 213, "expire")                                               \
+    XX (PERSIST, 214, "persist")                                             \
+    XX (TTL, 215, "ttl")                                                     \
     XX (LIMIT_SET, 240, "limit.set")                                         \
     XX (LIMIT_CLEAR, 241, "limit.clear")                                     \
     XX (LIMIT_LIST, 242, "limit.list")                                       \
@@ -176,7 +186,9 @@
 #define ZMGR_NOTICE_MAP(XX)                                                  \
     XX (JOB_RUN, 1, "job.run")       /* to a worker: run this job */         \
     XX (JOB_DONE, 2, "job.done")     /* to a submitter: a job ended */       \
-    XX (JOB_CANCEL, 3, "job.cancel") /* to a worker: abandon this job */
+    XX (JOB_CANCEL, 3, "job.cancel") /* to a worker: abandon this job */    \
+    XX (WATCH, 4, "watch")           /* to a watcher: a watched object changed */ \
+    XX (WATCH_OVERFLOW, 5, "watch.overflow") /* to a watcher: notices were dropped */
 
 #define ZMGR_XX_ENUM_ERR(name, value, text) ZMGR_##name = value,
 #define ZMGR_XX_ENUM_TYPE(name, value, text) ZMGR_TYPE_##name = value,
@@ -196,5 +208,11 @@ typedef enum { ZMGR_NOTICE_NONE = 0, ZMGR_NOTICE_MAP (ZMGR_XX_ENUM_NOTICE) } zmg
  *  clock time (ms since the epoch, the broker's clock) after which the
  *  broker must not start it (PROTOCOL.md section 3b). */
 #define ZMGR_OP_DEADLINE 0x4000
+
+/*  An opcode with this bit set carries one more argument, after its own
+ *  and before a deadline: the version (PROTOCOL.md, "versions") its
+ *  object must be at for the write to run; 0: the object must not
+ *  exist. Otherwise it fails with ZMGR_EVERSION and changes nothing. */
+#define ZMGR_OP_IFVERSION 0x2000
 
 #endif

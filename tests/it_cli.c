@@ -533,7 +533,9 @@ static void test_lock_run_holds (void **state)
     EXPECT (EX_TIMEOUT, "", "lock", "run", "L2", "--nowait", "--", "true");
     s_wait_bg (5000, EX_OK);
     EXPECT (EX_OK, "false\n", "lock", "locked", "L2");
-    EXPECT (EX_OK, "", "lock", "acquire", "L2", "--timeout", "1");
+    /* the grant: token 2 (lock run's was 1); nobody died holding it */
+    EXPECT (EX_OK, "{\"token\":2,\"owner_died\":false}\n", "lock", "acquire", "L2",
+            "--timeout", "1");
 }
 
 static void test_lock_run_forwards_sigterm (void **state)
@@ -548,7 +550,7 @@ static void test_lock_run_forwards_sigterm (void **state)
 }
 
 /*  A broker that goes away while lock run waits: the lock went with the
- *  session, so the command is stopped and zmgr exits 9. */
+ *  session, so the command is stopped and zmgr exits 19 (lock lost). */
 static void test_lock_run_broker_lost (void **state)
 {
     (void)state;
@@ -557,7 +559,7 @@ static void test_lock_run_broker_lost (void **state)
     assert_int_equal (kit_daemon_stop (&s_daemon), 0);
     /* noticed by the next ping, which may wait out the request timeout
      * (5 s) when no broker is there any more */
-    s_wait_bg (10000, EX_UNREACHABLE);
+    s_wait_bg (10000, 19);
     /* teardown expects a broker to stop */
     assert_int_equal (kit_daemon_restart (&s_daemon), 0);
 }

@@ -38,7 +38,7 @@ static void test_lock (void **state)
     assert_int_equal (kit_call ("A", ZMGR_OP_LOCK_RELEASE, "L", 0, ""), ZMGR_ENOTOWNER);
     assert_false (kit_exists ("L"));
     assert_int_equal (kit_call ("A", ZMGR_OP_LOCK_ACQUIRE, "L", 0, ""), 0);
-    kit_expect ("n");
+    kit_expect ("j", "{\"token\": 1, \"owner_died\": false}");
     assert_int_equal (kit_call ("B", ZMGR_OP_LOCK_LOCKED, "L", 0, ""), 0);
     kit_expect ("t");
     /*  B cannot take it now, and parks with a timeout. */
@@ -52,7 +52,7 @@ static void test_lock (void **state)
     assert_int_equal (kit_call ("A", ZMGR_OP_LOCK_RELEASE, "L", 0, ""), 0);
     kit_expect ("n");
     assert_int_equal (kit_take ("B", wait), 0);
-    kit_expect ("n");
+    kit_expect ("j", "{\"token\": 2, \"owner_died\": false}");
     assert_int_equal (park_count (), 0);
     /*  B holds it now. */
     assert_int_equal (kit_call ("A", ZMGR_OP_LOCK_RELEASE, "L", 0, ""), ZMGR_ENOTOWNER);
@@ -159,6 +159,46 @@ static void test_lock_owner_gone (void **state)
     peers_reap ();
 }
 
+/*  Fencing tokens: each grant one more, an rlock's nested acquire the same
+ *  one; a holder whose session ended is reported to the next holder, once. */
+static void test_lock_tokens (void **state)
+{
+    (void) state;
+    assert_int_equal (kit_call ("A", ZMGR_OP_LOCK_ACQUIRE, "L", 0, ""), 0);
+    kit_expect ("j", "{\"token\": 1, \"owner_died\": false}");
+    assert_int_equal (kit_call ("A", ZMGR_OP_LOCK_RELEASE, "L", 0, ""), 0);
+    assert_int_equal (kit_call ("B", ZMGR_OP_LOCK_ACQUIRE, "L", 0, ""), 0);
+    kit_expect ("j", "{\"token\": 2, \"owner_died\": false}");
+    /*  A waits; B's session ends holding L: A gets it, told owner_died. */
+    uint64_t w = kit_send ("A", ZMGR_OP_LOCK_ACQUIRE, "L", 1, "i", 1000);
+    peers_end (peers_find ((const uint8_t *) "B", 1), "test");
+    assert_int_equal (kit_take ("A", w), 0);
+    kit_expect ("j", "{\"token\": 3, \"owner_died\": true}");
+    assert_int_equal (kit_call ("A", ZMGR_OP_LOCK_RELEASE, "L", 0, ""), 0);
+    /*  Told once: a clean release clears it. */
+    assert_int_equal (kit_call ("A", ZMGR_OP_LOCK_ACQUIRE, "L", 0, ""), 0);
+    kit_expect ("j", "{\"token\": 4, \"owner_died\": false}");
+    /*  A's session ends with nobody waiting: the next acquirer is told. */
+    peers_end (peers_find ((const uint8_t *) "A", 1), "test");
+    peers_reap ();
+    kit_hello ("C");
+    assert_int_equal (kit_call ("C", ZMGR_OP_LOCK_ACQUIRE, "L", 0, ""), 0);
+    kit_expect ("j", "{\"token\": 5, \"owner_died\": true}");
+    assert_int_equal (kit_call ("C", ZMGR_OP_LOCK_RELEASE, "L", 0, ""), 0);
+    /*  rlock: nested acquires keep the outer grant's token. */
+    assert_int_equal (kit_call ("C", ZMGR_OP_LOCK_ACQUIRE, "R", 2, "nt"), 0);
+    kit_expect ("j", "{\"token\": 1, \"owner_died\": false}");
+    assert_int_equal (kit_call ("C", ZMGR_OP_LOCK_ACQUIRE, "R", 2, "nt"), 0);
+    kit_expect ("j", "{\"token\": 1, \"owner_died\": false}");
+    assert_int_equal (kit_call ("C", ZMGR_OP_LOCK_RELEASE, "R", 0, ""), 0);
+    assert_int_equal (kit_call ("C", ZMGR_OP_LOCK_RELEASE, "R", 0, ""), 0);
+    assert_int_equal (kit_call ("C", ZMGR_OP_LOCK_ACQUIRE, "R", 2, "nt"), 0);
+    kit_expect ("j", "{\"token\": 2, \"owner_died\": false}");
+    assert_int_equal (kit_call ("C", ZMGR_OP_LOCK_RELEASE, "R", 0, ""), 0);
+    peers_end (peers_find ((const uint8_t *) "C", 1), "test");
+    peers_reap ();
+}
+
 /*  Deleting a held lock: waiters get ENOTFOUND, the owner forgets it. */
 static void test_lock_deleted (void **state)
 {
@@ -184,6 +224,7 @@ int main (void)
         KIT_DISPATCH_TEST (test_rlock),
         KIT_DISPATCH_TEST (test_lock_owner_gone),
         KIT_DISPATCH_TEST (test_lock_deleted),
+        KIT_DISPATCH_TEST (test_lock_tokens),
     };
     return KIT_DISPATCH_RUN (tests);
 }

@@ -51,7 +51,7 @@ static void test_session (void **state)
     size_t n;
     proto_slice_t body;
     assert_int_equal (proto_read_map (kit_last (), &n, &body), 0);
-    assert_int_equal (n, 10);
+    assert_int_equal (n, 11);   /* liveness too */
     assert_int_equal (peers_count (), 3);
     /*  Heartbeat with rid 0 from a session: no reply either. */
     kit_dispatch_from ("Z", b.data, b.len);

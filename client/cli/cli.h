@@ -40,7 +40,9 @@ enum {
     CLI_EXIT_NOSPACE = 14,    /* ENOSPC: the broker's disk is full */
     CLI_EXIT_INDOUBT = 15,    /* EINDOUBT: the request may or may not have run */
     CLI_EXIT_MEMLIMIT = 16,   /* EMEMLIMIT: the broker's memory limit is reached */
-    CLI_EXIT_NOWORKER = 17    /* --require-worker: no connected worker offers it */
+    CLI_EXIT_NOWORKER = 17,   /* --require-worker: no connected worker offers it */
+    CLI_EXIT_CONDITION = 18,  /* EVERSION, ECONDITION: a conditional write refused */
+    CLI_EXIT_LOCKLOST = 19    /* lock run: the lock was lost while CMD ran */
 };
 
 /*  Options a command may accept besides the global ones (-e, --timeout,
@@ -149,6 +151,7 @@ struct cli {
     int64_t chunksize;           /* --chunksize, 1 when not given */
     const char *role;            /* --role, NULL when not given */
     const char *dir;             /* --dir, NULL when not given */
+    int64_t if_version;          /* --if-version, -1 when not given */
     unsigned given;              /* OPT_* seen on the command line */
     const char **pos;            /* positional arguments (points into argv) */
     int npos;                    /* how many */
@@ -218,10 +221,12 @@ __attribute__ ((format (printf, 2, 3))) int cli_usage (cli_t *cli, const char *f
 int cli_usage_type (const char *type, const char *op);
 
 /*  The tables (objects_cmd.c, lockrun_cmd.c, sync_cmd.c, array_cmd.c:
- *  arrays, namespaces and path ops, jobs_cmd.c, schedule_cmd.c,
- *  admin_cmd.c). */
+ *  arrays, namespaces and path ops, jobs_cmd.c, schedule_cmd.c: cron,
+ *  limits, pause, the job listing; admin_cmd.c, watch_cmd.c: watch, TTLs,
+ *  ephemeral objects; multi_cmd.c: batches and versions). */
 extern const cli_table_t cli_object_table, cli_lockrun_table, cli_sync_table,
-    cli_array_table, cli_jobs_table, cli_schedule_table, cli_admin_table;
+    cli_array_table, cli_jobs_table, cli_schedule_table, cli_admin_table, cli_watch_table,
+    cli_multi_table;
 
 /*  schedule_cmd.c: reads --unique-key, --delay, --at and --after into
  *  cli->job; 0, or an exit code after a usage message. */

@@ -79,6 +79,8 @@ static const char s_exit_help[] =
     "                        13 the broker refused this key\n"
     "                        17 no connected worker offers the function\n"
     "                           (--require-worker)\n"
+    "                        18 conditional write refused (--if-version, multi)\n"
+    "                        19 lock run: the lock was lost while CMD ran\n"
     "  lock run and run --wait exit with the command's status (lock run:\n"
     "  126/127 if it could not run it; run --wait: 11).\n";
 

@@ -354,10 +354,18 @@ static bool s_value_cas_args (const cli_t *cli)
 
 /* ---- lock -------------------------------------------------------------- */
 
+/*  Prints the grant as the broker gives it: {"token":N,"owner_died":B}. */
 static int s_lock_acquire (cli_t *cli)
 {
-    int rc = zmgr_lock_acquire (cli->client, cli->name, cli->rlock, cli_wait_ms (cli));
-    return rc ? cli_fail (cli, rc) : CLI_EXIT_OK;
+    uint64_t token;
+    bool died;
+    int rc = zmgr_lock_acquire_token (cli->client, cli->name, cli->rlock, cli_wait_ms (cli),
+                                      &token, &died);
+    if (rc)
+        return cli_fail (cli, rc);
+    printf ("{\"token\":%llu,\"owner_died\":%s}\n", (unsigned long long)token,
+            died ? "true" : "false");
+    return CLI_EXIT_OK;
 }
 
 static int s_lock_release (cli_t *cli)
@@ -586,7 +594,8 @@ static const command_t s_commands[] = {
 
     {"lock", "acquire", "N", OPT_NOWAIT | OPT_RLOCK, CMD_BLOCKS, s_lock_acquire,
      "NAME " WAIT_SYN " [--rlock]",
-     "Acquire the lock (exit 5 on timeout). It is released when this "
+     "Acquire the lock (exit 5 on timeout) and print the grant, {\"token\":N,"
+     "\"owner_died\":false}. It is released when this "
      "process exits, so this is mainly a test of whether it is free."},
     {"lock", "release", "N", 0, 0, s_lock_release, "NAME",
      "Release the lock (exit 10: not held by this process)."},

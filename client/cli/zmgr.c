@@ -65,6 +65,9 @@ int cli_exit_code (int rc)
         return CLI_EXIT_INDOUBT;
     case ZMGR_EMEMLIMIT:
         return CLI_EXIT_MEMLIMIT;
+    case ZMGR_EVERSION:
+    case ZMGR_ECONDITION:
+        return CLI_EXIT_CONDITION;
     case ZMGR_EJOBFAILED:
     case ZMGR_ECANCELLED:
         return CLI_EXIT_JOBFAILED;
@@ -176,7 +179,9 @@ static const cli_table_t s_core_table = {s_core_commands, CLI_COUNT (s_core_comm
 /*  Every group of commands; help lists types and commands in this order. */
 const cli_table_t *const cli_tables[] = {
     &cli_object_table, &cli_lockrun_table, &cli_sync_table, &cli_array_table,
+    &cli_watch_table,
     &s_core_table,     &cli_jobs_table,    &cli_schedule_table, &cli_admin_table,
+    &cli_multi_table,
 };
 const size_t cli_ntables = CLI_COUNT (cli_tables);
 
@@ -337,7 +342,8 @@ typedef enum {
     O_JSON,
     O_ROLE,
     O_DIR,
-    O_TEXT
+    O_TEXT,
+    O_IF_VERSION
 } option_id_t;
 
 static const struct {
@@ -368,6 +374,7 @@ static const struct {
     {"--role", NULL, O_ROLE, OPT_ROLE, true},
     {"--dir", NULL, O_DIR, OPT_DIR, true},
     {"--text", NULL, O_TEXT, 0, false},
+    {"--if-version", NULL, O_IF_VERSION, 0, true},
 };
 
 #define OPTION_COUNT (sizeof s_options / sizeof s_options[0])
@@ -458,6 +465,11 @@ static int s_set_option (cli_t *cli, size_t k, const char *value)
         break;
     case O_TEXT:
         cli->text = true;
+        break;
+    case O_IF_VERSION:
+        if (!s_parse_int (value, &cli->if_version) || cli->if_version < 0)
+            return cli_usage_of (NULL, "--if-version: not a version (an integer >= 0): '%s'",
+                                 value);
         break;
     }
     return CLI_EXIT_OK;
@@ -908,6 +920,7 @@ int main (int argc, char **argv)
     memset (&cli, 0, sizeof cli);
     cli.job = (zmgr_job_opts_t)ZMGR_JOB_OPTS_INIT;
     cli.chunksize = 1;
+    cli.if_version = -1;
     int rc = s_parse_argv (&cli, argc, argv);
     if (rc == CLI_EXIT_OK &&
         (cli.help || (cli.npos > 0 && strcmp (cli.pos[0], "help") == 0)))
@@ -915,8 +928,12 @@ int main (int argc, char **argv)
     else if (rc == CLI_EXIT_OK && cli.version && cli.npos == 0)
         rc = s_version (&cli);
     else if (rc == CLI_EXIT_OK && (rc = s_parse_command (&cli)) == 0 &&
-             (rc = s_connect (&cli)) == 0)
+             (rc = s_connect (&cli)) == 0) {
+        /*  The command's write is conditional (its first request). */
+        if (cli.if_version >= 0 && cli.client)
+            zmgr_client_if_version (cli.client, (uint64_t) cli.if_version);
         rc = cli.cmd->run (&cli);
+    }
     s_cli_fini (&cli);
     /* Output that did not reach its destination is a failure too. */
     if (fflush (stdout) != 0 || ferror (stdout)) {

@@ -262,6 +262,22 @@ ZMGR_EXPORT const char *zmgr_client_errmsg (zmgr_client_t *self);
 ZMGR_EXPORT const char *zmgr_client_endpoint (zmgr_client_t *self);
 /*  Round trip to the broker; *rtt_us (may be NULL) gets its duration. */
 ZMGR_EXPORT int zmgr_ping (zmgr_client_t *self, int64_t *rtt_us);
+/*  Sessions this handle has opened with the broker (1 after connecting).
+ *  libzmgr opens a new one by itself when the broker lost the old one (it
+ *  restarted, or ended it after missed heartbeats) and resends the call
+ *  in flight; every lock the old session held is gone. A holder of locks
+ *  compares this count with the one at its acquire to know. */
+ZMGR_EXPORT uint64_t zmgr_client_sessions (const zmgr_client_t *self);
+/*  How long the broker waits for a silent peer before it ends its session
+ *  (heartbeat_ms x liveness, from its hello; 0 before one). Unreachable
+ *  for longer, a holder must count its locks as lost. */
+ZMGR_EXPORT int zmgr_client_liveness_ms (const zmgr_client_t *self);
+/*  Makes the next synchronous write on a named object conditional: it
+ *  runs only if the object is at version (0: only if it does not exist),
+ *  else fails with ZMGR_EVERSION, changing nothing, the message naming
+ *  both versions. Used up by that call, whatever its outcome. Reads (and
+ *  calls without an object) refuse a condition with ZMGR_EINVAL. */
+ZMGR_EXPORT void zmgr_client_if_version (zmgr_client_t *self, uint64_t version);
 
 /* ---- pipelined requests ------------------------------------------------ */
 
@@ -305,6 +321,22 @@ ZMGR_EXPORT int zmgr_call (zmgr_client_t *self, int op, const char *name,
 ZMGR_EXPORT int zmgr_type (zmgr_client_t *self, const char *name, int *type);
 ZMGR_EXPORT int zmgr_exists (zmgr_client_t *self, const char *name,
                              bool *exists);
+/*  The object's version (0 when it does not exist): each write raises it
+ *  by one, durably; a new object of that name starts again from 0. */
+ZMGR_EXPORT int zmgr_object_version (zmgr_client_t *self, const char *name,
+                                     uint64_t *version);
+/*  An atomic batch (PROTOCOL.md, "multi"): conditions is an array (may be
+ *  NULL: none) of [kind, name, operand], kind "version" (the object is at
+ *  that version), "value" (the value object holds that value) or "held"
+ *  (this session holds that lock with that fencing token); ops an array
+ *  of [opcode, name, args...] (value, dict and list ops that do not wait;
+ *  an object one op writes is named by no other op). Every condition and
+ *  every op is checked before anything is written: on a failure nothing
+ *  is (ZMGR_EVERSION, ZMGR_ECONDITION, or the failing op's own code, the
+ *  message naming it). *results (may be NULL) gets the array of the ops'
+ *  results. */
+ZMGR_EXPORT int zmgr_multi (zmgr_client_t *self, const zmgr_value_t *conditions,
+                            const zmgr_value_t *ops, zmgr_value_t **results);
 /*  Deletes an object; parked requests on it fail with ZMGR_ENOTFOUND. */
 ZMGR_EXPORT int zmgr_delete (zmgr_client_t *self, const char *name);
 /*  Creates an object explicitly; options (may be NULL) is a map value, e.g.
@@ -313,6 +345,12 @@ ZMGR_EXPORT int zmgr_delete (zmgr_client_t *self, const char *name);
  *  another type it is ZMGR_EWRONGTYPE. */
 ZMGR_EXPORT int zmgr_create (zmgr_client_t *self, const char *name, int type,
                              const zmgr_value_t *options);
+/*  Creates an ephemeral object: deleted by the broker when this handle's
+ *  session ends (zmgr_client_destroy, the process dying, the connection
+ *  lost past the liveness window) and when the broker restarts. Options as
+ *  zmgr_create's {"ephemeral": true}; an existing object that is not
+ *  ephemeral (or not of this type) is ZMGR_EEXISTS (ZMGR_EWRONGTYPE). */
+ZMGR_EXPORT int zmgr_create_ephemeral (zmgr_client_t *self, const char *name, int type);
 /*  Names with prefix (NULL or "" for all): an array of [name, type name]
  *  pairs, e.g. [["jobs", "queue"], ["log", "list"]], in no set order. */
 ZMGR_EXPORT int zmgr_objects (zmgr_client_t *self, const char *prefix,
@@ -422,6 +460,73 @@ ZMGR_EXPORT int zmgr_queue_task_done (zmgr_client_t *self, const char *name);
 ZMGR_EXPORT int zmgr_queue_join (zmgr_client_t *self, const char *name,
                                  int timeout_ms);
 
+/* ---- TTLs -------------------------------------------------------------- */
+
+/*  name is deleted ms from now (its TTL; ms <= 0 deletes it at once, as
+ *  Redis's EXPIRE with a past time). ZMGR_ENOTFOUND when there is no such
+ *  object. Writes keep the TTL; zmgr_persist removes it. Durable: a broker
+ *  restarted after the deadline deletes the object at once. */
+ZMGR_EXPORT int zmgr_expire (zmgr_client_t *self, const char *name, int64_t ms);
+/*  Removes name's TTL: *had_ttl (may be NULL) says whether it had one. */
+ZMGR_EXPORT int zmgr_persist (zmgr_client_t *self, const char *name, bool *had_ttl);
+/*  *ms: milliseconds left before name is deleted, -1 when it has no TTL,
+ *  -2 when there is no such object (Redis's PTTL). */
+ZMGR_EXPORT int zmgr_ttl (zmgr_client_t *self, const char *name, int64_t *ms);
+
+/* ---- watch ------------------------------------------------------------- */
+
+/*  A change notice (opaque; zmgr_watch_notice_destroy frees it). */
+typedef struct zmgr_watch_notice zmgr_watch_notice_t;
+
+#define ZMGR_WATCH_VALUES 1   /* notices carry the write's arguments */
+#define ZMGR_WATCH_EXACT 2    /* prefix is one object's name, not a prefix */
+
+/*  Watches the objects whose names start with prefix (NULL or "": every
+ *  name the handle's key may read): each write, delete, expiry and
+ *  ephemeral deletion of one sends this handle a notice, which
+ *  zmgr_watch_next hands out. *id (may be NULL) gets the watch's id.
+ *  Watches belong to the session: a lost connection ends them
+ *  (zmgr_watch_next then says ZMGR_EDISCONNECTED once). ZMGR_ELIMIT past
+ *  64 watches. Notices arrive during any call on the handle; they are
+ *  kept until handed out, and the broker sends at most its watch window
+ *  (watch_window, 1000 by default) of them before they are read: past it
+ *  a watch drops notices, sends one ZMGR_NOTICE_WATCH_OVERFLOW notice,
+ *  and its next notice's missed count says how many it dropped. */
+ZMGR_EXPORT int zmgr_watch (zmgr_client_t *self, const char *prefix, int flags,
+                            uint64_t *id);
+/*  Ends watch id: ZMGR_ENOTFOUND when this session has no such watch.
+ *  Notices already sent may still be handed out. */
+ZMGR_EXPORT int zmgr_unwatch (zmgr_client_t *self, uint64_t id);
+/*  The next notice (yours to destroy) within timeout_ms (ZMGR_FOREVER: no
+ *  limit, 0: only one already there): 0, ZMGR_ETIMEOUT,
+ *  ZMGR_EDISCONNECTED (the watches ended with the connection), or
+ *  ZMGR_EINVAL when no watch is open. Reading acknowledges notices to
+ *  the broker. */
+ZMGR_EXPORT int zmgr_watch_next (zmgr_client_t *self, zmgr_watch_notice_t **notice_p,
+                                 int timeout_ms);
+/*  Notices received and not handed out yet. */
+ZMGR_EXPORT size_t zmgr_watch_queued (zmgr_client_t *self);
+/*  ZMGR_NOTICE_WATCH (a change) or ZMGR_NOTICE_WATCH_OVERFLOW (notices
+ *  of watch zmgr_watch_notice_watch are being dropped). */
+ZMGR_EXPORT int zmgr_watch_notice_kind (const zmgr_watch_notice_t *n);
+ZMGR_EXPORT uint64_t zmgr_watch_notice_watch (const zmgr_watch_notice_t *n);
+/*  The write's wire name ("value.set", "list.append", "delete", ...), or
+ *  "expired" (its TTL passed) or "ended" (an ephemeral object whose
+ *  session ended); "" for an overflow. Borrowed, as the name. */
+ZMGR_EXPORT const char *zmgr_watch_notice_op (const zmgr_watch_notice_t *n);
+ZMGR_EXPORT const char *zmgr_watch_notice_name (const zmgr_watch_notice_t *n);
+/*  The object's version after the change: the count of its writes in
+ *  this broker's life (it starts again after a restart). */
+ZMGR_EXPORT uint64_t zmgr_watch_notice_version (const zmgr_watch_notice_t *n);
+/*  Notices of this watch dropped so far (0: none was missed). */
+ZMGR_EXPORT uint64_t zmgr_watch_notice_missed (const zmgr_watch_notice_t *n);
+/*  The change deleted the object. */
+ZMGR_EXPORT bool zmgr_watch_notice_deleted (const zmgr_watch_notice_t *n);
+/*  The write's arguments as an array (ZMGR_WATCH_VALUES), else NULL.
+ *  Borrowed: valid until the notice is destroyed. */
+ZMGR_EXPORT const zmgr_value_t *zmgr_watch_notice_args (const zmgr_watch_notice_t *n);
+ZMGR_EXPORT void zmgr_watch_notice_destroy (zmgr_watch_notice_t **self_p);
+
 /* ---- value ------------------------------------------------------------- */
 
 /*  A shared value (Python's Value). ZMGR_ENOTFOUND when never set. */
@@ -454,6 +559,17 @@ ZMGR_EXPORT int zmgr_value_cas (zmgr_client_t *self, const char *name,
  *  deadlocks until the timeout, as Python's Lock does). */
 ZMGR_EXPORT int zmgr_lock_acquire (zmgr_client_t *self, const char *name,
                                    bool reentrant, int timeout_ms);
+/*  As zmgr_lock_acquire, and on success *token (may be NULL) gets the
+ *  grant's fencing token: it grows by one with every grant of this lock,
+ *  across broker restarts, so a resource can refuse a holder whose token
+ *  is older than one it has seen. An rlock's nested acquire gets its
+ *  outer grant's token. *owner_died (may be NULL) is true when the
+ *  previous holder's session ended while it held the lock (it died, was
+ *  cut off, or the broker restarted), as a robust mutex's EOWNERDEAD:
+ *  what it protected may be half-changed. Both are 0/false on failure. */
+ZMGR_EXPORT int zmgr_lock_acquire_token (zmgr_client_t *self, const char *name,
+                                         bool reentrant, int timeout_ms,
+                                         uint64_t *token, bool *owner_died);
 /*  ZMGR_ENOTOWNER when this session does not hold it. */
 ZMGR_EXPORT int zmgr_lock_release (zmgr_client_t *self, const char *name);
 /*  A lock that does not exist is not locked (false). */

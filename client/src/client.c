@@ -81,6 +81,9 @@ struct zmgr_client {
     size_t nabandoned, cap_abandoned;
     bool deadlines;             /* the broker takes deadlines (its hello gave its clock) */
     int64_t clock_offset_ms;    /* the broker's wall clock minus ours, at hello */
+    int64_t if_version;         /* the next request's version condition, -1: none */
+    uint64_t sessions;          /* hellos the broker accepted (zmgr_client_sessions) */
+    int liveness_ms;            /* heartbeat_ms x liveness, from the last hello */
     bool lost;                  /* connection lost: reconnect before the next send */
     bool refused;               /* the broker refused our CURVE key */
     key_file_t server_key;      /* broker's public key, for tcp with CURVE */
@@ -94,6 +97,10 @@ struct zmgr_client {
     void (*settle) (zmgr_client_t *); /* runs due callbacks after a call */
     int settling;                   /* settle is running: no recursion */
     void *ext;                      /* a layer's per-handle state */
+    void *watch;                    /* watch.c's per-handle state, or NULL */
+    client_notice_hook on_watch;    /* watch notices, beside the layer's hooks */
+    client_lost_hook on_watch_lost; /* the connection went away (watches end) */
+    void (*watch_free) (void *);    /* frees watch with the handle */
     void (*ext_free) (void *);      /* and how to free it */
     char role[16];                  /* hello role: "client" or "worker" */
     uint8_t *hello_opts;            /* packed hello options map, or NULL */
@@ -405,6 +412,8 @@ static int s_lost (zmgr_client_t *self)
     self->lost = true;
     if (self->on_lost)
         self->on_lost (self->hook_arg);
+    if (self->on_watch_lost)
+        self->on_watch_lost (self->watch);
     return client_fail (self, ZMGR_EDISCONNECTED,
                         "connection to the broker at %s lost", self->endpoint);
 }
@@ -577,6 +586,12 @@ static int s_take_reply (zmgr_client_t *self, s_reply_t *r)
         s_lost (self);
         return 1;
     }
+    if (r->rid == 0 && (r->status == ZMGR_NOTICE_WATCH || r->status == ZMGR_NOTICE_WATCH_OVERFLOW)
+        && self->on_watch) {
+        self->on_watch (self->watch, r->status, payload);
+        zmq_msg_close (&msg);
+        return 2;
+    }
     if (r->rid == 0 && r->status > 0) {
         if (self->on_notice)
             self->on_notice (self->hook_arg, r->status, payload);
@@ -656,8 +671,13 @@ static int s_read_reply (zmgr_client_t *self, int64_t deadline_us, s_reply_t *r)
             self->no_fill = false;
             if (rc == 0)
                 return 0;
-            if (rc > 0)
-                continue;      /* something arrived that was not a reply */
+            if (rc > 0) {
+                /*  Something arrived that was not a reply (a notice): the
+                 *  reply may be buffered right behind it, so look again
+                 *  before waiting for the socket. */
+                try_first = true;
+                continue;
+            }
             if (rc == -2)
                 return ZMGR_EDISCONNECTED;
         }
@@ -880,6 +900,7 @@ static int s_hello (zmgr_client_t *self, int wait_ms)
                             self->endpoint, wait_ms);
     }
     /*  Remember the broker's request size limit from its hello map. */
+    int hb = 1000, live = 3;   /* the broker's defaults when it does not say */
     size_t n;
     proto_slice_t body, k, v;
     if (rc == 0 && reply
@@ -900,8 +921,17 @@ static int s_hello (zmgr_client_t *self, int wait_ms)
                      && limit > 0) {
                 self->deadlines = true;
                 self->clock_offset_ms = limit - s_wall_ms ();
-            }
+            } else if (klen == 12 && !memcmp (key, "heartbeat_ms", 12)
+                       && proto_read_int (v, &limit) == 0 && limit > 0 && limit < 1000000)
+                hb = (int) limit;
+            else if (klen == 8 && !memcmp (key, "liveness", 8) && proto_read_int (v, &limit) == 0
+                     && limit > 0 && limit < 1000)
+                live = (int) limit;
         }
+    if (rc == 0) {
+        self->sessions++;
+        self->liveness_ms = hb * live;
+    }
     zmgr_value_destroy (&reply);
     return rc;
 }
@@ -992,6 +1022,7 @@ static bool s_is_write (uint32_t op)
     case ZMGR_OP_QUEUE_QSIZE: case ZMGR_OP_QUEUE_EMPTY: case ZMGR_OP_QUEUE_FULL:
     case ZMGR_OP_QUEUE_JOIN: case ZMGR_OP_VALUE_GET: case ZMGR_OP_LOCK_LOCKED:
     case ZMGR_OP_JOB_RESULT: case ZMGR_OP_JOB_STATUS: case ZMGR_OP_JOBS: case ZMGR_OP_WORKERS:
+    case ZMGR_OP_VERSION:
         return false;
     default:
         return true;
@@ -1011,7 +1042,7 @@ static void s_add_deadline (zmgr_client_t *self, int wait_ms, uint32_t *op, char
     name[0] = '\0';
     if (proto_parse_request (self->buf.data, self->buf.len, PROTO_MAX_DEPTH, &req, &why) != 0)
         return;
-    *op = req.op;
+    *op = req.op & ~(uint32_t) (ZMGR_OP_DEADLINE | ZMGR_OP_IFVERSION);
     size_t nlen = req.name.len < nsize - 1 ? req.name.len : nsize - 1;
     if (req.name.ptr)
         memcpy (name, req.name.ptr, nlen);
@@ -1033,10 +1064,57 @@ static void s_add_deadline (zmgr_client_t *self, int wait_ms, uint32_t *op, char
     self->buf = b;
 }
 
+/*  Gives the request in self->buf the version condition set by
+ *  zmgr_client_if_version (ZMGR_OP_IFVERSION): one more argument, before
+ *  the deadline s_add_deadline adds. The condition is used up. */
+static void s_add_if_version (zmgr_client_t *self)
+{
+    int64_t v = self->if_version;
+    if (v < 0)
+        return;
+    self->if_version = -1;
+    proto_req_t req;
+    const char *why;
+    if (proto_parse_request (self->buf.data, self->buf.len, PROTO_MAX_DEPTH, &req, &why) != 0
+        || (req.op & (ZMGR_OP_IFVERSION | ZMGR_OP_DEADLINE)))
+        return;
+    proto_buf_t b;
+    proto_buf_init (&b);
+    proto_put_request (&b, req.rid, req.op | ZMGR_OP_IFVERSION, (const char *) req.name.ptr,
+                       req.name.len, req.nargs + 1);
+    for (size_t i = 0; i < req.nargs; i++)
+        proto_put_raw (&b, req.args[i].ptr, req.args[i].len);
+    proto_put_int (&b, v);
+    if (b.oom) {
+        proto_buf_fini (&b);
+        self->buf.oom = true;   /* refused, not sent without its condition */
+        return;
+    }
+    proto_buf_fini (&self->buf);
+    self->buf = b;
+}
+
+void zmgr_client_if_version (zmgr_client_t *self, uint64_t version)
+{
+    if (self)
+        self->if_version = version > INT64_MAX ? INT64_MAX : (int64_t) version;
+}
+
+uint64_t zmgr_client_sessions (const zmgr_client_t *self)
+{
+    return self ? self->sessions : 0;
+}
+
+int zmgr_client_liveness_ms (const zmgr_client_t *self)
+{
+    return self ? self->liveness_ms : 0;
+}
+
 static int s_finish (zmgr_client_t *self, int wait_ms, zmgr_value_t **result)
 {
     if (result)
         *result = NULL;
+    s_add_if_version (self);
     if (wait_ms == CLIENT_DEFAULT_WAIT)
         wait_ms = self->timeout_ms;
     int64_t give_up = s_now_us () + (int64_t) self->timeout_ms * 1000;
@@ -1196,6 +1274,8 @@ static void s_destroy (zmgr_client_t *self)
     memset (&self->client_key, 0, sizeof self->client_key);
     if (self->ext && self->ext_free)
         self->ext_free (self->ext);
+    if (self->watch && self->watch_free)
+        self->watch_free (self->watch);
     free (self->hello_opts);
     s_close_sockets (self);
     if (self->ctx)
@@ -1276,6 +1356,7 @@ static zmgr_client_t *s_new (const char *endpoint, int timeout_ms, int *status_p
         return NULL;
     }
     self->timeout_ms = timeout_ms;
+    self->if_version = -1;
     proto_buf_init (&self->buf);
     proto_buf_init (&self->zb);
     zmq_msg_init (&self->zr);
@@ -1495,6 +1576,20 @@ void client_set_hooks (zmgr_client_t *self, client_reply_hook on_reply,
     self->on_notice = on_notice;
     self->on_lost = on_lost;
     self->hook_arg = arg;
+}
+
+void client_set_watch (zmgr_client_t *self, void *state, client_notice_hook on_notice,
+                       client_lost_hook on_lost, void (*free_fn) (void *))
+{
+    self->watch = state;
+    self->on_watch = on_notice;
+    self->on_watch_lost = on_lost;
+    self->watch_free = free_fn;
+}
+
+void *client_watch_state (zmgr_client_t *self)
+{
+    return self->watch;
 }
 
 void *client_ext (zmgr_client_t *self)

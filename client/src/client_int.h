@@ -45,6 +45,13 @@ typedef void (*client_lost_hook) (void *arg);
 void client_set_hooks (zmgr_client_t *self, client_reply_hook on_reply,
                        client_notice_hook on_notice, client_lost_hook on_lost,
                        void *arg);
+/*  watch.c's state, beside the layer above (futures use the ext slot and
+ *  hooks): watch and watch.overflow notices go to on_notice(state, ...),
+ *  a lost connection to on_lost(state), and free_fn frees state with the
+ *  handle. */
+void client_set_watch (zmgr_client_t *self, void *state, client_notice_hook on_notice,
+                       client_lost_hook on_lost, void (*free_fn) (void *));
+void *client_watch_state (zmgr_client_t *self);
 /*  Called at the end of every synchronous call and zmgr_recv, so that a
  *  layer can run user callbacks made due by frames that call read (never
  *  from inside a hook, where calling back into the library is unsafe). */

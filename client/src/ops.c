@@ -97,6 +97,42 @@ int zmgr_exists (zmgr_client_t *self, const char *name, bool *exists)
     return s_bool_result (self, exists);
 }
 
+int zmgr_object_version (zmgr_client_t *self, const char *name, uint64_t *version)
+{
+    if (version)
+        *version = 0;
+    CHECK (self, name);
+    s_begin (self, ZMGR_OP_VERSION, name, 0);
+    zmgr_value_t *r;
+    int rc = client_finish (self, CLIENT_DEFAULT_WAIT, &r);
+    int64_t v = 0;
+    if (rc == 0 && (zmgr_value_to_int (r, &v) != 0 || v < 0))
+        rc = client_fail (self, ZMGR_EPROTO, "version reply is not an integer >= 0");
+    else if (rc == 0 && version)
+        *version = (uint64_t) v;
+    zmgr_value_destroy (&r);
+    return rc;
+}
+
+int zmgr_multi (zmgr_client_t *self, const zmgr_value_t *conditions, const zmgr_value_t *ops,
+                zmgr_value_t **results)
+{
+    if (results)
+        *results = NULL;
+    if (!self)
+        return ZMGR_EINVAL;
+    if (!ops || zmgr_value_kind (ops) != ZMGR_VAL_ARRAY
+        || (conditions && zmgr_value_kind (conditions) != ZMGR_VAL_ARRAY))
+        return client_fail (self, ZMGR_EINVAL, "multi takes arrays of conditions and ops");
+    proto_buf_t *b = s_begin (self, ZMGR_OP_MULTI, NULL, 2);
+    if (conditions)
+        s_put_value (b, conditions);
+    else
+        proto_put_array (b, 0);
+    s_put_value (b, ops);
+    return s_value_result (self, CLIENT_DEFAULT_WAIT, results);
+}
+
 int zmgr_delete (zmgr_client_t *self, const char *name)
 {
     CHECK (self, name);
@@ -543,11 +579,59 @@ int zmgr_value_cas (zmgr_client_t *self, const char *name, const zmgr_value_t *e
 
 int zmgr_lock_acquire (zmgr_client_t *self, const char *name, bool reentrant, int timeout_ms)
 {
+    return zmgr_lock_acquire_token (self, name, reentrant, timeout_ms, NULL, NULL);
+}
+
+int zmgr_lock_acquire_token (zmgr_client_t *self, const char *name, bool reentrant,
+                             int timeout_ms, uint64_t *token, bool *owner_died)
+{
+    if (token)
+        *token = 0;
+    if (owner_died)
+        *owner_died = false;
     CHECK (self, name);
     proto_buf_t *b = s_begin (self, ZMGR_OP_LOCK_ACQUIRE, name, 2);
     s_put_timeout (b, timeout_ms);
     proto_put_bool (b, reentrant);
-    return client_finish (self, client_block_wait (self, timeout_ms), NULL);
+    zmgr_value_t *r;
+    int rc = client_finish (self, client_block_wait (self, timeout_ms), &r);
+    if (rc)
+        return rc;
+    /*  Reply: {"token": N, "owner_died": bool}; a broker before fencing
+     *  tokens answers nil (token 0). Unknown keys are skipped. */
+    size_t n;
+    proto_slice_t body, k, v;
+    proto_slice_t all = { r->data, r->len };
+    if (!proto_is_nil (all)) {
+        if (proto_read_map (all, &n, &body)) {
+            zmgr_value_destroy (&r);
+            return client_fail (self, ZMGR_EPROTO, "lock.acquire reply is not a map");
+        }
+        for (size_t i = 0; i < n && rc == 0; i++) {
+            const uint8_t *key;
+            size_t klen;
+            int64_t t;
+            bool d;
+            if (proto_next (&body, &k) || proto_next (&body, &v)
+                || proto_read_str (k, &key, &klen, false)) {
+                rc = ZMGR_EPROTO;
+            } else if (klen == 5 && memcmp (key, "token", 5) == 0) {
+                if (proto_read_int (v, &t) || t < 0)
+                    rc = ZMGR_EPROTO;
+                else if (token)
+                    *token = (uint64_t) t;
+            } else if (klen == 10 && memcmp (key, "owner_died", 10) == 0) {
+                if (proto_read_bool (v, &d))
+                    rc = ZMGR_EPROTO;
+                else if (owner_died)
+                    *owner_died = d;
+            }
+        }
+        if (rc)
+            client_fail (self, rc, "lock.acquire reply is not {token, owner_died}");
+    }
+    zmgr_value_destroy (&r);
+    return rc;
 }
 
 int zmgr_lock_release (zmgr_client_t *self, const char *name)
