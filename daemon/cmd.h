@@ -106,6 +106,11 @@ int job_cmd_submit (cmd_ctx_t *), job_cmd_result (cmd_ctx_t *),
 int watch_cmd_watch (cmd_ctx_t *), watch_cmd_unwatch (cmd_ctx_t *),
     watch_cmd_ack (cmd_ctx_t *), watch_cmd_expire (cmd_ctx_t *),
     watch_cmd_persist (cmd_ctx_t *), watch_cmd_ttl (cmd_ctx_t *);
+int schedule_cmd_limit_set (cmd_ctx_t *), schedule_cmd_limit_clear (cmd_ctx_t *),
+    schedule_cmd_limit_list (cmd_ctx_t *), schedule_cmd_pause (cmd_ctx_t *),
+    schedule_cmd_resume (cmd_ctx_t *), schedule_cmd_cron_add (cmd_ctx_t *),
+    schedule_cmd_cron_remove (cmd_ctx_t *), schedule_cmd_cron_list (cmd_ctx_t *),
+    schedule_cmd_job_list (cmd_ctx_t *);
 /*  A worker said hello: options is its hello options map. */
 int jobs_cmd_worker_hello (cmd_ctx_t *ctx, proto_slice_t options);
 

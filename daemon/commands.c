@@ -156,6 +156,17 @@ static const command_t s_commands[] = {
     { ZMGR_OP_JOB_START, job_cmd_start, 2, 2, 0, 0 },
     { ZMGR_OP_JOB_TOUCH, job_cmd_touch, 2, 2, 0, 0 },
     { ZMGR_OP_JOB_RETRY, job_cmd_retry, 1, 1, 0, W },
+    { ZMGR_OP_JOB_LIST, schedule_cmd_job_list, 0, 1, 0, 0 },
+
+    /*  Limits, pause and cron act on every key's jobs: admin only. */
+    { ZMGR_OP_LIMIT_SET, schedule_cmd_limit_set, 2, 2, 0, W | CMD_ADMIN },
+    { ZMGR_OP_LIMIT_CLEAR, schedule_cmd_limit_clear, 1, 1, 0, W | CMD_ADMIN },
+    { ZMGR_OP_LIMIT_LIST, schedule_cmd_limit_list, 0, 0, 0, 0 },
+    { ZMGR_OP_FN_PAUSE, schedule_cmd_pause, 1, 1, 0, W | CMD_ADMIN },
+    { ZMGR_OP_FN_RESUME, schedule_cmd_resume, 1, 1, 0, W | CMD_ADMIN },
+    { ZMGR_OP_CRON_ADD, schedule_cmd_cron_add, 4, 5, 0, W | G | CMD_ADMIN },
+    { ZMGR_OP_CRON_REMOVE, schedule_cmd_cron_remove, 1, 1, 0, W | CMD_ADMIN },
+    { ZMGR_OP_CRON_LIST, schedule_cmd_cron_list, 0, 0, 0, 0 },
 
     { ZMGR_OP_LOG_LEVEL, admin_cmd_log_level, 1, 1, 0, CMD_ADMIN },
     { ZMGR_OP_SHUTDOWN, admin_cmd_shutdown, 0, 0, 0, CMD_ADMIN },
@@ -212,7 +223,7 @@ static const command_t s_commands[] = {
     { ZMGR_OP_VERSION, multi_cmd_version, 0, 0, 0, N },
 };
 
-#define S_MAX_OP 256   /* above every opcode in zmgr_codes.h */
+#define S_MAX_OP 260   /* above every opcode in zmgr_codes.h */
 static const command_t *s_by_op[S_MAX_OP];   /* table indexed by opcode */
 static proto_buf_t s_out;                      /* reply being built */
 static msgpack_sbuffer s_canon[PROTO_MAX_ARGS]; /* re-packed arguments */

@@ -30,7 +30,9 @@ enum {
     EFF_LOCK_FREE = 19,  /* name[, owner died (true: its session ended holding it)] */
     EFF_JOB_SUBMIT = 20, /* id, fn, args, priority, timeout_ms, ttl_ms, retries,
                             flags (1 chunk, 2 notify, 4 shared), start at (wall
-                            ms, 0 now), owner's key */
+                            ms, 0 now), owner's key, unique key (str or nil),
+                            ids it runs after (array); the last two since the
+                            schedules: records without them have 10 fields */
     EFF_JOB_START = 21,  /* id, attempt */
     EFF_JOB_REQUEUE = 22,/* id, retries left: an attempt lost */
     EFF_JOB_FINISH = 23, /* id, status, reason, result, finished at (wall ms) */
@@ -72,6 +74,11 @@ enum {
                             count, attempt records made */
     EFF_JOB_BACKOFF = 85,/* id, retries left, attempts, start at (wall ms): an
                             attempt lost, the job waits before it runs again */
+    EFF_LIMIT_SET = 90,  /* function, rate, period ms, concurrency (0: none) */
+    EFF_FN_PAUSE = 91,   /* function, paused (bool) */
+    EFF_CRON_ADD = 92,   /* name, spec, zone, function, args, added at (wall s) */
+    EFF_CRON_REMOVE = 93,/* name */
+    EFF_CRON_FIRE = 94,  /* name, tick (wall s), job id it submitted */
 };
 
 #endif

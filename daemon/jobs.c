@@ -15,6 +15,7 @@
 #include "outbox.h"
 #include "park.h"
 #include "stats.h"
+#include "unique.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -127,7 +128,7 @@ static void s_record_attempt (const job_t *job, const job_attempt_t *a)
 
 static void s_record_submit (const job_t *job)
 {
-    proto_buf_t *b = store_effect (EFF_JOB_SUBMIT, 10);
+    proto_buf_t *b = store_effect (EFF_JOB_SUBMIT, 12);
     if (!b)
         return;
     proto_put_uint (b, job->id);
@@ -140,6 +141,13 @@ static void s_record_submit (const job_t *job)
     proto_put_int (b, (job->chunk ? 1 : 0) | (job->notify ? 2 : 0) | (job->shared ? 4 : 0));
     proto_put_int (b, job->start_wall_ms);
     proto_put_cstr (b, job->owner_key);
+    if (job->ukey)
+        proto_put_str (b, job->ukey, job->ukey_len);
+    else
+        proto_put_nil (b);
+    proto_put_array (b, job->nafter);
+    for (size_t i = 0; i < job->nafter; i++)
+        proto_put_uint (b, job->after[i]);
     store_effect_end ();
 }
 
@@ -262,6 +270,10 @@ static void s_free (job_t *job)
     if (job->waiters)
         park_fail_all (job->waiters, ZMGR_ENOTFOUND, "job expired");
     xfree (job->waiters);
+    xfree (job->ukey);
+    xfree (job->after);
+    xfree (job->dependents);
+    xfree (job->watchers);
     xfree (job->args);
     xfree (job->result);
     s_records_free (job);
@@ -281,6 +293,8 @@ static void s_remove (job_t *job)
         pp = &(*pp)->hnext;
     *pp = job->hnext;
     s_count--;
+    if (job->ukey)
+        unique_del (job->ukey, job->ukey_len, job->id);
     job->fq->count[job->state]--;
     if (job->timed)
         heap_remove (&s_timers, &job->tnode);
@@ -336,6 +350,93 @@ void jobs_ready (job_t *job)
 
 /* ---- ends ------------------------------------------------------------------ */
 
+/*  Pushes job.done for job id to session, if it is still there. */
+static void s_notify (uint64_t session, uint64_t id, int status, const void *value,
+                      size_t len)
+{
+    peer_t *to = peers_by_session (session);
+    if (!to || to->dead)
+        return;
+    proto_buf_t b;
+    proto_buf_init (&b);
+    proto_put_notice (&b, ZMGR_NOTICE_JOB_DONE);
+    proto_put_array (&b, 3);
+    proto_put_uint (&b, id);
+    proto_put_int (&b, status);
+    proto_put_raw (&b, value, len);
+    if (!b.oom)
+        outbox_put (to->id, to->id_len, b.data, b.len);
+    proto_buf_fini (&b);
+}
+
+static void s_fail (job_t *job, int status, const char *reason, const char *text);
+
+/*  Jobs whose end their dependents have yet to hear of. A failure fails
+ *  its dependents, whose ends go on down the chain: done through this
+ *  list rather than by recursion, so that a long chain cannot run the
+ *  stack out. */
+static uint64_t *s_ended;
+static size_t s_nended, s_ended_cap;
+static bool s_resolving;
+
+static void s_tell_dependents (job_t *job)
+{
+    for (size_t i = 0; i < job->ndependents; i++) {
+        job_t *d = jobs_find (job->dependents[i]);
+        if (!d || d->state >= J_DONE)
+            continue;
+        if (job->state == J_DONE) {
+            if (d->deps_left > 0 && --d->deps_left == 0 && d->state == J_DELAYED && !d->timed)
+                jobs_ready (d);
+            continue;
+        }
+        char text[96];
+        snprintf (text, sizeof text, "job %llu, which it runs after, %s",
+                  (unsigned long long) job->id,
+                  job->status == ZMGR_ECANCELLED ? "was cancelled" : "failed");
+        if (d->state == J_PENDING)   /* cannot be: it waits while deps_left */
+            heap_remove (&d->fq->pending, &d->pnode);
+        jobs_timer (d, -1);
+        s_fail (d, ZMGR_EJOBFAILED, "dependency-failed", text);
+    }
+    xfree (job->dependents);
+    job->dependents = NULL;
+    job->ndependents = 0;
+}
+
+static void s_resolve (job_t *job)
+{
+    if (!job->ndependents)
+        return;
+    if (s_nended == s_ended_cap) {
+        s_ended_cap = s_ended_cap ? s_ended_cap * 2 : 64;
+        s_ended = xrealloc (s_ended, s_ended_cap * sizeof *s_ended);
+    }
+    s_ended[s_nended++] = job->id;
+    if (s_resolving)
+        return;
+    s_resolving = true;
+    while (s_nended > 0) {
+        job_t *j = jobs_find (s_ended[--s_nended]);
+        if (j)
+            s_tell_dependents (j);
+    }
+    s_resolving = false;
+}
+
+/*  Makes job run after dep: false when dep has already failed. */
+static bool s_depend (job_t *job, job_t *dep)
+{
+    if (!dep || dep->state == J_DONE)
+        return true;
+    if (dep->state > J_DONE)
+        return false;
+    dep->dependents = xrealloc (dep->dependents, (dep->ndependents + 1) * sizeof (uint64_t));
+    dep->dependents[dep->ndependents++] = job->id;
+    job->deps_left++;
+    return true;
+}
+
 /*  The job's final end: answer waiters, notify the submitter, keep the
  *  result for its TTL. value is the packed result or message (copied). */
 static void s_finish (job_t *job, int status, const char *reason, const void *value,
@@ -372,20 +473,54 @@ static void s_finish (job_t *job, int status, const char *reason, const void *va
             park_fail (job->waiters->head, status, text);
         }
     }
-    peer_t *to = job->notify ? peers_by_session (job->submitter) : NULL;
-    if (to && !to->dead) {
-        proto_buf_t b;
-        proto_buf_init (&b);
-        proto_put_notice (&b, ZMGR_NOTICE_JOB_DONE);
-        proto_put_array (&b, 3);
-        proto_put_uint (&b, job->id);
-        proto_put_int (&b, status);
-        proto_put_raw (&b, value, len);
-        if (!b.oom)
-            outbox_put (to->id, to->id_len, b.data, b.len);
-        proto_buf_fini (&b);
-    }
+    if (job->notify)
+        s_notify (job->submitter, job->id, status, value, len);
+    for (size_t i = 0; i < job->nwatchers; i++)
+        s_notify (job->watchers[i], job->id, status, value, len);
+    xfree (job->watchers);
+    job->watchers = NULL;
+    job->nwatchers = 0;
     jobs_timer (job, now_ms () + job->ttl_ms);
+    s_resolve (job);
+}
+
+/*  Notices of jobs that had ended when a session asked to be told (a
+ *  submit with a unique key, notify), sent after that turn's replies: a
+ *  notice before the reply that gives its id would find no future. */
+typedef struct {
+    uint64_t session, id;
+} s_late_t;
+static s_late_t *s_late;
+static size_t s_nlate, s_late_cap;
+
+void jobs_watch (job_t *job, uint64_t session)
+{
+    if (job->state >= J_DONE) {
+        if (s_nlate == s_late_cap) {
+            s_late_cap = s_late_cap ? s_late_cap * 2 : 16;
+            s_late = xrealloc (s_late, s_late_cap * sizeof *s_late);
+        }
+        s_late[s_nlate++] = (s_late_t) { session, job->id };
+        return;
+    }
+    if (session == job->submitter && job->notify)
+        return;
+    for (size_t i = 0; i < job->nwatchers; i++)
+        if (job->watchers[i] == session)
+            return;
+    job->watchers = xrealloc (job->watchers, (job->nwatchers + 1) * sizeof *job->watchers);
+    job->watchers[job->nwatchers++] = session;
+}
+
+void jobs_flush_watch (void)
+{
+    for (size_t i = 0; i < s_nlate; i++) {
+        job_t *job = jobs_find (s_late[i].id);
+        if (job && job->state >= J_DONE && job->result)
+            s_notify (s_late[i].session, job->id, job->status, job->result->data,
+                      job->result->len);
+    }
+    s_nlate = 0;
 }
 
 /*  Fails the job with "<reason>: <text>" (dead: a poison job). */
@@ -691,13 +826,14 @@ bool jobs_retry (job_t *job)
 int64_t jobs_next_timeout (int64_t now)
 {
     heap_node_t *n = heap_peek (&s_timers);
-    if (!n)
-        return -1;
-    return n->deadline > now ? n->deadline - now : 0;
+    int64_t t = !n ? -1 : n->deadline > now ? n->deadline - now : 0;
+    int64_t w = workers_wake_in (now);   /* a rate-limited function's next token */
+    return w >= 0 && (t < 0 || w < t) ? w : t;
 }
 
 void jobs_expire (int64_t now)
 {
+    workers_wake (now);
     heap_node_t *n;
     while ((n = heap_peek (&s_timers)) && n->deadline <= now) {
         job_t *job = (job_t *) ((char *) n - offsetof (job_t, tnode));
@@ -705,7 +841,8 @@ void jobs_expire (int64_t now)
         job->timed = false;
         switch (job->state) {
         case J_DELAYED:
-            jobs_ready (job);
+            if (job->deps_left == 0)   /* else it waits on for those */
+                jobs_ready (job);
             break;
         case J_RUNNING: {
             if (job->overdue) {
@@ -778,15 +915,41 @@ job_t *jobs_submit (const job_spec_t *spec, const peer_t *submitter)
         job->owner_key = jobs_intern (submitter->key, strlen (submitter->key));
     job->submitter = submitter ? submitter->session : 0;
     job->created_ms = now_ms ();
-    job->start_wall_ms = spec->delay_ms > 0 ? wall_ms () + spec->delay_ms : 0;
+    /*  The wall clock only for a job that waits (the common submit reads
+     *  no clock but now_ms). */
+    int64_t wall = spec->at_wall_ms > 0 || spec->delay_ms > 0 ? wall_ms () : 0;
+    job->start_wall_ms = spec->at_wall_ms > 0    ? spec->at_wall_ms
+                         : spec->delay_ms > 0 ? wall + spec->delay_ms
+                                              : 0;
+    int64_t delay = job->start_wall_ms > wall ? job->start_wall_ms - wall : 0;
+    if (spec->key) {
+        job->ukey = xmalloc (spec->key_len + 1);
+        memcpy (job->ukey, spec->key, spec->key_len);
+        job->ukey[spec->key_len] = '\0';
+        job->ukey_len = spec->key_len;
+        unique_put (job->ukey, job->ukey_len, job->id);
+    }
+    bool dep_failed = false;
+    if (spec->nafter) {
+        job->after = xmalloc (spec->nafter * sizeof *job->after);
+        memcpy (job->after, spec->after, spec->nafter * sizeof *job->after);
+        job->nafter = spec->nafter;
+    }
     s_insert (job);
     s_record_submit (job);
     if (job->poison_kills || job->backoff_base_ms >= 0 || job->backoff_max_ms >= 0
         || job->retry_on_error)
         s_record_policy (job);
-    if (spec->delay_ms > 0) {
+    for (size_t i = 0; i < job->nafter && !dep_failed; i++)
+        dep_failed = !s_depend (job, jobs_find (job->after[i]));
+    if (dep_failed) {
+        char text[96];
+        snprintf (text, sizeof text, "a job it runs after had already failed");
+        s_fail (job, ZMGR_EJOBFAILED, "dependency-failed", text);
+    } else if (delay > 0 || job->deps_left > 0) {
         jobs_set_state (job, J_DELAYED);
-        jobs_timer (job, job->created_ms + spec->delay_ms);
+        if (delay > 0)
+            jobs_timer (job, job->created_ms + delay);
     } else
         jobs_ready (job);
     return job;
@@ -855,7 +1018,8 @@ fq_t *jobs_functions (void)
 
 int jobs_restore_submit (uint64_t id, proto_slice_t fn, proto_slice_t args, int64_t priority,
                          int64_t timeout_ms, int64_t ttl_ms, int64_t retries, int64_t flags,
-                         int64_t start_wall_ms, proto_slice_t owner_key)
+                         int64_t start_wall_ms, proto_slice_t owner_key, proto_slice_t key,
+                         proto_slice_t after)
 {
     const uint8_t *name;
     size_t len;
@@ -885,6 +1049,26 @@ int jobs_restore_submit (uint64_t id, proto_slice_t fn, proto_slice_t args, int6
     }
     job->start_wall_ms = start_wall_ms;
     job->created_ms = now_ms ();
+    const uint8_t *k;
+    size_t klen, nafter;
+    proto_slice_t body, item;
+    if (key.ptr && proto_read_str (key, &k, &klen, false) == 0 && klen > 0 && klen <= 256) {
+        job->ukey = xmalloc (klen + 1);
+        memcpy (job->ukey, k, klen);
+        job->ukey[klen] = '\0';
+        job->ukey_len = klen;
+        unique_put (job->ukey, klen, id);
+    }
+    if (after.ptr && proto_read_array (after, &nafter, &body) == 0 && nafter > 0
+        && nafter <= 1024) {
+        job->after = xcalloc (nafter, sizeof *job->after);
+        for (size_t i = 0; i < nafter; i++) {
+            int64_t dep;
+            proto_next (&body, &item);
+            if (proto_read_int (item, &dep) == 0 && dep > 0)
+                job->after[job->nafter++] = (uint64_t) dep;
+        }
+    }
     s_insert (job);
     if (id > s_next_id)
         s_next_id = id;
@@ -915,7 +1099,8 @@ int jobs_restore_requeue (uint64_t id, int64_t retries_left, int64_t attempts)
 /*  The reasons a final job can have, interned (job->reason is static). */
 static const char *s_reason (proto_slice_t r)
 {
-    static const char *known[] = { "error", "timeout", "worker-died", "cancelled", "restart" };
+    static const char *known[] = { "error", "timeout", "worker-died", "cancelled", "restart",
+                                   "dependency-failed" };
     const uint8_t *s;
     size_t len;
     if (proto_read_str (r, &s, &len, false) != 0 || len == 0)
@@ -1131,10 +1316,24 @@ void jobs_recovered (void)
             jobs_set_state (job, J_PENDING);
             jobs_record_requeue (job);
         }
+        /*  Its dependencies, as they stand now: one forgotten (past its
+         *  TTL) had succeeded, as a failure would have failed this job. */
+        bool dep_failed = false;
+        job->deps_left = 0;
+        for (size_t k = 0; k < job->nafter && !dep_failed; k++)
+            dep_failed = !s_depend (job, jobs_find (job->after[k]));
+        if (dep_failed) {
+            if (job->state == J_PENDING)
+                jobs_set_state (job, J_DELAYED);
+            s_fail (job, ZMGR_EJOBFAILED, "dependency-failed",
+                    "a job it runs after had failed");
+            continue;
+        }
         int64_t delay = job->start_wall_ms ? job->start_wall_ms - wall : 0;
-        if (delay > 0) {
+        if (delay > 0 || job->deps_left > 0) {
             jobs_set_state (job, J_DELAYED);
-            jobs_timer (job, now + delay);
+            if (delay > 0)
+                jobs_timer (job, now + delay);
         } else
             jobs_ready (job);
     }
@@ -1177,6 +1376,13 @@ void jobs_snapshot (void)
         }
 }
 
+void jobs_each (void (*fn) (job_t *job, void *arg), void *arg)
+{
+    for (size_t i = 0; i < s_nbuckets; i++)
+        for (job_t *j = s_table[i]; j; j = j->hnext)
+            fn (j, arg);
+}
+
 /* ---- counters and shutdown --------------------------------------------------- */
 
 
@@ -1207,5 +1413,12 @@ void jobs_shutdown (void)
     heap_fini (&s_timers);
     s_free_keys ();
     s_spares_free ();
+    unique_shutdown ();
+    xfree (s_ended);
+    s_ended = NULL;
+    s_nended = s_ended_cap = 0;
+    xfree (s_late);
+    s_late = NULL;
+    s_nlate = s_late_cap = 0;
     workers_reset ();
 }

@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "heap.h"
+#include "limit.h"
 #include "peers.h"
 #include "store.h"
 #include "util.h"
@@ -54,6 +55,7 @@ typedef struct fq {
     heap_t pending;         /* jobs ready to run: -priority, then FIFO */
     size_t nworkers;        /* connected workers that have it */
     uint64_t count[J_NSTATES]; /* jobs by state (J_*) */
+    limit_t limit;          /* rate, concurrency, pause (limit.h) */
     struct fq *next;        /* in the list of functions */
 } fq_t;
 
@@ -77,6 +79,15 @@ typedef struct job {
     int64_t start_wall_ms;  /* a delayed job's start, wall clock (0: at once) */
     int64_t final_wall_ms;  /* when it ended, wall clock */
     wlist_t *waiters;       /* parked job.result requests, made on demand */
+    char *ukey;             /* unique key (owned, unique.h), or NULL */
+    size_t ukey_len;
+    uint64_t *after;        /* jobs it runs after (owned), or NULL */
+    size_t nafter;
+    uint64_t *dependents;   /* jobs that run after it (owned), or NULL */
+    size_t ndependents;
+    size_t deps_left;       /* of after, not yet done */
+    uint64_t *watchers;     /* other sessions to push job.done to (owned) */
+    size_t nwatchers;
     struct job *hnext;      /* id hash chain */
     int state;              /* J_* */
     int priority;           /* higher first */
@@ -131,6 +142,11 @@ typedef struct {
     proto_slice_t args;     /* packed argument array */
     int priority;
     int64_t timeout_ms, ttl_ms, delay_ms;
+    int64_t at_wall_ms;     /* start no earlier (wall ms), 0: delay_ms */
+    const uint8_t *key;     /* unique key, or NULL */
+    size_t key_len;
+    const uint64_t *after;  /* jobs to run after (all must be done) */
+    size_t nafter;
     int retries;
     int poison_kills;                   /* 0: the setting */
     int64_t backoff_base_ms, backoff_max_ms; /* -1: the settings */
@@ -142,6 +158,11 @@ job_t *jobs_find (uint64_t id);
 /*  Adds a job (recorded) and starts it if a worker can take it. The id
  *  is the next of a sequence never reused. */
 job_t *jobs_submit (const job_spec_t *spec, const peer_t *submitter);
+/*  Session wants job.done for job too (it submitted it again with its
+ *  unique key, and notify): pushed at its end, or, for a job already
+ *  final, by jobs_flush_watch after this turn's replies. */
+void jobs_watch (job_t *job, uint64_t session);
+void jobs_flush_watch (void);
 /*  Cancels a job not yet final: true when it was. */
 bool jobs_cancel (job_t *job);
 /*  A dead job back to pending, with its retries and kill count fresh
@@ -176,6 +197,9 @@ void jobs_expire (int64_t now_ms);
 /*  Stop starting jobs (shutdown). */
 void jobs_stop_dispatch (void);
 fq_t *jobs_functions (void);    /* list head, by ->next */
+/*  Calls fn for every job in the table (in no order); fn must not add or
+ *  remove jobs. */
+void jobs_each (void (*fn) (job_t *job, void *arg), void *arg);
 worker_t *jobs_workers (void);  /* list head, by ->next */
 size_t jobs_running (void);
 size_t jobs_total (void);
@@ -186,7 +210,8 @@ void jobs_shutdown (void);
  *  delays and TTLs resume from their wall-clock times). */
 int jobs_restore_submit (uint64_t id, proto_slice_t fn, proto_slice_t args, int64_t priority,
                          int64_t timeout_ms, int64_t ttl_ms, int64_t retries, int64_t flags,
-                         int64_t start_wall_ms, proto_slice_t owner_key);
+                         int64_t start_wall_ms, proto_slice_t owner_key, proto_slice_t key,
+                         proto_slice_t after);
 int jobs_restore_start (uint64_t id, int64_t attempt);
 int jobs_restore_requeue (uint64_t id, int64_t retries_left, int64_t attempts);
 int jobs_restore_finish (uint64_t id, int64_t status, proto_slice_t reason, proto_slice_t result,

@@ -8,6 +8,7 @@
 #include "log.h"
 #include "stats.h"
 #include "supervisor.h"
+#include "unique.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -23,6 +24,45 @@ static int s_opt_int (cmd_ctx_t *ctx, proto_slice_t v, const char *key, int64_t 
     if (proto_read_int (v, out) != 0 || *out < lo || *out > hi)
         return cmd_error (ctx, ZMGR_EINVAL, "option %s must be an integer from %lld to %lld",
                           key, (long long) lo, (long long) hi);
+    return 0;
+}
+
+/*  Jobs a job may run after, at most. */
+#define S_MAX_AFTER 64
+
+/*  May this peer see job? A job belongs to the key that submitted it;
+ *  admin keys and local peers see every job, and a job submitted with
+ *  shared: true is anyone's. */
+static bool s_visible (const cmd_ctx_t *ctx, const job_t *job)
+{
+    int auth = ctx->peer->auth;
+    return job->shared || auth == AUTH_LOCAL || auth == AUTH_ADMIN
+           || strcmp (job->owner_key, ctx->peer->key) == 0;
+}
+
+/*  Reads option after: an array of job ids (or one id). */
+static int s_opt_after (cmd_ctx_t *ctx, proto_slice_t v, uint64_t *after, size_t *n)
+{
+    size_t count;
+    proto_slice_t body, item;
+    int64_t id;
+    if (proto_read_int (v, &id) == 0) {
+        if (id <= 0)
+            return cmd_error (ctx, ZMGR_EINVAL, "option after: job ids are positive");
+        after[0] = (uint64_t) id;
+        *n = 1;
+        return 0;
+    }
+    if (proto_read_array (v, &count, &body) != 0 || count > S_MAX_AFTER)
+        return cmd_error (ctx, ZMGR_EINVAL, "option after must be an array of at most %d job "
+                          "ids", S_MAX_AFTER);
+    for (size_t i = 0; i < count; i++) {
+        proto_next (&body, &item);
+        if (proto_read_int (item, &id) != 0 || id <= 0)
+            return cmd_error (ctx, ZMGR_EINVAL, "option after: job ids are positive integers");
+        after[i] = (uint64_t) id;
+    }
+    *n = count;
     return 0;
 }
 
@@ -44,11 +84,12 @@ int job_cmd_submit (cmd_ctx_t *ctx)
     if (flen == 4 && memcmp (fname, "exec", 4) == 0 && !g_cfg.exec_enabled)
         return cmd_error (ctx, ZMGR_EDISABLED,
                           "exec is disabled; start zmgrd with --enable-exec to allow it");
-    if (jobs_total () >= g_cfg.max_jobs)
-        return cmd_error (ctx, ZMGR_ELIMIT, "%zu jobs is the limit", g_cfg.max_jobs);
-    int64_t priority = 0, timeout = 0, retries = 2, delay = 0, ttl = 3600000;
+    int64_t priority = 0, timeout = 0, retries = 2, delay = 0, ttl = 3600000, at = 0;
     int64_t poison = 0, base = -1, max = -1;
     bool chunk = false, notify = false, shared = false, retry_on_error = false;
+    const uint8_t *ukey = NULL;
+    size_t ukey_len = 0, nafter = 0;
+    uint64_t after[S_MAX_AFTER];
     if (req->nargs >= 3 && !proto_is_nil (req->args[2])) {
         size_t nopt;
         proto_slice_t opts, k, v;
@@ -75,6 +116,15 @@ int job_cmd_submit (cmd_ctx_t *ctx)
                 rc = s_opt_int (ctx, v, name, 0, 365LL * 86400000, &delay);
             else if (!strcmp (name, "ttl_ms"))
                 rc = s_opt_int (ctx, v, name, 0, 30LL * 86400000, &ttl);
+            else if (!strcmp (name, "at_ms"))
+                rc = s_opt_int (ctx, v, name, 0, INT64_C (253402300799000), &at);
+            else if (!strcmp (name, "key")) {
+                if (proto_read_str (v, &ukey, &ukey_len, false) != 0 || ukey_len == 0
+                    || ukey_len > 256 || !proto_utf8_valid (ukey, ukey_len))
+                    return cmd_error (ctx, ZMGR_EINVAL,
+                                      "option key must be a UTF-8 string of 1 to 256 bytes");
+            } else if (!strcmp (name, "after"))
+                rc = s_opt_after (ctx, v, after, &nafter);
             else if (!strcmp (name, "chunk") || !strcmp (name, "notify")
                      || !strcmp (name, "shared") || !strcmp (name, "retry_on_error")) {
                 bool b;
@@ -106,11 +156,36 @@ int job_cmd_submit (cmd_ctx_t *ctx)
                 return cmd_error (ctx, ZMGR_EINVAL, "a chunk's args are argument arrays");
         }
     }
+    if (at > 0 && delay > 0)
+        return cmd_error (ctx, ZMGR_EINVAL, "options at_ms and delay_ms exclude each other");
+    /*  A live job with the key: its id, not a new job. */
+    if (ukey) {
+        job_t *same = jobs_find (unique_get ((const char *) ukey, ukey_len));
+        if (same) {
+            if (!s_visible (ctx, same))
+                return cmd_error (ctx, ZMGR_EEXISTS, "key '%.*s' is taken by another key's "
+                                  "job", (int) ukey_len, ukey);
+            if (notify)
+                jobs_watch (same, ctx->peer->session);
+            proto_put_uint (ctx->out, same->id);
+            return 0;
+        }
+    }
+    for (size_t i = 0; i < nafter; i++) {
+        job_t *dep = jobs_find (after[i]);
+        if (!dep || !s_visible (ctx, dep))
+            return cmd_error (ctx, ZMGR_ENOTFOUND, "no job %llu to run after (unknown, or "
+                              "its result expired)", (unsigned long long) after[i]);
+    }
+    if (jobs_total () >= g_cfg.max_jobs)
+        return cmd_error (ctx, ZMGR_ELIMIT, "%zu jobs is the limit", g_cfg.max_jobs);
     job_spec_t spec = {
         .fn = fname, .fn_len = flen, .args = req->args[1], .priority = (int) priority,
         .timeout_ms = timeout, .ttl_ms = ttl, .delay_ms = delay, .retries = (int) retries,
         .chunk = chunk, .notify = notify, .shared = shared, .poison_kills = (int) poison,
         .backoff_base_ms = base, .backoff_max_ms = max, .retry_on_error = retry_on_error,
+        .at_wall_ms = at,
+        .key = ukey, .key_len = ukey_len, .after = after, .nafter = nafter,
     };
     job_t *job = jobs_submit (&spec, ctx->peer);
     proto_put_uint (ctx->out, job->id);
@@ -319,9 +394,12 @@ int job_cmd_jobs (cmd_ctx_t *ctx)
                 oldest = now - j->created_ms;
         }
     }
+    size_t npaused = 0;
+    for (fq_t *f = jobs_functions (); f; f = f->next)
+        npaused += f->limit.paused;
     /*  "pending" counts scheduled (delayed) jobs too, as it always has;
      *  "scheduled" is their own count. */
-    proto_put_map (b, 10);
+    proto_put_map (b, 11);
     s_kv_int (b, "pending", (int64_t) (total[J_PENDING] + total[J_DELAYED]));
     s_kv_int (b, "scheduled", (int64_t) total[J_DELAYED]);
     s_kv_int (b, "running", (int64_t) total[J_RUNNING]);
@@ -333,9 +411,11 @@ int job_cmd_jobs (cmd_ctx_t *ctx)
     proto_put_map (b, nfq);
     for (fq_t *f = jobs_functions (); f; f = f->next) {
         proto_put_cstr (b, f->name);
-        proto_put_map (b, 8);
+        proto_put_map (b, 9);
         s_kv_int (b, "pending", (int64_t) (f->count[J_PENDING] + f->count[J_DELAYED]));
         s_kv_int (b, "scheduled", (int64_t) f->count[J_DELAYED]);
+        proto_put_cstr (b, "paused");
+        proto_put_bool (b, f->limit.paused);
         s_kv_int (b, "running", (int64_t) f->count[J_RUNNING]);
         s_kv_int (b, "done", (int64_t) f->count[J_DONE]);
         s_kv_int (b, "failed", (int64_t) f->count[J_FAILED]);
@@ -352,6 +432,12 @@ int job_cmd_jobs (cmd_ctx_t *ctx)
     proto_put_array (b, nlonely);
     for (fq_t *f = jobs_functions (); f; f = f->next)
         if (f->nworkers == 0 && f->count[J_PENDING] + f->count[J_DELAYED] > 0)
+            proto_put_cstr (b, f->name);
+    /*  Functions paused (zmgr pause): their jobs stay pending. */
+    proto_put_cstr (b, "paused");
+    proto_put_array (b, npaused);
+    for (fq_t *f = jobs_functions (); f; f = f->next)
+        if (f->limit.paused)
             proto_put_cstr (b, f->name);
     return 0;
 }

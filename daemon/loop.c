@@ -11,6 +11,7 @@
 #include "config.h"
 #include "direct.h"
 #include "jobs.h"
+#include "schedule.h"
 #include "log.h"
 #include "notify.h"
 #include "outbox.h"
@@ -926,6 +927,7 @@ int loop_run (void)
         }
         int64_t now = now_ms ();
         int64_t timeout = s_min_timeout (park_next_timeout (now), jobs_next_timeout (now));
+        timeout = s_min_timeout (timeout, schedule_next_timeout ());
         timeout = s_min_timeout (timeout, next_tick > now ? next_tick - now : 0);
         timeout = s_min_timeout (timeout, notify_tick (now));
         timeout = s_min_timeout (timeout, ttl_next_timeout (wall_ms ()));
@@ -946,6 +948,7 @@ int loop_run (void)
         park_expire (now);
         jobs_expire (now);
         ttl_expire (wall_ms ());   /* what is left of a mass expiry: next turn (timeout 0) */
+        schedule_expire ();
         jobs_feed_fresh ();
         if (!g_stats.stopping)
             supervisor_tick (now);
@@ -1002,6 +1005,7 @@ void loop_fini (void)
         peers_shutdown ();
         s_end_turn ();
         direct_fini ();
+        schedule_shutdown ();
         jobs_shutdown ();
         store_shutdown ();
         replies_fini ();

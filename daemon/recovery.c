@@ -14,6 +14,7 @@
 #include "objects.h"
 #include "park.h"
 #include "replies.h"
+#include "schedule.h"
 #include "stats.h"
 #include "ttl.h"
 #include "store.h"
@@ -51,7 +52,7 @@ static int64_t s_now_us (void)
 
 /*  The fields of one record, split. */
 typedef struct {
-    proto_slice_t f[12];
+    proto_slice_t f[16];   /* room for fields appended later */
     size_t n;
 } s_fields_t;
 
@@ -117,7 +118,7 @@ static int s_apply (const uint8_t *rec, size_t len, void *arg)
     size_t used;
     if (proto_check (rec, len, g_cfg.max_depth + 3, &used, NULL) != 0 || used != len
         || proto_read_array ((proto_slice_t) { rec, len }, &count, &body) != 0 || count < 1
-        || count > 13)
+        || count > 17)
         return -1;
     proto_slice_t k;
     proto_next (&body, &k);
@@ -381,15 +382,19 @@ static int s_apply (const uint8_t *rec, size_t len, void *arg)
     }
     case EFF_JOB_SUBMIT: {
         int64_t id, prio, tmo, ttl, retries, flags, start;
-        if ((r.n != 9 && r.n != 10) || s_int (&r, 0, &id) || s_int (&r, 3, &prio) || s_int (&r, 4, &tmo)
+        if ((r.n != 9 && r.n != 10 && r.n != 12) || s_int (&r, 0, &id) || s_int (&r, 3, &prio) || s_int (&r, 4, &tmo)
             || s_int (&r, 5, &ttl) || s_int (&r, 6, &retries) || s_int (&r, 7, &flags)
             || s_int (&r, 8, &start) || id <= 0)
             return -1;
-        proto_slice_t owner = { NULL, 0 };
-        if (r.n == 10)
+        proto_slice_t owner = { NULL, 0 }, key = { NULL, 0 }, after = { NULL, 0 };
+        if (r.n >= 10)
             owner = r.f[9];
+        if (r.n >= 12) {   /* unique key (or nil) and the jobs it runs after */
+            key = r.f[10];
+            after = r.f[11];
+        }
         return jobs_restore_submit ((uint64_t) id, r.f[1], r.f[2], prio, tmo, ttl, retries,
-                                    flags, start, owner);
+                                    flags, start, owner, key, after);
     }
     case EFF_JOB_START:
         if (s_int (&r, 0, &a) || s_int (&r, 1, &b) || a <= 0)
@@ -443,6 +448,30 @@ static int s_apply (const uint8_t *rec, size_t len, void *arg)
             return -1;
         jobs_restore_seq ((uint64_t) a);
         return 0;
+    case EFF_LIMIT_SET: {
+        int64_t conc;
+        if (r.n != 4 || s_int (&r, 1, &a) || s_int (&r, 2, &b) || s_int (&r, 3, &conc))
+            return -1;
+        return schedule_restore_limit (r.f[0], a, b, conc);
+    }
+    case EFF_FN_PAUSE: {
+        bool paused;
+        if (r.n != 2 || proto_read_bool (r.f[1], &paused) != 0)
+            return -1;
+        return schedule_restore_pause (r.f[0], paused);
+    }
+    case EFF_CRON_ADD:
+        if (r.n != 6 || s_int (&r, 5, &a))
+            return -1;
+        return schedule_restore_cron_add (r.f[0], r.f[1], r.f[2], r.f[3], r.f[4], a);
+    case EFF_CRON_REMOVE:
+        if (r.n != 1)
+            return -1;
+        return schedule_restore_cron_remove (r.f[0]);
+    case EFF_CRON_FIRE:
+        if (r.n != 3 || s_int (&r, 1, &a) || s_int (&r, 2, &b) || b < 0)
+            return -1;
+        return schedule_restore_cron_fire (r.f[0], a, (uint64_t) b);
     case EFF_REPLY: {
         const uint8_t *cid, *frame;
         size_t clen, flen;
@@ -489,6 +518,7 @@ int recovery_start (void)
     /*  The sessions of ephemeral objects ended with the last broker, and
      *  TTLs may have passed while it was down: deleted now, recorded. */
     ttl_recovered ();
+    schedule_recovered ();
     log_msg (LOG_NOTICE, 0, "store %s: recovered %zu objects, %zu jobs and %zu client replies "
              "from %llu records in %lld ms; fsync %s", g_cfg.data_dir, store_count (),
              jobs_total (), replies_count (), (unsigned long long) s_replayed,
@@ -752,6 +782,7 @@ static int s_write_snapshot (uint64_t seq)
         return 1;
     store_each ("", 0, s_snap_object, NULL);
     jobs_snapshot ();
+    schedule_snapshot ();
     replies_snapshot ();
     return wal_snap_close () == 0 ? 0 : 1;
 }

@@ -101,6 +101,47 @@ static bool s_idle_other (const worker_t *w, const fq_t *fq)
     return false;
 }
 
+/*  Limits (limit.h): a function paused, at its concurrency or out of rate
+ *  tokens is passed over. The time its next token comes is kept, so that
+ *  the loop wakes then (workers_wake_in) and every worker is fed again;
+ *  so it is too when a limited job stops running or a limit changes. */
+static int64_t s_rate_wake;   /* monotonic ms a token comes, 0: none awaited */
+static bool s_feed_all;       /* feed every worker this turn */
+
+static bool s_may_start (fq_t *fq)
+{
+    limit_t *l = &fq->limit;
+    if (!l->paused && !l->concurrency && !l->rate)
+        return true;   /* the common case costs three loads */
+    int64_t now = now_ms ();
+    if (limit_may_start (l, fq->count[J_RUNNING], now))
+        return true;
+    int64_t wait = l->paused ? -1 : limit_wait_ms (l, now);
+    if (wait > 0 && (!s_rate_wake || now + wait < s_rate_wake))
+        s_rate_wake = now + wait;
+    return false;
+}
+
+void workers_kick (void)
+{
+    s_feed_all = true;
+}
+
+int64_t workers_wake_in (int64_t now)
+{
+    if (s_feed_all)
+        return 0;
+    return s_rate_wake ? (s_rate_wake > now ? s_rate_wake - now : 0) : -1;
+}
+
+void workers_wake (int64_t now)
+{
+    if (s_rate_wake && s_rate_wake <= now) {
+        s_rate_wake = 0;
+        s_feed_all = true;
+    }
+}
+
 /*  Gives a worker with free credit the best pending job it can run. A busy
  *  worker (credit above 1 queues jobs in it) takes more only when no other
  *  worker for that function is idle, so that work spreads first. */
@@ -113,14 +154,18 @@ void workers_feed (worker_t *w)
             if (w->nrunning > 0 && s_idle_other (w, w->fqs[i]))
                 continue;
             heap_node_t *top = heap_peek (&w->fqs[i]->pending);
-            if (top && (!best || top->deadline < heap_peek (&best->pending)->deadline ||
-                        (top->deadline == heap_peek (&best->pending)->deadline &&
-                         top->seq < heap_peek (&best->pending)->seq)))
+            if (top && !s_may_start (w->fqs[i]))
+                continue;
+            if (top && (!best || top->deadline < heap_peek (&best->pending)->deadline
+                        || (top->deadline == heap_peek (&best->pending)->deadline
+                            && top->seq < heap_peek (&best->pending)->seq)))
                 best = w->fqs[i];
         }
         if (!best)
             return;
-        job_t *job = (job_t *)heap_pop (&best->pending);
+        job_t *job = (job_t *) heap_pop (&best->pending);
+        if (best->limit.rate)
+            limit_took (&best->limit, now_ms ());
         s_start (w, job);
     }
 }
@@ -148,6 +193,8 @@ worker_t *workers_unrun (job_t *job)
         s_slot_remove (w, job);
     if (job->worker) /* not an overdue one (no worker, not counted) */
         s_running--;
+    if (job->fq->limit.concurrency)   /* a place is free: for any worker */
+        s_feed_all = true;
     job->worker = NULL;
     jobs_timer (job, -1);
     return w;
@@ -199,16 +246,21 @@ void jobs_worker_join (worker_t *w)
 
 void jobs_feed_fresh (void)
 {
-    /*  Called every loop turn: nothing to walk unless a worker joined. */
-    if (!s_any_fresh)
+    /*  After the commands of the turn: their replies are out first. */
+    jobs_flush_watch ();
+    /*  Called every loop turn: nothing to walk unless a worker joined
+     *  or a limit let more start. */
+    if (!s_any_fresh && !s_feed_all)
         return;
-    s_any_fresh = false;
+    bool all = s_feed_all;
+    s_any_fresh = s_feed_all = false;
     for (worker_t *w = s_workers, *next; w; w = next) {
         next = w->next; /* feeding rotates the list */
         if (w->fresh) {
             w->fresh = false;
             workers_feed (w);
-        }
+        } else if (all && (size_t) w->credit > w->nrunning)
+            workers_feed (w);
     }
 }
 
@@ -297,4 +349,7 @@ void workers_reset (void)
 {
     s_running = 0;
     s_no_dispatch = false; /* back to the state of a fresh start */
+    s_no_dispatch = false;   /* back to the state of a fresh start */
+    s_rate_wake = 0;
+    s_feed_all = false;
 }

@@ -20,6 +20,12 @@ worker_t *workers_unrun (job_t *job);
 /*  Tells worker w to drop job (already off its slots), or kills w when it
  *  is local and running that job rather than holding it queued. */
 void workers_abandon (worker_t *w, job_t *job);
+/*  Limits: every worker is fed again on the next turn (a limit changed,
+ *  a function was resumed); when that turn is due (0: now; -1: none);
+ *  called with the time of each turn, notes a rate token come. */
+void workers_kick (void);
+int64_t workers_wake_in (int64_t now);
+void workers_wake (int64_t now);
 /*  Back to the state of a fresh start (jobs_shutdown). */
 void workers_reset (void);
 

@@ -173,7 +173,16 @@
     XX (WATCH_ACK, 212, "watch.ack")                                         \
     XX (EXPIRE, 213, "expire")                                               \
     XX (PERSIST, 214, "persist")                                             \
-    XX (TTL, 215, "ttl")
+    XX (TTL, 215, "ttl")                                                     \
+    XX (LIMIT_SET, 240, "limit.set")                                         \
+    XX (LIMIT_CLEAR, 241, "limit.clear")                                     \
+    XX (LIMIT_LIST, 242, "limit.list")                                       \
+    XX (FN_PAUSE, 243, "fn.pause")                                           \
+    XX (FN_RESUME, 244, "fn.resume")                                         \
+    XX (CRON_ADD, 245, "cron.add")                                           \
+    XX (CRON_REMOVE, 246, "cron.remove")                                     \
+    XX (CRON_LIST, 247, "cron.list")                                         \
+    XX (JOB_LIST, 248, "job.list")
 
 /*  Notices: frames the broker sends unasked, [0, kind, body] (kind > 0). */
 #define ZMGR_NOTICE_MAP(XX)                                                  \

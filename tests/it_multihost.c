@@ -11,7 +11,8 @@
  *  once (PROTOCOL.md sections 3 and 8); (4) the worker's link is down when
  *  its running job ends, timed so that the worker's transport has given
  *  the connection up before the job reports: the worker must rejoin and
- *  the job run again all the same.
+ *  the job run again all the same; (5) a concurrency limit holds over a
+ *  worker in W and one beside the broker.
  *
  *  Processes enter a namespace by fork + setns + exec. The client is a
  *  forked child that joins C before it creates any ZeroMQ context, reports
@@ -1318,6 +1319,83 @@ static bool s_probe (void)
     return true;
 }
 
+/* ---- (5) a concurrency limit holds across hosts -------------------------------- */
+
+/*  Jobs done by the worker with pid, or -1. */
+static int64_t s_worker_done (int64_t pid)
+{
+    zmgr_value_t *w = NULL;
+    int64_t done = -1;
+    if (zmgr_workers (s_admin, &w) != 0)
+        return -1;
+    msgpack_unpacked u;
+    if (kit_unpack (w, &u) && u.data.type == MSGPACK_OBJECT_ARRAY)
+        for (uint32_t i = 0; i < u.data.via.array.size; i++)
+            if (s_get_int (&u.data.via.array.ptr[i], "pid") == pid)
+                done = s_get_int (&u.data.via.array.ptr[i], "done");
+    msgpack_unpacked_destroy (&u);
+    zmgr_value_destroy (&w);
+    return done;
+}
+
+/*  A second worker, on B's side (the root namespace, over ipc), beside
+ *  the one in W: a limit of two running sleeps holds over both, since the
+ *  broker is the one dispatcher (without it the second, of credit 4,
+ *  would take up to 4 beside W's one: 5 at once); both run some of the
+ *  jobs. */
+static void test_concurrency_limit_across_hosts (void **state)
+{
+    (void) state;
+    assert_true (s_wait_worker (10000));
+    const char *wargv[] = { getenv ("ZMGR_WORKER"), "--connect", s_ipc_ep, "--credit", "4",
+                            NULL };
+    pid_t second = kit_spawn (wargv);
+    long long deadline = kit_now_ms () + 10000;
+    while (s_workers (s_admin, NULL, NULL, 0) != 2 && kit_now_ms () < deadline)
+        usleep (20 * 1000);
+    assert_int_equal (s_workers (s_admin, NULL, NULL, 0), 2);
+    int64_t w_before = s_worker_done ((int64_t) s_worker_pid),
+            b_before = s_worker_done ((int64_t) second);
+    int rc;
+    S_ADMIN (rc, zmgr_limit_set (s_admin, "sleep", 0, 0, 2));
+    assert_int_equal (rc, 0);
+    enum { N = 8 };
+    uint64_t ids[N];
+    long long t0 = kit_now_ms ();
+    for (int i = 0; i < N; i++) {
+        zmgr_value_t *args = s_args1 (0.15, false);
+        S_ADMIN (rc, zmgr_job_submit (s_admin, "sleep", args, NULL, &ids[i]));
+        zmgr_value_destroy (&args);
+        assert_int_equal (rc, 0);
+    }
+    int64_t most = 0;
+    for (deadline = kit_now_ms () + 10000; kit_now_ms () < deadline; usleep (5 * 1000)) {
+        int64_t running = s_jobs_field ("running");
+        most = running > most ? running : most;
+        if (s_jobs_field ("pending") == 0 && running == 0)
+            break;
+    }
+    for (int i = 0; i < N; i++) {
+        zmgr_value_t *r = NULL;
+        S_ADMIN (rc, zmgr_job_result (s_admin, ids[i], 10000, &r));
+        zmgr_value_destroy (&r);
+        assert_int_equal (rc, 0);
+    }
+    long long took = kit_now_ms () - t0;
+    int64_t by_w = s_worker_done ((int64_t) s_worker_pid) - w_before,
+            by_b = s_worker_done ((int64_t) second) - b_before;
+    fprintf (stderr, "  concurrency 2 over two hosts: at most %lld running; %lld jobs in W, "
+             "%lld beside the broker, %lld ms\n", (long long) most, (long long) by_w,
+             (long long) by_b, took);
+    assert_int_equal (most, 2);
+    assert_true (took >= N / 2 * 150 - 50);
+    assert_true (by_w + by_b == N);
+    assert_true (by_w > 0 && by_b > 0);
+    S_ADMIN (rc, zmgr_limit_clear (s_admin, "sleep", NULL));
+    assert_int_equal (kit_child_stop (second, 10000), 0);
+    assert_true (s_wait_worker (10000));
+}
+
 int main (void)
 {
     s_parent = getpid ();
@@ -1339,6 +1417,7 @@ int main (void)
         cmocka_unit_test (test_objects_from_client_host),
         cmocka_unit_test (test_links_cut_and_restored),
         cmocka_unit_test (test_worker_link_down_when_job_ends),
+        cmocka_unit_test (test_concurrency_limit_across_hosts),
     };
     int failed = cmocka_run_group_tests (tests, s_group_setup, s_group_teardown);
     if (s_stop_status != 0 && failed == 0)

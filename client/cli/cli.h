@@ -222,16 +222,21 @@ int cli_usage_type (const char *type, const char *op);
 
 /*  The tables (objects_cmd.c, lockrun_cmd.c, sync_cmd.c, array_cmd.c:
  *  arrays, namespaces and path ops, jobs_cmd.c, retry_cmd.c: dead jobs and
- *  retry options, admin_cmd.c, watch_cmd.c:
- *  watch, TTLs, ephemeral objects; multi_cmd.c: batches and versions). */
+ *  retry options, schedule_cmd.c: cron, limits, pause, the job listing;
+ *  admin_cmd.c, watch_cmd.c: watch, TTLs, ephemeral objects; multi_cmd.c:
+ *  batches and versions). */
 extern const cli_table_t cli_object_table, cli_lockrun_table, cli_sync_table,
-    cli_array_table, cli_jobs_table, cli_retry_table, cli_admin_table, cli_watch_table,
-    cli_multi_table;
+    cli_array_table, cli_jobs_table, cli_retry_table, cli_schedule_table, cli_admin_table,
+    cli_watch_table, cli_multi_table;
 /*  retry_cmd.c: the retry policy options given (--retry-on-error,
  *  --poison-kills, --backoff-base, --backoff-max) into cli->job; 0, or 2
  *  after a usage message. */
 int cli_job_policy (cli_t *cli);
 #define JOB_POLICY_XOPTS "--retry-on-error --poison-kills --backoff-base --backoff-max"
+
+/*  schedule_cmd.c: reads --unique-key, --delay, --at and --after into
+ *  cli->job; 0, or an exit code after a usage message. */
+int schedule_cli_job_opts (cli_t *cli);
 
 /*  jobs_cmd.c: submit, result, status, cancel, map, jobs, workers, run. */
 int jobs_cmd_submit (cli_t *cli);

@@ -320,6 +320,9 @@ int jobs_cmd_submit (cli_t *cli)
 {
     if (s_check_detach (cli) != CLI_EXIT_OK)
         return CLI_EXIT_USAGE;
+    int code = schedule_cli_job_opts (cli);
+    if (code)
+        return code;
     zmgr_value_t *args;
     int rc = cli_job_policy (cli);
     if (rc)
@@ -885,6 +888,16 @@ static int s_print_jobs (const msgpack_object *m)
         free (d);
     } else
         printf ("\noldest pending job: none pending\n");
+    const msgpack_object *paused = s_get (m, "paused");
+    if (paused && paused->type == MSGPACK_OBJECT_ARRAY && paused->via.array.size > 0) {
+        fputs ("paused (zmgr resume FUNC): ", stdout);
+        for (uint32_t i = 0; i < paused->via.array.size; i++) {
+            if (i)
+                fputs (", ", stdout);
+            s_cell_write (stdout, &paused->via.array.ptr[i]);
+        }
+        putchar ('\n');
+    }
     const msgpack_object *nw = s_get (m, "no_worker");
     if (nw && nw->type == MSGPACK_OBJECT_ARRAY && nw->via.array.size > 0) {
         fputs ("pending without any worker: ", stdout);
@@ -1067,8 +1080,9 @@ static const command_t s_commands[] = {
      "an error before submitting (exit 17). ARGS-JSON is the JSON array of "
      "positional arguments ('[1,2]'); any other value is wrapped as the one "
      "argument (5 is [5]); none is []. How it is retried: --retry-on-error, "
-     "--poison-kills N, --backoff-base S, --backoff-max S.",
-     "--detach --require-worker " JOB_POLICY_XOPTS, NULL},
+     "--poison-kills N, --backoff-base S, --backoff-max S; --unique-key, --delay, "
+     "--at and --after schedule it (zmgr help submit).",
+     "--detach --require-worker --unique-key --delay --at --after " JOB_POLICY_XOPTS, NULL},
     {NULL, "result", "J", OPT_NOWAIT, CMD_BLOCKS | CMD_JOBS, jobs_cmd_result,
      "ID " WAIT_SYN,
      "Wait for job ID and print its result (exit 11 if it failed or was "

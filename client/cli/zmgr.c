@@ -180,7 +180,8 @@ static const cli_table_t s_core_table = {s_core_commands, CLI_COUNT (s_core_comm
 const cli_table_t *const cli_tables[] = {
     &cli_object_table, &cli_lockrun_table, &cli_sync_table, &cli_array_table,
     &cli_watch_table,
-    &s_core_table,     &cli_jobs_table,    &cli_retry_table, &cli_admin_table,
+    &s_core_table,     &cli_jobs_table,    &cli_retry_table, &cli_schedule_table,
+    &cli_admin_table,
     &cli_multi_table,
 };
 const size_t cli_ntables = CLI_COUNT (cli_tables);
@@ -482,10 +483,11 @@ static bool s_command_starts (const cli_t *cli)
 {
     const command_t *c = NULL;
     int first = 0;
-    if (cli->npos >= 1 && (c = cli_find (NULL, cli->pos[0])))
-        first = 1;
-    else if (cli->npos >= 2 && (c = cli_find (cli->pos[0], cli->pos[1])))
+    /*  TYPE OP first: "jobs list" is a command beside the plain "jobs". */
+    if (cli->npos >= 2 && (c = cli_find (cli->pos[0], cli->pos[1])))
         first = 2;
+    else if (cli->npos >= 1 && (c = cli_find (NULL, cli->pos[0])))
+        first = 1;
     if (!c || !(c->flags & CMD_COMMAND))
         return false;
     int required = 0;
@@ -735,7 +737,9 @@ static int s_parse_command (cli_t *cli)
                                    "usage: zmgr [OPTIONS] TYPE OP NAME [ARGS...]\n"
                                    "       zmgr [OPTIONS] COMMAND [ARGS...]");
     int first;
-    if ((cli->cmd = cli_find (NULL, cli->pos[0])))
+    if (cli->npos >= 2 && (cli->cmd = cli_find (cli->pos[0], cli->pos[1])))
+        first = 2;   /* as "jobs list", beside the plain "jobs" */
+    else if ((cli->cmd = cli_find (NULL, cli->pos[0])))
         first = 1;
     else if (!cli_is_type (cli->pos[0]))
         return cli_usage_of (NULL, "unknown type or command '%s'", cli->pos[0]);

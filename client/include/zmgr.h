@@ -770,8 +770,19 @@ typedef struct {
                             further one and jittered; 0 = broker setting */
     int backoff_max_ms;  /* longest retry delay; 0 = broker setting */
     bool retry_on_error; /* retry the function's own error too (not final) */
+    const char *key;  /* unique key (1-256 bytes of UTF-8), or NULL: while a
+                         job with this key is known to the broker (pending,
+                         scheduled, running, or final within its TTL), a
+                         submit with it returns that job's id and makes none */
+    int64_t at_ms;    /* do not start before this wall-clock time (ms since
+                         the epoch, the broker's clock); 0 = none; excludes
+                         delay_ms */
+    const uint64_t *after; /* run once all these jobs have succeeded; ends
+                         as failed (reason dependency-failed) if one fails
+                         or is cancelled; NULL = none */
+    size_t nafter;    /* how many ids after holds (at most 64) */
 } zmgr_job_opts_t;
-#define ZMGR_JOB_OPTS_INIT { 0, 0, -1, 0, 0, false, 0, 0, 0, false }
+#define ZMGR_JOB_OPTS_INIT { 0, 0, -1, 0, 0, false, 0, 0, 0, false, NULL, 0, NULL, 0 }
 
 /*  Submits function(args...) and returns its id at once. args must be an
  *  array value (NULL: no arguments); opts may be NULL. */
@@ -798,6 +809,53 @@ ZMGR_EXPORT int zmgr_job_cancel (zmgr_client_t *self, uint64_t id,
 ZMGR_EXPORT int zmgr_jobs (zmgr_client_t *self, zmgr_value_t **stats);
 /*  Every connected worker: an array of maps. */
 ZMGR_EXPORT int zmgr_workers (zmgr_client_t *self, zmgr_value_t **workers);
+
+/* ---- schedules: limits, pause, cron, the listing (PROTOCOL.md 8b) --------- */
+
+/*  Limits a function's jobs, across every worker and host: at most rate
+ *  starts per period_ms (a token bucket: a burst of rate, then rate per
+ *  period), and at most concurrency running at once; 0 is no limit of
+ *  that kind. Replaces the function's limits. Admin keys and local peers
+ *  only (ZMGR_EPERM); durable. */
+ZMGR_EXPORT int zmgr_limit_set (zmgr_client_t *self, const char *function,
+                                int64_t rate, int64_t period_ms,
+                                int64_t concurrency);
+/*  Removes a function's limits (not its pause); *had says if it had any. */
+ZMGR_EXPORT int zmgr_limit_clear (zmgr_client_t *self, const char *function,
+                                  bool *had);
+/*  Every function with a limit or paused: an array of maps (function,
+ *  rate, period_ms, concurrency, paused, running, pending). */
+ZMGR_EXPORT int zmgr_limits (zmgr_client_t *self, zmgr_value_t **limits);
+/*  A paused function's jobs stay pending (running ones finish); resume
+ *  lets them start. *changed is false when it already was so. Durable. */
+ZMGR_EXPORT int zmgr_pause (zmgr_client_t *self, const char *function,
+                            bool *changed);
+ZMGR_EXPORT int zmgr_resume (zmgr_client_t *self, const char *function,
+                             bool *changed);
+/*  Adds cron entry name: function(args...) at each tick of spec (5 fields,
+ *  or 6 with seconds first; PROTOCOL.md 8b) in zone tz (NULL or "": the
+ *  broker's). A tick is skipped while the job of the last one is still
+ *  pending or running; after downtime it runs once, not once per missed
+ *  tick. *next_ms (may be NULL) is the first tick (wall ms). ZMGR_EEXISTS
+ *  when the name is taken, ZMGR_EINVAL (with the reason) for a bad spec
+ *  or zone. Durable. */
+ZMGR_EXPORT int zmgr_cron_add (zmgr_client_t *self, const char *name,
+                               const char *spec, const char *function,
+                               const zmgr_value_t *args, const char *tz,
+                               int64_t *next_ms);
+ZMGR_EXPORT int zmgr_cron_remove (zmgr_client_t *self, const char *name,
+                                  bool *removed);
+/*  Every cron entry: an array of maps (name, spec, tz, function, args,
+ *  next, last, last_job, runs, skipped). */
+ZMGR_EXPORT int zmgr_cron_list (zmgr_client_t *self, zmgr_value_t **entries);
+/*  One page of the job listing, newest first: a map {jobs: [{id, function,
+ *  state, attempts, age_ms, reason, key}...], next: the before of the next
+ *  page, or nil}. state and function filter (NULL: any); limit 1-1000 (0:
+ *  100); before 0 starts at the newest. Final jobs are listed until their
+ *  TTL; a key sees its own jobs (and shared ones) only. */
+ZMGR_EXPORT int zmgr_job_list (zmgr_client_t *self, const char *state,
+                               const char *function, int limit,
+                               uint64_t before, zmgr_value_t **page);
 
 /* ---- futures (concurrent.futures) ---------------------------------------- */
 

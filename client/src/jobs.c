@@ -19,7 +19,7 @@ void jobs_put_opts (proto_buf_t *b, const zmgr_job_opts_t *o, bool notify, bool 
     size_t n = (o->priority != 0) + (o->timeout_ms > 0) + (o->retries >= 0) +
                (o->delay_ms > 0) + (o->ttl_ms > 0) + o->shared + notify + chunk +
                (o->poison_kills > 0) + (o->backoff_base_ms > 0) + (o->backoff_max_ms > 0) +
-               o->retry_on_error;
+               o->retry_on_error + (o->key != NULL) + (o->at_ms > 0) + (o->nafter > 0);
     proto_put_map (b, n);
     if (o->poison_kills > 0) {
         proto_put_cstr (b, "poison_kills");
@@ -36,6 +36,20 @@ void jobs_put_opts (proto_buf_t *b, const zmgr_job_opts_t *o, bool notify, bool 
     if (o->retry_on_error) {
         proto_put_cstr (b, "retry_on_error");
         proto_put_bool (b, true);
+    }
+    if (o->key) {
+        proto_put_cstr (b, "key");
+        proto_put_cstr (b, o->key);
+    }
+    if (o->at_ms > 0) {
+        proto_put_cstr (b, "at_ms");
+        proto_put_int (b, o->at_ms);
+    }
+    if (o->nafter > 0) {
+        proto_put_cstr (b, "after");
+        proto_put_array (b, o->nafter);
+        for (size_t i = 0; i < o->nafter; i++)
+            proto_put_uint (b, o->after[i]);
     }
     if (o->priority != 0) {
         proto_put_cstr (b, "priority");
@@ -75,7 +89,8 @@ static bool s_opts_empty (const zmgr_job_opts_t *o)
 {
     return !o || (o->priority == 0 && o->timeout_ms <= 0 && o->retries < 0 &&
                   o->delay_ms <= 0 && o->ttl_ms <= 0 && !o->shared && o->poison_kills <= 0 &&
-                  o->backoff_base_ms <= 0 && o->backoff_max_ms <= 0 && !o->retry_on_error);
+                  o->backoff_base_ms <= 0 && o->backoff_max_ms <= 0 && !o->retry_on_error &&
+                  !o->key && o->at_ms <= 0 && o->nafter == 0);
 }
 
 /*  Negative times are a caller's bug, refused as the broker refuses them
@@ -90,7 +105,11 @@ int jobs_check_opts (zmgr_client_t *self, const zmgr_job_opts_t *o)
                       : o->poison_kills < 0    ? "poison_kills"
                       : o->backoff_base_ms < 0 ? "backoff_base_ms"
                       : o->backoff_max_ms < 0  ? "backoff_max_ms"
+                      : o->at_ms < 0           ? "at_ms"
                                                : NULL;
+    if (o->nafter > 0 && !o->after)
+        return client_fail (self, ZMGR_EINVAL, "job option after is NULL with nafter %zu",
+                            o->nafter);
     return bad ? client_fail (self, ZMGR_EINVAL, "job option %s must not be negative",
                               bad)
                : 0;
