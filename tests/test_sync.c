@@ -357,6 +357,80 @@ static void test_barrier (void **state)
     assert_int_equal (park_count (), 0);
 }
 
+/*  Every new op with wrong, nil, huge and negative arguments: each gets a
+ *  reply (an error naming the problem, or a result), nothing is left
+ *  parked, made or held, and the broker's state stays usable. */
+static void test_hostile_args (void **state)
+{
+    (void)state;
+    const uint32_t ops[] = {
+        ZMGR_OP_SEM_ACQUIRE,  ZMGR_OP_SEM_RELEASE,   ZMGR_OP_SEM_VALUE,
+        ZMGR_OP_EVENT_SET,    ZMGR_OP_EVENT_CLEAR,   ZMGR_OP_EVENT_IS_SET,
+        ZMGR_OP_EVENT_WAIT,   ZMGR_OP_COND_WAIT,     ZMGR_OP_COND_NOTIFY,
+        ZMGR_OP_COND_NOTIFY_ALL, ZMGR_OP_BARRIER_WAIT, ZMGR_OP_BARRIER_ABORT,
+        ZMGR_OP_BARRIER_RESET, ZMGR_OP_BARRIER_N_WAITING, ZMGR_OP_BARRIER_PARTIES,
+        ZMGR_OP_BARRIER_BROKEN,
+    };
+    for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
+        uint32_t op = ops[i];
+        /*  Each shape once with a short timeout where one is read. */
+        kit_send ("A", op, "X", 0, "");
+        kit_send ("A", op, "X", 1, "n");
+        kit_send ("A", op, "X", 1, "I", INT64_MIN);
+        kit_send ("A", op, "X", 1, "U", UINT64_MAX);
+        kit_send ("A", op, "X", 1, "d", 0.0 / 0.0);
+        kit_send ("A", op, "X", 1, "d", 1.0 / 0.0);
+        kit_send ("A", op, "X", 1, "s", "");
+        kit_send ("A", op, "X", 1, "j", "[1,[2,[3]]]");
+        kit_send ("A", op, "X", 2, "iI", 0, INT64_MIN);
+        kit_send ("A", op, "X", 2, "iU", 0, UINT64_MAX);
+        kit_send ("A", op, "X", 2, "id", 0, 0.0 / 0.0);
+        kit_send ("A", op, "X", 2, "sI", "L", INT64_MIN);
+        kit_send ("A", op, "X", 2, "sU", "L", UINT64_MAX);
+        kit_send ("A", op, "X", 3, "iit", 0, 0, true);
+        kit_send ("A", op, "X", 3, "Ins", INT64_MIN, "x");
+        kit_send ("A", op, "X", 4, "nnnn");
+        kit_send ("A", op, NULL, 1, "i", 0);
+        /*  Waits without a deadline (nil, negative) end with the object. */
+        s_time_passes ();
+        kit_replies_clear ();
+        kit_call ("B", ZMGR_OP_DELETE, "X", 0, "");
+        kit_replies_clear ();
+        assert_int_equal (park_count (), 0);
+        assert_int_equal (kit_bad_replies (), 0);
+    }
+    /*  The numbers that are read: refused at their bounds. */
+    assert_int_equal (kit_call ("A", ZMGR_OP_SEM_ACQUIRE, "S", 2, "iI", 0, INT64_MIN),
+                      ZMGR_EINVAL);
+    assert_int_equal (kit_call ("A", ZMGR_OP_SEM_ACQUIRE, "S", 2, "iU", 0, UINT64_MAX),
+                      ZMGR_EINVAL);
+    assert_int_equal (kit_call ("A", ZMGR_OP_BARRIER_WAIT, "B", 2, "ii", 0, 0), ZMGR_EINVAL);
+    assert_int_equal (kit_call ("A", ZMGR_OP_BARRIER_WAIT, "B", 2, "iI", 0, INT64_MIN),
+                      ZMGR_EINVAL);
+    assert_false (kit_exists ("S"));
+    assert_false (kit_exists ("B"));
+    /*  A semaphore of INT64_MAX permits: one more release overflows. */
+    assert_int_equal (kit_call ("A", ZMGR_OP_SEM_ACQUIRE, "S", 2, "iI", 0, INT64_MAX), 0);
+    assert_int_equal (kit_call ("B", ZMGR_OP_SEM_RELEASE, "S", 0, ""), ZMGR_EOVERFLOW);
+    assert_int_equal (kit_call ("A", ZMGR_OP_SEM_RELEASE, "S", 0, ""), 0);
+    assert_int_equal (kit_call ("A", ZMGR_OP_SEM_VALUE, "S", 0, ""), 0);
+    kit_expect ("I", INT64_MAX);
+    /*  A barrier of INT64_MAX parties: waits time out and break it. */
+    uint64_t w = kit_send ("A", ZMGR_OP_BARRIER_WAIT, "B", 2, "iI", 10, INT64_MAX);
+    s_time_passes ();
+    assert_int_equal (kit_take ("A", w), ZMGR_EBROKEN);
+    /*  A condition on a queue, on itself, on a missing lock. */
+    assert_int_equal (kit_call ("A", ZMGR_OP_QUEUE_PUT, "Q", 1, "i", 1), 0);
+    assert_int_equal (kit_call ("A", ZMGR_OP_COND_WAIT, "C", 2, "si", "Q", 10),
+                      ZMGR_EWRONGTYPE);
+    assert_int_equal (kit_call ("A", ZMGR_OP_COND_WAIT, "C", 2, "si", "C", 10),
+                      ZMGR_EWRONGTYPE);
+    assert_int_equal (kit_call ("A", ZMGR_OP_COND_NOTIFY, "C", 1, "s", "none"),
+                      ZMGR_ENOTOWNER);
+    assert_false (kit_exists ("C"));
+    assert_int_equal (park_count (), 0);
+}
+
 int main (void)
 {
     const struct CMUnitTest tests[] = {
@@ -367,6 +441,7 @@ int main (void)
         KIT_DISPATCH_TEST (test_condition),
         KIT_DISPATCH_TEST (test_condition_rlock),
         KIT_DISPATCH_TEST (test_barrier),
+        KIT_DISPATCH_TEST (test_hostile_args),
     };
     return KIT_DISPATCH_RUN (tests);
 }
