@@ -283,12 +283,62 @@ static void test_namespace (void **state)
     assert_int_equal (kit_call ("A", ZMGR_OP_DELETE, "N", 0, ""), 0);
 }
 
+/*  Indexes and slice bounds past int64 (a uint64 up to UINT64_MAX): as
+ *  Python's, an index that large is out of range (IndexError, not a
+ *  TypeError) and a slice bound that large is clamped to the end. Other
+ *  hostile numbers: refused, never stored. */
+static void test_array_huge_numbers (void **state)
+{
+    (void) state;
+    assert_int_equal (kit_call ("A", ZMGR_OP_ARRAY_CREATE, "A", 2, "sj", "q", "[1,2,3]"), 0);
+    assert_int_equal (kit_call ("A", ZMGR_OP_ARRAY_GET, "A", 1, "U", UINT64_MAX), ZMGR_EINDEX);
+    assert_int_equal (kit_call ("A", ZMGR_OP_ARRAY_SET, "A", 2, "Ui", UINT64_MAX, 1), ZMGR_EINDEX);
+    assert_int_equal (kit_call ("A", ZMGR_OP_ARRAY_ADD, "A", 2, "Ui", UINT64_MAX, 1), ZMGR_EINDEX);
+    assert_int_equal (kit_call ("A", ZMGR_OP_ARRAY_GET, "A", 1, "I", INT64_MIN), ZMGR_EINDEX);
+    assert_int_equal (kit_call ("A", ZMGR_OP_ARRAY_SLICE, "A", 2, "iU", 0, UINT64_MAX), 0);
+    kit_expect ("aiii", 3, 1, 2, 3);
+    assert_int_equal (kit_call ("A", ZMGR_OP_ARRAY_SLICE, "A", 2, "Un", UINT64_MAX), 0);
+    kit_expect ("a", 0);
+    assert_int_equal (kit_call ("A", ZMGR_OP_ARRAY_SLICE, "A", 3, "nnU", UINT64_MAX), 0);
+    kit_expect ("ai", 1, 1);
+    assert_int_equal (kit_call ("A", ZMGR_OP_ARRAY_SLICE, "A", 3, "nnI", INT64_MIN), 0);
+    kit_expect ("ai", 1, 3);
+    assert_int_equal (kit_call ("A", ZMGR_OP_ARRAY_SLICE, "A", 3, "IIi", INT64_MIN, INT64_MAX, 1), 0);
+    kit_expect ("aiii", 3, 1, 2, 3);
+    /*  Sums that overflow int64, and values past it: nothing changes. */
+    assert_int_equal (kit_call ("A", ZMGR_OP_ARRAY_SET, "A", 2, "iI", 0, INT64_MAX), 0);
+    assert_int_equal (kit_call ("A", ZMGR_OP_ARRAY_ADD, "A", 2, "ii", 0, 1), ZMGR_EOVERFLOW);
+    assert_int_equal (kit_call ("A", ZMGR_OP_ARRAY_SET, "A", 2, "iU", 0, UINT64_MAX), ZMGR_EOVERFLOW);
+    assert_int_equal (kit_call ("A", ZMGR_OP_ARRAY_SET, "A", 2, "id", 0, 0.0 / 0.0), ZMGR_ETYPE);
+    assert_int_equal (kit_call ("A", ZMGR_OP_ARRAY_GET, "A", 1, "i", 0), 0);
+    kit_expect ("I", INT64_MAX);
+    /*  Lengths: negative, past int64, past max_items; typecodes. */
+    assert_int_equal (kit_call ("A", ZMGR_OP_ARRAY_CREATE, "B", 2, "sI", "i", INT64_MIN), ZMGR_EINVAL);
+    assert_int_not_equal (kit_call ("A", ZMGR_OP_ARRAY_CREATE, "B", 2, "sU", "i", UINT64_MAX), 0);
+    assert_int_equal (kit_call ("A", ZMGR_OP_ARRAY_CREATE, "B", 2, "sI", "d", INT64_MAX), ZMGR_ELIMIT);
+    assert_int_equal (kit_call ("A", ZMGR_OP_ARRAY_CREATE, "B", 2, "si", "", 1), ZMGR_EINVAL);
+    assert_int_equal (kit_call ("A", ZMGR_OP_ARRAY_CREATE, "B", 2, "si", "ii", 1), ZMGR_EINVAL);
+    assert_int_equal (kit_call ("A", ZMGR_OP_ARRAY_CREATE, "B", 2, "ii", 'i', 1), ZMGR_EINVAL);
+    assert_int_equal (kit_call ("A", ZMGR_OP_ARRAY_CREATE, "B", 2, "nn"), ZMGR_EINVAL);
+    assert_int_equal (kit_call ("A", ZMGR_OP_ARRAY_CREATE, "B", 2, "sd", "i", 3.0), ZMGR_EINVAL);
+    assert_false (kit_exists ("B"));
+    /*  A float array holds NaN and infinities, as Python's does; a finite
+     *  double past float's range is refused. */
+    assert_int_equal (kit_call ("A", ZMGR_OP_ARRAY_CREATE, "F", 2, "si", "f", 2), 0);
+    assert_int_equal (kit_call ("A", ZMGR_OP_ARRAY_SET, "F", 2, "id", 0, 1.0 / 0.0), 0);
+    assert_int_equal (kit_call ("A", ZMGR_OP_ARRAY_SET, "F", 2, "id", 1, 1e300), ZMGR_EOVERFLOW);
+    assert_int_equal (kit_call ("A", ZMGR_OP_ARRAY_ADD, "F", 2, "id", 1, 0.0 / 0.0), 0);
+    assert_int_equal (kit_call ("A", ZMGR_OP_DELETE, "A", 0, ""), 0);
+    assert_int_equal (kit_call ("A", ZMGR_OP_DELETE, "F", 0, ""), 0);
+}
+
 int main (void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test (test_ranges),
         cmocka_unit_test (test_slice_rules),
         KIT_DISPATCH_TEST (test_array_cmds),
+        KIT_DISPATCH_TEST (test_array_huge_numbers),
         KIT_DISPATCH_TEST (test_namespace),
     };
     return KIT_DISPATCH_RUN (tests);
