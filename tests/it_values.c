@@ -291,10 +291,38 @@ static void test_input_forms (void **state)
     got = kit_slurp (out);
     assert_string_equal (got, "\"{not json\\nline 2\\n\"\n");
     free (got);
+    /*  --text on bytes that are not UTF-8: refused, naming the byte,
+     *  rather than stored as a str strict decoders cannot read. */
+    const char *latin = s_path ("latin1.in");
+    s_write_file (latin, "caf\xe9 ok", 8);
+    EXPECT_RC (RUN (latin, NULL, "value", "set", "t", "-", "--text"), 2);
+    ERR_HAS ("stdin: not UTF-8 text (byte 3 of 8");
+    EXPECT_RC (RUN (latin, NULL, "value", "set", "t", "-", "--raw"), 0);
+    /*  A directory, and a FIFO with a writer: named, or read whole. */
+    char at[600];
+    snprintf (at, sizeof at, "@%s", s_dir);
+    EXPECT_RC (RUN (NULL, NULL, "value", "set", "m", at), 2);
+    ERR_HAS ("cannot read it: Is a directory");
+    const char *fifo = s_path ("fifo");
+    assert_int_equal (mkfifo (fifo, 0600), 0);
+    pid_t w = fork ();
+    assert_true (w >= 0);
+    if (w == 0) {
+        int fd = open (fifo, O_WRONLY);
+        if (fd < 0 || write (fd, "[7, 8]", 6) != 6)
+            _exit (1);
+        _exit (0);
+    }
+    snprintf (at, sizeof at, "@%s", fifo);
+    EXPECT_RC (RUN (NULL, NULL, "value", "set", "f", at), 0);
+    assert_int_equal (kit_child_wait (w, S_RUN_MS), 0);
+    EXPECT_RC (RUN (NULL, out, "value", "get", "f"), 0);
+    got = kit_slurp (out);
+    assert_string_equal (got, "[7,8]\n");
+    free (got);
     /*  A JSON scalar file is that scalar. */
     const char *num = s_path ("num.json");
     s_write_file (num, " 42\n", 4);
-    char at[600];
     snprintf (at, sizeof at, "@%s", num);
     EXPECT_RC (RUN (NULL, NULL, "value", "set", "n", at), 0);
     EXPECT_RC (RUN (NULL, out, "value", "add", "n", "1"), 0);

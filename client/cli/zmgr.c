@@ -648,8 +648,19 @@ static int s_input_value (cli_t *cli, const char *text, const char **arg_p,
     zmgr_value_t *v = NULL;
     if (cli->raw)
         v = zmgr_value_new_bytes (buf, len);
-    else if (cli->text)
+    else if (cli->text) {
+        /*  A str is UTF-8 (msgpack's spec): other bytes would be a value
+         *  that strict decoders, Python's among them, cannot read. */
+        size_t bad = cli_utf8_bad (buf, len);
+        if (bad < len) {
+            free (buf);
+            return cli_usage_of (cli->cmd,
+                                 "%s: not UTF-8 text (byte %zu of %zu is not); "
+                                 "--raw stores the bytes as binary",
+                                 what, bad, len);
+        }
         v = zmgr_value_new_strn (buf, len);
+    }
     else {
         json_error_t jerr;
         json_t *json = json_loadb (buf, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
