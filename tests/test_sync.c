@@ -431,6 +431,52 @@ static void test_hostile_args (void **state)
     assert_int_equal (park_count (), 0);
 }
 
+/*  Objects deleted under their waiters and holders: the waiters are told,
+ *  the holders' sessions end later without touching the freed object, and
+ *  a condition's waiter does not get the lock back. */
+static void test_deleted_under_waiters (void **state)
+{
+    (void)state;
+    kit_hello ("C");
+    /*  A holds S's one permit, B waits for it; S goes. */
+    assert_int_equal (kit_call ("A", ZMGR_OP_SEM_ACQUIRE, "S", 2, "ni", 1), 0);
+    uint64_t wb = kit_send ("B", ZMGR_OP_SEM_ACQUIRE, "S", 0, "");
+    assert_int_equal (kit_call ("C", ZMGR_OP_DELETE, "S", 0, ""), 0);
+    assert_int_not_equal (kit_take ("B", wb), 0);
+    assert_int_equal (kit_call ("A", ZMGR_OP_SEM_RELEASE, "S", 0, ""), ZMGR_ENOTFOUND);
+    /*  Made again as a lock that C holds: A's end leaves it alone. */
+    assert_int_equal (kit_call ("C", ZMGR_OP_LOCK_ACQUIRE, "S", 0, ""), 0);
+    peers_end (s_peer ("A"), "test");
+    kit_hello ("A");
+    assert_int_equal (kit_call ("A", ZMGR_OP_LOCK_ACQUIRE, "S", 1, "i", 0), ZMGR_ETIMEOUT);
+    assert_int_equal (kit_call ("C", ZMGR_OP_DELETE, "S", 0, ""), 0);
+    /*  Waiters of a barrier and an event. */
+    uint64_t wa = kit_send ("A", ZMGR_OP_BARRIER_WAIT, "BR", 2, "ni", 3);
+    wb = kit_send ("B", ZMGR_OP_EVENT_WAIT, "EV", 0, "");
+    assert_int_equal (kit_call ("C", ZMGR_OP_DELETE, "BR", 0, ""), 0);
+    assert_int_equal (kit_call ("C", ZMGR_OP_DELETE, "EV", 0, ""), 0);
+    assert_int_not_equal (kit_take ("A", wa), 0);
+    assert_int_not_equal (kit_take ("B", wb), 0);
+    /*  A condition deleted while A waits on it with L let go of. */
+    assert_int_equal (kit_call ("A", ZMGR_OP_LOCK_ACQUIRE, "L", 0, ""), 0);
+    wa = kit_send ("A", ZMGR_OP_COND_WAIT, "CV", 1, "s", "L");
+    assert_int_equal (kit_call ("B", ZMGR_OP_LOCK_ACQUIRE, "L", 1, "i", 0), 0);
+    assert_int_equal (kit_call ("C", ZMGR_OP_DELETE, "CV", 0, ""), 0);
+    assert_int_not_equal (kit_take ("A", wa), 0);
+    assert_int_equal (kit_call ("A", ZMGR_OP_LOCK_RELEASE, "L", 0, ""), ZMGR_ENOTOWNER);
+    assert_int_equal (kit_call ("B", ZMGR_OP_LOCK_RELEASE, "L", 0, ""), 0);
+    /*  Notified, A waits for L behind B; then L is deleted. */
+    assert_int_equal (kit_call ("A", ZMGR_OP_LOCK_ACQUIRE, "L", 0, ""), 0);
+    wa = kit_send ("A", ZMGR_OP_COND_WAIT, "CV", 1, "s", "L");
+    assert_int_equal (kit_call ("B", ZMGR_OP_LOCK_ACQUIRE, "L", 1, "i", 0), 0);
+    assert_int_equal (kit_call ("B", ZMGR_OP_COND_NOTIFY, "CV", 1, "s", "L"), 0);
+    kit_expect ("i", 1);
+    assert_int_equal (kit_call ("C", ZMGR_OP_DELETE, "L", 0, ""), 0);
+    assert_int_not_equal (kit_take ("A", wa), 0);
+    assert_int_equal (kit_call ("C", ZMGR_OP_DELETE, "CV", 0, ""), 0);
+    assert_int_equal (park_count (), 0);
+}
+
 int main (void)
 {
     const struct CMUnitTest tests[] = {
@@ -442,6 +488,7 @@ int main (void)
         KIT_DISPATCH_TEST (test_condition_rlock),
         KIT_DISPATCH_TEST (test_barrier),
         KIT_DISPATCH_TEST (test_hostile_args),
+        KIT_DISPATCH_TEST (test_deleted_under_waiters),
     };
     return KIT_DISPATCH_RUN (tests);
 }
