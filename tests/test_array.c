@@ -332,6 +332,42 @@ static void test_array_huge_numbers (void **state)
     assert_int_equal (kit_call ("A", ZMGR_OP_DELETE, "F", 0, ""), 0);
 }
 
+/*  The error message of the reply taken last holds text. */
+static bool s_msg_has (const char *text)
+{
+    proto_slice_t p = kit_last ();
+    const uint8_t *str;
+    size_t len;
+    char buf[300];
+    if (proto_read_str (p, &str, &len, false) != 0 || len >= sizeof buf)
+        return false;
+    memcpy (buf, str, len);
+    buf[len] = '\0';
+    if (!strstr (buf, text))
+        fprintf (stderr, "message \"%s\" lacks \"%s\"\n", buf, text);
+    return strstr (buf, text) != NULL;
+}
+
+/*  A wrong type is named with its article: "an array", "an event". */
+static void test_wrong_type_text (void **state)
+{
+    (void) state;
+    assert_int_equal (kit_call ("A", ZMGR_OP_ARRAY_CREATE, "A", 2, "si", "i", 1), 0);
+    assert_int_equal (kit_call ("A", ZMGR_OP_EVENT_SET, "E", 0, ""), 0);
+    assert_int_equal (kit_call ("A", ZMGR_OP_LIST_LEN, "A", 0, ""), ZMGR_EWRONGTYPE);
+    assert_true (s_msg_has ("'A' is an array, not a list"));
+    assert_int_equal (kit_call ("A", ZMGR_OP_ARRAY_LEN, "E", 0, ""), ZMGR_EWRONGTYPE);
+    assert_true (s_msg_has ("'E' is an event, not an array"));
+    assert_int_equal (kit_call ("A", ZMGR_OP_LOCK_ACQUIRE, "A", 1, "i", 0), ZMGR_EWRONGTYPE);
+    assert_true (s_msg_has ("'A' is an array, not a lock"));
+    assert_int_equal (kit_call ("A", ZMGR_OP_LOCK_ACQUIRE, "L", 0, ""), 0);
+    assert_int_equal (kit_call ("A", ZMGR_OP_COND_WAIT, "C", 2, "si", "A", 0), ZMGR_EWRONGTYPE);
+    assert_true (s_msg_has ("'A' is an array, not a lock or rlock"));
+    assert_int_equal (kit_call ("A", ZMGR_OP_DELETE, "A", 0, ""), 0);
+    assert_int_equal (kit_call ("A", ZMGR_OP_DELETE, "E", 0, ""), 0);
+    assert_int_equal (kit_call ("A", ZMGR_OP_DELETE, "L", 0, ""), 0);
+}
+
 int main (void)
 {
     const struct CMUnitTest tests[] = {
@@ -339,6 +375,7 @@ int main (void)
         cmocka_unit_test (test_slice_rules),
         KIT_DISPATCH_TEST (test_array_cmds),
         KIT_DISPATCH_TEST (test_array_huge_numbers),
+        KIT_DISPATCH_TEST (test_wrong_type_text),
         KIT_DISPATCH_TEST (test_namespace),
     };
     return KIT_DISPATCH_RUN (tests);
