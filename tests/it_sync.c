@@ -462,14 +462,14 @@ static int s_park_child (void *arg)
     int rc = 0;
     zmgr_value_t *one = zmgr_value_new_int (1);
     switch (kind) {
-    case S_PARK_SEM:   /* holds 1 of 2 permits, parks for a third */
+    case S_PARK_SEM: /* holds 1 of 2 permits, parks for a third */
         rc = zmgr_sem_acquire_with (c, "k.sem", 2, false, 1000, &token);
         rc |= zmgr_sem_acquire (c, "k.sem", 1000, &token);
         rc |= zmgr_list_append (c, "k.ready", one);
         if (!rc)
             zmgr_sem_acquire (c, "k.sem", 60000, &token);
         break;
-    case S_PARK_COND:  /* holds k.lock, lets go of it in the wait */
+    case S_PARK_COND: /* holds k.lock, lets go of it in the wait */
         rc = zmgr_lock_acquire (c, "k.lock", false, 1000);
         rc |= zmgr_list_append (c, "k.ready", one);
         if (!rc)
@@ -507,7 +507,8 @@ static void test_killed_while_parked (void **state)
     while (kit_now_ms () < deadline) {
         int rc = zmgr_list_len (s_client, "k.ready", &len);
         assert_true (rc == 0 || rc == ZMGR_ENOTFOUND); /* none ready yet */
-        if (len == S_PARK_KINDS + 1 && kit_stat_int (s_client, "parked") >= S_PARK_KINDS + 1)
+        if (len == S_PARK_KINDS + 1 &&
+            kit_stat_int (s_client, "parked") >= S_PARK_KINDS + 1)
             break;
         usleep (20000);
     }
@@ -548,7 +549,7 @@ static void test_killed_while_parked (void **state)
     bool set = true;
     assert_int_equal (zmgr_event_wait (s_client, "k.ev", 0, &set), 0);
     assert_false (set);
-    const char *names[] = { "k.sem", "k.lock", "k.cond", "k.bar", "k.ev", "k.ready" };
+    const char *names[] = {"k.sem", "k.lock", "k.cond", "k.bar", "k.ev", "k.ready"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         assert_int_equal (zmgr_delete (s_client, names[i]), 0);
 }

@@ -364,11 +364,11 @@ static void test_hostile_args (void **state)
 {
     (void)state;
     const uint32_t ops[] = {
-        ZMGR_OP_SEM_ACQUIRE,  ZMGR_OP_SEM_RELEASE,   ZMGR_OP_SEM_VALUE,
-        ZMGR_OP_EVENT_SET,    ZMGR_OP_EVENT_CLEAR,   ZMGR_OP_EVENT_IS_SET,
-        ZMGR_OP_EVENT_WAIT,   ZMGR_OP_COND_WAIT,     ZMGR_OP_COND_NOTIFY,
-        ZMGR_OP_COND_NOTIFY_ALL, ZMGR_OP_BARRIER_WAIT, ZMGR_OP_BARRIER_ABORT,
-        ZMGR_OP_BARRIER_RESET, ZMGR_OP_BARRIER_N_WAITING, ZMGR_OP_BARRIER_PARTIES,
+        ZMGR_OP_SEM_ACQUIRE,     ZMGR_OP_SEM_RELEASE,       ZMGR_OP_SEM_VALUE,
+        ZMGR_OP_EVENT_SET,       ZMGR_OP_EVENT_CLEAR,       ZMGR_OP_EVENT_IS_SET,
+        ZMGR_OP_EVENT_WAIT,      ZMGR_OP_COND_WAIT,         ZMGR_OP_COND_NOTIFY,
+        ZMGR_OP_COND_NOTIFY_ALL, ZMGR_OP_BARRIER_WAIT,      ZMGR_OP_BARRIER_ABORT,
+        ZMGR_OP_BARRIER_RESET,   ZMGR_OP_BARRIER_N_WAITING, ZMGR_OP_BARRIER_PARTIES,
         ZMGR_OP_BARRIER_BROKEN,
     };
     for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
@@ -404,7 +404,8 @@ static void test_hostile_args (void **state)
                       ZMGR_EINVAL);
     assert_int_equal (kit_call ("A", ZMGR_OP_SEM_ACQUIRE, "S", 2, "iU", 0, UINT64_MAX),
                       ZMGR_EINVAL);
-    assert_int_equal (kit_call ("A", ZMGR_OP_BARRIER_WAIT, "B", 2, "ii", 0, 0), ZMGR_EINVAL);
+    assert_int_equal (kit_call ("A", ZMGR_OP_BARRIER_WAIT, "B", 2, "ii", 0, 0),
+                      ZMGR_EINVAL);
     assert_int_equal (kit_call ("A", ZMGR_OP_BARRIER_WAIT, "B", 2, "iI", 0, INT64_MIN),
                       ZMGR_EINVAL);
     assert_false (kit_exists ("S"));
@@ -448,7 +449,8 @@ static void test_deleted_under_waiters (void **state)
     assert_int_equal (kit_call ("C", ZMGR_OP_LOCK_ACQUIRE, "S", 0, ""), 0);
     peers_end (s_peer ("A"), "test");
     kit_hello ("A");
-    assert_int_equal (kit_call ("A", ZMGR_OP_LOCK_ACQUIRE, "S", 1, "i", 0), ZMGR_ETIMEOUT);
+    assert_int_equal (kit_call ("A", ZMGR_OP_LOCK_ACQUIRE, "S", 1, "i", 0),
+                      ZMGR_ETIMEOUT);
     assert_int_equal (kit_call ("C", ZMGR_OP_DELETE, "S", 0, ""), 0);
     /*  Waiters of a barrier and an event. */
     uint64_t wa = kit_send ("A", ZMGR_OP_BARRIER_WAIT, "BR", 2, "ni", 3);

@@ -660,8 +660,7 @@ static int s_input_value (cli_t *cli, const char *text, const char **arg_p,
                                  what, bad, len);
         }
         v = zmgr_value_new_strn (buf, len);
-    }
-    else {
+    } else {
         json_error_t jerr;
         json_t *json = json_loadb (buf, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
         if (!json) {
