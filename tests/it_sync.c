@@ -426,24 +426,22 @@ static void test_cli (void **state)
     assert_int_equal (
         S_CLI (out, "condition", "notify-all", "c.cond", "--lock", "c.other"), 1);
     assert_int_equal (S_CLI (out, "barrier", "wait", "c.bar", "--value", "1"), 2);
+    /*  A condition on an rlock (Python's Condition() default): the CLI
+     *  takes the rlock as what it is. */
+    assert_int_equal (zmgr_lock_acquire (s_client, "c.rlock", true, 1000), 0);
+    assert_int_equal (zmgr_lock_release (s_client, "c.rlock"), 0);
+    assert_int_equal (S_CLI (out, "condition", "notify", "c.rcond", "--lock", "c.rlock"),
+                      0);
+    assert_string_equal (out, "0\n");
+    assert_int_equal (S_CLI (out, "condition", "wait", "c.rcond", "--lock", "c.rlock",
+                             "--timeout", "0.1"),
+                      0);
+    assert_string_equal (out, "false\n");
+    /*  Neither lock nor rlock: the wrong type, named. */
+    assert_int_equal (S_CLI (out, "condition", "notify", "c.qcond", "--lock", "c.sem"),
+                      8);
 }
 
-/* ---- durability ------------------------------------------------------------ */
-
-static void s_save (void)
-{
-    const char *argv[] = {kit_cli_path (), "admin", "save", NULL};
-    char err[512] = "";
-    int rc = kit_run (argv, NULL, NULL, 0, err, sizeof err, 20000);
-    if (rc != 0)
-        fprintf (stderr, "zmgr admin save: %d %s\n", rc, err);
-    assert_int_equal (rc, 0);
-}
-
-/*  Tokens keep growing across a SIGKILL, from the log and from a snapshot;
- *  a permit held across the restart is free after it, and its holder (same
- *  handle, so same client id) is told by its release instead of adding a
- *  permit. Event, barrier and condition state comes back too. */
 /* ---- sessions that end while they wait ------------------------------------ */
 
 /*  What a child parks in (each holds what it waits for, when it can). */
@@ -554,6 +552,22 @@ static void test_killed_while_parked (void **state)
         assert_int_equal (zmgr_delete (s_client, names[i]), 0);
 }
 
+/* ---- durability ------------------------------------------------------------ */
+
+static void s_save (void)
+{
+    const char *argv[] = {kit_cli_path (), "admin", "save", NULL};
+    char err[512] = "";
+    int rc = kit_run (argv, NULL, NULL, 0, err, sizeof err, 20000);
+    if (rc != 0)
+        fprintf (stderr, "zmgr admin save: %d %s\n", rc, err);
+    assert_int_equal (rc, 0);
+}
+
+/*  Tokens keep growing across a SIGKILL, from the log and from a snapshot;
+ *  a permit held across the restart is free after it, and its holder (same
+ *  handle, so same client id) is told by its release instead of adding a
+ *  permit. Event, barrier and condition state comes back too. */
 static void test_tokens_across_restart (void **state)
 {
     (void)state;
