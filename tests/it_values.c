@@ -325,6 +325,11 @@ static void test_input_forms (void **state)
     got = kit_slurp (out);
     assert_string_equal (got, "[7,8]\n");
     free (got);
+    /*  An integer argument past int64 is named as out of range, not as
+     *  "not an integer". */
+    EXPECT_RC (RUN (NULL, NULL, "list", "get", "nolist", "99999999999999999999"), 2);
+    ERR_HAS ("not an integer from -9223372036854775808 to 9223372036854775807: "
+             "'99999999999999999999'");
     /*  A JSON scalar file is that scalar. */
     const char *num = s_path ("num.json");
     s_write_file (num, " 42\n", 4);

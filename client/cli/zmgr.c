@@ -777,7 +777,8 @@ static int s_parse_command (cli_t *cli)
             cli->name = text;
         else if (kind == 'I') {
             if (!s_parse_int (text, &cli->num[i]))
-                return cli_usage_of (c, "not an integer: '%.40s'", text);
+                return cli_usage_of (c, "not an integer from %lld to %lld: '%.40s'",
+                                     (long long)INT64_MIN, (long long)INT64_MAX, text);
         } else if (kind == 'E') {
             if (!s_parse_int (text, &cli->num[i]) ||
                 (cli->num[i] != 0 && cli->num[i] != 1))
