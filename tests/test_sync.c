@@ -106,6 +106,20 @@ static void test_pure_halves (void **state)
     assert_int_equal (clen, 4);
     assert_memory_equal (cid, "cid2", 4);
     assert_int_equal (n, 1);
+    /*  Clients that never come back are remembered up to a bound: the
+     *  ones remembered longest are forgotten first. */
+    for (int i = 0; i < SEMA_LOST_MAX + 10; i++) {
+        char id[16];
+        int len = snprintf (id, sizeof id, "dead%d", i);
+        sema_lose (s, (const uint8_t *)id, (size_t)len, 1);
+    }
+    assert_int_equal (sema_nlost (s), SEMA_LOST_MAX);
+    assert_int_equal (sema_lost_by (s, (const uint8_t *)"cid2", 4), 0);
+    assert_int_equal (sema_lost_by (s, (const uint8_t *)"dead9", 5), 0);
+    assert_int_equal (sema_lost_by (s, (const uint8_t *)"dead10", 6), 1);
+    char last[16];
+    int llen = snprintf (last, sizeof last, "dead%d", SEMA_LOST_MAX + 9);
+    assert_int_equal (sema_lost_by (s, (const uint8_t *)last, (size_t)llen), 1);
     sema_free (s);
 
     cond_t *c = cond_new ();
