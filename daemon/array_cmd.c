@@ -55,8 +55,8 @@ static int s_index (cmd_ctx_t *ctx, size_t arg, size_t *out)
     int64_t idx;
     int rc = proto_read_int (ctx->req->args[arg], &idx);
     if (rc == ZMGR_EOVERFLOW)   /* a uint64 past int64: past any end */
-        return cmd_error (ctx, ZMGR_EINDEX, "array index %s out of range: '%s' has %zu items",
-                          "past 2^63-1", ctx->obj->name, len);
+        return cmd_error (ctx, ZMGR_EINDEX, "array index out of range (over 2^63-1): '%s' "
+                          "has %zu items", ctx->obj->name, len);
     if (rc)
         return cmd_error (ctx, ZMGR_ETYPE, "array indices must be integers");
     int64_t given = idx;
