@@ -280,6 +280,19 @@ static void test_namespace (void **state)
     assert_int_equal (kit_call ("A", ZMGR_OP_NS_LIST, "N", 0, ""), 0);
     kit_expect ("msi", 1, "x", 2);
     assert_int_equal (kit_call ("A", ZMGR_OP_DICT_LEN, "N", 0, ""), ZMGR_EWRONGTYPE);
+    /*  Not text, nil, bytes: refused, and a namespace the refused set
+     *  would have made is not left behind. */
+    assert_int_equal (kit_call ("A", ZMGR_OP_NS_SET, "N", 2, "yi", "\xa2\xff\xfe", (size_t) 3, 1),
+                      ZMGR_EINVAL);
+    assert_int_equal (kit_call ("A", ZMGR_OP_NS_SET, "N", 2, "ni", 1), ZMGR_ETYPE);
+    assert_int_equal (kit_call ("A", ZMGR_OP_NS_GET, "N", 1, "B", "x", (size_t) 1), ZMGR_ETYPE);
+    assert_int_equal (kit_call ("A", ZMGR_OP_NS_SET, "N2", 2, "ni", 1), ZMGR_ETYPE);
+    assert_false (kit_exists ("N2"));
+    /*  A long missing name is cut in the message. */
+    static char longname[5000];
+    memset (longname, 'q', sizeof longname - 1);
+    assert_int_equal (kit_call ("A", ZMGR_OP_NS_GET, "N", 1, "s", longname), ZMGR_EKEY);
+    assert_true (kit_last ().len < 300);
     assert_int_equal (kit_call ("A", ZMGR_OP_DELETE, "N", 0, ""), 0);
 }
 
