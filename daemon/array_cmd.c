@@ -53,7 +53,11 @@ static int s_index (cmd_ctx_t *ctx, size_t arg, size_t *out)
 {
     size_t len = array_len (ctx->obj->impl);
     int64_t idx;
-    if (proto_read_int (ctx->req->args[arg], &idx) != 0)
+    int rc = proto_read_int (ctx->req->args[arg], &idx);
+    if (rc == ZMGR_EOVERFLOW)   /* a uint64 past int64: past any end */
+        return cmd_error (ctx, ZMGR_EINDEX, "array index out of range (over 2^63-1): '%s' "
+                          "has %zu items", ctx->obj->name, len);
+    if (rc)
         return cmd_error (ctx, ZMGR_ETYPE, "array indices must be integers");
     int64_t given = idx;
     if (idx < 0)
@@ -213,7 +217,12 @@ int array_cmd_info (cmd_ctx_t *ctx)
 static int s_slice_arg (cmd_ctx_t *ctx, size_t i, int64_t *v, bool *set)
 {
     *set = i < ctx->req->nargs && !proto_is_nil (ctx->req->args[i]);
-    if (*set && proto_read_int (ctx->req->args[i], v) != 0)
+    if (!*set)
+        return 0;
+    int rc = proto_read_int (ctx->req->args[i], v);
+    if (rc == ZMGR_EOVERFLOW)
+        *v = INT64_MAX;   /* a uint64 past int64: clamped, as Python clamps */
+    else if (rc)
         return cmd_error (ctx, ZMGR_ETYPE, "slice indices must be integers or nil");
     return 0;
 }

@@ -76,6 +76,12 @@ const char *cmd_show (proto_slice_t v, char *buf, size_t size)
     return buf;
 }
 
+const char *cmd_article (const char *noun)
+{
+    char c = noun ? noun[0] : 0;
+    return c == 'a' || c == 'e' || c == 'i' || c == 'o' || c == 'u' ? "an" : "a";
+}
+
 int arg_timeout (cmd_ctx_t *ctx, size_t i, int64_t *ms)
 {
     *ms = -1;

@@ -43,6 +43,9 @@ int cmd_error (cmd_ctx_t *ctx, int status, const char *fmt, ...)
  *  size bytes (>= 16) of buf and returns buf. */
 #define CMD_SHOW_MAX 200
 const char *cmd_show (proto_slice_t v, char *buf, size_t size);
+/*  "an" before a type name that starts with a vowel ("an array", "an
+ *  event"), else "a": for messages that name a type. */
+const char *cmd_article (const char *noun);
 /*  Reads a timeout argument in ms (nil or negative = forever). */
 int arg_timeout (cmd_ctx_t *ctx, size_t i, int64_t *ms);
 /*  Parks the current request on list with timeout_ms (< 0: none), holding

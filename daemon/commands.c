@@ -565,10 +565,11 @@ void commands_dispatch (const uint8_t *id, size_t id_len, int fd, int auth,
             }
             want = reentrant ? ZMGR_TYPE_RLOCK : ZMGR_TYPE_LOCK;
             if (ctx.obj && ctx.obj->type != want && s_type_ok (cmd, ctx.obj)) {
-                rc = cmd_error (&ctx, ZMGR_EWRONGTYPE, "'%.*s' is a %s, not a %s",
+                rc = cmd_error (&ctx, ZMGR_EWRONGTYPE, "'%.*s' is %s %s, not %s %s",
                                 (int) req.name.len, name,
+                                cmd_article (proto_typename (ctx.obj->type)),
                                 proto_typename (ctx.obj->type),
-                                proto_typename (want));
+                                cmd_article (proto_typename (want)), proto_typename (want));
                 goto fail;
             }
         }
@@ -576,9 +577,11 @@ void commands_dispatch (const uint8_t *id, size_t id_len, int fd, int auth,
             && (rc = sync_cmd_sem_type (&ctx, &want)) != 0)
             goto fail;
         if (ctx.obj && !s_type_ok (cmd, ctx.obj)) {
-            rc = cmd_error (&ctx, ZMGR_EWRONGTYPE, "'%.*s' is a %s, not a %s",
+            rc = cmd_error (&ctx, ZMGR_EWRONGTYPE, "'%.*s' is %s %s, not %s %s",
                             (int) req.name.len, name,
+                            cmd_article (proto_typename (ctx.obj->type)),
                             proto_typename (ctx.obj->type),
+                            cmd_article (proto_typename (cmd->type)),
                             proto_typename (cmd->type));
             goto fail;
         }

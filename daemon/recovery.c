@@ -107,6 +107,12 @@ static int s_create (const s_fields_t *r)
     return 0;
 }
 
+/*  The longest array a record may make: the highest max_items can be
+ *  set to (config.c). Not max_items itself, which may have been lowered
+ *  since the array was made: the limit is for new arrays, and a store is
+ *  not damaged because it holds an older, longer one. */
+#define S_ARRAY_MAX ((uint64_t) 1 << 32)
+
 /*  Applies one effect record. 0, or -1 when it does not fit the state
  *  (which recovery treats as damage). */
 static int s_apply (const uint8_t *rec, size_t len, void *arg)
@@ -200,7 +206,7 @@ static int s_apply (const uint8_t *rec, size_t len, void *arg)
         size_t tclen;
         if (!(o = s_obj (&r, ZMGR_TYPE_ARRAY)) || r.n != 3
             || proto_read_str (r.f[1], &tc, &tclen, false) != 0 || tclen != 1
-            || s_int (&r, 2, &a) || a < 0 || (uint64_t) a > g_cfg.max_items)
+            || s_int (&r, 2, &a) || a < 0 || (uint64_t) a > S_ARRAY_MAX)
             return -1;
         return array_init (o->impl, (char) tc[0], (size_t) a) == 0 ? 0 : -1;
     }

@@ -172,6 +172,12 @@ void sema_lose (sema_t *s, const uint8_t *cid, size_t len, int64_t n)
     if (!l) {
         if (n < 0)
             return;
+        if (s->nlost == SEMA_LOST_MAX) {
+            /*  Bounded: the entry kept longest goes (entries stay in the
+             *  order they came, so it is the first). */
+            memmove (s->lost, s->lost + 1, (s->nlost - 1) * sizeof *s->lost);
+            s->nlost--;
+        }
         if (s->nlost == s->cap_lost) {
             s->cap_lost = s->cap_lost ? 2 * s->cap_lost : 4;
             s->lost = xrealloc (s->lost, s->cap_lost * sizeof *s->lost);
@@ -183,8 +189,11 @@ void sema_lose (sema_t *s, const uint8_t *cid, size_t len, int64_t n)
     }
     int64_t left = (int64_t)l->n + n;
     l->n = left <= 0 ? 0 : left >= UINT32_MAX ? UINT32_MAX : (uint32_t)left;
-    if (l->n == 0)
-        *l = s->lost[--s->nlost];
+    if (l->n == 0) {
+        size_t i = (size_t)(l - s->lost);
+        memmove (l, l + 1, (s->nlost - i - 1) * sizeof *s->lost);
+        s->nlost--;
+    }
 }
 
 uint32_t sema_lost_by (const sema_t *s, const uint8_t *cid, size_t len)

@@ -50,7 +50,11 @@ void sema_restore (sema_t *s, int64_t base, uint64_t token);
 /*  Permits a restart took from the client with id cid (len bytes, at most
  *  32): that client's next releases are told so (ZMGR_ELOCKLOST) rather
  *  than taken as releases without an acquire, which would add permits. n
- *  is added (negative: taken, down to 0). */
+ *  is added (negative: taken, down to 0). A client that died with the
+ *  broker never comes back to be told, so at most SEMA_LOST_MAX clients
+ *  are remembered: a new one past that forgets the one remembered
+ *  longest, whose next release (if it ever comes) then adds a permit. */
+#define SEMA_LOST_MAX 1024
 void sema_lose (sema_t *s, const uint8_t *cid, size_t len, int64_t n);
 uint32_t sema_lost_by (const sema_t *s, const uint8_t *cid, size_t len);
 /*  The i-th client that lost permits (i < sema_nlost), for snapshots. */

@@ -302,8 +302,9 @@ static int s_cond_lock (cmd_ctx_t *ctx, object_t **lock)
                           ctx->obj->name, bound, (int)len, name);
     object_t *l = store_find ((const char *)name, len);
     if (l && l->type != ZMGR_TYPE_LOCK && l->type != ZMGR_TYPE_RLOCK)
-        return cmd_error (ctx, ZMGR_EWRONGTYPE, "'%.*s' is a %s, not a lock or rlock",
-                          (int)len, name, proto_typename (l->type));
+        return cmd_error (ctx, ZMGR_EWRONGTYPE, "'%.*s' is %s %s, not a lock or rlock",
+                          (int)len, name, cmd_article (proto_typename (l->type)),
+                          proto_typename (l->type));
     if (!l || lock_owner (l->impl) != ctx->peer)
         return cmd_error (ctx, ZMGR_ENOTOWNER,
                           "condition '%s': its lock '%.*s' is not held "

@@ -384,12 +384,56 @@ static void test_restart (void **state)
     assert_int_equal (zmgr_array_create (s_c, "a.f", 'f', 2), 0);
 }
 
+/*  The broker's --max-items, given to it from s_group_setup: lowered here
+ *  between restarts. */
+static char s_max_items[24] = "10000000";
+
+/*  max_items lowered below an array's length, then a restart: the array
+ *  is recovered whole (from the log, then from a snapshot) and only new
+ *  arrays meet the new limit; the store is not taken for damaged. */
+static void test_lowered_limit_restart (void **state)
+{
+    (void) state;
+    assert_int_equal (zmgr_array_create (s_c, "a.long", 'q', 100), 0);
+    int64_t sum = 0;
+    assert_int_equal (zmgr_array_add_int (s_c, "a.long", 99, 7, &sum), 0);
+    zmgr_client_destroy (&s_c);
+    kit_broker_kill (&s_b);
+    snprintf (s_max_items, sizeof s_max_items, "10");
+    int rc = kit_broker_start (&s_b, 10000, true);
+    if (rc != 0)
+        kit_broker_log_tail (&s_b, 5);
+    assert_int_equal (rc, 0);
+    s_connect ();
+    for (int round = 0; round < 2; round++) {
+        int64_t len = 0;
+        assert_int_equal (zmgr_array_len (s_c, "a.long", &len), 0);
+        assert_int_equal (len, 100);
+        zmgr_value_t *v = NULL;
+        assert_int_equal (zmgr_array_get (s_c, "a.long", -1, &v), 0);
+        assert_true (s_is (&v, "7"));
+        assert_int_equal (zmgr_array_create (s_c, "a.new", 'q', 20), ZMGR_ELIMIT);
+        if (round == 0) {
+            /*  Again from a snapshot. */
+            zmgr_value_t *seq = NULL;
+            assert_int_equal (zmgr_call (s_c, ZMGR_OP_SAVE, NULL, NULL, 0, 10000, &seq), 0);
+            zmgr_value_destroy (&seq);
+            zmgr_client_destroy (&s_c);
+            kit_broker_kill (&s_b);
+            assert_int_equal (kit_broker_start (&s_b, 10000, true), 0);
+            s_connect ();
+        }
+    }
+    assert_int_equal (kit_broker_log_count (&s_b, "cannot be recovered"), 0);
+}
+
 static int s_group_setup (void **state)
 {
     (void) state;
     signal (SIGALRM, s_watchdog);
     alarm (S_WATCHDOG_S);
-    static const char *const args[] = { "--workers", "0", "--fsync", "no", NULL };
+    static const char *const args[] = { "--workers", "0", "--fsync", "no",
+                                        "--max-items", s_max_items, NULL };
     if (kit_broker_init (&s_b, args, NULL) != 0 || kit_broker_start (&s_b, 10000, false) != 0)
         return -1;
     s_c = kit_client (s_b.endpoint, 5000);
@@ -417,6 +461,7 @@ int main (void)
         cmocka_unit_test (test_path_concurrent),
         cmocka_unit_test (test_cli),
         cmocka_unit_test (test_restart),
+        cmocka_unit_test (test_lowered_limit_restart),
     };
     return cmocka_run_group_tests (tests, s_group_setup, s_group_teardown);
 }

@@ -426,6 +426,130 @@ static void test_cli (void **state)
     assert_int_equal (
         S_CLI (out, "condition", "notify-all", "c.cond", "--lock", "c.other"), 1);
     assert_int_equal (S_CLI (out, "barrier", "wait", "c.bar", "--value", "1"), 2);
+    /*  A condition on an rlock (Python's Condition() default): the CLI
+     *  takes the rlock as what it is. */
+    assert_int_equal (zmgr_lock_acquire (s_client, "c.rlock", true, 1000), 0);
+    assert_int_equal (zmgr_lock_release (s_client, "c.rlock"), 0);
+    assert_int_equal (S_CLI (out, "condition", "notify", "c.rcond", "--lock", "c.rlock"),
+                      0);
+    assert_string_equal (out, "0\n");
+    assert_int_equal (S_CLI (out, "condition", "wait", "c.rcond", "--lock", "c.rlock",
+                             "--timeout", "0.1"),
+                      0);
+    assert_string_equal (out, "false\n");
+    /*  Neither lock nor rlock: the wrong type, named. */
+    assert_int_equal (S_CLI (out, "condition", "notify", "c.qcond", "--lock", "c.sem"),
+                      8);
+}
+
+/* ---- sessions that end while they wait ------------------------------------ */
+
+/*  What a child parks in (each holds what it waits for, when it can). */
+enum { S_PARK_SEM, S_PARK_COND, S_PARK_BARRIER, S_PARK_EVENT, S_PARK_KINDS };
+
+/*  Parks in one blocking op for good (60 s); the parent SIGKILLs it. */
+static int s_park_child (void *arg)
+{
+    int kind = (int)(intptr_t)arg;
+    zmgr_client_t *c = zmgr_client_new (s_daemon.endpoint, NULL);
+    if (!c)
+        return S_NO_CLIENT;
+    uint64_t token;
+    bool b;
+    int64_t index;
+    int rc = 0;
+    zmgr_value_t *one = zmgr_value_new_int (1);
+    switch (kind) {
+    case S_PARK_SEM: /* holds 1 of 2 permits, parks for a third */
+        rc = zmgr_sem_acquire_with (c, "k.sem", 2, false, 1000, &token);
+        rc |= zmgr_sem_acquire (c, "k.sem", 1000, &token);
+        rc |= zmgr_list_append (c, "k.ready", one);
+        if (!rc)
+            zmgr_sem_acquire (c, "k.sem", 60000, &token);
+        break;
+    case S_PARK_COND: /* holds k.lock, lets go of it in the wait */
+        rc = zmgr_lock_acquire (c, "k.lock", false, 1000);
+        rc |= zmgr_list_append (c, "k.ready", one);
+        if (!rc)
+            zmgr_cond_wait (c, "k.cond", "k.lock", 60000, &b);
+        break;
+    case S_PARK_BARRIER:
+        rc = zmgr_list_append (c, "k.ready", one);
+        if (!rc)
+            zmgr_barrier_wait (c, "k.bar", 3, 60000, &index);
+        break;
+    default:
+        rc = zmgr_list_append (c, "k.ready", one);
+        if (!rc)
+            zmgr_event_wait (c, "k.ev", 60000, &b);
+        break;
+    }
+    return S_FAILED; /* it was to be killed while it waited */
+}
+
+/*  Processes SIGKILLed while parked in semaphore.acquire (holding permits),
+ *  condition.wait (its lock let go of), barrier.wait and event.wait: their
+ *  waits and holdings end with their sessions, the objects work on, and
+ *  nothing stays parked. */
+static void test_killed_while_parked (void **state)
+{
+    (void)state;
+    pid_t kids[S_PARK_KINDS + 1];
+    for (int k = 0; k < S_PARK_KINDS; k++)
+        assert_true ((kids[k] = kit_child_spawn (s_park_child, (void *)(intptr_t)k)) > 0);
+    kids[S_PARK_KINDS] = kit_child_spawn (s_park_child, (void *)(intptr_t)S_PARK_BARRIER);
+    assert_true (kids[S_PARK_KINDS] > 0);
+    /*  All five are ready, then parked (the broker's count says so). */
+    int64_t len = 0;
+    long long deadline = kit_now_ms () + 10000;
+    while (kit_now_ms () < deadline) {
+        int rc = zmgr_list_len (s_client, "k.ready", &len);
+        assert_true (rc == 0 || rc == ZMGR_ENOTFOUND); /* none ready yet */
+        if (len == S_PARK_KINDS + 1 &&
+            kit_stat_int (s_client, "parked") >= S_PARK_KINDS + 1)
+            break;
+        usleep (20000);
+    }
+    assert_int_equal (len, S_PARK_KINDS + 1);
+    assert_true (kit_stat_int (s_client, "parked") >= S_PARK_KINDS + 1);
+    int64_t n = -1;
+    assert_int_equal (zmgr_barrier_n_waiting (s_client, "k.bar", &n), 0);
+    assert_int_equal (n, 2);
+    int64_t value = -1;
+    assert_int_equal (zmgr_sem_value (s_client, "k.sem", &value), 0);
+    assert_int_equal (value, 0);
+    /*  The condition's lock is free while its waiter waits. */
+    assert_int_equal (zmgr_lock_acquire (s_client, "k.lock", false, 0), 0);
+    assert_int_equal (zmgr_lock_release (s_client, "k.lock"), 0);
+
+    for (int k = 0; k <= S_PARK_KINDS; k++) {
+        kill (kids[k], SIGKILL);
+        assert_int_equal (kit_child_wait (kids[k], 5000), 128 + SIGKILL);
+    }
+    /*  Their sessions end (the connections close): nothing parked. */
+    deadline = kit_now_ms () + 10000;
+    while (kit_stat_int (s_client, "parked") != 0 && kit_now_ms () < deadline)
+        usleep (20000);
+    assert_int_equal (kit_stat_int (s_client, "parked"), 0);
+    assert_int_equal (zmgr_sem_value (s_client, "k.sem", &value), 0);
+    assert_int_equal (value, 2); /* both permits came back */
+    assert_int_equal (zmgr_barrier_n_waiting (s_client, "k.bar", &n), 0);
+    assert_int_equal (n, 0);
+    bool broken = true;
+    assert_int_equal (zmgr_barrier_broken (s_client, "k.bar", &broken), 0);
+    assert_false (broken);
+    /*  The condition's lock is not given back to the dead waiter. */
+    assert_int_equal (zmgr_lock_acquire (s_client, "k.lock", false, 0), 0);
+    int64_t woken = -1;
+    assert_int_equal (zmgr_cond_notify_all (s_client, "k.cond", "k.lock", &woken), 0);
+    assert_int_equal (woken, 0);
+    assert_int_equal (zmgr_lock_release (s_client, "k.lock"), 0);
+    bool set = true;
+    assert_int_equal (zmgr_event_wait (s_client, "k.ev", 0, &set), 0);
+    assert_false (set);
+    const char *names[] = {"k.sem", "k.lock", "k.cond", "k.bar", "k.ev", "k.ready"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        assert_int_equal (zmgr_delete (s_client, names[i]), 0);
 }
 
 /* ---- durability ------------------------------------------------------------ */
@@ -543,6 +667,7 @@ int main (void)
         cmocka_unit_test_teardown (test_condition_processes, s_teardown),
         cmocka_unit_test_teardown (test_event_processes, s_teardown),
         cmocka_unit_test_teardown (test_cli, s_teardown),
+        cmocka_unit_test_teardown (test_killed_while_parked, s_teardown),
         cmocka_unit_test_teardown (test_tokens_across_restart, s_teardown),
     };
     int failed = cmocka_run_group_tests (tests, s_group_setup, s_group_teardown);

@@ -291,10 +291,48 @@ static void test_input_forms (void **state)
     got = kit_slurp (out);
     assert_string_equal (got, "\"{not json\\nline 2\\n\"\n");
     free (got);
+    /*  --text on bytes that are not UTF-8: refused, naming the byte,
+     *  rather than stored as a str strict decoders cannot read. */
+    const char *latin = s_path ("latin1.in");
+    s_write_file (latin, "caf\xe9 ok", 8);
+    EXPECT_RC (RUN (latin, NULL, "value", "set", "t", "-", "--text"), 2);
+    ERR_HAS ("stdin: not UTF-8 text (byte 3 of 8");
+    EXPECT_RC (RUN (latin, NULL, "value", "set", "t", "-", "--raw"), 0);
+    /*  A directory, and a FIFO with a writer: named, or read whole. */
+    char at[600];
+    snprintf (at, sizeof at, "@%s", s_dir);
+    EXPECT_RC (RUN (NULL, NULL, "value", "set", "m", at), 2);
+    ERR_HAS ("cannot read it: Is a directory");
+    const char *fifo = s_path ("fifo");
+    assert_int_equal (mkfifo (fifo, 0600), 0);
+    pid_t w = fork ();
+    assert_true (w >= 0);
+    if (w == 0) {
+        /*  Non-blocking, so that it ends within S_RUN_MS even if no
+         *  reader ever comes (ENXIO until one has the FIFO open). */
+        for (long long end = kit_now_ms () + S_RUN_MS; kit_now_ms () < end;) {
+            int fd = open (fifo, O_WRONLY | O_NONBLOCK);
+            if (fd >= 0)
+                _exit (write (fd, "[7, 8]", 6) == 6 ? 0 : 1);
+            nanosleep (&(struct timespec){0, 5 * 1000 * 1000}, NULL);
+        }
+        _exit (1);
+    }
+    snprintf (at, sizeof at, "@%s", fifo);
+    EXPECT_RC (RUN (NULL, NULL, "value", "set", "f", at), 0);
+    assert_int_equal (kit_child_wait (w, S_RUN_MS), 0);
+    EXPECT_RC (RUN (NULL, out, "value", "get", "f"), 0);
+    got = kit_slurp (out);
+    assert_string_equal (got, "[7,8]\n");
+    free (got);
+    /*  An integer argument past int64 is named as out of range, not as
+     *  "not an integer". */
+    EXPECT_RC (RUN (NULL, NULL, "list", "get", "nolist", "99999999999999999999"), 2);
+    ERR_HAS ("not an integer from -9223372036854775808 to 9223372036854775807: "
+             "'99999999999999999999'");
     /*  A JSON scalar file is that scalar. */
     const char *num = s_path ("num.json");
     s_write_file (num, " 42\n", 4);
-    char at[600];
     snprintf (at, sizeof at, "@%s", num);
     EXPECT_RC (RUN (NULL, NULL, "value", "set", "n", at), 0);
     EXPECT_RC (RUN (NULL, out, "value", "add", "n", "1"), 0);

@@ -280,7 +280,105 @@ static void test_namespace (void **state)
     assert_int_equal (kit_call ("A", ZMGR_OP_NS_LIST, "N", 0, ""), 0);
     kit_expect ("msi", 1, "x", 2);
     assert_int_equal (kit_call ("A", ZMGR_OP_DICT_LEN, "N", 0, ""), ZMGR_EWRONGTYPE);
+    /*  Not text, nil, bytes: refused, and a namespace the refused set
+     *  would have made is not left behind. */
+    assert_int_equal (kit_call ("A", ZMGR_OP_NS_SET, "N", 2, "yi", "\xa2\xff\xfe", (size_t) 3, 1),
+                      ZMGR_EINVAL);
+    assert_int_equal (kit_call ("A", ZMGR_OP_NS_SET, "N", 2, "ni", 1), ZMGR_ETYPE);
+    assert_int_equal (kit_call ("A", ZMGR_OP_NS_GET, "N", 1, "B", "x", (size_t) 1), ZMGR_ETYPE);
+    assert_int_equal (kit_call ("A", ZMGR_OP_NS_SET, "N2", 2, "ni", 1), ZMGR_ETYPE);
+    assert_false (kit_exists ("N2"));
+    /*  A long missing name is cut in the message. */
+    static char longname[5000];
+    memset (longname, 'q', sizeof longname - 1);
+    assert_int_equal (kit_call ("A", ZMGR_OP_NS_GET, "N", 1, "s", longname), ZMGR_EKEY);
+    assert_true (kit_last ().len < 300);
     assert_int_equal (kit_call ("A", ZMGR_OP_DELETE, "N", 0, ""), 0);
+}
+
+/*  Indexes and slice bounds past int64 (a uint64 up to UINT64_MAX): as
+ *  Python's, an index that large is out of range (IndexError, not a
+ *  TypeError) and a slice bound that large is clamped to the end. Other
+ *  hostile numbers: refused, never stored. */
+static void test_array_huge_numbers (void **state)
+{
+    (void) state;
+    assert_int_equal (kit_call ("A", ZMGR_OP_ARRAY_CREATE, "A", 2, "sj", "q", "[1,2,3]"), 0);
+    assert_int_equal (kit_call ("A", ZMGR_OP_ARRAY_GET, "A", 1, "U", UINT64_MAX), ZMGR_EINDEX);
+    assert_int_equal (kit_call ("A", ZMGR_OP_ARRAY_SET, "A", 2, "Ui", UINT64_MAX, 1), ZMGR_EINDEX);
+    assert_int_equal (kit_call ("A", ZMGR_OP_ARRAY_ADD, "A", 2, "Ui", UINT64_MAX, 1), ZMGR_EINDEX);
+    assert_int_equal (kit_call ("A", ZMGR_OP_ARRAY_GET, "A", 1, "I", INT64_MIN), ZMGR_EINDEX);
+    assert_int_equal (kit_call ("A", ZMGR_OP_ARRAY_SLICE, "A", 2, "iU", 0, UINT64_MAX), 0);
+    kit_expect ("aiii", 3, 1, 2, 3);
+    assert_int_equal (kit_call ("A", ZMGR_OP_ARRAY_SLICE, "A", 2, "Un", UINT64_MAX), 0);
+    kit_expect ("a", 0);
+    assert_int_equal (kit_call ("A", ZMGR_OP_ARRAY_SLICE, "A", 3, "nnU", UINT64_MAX), 0);
+    kit_expect ("ai", 1, 1);
+    assert_int_equal (kit_call ("A", ZMGR_OP_ARRAY_SLICE, "A", 3, "nnI", INT64_MIN), 0);
+    kit_expect ("ai", 1, 3);
+    assert_int_equal (kit_call ("A", ZMGR_OP_ARRAY_SLICE, "A", 3, "IIi", INT64_MIN, INT64_MAX, 1), 0);
+    kit_expect ("aiii", 3, 1, 2, 3);
+    /*  Sums that overflow int64, and values past it: nothing changes. */
+    assert_int_equal (kit_call ("A", ZMGR_OP_ARRAY_SET, "A", 2, "iI", 0, INT64_MAX), 0);
+    assert_int_equal (kit_call ("A", ZMGR_OP_ARRAY_ADD, "A", 2, "ii", 0, 1), ZMGR_EOVERFLOW);
+    assert_int_equal (kit_call ("A", ZMGR_OP_ARRAY_SET, "A", 2, "iU", 0, UINT64_MAX), ZMGR_EOVERFLOW);
+    assert_int_equal (kit_call ("A", ZMGR_OP_ARRAY_SET, "A", 2, "id", 0, 0.0 / 0.0), ZMGR_ETYPE);
+    assert_int_equal (kit_call ("A", ZMGR_OP_ARRAY_GET, "A", 1, "i", 0), 0);
+    kit_expect ("I", INT64_MAX);
+    /*  Lengths: negative, past int64, past max_items; typecodes. */
+    assert_int_equal (kit_call ("A", ZMGR_OP_ARRAY_CREATE, "B", 2, "sI", "i", INT64_MIN), ZMGR_EINVAL);
+    assert_int_not_equal (kit_call ("A", ZMGR_OP_ARRAY_CREATE, "B", 2, "sU", "i", UINT64_MAX), 0);
+    assert_int_equal (kit_call ("A", ZMGR_OP_ARRAY_CREATE, "B", 2, "sI", "d", INT64_MAX), ZMGR_ELIMIT);
+    assert_int_equal (kit_call ("A", ZMGR_OP_ARRAY_CREATE, "B", 2, "si", "", 1), ZMGR_EINVAL);
+    assert_int_equal (kit_call ("A", ZMGR_OP_ARRAY_CREATE, "B", 2, "si", "ii", 1), ZMGR_EINVAL);
+    assert_int_equal (kit_call ("A", ZMGR_OP_ARRAY_CREATE, "B", 2, "ii", 'i', 1), ZMGR_EINVAL);
+    assert_int_equal (kit_call ("A", ZMGR_OP_ARRAY_CREATE, "B", 2, "nn"), ZMGR_EINVAL);
+    assert_int_equal (kit_call ("A", ZMGR_OP_ARRAY_CREATE, "B", 2, "sd", "i", 3.0), ZMGR_EINVAL);
+    assert_false (kit_exists ("B"));
+    /*  A float array holds NaN and infinities, as Python's does; a finite
+     *  double past float's range is refused. */
+    assert_int_equal (kit_call ("A", ZMGR_OP_ARRAY_CREATE, "F", 2, "si", "f", 2), 0);
+    assert_int_equal (kit_call ("A", ZMGR_OP_ARRAY_SET, "F", 2, "id", 0, 1.0 / 0.0), 0);
+    assert_int_equal (kit_call ("A", ZMGR_OP_ARRAY_SET, "F", 2, "id", 1, 1e300), ZMGR_EOVERFLOW);
+    assert_int_equal (kit_call ("A", ZMGR_OP_ARRAY_ADD, "F", 2, "id", 1, 0.0 / 0.0), 0);
+    assert_int_equal (kit_call ("A", ZMGR_OP_DELETE, "A", 0, ""), 0);
+    assert_int_equal (kit_call ("A", ZMGR_OP_DELETE, "F", 0, ""), 0);
+}
+
+/*  The error message of the reply taken last holds text. */
+static bool s_msg_has (const char *text)
+{
+    proto_slice_t p = kit_last ();
+    const uint8_t *str;
+    size_t len;
+    char buf[300];
+    if (proto_read_str (p, &str, &len, false) != 0 || len >= sizeof buf)
+        return false;
+    memcpy (buf, str, len);
+    buf[len] = '\0';
+    if (!strstr (buf, text))
+        fprintf (stderr, "message \"%s\" lacks \"%s\"\n", buf, text);
+    return strstr (buf, text) != NULL;
+}
+
+/*  A wrong type is named with its article: "an array", "an event". */
+static void test_wrong_type_text (void **state)
+{
+    (void) state;
+    assert_int_equal (kit_call ("A", ZMGR_OP_ARRAY_CREATE, "A", 2, "si", "i", 1), 0);
+    assert_int_equal (kit_call ("A", ZMGR_OP_EVENT_SET, "E", 0, ""), 0);
+    assert_int_equal (kit_call ("A", ZMGR_OP_LIST_LEN, "A", 0, ""), ZMGR_EWRONGTYPE);
+    assert_true (s_msg_has ("'A' is an array, not a list"));
+    assert_int_equal (kit_call ("A", ZMGR_OP_ARRAY_LEN, "E", 0, ""), ZMGR_EWRONGTYPE);
+    assert_true (s_msg_has ("'E' is an event, not an array"));
+    assert_int_equal (kit_call ("A", ZMGR_OP_LOCK_ACQUIRE, "A", 1, "i", 0), ZMGR_EWRONGTYPE);
+    assert_true (s_msg_has ("'A' is an array, not a lock"));
+    assert_int_equal (kit_call ("A", ZMGR_OP_LOCK_ACQUIRE, "L", 0, ""), 0);
+    assert_int_equal (kit_call ("A", ZMGR_OP_COND_WAIT, "C", 2, "si", "A", 0), ZMGR_EWRONGTYPE);
+    assert_true (s_msg_has ("'A' is an array, not a lock or rlock"));
+    assert_int_equal (kit_call ("A", ZMGR_OP_DELETE, "A", 0, ""), 0);
+    assert_int_equal (kit_call ("A", ZMGR_OP_DELETE, "E", 0, ""), 0);
+    assert_int_equal (kit_call ("A", ZMGR_OP_DELETE, "L", 0, ""), 0);
 }
 
 int main (void)
@@ -289,6 +387,8 @@ int main (void)
         cmocka_unit_test (test_ranges),
         cmocka_unit_test (test_slice_rules),
         KIT_DISPATCH_TEST (test_array_cmds),
+        KIT_DISPATCH_TEST (test_array_huge_numbers),
+        KIT_DISPATCH_TEST (test_wrong_type_text),
         KIT_DISPATCH_TEST (test_namespace),
     };
     return KIT_DISPATCH_RUN (tests);

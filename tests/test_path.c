@@ -198,12 +198,72 @@ static void test_path_limits (void **state)
     assert_int_equal (kit_call ("A", ZMGR_OP_DELETE, "D", 0, ""), 0);
 }
 
+/*  Hostile paths: not a list, empty, elements of every kind, indexes at
+ *  int64's ends and past it, 10000 elements into a shallow value. Each is
+ *  an error naming the problem, and the element is unchanged. */
+static void test_path_hostile (void **state)
+{
+    (void) state;
+    assert_int_equal (kit_call ("A", ZMGR_OP_DICT_SET, "D", 2, "sj", "k", "{\"a\": [1, [2]]}"), 0);
+    assert_int_equal (kit_call ("A", ZMGR_OP_LIST_APPEND, "L", 1, "j", "[[1]]"), 0);
+    const uint32_t ops[] = { ZMGR_OP_DICT_SET_PATH, ZMGR_OP_DICT_APPEND_PATH,
+                             ZMGR_OP_DICT_ADD_PATH, ZMGR_OP_LIST_SET_PATH,
+                             ZMGR_OP_LIST_APPEND_PATH, ZMGR_OP_LIST_ADD_PATH };
+    const char *paths[] = { "[]", "null", "1", "\"k\"", "{\"k\": 1}",
+                            "[\"k\", \"a\", 1, 0, 0]", "[\"k\", \"a\", {}]", "[\"k\", \"a\", -3]",
+                            "[\"k\", \"a\", 9223372036854775807]",
+                            "[\"k\", \"a\", -9223372036854775808]",
+                            "[\"k\", \"a\", 18446744073709551615]",
+                            "[0, 9223372036854775807]", "[-9223372036854775808]",
+                            "[18446744073709551615]", "[0, -2]", "[0, 0, 0, 0]" };
+    for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
+        for (size_t j = 0; j < sizeof paths / sizeof paths[0]; j++) {
+            /*  A dict's first element is any key: [0] would make one. */
+            if (i < 3 && paths[j][0] == '[' && paths[j][1] != '"' && paths[j][1] != ']')
+                continue;
+            int rc = kit_call ("A", ops[i], i < 3 ? "D" : "L", 2, "ji", paths[j], 1);
+            assert_int_not_equal (rc, 0);
+            assert_true (rc == ZMGR_EINVAL || rc == ZMGR_EKEY || rc == ZMGR_EINDEX
+                         || rc == ZMGR_ETYPE);
+        }
+    /*  10000 elements into a value two levels deep. */
+    for (int list = 0; list < 2; list++) {
+        proto_buf_t b;
+        proto_buf_init (&b);
+        proto_put_array (&b, 5);
+        proto_put_uint (&b, 777);
+        proto_put_uint (&b, list ? ZMGR_OP_LIST_SET_PATH : ZMGR_OP_DICT_SET_PATH);
+        proto_put_cstr (&b, list ? "L" : "D");
+        proto_put_array (&b, 10000);
+        if (list)
+            proto_put_int (&b, 0);
+        else
+            proto_put_cstr (&b, "k");
+        for (int i = 1; i < 10000; i++)
+            proto_put_int (&b, 0);
+        proto_put_int (&b, 5);
+        assert_false (b.oom);
+        uint64_t rid;
+        int rc = kit_raw ("A", b.data, b.len, &rid);
+        proto_buf_fini (&b);
+        assert_int_equal (rid, 777);
+        assert_true (rc == ZMGR_ETYPE || rc == ZMGR_EKEY);
+    }
+    assert_int_equal (kit_call ("A", ZMGR_OP_DICT_GET, "D", 1, "s", "k"), 0);
+    kit_expect ("msaiai", 1, "a", 2, 1, 1, 2);
+    assert_int_equal (kit_call ("A", ZMGR_OP_LIST_GET, "L", 1, "i", 0), 0);
+    kit_expect ("aai", 1, 1, 1);
+    assert_int_equal (kit_call ("A", ZMGR_OP_DELETE, "D", 0, ""), 0);
+    assert_int_equal (kit_call ("A", ZMGR_OP_DELETE, "L", 0, ""), 0);
+}
+
 int main (void)
 {
     const struct CMUnitTest tests[] = {
         KIT_DISPATCH_TEST (test_dict_paths),
         KIT_DISPATCH_TEST (test_list_paths),
         KIT_DISPATCH_TEST (test_path_limits),
+        KIT_DISPATCH_TEST (test_path_hostile),
     };
     return KIT_DISPATCH_RUN (tests);
 }

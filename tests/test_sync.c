@@ -106,6 +106,20 @@ static void test_pure_halves (void **state)
     assert_int_equal (clen, 4);
     assert_memory_equal (cid, "cid2", 4);
     assert_int_equal (n, 1);
+    /*  Clients that never come back are remembered up to a bound: the
+     *  ones remembered longest are forgotten first. */
+    for (int i = 0; i < SEMA_LOST_MAX + 10; i++) {
+        char id[16];
+        int len = snprintf (id, sizeof id, "dead%d", i);
+        sema_lose (s, (const uint8_t *)id, (size_t)len, 1);
+    }
+    assert_int_equal (sema_nlost (s), SEMA_LOST_MAX);
+    assert_int_equal (sema_lost_by (s, (const uint8_t *)"cid2", 4), 0);
+    assert_int_equal (sema_lost_by (s, (const uint8_t *)"dead9", 5), 0);
+    assert_int_equal (sema_lost_by (s, (const uint8_t *)"dead10", 6), 1);
+    char last[16];
+    int llen = snprintf (last, sizeof last, "dead%d", SEMA_LOST_MAX + 9);
+    assert_int_equal (sema_lost_by (s, (const uint8_t *)last, (size_t)llen), 1);
     sema_free (s);
 
     cond_t *c = cond_new ();
@@ -357,6 +371,128 @@ static void test_barrier (void **state)
     assert_int_equal (park_count (), 0);
 }
 
+/*  Every new op with wrong, nil, huge and negative arguments: each gets a
+ *  reply (an error naming the problem, or a result), nothing is left
+ *  parked, made or held, and the broker's state stays usable. */
+static void test_hostile_args (void **state)
+{
+    (void)state;
+    const uint32_t ops[] = {
+        ZMGR_OP_SEM_ACQUIRE,     ZMGR_OP_SEM_RELEASE,       ZMGR_OP_SEM_VALUE,
+        ZMGR_OP_EVENT_SET,       ZMGR_OP_EVENT_CLEAR,       ZMGR_OP_EVENT_IS_SET,
+        ZMGR_OP_EVENT_WAIT,      ZMGR_OP_COND_WAIT,         ZMGR_OP_COND_NOTIFY,
+        ZMGR_OP_COND_NOTIFY_ALL, ZMGR_OP_BARRIER_WAIT,      ZMGR_OP_BARRIER_ABORT,
+        ZMGR_OP_BARRIER_RESET,   ZMGR_OP_BARRIER_N_WAITING, ZMGR_OP_BARRIER_PARTIES,
+        ZMGR_OP_BARRIER_BROKEN,
+    };
+    for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
+        uint32_t op = ops[i];
+        /*  Each shape once with a short timeout where one is read. */
+        kit_send ("A", op, "X", 0, "");
+        kit_send ("A", op, "X", 1, "n");
+        kit_send ("A", op, "X", 1, "I", INT64_MIN);
+        kit_send ("A", op, "X", 1, "U", UINT64_MAX);
+        kit_send ("A", op, "X", 1, "d", 0.0 / 0.0);
+        kit_send ("A", op, "X", 1, "d", 1.0 / 0.0);
+        kit_send ("A", op, "X", 1, "s", "");
+        kit_send ("A", op, "X", 1, "j", "[1,[2,[3]]]");
+        kit_send ("A", op, "X", 2, "iI", 0, INT64_MIN);
+        kit_send ("A", op, "X", 2, "iU", 0, UINT64_MAX);
+        kit_send ("A", op, "X", 2, "id", 0, 0.0 / 0.0);
+        kit_send ("A", op, "X", 2, "sI", "L", INT64_MIN);
+        kit_send ("A", op, "X", 2, "sU", "L", UINT64_MAX);
+        kit_send ("A", op, "X", 3, "iit", 0, 0, true);
+        kit_send ("A", op, "X", 3, "Ins", INT64_MIN, "x");
+        kit_send ("A", op, "X", 4, "nnnn");
+        kit_send ("A", op, NULL, 1, "i", 0);
+        /*  Waits without a deadline (nil, negative) end with the object. */
+        s_time_passes ();
+        kit_replies_clear ();
+        kit_call ("B", ZMGR_OP_DELETE, "X", 0, "");
+        kit_replies_clear ();
+        assert_int_equal (park_count (), 0);
+        assert_int_equal (kit_bad_replies (), 0);
+    }
+    /*  The numbers that are read: refused at their bounds. */
+    assert_int_equal (kit_call ("A", ZMGR_OP_SEM_ACQUIRE, "S", 2, "iI", 0, INT64_MIN),
+                      ZMGR_EINVAL);
+    assert_int_equal (kit_call ("A", ZMGR_OP_SEM_ACQUIRE, "S", 2, "iU", 0, UINT64_MAX),
+                      ZMGR_EINVAL);
+    assert_int_equal (kit_call ("A", ZMGR_OP_BARRIER_WAIT, "B", 2, "ii", 0, 0),
+                      ZMGR_EINVAL);
+    assert_int_equal (kit_call ("A", ZMGR_OP_BARRIER_WAIT, "B", 2, "iI", 0, INT64_MIN),
+                      ZMGR_EINVAL);
+    assert_false (kit_exists ("S"));
+    assert_false (kit_exists ("B"));
+    /*  A semaphore of INT64_MAX permits: one more release overflows. */
+    assert_int_equal (kit_call ("A", ZMGR_OP_SEM_ACQUIRE, "S", 2, "iI", 0, INT64_MAX), 0);
+    assert_int_equal (kit_call ("B", ZMGR_OP_SEM_RELEASE, "S", 0, ""), ZMGR_EOVERFLOW);
+    assert_int_equal (kit_call ("A", ZMGR_OP_SEM_RELEASE, "S", 0, ""), 0);
+    assert_int_equal (kit_call ("A", ZMGR_OP_SEM_VALUE, "S", 0, ""), 0);
+    kit_expect ("I", INT64_MAX);
+    /*  A barrier of INT64_MAX parties: waits time out and break it. */
+    uint64_t w = kit_send ("A", ZMGR_OP_BARRIER_WAIT, "B", 2, "iI", 10, INT64_MAX);
+    s_time_passes ();
+    assert_int_equal (kit_take ("A", w), ZMGR_EBROKEN);
+    /*  A condition on a queue, on itself, on a missing lock. */
+    assert_int_equal (kit_call ("A", ZMGR_OP_QUEUE_PUT, "Q", 1, "i", 1), 0);
+    assert_int_equal (kit_call ("A", ZMGR_OP_COND_WAIT, "C", 2, "si", "Q", 10),
+                      ZMGR_EWRONGTYPE);
+    assert_int_equal (kit_call ("A", ZMGR_OP_COND_WAIT, "C", 2, "si", "C", 10),
+                      ZMGR_EWRONGTYPE);
+    assert_int_equal (kit_call ("A", ZMGR_OP_COND_NOTIFY, "C", 1, "s", "none"),
+                      ZMGR_ENOTOWNER);
+    assert_false (kit_exists ("C"));
+    assert_int_equal (park_count (), 0);
+}
+
+/*  Objects deleted under their waiters and holders: the waiters are told,
+ *  the holders' sessions end later without touching the freed object, and
+ *  a condition's waiter does not get the lock back. */
+static void test_deleted_under_waiters (void **state)
+{
+    (void)state;
+    kit_hello ("C");
+    /*  A holds S's one permit, B waits for it; S goes. */
+    assert_int_equal (kit_call ("A", ZMGR_OP_SEM_ACQUIRE, "S", 2, "ni", 1), 0);
+    uint64_t wb = kit_send ("B", ZMGR_OP_SEM_ACQUIRE, "S", 0, "");
+    assert_int_equal (kit_call ("C", ZMGR_OP_DELETE, "S", 0, ""), 0);
+    assert_int_not_equal (kit_take ("B", wb), 0);
+    assert_int_equal (kit_call ("A", ZMGR_OP_SEM_RELEASE, "S", 0, ""), ZMGR_ENOTFOUND);
+    /*  Made again as a lock that C holds: A's end leaves it alone. */
+    assert_int_equal (kit_call ("C", ZMGR_OP_LOCK_ACQUIRE, "S", 0, ""), 0);
+    peers_end (s_peer ("A"), "test");
+    kit_hello ("A");
+    assert_int_equal (kit_call ("A", ZMGR_OP_LOCK_ACQUIRE, "S", 1, "i", 0),
+                      ZMGR_ETIMEOUT);
+    assert_int_equal (kit_call ("C", ZMGR_OP_DELETE, "S", 0, ""), 0);
+    /*  Waiters of a barrier and an event. */
+    uint64_t wa = kit_send ("A", ZMGR_OP_BARRIER_WAIT, "BR", 2, "ni", 3);
+    wb = kit_send ("B", ZMGR_OP_EVENT_WAIT, "EV", 0, "");
+    assert_int_equal (kit_call ("C", ZMGR_OP_DELETE, "BR", 0, ""), 0);
+    assert_int_equal (kit_call ("C", ZMGR_OP_DELETE, "EV", 0, ""), 0);
+    assert_int_not_equal (kit_take ("A", wa), 0);
+    assert_int_not_equal (kit_take ("B", wb), 0);
+    /*  A condition deleted while A waits on it with L let go of. */
+    assert_int_equal (kit_call ("A", ZMGR_OP_LOCK_ACQUIRE, "L", 0, ""), 0);
+    wa = kit_send ("A", ZMGR_OP_COND_WAIT, "CV", 1, "s", "L");
+    assert_int_equal (kit_call ("B", ZMGR_OP_LOCK_ACQUIRE, "L", 1, "i", 0), 0);
+    assert_int_equal (kit_call ("C", ZMGR_OP_DELETE, "CV", 0, ""), 0);
+    assert_int_not_equal (kit_take ("A", wa), 0);
+    assert_int_equal (kit_call ("A", ZMGR_OP_LOCK_RELEASE, "L", 0, ""), ZMGR_ENOTOWNER);
+    assert_int_equal (kit_call ("B", ZMGR_OP_LOCK_RELEASE, "L", 0, ""), 0);
+    /*  Notified, A waits for L behind B; then L is deleted. */
+    assert_int_equal (kit_call ("A", ZMGR_OP_LOCK_ACQUIRE, "L", 0, ""), 0);
+    wa = kit_send ("A", ZMGR_OP_COND_WAIT, "CV", 1, "s", "L");
+    assert_int_equal (kit_call ("B", ZMGR_OP_LOCK_ACQUIRE, "L", 1, "i", 0), 0);
+    assert_int_equal (kit_call ("B", ZMGR_OP_COND_NOTIFY, "CV", 1, "s", "L"), 0);
+    kit_expect ("i", 1);
+    assert_int_equal (kit_call ("C", ZMGR_OP_DELETE, "L", 0, ""), 0);
+    assert_int_not_equal (kit_take ("A", wa), 0);
+    assert_int_equal (kit_call ("C", ZMGR_OP_DELETE, "CV", 0, ""), 0);
+    assert_int_equal (park_count (), 0);
+}
+
 int main (void)
 {
     const struct CMUnitTest tests[] = {
@@ -367,6 +503,8 @@ int main (void)
         KIT_DISPATCH_TEST (test_condition),
         KIT_DISPATCH_TEST (test_condition_rlock),
         KIT_DISPATCH_TEST (test_barrier),
+        KIT_DISPATCH_TEST (test_hostile_args),
+        KIT_DISPATCH_TEST (test_deleted_under_waiters),
     };
     return KIT_DISPATCH_RUN (tests);
 }

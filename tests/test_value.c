@@ -320,6 +320,26 @@ static void test_depth_limit (void **state)
     zmgr_value_destroy (&v);
 }
 
+/*  A value appended or set into itself: a copy of it as it was, as if
+ *  copied first (the in-place append once grew the buffer under the item
+ *  it was copying, and rewrote the item's header before copying it). */
+static void test_self_insert (void **state)
+{
+    (void) state;
+    zmgr_value_t *a = zmgr_value_new_array ();
+    assert_int_equal (zmgr_value_array_append_take (&a, zmgr_value_new_int (1)), 0);
+    assert_int_equal (zmgr_value_array_append (&a, a), 0);   /* [1, [1]] */
+    s_bytes_are (a, "\x92\x01\x91\x01", 4);
+    assert_int_equal (zmgr_value_array_set (&a, 0, a), 0);   /* [[1, [1]], [1]] */
+    s_bytes_are (a, "\x92\x92\x01\x91\x01\x91\x01", 7);
+    zmgr_value_t *m = zmgr_value_new_map ();
+    assert_int_equal (zmgr_value_map_put (&m, "k", zmgr_value_new_int (2)), 0);
+    assert_int_equal (zmgr_value_map_set (&m, m, m), 0);   /* {"k": 2, {"k": 2}: {"k": 2}} */
+    s_bytes_are (m, "\x82\xa1k\x02\x81\xa1k\x02\x81\xa1k\x02", 12);
+    zmgr_value_destroy (&a);
+    zmgr_value_destroy (&m);
+}
+
 int main (void)
 {
     const struct CMUnitTest tests[] = {
@@ -330,6 +350,7 @@ int main (void)
         cmocka_unit_test (test_map_build),
         cmocka_unit_test (test_nested_iterate),
         cmocka_unit_test (test_depth_limit),
+        cmocka_unit_test (test_self_insert),
     };
     return KIT_DISPATCH_RUN (tests);
 }

@@ -321,6 +321,15 @@ static size_t s_utf8_len (const unsigned char *p, size_t n)
     return len;
 }
 
+size_t cli_utf8_bad (const char *s, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t at = 0, step;
+    while (at < len && (step = s_utf8_len (p + at, len - at)) != 0)
+        at += step;
+    return at;
+}
+
 void cli_json_print_str (FILE *out, const char *s, size_t len)
 {
     const unsigned char *p = (const unsigned char *)s;

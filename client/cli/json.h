@@ -54,4 +54,8 @@ int cli_json_print_object (FILE *out, const msgpack_object *obj);
 /*  Writes len bytes of s as a JSON string literal, quotes included. */
 void cli_json_print_str (FILE *out, const char *s, size_t len);
 
+/*  Offset of the first byte of s (len bytes) that does not begin a
+ *  well-formed UTF-8 sequence; len when they all do. */
+size_t cli_utf8_bad (const char *s, size_t len);
+
 #endif

@@ -88,13 +88,25 @@ static const char *s_lock (cli_t *cli)
     return lock && *lock ? lock : NULL;
 }
 
+/*  Takes the condition's lock as what it is: a lock, or an rlock (the
+ *  lock of Python's Condition() by default), which a lock.acquire that
+ *  asks for a plain lock is refused. */
+static int s_take_lock (cli_t *cli, const char *lock, int wait_ms)
+{
+    int type, rc = zmgr_lock_acquire (cli->client, lock, false, wait_ms);
+    if (rc == ZMGR_EWRONGTYPE && zmgr_type (cli->client, lock, &type) == 0 &&
+        type == ZMGR_TYPE_RLOCK)
+        rc = zmgr_lock_acquire (cli->client, lock, true, wait_ms);
+    return rc;
+}
+
 static int s_cond_wait (cli_t *cli)
 {
     const char *lock = s_lock (cli);
     if (!lock)
         return CLI_EXIT_USAGE;
     int wait = cli_wait_ms (cli);
-    int rc = zmgr_lock_acquire (cli->client, lock, false, wait);
+    int rc = s_take_lock (cli, lock, wait);
     if (rc)
         return cli_fail (cli, rc);
     bool notified = false;
@@ -113,7 +125,7 @@ static int s_cond_notify_n (cli_t *cli, bool all)
     int64_t n = cli->nargs >= 2 ? cli->num[1] : 1;
     if (n < 0)
         return cli_usage (cli, "N must be at least 0, not %lld", (long long)n);
-    int rc = zmgr_lock_acquire (cli->client, lock, false, cli_wait_ms (cli));
+    int rc = s_take_lock (cli, lock, cli_wait_ms (cli));
     if (rc)
         return cli_fail (cli, rc);
     int64_t woken = 0;

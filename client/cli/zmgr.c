@@ -662,9 +662,19 @@ static int s_input_value (cli_t *cli, const char *text, const char **arg_p,
     zmgr_value_t *v = NULL;
     if (cli->raw)
         v = zmgr_value_new_bytes (buf, len);
-    else if (cli->text)
+    else if (cli->text) {
+        /*  A str is UTF-8 (msgpack's spec): other bytes would be a value
+         *  that strict decoders, Python's among them, cannot read. */
+        size_t bad = cli_utf8_bad (buf, len);
+        if (bad < len) {
+            free (buf);
+            return cli_usage_of (cli->cmd,
+                                 "%s: not UTF-8 text (byte %zu of %zu is not); "
+                                 "--raw stores the bytes as binary",
+                                 what, bad, len);
+        }
         v = zmgr_value_new_strn (buf, len);
-    else {
+    } else {
         json_error_t jerr;
         json_t *json = json_loadb (buf, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
         if (!json) {
@@ -783,7 +793,8 @@ static int s_parse_command (cli_t *cli)
             cli->name = text;
         else if (kind == 'I') {
             if (!s_parse_int (text, &cli->num[i]))
-                return cli_usage_of (c, "not an integer: '%.40s'", text);
+                return cli_usage_of (c, "not an integer from %lld to %lld: '%.40s'",
+                                     (long long)INT64_MIN, (long long)INT64_MAX, text);
         } else if (kind == 'E') {
             if (!s_parse_int (text, &cli->num[i]) ||
                 (cli->num[i] != 0 && cli->num[i] != 1))

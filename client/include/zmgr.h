@@ -149,7 +149,8 @@ ZMGR_EXPORT bool zmgr_value_eq (const zmgr_value_t *a, const zmgr_value_t *b);
  *    it may move the value to grow it, and writes the new pointer back. On
  *    failure the value is left as it was, still yours.
  *  - Plain builders (append, set) copy the item, key and value you pass:
- *    they stay yours. The _take builders (append_take, set_take, put)
+ *    they stay yours. Any of them may be the value being built itself
+ *    (zmgr_value_array_append (&a, a)): it goes in as it was before. The _take builders (append_take, set_take, put)
  *    take them over and destroy them, on failure too, and treat a NULL
  *    item as the ENOMEM of the constructor that made it, so that nested
  *    values build in one expression each:

@@ -313,7 +313,9 @@ static int s_append (zmgr_value_t **self_p, bool map, const zmgr_value_t *x,
         return ZMGR_ETOOBIG;
     zmgr_value_t *old = *self_p;
     size_t head = old->len - body.len, add = x->len + (y ? y->len : 0);
-    if (s_head_len (count + 1) == head) {
+    /*  In place only when neither element is the value itself: the
+     *  realloc and the new header would change it under the copy. */
+    if (s_head_len (count + 1) == head && x != old && y != old) {
         zmgr_value_t *v = realloc (old, sizeof *v + old->len + add);
         if (!v)
             return ZMGR_ENOMEM;
