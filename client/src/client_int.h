@@ -2,12 +2,12 @@
 #ifndef ZMGR_CLIENT_INT_H
 #define ZMGR_CLIENT_INT_H
 
-#include "zmgr.h"
 #include "proto.h"
+#include "zmgr.h"
 
 struct zmgr_value {
-    size_t len;        /* bytes of packed msgpack in data */
-    uint8_t data[];    /* exactly one value */
+    size_t len;     /* bytes of packed msgpack in data */
+    uint8_t data[]; /* exactly one value */
 };
 
 /*  A value made from packed bytes already checked (copied). */
@@ -18,8 +18,7 @@ zmgr_value_t *value_wrap (const void *packed, size_t len);
  *  finish sends it and waits for its reply. wait_ms < 0 waits while the
  *  connection lives; CLIENT_DEFAULT_WAIT uses the handle's timeout. */
 #define CLIENT_DEFAULT_WAIT (-2)
-proto_buf_t *client_begin (zmgr_client_t *self, int op, const char *name,
-                           size_t nargs);
+proto_buf_t *client_begin (zmgr_client_t *self, int op, const char *name, size_t nargs);
 int client_finish (zmgr_client_t *self, int wait_ms, zmgr_value_t **result);
 /*  As client_begin, for a request with rid 0 (no reply), then sent with
  *  client_send_noreply. */
@@ -30,6 +29,27 @@ int client_send_noreply (zmgr_client_t *self);
 int client_block_wait (zmgr_client_t *self, int timeout_ms);
 int client_fail (zmgr_client_t *self, int status, const char *fmt, ...)
     __attribute__ ((format (printf, 3, 4)));
+
+/*  The pieces every object call uses (ops.c; sync.c and nsarray.c too).
+ *  CLIENT_CHECK returns EINVAL from the calling function for a NULL
+ *  handle or name. The _result calls finish the request begun and read
+ *  its reply: an integer, a boolean (out may be NULL; 0/false on
+ *  failure), or the value itself (*out is the caller's; NULL drops it).
+ *  client_name_only and client_name_int send [name] alone and read
+ *  nothing or an integer. */
+#define CLIENT_CHECK(self, name)                                                         \
+    do {                                                                                 \
+        if (!(self) || !(name))                                                          \
+            return ZMGR_EINVAL;                                                          \
+    } while (0)
+int client_int_result (zmgr_client_t *self, int wait, int64_t *out);
+int client_bool_result (zmgr_client_t *self, int wait, bool *out);
+int client_value_result (zmgr_client_t *self, int wait, zmgr_value_t **out);
+int client_name_only (zmgr_client_t *self, int op, const char *name);
+int client_name_int (zmgr_client_t *self, int op, const char *name, int64_t *out);
+/*  Appends a value's packed bytes; a timeout in ms (< 0: nil, forever). */
+void client_put_value (proto_buf_t *b, const zmgr_value_t *v);
+void client_put_timeout (proto_buf_t *b, int timeout_ms);
 
 /*  Hooks for layers that keep their own requests in flight (futures, the
  *  worker runtime). The reply hook is offered every reply that no
@@ -43,8 +63,7 @@ typedef bool (*client_reply_hook) (void *arg, uint64_t rid, int status,
 typedef void (*client_notice_hook) (void *arg, int kind, proto_slice_t body);
 typedef void (*client_lost_hook) (void *arg);
 void client_set_hooks (zmgr_client_t *self, client_reply_hook on_reply,
-                       client_notice_hook on_notice, client_lost_hook on_lost,
-                       void *arg);
+                       client_notice_hook on_notice, client_lost_hook on_lost, void *arg);
 /*  watch.c's state, beside the layer above (futures use the ext slot and
  *  hooks): watch and watch.overflow notices go to on_notice(state, ...),
  *  a lost connection to on_lost(state), and free_fn frees state with the

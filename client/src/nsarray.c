@@ -7,44 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CHECK(self, name)                                                    \
-    do {                                                                     \
-        if (!(self) || !(name))                                              \
-            return ZMGR_EINVAL;                                              \
-    } while (0)
-
-/*  Runs the request; the reply value is *out's (or dropped). */
-static int s_value_result (zmgr_client_t *self, zmgr_value_t **out)
-{
-    zmgr_value_t *r;
-    int rc = client_finish (self, CLIENT_DEFAULT_WAIT, &r);
-    if (out)
-        *out = r;
-    else
-        zmgr_value_destroy (&r);
-    return rc;
-}
-
-static int s_int_result (zmgr_client_t *self, int64_t *out)
-{
-    zmgr_value_t *r;
-    int64_t dummy;
-    if (!out)
-        out = &dummy;
-    *out = 0;
-    int rc = client_finish (self, CLIENT_DEFAULT_WAIT, &r);
-    if (rc == 0 && (rc = zmgr_value_to_int (r, out)) != 0)
-        client_fail (self, rc, "reply is not an integer");
-    zmgr_value_destroy (&r);
-    return rc;
-}
-
-static void s_put_value (proto_buf_t *b, const zmgr_value_t *v)
-{
-    size_t len;
-    const void *p = zmgr_value_packed (v, &len);
-    proto_put_raw (b, p, len);
-}
+#define CHECK CLIENT_CHECK
 
 /* ---- namespace ---------------------------------------------------------- */
 
@@ -57,7 +20,7 @@ int zmgr_namespace_get (zmgr_client_t *self, const char *name, const char *attr,
     if (!attr)
         return client_fail (self, ZMGR_EINVAL, "attribute name is NULL");
     proto_put_cstr (client_begin (self, ZMGR_OP_NS_GET, name, 1), attr);
-    return s_value_result (self, val);
+    return client_value_result (self, CLIENT_DEFAULT_WAIT, val);
 }
 
 int zmgr_namespace_set (zmgr_client_t *self, const char *name, const char *attr,
@@ -68,8 +31,8 @@ int zmgr_namespace_set (zmgr_client_t *self, const char *name, const char *attr,
         return client_fail (self, ZMGR_EINVAL, "attribute name or value is NULL");
     proto_buf_t *b = client_begin (self, ZMGR_OP_NS_SET, name, 2);
     proto_put_cstr (b, attr);
-    s_put_value (b, val);
-    return s_value_result (self, NULL);
+    client_put_value (b, val);
+    return client_value_result (self, CLIENT_DEFAULT_WAIT, NULL);
 }
 
 int zmgr_namespace_delete (zmgr_client_t *self, const char *name, const char *attr)
@@ -78,7 +41,7 @@ int zmgr_namespace_delete (zmgr_client_t *self, const char *name, const char *at
     if (!attr)
         return client_fail (self, ZMGR_EINVAL, "attribute name is NULL");
     proto_put_cstr (client_begin (self, ZMGR_OP_NS_DELETE, name, 1), attr);
-    return s_value_result (self, NULL);
+    return client_value_result (self, CLIENT_DEFAULT_WAIT, NULL);
 }
 
 int zmgr_namespace_list (zmgr_client_t *self, const char *name, zmgr_value_t **attrs)
@@ -87,7 +50,7 @@ int zmgr_namespace_list (zmgr_client_t *self, const char *name, zmgr_value_t **a
         *attrs = NULL;
     CHECK (self, name);
     client_begin (self, ZMGR_OP_NS_LIST, name, 0);
-    return s_value_result (self, attrs);
+    return client_value_result (self, CLIENT_DEFAULT_WAIT, attrs);
 }
 
 /* ---- array -------------------------------------------------------------- */
@@ -100,7 +63,7 @@ int zmgr_array_create (zmgr_client_t *self, const char *name, char typecode, int
     proto_buf_t *b = client_begin (self, ZMGR_OP_ARRAY_CREATE, name, 2);
     proto_put_str (b, &typecode, 1);
     proto_put_int (b, length);
-    return s_value_result (self, NULL);
+    return client_value_result (self, CLIENT_DEFAULT_WAIT, NULL);
 }
 
 int zmgr_array_create_from (zmgr_client_t *self, const char *name, char typecode,
@@ -111,8 +74,8 @@ int zmgr_array_create_from (zmgr_client_t *self, const char *name, char typecode
         return client_fail (self, ZMGR_EINVAL, "items is NULL");
     proto_buf_t *b = client_begin (self, ZMGR_OP_ARRAY_CREATE, name, 2);
     proto_put_str (b, &typecode, 1);
-    s_put_value (b, items);
-    return s_value_result (self, NULL);
+    client_put_value (b, items);
+    return client_value_result (self, CLIENT_DEFAULT_WAIT, NULL);
 }
 
 int zmgr_array_get (zmgr_client_t *self, const char *name, int64_t index, zmgr_value_t **item)
@@ -121,7 +84,7 @@ int zmgr_array_get (zmgr_client_t *self, const char *name, int64_t index, zmgr_v
         *item = NULL;
     CHECK (self, name);
     proto_put_int (client_begin (self, ZMGR_OP_ARRAY_GET, name, 1), index);
-    return s_value_result (self, item);
+    return client_value_result (self, CLIENT_DEFAULT_WAIT, item);
 }
 
 int zmgr_array_set (zmgr_client_t *self, const char *name, int64_t index,
@@ -132,8 +95,8 @@ int zmgr_array_set (zmgr_client_t *self, const char *name, int64_t index,
         return client_fail (self, ZMGR_EINVAL, "item is NULL");
     proto_buf_t *b = client_begin (self, ZMGR_OP_ARRAY_SET, name, 2);
     proto_put_int (b, index);
-    s_put_value (b, item);
-    return s_value_result (self, NULL);
+    client_put_value (b, item);
+    return client_value_result (self, CLIENT_DEFAULT_WAIT, NULL);
 }
 
 int zmgr_array_add (zmgr_client_t *self, const char *name, int64_t index,
@@ -146,8 +109,8 @@ int zmgr_array_add (zmgr_client_t *self, const char *name, int64_t index,
         return client_fail (self, ZMGR_EINVAL, "delta is NULL");
     proto_buf_t *b = client_begin (self, ZMGR_OP_ARRAY_ADD, name, 2);
     proto_put_int (b, index);
-    s_put_value (b, delta);
-    return s_value_result (self, result);
+    client_put_value (b, delta);
+    return client_value_result (self, CLIENT_DEFAULT_WAIT, result);
 }
 
 int zmgr_array_add_int (zmgr_client_t *self, const char *name, int64_t index, int64_t delta,
@@ -159,7 +122,7 @@ int zmgr_array_add_int (zmgr_client_t *self, const char *name, int64_t index, in
     proto_buf_t *b = client_begin (self, ZMGR_OP_ARRAY_ADD, name, 2);
     proto_put_int (b, index);
     proto_put_int (b, delta);
-    return s_int_result (self, result);
+    return client_int_result (self, CLIENT_DEFAULT_WAIT, result);
 }
 
 int zmgr_array_slice (zmgr_client_t *self, const char *name, int64_t start, int64_t stop,
@@ -175,14 +138,14 @@ int zmgr_array_slice (zmgr_client_t *self, const char *name, int64_t start, int6
             proto_put_nil (b);
         else
             proto_put_int (b, args[i]);
-    return s_value_result (self, items);
+    return client_value_result (self, CLIENT_DEFAULT_WAIT, items);
 }
 
 int zmgr_array_len (zmgr_client_t *self, const char *name, int64_t *len)
 {
     CHECK (self, name);
     client_begin (self, ZMGR_OP_ARRAY_LEN, name, 0);
-    return s_int_result (self, len);
+    return client_int_result (self, CLIENT_DEFAULT_WAIT, len);
 }
 
 int zmgr_array_info (zmgr_client_t *self, const char *name, char *typecode, int64_t *len)
@@ -222,8 +185,8 @@ static proto_buf_t *s_path_begin (zmgr_client_t *self, int op, const char *name,
                                   const zmgr_value_t *path, const zmgr_value_t *v)
 {
     proto_buf_t *b = client_begin (self, op, name, 2);
-    s_put_value (b, path);
-    s_put_value (b, v);
+    client_put_value (b, path);
+    client_put_value (b, v);
     return b;
 }
 
@@ -239,7 +202,7 @@ int zmgr_dict_set_path (zmgr_client_t *self, const char *name, const zmgr_value_
 {
     S_PATH_CHECK (self, name, path, val);
     s_path_begin (self, ZMGR_OP_DICT_SET_PATH, name, path, val);
-    return s_value_result (self, NULL);
+    return client_value_result (self, CLIENT_DEFAULT_WAIT, NULL);
 }
 
 int zmgr_dict_append_path (zmgr_client_t *self, const char *name, const zmgr_value_t *path,
@@ -249,7 +212,7 @@ int zmgr_dict_append_path (zmgr_client_t *self, const char *name, const zmgr_val
         *len = 0;
     S_PATH_CHECK (self, name, path, item);
     s_path_begin (self, ZMGR_OP_DICT_APPEND_PATH, name, path, item);
-    return s_int_result (self, len);
+    return client_int_result (self, CLIENT_DEFAULT_WAIT, len);
 }
 
 int zmgr_dict_add_path (zmgr_client_t *self, const char *name, const zmgr_value_t *path,
@@ -259,7 +222,7 @@ int zmgr_dict_add_path (zmgr_client_t *self, const char *name, const zmgr_value_
         *result = NULL;
     S_PATH_CHECK (self, name, path, delta);
     s_path_begin (self, ZMGR_OP_DICT_ADD_PATH, name, path, delta);
-    return s_value_result (self, result);
+    return client_value_result (self, CLIENT_DEFAULT_WAIT, result);
 }
 
 int zmgr_list_set_path (zmgr_client_t *self, const char *name, const zmgr_value_t *path,
@@ -267,7 +230,7 @@ int zmgr_list_set_path (zmgr_client_t *self, const char *name, const zmgr_value_
 {
     S_PATH_CHECK (self, name, path, val);
     s_path_begin (self, ZMGR_OP_LIST_SET_PATH, name, path, val);
-    return s_value_result (self, NULL);
+    return client_value_result (self, CLIENT_DEFAULT_WAIT, NULL);
 }
 
 int zmgr_list_append_path (zmgr_client_t *self, const char *name, const zmgr_value_t *path,
@@ -277,7 +240,7 @@ int zmgr_list_append_path (zmgr_client_t *self, const char *name, const zmgr_val
         *len = 0;
     S_PATH_CHECK (self, name, path, item);
     s_path_begin (self, ZMGR_OP_LIST_APPEND_PATH, name, path, item);
-    return s_int_result (self, len);
+    return client_int_result (self, CLIENT_DEFAULT_WAIT, len);
 }
 
 int zmgr_list_add_path (zmgr_client_t *self, const char *name, const zmgr_value_t *path,
@@ -287,5 +250,5 @@ int zmgr_list_add_path (zmgr_client_t *self, const char *name, const zmgr_value_
         *result = NULL;
     S_PATH_CHECK (self, name, path, delta);
     s_path_begin (self, ZMGR_OP_LIST_ADD_PATH, name, path, delta);
-    return s_value_result (self, result);
+    return client_value_result (self, CLIENT_DEFAULT_WAIT, result);
 }

@@ -7,19 +7,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CHECK(self, name)                                                    \
-    do {                                                                     \
-        if (!(self) || !(name))                                              \
-            return ZMGR_EINVAL;                                              \
-    } while (0)
+#define CHECK CLIENT_CHECK
 
-static void s_put_value (proto_buf_t *b, const zmgr_value_t *v)
+void client_put_value (proto_buf_t *b, const zmgr_value_t *v)
 {
     proto_put_raw (b, v->data, v->len);
 }
 
 /*  Runs the request and reads an integer result. */
-static int s_int_result (zmgr_client_t *self, int wait, int64_t *out)
+int client_int_result (zmgr_client_t *self, int wait, int64_t *out)
 {
     zmgr_value_t *r;
     int64_t dummy;
@@ -36,14 +32,14 @@ static int s_int_result (zmgr_client_t *self, int wait, int64_t *out)
     return rc;
 }
 
-static int s_bool_result (zmgr_client_t *self, bool *out)
+int client_bool_result (zmgr_client_t *self, int wait, bool *out)
 {
     zmgr_value_t *r;
     bool dummy;
     if (!out)
         out = &dummy;
     *out = false;
-    int rc = client_finish (self, CLIENT_DEFAULT_WAIT, &r);
+    int rc = client_finish (self, wait, &r);
     if (rc == 0) {
         rc = zmgr_value_to_bool (r, out);
         if (rc)
@@ -53,7 +49,7 @@ static int s_bool_result (zmgr_client_t *self, bool *out)
     return rc;
 }
 
-static int s_value_result (zmgr_client_t *self, int wait, zmgr_value_t **out)
+int client_value_result (zmgr_client_t *self, int wait, zmgr_value_t **out)
 {
     zmgr_value_t *r;
     int rc = client_finish (self, wait, &r);
@@ -94,7 +90,7 @@ int zmgr_exists (zmgr_client_t *self, const char *name, bool *exists)
 {
     CHECK (self, name);
     s_begin (self, ZMGR_OP_EXISTS, name, 0);
-    return s_bool_result (self, exists);
+    return client_bool_result (self, CLIENT_DEFAULT_WAIT, exists);
 }
 
 int zmgr_object_version (zmgr_client_t *self, const char *name, uint64_t *version)
@@ -126,11 +122,11 @@ int zmgr_multi (zmgr_client_t *self, const zmgr_value_t *conditions, const zmgr_
         return client_fail (self, ZMGR_EINVAL, "multi takes arrays of conditions and ops");
     proto_buf_t *b = s_begin (self, ZMGR_OP_MULTI, NULL, 2);
     if (conditions)
-        s_put_value (b, conditions);
+        client_put_value (b, conditions);
     else
         proto_put_array (b, 0);
-    s_put_value (b, ops);
-    return s_value_result (self, CLIENT_DEFAULT_WAIT, results);
+    client_put_value (b, ops);
+    return client_value_result (self, CLIENT_DEFAULT_WAIT, results);
 }
 
 int zmgr_delete (zmgr_client_t *self, const char *name)
@@ -149,7 +145,7 @@ int zmgr_create (zmgr_client_t *self, const char *name, int type, const zmgr_val
     proto_buf_t *b = s_begin (self, ZMGR_OP_CREATE, name, options ? 2 : 1);
     proto_put_cstr (b, tname);
     if (options)
-        s_put_value (b, options);
+        client_put_value (b, options);
     return client_finish (self, CLIENT_DEFAULT_WAIT, NULL);
 }
 
@@ -162,7 +158,7 @@ int zmgr_objects (zmgr_client_t *self, const char *prefix, zmgr_value_t **result
     proto_buf_t *b = s_begin (self, ZMGR_OP_OBJECTS, NULL, prefix ? 1 : 0);
     if (prefix)
         proto_put_cstr (b, prefix);
-    return s_value_result (self, CLIENT_DEFAULT_WAIT, result);
+    return client_value_result (self, CLIENT_DEFAULT_WAIT, result);
 }
 
 int zmgr_stats (zmgr_client_t *self, zmgr_value_t **result)
@@ -172,7 +168,7 @@ int zmgr_stats (zmgr_client_t *self, zmgr_value_t **result)
     if (!self)
         return ZMGR_EINVAL;
     s_begin (self, ZMGR_OP_STATS, NULL, 0);
-    return s_value_result (self, CLIENT_DEFAULT_WAIT, result);
+    return client_value_result (self, CLIENT_DEFAULT_WAIT, result);
 }
 
 /* ---- list -------------------------------------------------------------- */
@@ -186,8 +182,8 @@ static int s_name_value (zmgr_client_t *self, int op, const char *name,
     CHECK (self, name);
     if (!v)
         return client_fail (self, ZMGR_EINVAL, "value is NULL");
-    s_put_value (s_begin (self, op, name, 1), v);
-    return s_value_result (self, CLIENT_DEFAULT_WAIT, out);
+    client_put_value (s_begin (self, op, name, 1), v);
+    return client_value_result (self, CLIENT_DEFAULT_WAIT, out);
 }
 
 int zmgr_list_append (zmgr_client_t *self, const char *name, const zmgr_value_t *item)
@@ -208,7 +204,7 @@ int zmgr_list_insert (zmgr_client_t *self, const char *name, int64_t index,
         return ZMGR_EINVAL;
     proto_buf_t *b = s_begin (self, ZMGR_OP_LIST_INSERT, name, 2);
     proto_put_int (b, index);
-    s_put_value (b, item);
+    client_put_value (b, item);
     return client_finish (self, CLIENT_DEFAULT_WAIT, NULL);
 }
 
@@ -220,7 +216,7 @@ static int s_name_index (zmgr_client_t *self, int op, const char *name, int64_t 
         *out = NULL;
     CHECK (self, name);
     proto_put_int (s_begin (self, op, name, 1), index);
-    return s_value_result (self, CLIENT_DEFAULT_WAIT, out);
+    return client_value_result (self, CLIENT_DEFAULT_WAIT, out);
 }
 
 int zmgr_list_get (zmgr_client_t *self, const char *name, int64_t index, zmgr_value_t **item)
@@ -236,7 +232,7 @@ int zmgr_list_set (zmgr_client_t *self, const char *name, int64_t index,
         return ZMGR_EINVAL;
     proto_buf_t *b = s_begin (self, ZMGR_OP_LIST_SET, name, 2);
     proto_put_int (b, index);
-    s_put_value (b, item);
+    client_put_value (b, item);
     return client_finish (self, CLIENT_DEFAULT_WAIT, NULL);
 }
 
@@ -258,8 +254,8 @@ static int s_name_value_int (zmgr_client_t *self, int op, const char *name,
     CHECK (self, name);
     if (!v)
         return ZMGR_EINVAL;
-    s_put_value (s_begin (self, op, name, 1), v);
-    return s_int_result (self, CLIENT_DEFAULT_WAIT, out);
+    client_put_value (s_begin (self, op, name, 1), v);
+    return client_int_result (self, CLIENT_DEFAULT_WAIT, out);
 }
 
 int zmgr_list_index (zmgr_client_t *self, const char *name, const zmgr_value_t *item,
@@ -274,18 +270,18 @@ int zmgr_list_count (zmgr_client_t *self, const char *name, const zmgr_value_t *
     return s_name_value_int (self, ZMGR_OP_LIST_COUNT, name, item, count);
 }
 
-static int s_name_int (zmgr_client_t *self, int op, const char *name, int64_t *out)
+int client_name_int (zmgr_client_t *self, int op, const char *name, int64_t *out)
 {
     if (out)
         *out = 0;
     CHECK (self, name);
     s_begin (self, op, name, 0);
-    return s_int_result (self, CLIENT_DEFAULT_WAIT, out);
+    return client_int_result (self, CLIENT_DEFAULT_WAIT, out);
 }
 
 int zmgr_list_len (zmgr_client_t *self, const char *name, int64_t *len)
 {
-    return s_name_int (self, ZMGR_OP_LIST_LEN, name, len);
+    return client_name_int (self, ZMGR_OP_LIST_LEN, name, len);
 }
 
 int zmgr_list_slice (zmgr_client_t *self, const char *name, int64_t start, int64_t stop,
@@ -300,10 +296,10 @@ int zmgr_list_slice (zmgr_client_t *self, const char *name, int64_t start, int64
         proto_put_nil (b);
     else
         proto_put_int (b, stop);
-    return s_value_result (self, CLIENT_DEFAULT_WAIT, items);
+    return client_value_result (self, CLIENT_DEFAULT_WAIT, items);
 }
 
-static int s_name_only (zmgr_client_t *self, int op, const char *name)
+int client_name_only (zmgr_client_t *self, int op, const char *name)
 {
     CHECK (self, name);
     s_begin (self, op, name, 0);
@@ -312,7 +308,7 @@ static int s_name_only (zmgr_client_t *self, int op, const char *name)
 
 int zmgr_list_clear (zmgr_client_t *self, const char *name)
 {
-    return s_name_only (self, ZMGR_OP_LIST_CLEAR, name);
+    return client_name_only (self, ZMGR_OP_LIST_CLEAR, name);
 }
 
 /* ---- dict -------------------------------------------------------------- */
@@ -327,10 +323,10 @@ static int s_key_opt (zmgr_client_t *self, int op, const char *name, const zmgr_
     if (!key)
         return client_fail (self, ZMGR_EINVAL, "key is NULL");
     proto_buf_t *b = s_begin (self, op, name, second ? 2 : 1);
-    s_put_value (b, key);
+    client_put_value (b, key);
     if (second)
-        s_put_value (b, second);
-    return s_value_result (self, CLIENT_DEFAULT_WAIT, out);
+        client_put_value (b, second);
+    return client_value_result (self, CLIENT_DEFAULT_WAIT, out);
 }
 
 int zmgr_dict_set (zmgr_client_t *self, const char *name, const zmgr_value_t *key,
@@ -360,8 +356,8 @@ int zmgr_dict_contains (zmgr_client_t *self, const char *name, const zmgr_value_
     CHECK (self, name);
     if (!key)
         return ZMGR_EINVAL;
-    s_put_value (s_begin (self, ZMGR_OP_DICT_CONTAINS, name, 1), key);
-    return s_bool_result (self, found);
+    client_put_value (s_begin (self, ZMGR_OP_DICT_CONTAINS, name, 1), key);
+    return client_bool_result (self, CLIENT_DEFAULT_WAIT, found);
 }
 
 static int s_name_result (zmgr_client_t *self, int op, const char *name, zmgr_value_t **out)
@@ -370,7 +366,7 @@ static int s_name_result (zmgr_client_t *self, int op, const char *name, zmgr_va
         *out = NULL;
     CHECK (self, name);
     s_begin (self, op, name, 0);
-    return s_value_result (self, CLIENT_DEFAULT_WAIT, out);
+    return client_value_result (self, CLIENT_DEFAULT_WAIT, out);
 }
 
 int zmgr_dict_keys (zmgr_client_t *self, const char *name, zmgr_value_t **keys)
@@ -390,7 +386,7 @@ int zmgr_dict_items (zmgr_client_t *self, const char *name, zmgr_value_t **items
 
 int zmgr_dict_len (zmgr_client_t *self, const char *name, int64_t *len)
 {
-    return s_name_int (self, ZMGR_OP_DICT_LEN, name, len);
+    return client_name_int (self, ZMGR_OP_DICT_LEN, name, len);
 }
 
 int zmgr_dict_update (zmgr_client_t *self, const char *name, const zmgr_value_t *map)
@@ -426,7 +422,7 @@ int zmgr_dict_add (zmgr_client_t *self, const char *name, const zmgr_value_t *ke
 
 int zmgr_dict_clear (zmgr_client_t *self, const char *name)
 {
-    return s_name_only (self, ZMGR_OP_DICT_CLEAR, name);
+    return client_name_only (self, ZMGR_OP_DICT_CLEAR, name);
 }
 
 /* ---- queue ------------------------------------------------------------- */
@@ -444,7 +440,7 @@ int zmgr_queue_create (zmgr_client_t *self, const char *name, int64_t maxsize)
     return client_finish (self, CLIENT_DEFAULT_WAIT, NULL);
 }
 
-static void s_put_timeout (proto_buf_t *b, int timeout_ms)
+void client_put_timeout (proto_buf_t *b, int timeout_ms)
 {
     if (timeout_ms < 0)
         proto_put_nil (b);
@@ -459,8 +455,8 @@ int zmgr_queue_put (zmgr_client_t *self, const char *name, const zmgr_value_t *i
     if (!item)
         return ZMGR_EINVAL;
     proto_buf_t *b = s_begin (self, ZMGR_OP_QUEUE_PUT, name, 2);
-    s_put_value (b, item);
-    s_put_timeout (b, timeout_ms);
+    client_put_value (b, item);
+    client_put_timeout (b, timeout_ms);
     return client_finish (self, client_block_wait (self, timeout_ms), NULL);
 }
 
@@ -470,13 +466,13 @@ int zmgr_queue_get (zmgr_client_t *self, const char *name, int timeout_ms,
     if (item)
         *item = NULL;
     CHECK (self, name);
-    s_put_timeout (s_begin (self, ZMGR_OP_QUEUE_GET, name, 1), timeout_ms);
-    return s_value_result (self, client_block_wait (self, timeout_ms), item);
+    client_put_timeout (s_begin (self, ZMGR_OP_QUEUE_GET, name, 1), timeout_ms);
+    return client_value_result (self, client_block_wait (self, timeout_ms), item);
 }
 
 int zmgr_queue_qsize (zmgr_client_t *self, const char *name, int64_t *size)
 {
-    return s_name_int (self, ZMGR_OP_QUEUE_QSIZE, name, size);
+    return client_name_int (self, ZMGR_OP_QUEUE_QSIZE, name, size);
 }
 
 int zmgr_queue_empty (zmgr_client_t *self, const char *name, bool *empty)
@@ -485,7 +481,7 @@ int zmgr_queue_empty (zmgr_client_t *self, const char *name, bool *empty)
         *empty = false;
     CHECK (self, name);
     s_begin (self, ZMGR_OP_QUEUE_EMPTY, name, 0);
-    return s_bool_result (self, empty);
+    return client_bool_result (self, CLIENT_DEFAULT_WAIT, empty);
 }
 
 int zmgr_queue_full (zmgr_client_t *self, const char *name, bool *full)
@@ -494,18 +490,18 @@ int zmgr_queue_full (zmgr_client_t *self, const char *name, bool *full)
         *full = false;
     CHECK (self, name);
     s_begin (self, ZMGR_OP_QUEUE_FULL, name, 0);
-    return s_bool_result (self, full);
+    return client_bool_result (self, CLIENT_DEFAULT_WAIT, full);
 }
 
 int zmgr_queue_task_done (zmgr_client_t *self, const char *name)
 {
-    return s_name_only (self, ZMGR_OP_QUEUE_TASK_DONE, name);
+    return client_name_only (self, ZMGR_OP_QUEUE_TASK_DONE, name);
 }
 
 int zmgr_queue_join (zmgr_client_t *self, const char *name, int timeout_ms)
 {
     CHECK (self, name);
-    s_put_timeout (s_begin (self, ZMGR_OP_QUEUE_JOIN, name, 1), timeout_ms);
+    client_put_timeout (s_begin (self, ZMGR_OP_QUEUE_JOIN, name, 1), timeout_ms);
     return client_finish (self, client_block_wait (self, timeout_ms), NULL);
 }
 
@@ -527,7 +523,7 @@ int zmgr_value_add (zmgr_client_t *self, const char *name, int64_t delta, int64_
         *result = 0;
     CHECK (self, name);
     proto_put_int (s_begin (self, ZMGR_OP_VALUE_ADD, name, 1), delta);
-    return s_int_result (self, CLIENT_DEFAULT_WAIT, result);
+    return client_int_result (self, CLIENT_DEFAULT_WAIT, result);
 }
 
 int zmgr_value_addv (zmgr_client_t *self, const char *name, const zmgr_value_t *delta,
@@ -548,10 +544,10 @@ int zmgr_value_cas (zmgr_client_t *self, const char *name, const zmgr_value_t *e
         return ZMGR_EINVAL;
     proto_buf_t *b = s_begin (self, ZMGR_OP_VALUE_CAS, name, 3);
     if (expected)
-        s_put_value (b, expected);
+        client_put_value (b, expected);
     else
         proto_put_nil (b);
-    s_put_value (b, desired);
+    client_put_value (b, desired);
     proto_put_bool (b, expected == NULL);
     zmgr_value_t *r;
     int rc = client_finish (self, CLIENT_DEFAULT_WAIT, &r);
@@ -591,7 +587,7 @@ int zmgr_lock_acquire_token (zmgr_client_t *self, const char *name, bool reentra
         *owner_died = false;
     CHECK (self, name);
     proto_buf_t *b = s_begin (self, ZMGR_OP_LOCK_ACQUIRE, name, 2);
-    s_put_timeout (b, timeout_ms);
+    client_put_timeout (b, timeout_ms);
     proto_put_bool (b, reentrant);
     zmgr_value_t *r;
     int rc = client_finish (self, client_block_wait (self, timeout_ms), &r);
@@ -636,7 +632,7 @@ int zmgr_lock_acquire_token (zmgr_client_t *self, const char *name, bool reentra
 
 int zmgr_lock_release (zmgr_client_t *self, const char *name)
 {
-    return s_name_only (self, ZMGR_OP_LOCK_RELEASE, name);
+    return client_name_only (self, ZMGR_OP_LOCK_RELEASE, name);
 }
 
 int zmgr_lock_locked (zmgr_client_t *self, const char *name, bool *locked)
@@ -645,7 +641,7 @@ int zmgr_lock_locked (zmgr_client_t *self, const char *name, bool *locked)
         *locked = false;
     CHECK (self, name);
     s_begin (self, ZMGR_OP_LOCK_LOCKED, name, 0);
-    return s_bool_result (self, locked);
+    return client_bool_result (self, CLIENT_DEFAULT_WAIT, locked);
 }
 
 /* ---- pipe -------------------------------------------------------------- */
@@ -657,7 +653,7 @@ int zmgr_pipe_send (zmgr_client_t *self, const char *name, int end, const zmgr_v
         return client_fail (self, ZMGR_EINVAL, "pipe end must be 0 or 1 and item not NULL");
     proto_buf_t *b = s_begin (self, ZMGR_OP_PIPE_SEND, name, 2);
     proto_put_int (b, end);
-    s_put_value (b, item);
+    client_put_value (b, item);
     return client_finish (self, CLIENT_DEFAULT_WAIT, NULL);
 }
 
@@ -671,6 +667,6 @@ int zmgr_pipe_recv (zmgr_client_t *self, const char *name, int end, int timeout_
         return client_fail (self, ZMGR_EINVAL, "pipe end must be 0 or 1");
     proto_buf_t *b = s_begin (self, ZMGR_OP_PIPE_RECV, name, 2);
     proto_put_int (b, end);
-    s_put_timeout (b, timeout_ms);
-    return s_value_result (self, client_block_wait (self, timeout_ms), item);
+    client_put_timeout (b, timeout_ms);
+    return client_value_result (self, client_block_wait (self, timeout_ms), item);
 }

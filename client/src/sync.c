@@ -7,54 +7,7 @@
 
 #include <string.h>
 
-#define CHECK(self, name)                                                                \
-    do {                                                                                 \
-        if (!(self) || !(name))                                                          \
-            return ZMGR_EINVAL;                                                          \
-    } while (0)
-
-static void s_put_timeout (proto_buf_t *b, int timeout_ms)
-{
-    if (timeout_ms < 0)
-        proto_put_nil (b);
-    else
-        proto_put_int (b, timeout_ms);
-}
-
-static int s_int_result (zmgr_client_t *self, int wait, int64_t *out)
-{
-    zmgr_value_t *r;
-    int64_t dummy;
-    if (!out)
-        out = &dummy;
-    *out = 0;
-    int rc = client_finish (self, wait, &r);
-    if (rc == 0 && (rc = zmgr_value_to_int (r, out)) != 0)
-        client_fail (self, rc, "reply is not an integer");
-    zmgr_value_destroy (&r);
-    return rc;
-}
-
-static int s_bool_result (zmgr_client_t *self, int wait, bool *out)
-{
-    zmgr_value_t *r;
-    bool dummy;
-    if (!out)
-        out = &dummy;
-    *out = false;
-    int rc = client_finish (self, wait, &r);
-    if (rc == 0 && (rc = zmgr_value_to_bool (r, out)) != 0)
-        client_fail (self, rc, "reply is not a boolean");
-    zmgr_value_destroy (&r);
-    return rc;
-}
-
-static int s_name_only (zmgr_client_t *self, int op, const char *name)
-{
-    CHECK (self, name);
-    client_begin (self, op, name, 0);
-    return client_finish (self, CLIENT_DEFAULT_WAIT, NULL);
-}
+#define CHECK CLIENT_CHECK
 
 /* ---- semaphore ------------------------------------------------------------ */
 
@@ -91,7 +44,7 @@ static int s_sem_acquire (zmgr_client_t *self, const char *name, int64_t value, 
         *token = 0;
     CHECK (self, name);
     proto_buf_t *b = client_begin (self, ZMGR_OP_SEM_ACQUIRE, name, 3);
-    s_put_timeout (b, timeout_ms);
+    client_put_timeout (b, timeout_ms);
     if (value < 0)
         proto_put_nil (b);
     else
@@ -116,7 +69,7 @@ int zmgr_sem_acquire_with (zmgr_client_t *self, const char *name, int64_t value,
 
 int zmgr_sem_release (zmgr_client_t *self, const char *name)
 {
-    return s_name_only (self, ZMGR_OP_SEM_RELEASE, name);
+    return client_name_only (self, ZMGR_OP_SEM_RELEASE, name);
 }
 
 int zmgr_sem_value (zmgr_client_t *self, const char *name, int64_t *value)
@@ -125,19 +78,19 @@ int zmgr_sem_value (zmgr_client_t *self, const char *name, int64_t *value)
         *value = 0;
     CHECK (self, name);
     client_begin (self, ZMGR_OP_SEM_VALUE, name, 0);
-    return s_int_result (self, CLIENT_DEFAULT_WAIT, value);
+    return client_int_result (self, CLIENT_DEFAULT_WAIT, value);
 }
 
 /* ---- event ----------------------------------------------------------------- */
 
 int zmgr_event_set (zmgr_client_t *self, const char *name)
 {
-    return s_name_only (self, ZMGR_OP_EVENT_SET, name);
+    return client_name_only (self, ZMGR_OP_EVENT_SET, name);
 }
 
 int zmgr_event_clear (zmgr_client_t *self, const char *name)
 {
-    return s_name_only (self, ZMGR_OP_EVENT_CLEAR, name);
+    return client_name_only (self, ZMGR_OP_EVENT_CLEAR, name);
 }
 
 int zmgr_event_is_set (zmgr_client_t *self, const char *name, bool *is_set)
@@ -146,7 +99,7 @@ int zmgr_event_is_set (zmgr_client_t *self, const char *name, bool *is_set)
         *is_set = false;
     CHECK (self, name);
     client_begin (self, ZMGR_OP_EVENT_IS_SET, name, 0);
-    return s_bool_result (self, CLIENT_DEFAULT_WAIT, is_set);
+    return client_bool_result (self, CLIENT_DEFAULT_WAIT, is_set);
 }
 
 int zmgr_event_wait (zmgr_client_t *self, const char *name, int timeout_ms, bool *is_set)
@@ -155,8 +108,8 @@ int zmgr_event_wait (zmgr_client_t *self, const char *name, int timeout_ms, bool
         *is_set = false;
     CHECK (self, name);
     proto_buf_t *b = client_begin (self, ZMGR_OP_EVENT_WAIT, name, 1);
-    s_put_timeout (b, timeout_ms);
-    return s_bool_result (self, client_block_wait (self, timeout_ms), is_set);
+    client_put_timeout (b, timeout_ms);
+    return client_bool_result (self, client_block_wait (self, timeout_ms), is_set);
 }
 
 /* ---- condition ----------------------------------------------------------- */
@@ -171,10 +124,10 @@ int zmgr_cond_wait (zmgr_client_t *self, const char *name, const char *lock, int
         return client_fail (self, ZMGR_EINVAL, "a condition needs its lock's name");
     proto_buf_t *b = client_begin (self, ZMGR_OP_COND_WAIT, name, 2);
     proto_put_cstr (b, lock);
-    s_put_timeout (b, timeout_ms);
+    client_put_timeout (b, timeout_ms);
     /*  Not bounded by the timeout: the lock is taken back after it, which
      *  may take longer, and giving up then would leave it held unknown. */
-    return s_bool_result (self, -1, notified);
+    return client_bool_result (self, -1, notified);
 }
 
 int zmgr_cond_notify (zmgr_client_t *self, const char *name, const char *lock, int64_t n,
@@ -188,7 +141,7 @@ int zmgr_cond_notify (zmgr_client_t *self, const char *name, const char *lock, i
     proto_buf_t *b = client_begin (self, ZMGR_OP_COND_NOTIFY, name, 2);
     proto_put_cstr (b, lock);
     proto_put_int (b, n);
-    return s_int_result (self, CLIENT_DEFAULT_WAIT, woken);
+    return client_int_result (self, CLIENT_DEFAULT_WAIT, woken);
 }
 
 int zmgr_cond_notify_all (zmgr_client_t *self, const char *name, const char *lock,
@@ -201,7 +154,7 @@ int zmgr_cond_notify_all (zmgr_client_t *self, const char *name, const char *loc
         return client_fail (self, ZMGR_EINVAL, "notify_all needs the lock's name");
     proto_buf_t *b = client_begin (self, ZMGR_OP_COND_NOTIFY_ALL, name, 1);
     proto_put_cstr (b, lock);
-    return s_int_result (self, CLIENT_DEFAULT_WAIT, woken);
+    return client_int_result (self, CLIENT_DEFAULT_WAIT, woken);
 }
 
 /* ---- barrier ------------------------------------------------------------- */
@@ -213,13 +166,13 @@ int zmgr_barrier_wait (zmgr_client_t *self, const char *name, int64_t parties, i
         *index = -1;
     CHECK (self, name);
     proto_buf_t *b = client_begin (self, ZMGR_OP_BARRIER_WAIT, name, 2);
-    s_put_timeout (b, timeout_ms);
+    client_put_timeout (b, timeout_ms);
     if (parties > 0)
         proto_put_int (b, parties);
     else
         proto_put_nil (b);
     int64_t i;
-    int rc = s_int_result (self, client_block_wait (self, timeout_ms), &i);
+    int rc = client_int_result (self, client_block_wait (self, timeout_ms), &i);
     if (rc == 0 && index)
         *index = i;
     return rc;
@@ -227,31 +180,22 @@ int zmgr_barrier_wait (zmgr_client_t *self, const char *name, int64_t parties, i
 
 int zmgr_barrier_abort (zmgr_client_t *self, const char *name)
 {
-    return s_name_only (self, ZMGR_OP_BARRIER_ABORT, name);
+    return client_name_only (self, ZMGR_OP_BARRIER_ABORT, name);
 }
 
 int zmgr_barrier_reset (zmgr_client_t *self, const char *name)
 {
-    return s_name_only (self, ZMGR_OP_BARRIER_RESET, name);
-}
-
-static int s_name_int (zmgr_client_t *self, int op, const char *name, int64_t *out)
-{
-    if (out)
-        *out = 0;
-    CHECK (self, name);
-    client_begin (self, op, name, 0);
-    return s_int_result (self, CLIENT_DEFAULT_WAIT, out);
+    return client_name_only (self, ZMGR_OP_BARRIER_RESET, name);
 }
 
 int zmgr_barrier_n_waiting (zmgr_client_t *self, const char *name, int64_t *n)
 {
-    return s_name_int (self, ZMGR_OP_BARRIER_N_WAITING, name, n);
+    return client_name_int (self, ZMGR_OP_BARRIER_N_WAITING, name, n);
 }
 
 int zmgr_barrier_parties (zmgr_client_t *self, const char *name, int64_t *parties)
 {
-    return s_name_int (self, ZMGR_OP_BARRIER_PARTIES, name, parties);
+    return client_name_int (self, ZMGR_OP_BARRIER_PARTIES, name, parties);
 }
 
 int zmgr_barrier_broken (zmgr_client_t *self, const char *name, bool *broken)
@@ -260,5 +204,5 @@ int zmgr_barrier_broken (zmgr_client_t *self, const char *name, bool *broken)
         *broken = false;
     CHECK (self, name);
     client_begin (self, ZMGR_OP_BARRIER_BROKEN, name, 0);
-    return s_bool_result (self, CLIENT_DEFAULT_WAIT, broken);
+    return client_bool_result (self, CLIENT_DEFAULT_WAIT, broken);
 }
