@@ -69,10 +69,48 @@ static void test_limits (void **state)
         0);
     kit_expect ("n");
     assert_int_equal (kit_call ("A", ZMGR_OP_LIMIT_LIST, NULL, 0, ""), 0);
-    kit_expect ("amsssisisisfsisi", 1, 7, "function", "f", "rate", 5, "period_ms", 60000,
-                "concurrency", 2, "paused", "running", 0, "pending", 0);
+    kit_expect ("amsssisisisnsnsfsisi", 1, 9, "function", "f", "rate", 5, "period_ms",
+                60000, "concurrency", 2, "backoff_base_ms", "backoff_max_ms", "paused",
+                "running", 0, "pending", 0);
     assert_int_equal (kit_call ("A", ZMGR_OP_LIMIT_CLEAR, NULL, 1, "s", "f"), 0);
     kit_expect ("t");
+    /*  The retry backoff: -1 to a day, -1 the broker's; alone it is
+     *  listed, leaves the limits as they are, and limit.clear removes it. */
+    assert_int_equal (
+        kit_call ("A", ZMGR_OP_LIMIT_SET, NULL, 2, "smsi", "f", 1, "backoff_base_ms", -2),
+        ZMGR_EINVAL);
+    assert_int_equal (kit_call ("A", ZMGR_OP_LIMIT_SET, NULL, 2, "smsi", "f", 1,
+                                "backoff_max_ms", 86400001),
+                      ZMGR_EINVAL);
+    assert_int_equal (kit_call ("A", ZMGR_OP_LIMIT_SET, NULL, 2, "smss", "f", 1,
+                                "backoff_max_ms", "1s"),
+                      ZMGR_EINVAL);
+    assert_int_equal (kit_call ("A", ZMGR_OP_LIMIT_LIST, NULL, 0, ""), 0);
+    kit_expect ("a", 0);
+    assert_int_equal (kit_call ("A", ZMGR_OP_LIMIT_SET, NULL, 2, "smsi", "f", 1,
+                                "backoff_base_ms", 300),
+                      0);
+    kit_expect ("n");
+    assert_int_equal (kit_call ("A", ZMGR_OP_LIMIT_LIST, NULL, 0, ""), 0);
+    kit_expect ("amsssisisisisnsfsisi", 1, 9, "function", "f", "rate", 0, "period_ms", 0,
+                "concurrency", 0, "backoff_base_ms", 300, "backoff_max_ms", "paused",
+                "running", 0, "pending", 0);
+    assert_int_equal (kit_call ("A", ZMGR_OP_LIMIT_SET, NULL, 2, "smsisi", "f", 2,
+                                "concurrency", 3, "backoff_max_ms", 0),
+                      0);
+    kit_expect ("n");
+    assert_int_equal (kit_call ("A", ZMGR_OP_LIMIT_LIST, NULL, 0, ""), 0);
+    kit_expect ("amsssisisisisisfsisi", 1, 9, "function", "f", "rate", 0, "period_ms", 0,
+                "concurrency", 3, "backoff_base_ms", 300, "backoff_max_ms", 0, "paused",
+                "running", 0, "pending", 0);
+    assert_int_equal (kit_call ("A", ZMGR_OP_LIMIT_SET, NULL, 2, "smsisi", "f", 2,
+                                "concurrency", 0, "backoff_max_ms", -1),
+                      0);
+    kit_expect ("n");
+    assert_int_equal (kit_call ("A", ZMGR_OP_LIMIT_CLEAR, NULL, 1, "s", "f"), 0);
+    kit_expect ("t");
+    assert_int_equal (kit_call ("A", ZMGR_OP_LIMIT_LIST, NULL, 0, ""), 0);
+    kit_expect ("a", 0);
     assert_int_equal (kit_call ("A", ZMGR_OP_LIMIT_CLEAR, NULL, 1, "s", "f"), 0);
     kit_expect ("f");
     assert_int_equal (kit_call ("A", ZMGR_OP_FN_PAUSE, NULL, 1, "i", 3), ZMGR_EINVAL);
