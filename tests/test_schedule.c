@@ -125,6 +125,29 @@ static void test_limits (void **state)
     s_reset ();
 }
 
+/*  The replay half of EFF_LIMIT_SET: a record's backoff fields restore
+ *  it, -1 (what a 4-field record replays as) leaves the broker's, and a
+ *  backoff below -1 is refused. */
+static void test_restore_backoff (void **state)
+{
+    (void)state;
+    proto_buf_t b;
+    proto_buf_init (&b);
+    proto_put_cstr (&b, "g");
+    proto_slice_t fn = {b.data, b.len};
+    assert_int_equal (schedule_restore_limit (fn, 0, 0, 0, -2, -1), -1);
+    assert_int_equal (schedule_restore_limit (fn, 0, 0, 0, 300, 4000), 0);
+    fq_t *fq = jobs_function ((const uint8_t *)"g", 1);
+    assert_int_equal (fq->limit.backoff_base_ms, 300);
+    assert_int_equal (fq->limit.backoff_max_ms, 4000);
+    assert_true (limit_any (&fq->limit));
+    assert_int_equal (schedule_restore_limit (fn, 5, 1000, 0, -1, -1), 0);
+    assert_false (limit_has_backoff (&fq->limit));
+    assert_int_equal (fq->limit.rate, 5);
+    proto_buf_fini (&b);
+    s_reset ();
+}
+
 static void test_cron (void **state)
 {
     (void)state;
@@ -279,9 +302,8 @@ static void test_job_list (void **state)
 int main (void)
 {
     const struct CMUnitTest tests[] = {
-        KIT_DISPATCH_TEST (test_limits),
-        KIT_DISPATCH_TEST (test_cron),
-        KIT_DISPATCH_TEST (test_submit_options),
+        KIT_DISPATCH_TEST (test_limits),   KIT_DISPATCH_TEST (test_restore_backoff),
+        KIT_DISPATCH_TEST (test_cron),     KIT_DISPATCH_TEST (test_submit_options),
         KIT_DISPATCH_TEST (test_job_list),
     };
     return KIT_DISPATCH_RUN (tests);
