@@ -6,8 +6,10 @@
  *  run after others waits for them and ends as dependency-failed when
  *  one fails or is cancelled; rate limits, concurrency limits and pause;
  *  cron entries that tick, skip a tick while their last run goes on, and
- *  survive a restart; the job listing. Each group starts its own broker
- *  and stops it. The whole file takes about 15 s; a watchdog alarm ends
+ *  survive a restart; the job listing; a function's retry backoff, which
+ *  goes before the broker's and survives a restart; the key, start time
+ *  and after ids in a job's status. Each group starts its own broker and
+ *  stops it. The whole file takes about 21 s; a watchdog alarm ends
  *  it (killing what it started) before ctest's TIMEOUT would. */
 #define _GNU_SOURCE
 /* clang-format off */

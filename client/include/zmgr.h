@@ -816,7 +816,8 @@ ZMGR_EXPORT int zmgr_workers (zmgr_client_t *self, zmgr_value_t **workers);
 /*  Limits a function's jobs, across every worker and host: at most rate
  *  starts per period_ms (a token bucket: a burst of rate, then rate per
  *  period), and at most concurrency running at once; 0 is no limit of
- *  that kind. Replaces the function's limits. Admin keys and local peers
+ *  that kind. Replaces the function's limits (not its backoff,
+ *  zmgr_limit_backoff). Admin keys and local peers
  *  only (ZMGR_EPERM); durable. */
 ZMGR_EXPORT int zmgr_limit_set (zmgr_client_t *self, const char *function,
                                 int64_t rate, int64_t period_ms,
