@@ -74,7 +74,9 @@ enum {
                             count, attempt records made */
     EFF_JOB_BACKOFF = 85,/* id, retries left, attempts, start at (wall ms): an
                             attempt lost, the job waits before it runs again */
-    EFF_LIMIT_SET = 90,  /* function, rate, period ms, concurrency (0: none) */
+    EFF_LIMIT_SET = 90,  /* function, rate, period ms, concurrency (0: none),
+                            backoff base ms, max ms (-1: the broker's; older
+                            records end before them) */
     EFF_FN_PAUSE = 91,   /* function, paused (bool) */
     EFF_CRON_ADD = 92,   /* name, spec, zone, function, args, added at (wall s) */
     EFF_CRON_REMOVE = 93,/* name */

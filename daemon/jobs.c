@@ -165,6 +165,7 @@ static fq_t *s_fq (const uint8_t *name, size_t len, bool create)
     memcpy (f->name, name, len);
     f->name[len] = '\0';
     heap_init (&f->pending);
+    limit_init (&f->limit);
     f->next = s_fqs;
     s_fqs = f;
     return f;
@@ -540,28 +541,20 @@ static void s_fail (job_t *job, int status, const char *reason, const char *text
     s_fail_ex (job, status, reason, text, false);
 }
 
-/*  The delay before the next attempt: the base doubled for each attempt
- *  made after the first, up to the max, then jittered down by up to half
- *  (so that the retries of jobs that failed together spread out). */
+/*  The delay before the next attempt (limit_backoff_ms): the job's own
+ *  base and max, else its function's (limit set --backoff-*), else the
+ *  broker's settings. */
 static int64_t s_backoff (const job_t *job)
 {
-    int64_t base = job->backoff_base_ms >= 0 ? job->backoff_base_ms : g_cfg.retry_backoff_base_ms;
-    int64_t max = job->backoff_max_ms >= 0 ? job->backoff_max_ms : g_cfg.retry_backoff_max_ms;
-    if (base <= 0 || max <= 0)
-        return 0;
-    int shift = job->attempts > 1 ? job->attempts - 1 : 0;
-    int64_t d = base;
-    while (shift-- > 0 && d < max)
-        d *= 2;
-    if (d > max)
-        d = max;
     static uint64_t x = 0;
     if (!x)
         x = (uint64_t) wall_ms () | 1;
     x ^= x << 13;   /* xorshift: jitter needs no quality, only spread */
     x ^= x >> 7;
     x ^= x << 17;
-    return d - (int64_t) (x % (uint64_t) (d / 2 + 1));
+    return limit_backoff_ms (&job->fq->limit, job->backoff_base_ms, job->backoff_max_ms,
+                             g_cfg.retry_backoff_base_ms, g_cfg.retry_backoff_max_ms,
+                             job->attempts, x);
 }
 
 /*  Runs the job again after its backoff (a retry is charged already). */

@@ -55,7 +55,7 @@ typedef struct fq {
     heap_t pending;         /* jobs ready to run: -priority, then FIFO */
     size_t nworkers;        /* connected workers that have it */
     uint64_t count[J_NSTATES]; /* jobs by state (J_*) */
-    limit_t limit;          /* rate, concurrency, pause (limit.h) */
+    limit_t limit;          /* rate, concurrency, pause, backoff (limit.h) */
     struct fq *next;        /* in the list of functions */
 } fq_t;
 
@@ -97,7 +97,8 @@ typedef struct job {
     int retries0;           /* retries it was submitted with (job.retry) */
     int kills;              /* attempts that ended worker-died since submit/retry */
     int poison_kills;       /* dead after this many; 0: the setting */
-    int64_t backoff_base_ms, backoff_max_ms; /* retry delays; -1: the settings */
+    int64_t backoff_base_ms, backoff_max_ms; /* retry delays; -1: the function's,
+                                                else the settings */
     int64_t run_wall_ms;    /* the running attempt's dispatch, wall clock */
     job_attempt_t *att;     /* attempt records, oldest first */
     uint32_t natt;          /* records kept (<= JOBS_MAX_ATTEMPT_RECORDS) */

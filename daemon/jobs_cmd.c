@@ -321,7 +321,7 @@ int job_cmd_status (cmd_ctx_t *ctx)
     if (rc)
         return rc;
     proto_buf_t *b = ctx->out;
-    proto_put_map (b, 11);
+    proto_put_map (b, 14);
     s_kv_int (b, "id", (int64_t) job->id);
     s_kv_str (b, "function", job->fq->name);
     s_kv_str (b, "state", jobs_state_names[job->state]);
@@ -343,6 +343,25 @@ int job_cmd_status (cmd_ctx_t *ctx)
     else
         proto_put_nil (b);
     s_kv_int (b, "age_ms", now_ms () - job->created_ms);
+    /*  The scheduling fields, nil when not set: the unique key, when a
+     *  delayed (or backing off) job may start (wall ms), its after ids. */
+    proto_put_cstr (b, "key");
+    if (job->ukey)
+        proto_put_str (b, job->ukey, job->ukey_len);
+    else
+        proto_put_nil (b);
+    proto_put_cstr (b, "start_ms");
+    if (job->start_wall_ms > 0)
+        proto_put_int (b, job->start_wall_ms);
+    else
+        proto_put_nil (b);
+    proto_put_cstr (b, "after");
+    if (job->nafter) {
+        proto_put_array (b, job->nafter);
+        for (size_t i = 0; i < job->nafter; i++)
+            proto_put_uint (b, job->after[i]);
+    } else
+        proto_put_nil (b);
     proto_put_cstr (b, "attempt_log");
     proto_put_array (b, job->natt);
     for (uint32_t i = 0; i < job->natt; i++)

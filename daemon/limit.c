@@ -25,6 +25,12 @@ static void s_refill (limit_t *l, int64_t now)
     l->refilled_ms = now;
 }
 
+void limit_init (limit_t *l)
+{
+    memset (l, 0, sizeof *l);
+    l->backoff_base_ms = l->backoff_max_ms = -1;
+}
+
 void limit_set (limit_t *l, int64_t rate, int64_t period_ms, int64_t concurrency,
                 int64_t now)
 {
@@ -38,13 +44,45 @@ void limit_set (limit_t *l, int64_t rate, int64_t period_ms, int64_t concurrency
 void limit_clear (limit_t *l)
 {
     bool paused = l->paused;
-    memset (l, 0, sizeof *l);
+    limit_init (l);
     l->paused = paused; /* pause and resume are their own commands */
+}
+
+void limit_set_backoff (limit_t *l, int64_t base_ms, int64_t max_ms)
+{
+    l->backoff_base_ms = base_ms >= 0 ? base_ms : -1;
+    l->backoff_max_ms = max_ms >= 0 ? max_ms : -1;
+}
+
+bool limit_has_backoff (const limit_t *l)
+{
+    return l->backoff_base_ms >= 0 || l->backoff_max_ms >= 0;
+}
+
+int64_t limit_backoff_ms (const limit_t *l, int64_t job_base, int64_t job_max,
+                          int64_t cfg_base, int64_t cfg_max, int64_t attempts,
+                          uint64_t rnd)
+{
+    int64_t base = job_base >= 0                  ? job_base
+                   : l && l->backoff_base_ms >= 0 ? l->backoff_base_ms
+                                                  : cfg_base;
+    int64_t max = job_max >= 0                  ? job_max
+                  : l && l->backoff_max_ms >= 0 ? l->backoff_max_ms
+                                                : cfg_max;
+    if (base <= 0 || max <= 0)
+        return 0;
+    int64_t shift = attempts > 1 ? attempts - 1 : 0;
+    int64_t d = base;
+    while (shift-- > 0 && d < max)
+        d *= 2; /* base and max are at most a day: no overflow */
+    if (d > max)
+        d = max;
+    return d - (int64_t)(rnd % (uint64_t)(d / 2 + 1));
 }
 
 bool limit_any (const limit_t *l)
 {
-    return l->rate > 0 || l->concurrency > 0 || l->paused;
+    return l->rate > 0 || l->concurrency > 0 || l->paused || limit_has_backoff (l);
 }
 
 bool limit_may_start (limit_t *l, uint64_t running, int64_t now)

@@ -455,10 +455,12 @@ static int s_apply (const uint8_t *rec, size_t len, void *arg)
         jobs_restore_seq ((uint64_t) a);
         return 0;
     case EFF_LIMIT_SET: {
-        int64_t conc;
-        if (r.n != 4 || s_int (&r, 1, &a) || s_int (&r, 2, &b) || s_int (&r, 3, &conc))
+        /*  Records before the backoff fields have 4: the broker's backoff. */
+        int64_t conc, base = -1, max = -1;
+        if ((r.n != 4 && r.n != 6) || s_int (&r, 1, &a) || s_int (&r, 2, &b)
+            || s_int (&r, 3, &conc) || (r.n == 6 && (s_int (&r, 4, &base) || s_int (&r, 5, &max))))
             return -1;
-        return schedule_restore_limit (r.f[0], a, b, conc);
+        return schedule_restore_limit (r.f[0], a, b, conc, base, max);
     }
     case EFF_FN_PAUSE: {
         bool paused;

@@ -25,13 +25,15 @@ static size_t s_ncrons;
 
 static void s_record_limit (const fq_t *fq)
 {
-    proto_buf_t *b = store_effect (EFF_LIMIT_SET, 4);
+    proto_buf_t *b = store_effect (EFF_LIMIT_SET, 6);
     if (!b)
         return;
     proto_put_cstr (b, fq->name);
     proto_put_int (b, fq->limit.rate);
     proto_put_int (b, fq->limit.period_ms);
     proto_put_int (b, fq->limit.concurrency);
+    proto_put_int (b, fq->limit.backoff_base_ms);
+    proto_put_int (b, fq->limit.backoff_max_ms);
     store_effect_end ();
 }
 
@@ -72,9 +74,11 @@ static void s_record_fire (const schedule_cron_t *c)
 
 /* ---- limits ----------------------------------------------------------------------- */
 
-void schedule_limit_set (fq_t *fq, int64_t rate, int64_t period_ms, int64_t concurrency)
+void schedule_limit_set (fq_t *fq, int64_t rate, int64_t period_ms, int64_t concurrency,
+                         int64_t backoff_base_ms, int64_t backoff_max_ms)
 {
     limit_set (&fq->limit, rate, period_ms, concurrency, now_ms ());
+    limit_set_backoff (&fq->limit, backoff_base_ms, backoff_max_ms);
     s_record_limit (fq);
     workers_kick (); /* a looser limit lets more start now */
 }
@@ -283,12 +287,15 @@ static fq_t *s_fq_of (proto_slice_t fn)
 }
 
 int schedule_restore_limit (proto_slice_t fn, int64_t rate, int64_t period_ms,
-                            int64_t concurrency)
+                            int64_t concurrency, int64_t backoff_base_ms,
+                            int64_t backoff_max_ms)
 {
     fq_t *fq = s_fq_of (fn);
-    if (!fq || rate < 0 || period_ms < 0 || concurrency < 0)
+    if (!fq || rate < 0 || period_ms < 0 || concurrency < 0 || backoff_base_ms < -1 ||
+        backoff_max_ms < -1)
         return -1;
     limit_set (&fq->limit, rate, period_ms, concurrency, now_ms ());
+    limit_set_backoff (&fq->limit, backoff_base_ms, backoff_max_ms);
     return 0;
 }
 
@@ -378,7 +385,7 @@ void schedule_recovered (void)
 void schedule_snapshot (void)
 {
     for (fq_t *fq = jobs_functions (); fq; fq = fq->next) {
-        if (fq->limit.rate || fq->limit.concurrency)
+        if (fq->limit.rate || fq->limit.concurrency || limit_has_backoff (&fq->limit))
             s_record_limit (fq);
         if (fq->limit.paused)
             s_record_pause (fq);

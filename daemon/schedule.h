@@ -33,8 +33,10 @@ typedef struct schedule_cron {
     struct schedule_cron *next;
 } schedule_cron_t;
 
-/*  Limits (recorded). rate 0 / concurrency 0: none. */
-void schedule_limit_set (fq_t *fq, int64_t rate, int64_t period_ms, int64_t concurrency);
+/*  Limits and the retry backoff (recorded). rate 0 / concurrency 0: none;
+ *  backoff base / max -1: the broker's. */
+void schedule_limit_set (fq_t *fq, int64_t rate, int64_t period_ms, int64_t concurrency,
+                         int64_t backoff_base_ms, int64_t backoff_max_ms);
 /*  Pause or resume (recorded): false when it already was so. */
 bool schedule_pause (fq_t *fq, bool paused);
 
@@ -52,7 +54,8 @@ void schedule_expire (void);
 
 /*  Recovery: replay, then the entries put to work; snapshots. */
 int schedule_restore_limit (proto_slice_t fn, int64_t rate, int64_t period_ms,
-                            int64_t concurrency);
+                            int64_t concurrency, int64_t backoff_base_ms,
+                            int64_t backoff_max_ms);
 int schedule_restore_pause (proto_slice_t fn, bool paused);
 int schedule_restore_cron_add (proto_slice_t name, proto_slice_t spec, proto_slice_t tz,
                                proto_slice_t fn, proto_slice_t args, int64_t since_s);

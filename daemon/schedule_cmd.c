@@ -57,8 +57,10 @@ static void s_kv_str (proto_buf_t *b, const char *k, const char *v)
 
 /* ---- limits and pause ------------------------------------------------------------ */
 
-/*  args: function, options {rate, period_ms, concurrency}. Options left
- *  out keep their value; 0 removes that limit. */
+/*  args: function, options {rate, period_ms, concurrency, backoff_base_ms,
+ *  backoff_max_ms}. Options left out keep their value; rate or
+ *  concurrency 0 removes that limit, a backoff -1 gives it back to the
+ *  broker's setting. */
 int schedule_cmd_limit_set (cmd_ctx_t *ctx)
 {
     int rc = 0;
@@ -67,7 +69,8 @@ int schedule_cmd_limit_set (cmd_ctx_t *ctx)
         return rc;
     int64_t rate = fq->limit.rate,
             period = fq->limit.period_ms ? fq->limit.period_ms : 1000,
-            conc = fq->limit.concurrency;
+            conc = fq->limit.concurrency, base = fq->limit.backoff_base_ms,
+            max = fq->limit.backoff_max_ms;
     size_t n;
     proto_slice_t body, k, v;
     if (proto_read_map (ctx->req->args[1], &n, &body) != 0)
@@ -80,43 +83,50 @@ int schedule_cmd_limit_set (cmd_ctx_t *ctx)
         proto_next (&body, &v);
         if (proto_read_str (k, &key, &klen, false) != 0)
             return cmd_error (ctx, ZMGR_EINVAL, "option names are strings");
-        int64_t *dst = klen == 4 && !memcmp (key, "rate", 4)            ? &rate
-                       : klen == 9 && !memcmp (key, "period_ms", 9)     ? &period
-                       : klen == 11 && !memcmp (key, "concurrency", 11) ? &conc
-                                                                        : NULL;
+        int64_t *dst = klen == 4 && !memcmp (key, "rate", 4)                ? &rate
+                       : klen == 9 && !memcmp (key, "period_ms", 9)         ? &period
+                       : klen == 11 && !memcmp (key, "concurrency", 11)     ? &conc
+                       : klen == 15 && !memcmp (key, "backoff_base_ms", 15) ? &base
+                       : klen == 14 && !memcmp (key, "backoff_max_ms", 14)  ? &max
+                                                                            : NULL;
         if (!dst)
             return cmd_error (ctx, ZMGR_EINVAL,
                               "unknown limit option '%.*s' (rate, period_ms, "
-                              "concurrency)",
+                              "concurrency, backoff_base_ms, backoff_max_ms)",
                               (int)klen, key);
-        int64_t hi = dst == &period ? 86400000 : 1000000;
-        if (proto_read_int (v, &iv) != 0 || iv < (dst == &period ? 1 : 0) || iv > hi)
+        bool backoff = dst == &base || dst == &max;
+        int64_t lo = dst == &period ? 1 : backoff ? -1 : 0;
+        int64_t hi = dst == &period || backoff ? 86400000 : 1000000;
+        if (proto_read_int (v, &iv) != 0 || iv < lo || iv > hi)
             return cmd_error (ctx, ZMGR_EINVAL,
-                              "limit option %.*s must be an integer from %d "
+                              "limit option %.*s must be an integer from %lld "
                               "to %lld",
-                              (int)klen, key, dst == &period ? 1 : 0, (long long)hi);
+                              (int)klen, key, (long long)lo, (long long)hi);
         *dst = iv;
     }
-    schedule_limit_set (fq, rate, period, conc);
+    schedule_limit_set (fq, rate, period, conc, base, max);
     proto_put_nil (ctx->out);
     return 0;
 }
 
-/*  args: function. Reply: whether it had a limit. The pause stays. */
+/*  args: function. Reply: whether it had a limit or a backoff of its
+ *  own. The pause stays. */
 int schedule_cmd_limit_clear (cmd_ctx_t *ctx)
 {
     int rc = 0;
     fq_t *fq = s_function (ctx, 0, &rc);
     if (!fq)
         return rc;
-    bool had = fq->limit.rate || fq->limit.concurrency;
+    bool had = fq->limit.rate || fq->limit.concurrency || limit_has_backoff (&fq->limit);
     if (had)
-        schedule_limit_set (fq, 0, 0, 0);
+        schedule_limit_set (fq, 0, 0, 0, -1, -1);
     proto_put_bool (ctx->out, had);
     return 0;
 }
 
-/*  Reply: an array of maps, one per function with a limit or paused. */
+/*  Reply: an array of maps, one per function with a limit, a backoff of
+ *  its own or paused; backoff_base_ms / backoff_max_ms nil when the
+ *  broker's setting applies. */
 int schedule_cmd_limit_list (cmd_ctx_t *ctx)
 {
     size_t n = 0;
@@ -127,11 +137,21 @@ int schedule_cmd_limit_list (cmd_ctx_t *ctx)
     for (fq_t *f = jobs_functions (); f; f = f->next) {
         if (!limit_any (&f->limit))
             continue;
-        proto_put_map (b, 7);
+        proto_put_map (b, 9);
         s_kv_str (b, "function", f->name);
         s_kv_int (b, "rate", f->limit.rate);
         s_kv_int (b, "period_ms", f->limit.period_ms);
         s_kv_int (b, "concurrency", f->limit.concurrency);
+        proto_put_cstr (b, "backoff_base_ms");
+        if (f->limit.backoff_base_ms >= 0)
+            proto_put_int (b, f->limit.backoff_base_ms);
+        else
+            proto_put_nil (b);
+        proto_put_cstr (b, "backoff_max_ms");
+        if (f->limit.backoff_max_ms >= 0)
+            proto_put_int (b, f->limit.backoff_max_ms);
+        else
+            proto_put_nil (b);
         proto_put_cstr (b, "paused");
         proto_put_bool (b, f->limit.paused);
         s_kv_int (b, "running", (int64_t)f->count[J_RUNNING]);

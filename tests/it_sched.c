@@ -6,8 +6,10 @@
  *  run after others waits for them and ends as dependency-failed when
  *  one fails or is cancelled; rate limits, concurrency limits and pause;
  *  cron entries that tick, skip a tick while their last run goes on, and
- *  survive a restart; the job listing. Each group starts its own broker
- *  and stops it. The whole file takes about 15 s; a watchdog alarm ends
+ *  survive a restart; the job listing; a function's retry backoff, which
+ *  goes before the broker's and survives a restart; the key, start time
+ *  and after ids in a job's status. Each group starts its own broker and
+ *  stops it. The whole file takes about 21 s; a watchdog alarm ends
  *  it (killing what it started) before ctest's TIMEOUT would. */
 #define _GNU_SOURCE
 /* clang-format off */
@@ -52,14 +54,29 @@ static long long s_wall_ms (void)
     return (long long)tv.tv_sec * 1000 + tv.tv_usec / 1000;
 }
 
-/*  Starts a broker with workers local workers on a fresh data dir. */
-static void s_start (const char *workers)
+/*  Starts a broker with workers local workers on a fresh data dir, with
+ *  a broker retry backoff base of backoff_ms (NULL: the default). */
+static void s_start_backoff (const char *workers, const char *backoff_ms)
 {
     kit_tmpdir (s_data, sizeof s_data);
-    const char *args[] = {"-w", workers, "--data-dir", s_data, "--fsync", "always", NULL};
+    const char *args[] = {"-w",
+                          workers,
+                          "--data-dir",
+                          s_data,
+                          "--fsync",
+                          "always",
+                          backoff_ms ? "--retry-backoff-base-ms" : NULL,
+                          backoff_ms,
+                          NULL};
     assert_int_equal (kit_daemon_start_ex (&s_daemon, KIT_DAEMON_LOG, args), 0);
     s_client = kit_client (s_daemon.endpoint, 5000);
     assert_non_null (s_client);
+}
+
+/*  Starts a broker with workers local workers on a fresh data dir. */
+static void s_start (const char *workers)
+{
+    s_start_backoff (workers, NULL);
 }
 
 static void s_restart (void)
@@ -311,7 +328,8 @@ static void test_after (void **state)
 
 /* ---- limits and pause ------------------------------------------------------------ */
 
-/*  An integer / boolean field of the limits entry of function (-1 / false). */
+/*  An integer / boolean field of the limits entry of function (-1 / false;
+ *  -2 when nil). */
 static int64_t s_limit_int (const char *function, const char *field)
 {
     zmgr_value_t *v = NULL;
@@ -334,6 +352,8 @@ static int64_t s_limit_int (const char *function, const char *field)
                 out = (int64_t)x->via.u64;
             else if (x && x->type == MSGPACK_OBJECT_BOOLEAN)
                 out = x->via.boolean;
+            else if (x && x->type == MSGPACK_OBJECT_NIL)
+                out = -2;
         }
         msgpack_unpacked_destroy (&u);
     }
@@ -703,6 +723,155 @@ static void test_cli (void **state)
     s_stop ();
 }
 
+/* ---- a function's retry backoff, and the scheduling fields of job.status -------- */
+
+/*  An integer field of job id's status (or of its attempt_log's entry
+ *  att, when att >= 0): the value, or -1 when not an integer. */
+static int64_t s_status_int (uint64_t id, int att, const char *field)
+{
+    int64_t n = -1;
+    zmgr_value_t *v = NULL;
+    if (zmgr_job_status (s_client, id, &v) != 0)
+        return -1;
+    msgpack_unpacked u;
+    if (kit_unpack (v, &u)) {
+        const msgpack_object *o = &u.data;
+        if (att >= 0) {
+            const msgpack_object *log = kit_map_get (o, "attempt_log");
+            o = log && log->type == MSGPACK_OBJECT_ARRAY &&
+                        (uint32_t)att < log->via.array.size
+                    ? &log->via.array.ptr[att]
+                    : NULL;
+        }
+        const msgpack_object *f = o ? kit_map_get (o, field) : NULL;
+        if (f && f->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+            n = (int64_t)f->via.u64;
+        msgpack_unpacked_destroy (&u);
+    }
+    zmgr_value_destroy (&v);
+    return n;
+}
+
+/*  Runs a fail job retried once on its error and waits for it: the time
+ *  from its first attempt's end to its second's start (ms). */
+static int64_t s_retry_gap (void)
+{
+    zmgr_job_opts_t o = ZMGR_JOB_OPTS_INIT;
+    o.retries = 1;
+    o.retry_on_error = true;
+    uint64_t id = s_submit ("fail", "[\"again\"]", &o);
+    assert_int_equal (s_wait (id, 15000), ZMGR_EJOBFAILED);
+    assert_int_equal (s_status_int (id, -1, "attempts"), 2);
+    int64_t ended = s_status_int (id, 0, "ended_ms"),
+            started = s_status_int (id, 1, "started_ms");
+    assert_true (ended > 0 && started > 0);
+    return started - ended;
+}
+
+/*  The broker's backoff base is 5 s (its retries wait 2.5-5 s); the
+ *  function's 300 ms goes before it: a retry 150 ms to well under 2.5 s
+ *  after the attempt before, also after a restart. */
+static void test_fn_backoff (void **state)
+{
+    (void)state;
+    s_start_backoff ("1", "5000");
+    assert_int_equal (zmgr_limit_backoff (s_client, "fail", -2, -1), ZMGR_EINVAL);
+    assert_int_equal (zmgr_limit_backoff (s_client, "fail", 300, -1), 0);
+    assert_int_equal (s_limit_int ("fail", "backoff_base_ms"), 300);
+    assert_int_equal (s_limit_int ("fail", "backoff_max_ms"), -2);
+    int64_t gap = s_retry_gap ();
+    fprintf (stderr, "  function backoff 300 ms: retry %lld ms after the first attempt\n",
+             (long long)gap);
+    assert_true (gap >= 150);
+    assert_true (gap < 2400);
+    /*  The rate and concurrency leave it alone, and it survives a restart. */
+    assert_int_equal (zmgr_limit_set (s_client, "fail", 0, 1000, 4), 0);
+    s_restart ();
+    assert_int_equal (s_limit_int ("fail", "backoff_base_ms"), 300);
+    assert_int_equal (s_limit_int ("fail", "concurrency"), 4);
+    gap = s_retry_gap ();
+    fprintf (stderr, "  after a restart: retry %lld ms after\n", (long long)gap);
+    assert_true (gap >= 150);
+    assert_true (gap < 2400);
+    /*  The CLI sets and shows it; limit clear removes it. */
+    char out[4096];
+    assert_int_equal (s_cli (out, sizeof out, "limit", "set", "echo", "--backoff-base",
+                             "0.25", "--backoff-max", "2", NULL),
+                      0);
+    assert_int_equal (s_cli (out, sizeof out, "limit", "list", NULL), 0);
+    assert_non_null (strstr (out, "\"function\":\"echo\""));
+    assert_non_null (strstr (out, "\"backoff_base_ms\":250"));
+    assert_non_null (strstr (out, "\"backoff_max_ms\":2000"));
+    assert_int_equal (
+        s_cli (out, sizeof out, "limit", "set", "echo", "--backoff-base", "x", NULL), 2);
+    assert_int_equal (
+        s_cli (out, sizeof out, "limit", "set", "echo", "--backoff-max", "inf", NULL), 2);
+    assert_int_equal (s_cli (out, sizeof out, "limit", "clear", "echo", NULL), 0);
+    assert_string_equal (out, "true\n");
+    s_stop ();
+}
+
+/*  Job id's after ids: the only one, -2 when nil, -1 otherwise. */
+static int64_t s_status_after (uint64_t id)
+{
+    int64_t n = -1;
+    zmgr_value_t *v = NULL;
+    if (zmgr_job_status (s_client, id, &v) != 0)
+        return -1;
+    msgpack_unpacked u;
+    if (kit_unpack (v, &u)) {
+        const msgpack_object *a = kit_map_get (&u.data, "after");
+        if (a && a->type == MSGPACK_OBJECT_NIL)
+            n = -2;
+        else if (a && a->type == MSGPACK_OBJECT_ARRAY && a->via.array.size == 1 &&
+                 a->via.array.ptr[0].type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+            n = (int64_t)a->via.array.ptr[0].via.u64;
+        msgpack_unpacked_destroy (&u);
+    }
+    zmgr_value_destroy (&v);
+    return n;
+}
+
+/*  job.status names the unique key, the start time of a scheduled job
+ *  (wall ms) and the jobs it runs after; nil when not set. */
+static void test_status_fields (void **state)
+{
+    (void)state;
+    s_start ("1");
+    uint64_t plain = s_submit ("echo", "[1]", NULL);
+    assert_int_equal (s_wait (plain, 10000), 0);
+    zmgr_job_opts_t o = ZMGR_JOB_OPTS_INIT;
+    o.key = "status-key";
+    o.delay_ms = 60000;
+    o.after = &plain;
+    o.nafter = 1;
+    long long t0 = s_wall_ms ();
+    uint64_t id = s_submit ("echo", "[2]", &o);
+    long long t1 = s_wall_ms ();
+    char buf[64];
+    assert_string_equal (s_status_str (id, "state", buf, sizeof buf), "scheduled");
+    assert_string_equal (s_status_str (id, "key", buf, sizeof buf), "status-key");
+    int64_t start = s_status_int (id, -1, "start_ms");
+    assert_true (start >= t0 + 60000 && start <= t1 + 60000);
+    assert_int_equal (s_status_after (id), (int64_t)plain);
+    assert_int_equal (s_status_after (plain), -2);
+    assert_int_equal (s_status_int (plain, -1, "start_ms"), -1);
+    assert_string_equal (s_status_str (plain, "key", buf, sizeof buf), "");
+    char want[64];
+    snprintf (want, sizeof want, "\"after\":[%llu]", (unsigned long long)plain);
+    /*  zmgr status prints them. */
+    char out[4096], idtext[32];
+    snprintf (idtext, sizeof idtext, "%llu", (unsigned long long)id);
+    assert_int_equal (s_cli (out, sizeof out, "status", idtext, NULL), 0);
+    assert_non_null (strstr (out, "\"key\":\"status-key\""));
+    assert_non_null (strstr (out, "\"start_ms\":"));
+    assert_non_null (strstr (out, want));
+    bool cancelled = false;
+    assert_int_equal (zmgr_job_cancel (s_client, id, &cancelled), 0);
+    assert_true (cancelled);
+    s_stop ();
+}
+
 int main (void)
 {
     signal (SIGALRM, s_on_alarm);
@@ -716,6 +885,8 @@ int main (void)
         cmocka_unit_test (test_cron),
         cmocka_unit_test (test_job_list),
         cmocka_unit_test (test_cli),
+        cmocka_unit_test (test_fn_backoff),
+        cmocka_unit_test (test_status_fields),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

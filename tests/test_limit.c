@@ -19,7 +19,7 @@ static void test_bucket (void **state)
 {
     (void)state;
     limit_t l;
-    memset (&l, 0, sizeof l);
+    limit_init (&l);
     assert_false (limit_any (&l));
     assert_true (limit_may_start (&l, 1000, 0));
     assert_int_equal (limit_wait_ms (&l, 0), -1);
@@ -68,7 +68,7 @@ static void test_concurrency_pause (void **state)
 {
     (void)state;
     limit_t l;
-    memset (&l, 0, sizeof l);
+    limit_init (&l);
     limit_set (&l, 0, 0, 4, 0);
     assert_true (limit_may_start (&l, 3, 0));
     assert_false (limit_may_start (&l, 4, 0));
@@ -103,12 +103,58 @@ static void test_parse_rate (void **state)
     assert_int_equal (limit_parse_rate (NULL, &r, &p), -1);
 }
 
+/*  A retry's delay: base and max each from the job, else the function,
+ *  else the broker; doubled per attempt up to the max; jitter shortens by
+ *  at most half. */
+static void test_backoff (void **state)
+{
+    (void)state;
+    limit_t l;
+    limit_init (&l);
+    assert_false (limit_any (&l));
+    assert_false (limit_has_backoff (&l));
+    /*  rnd 0: no jitter, the full delay. */
+    assert_int_equal (limit_backoff_ms (&l, -1, -1, 500, 60000, 1, 0), 500);
+    assert_int_equal (limit_backoff_ms (NULL, -1, -1, 500, 60000, 3, 0), 2000);
+    limit_set_backoff (&l, 300, -1);
+    assert_true (limit_has_backoff (&l));
+    assert_true (limit_any (&l));
+    assert_int_equal (limit_backoff_ms (&l, -1, -1, 500, 60000, 1, 0), 300);
+    assert_int_equal (limit_backoff_ms (&l, -1, -1, 500, 1000, 4, 0), 1000);
+    assert_int_equal (limit_backoff_ms (&l, 100, -1, 500, 60000, 2, 0), 200);
+    limit_set_backoff (&l, 300, 400);
+    assert_int_equal (limit_backoff_ms (&l, -1, -1, 500, 60000, 3, 0), 400);
+    assert_int_equal (limit_backoff_ms (&l, -1, 5000, 500, 60000, 3, 0), 1200);
+    /*  0 from any source means at once, before looking further. */
+    assert_int_equal (limit_backoff_ms (&l, 0, -1, 500, 60000, 1, 0), 0);
+    limit_set_backoff (&l, 0, -1);
+    assert_int_equal (limit_backoff_ms (&l, -1, -1, 500, 60000, 1, 0), 0);
+    /*  Jitter: never below half, never above the full delay. */
+    limit_set_backoff (&l, 300, -1);
+    for (uint64_t r = 0; r < 1000; r++) {
+        int64_t d = limit_backoff_ms (&l, -1, -1, 500, 60000, 1, r * 2654435761u);
+        assert_true (d >= 150 && d <= 300);
+    }
+    /*  Back to the broker's, and limit_clear forgets it (not the pause). */
+    limit_set_backoff (&l, -1, -1);
+    assert_false (limit_has_backoff (&l));
+    limit_set_backoff (&l, 10, 20);
+    l.paused = true;
+    limit_clear (&l);
+    assert_false (limit_has_backoff (&l));
+    assert_true (l.paused);
+    /*  A day doubled many times stays at its max. */
+    assert_int_equal (limit_backoff_ms (NULL, 86400000, 86400000, 0, 0, 1000000, 0),
+                      86400000);
+}
+
 int main (void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test (test_bucket),
         cmocka_unit_test (test_concurrency_pause),
         cmocka_unit_test (test_parse_rate),
+        cmocka_unit_test (test_backoff),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -69,10 +69,48 @@ static void test_limits (void **state)
         0);
     kit_expect ("n");
     assert_int_equal (kit_call ("A", ZMGR_OP_LIMIT_LIST, NULL, 0, ""), 0);
-    kit_expect ("amsssisisisfsisi", 1, 7, "function", "f", "rate", 5, "period_ms", 60000,
-                "concurrency", 2, "paused", "running", 0, "pending", 0);
+    kit_expect ("amsssisisisnsnsfsisi", 1, 9, "function", "f", "rate", 5, "period_ms",
+                60000, "concurrency", 2, "backoff_base_ms", "backoff_max_ms", "paused",
+                "running", 0, "pending", 0);
     assert_int_equal (kit_call ("A", ZMGR_OP_LIMIT_CLEAR, NULL, 1, "s", "f"), 0);
     kit_expect ("t");
+    /*  The retry backoff: -1 to a day, -1 the broker's; alone it is
+     *  listed, leaves the limits as they are, and limit.clear removes it. */
+    assert_int_equal (
+        kit_call ("A", ZMGR_OP_LIMIT_SET, NULL, 2, "smsi", "f", 1, "backoff_base_ms", -2),
+        ZMGR_EINVAL);
+    assert_int_equal (kit_call ("A", ZMGR_OP_LIMIT_SET, NULL, 2, "smsi", "f", 1,
+                                "backoff_max_ms", 86400001),
+                      ZMGR_EINVAL);
+    assert_int_equal (kit_call ("A", ZMGR_OP_LIMIT_SET, NULL, 2, "smss", "f", 1,
+                                "backoff_max_ms", "1s"),
+                      ZMGR_EINVAL);
+    assert_int_equal (kit_call ("A", ZMGR_OP_LIMIT_LIST, NULL, 0, ""), 0);
+    kit_expect ("a", 0);
+    assert_int_equal (kit_call ("A", ZMGR_OP_LIMIT_SET, NULL, 2, "smsi", "f", 1,
+                                "backoff_base_ms", 300),
+                      0);
+    kit_expect ("n");
+    assert_int_equal (kit_call ("A", ZMGR_OP_LIMIT_LIST, NULL, 0, ""), 0);
+    kit_expect ("amsssisisisisnsfsisi", 1, 9, "function", "f", "rate", 0, "period_ms", 0,
+                "concurrency", 0, "backoff_base_ms", 300, "backoff_max_ms", "paused",
+                "running", 0, "pending", 0);
+    assert_int_equal (kit_call ("A", ZMGR_OP_LIMIT_SET, NULL, 2, "smsisi", "f", 2,
+                                "concurrency", 3, "backoff_max_ms", 0),
+                      0);
+    kit_expect ("n");
+    assert_int_equal (kit_call ("A", ZMGR_OP_LIMIT_LIST, NULL, 0, ""), 0);
+    kit_expect ("amsssisisisisisfsisi", 1, 9, "function", "f", "rate", 0, "period_ms", 0,
+                "concurrency", 3, "backoff_base_ms", 300, "backoff_max_ms", 0, "paused",
+                "running", 0, "pending", 0);
+    assert_int_equal (kit_call ("A", ZMGR_OP_LIMIT_SET, NULL, 2, "smsisi", "f", 2,
+                                "concurrency", 0, "backoff_max_ms", -1),
+                      0);
+    kit_expect ("n");
+    assert_int_equal (kit_call ("A", ZMGR_OP_LIMIT_CLEAR, NULL, 1, "s", "f"), 0);
+    kit_expect ("t");
+    assert_int_equal (kit_call ("A", ZMGR_OP_LIMIT_LIST, NULL, 0, ""), 0);
+    kit_expect ("a", 0);
     assert_int_equal (kit_call ("A", ZMGR_OP_LIMIT_CLEAR, NULL, 1, "s", "f"), 0);
     kit_expect ("f");
     assert_int_equal (kit_call ("A", ZMGR_OP_FN_PAUSE, NULL, 1, "i", 3), ZMGR_EINVAL);
@@ -84,6 +122,29 @@ static void test_limits (void **state)
     kit_expect ("t");
     assert_int_equal (kit_call ("A", ZMGR_OP_FN_RESUME, NULL, 1, "s", "f"), 0);
     kit_expect ("f");
+    s_reset ();
+}
+
+/*  The replay half of EFF_LIMIT_SET: a record's backoff fields restore
+ *  it, -1 (what a 4-field record replays as) leaves the broker's, and a
+ *  backoff below -1 is refused. */
+static void test_restore_backoff (void **state)
+{
+    (void)state;
+    proto_buf_t b;
+    proto_buf_init (&b);
+    proto_put_cstr (&b, "g");
+    proto_slice_t fn = {b.data, b.len};
+    assert_int_equal (schedule_restore_limit (fn, 0, 0, 0, -2, -1), -1);
+    assert_int_equal (schedule_restore_limit (fn, 0, 0, 0, 300, 4000), 0);
+    fq_t *fq = jobs_function ((const uint8_t *)"g", 1);
+    assert_int_equal (fq->limit.backoff_base_ms, 300);
+    assert_int_equal (fq->limit.backoff_max_ms, 4000);
+    assert_true (limit_any (&fq->limit));
+    assert_int_equal (schedule_restore_limit (fn, 5, 1000, 0, -1, -1), 0);
+    assert_false (limit_has_backoff (&fq->limit));
+    assert_int_equal (fq->limit.rate, 5);
+    proto_buf_fini (&b);
     s_reset ();
 }
 
@@ -241,9 +302,8 @@ static void test_job_list (void **state)
 int main (void)
 {
     const struct CMUnitTest tests[] = {
-        KIT_DISPATCH_TEST (test_limits),
-        KIT_DISPATCH_TEST (test_cron),
-        KIT_DISPATCH_TEST (test_submit_options),
+        KIT_DISPATCH_TEST (test_limits),   KIT_DISPATCH_TEST (test_restore_backoff),
+        KIT_DISPATCH_TEST (test_cron),     KIT_DISPATCH_TEST (test_submit_options),
         KIT_DISPATCH_TEST (test_job_list),
     };
     return KIT_DISPATCH_RUN (tests);

@@ -1089,7 +1089,9 @@ static const command_t s_commands[] = {
      "cancelled, 5 on timeout, 6 if the id is unknown or its result expired)."},
     {NULL, "status", "J", 0, CMD_JOBS, jobs_cmd_status, "ID",
      "Print the job's status as a JSON object: id, function, state, reason, "
-     "error, attempts, priority, progress, worker, age_ms."},
+     "error, attempts, priority, progress, worker, age_ms, key, start_ms (when a "
+     "scheduled or backing-off job may start, epoch ms), after, attempt_log; "
+     "null where not set."},
     {NULL, "cancel", "J", 0, CMD_JOBS, jobs_cmd_cancel, "ID",
      "Cancel a pending or running job; print true if it is now cancelled, "
      "false if it had already ended."},

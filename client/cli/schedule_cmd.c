@@ -294,7 +294,11 @@ static int s_jobs_list (cli_t *cli)
     return CLI_EXIT_OK;
 }
 
-/*  zmgr limit set F [--rate N/s|N/m|N/h] [--concurrency N] */
+/*  zmgr limit set F [--rate N/s|N/m|N/h] [--concurrency N]
+ *  [--backoff-base S] [--backoff-max S]: --rate and --concurrency replace
+ *  the limits (zmgr_limit_set), either backoff option replaces the
+ *  function's backoff, the one left out going back to the broker's
+ *  (zmgr_limit_backoff); each call leaves the other's settings alone. */
 static int s_limit_set (cli_t *cli)
 {
     const char *rate = cli_opt (cli, "--rate");
@@ -319,15 +323,29 @@ static int s_limit_set (cli_t *cli)
             return s_usage (cli, "--rate takes N/s, N/m or N/h, not '%s'", rate);
         n = r;
     }
+    int base = -1, max = -1;
     int rc = cli_opt_int (cli, "--concurrency", 0, 1000000, &conc);
+    if (!rc)
+        rc = cli_opt_seconds (cli, "--backoff-base", &base);
+    if (!rc)
+        rc = cli_opt_seconds (cli, "--backoff-max", &max);
     if (rc)
         return rc;
-    if (!rate && !cli_opt (cli, "--concurrency"))
+    bool limits = rate || cli_opt (cli, "--concurrency");
+    bool backoff = cli_opt (cli, "--backoff-base") || cli_opt (cli, "--backoff-max");
+    if (!limits && !backoff)
         return s_usage (cli, "%s",
-                        "give --rate, --concurrency or both (limit clear removes "
-                        "them)");
-    rc = zmgr_limit_set (cli->client, cli->name, n, period, conc);
-    return rc ? cli_fail (cli, rc) : CLI_EXIT_OK;
+                        "give --rate, --concurrency, --backoff-base or --backoff-max "
+                        "(limit clear removes them)");
+    if ((cli_opt (cli, "--backoff-base") && (base < 0 || base > 86400000)) ||
+        (cli_opt (cli, "--backoff-max") && (max < 0 || max > 86400000)))
+        return s_usage (cli, "%s",
+                        "--backoff-base and --backoff-max take 0 to 86400 seconds");
+    if (limits && (rc = zmgr_limit_set (cli->client, cli->name, n, period, conc)))
+        return cli_fail (cli, rc);
+    if (backoff && (rc = zmgr_limit_backoff (cli->client, cli->name, base, max)))
+        return cli_fail (cli, rc);
+    return CLI_EXIT_OK;
 }
 
 static int s_limit_clear (cli_t *cli)
@@ -433,18 +451,19 @@ static const command_t s_commands[] = {
      "terminal, else (or with --json) one JSON object per line. Finished jobs are listed "
      "until their result's TTL.",
      "--state --function --limit"},
-    {"limit", "set", "N", 0, CMD_JOBS, s_limit_set, "FUNC [--rate N/s] [--concurrency N]",
+    {"limit", "set", "N", 0, CMD_JOBS, s_limit_set,
+     "FUNC [--rate N/s] [--concurrency N] [--backoff-base S] [--backoff-max S]",
      "Limit FUNC's jobs across every worker and host: at most N starts per second, "
-     "minute "
-     "or hour (a token bucket with a burst of N), at most N running at once. Replaces "
-     "its "
-     "limits; durable. Admin keys and local users only.",
-     "--rate --concurrency"},
+     "minute or hour (a token bucket with a burst of N), at most N running at once; "
+     "--rate and --concurrency replace its limits. --backoff-base and --backoff-max set "
+     "its retries' backoff (the one left out: the broker's), used where a job sets none "
+     "of its own. Durable. Admin keys and local users only.",
+     "--rate --concurrency --backoff-base --backoff-max"},
     {"limit", "clear", "N", 0, CMD_JOBS, s_limit_clear, "FUNC",
-     "Remove FUNC's limits (not its pause); print whether it had any."},
+     "Remove FUNC's limits and backoff (not its pause); print whether it had any."},
     {"limit", "list", "", 0, CMD_JOBS, s_limit_list, "",
-     "Print every limited or paused function as a JSON line: rate, period_ms, "
-     "concurrency, "
+     "Print every limited, backed-off or paused function as a JSON line: rate, "
+     "period_ms, concurrency, backoff_base_ms, backoff_max_ms (null: the broker's), "
      "paused, running, pending."},
     {NULL, "pause", "N", 0, CMD_JOBS, s_pause, "FUNC",
      "Pause FUNC: its jobs stay pending (running ones finish) until resume; zmgr jobs "

@@ -816,16 +816,28 @@ ZMGR_EXPORT int zmgr_workers (zmgr_client_t *self, zmgr_value_t **workers);
 /*  Limits a function's jobs, across every worker and host: at most rate
  *  starts per period_ms (a token bucket: a burst of rate, then rate per
  *  period), and at most concurrency running at once; 0 is no limit of
- *  that kind. Replaces the function's limits. Admin keys and local peers
+ *  that kind. Replaces the function's limits (not its backoff,
+ *  zmgr_limit_backoff). Admin keys and local peers
  *  only (ZMGR_EPERM); durable. */
 ZMGR_EXPORT int zmgr_limit_set (zmgr_client_t *self, const char *function,
                                 int64_t rate, int64_t period_ms,
                                 int64_t concurrency);
-/*  Removes a function's limits (not its pause); *had says if it had any. */
+/*  Sets a function's retry backoff: its jobs' retries wait base_ms,
+ *  doubled for each attempt after the first, up to max_ms, shortened by
+ *  up to half (jitter). -1 for either gives it back to the broker's
+ *  setting ([jobs] retry_backoff_*); a job's own submit options
+ *  backoff_base_ms / backoff_max_ms go before both. From 0 to 86400000
+ *  ms. Leaves the rate and concurrency as they are. Admin keys and local
+ *  peers only (ZMGR_EPERM); durable. */
+ZMGR_EXPORT int zmgr_limit_backoff (zmgr_client_t *self, const char *function,
+                                    int64_t base_ms, int64_t max_ms);
+/*  Removes a function's limits and backoff (not its pause); *had says if
+ *  it had any. */
 ZMGR_EXPORT int zmgr_limit_clear (zmgr_client_t *self, const char *function,
                                   bool *had);
-/*  Every function with a limit or paused: an array of maps (function,
- *  rate, period_ms, concurrency, paused, running, pending). */
+/*  Every function with a limit, a backoff or paused: an array of maps
+ *  (function, rate, period_ms, concurrency, backoff_base_ms and
+ *  backoff_max_ms (nil: the broker's), paused, running, pending). */
 ZMGR_EXPORT int zmgr_limits (zmgr_client_t *self, zmgr_value_t **limits);
 /*  A paused function's jobs stay pending (running ones finish); resume
  *  lets them start. *changed is false when it already was so. Durable. */

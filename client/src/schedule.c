@@ -86,6 +86,27 @@ int zmgr_limit_set (zmgr_client_t *self, const char *function, int64_t rate,
     return s_finish (self, NULL);
 }
 
+int zmgr_limit_backoff (zmgr_client_t *self, const char *function, int64_t base_ms,
+                        int64_t max_ms)
+{
+    if (!self)
+        return ZMGR_EINVAL;
+    if (!function || !*function)
+        return client_fail (self, ZMGR_EINVAL, "no function name");
+    if (base_ms < -1 || max_ms < -1 || base_ms > 86400000 || max_ms > 86400000)
+        return client_fail (self, ZMGR_EINVAL,
+                            "a backoff is from 0 to 86400000 ms, or -1 for the "
+                            "broker's setting");
+    proto_buf_t *b = client_begin (self, ZMGR_OP_LIMIT_SET, NULL, 2);
+    proto_put_cstr (b, function);
+    proto_put_map (b, 2);
+    proto_put_cstr (b, "backoff_base_ms");
+    proto_put_int (b, base_ms);
+    proto_put_cstr (b, "backoff_max_ms");
+    proto_put_int (b, max_ms);
+    return s_finish (self, NULL);
+}
+
 int zmgr_limit_clear (zmgr_client_t *self, const char *function, bool *had)
 {
     return s_named (self, ZMGR_OP_LIMIT_CLEAR, "limit.clear", "function", function, had);
