@@ -351,7 +351,8 @@ int schedule_cmd_job_list (cmd_ctx_t *ctx)
                 if (f.state == -2)
                     return cmd_error (ctx, ZMGR_EINVAL,
                                       "option state must be one of pending, "
-                                      "scheduled, running, done, failed");
+                                      "scheduled, running, done, failed, "
+                                      "cancelled, dead");
             } else if (klen == 8 && !memcmp (key, "function", 8)) {
                 if (proto_read_str (v, &s, &len, false) != 0 || len == 0 || len > 64)
                     return cmd_error (ctx, ZMGR_EINVAL, "option function must be a name");

@@ -438,7 +438,7 @@ static const cli_option_t s_options[] = {
      "at most N starts per second (N/s), minute (N/m) or hour (N/h), a "
      "burst of N at most"},
     {"--concurrency", "N", "at most N running at once (0: no limit)"},
-    {"--state", "S", "only jobs in state S (pending, scheduled, running, done, failed)"},
+    {"--state", "S", "only jobs in state S (pending, scheduled, running, done, failed, cancelled, dead)"},
     {"--function", "F", "only jobs of function F"},
     {"--limit", "N", "at most N jobs, newest first (default 100, at most 1000)"},
 };
