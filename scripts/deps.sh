@@ -8,10 +8,13 @@ if [ "$(id -u)" != 0 ]; then
 fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update
+# tzdata: cron entries take a zone (zmgr cron add --tz), checked against
+# the tz database, and the cron tests use New York's and Berlin's DST
+# changes; Debian marks it required, but a pared-down root may lack it.
 $SUDO apt-get install -y --no-install-recommends \
     build-essential cmake pkg-config \
     libzmq3-dev libmsgpack-dev libjansson-dev libcmocka-dev libinih-dev \
-    libsystemd-dev libxxhash-dev iproute2
+    libsystemd-dev libxxhash-dev iproute2 tzdata
 # The fuzz targets (scripts/fuzz.sh, run by scripts/test.sh): clang and its
 # libFuzzer runtime.
 if [ "${ZMGR_FUZZ_DEPS:-0}" = 1 ]; then
