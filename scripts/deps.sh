@@ -23,5 +23,5 @@ fi
 # The benchmark's references (not needed to build or test):
 if [ "${ZMGR_BENCH_DEPS:-0}" = 1 ]; then
     $SUDO apt-get install -y --no-install-recommends redis-server redis-tools python3 \
-        gearman-job-server libgearman-dev
+        gearman-job-server libgearman-dev valgrind
 fi
