@@ -63,14 +63,14 @@
 #define S_OVERDUE_EXIT 70 /* exit status of a worker that killed its job */
 
 /*  The watchdog: a thread that ends the process when the running job
- *  outlives its deadline, or when the process could not hear from the
- *  broker (it was stopped, SIGSTOP) for half the broker's liveness window
- *  while a job ran. A task function runs on the worker's thread and
- *  cannot be interrupted; a SIGSTOPped worker resumed past its deadline,
- *  or after the broker may have ended its session, dies here at once
- *  instead of finishing beside the next attempt. Half the window: a
- *  ZeroMQ session can end after window minus one heartbeat of silence;
- *  the broker then waits a whole window more (PROTOCOL.md section 8). */
+ *  outlives its deadline, or when the process was stopped (SIGSTOP), so
+ *  deaf to the broker, for half the broker's liveness window while a job
+ *  ran: the thread looks every eighth of the window and sees the gap. A task function
+ * runs on the worker's thread and cannot be interrupted; a SIGSTOPped worker resumed past
+ * its deadline, or after the broker may have ended its session, dies here at once instead
+ * of finishing beside the next attempt. Half the window: a ZeroMQ session can end after
+ * window minus one heartbeat of silence; the broker then waits a whole window more
+ * (PROTOCOL.md section 8). */
 typedef struct {
     pthread_mutex_t mu;
     pthread_cond_t cv;     /* deadline changed, or quit */
@@ -78,6 +78,7 @@ typedef struct {
     int64_t alive_ms;      /* monotonic: the thread last ran while a job ran */
     int window_ms;         /* the broker's liveness window; 0 = unknown */
     bool busy;             /* a job runs */
+    int64_t wake_ms;       /* when the thread looks next; 0: when signalled */
     uint64_t job_id;       /* for its last words */
     bool quit;             /* the thread is to return */
     bool started;          /* the thread runs */
@@ -181,12 +182,25 @@ static void s_stopped (const s_watchdog_t *dog, int64_t now)
                             (long long)(now - dog->alive_ms), dog->window_ms));
 }
 
+/*  When the thread must look next while a job runs (0: only when
+ *  signalled): at the deadline, and every eighth of the window. */
+static int64_t s_watchdog_next (const s_watchdog_t *dog, int64_t now)
+{
+    int64_t wake = 0;
+    if (dog->window_ms > 0)
+        wake = now + (dog->window_ms / 8 > 0 ? dog->window_ms / 8 : 1);
+    if (dog->deadline_ms > 0 && (!wake || dog->deadline_ms < wake))
+        wake = dog->deadline_ms;
+    return wake;
+}
+
 static void *s_watchdog_main (void *arg)
 {
     s_watchdog_t *dog = arg;
     pthread_mutex_lock (&dog->mu);
     while (!dog->quit) {
         if (!dog->busy) {
+            dog->wake_ms = 0;
             pthread_cond_wait (&dog->cv, &dog->mu);
             continue;
         }
@@ -203,11 +217,8 @@ static void *s_watchdog_main (void *arg)
         dog->alive_ms = now;
         /*  Looks often enough that a thread merely slow to be scheduled is
          *  not taken for a stopped one. */
-        int64_t wake = 0;
-        if (dog->window_ms > 0)
-            wake = now + (dog->window_ms / 8 > 0 ? dog->window_ms / 8 : 1);
-        if (dog->deadline_ms > 0 && (!wake || dog->deadline_ms < wake))
-            wake = dog->deadline_ms;
+        int64_t wake = s_watchdog_next (dog, now);
+        dog->wake_ms = wake;
         if (!wake) {
             pthread_cond_wait (&dog->cv, &dog->mu);
             continue;
@@ -239,6 +250,7 @@ static void s_watchdog_set (zmgr_worker_t *self, bool busy, uint64_t job_id,
         pthread_condattr_destroy (&ca);
         dog->quit = false;
         dog->busy = false;
+        dog->wake_ms = 0;
         dog->deadline_ms = 0;
         /*  The thread must take no signal meant for the process's own
          *  handlers (zmgr-worker's SIGTERM). */
@@ -267,7 +279,11 @@ static void s_watchdog_set (zmgr_worker_t *self, bool busy, uint64_t job_id,
     dog->job_id = job_id;
     dog->window_ms = window;
     dog->deadline_ms = busy && timeout_ms > 0 ? now + timeout_ms + S_OVERDUE_GRACE_MS : 0;
-    pthread_cond_signal (&dog->cv);
+    /*  Woken only when it must look sooner than it will: not twice a job
+     *  (a context switch each) on a stream of short ones. */
+    int64_t need = busy ? s_watchdog_next (dog, now) : 0;
+    if (need && (!dog->wake_ms || need < dog->wake_ms))
+        pthread_cond_signal (&dog->cv);
     pthread_mutex_unlock (&dog->mu);
 }
 
