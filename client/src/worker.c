@@ -206,14 +206,14 @@ static void *s_watchdog_main (void *arg)
         }
         int64_t now = s_now_ms ();
         char line[256];
-        if (dog->window_ms > 0 && now - dog->alive_ms >= dog->window_ms / 2)
-            s_stopped (dog, now);
         if (dog->deadline_ms > 0 && now >= dog->deadline_ms)
             s_last_words (line,
                           snprintf (line, sizeof line,
                                     "zmgr worker: job %llu is %d ms past its timeout: "
                                     "the worker exits, killing it\n",
                                     (unsigned long long)dog->job_id, S_OVERDUE_GRACE_MS));
+        if (dog->window_ms > 0 && now - dog->alive_ms >= dog->window_ms / 2)
+            s_stopped (dog, now);
         dog->alive_ms = now;
         /*  Looks often enough that a thread merely slow to be scheduled is
          *  not taken for a stopped one. */
