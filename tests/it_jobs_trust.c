@@ -6,7 +6,7 @@
  *  while a file exists. Local workers are zmgrd's own (--workers); remote
  *  ones are zmgr-worker processes this test starts, each tracked and
  *  stopped by pid. A SIGSTOPped worker is always resumed or killed before
- *  its test ends. Takes about 25 s: two 4 s lease waits, a 2 s one, and
+ *  its test ends. Takes about 18 s: two 4 s lease waits, a 1 s one, and
  *  restarts. */
 #define _GNU_SOURCE
 /* clang-format off */
