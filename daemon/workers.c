@@ -312,11 +312,13 @@ void jobs_peer_gone (peer_t *peer)
             continue;
         }
         jobs_attempt_end (job, w, "worker-died");
-        if (!w->local && deadline >= 0) {
+        if (!w->local) {
             /*  A remote worker gone silent may still run it (stopped, or
-             *  cut off): it kills its attempt itself at its deadline, and
-             *  the job waits for that. Without a timeout there is no
-             *  deadline to wait for (PROTOCOL.md section 8). */
+             *  cut off): it kills its attempt itself at its deadline, or
+             *  once it finds it was stopped past half the liveness window
+             *  (libzmgr's watchdog), and the job waits for that: from
+             *  the deadline, or from now without a timeout (PROTOCOL.md
+             *  section 8). */
             int64_t now = now_ms ();
             jobs_lapse (job, deadline > now ? deadline : now, "worker-died");
         } else

@@ -6,7 +6,8 @@
  *  while a file exists. Local workers are zmgrd's own (--workers); remote
  *  ones are zmgr-worker processes this test starts, each tracked and
  *  stopped by pid. A SIGSTOPped worker is always resumed or killed before
- *  its test ends. Takes about 20 s: two 4 s lease waits and restarts. */
+ *  its test ends. Takes about 18 s: two 4 s lease waits, a 1 s one, and
+ *  restarts. */
 #define _GNU_SOURCE
 /* clang-format off */
 #include <stdarg.h>
@@ -206,9 +207,21 @@ static uint64_t s_submit_track (const char *path, int first_ms, int later_ms,
 
 /* ---- groups ------------------------------------------------------------------------ */
 
+/*  The lease group's broker has a short liveness window: heartbeats every
+ *  250 ms, 4 missed end a session (window 1000 ms, lease wait 1000 ms). */
+static bool s_short_window;
+
 static int s_start_daemon (const char *workers)
 {
-    const char *args[] = {"--workers", workers, "--module", s_module, NULL};
+    const char *args[] = {"--workers",
+                          workers,
+                          "--module",
+                          s_module,
+                          s_short_window ? "--heartbeat" : NULL,
+                          "250",
+                          "--liveness",
+                          "4",
+                          NULL};
     if (kit_daemon_start_ex (&s_daemon, KIT_DAEMON_LOG, args) != 0)
         return -1;
     s_client = kit_client (s_daemon.endpoint, 10000);
@@ -242,6 +255,14 @@ static int s_setup_remote (void **state)
     s_remote[0] = s_start_remote ();
     s_remote[1] = s_start_remote ();
     return s_wait_workers (2, 10000) ? 0 : -1;
+}
+
+static int s_setup_lease (void **state)
+{
+    s_short_window = true;
+    int rc = s_setup_remote (state);
+    s_short_window = false;
+    return rc;
 }
 
 static int s_teardown (void **state)
@@ -400,6 +421,78 @@ static void test_late_result_refused (void **state)
             kit_child_wait (s_remote[i], 1000);
             s_remote[i] = s_start_remote ();
         }
+    assert_true (s_wait_workers (2, 10000));
+}
+
+/*  SLOW ~4 s: a remote worker SIGSTOPped while it runs a job WITHOUT a
+ *  timeout (no lease of its own) loses its session after the liveness
+ *  window; the job waits, running with no worker, for the window once
+ *  more (the broker's lease wait), then runs on the other worker.
+ *  Resumed, the stopped worker finds it was stopped past half the window
+ *  and exits (status 70) before its function can go on: no end line of
+ *  its own, no overlap, one result. Before the lease wait the job ran
+ *  again at once, and the resumed worker ran on beside it. */
+static void test_remote_stopped_no_timeout (void **state)
+{
+    (void)state;
+    char path[300];
+    snprintf (path, sizeof path, "%s/notimeout.track", s_dir);
+    uint64_t id = s_submit_track (path, 30000, 200, 0);
+    int64_t victim = s_wait_worker_of (id, 5000);
+    assert_true (victim == s_remote[0] || victim == s_remote[1]);
+    assert_true (kit_file_has (path, "start", 5000));
+    assert_int_equal (kill ((pid_t)victim, SIGSTOP), 0);
+    /*  Its session ends after 1 s stopped (plus up to a heartbeat). */
+    long long gone = 0, deadline = kit_now_ms () + 5000;
+    while (!gone && kit_now_ms () < deadline) {
+        if (s_worker_of (id) != victim)
+            gone = kit_now_ms ();
+        else
+            usleep (10 * 1000);
+    }
+    assert_true (gone > 0);
+    usleep (200 * 1000);
+    char st[32] = "";
+    s_state (id, st, sizeof st);
+    int64_t during = s_worker_of (id);
+    long long looked = kit_now_ms () - gone;
+    fprintf (stderr, "  %lld ms after the session ended: %s, worker %lld\n", looked, st,
+             (long long)during);
+    if (looked < 800) { /* within the 1000 ms wait, unless the machine lagged */
+        assert_string_equal (st, "running");
+        assert_int_equal (during, 0);
+    }
+    zmgr_value_t *r = NULL;
+    int rc = zmgr_job_result (s_client, id, 10000, &r);
+    long long waited = kit_now_ms () - gone;
+    int64_t by = -1;
+    if (rc == 0)
+        zmgr_value_to_int (r, &by);
+    zmgr_value_destroy (&r);
+    kill ((pid_t)victim, SIGCONT);
+    int slot = victim == s_remote[0] ? 0 : 1;
+    int code = kit_child_wait ((pid_t)victim, 3000);
+    s_remote[slot] = 0;
+    fprintf (stderr,
+             "  result %d from pid %lld %lld ms after the session ended; resumed "
+             "worker exited %d\n",
+             rc, (long long)by, waited, code);
+    assert_int_equal (rc, 0);
+    assert_true (by > 0 && by != victim);
+    assert_true (waited >= 900); /* the lease wait (1000 ms), less polling slack */
+    assert_int_equal (code, 70); /* killed its job itself on resuming */
+    usleep (200 * 1000);         /* a line it might have written late */
+    assert_int_equal (s_check_no_overlap (path), 2);
+    s_line_t l[S_MAX_LINES];
+    int n = s_read_track (path, l);
+    for (int i = 0; i < n; i++)
+        if (!l[i].start)
+            assert_int_not_equal (l[i].pid, (int)victim);
+    msgpack_unpacked u;
+    assert_true (s_status (id, &u));
+    assert_int_equal (s_int_at (&u.data, "attempts", -1), 2);
+    msgpack_unpacked_destroy (&u);
+    s_remote[slot] = s_start_remote ();
     assert_true (s_wait_workers (2, 10000));
 }
 
@@ -609,6 +702,9 @@ int main (void)
         cmocka_unit_test (test_remote_stopped_past_timeout),
         cmocka_unit_test (test_late_result_refused),
     };
+    const struct CMUnitTest lease[] = {
+        cmocka_unit_test (test_remote_stopped_no_timeout),
+    };
     const struct CMUnitTest durable[] = {
         cmocka_unit_test (test_dead_survives_restart),
     };
@@ -617,6 +713,8 @@ int main (void)
         cmocka_run_group_tests_name ("trust_local", local, s_setup_local, s_teardown);
     failed +=
         cmocka_run_group_tests_name ("trust_remote", remote, s_setup_remote, s_teardown);
+    failed +=
+        cmocka_run_group_tests_name ("trust_lease", lease, s_setup_lease, s_teardown);
     failed += cmocka_run_group_tests_name ("trust_durable", durable, NULL, NULL);
     kit_children_kill ();
     return failed ? 1 : 0;

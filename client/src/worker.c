@@ -63,13 +63,22 @@
 #define S_OVERDUE_EXIT 70 /* exit status of a worker that killed its job */
 
 /*  The watchdog: a thread that ends the process when the running job
- *  outlives its deadline. A task function runs on the worker's thread and
- *  cannot be interrupted; a SIGSTOPped worker resumed past its deadline
- *  dies here at once instead of finishing beside the next attempt. */
+ *  outlives its deadline, or when the process was stopped (SIGSTOP), so
+ *  deaf to the broker, for half the broker's liveness window while a job
+ *  ran: the thread looks every eighth of the window and sees the gap. A task function
+ * runs on the worker's thread and cannot be interrupted; a SIGSTOPped worker resumed past
+ * its deadline, or after the broker may have ended its session, dies here at once instead
+ * of finishing beside the next attempt. Half the window: a ZeroMQ session can end after
+ * window minus one heartbeat of silence; the broker then waits a whole window more
+ * (PROTOCOL.md section 8). */
 typedef struct {
     pthread_mutex_t mu;
     pthread_cond_t cv;     /* deadline changed, or quit */
     int64_t deadline_ms;   /* monotonic; 0 = no job with a timeout runs */
+    int64_t alive_ms;      /* monotonic: the thread last ran while a job ran */
+    int window_ms;         /* the broker's liveness window; 0 = unknown */
+    bool busy;             /* a job runs */
+    int64_t wake_ms;       /* when the thread looks next; 0: when signalled */
     uint64_t job_id;       /* for its last words */
     bool quit;             /* the thread is to return */
     bool started;          /* the thread runs */
@@ -148,41 +157,91 @@ static int64_t s_now_ms (void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/*  Ends the process, killing the job it runs, with a line to stderr. */
+static void s_last_words (const char *line, int n) __attribute__ ((noreturn));
+static void s_last_words (const char *line, int n)
+{
+    if (n > 0 && write (STDERR_FILENO, line, (size_t)n) < 0)
+        n = 0;
+    _exit (S_OVERDUE_EXIT);
+}
+
+/*  Nothing of this process ran for half the liveness window while a job
+ *  ran (dog->mu held): it was stopped, so deaf to the broker, which may
+ *  have ended its session and will give the job to another worker. */
+static void s_stopped (const s_watchdog_t *dog, int64_t now) __attribute__ ((noreturn));
+static void s_stopped (const s_watchdog_t *dog, int64_t now)
+{
+    char line[256];
+    s_last_words (line,
+                  snprintf (line, sizeof line,
+                            "zmgr worker: job %llu: the process was stopped for %lld ms "
+                            "(liveness window %d ms) and may have lost its session: the "
+                            "worker exits, killing it\n",
+                            (unsigned long long)dog->job_id,
+                            (long long)(now - dog->alive_ms), dog->window_ms));
+}
+
+/*  When the thread must look next while a job runs (0: only when
+ *  signalled): at the deadline, and every eighth of the window. */
+static int64_t s_watchdog_next (const s_watchdog_t *dog, int64_t now)
+{
+    int64_t wake = 0;
+    if (dog->window_ms > 0)
+        wake = now + (dog->window_ms / 8 > 0 ? dog->window_ms / 8 : 1);
+    if (dog->deadline_ms > 0 && (!wake || dog->deadline_ms < wake))
+        wake = dog->deadline_ms;
+    return wake;
+}
+
 static void *s_watchdog_main (void *arg)
 {
     s_watchdog_t *dog = arg;
     pthread_mutex_lock (&dog->mu);
     while (!dog->quit) {
-        if (dog->deadline_ms == 0) {
+        if (!dog->busy) {
+            dog->wake_ms = 0;
             pthread_cond_wait (&dog->cv, &dog->mu);
             continue;
         }
         int64_t now = s_now_ms ();
-        if (now >= dog->deadline_ms) {
-            char line[160];
-            int n = snprintf (line, sizeof line,
-                              "zmgr worker: job %llu is %d ms past its timeout: the "
-                              "worker exits, killing it\n",
-                              (unsigned long long)dog->job_id, S_OVERDUE_GRACE_MS);
-            if (n > 0 && write (STDERR_FILENO, line, (size_t)n) < 0)
-                n = 0;
-            _exit (S_OVERDUE_EXIT);
+        char line[256];
+        if (dog->deadline_ms > 0 && now >= dog->deadline_ms)
+            s_last_words (line,
+                          snprintf (line, sizeof line,
+                                    "zmgr worker: job %llu is %d ms past its timeout: "
+                                    "the worker exits, killing it\n",
+                                    (unsigned long long)dog->job_id, S_OVERDUE_GRACE_MS));
+        if (dog->window_ms > 0 && now - dog->alive_ms >= dog->window_ms / 2)
+            s_stopped (dog, now);
+        dog->alive_ms = now;
+        /*  Looks often enough that a thread merely slow to be scheduled is
+         *  not taken for a stopped one. */
+        int64_t wake = s_watchdog_next (dog, now);
+        dog->wake_ms = wake;
+        if (!wake) {
+            pthread_cond_wait (&dog->cv, &dog->mu);
+            continue;
         }
-        struct timespec ts = {.tv_sec = (time_t)(dog->deadline_ms / 1000),
-                              .tv_nsec = (long)(dog->deadline_ms % 1000) * 1000000};
+        struct timespec ts = {.tv_sec = (time_t)(wake / 1000),
+                              .tv_nsec = (long)(wake % 1000) * 1000000};
         pthread_cond_timedwait (&dog->cv, &dog->mu, &ts);
     }
     pthread_mutex_unlock (&dog->mu);
     return NULL;
 }
 
-/*  Arms the watchdog for job (timeout_ms from now, plus the grace), or
- *  disarms it (timeout_ms 0). Starts the thread on first use; when it
- *  cannot start, jobs run unguarded (the broker still fences results). */
-static void s_watchdog_set (zmgr_worker_t *self, uint64_t job_id, int timeout_ms)
+/*  Arms the watchdog while job runs (busy): its deadline timeout_ms from
+ *  now plus the grace (none with timeout_ms 0), and the liveness watch
+ *  when the broker told its window; or disarms it (busy false). Starts
+ *  the thread on first use; when it cannot start, jobs run unguarded
+ *  (the broker still fences results). */
+static void s_watchdog_set (zmgr_worker_t *self, bool busy, uint64_t job_id,
+                            int timeout_ms)
 {
     s_watchdog_t *dog = &self->dog;
-    if (timeout_ms > 0 && !dog->started) {
+    int window = busy && self->client ? zmgr_client_liveness_ms (self->client) : 0;
+    if ((timeout_ms > 0 || window > 0) && !dog->started) {
         pthread_condattr_t ca;
         pthread_condattr_init (&ca);
         pthread_condattr_setclock (&ca, CLOCK_MONOTONIC);
@@ -190,6 +249,8 @@ static void s_watchdog_set (zmgr_worker_t *self, uint64_t job_id, int timeout_ms
         pthread_cond_init (&dog->cv, &ca);
         pthread_condattr_destroy (&ca);
         dog->quit = false;
+        dog->busy = false;
+        dog->wake_ms = 0;
         dog->deadline_ms = 0;
         /*  The thread must take no signal meant for the process's own
          *  handlers (zmgr-worker's SIGTERM). */
@@ -207,9 +268,22 @@ static void s_watchdog_set (zmgr_worker_t *self, uint64_t job_id, int timeout_ms
     if (!dog->started)
         return;
     pthread_mutex_lock (&dog->mu);
+    int64_t now = s_now_ms ();
+    /*  Progress or a touch from a task resumed after a stop comes before
+     *  the thread has looked: the stop must not go unseen. */
+    if (dog->busy && dog->window_ms > 0 && now - dog->alive_ms >= dog->window_ms / 2)
+        s_stopped (dog, now);
+    if (!dog->busy || !busy)
+        dog->alive_ms = now; /* a job starts (or none runs) */
+    dog->busy = busy;
     dog->job_id = job_id;
-    dog->deadline_ms = timeout_ms > 0 ? s_now_ms () + timeout_ms + S_OVERDUE_GRACE_MS : 0;
-    pthread_cond_signal (&dog->cv);
+    dog->window_ms = window;
+    dog->deadline_ms = busy && timeout_ms > 0 ? now + timeout_ms + S_OVERDUE_GRACE_MS : 0;
+    /*  Woken only when it must look sooner than it will: not twice a job
+     *  (a context switch each) on a stream of short ones. */
+    int64_t need = busy ? s_watchdog_next (dog, now) : 0;
+    if (need && (!dog->wake_ms || need < dog->wake_ms))
+        pthread_cond_signal (&dog->cv);
     pthread_mutex_unlock (&dog->mu);
 }
 
@@ -636,7 +710,7 @@ static void s_send_progress (zmgr_worker_t *self, s_job_t *job, uint64_t done,
     /*  A sign of life: the broker starts the job's lease again when it
      *  gets this, so the watchdog's deadline moves as well. */
     if (self->current == job)
-        s_watchdog_set (self, job->id, job->timeout_ms);
+        s_watchdog_set (self, true, job->id, job->timeout_ms);
     proto_buf_t *b = client_begin_noreply (self->client, ZMGR_OP_JOB_PROGRESS, NULL, 4);
     proto_put_uint (b, job->id);
     proto_put_uint (b, job->attempt);
@@ -663,7 +737,7 @@ void zmgr_task_touch (zmgr_task_t *task)
     if (!s_job_live (self, job))
         return;
     if (self->current == job)
-        s_watchdog_set (self, job->id, job->timeout_ms);
+        s_watchdog_set (self, true, job->id, job->timeout_ms);
     proto_buf_t *b = client_begin_noreply (self->client, ZMGR_OP_JOB_TOUCH, NULL, 2);
     proto_put_uint (b, job->id);
     proto_put_uint (b, job->attempt);
@@ -849,11 +923,9 @@ static void s_handle (zmgr_worker_t *self, s_job_t *job)
     int64_t t0 = s_now_ms ();
     zmgr_value_t *result;
     char *message;
-    if (job->timeout_ms > 0)
-        s_watchdog_set (self, job->id, job->timeout_ms);
+    s_watchdog_set (self, true, job->id, job->timeout_ms);
     int status = s_execute (self, job, &result, &message);
-    if (job->timeout_ms > 0)
-        s_watchdog_set (self, 0, 0);
+    s_watchdog_set (self, false, 0, 0);
     self->current = NULL;
     self->jobs_done++;
     if (self->current_cancelled) {
