@@ -1,5 +1,6 @@
 # shellcheck shell=bash
-# bench/lib.sh - shell helpers shared by run.sh, run_jobs.sh and run_durable.sh (sourced).
+# bench/lib.sh - shell helpers shared by run.sh, run_jobs.sh, run_durable.sh and the
+# run_*_cost.sh scripts (sourced).
 # ME names the calling script in messages; TMP is its scratch directory (only the
 # functions use it, so the file may be sourced before TMP exists).
 
@@ -194,4 +195,23 @@ redis_bench() {  # sock op clients depth seconds -> ops/s, "" if it failed
             print n < 1000 ? 1000 : (n > 50000000 ? 50000000 : n) }')
     done
     printf '%s\n' "${rps%.*}"
+}
+
+cost_report() {  # what one n1 n2 build [base]: `one BUILD N` prints zmgrd's
+    # instructions for N units of work on a fresh broker; prints the
+    # instructions per unit, (Ir(n2) - Ir(n1)) / (n2 - n1), which leaves
+    # start-up and shutdown out, for build and base, and their difference
+    local what=$1 one=$2 n1=$3 n2=$4 b a z new base
+    shift 4
+    for b in "$@"; do
+        a=$("$one" "$b" "$n1")
+        z=$("$one" "$b" "$n2")
+        echo "zmgrd instructions per $what: $(((z - a) / (n2 - n1))) ($b)"
+    done | tee "${TMPDIR:-/tmp}/zmgr-cost.$$"
+    if [ $# -ge 2 ]; then
+        new=$(sed -n '1s/.*: \([0-9-]*\) .*/\1/p' "${TMPDIR:-/tmp}/zmgr-cost.$$")
+        base=$(sed -n '2s/.*: \([0-9-]*\) .*/\1/p' "${TMPDIR:-/tmp}/zmgr-cost.$$")
+        awk -v n="$new" -v b="$base" 'BEGIN { printf "difference: %+.1f%%\n", (n - b) * 100 / b }'
+    fi
+    rm -f "${TMPDIR:-/tmp}/zmgr-cost.$$"
 }

@@ -12,6 +12,8 @@
 #   BASE_BUILD_DIR: a build of the version to compare with (e.g. of
 #   `git archive REV | tar -x -C DIR`); the difference is printed in %.
 set -euo pipefail
+# shellcheck source=bench/lib.sh
+source "$(dirname "$0")/lib.sh"
 N1=5000 N2=15000
 if [ "${1:-}" = --jobs ]; then
     IFS=, read -r N1 N2 <<<"${2:?--jobs needs N1,N2}"
@@ -36,16 +38,4 @@ one() {  # build jobs: zmgrd's total Ir
     awk '/^totals:/ {print $2}' "$d/cg.out"
     rm -rf "$d"
 }
-per_job() {
-    local a b
-    a=$(one "$1" "$N1")
-    b=$(one "$1" "$N2")
-    echo $(((b - a) / (N2 - N1)))
-}
-new=$(per_job "$1")
-echo "zmgrd instructions per apply_async job: $new ($1)"
-if [ $# -ge 2 ]; then
-    base=$(per_job "$2")
-    echo "zmgrd instructions per apply_async job: $base ($2)"
-    awk -v n="$new" -v b="$base" 'BEGIN { printf "difference: %+.1f%%\n", (n - b) * 100 / b }'
-fi
+cost_report "apply_async job" one "$N1" "$N2" "$@"

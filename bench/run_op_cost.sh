@@ -11,6 +11,8 @@
 #   OP: a zmgr_bench op (dict_set, dict_get, list_append, queue_rt,
 #   value_add); BASE_BUILD_DIR: a build of the version to compare with.
 set -euo pipefail
+# shellcheck source=bench/lib.sh
+source "$(dirname "$0")/lib.sh"
 N1=20000 N2=60000
 if [ "${1:-}" = --ops ]; then
     IFS=, read -r N1 N2 <<<"${2:?--ops needs N1,N2}"
@@ -37,16 +39,4 @@ one() {  # build n: zmgrd's total Ir
     awk '/^totals:/ {print $2}' "$d/cg.out"
     rm -rf "$d"
 }
-per_op() {
-    local a b
-    a=$(one "$1" "$N1")
-    b=$(one "$1" "$N2")
-    echo $(((b - a) / (N2 - N1)))
-}
-new=$(per_op "$1")
-echo "zmgrd instructions per $OP: $new ($1)"
-if [ $# -ge 3 ]; then
-    base=$(per_op "$3")
-    echo "zmgrd instructions per $OP: $base ($3)"
-    awk -v n="$new" -v b="$base" 'BEGIN { printf "difference: %+.1f%%\n", (n - b) * 100 / b }'
-fi
+cost_report "$OP" one "$N1" "$N2" "$1" ${3:+"$3"}
