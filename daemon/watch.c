@@ -212,10 +212,11 @@ void watch_changed (const object_t *obj, const char *op, const proto_slice_t *ar
                 proto_put_raw (&b, args[i].ptr, args[i].len);
         } else
             proto_put_nil (&b);
-        if (b.oom)
-            continue;
         watcher_t *w = x->owner;
-        if (w->count > 0 && (w->count >= w->cap || w->bytes + b.len > s_byte_bound ())) {
+        /*  A notice that could not be built is missed as a full window's
+         *  is: counted, and the watcher told. */
+        if (b.oom ||
+            (w->count > 0 && (w->count >= w->cap || w->bytes + b.len > s_byte_bound ()))) {
             s_overflow (x);
             continue;
         }
