@@ -96,6 +96,25 @@ static int s_condition (cmd_ctx_t *ctx, size_t i, proto_slice_t c)
         proto_read_str (name, &nm, &nlen, false))
         return cmd_error (ctx, ZMGR_EINVAL, "condition %zu is not [kind, name, operand]",
                           i + 1);
+    if (nlen == 0 || nlen > PROTO_MAX_NAME || !proto_utf8_valid (nm, nlen))
+        return cmd_error (ctx, ZMGR_EINVAL,
+                          "condition %zu: the name must be a UTF-8 string of 1 to %d bytes",
+                          i + 1, PROTO_MAX_NAME);
+    if (ctx->acl) {
+        /*  A condition reads its object: without this, its answer would
+         *  tell a key the version of a name it may not read, or whether a
+         *  guess of its value is right. Checked before the lookup, as
+         *  every op's name is. */
+        proto_req_t req = *ctx->req;
+        req.name = (proto_slice_t){nm, nlen};
+        cmd_ctx_t sub = *ctx;
+        sub.req = &req;
+        int rc = security_acl_check (&sub, "multi", ACL_READ);
+        if (rc) {
+            memcpy (ctx->errbuf, sub.errbuf, sizeof ctx->errbuf);
+            return rc;
+        }
+    }
     const object_t *o = store_find ((const char *)nm, nlen);
     if (klen == 7 && memcmp (k, "version", 7) == 0) {
         int64_t want;

@@ -546,6 +546,121 @@ static void test_refusals_counted (void **state)
     zmgr_client_destroy (&c);
 }
 
+/* ---- the later ops ------------------------------------------------------ */
+
+/*  The last error of c is a refusal of op on name for want ("read" or
+ *  "write"). */
+static void s_refused (zmgr_client_t *c, int rc, const char *op, const char *name)
+{
+    char want[256];
+    snprintf (want, sizeof want, "%s on '%s' refused", op, name);
+    if (rc != ZMGR_EPERM || !strstr (zmgr_client_errmsg (c), want))
+        fprintf (stderr, "%s: got %s '%s', want EPERM '%s'\n", op, zmgr_errname (rc),
+                 zmgr_client_errmsg (c), want);
+    assert_int_equal (rc, ZMGR_EPERM);
+    assert_non_null (strstr (zmgr_client_errmsg (c), want));
+}
+
+/*  multi [conditions] [[value.set, alice/m, 1]] from c. */
+static int s_multi_cond (zmgr_client_t *c, const char *conditions)
+{
+    char ops[64];
+    snprintf (ops, sizeof ops, "[[%d, \"alice/m\", 1]]", ZMGR_OP_VALUE_SET);
+    zmgr_value_t *cv = kit_value (conditions), *ov = kit_value (ops);
+    int rc = zmgr_multi (c, cv, ov, NULL);
+    zmgr_value_destroy (&cv);
+    zmgr_value_destroy (&ov);
+    return rc;
+}
+
+/*  The ops issue 11 added are held to a key's rules as the first ones
+ *  are: a name outside them is refused before its object is looked at.
+ *  That holds for a multi condition's name too, which otherwise tells the
+ *  object's version, or whether a guess of its value is right (an oracle
+ *  for a PIN kept in a value); and a watch of every name shows only the
+ *  names the key may read. Limits, pause and cron act on every key's
+ *  jobs: admin keys and local peers only. */
+static void test_later_ops_refused (void **state)
+{
+    (void) state;
+    zmgr_value_t *pin = zmgr_value_new_int (1234);
+    assert_int_equal (zmgr_value_set (s_local, "bob/pin", pin), 0);
+    zmgr_value_destroy (&pin);
+    assert_int_equal (zmgr_lock_acquire (s_local, "bob/lock", false, 0), 0);
+    zmgr_client_t *c = s_connect_as (&s_kalice);
+
+    /*  multi: every condition kind on a name it may not read, and no
+     *  write happened. */
+    s_refused (c, s_multi_cond (c, "[[\"value\", \"bob/pin\", 1234]]"), "multi", "bob/pin");
+    s_refused (c, s_multi_cond (c, "[[\"value\", \"bob/pin\", 1]]"), "multi", "bob/pin");
+    s_refused (c, s_multi_cond (c, "[[\"version\", \"bob/pin\", 1]]"), "multi", "bob/pin");
+    s_refused (c, s_multi_cond (c, "[[\"held\", \"bob/lock\", 1]]"), "multi", "bob/lock");
+    assert_false (s_exists ("alice/m"));
+    /*  A name it may read is a condition it may test. */
+    assert_int_equal (s_multi_cond (c, "[[\"version\", \"shared/doc\", 0]]"), ZMGR_EVERSION);
+    assert_int_equal (s_multi_cond (c, "[[\"version\", \"alice/none\", 0]]"), 0);
+    assert_true (s_exists ("alice/m"));
+    /*  An op of a batch on a name outside its rules. */
+    char ops[64];
+    snprintf (ops, sizeof ops, "[[%d, \"bob/pin\", 0]]", ZMGR_OP_VALUE_SET);
+    zmgr_value_t *ov = kit_value (ops);
+    s_refused (c, zmgr_multi (c, NULL, ov, NULL), "value.set", "bob/pin");
+    zmgr_value_destroy (&ov);
+
+    /*  Versions, TTLs, the synchronisation types, arrays, namespaces and
+     *  path ops. */
+    uint64_t version = 0;
+    s_refused (c, zmgr_object_version (c, "bob/pin", &version), "version", "bob/pin");
+    int64_t ms = 0;
+    s_refused (c, zmgr_ttl (c, "bob/pin", &ms), "ttl", "bob/pin");
+    s_refused (c, zmgr_expire (c, "bob/pin", 1000), "expire", "bob/pin");
+    uint64_t token = 0;
+    s_refused (c, zmgr_sem_acquire (c, "bob/sem", 0, &token), "semaphore.acquire", "bob/sem");
+    s_refused (c, zmgr_event_set (c, "bob/ev"), "event.set", "bob/ev");
+    bool set = false;
+    s_refused (c, zmgr_event_is_set (c, "bob/ev", &set), "event.is_set", "bob/ev");
+    zmgr_value_t *got = NULL;
+    s_refused (c, zmgr_array_get (c, "bob/arr", 0, &got), "array.get", "bob/arr");
+    s_refused (c, zmgr_namespace_get (c, "bob/ns", "a", &got), "namespace.get", "bob/ns");
+    zmgr_value_t *path = kit_value ("[\"k\"]"), *one = zmgr_value_new_int (1);
+    s_refused (c, zmgr_dict_set_path (c, "bob/x", path, one), "dict.set_path", "bob/x");
+    assert_int_equal (zmgr_dict_set_path (c, "alice/p", path, one), 0);
+    zmgr_value_destroy (&path);
+    zmgr_value_destroy (&one);
+    assert_false (s_exists ("bob/sem") || s_exists ("bob/ev") || s_exists ("bob/arr") ||
+                  s_exists ("bob/ns"));
+
+    /*  A watch of every name: its own writes are told, bob's are not. */
+    assert_int_equal (zmgr_watch (c, NULL, 0, NULL), 0);
+    assert_int_equal (s_set (s_local, "bob/x", 3), 0);
+    assert_int_equal (s_set (c, "alice/w", 1), 0);
+    zmgr_watch_notice_t *n = NULL;
+    int seen_bob = 0, seen_alice = 0;
+    while (zmgr_watch_next (c, &n, seen_alice ? 200 : 3000) == 0) {
+        const char *name = zmgr_watch_notice_name (n);
+        seen_bob += strncmp (name, "bob/", 4) == 0;
+        seen_alice += strcmp (name, "alice/w") == 0;
+        zmgr_watch_notice_destroy (&n);
+    }
+    assert_int_equal (seen_alice, 1);
+    assert_int_equal (seen_bob, 0);
+
+    /*  The job policy of every key. */
+    bool changed = false;
+    assert_int_equal (zmgr_limit_set (c, "echo", 1, 1000, 0), ZMGR_EPERM);
+    assert_int_equal (zmgr_pause (c, "echo", &changed), ZMGR_EPERM);
+    zmgr_value_t *args = kit_value ("[]");
+    assert_int_equal (zmgr_cron_add (c, "alice-cron", "* * * * *", "echo", args, NULL, NULL),
+                      ZMGR_EPERM);
+    zmgr_value_destroy (&args);
+    zmgr_value_t *limits = NULL;
+    assert_int_equal (zmgr_limits (s_local, &limits), 0);
+    assert_true (kit_value_is (limits, "[]"));
+    zmgr_value_destroy (&limits);
+    zmgr_client_destroy (&c);
+    assert_int_equal (zmgr_lock_release (s_local, "bob/lock"), 0);
+}
+
 /* ---- names that must be UTF-8 ------------------------------------------ */
 
 /*  A raw hello as a worker with these options. */
@@ -627,6 +742,7 @@ int main (void)
         cmocka_unit_test (test_admin_unaffected),
         cmocka_unit_test (test_key_without_acl_unaffected),
         cmocka_unit_test (test_refusals_counted),
+        cmocka_unit_test (test_later_ops_refused),
         cmocka_unit_test (test_non_utf8_names_refused),
     };
     int failed = cmocka_run_group_tests (tests, s_group_setup, s_group_teardown);
