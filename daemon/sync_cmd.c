@@ -15,6 +15,7 @@
 #include "cmd.h"
 #include "effect.h"
 #include "log.h"
+#include "security.h"
 #include "sync.h"
 #include "types.h"
 
@@ -292,6 +293,21 @@ static int s_cond_lock (cmd_ctx_t *ctx, object_t **lock)
         return cmd_error (ctx, ZMGR_EINVAL,
                           "a condition's lock must be named by a "
                           "non-empty UTF-8 string");
+    if (ctx->acl) {
+        /*  The lock is a second name: a wait lets it go and takes it
+         *  back, both writes. Checked before it is looked up, so that a
+         *  condition tells nothing of a lock the key may not use (not even
+         *  its type). */
+        proto_req_t req = *ctx->req;
+        req.name = (proto_slice_t){name, len};
+        cmd_ctx_t sub = *ctx;
+        sub.req = &req;
+        int rc = security_acl_check (&sub, proto_opname (ctx->req->op), ACL_READ | ACL_WRITE);
+        if (rc) {
+            memcpy (ctx->errbuf, sub.errbuf, sizeof ctx->errbuf);
+            return rc;
+        }
+    }
     const char *bound = cond_lock (c, &bound_len);
     if (ctx->created) {
         cond_bind (c, (const char *)name, len);

@@ -627,6 +627,15 @@ static void test_later_ops_refused (void **state)
     assert_int_equal (zmgr_dict_set_path (c, "alice/p", path, one), 0);
     zmgr_value_destroy (&path);
     zmgr_value_destroy (&one);
+    /*  A condition of its own bound to a lock it may not use: refused
+     *  before the lock is looked at (bob/x is a dict: not told), and the
+     *  condition is not left behind. */
+    bool notified = false;
+    s_refused (c, zmgr_cond_wait (c, "alice/cond", "bob/x", 0, &notified), "condition.wait",
+               "bob/x");
+    s_refused (c, zmgr_cond_notify (c, "alice/cond", "bob/lock", 1, NULL), "condition.notify",
+               "bob/lock");
+    assert_false (s_exists ("alice/cond"));
     assert_false (s_exists ("bob/sem") || s_exists ("bob/ev") || s_exists ("bob/arr") ||
                   s_exists ("bob/ns"));
 
