@@ -1638,6 +1638,38 @@ static void test_full_disk (void **state)
     assert_int_equal (zmgr_list_append (c, "fl", S ("refused")), ZMGR_ENOSPC);
     assert_int_equal (zmgr_value_set (c, "f.new", I (1)), ZMGR_ENOSPC);
     assert_int_equal (zmgr_queue_put (c, "f.queue", I (1), 0), ZMGR_ENOSPC);
+    /*  The later types, batches, TTLs and job policy alike: refused
+     *  before they change anything. */
+    char ops[64];
+    snprintf (ops, sizeof ops, "[[%d, \"f.m\", 1]]", ZMGR_OP_VALUE_SET);
+    assert_int_equal (zmgr_multi (c, NULL, V (ops), NULL), ZMGR_ENOSPC);
+    assert_int_equal (zmgr_array_create (c, "f.arr", 'i', 4), ZMGR_ENOSPC);
+    assert_int_equal (zmgr_namespace_set (c, "f.ns", "a", I (1)), ZMGR_ENOSPC);
+    assert_int_equal (zmgr_dict_set_path (c, "f.d", V ("[\"a\"]"), I (1)), ZMGR_ENOSPC);
+    uint64_t token = 0;
+    assert_int_equal (zmgr_sem_acquire (c, "f.sem", 0, &token), ZMGR_ENOSPC);
+    assert_int_equal (zmgr_expire (c, "fl", 1000), ZMGR_ENOSPC);
+    int64_t ttl = 0;
+    assert_int_equal (zmgr_ttl (c, "fl", &ttl), 0);
+    assert_int_equal (ttl, -1);
+    assert_int_equal (zmgr_cron_add (c, "f.cron", "* * * * *", "echo", V ("[]"), NULL, NULL),
+                      ZMGR_ENOSPC);
+    assert_int_equal (zmgr_limit_set (c, "echo", 1, 1000, 0), ZMGR_ENOSPC);
+    uint64_t job = 0;
+    assert_int_equal (zmgr_job_submit (c, "echo", V ("[1]"), NULL, &job), ZMGR_ENOSPC);
+    zmgr_value_t *listed = NULL;
+    assert_int_equal (zmgr_cron_list (c, &listed), 0);
+    assert_true (kit_value_is (listed, "[]"));
+    zmgr_value_destroy (&listed);
+    assert_int_equal (zmgr_limits (c, &listed), 0);
+    assert_true (kit_value_is (listed, "[]"));
+    zmgr_value_destroy (&listed);
+    const char *none[] = {"f.m", "f.arr", "f.ns", "f.d", "f.sem"};
+    for (size_t i = 0; i < sizeof none / sizeof none[0]; i++) {
+        bool there = true;
+        assert_int_equal (zmgr_exists (c, none[i], &there), 0);
+        assert_false (there);
+    }
     bool exists = true;
     assert_int_equal (zmgr_exists (c, "f.new", &exists), 0);
     assert_false (exists);   /* a refused write leaves nothing, not even its object */
