@@ -17,6 +17,11 @@
  *    CMD_READS     a write whose reply carries stored data (a pop, a get
  *                  that takes, a counter's new value): a key's acl must
  *                  let it read the name as well as write it
+ *    CMD_FREES     gives back what is held (a lock, a permit, an object,
+ *                  a job): still taken while the disk is full, as a job's
+ *                  end is, so that a holder is never stuck with it; each
+ *                  is one small record, there are never more of them than
+ *                  things held, and the log's reserve (wal.c) has room
  *  Roles (PROTOCOL.md section 10, docs/security.md): a client key may not register as a
  *  worker, nor delete an object another key created; admin keys and local
  *  peers may do everything. A key's acl (docs/security.md, security.c)
@@ -58,6 +63,7 @@ enum {
     CMD_ADMIN = 1 << 6,
     CMD_GROWS = 1 << 7,
     CMD_READS = 1 << 8,
+    CMD_FREES = 1 << 9,
 };
 
 typedef struct {
@@ -87,6 +93,7 @@ typedef struct {
 #define W CMD_WRITE
 #define G CMD_GROWS
 #define R CMD_READS
+#define F CMD_FREES
 
 static const command_t s_commands[] = {
     { ZMGR_OP_HELLO, admin_cmd_hello, 0, 4, 0, CMD_ANON },
@@ -95,7 +102,7 @@ static const command_t s_commands[] = {
     { ZMGR_OP_HEARTBEAT, admin_cmd_ping, 0, 0, 0, CMD_ANON },
     { ZMGR_OP_TYPE, admin_cmd_type, 0, 0, 0, N },
     { ZMGR_OP_EXISTS, admin_cmd_exists, 0, 0, 0, N },
-    { ZMGR_OP_DELETE, admin_cmd_delete, 0, 0, 0, N | W },
+    { ZMGR_OP_DELETE, admin_cmd_delete, 0, 0, 0, N | W | F },
     { ZMGR_OP_OBJECTS, admin_cmd_objects, 0, 1, 0, 0 },
     { ZMGR_OP_STATS, admin_cmd_stats, 0, 0, 0, 0 },
     { ZMGR_OP_CREATE, admin_cmd_create, 1, 2, 0, N | W | G },
@@ -142,16 +149,16 @@ static const command_t s_commands[] = {
     { ZMGR_OP_VALUE_CAS, value_cmd_cas, 2, 3, T_VALUE, C | W | G | R },
 
     { ZMGR_OP_LOCK_ACQUIRE, lock_cmd_acquire, 0, 2, T_LOCK, C | W | CMD_PARKS },
-    { ZMGR_OP_LOCK_RELEASE, lock_cmd_release, 0, 0, T_LOCK, N | W | CMD_SOFT },
+    { ZMGR_OP_LOCK_RELEASE, lock_cmd_release, 0, 0, T_LOCK, N | W | F | CMD_SOFT },
     { ZMGR_OP_LOCK_LOCKED, lock_cmd_locked, 0, 0, T_LOCK, N | CMD_SOFT },
 
     { ZMGR_OP_JOB_SUBMIT, job_cmd_submit, 2, 3, 0, W | G },
     { ZMGR_OP_JOB_RESULT, job_cmd_result, 1, 2, 0, CMD_PARKS },
     { ZMGR_OP_JOB_STATUS, job_cmd_status, 1, 1, 0, 0 },
-    { ZMGR_OP_JOB_CANCEL, job_cmd_cancel, 1, 1, 0, W },
+    { ZMGR_OP_JOB_CANCEL, job_cmd_cancel, 1, 1, 0, W | F },
     { ZMGR_OP_JOBS, job_cmd_jobs, 0, 0, 0, 0 },
     { ZMGR_OP_WORKERS, job_cmd_workers, 0, 0, 0, 0 },
-    { ZMGR_OP_JOB_DONE, job_cmd_done, 4, 4, 0, W },
+    { ZMGR_OP_JOB_DONE, job_cmd_done, 4, 4, 0, W | F },
     { ZMGR_OP_JOB_PROGRESS, job_cmd_progress, 3, 4, 0, 0 },
     { ZMGR_OP_JOB_START, job_cmd_start, 2, 2, 0, 0 },
     { ZMGR_OP_JOB_TOUCH, job_cmd_touch, 2, 2, 0, 0 },
@@ -176,7 +183,7 @@ static const command_t s_commands[] = {
     { ZMGR_OP_PIPE_RECV, pipe_cmd_recv, 1, 2, T_PIPE, C | W | CMD_PARKS | R },
 
     { ZMGR_OP_SEM_ACQUIRE, sync_cmd_sem_acquire, 0, 3, T_SEM, C | W | P },
-    { ZMGR_OP_SEM_RELEASE, sync_cmd_sem_release, 0, 0, T_SEM, N | W },
+    { ZMGR_OP_SEM_RELEASE, sync_cmd_sem_release, 0, 0, T_SEM, N | W | F },
     { ZMGR_OP_SEM_VALUE, sync_cmd_sem_value, 0, 0, T_SEM, N },
     { ZMGR_OP_EVENT_SET, sync_cmd_event_set, 0, 0, T_EVENT, C | W },
     { ZMGR_OP_EVENT_CLEAR, sync_cmd_event_clear, 0, 0, T_EVENT, C | W },
@@ -494,7 +501,7 @@ void commands_dispatch (const uint8_t *id, size_t id_len, int fd, int auth,
                         opname, xmem_used (), g_cfg.max_memory);
         goto fail;
     }
-    if (ctx.write && !wal_writable () && req.op != ZMGR_OP_JOB_DONE) {
+    if (ctx.write && !wal_writable () && !(cmd->flags & CMD_FREES)) {
         g_stats.nospace++;
         rc = cmd_error (&ctx, ZMGR_ENOSPC, "%s refused: the broker's disk is full", opname);
         goto fail;

@@ -1587,6 +1587,22 @@ static void test_damage_refused_checked_repaired (void **state)
 
 /* ---- 7. a full disk ------------------------------------------------------------- */
 
+/*  Mounts an 80 MiB tmpfs at <dir>/mnt and points the data dir into it;
+ *  false when it cannot be mounted (not root). */
+static bool s_small_disk (void)
+{
+    char mnt[160];
+    snprintf (mnt, sizeof mnt, "%s/mnt", s_t.dir);
+    assert_int_equal (mkdir (mnt, 0700), 0);
+    if (mount ("zmgr-test", mnt, "tmpfs", MS_NOSUID | MS_NODEV, "size=80m,mode=0700") != 0) {
+        fprintf (stderr, "  SKIP: cannot mount a tmpfs (%s): needs root\n", strerror (errno));
+        return false;
+    }
+    snprintf (s_t.mnt, sizeof s_t.mnt, "%s", mnt);
+    snprintf (s_t.data, sizeof s_t.data, "%s/data", mnt);
+    return true;
+}
+
 /*  The data dir on an 80 MiB tmpfs: a filler leaves less than a 64 MiB
  *  reserve chunk, so writes are refused (ENOSPC) while reads go on; once
  *  the filler goes they are accepted again within a few seconds. The first
@@ -1594,15 +1610,9 @@ static void test_damage_refused_checked_repaired (void **state)
 static void test_full_disk (void **state)
 {
     (void) state;
-    char mnt[160];
-    snprintf (mnt, sizeof mnt, "%s/mnt", s_t.dir);
-    assert_int_equal (mkdir (mnt, 0700), 0);
-    if (mount ("zmgr-test", mnt, "tmpfs", MS_NOSUID | MS_NODEV, "size=80m,mode=0700") != 0) {
-        fprintf (stderr, "  SKIP: cannot mount a tmpfs (%s): needs root\n", strerror (errno));
+    if (!s_small_disk ())
         skip ();
-    }
-    snprintf (s_t.mnt, sizeof s_t.mnt, "%s", mnt);
-    snprintf (s_t.data, sizeof s_t.data, "%s/data", mnt);
+    const char *mnt = s_t.mnt;
 
     S_START ("-w", "0", "--data-dir", s_t.data, "--fsync", "always");
     zmgr_client_t *c = s_client (5000);
@@ -1705,6 +1715,95 @@ static void test_full_disk (void **state)
     s_stop ();
 }
 
+/*  The disk fills under a running broker while a session holds a lock, a
+ *  permit, an object and a job: giving them back is still taken (a holder
+ *  must never be stuck with what it holds because the disk is full), and
+ *  kept across a restart; other writes are refused. */
+static void test_full_disk_releases (void **state)
+{
+    (void) state;
+    if (!s_small_disk ())
+        skip ();
+    S_START ("-w", "0", "--data-dir", s_t.data, "--fsync", "always");
+    zmgr_client_t *c = s_client (5000);
+    assert_int_equal (zmgr_lock_acquire (c, "f.lock", false, 1000), 0);
+    uint64_t token = 0;
+    assert_int_equal (zmgr_sem_acquire (c, "f.sem", 1000, &token), 0);
+    assert_int_equal (zmgr_list_append (c, "f.gone", I (1)), 0);
+    zmgr_job_opts_t o = ZMGR_JOB_OPTS_INIT;
+    o.delay_ms = 600000;
+    uint64_t job = 0;
+    assert_int_equal (zmgr_job_submit (c, "echo", V ("[1]"), &o, &job), 0);
+
+    /*  Fill the disk, then the log's reserve with 512 KiB writes. */
+    struct statvfs sv;
+    assert_int_equal (statvfs (s_t.mnt, &sv), 0);
+    uint64_t avail = (uint64_t) sv.f_bavail * sv.f_frsize;
+    char filler[256];
+    snprintf (filler, sizeof filler, "%s/filler", s_t.mnt);
+    int fd = open (filler, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    assert_true (fd >= 0);
+    if (avail > (1u << 20))
+        assert_int_equal (fallocate (fd, 0, 0, (off_t) (avail - (1u << 20))), 0);
+    close (fd);
+    enum { BIG = 512 * 1024 };
+    char *text = malloc (BIG + 1);
+    assert_non_null (text);
+    memset (text, 'x', BIG);
+    text[BIG] = '\0';
+    zmgr_value_t *big = zmgr_value_new_str (text);
+    free (text);
+    int rc = 0, writes = 0;
+    while (rc == 0 && writes < 300) {
+        rc = zmgr_value_set (c, "f.big", big);
+        writes += rc == 0;
+    }
+    zmgr_value_destroy (&big);
+    fprintf (stderr, "  disk full after %d writes of 512 KiB\n", writes);
+    assert_int_equal (rc, ZMGR_ENOSPC);
+    assert_int_equal (s_store_stat (c, "disk_full"), 1);
+
+    assert_int_equal (zmgr_lock_release (c, "f.lock"), 0);
+    bool locked = true;
+    assert_int_equal (zmgr_lock_locked (c, "f.lock", &locked), 0);
+    assert_false (locked);
+    assert_int_equal (zmgr_sem_release (c, "f.sem"), 0);
+    assert_int_equal (zmgr_delete (c, "f.gone"), 0);
+    bool cancelled = false;
+    assert_int_equal (zmgr_job_cancel (c, job, &cancelled), 0);
+    assert_true (cancelled);
+    /*  Taking is not giving back. */
+    assert_int_equal (zmgr_lock_acquire (c, "f.lock", false, 0), ZMGR_ENOSPC);
+    assert_int_equal (zmgr_list_append (c, "f.gone", I (2)), ZMGR_ENOSPC);
+    zmgr_client_destroy (&c);
+    s_stop ();
+
+    /*  What was given back stays so. */
+    assert_int_equal (unlink (filler), 0);
+    S_START ("-w", "0", "--data-dir", s_t.data, "--fsync", "always");
+    c = s_client (5000);
+    bool exists = true;
+    assert_int_equal (zmgr_exists (c, "f.gone", &exists), 0);
+    assert_false (exists);
+    zmgr_value_t *st = NULL;
+    assert_int_equal (zmgr_job_status (c, job, &st), 0);
+    s_obj_t so;
+    const msgpack_object *state_o = s_get (s_open (&so, st), "state");
+    assert_non_null (state_o);
+    assert_int_equal (state_o->type, MSGPACK_OBJECT_STR);
+    assert_int_equal (state_o->via.str.size, 9);
+    assert_memory_equal (state_o->via.str.ptr, "cancelled", 9);
+    s_close (&so);
+    zmgr_value_destroy (&st);
+    /*  (The log holds the 44 MiB of f.big, so this disk is still too
+     *  full for a new reserve: reads only.) */
+    locked = true;
+    assert_int_equal (zmgr_lock_locked (c, "f.lock", &locked), 0);
+    assert_false (locked);
+    zmgr_client_destroy (&c);
+    s_stop ();
+}
+
 /* ---- 8. --check-config ---------------------------------------------------------- */
 
 static void test_check_config_data_dir (void **state)
@@ -1789,6 +1888,7 @@ int main (void)
         T (test_torn_tail_every_offset),
         T (test_damage_refused_checked_repaired),
         T (test_full_disk),
+        T (test_full_disk_releases),
         T (test_check_config_data_dir),
     };
 #undef T
