@@ -190,6 +190,14 @@ int schedule_cron_add (const char *name, const char *spec, const char *tz, const
         return -1;
     c->since_s = wall_ms () / 1000;
     c->next_s = cron_next (&c->parsed, c->tz, c->since_s);
+    if (c->next_s < 0) {
+        /*  "0 0 30 2 *" parses but never runs: an entry that is listed
+         *  and never fires is a mistake its author should hear of now. */
+        snprintf (err, err_len, "the spec '%s' never matches (no tick in the next 8 years: "
+                  "a day that month does not have?)", spec);
+        s_free (c);
+        return -1;
+    }
     s_link (c);
     s_record_add (c);
     log_msg (LOG_INFO, 0, "cron %s: '%s'%s%s runs %s", name, spec, *tz ? " in " : "", tz,

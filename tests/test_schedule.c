@@ -177,6 +177,15 @@ static void test_cron (void **state)
     assert_int_equal (kit_call ("A", ZMGR_OP_CRON_ADD, NULL, 5, "sssamsi", "c",
                                 "* * * * *", "f", 0, 1, "tz", 5),
                       ZMGR_EINVAL);
+    /*  Parses, but never runs: refused. February 29th does run. */
+    assert_int_equal (
+        kit_call ("A", ZMGR_OP_CRON_ADD, NULL, 4, "sssa", "c", "0 0 30 2 *", "f", 0),
+        ZMGR_EINVAL);
+    assert_null (schedule_cron_list ());
+    assert_int_equal (
+        kit_call ("A", ZMGR_OP_CRON_ADD, NULL, 4, "sssa", "leap", "0 0 29 2 *", "f", 0), 0);
+    assert_int_equal (kit_call ("A", ZMGR_OP_CRON_REMOVE, NULL, 1, "s", "leap"), 0);
+    kit_expect ("t");
     assert_null (schedule_cron_list ());
     assert_int_equal (kit_call ("A", ZMGR_OP_CRON_ADD, NULL, 5, "sssamss", "c",
                                 "0 3 * * *", "f", 0, 1, "tz", "UTC"),
