@@ -295,7 +295,7 @@ static void s_remove (job_t *job)
     *pp = job->hnext;
     s_count--;
     if (job->ukey)
-        unique_del (job->ukey, job->ukey_len, job->id);
+        unique_del (job->owner_key, job->ukey, job->ukey_len, job->id);
     job->fq->count[job->state]--;
     if (job->timed)
         heap_remove (&s_timers, &job->tnode);
@@ -920,7 +920,7 @@ job_t *jobs_submit (const job_spec_t *spec, const peer_t *submitter)
         memcpy (job->ukey, spec->key, spec->key_len);
         job->ukey[spec->key_len] = '\0';
         job->ukey_len = spec->key_len;
-        unique_put (job->ukey, job->ukey_len, job->id);
+        unique_put (job->owner_key, job->ukey, job->ukey_len, job->id);
     }
     bool dep_failed = false;
     if (spec->nafter) {
@@ -1050,7 +1050,7 @@ int jobs_restore_submit (uint64_t id, proto_slice_t fn, proto_slice_t args, int6
         memcpy (job->ukey, k, klen);
         job->ukey[klen] = '\0';
         job->ukey_len = klen;
-        unique_put (job->ukey, klen, id);
+        unique_put (job->owner_key, job->ukey, klen, id);
     }
     if (after.ptr && proto_read_array (after, &nafter, &body) == 0 && nafter > 0
         && nafter <= 1024) {

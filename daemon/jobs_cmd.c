@@ -158,13 +158,11 @@ int job_cmd_submit (cmd_ctx_t *ctx)
     }
     if (at > 0 && delay > 0)
         return cmd_error (ctx, ZMGR_EINVAL, "options at_ms and delay_ms exclude each other");
-    /*  A live job with the key: its id, not a new job. */
+    /*  A live job of this key's with the unique key: its id, not a new
+     *  job. (Another key's job with it is another entry: unique.h.) */
     if (ukey) {
-        job_t *same = jobs_find (unique_get ((const char *) ukey, ukey_len));
+        job_t *same = jobs_find (unique_get (ctx->peer->key, (const char *)ukey, ukey_len));
         if (same) {
-            if (!s_visible (ctx, same))
-                return cmd_error (ctx, ZMGR_EEXISTS, "key '%.*s' is taken by another key's "
-                                  "job", (int) ukey_len, ukey);
             if (notify)
                 jobs_watch (same, ctx->peer->session);
             proto_put_uint (ctx->out, same->id);

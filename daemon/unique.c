@@ -1,7 +1,8 @@
 /*  daemon/unique.c - the unique-key index of jobs (unique.h)
- *  A chained hash table of copied keys, grown by doubling; FNV-1a, as the
- *  owner keys in jobs.c. Keys are short (at most 256 bytes, checked by
- *  the command half). */
+ *  A chained hash table of copied entries, grown by doubling; FNV-1a, as
+ *  the owner keys in jobs.c. An entry is the owner, a NUL (an owner is a C
+ *  string) and the key. Keys are short (at most 256 bytes, checked by the
+ *  command half). */
 #include "unique.h"
 #include "util.h"
 
@@ -11,7 +12,7 @@ typedef struct s_entry {
     struct s_entry *next; /* chain */
     uint64_t id;          /* the job */
     size_t len;
-    char key[]; /* len bytes, not terminated */
+    char key[]; /* len bytes: owner, NUL, key; not terminated */
 } s_entry_t;
 
 static s_entry_t **s_buckets; /* power of two of them, or NULL */
@@ -26,6 +27,22 @@ static uint64_t s_hash (const char *key, size_t len)
     return h;
 }
 
+/*  The entry (owner, NUL, key) as one string in buf (size bytes), or in
+ *  a new allocation when it does not fit (*owned then set). */
+static const char *s_join (const char *owner, const char *key, size_t len, char *buf,
+                           size_t size, size_t *total, char **owned)
+{
+    size_t olen = strlen (owner);
+    *total = olen + 1 + len;
+    char *out = buf;
+    *owned = NULL;
+    if (*total > size)
+        out = *owned = xmalloc (*total);
+    memcpy (out, owner, olen + 1);
+    memcpy (out + olen + 1, key, len);
+    return out;
+}
+
 static s_entry_t **s_slot (const char *key, size_t len)
 {
     if (!s_nbuckets)
@@ -36,13 +53,17 @@ static s_entry_t **s_slot (const char *key, size_t len)
     return pp;
 }
 
-uint64_t unique_get (const char *key, size_t len)
+uint64_t unique_get (const char *owner, const char *key, size_t len)
 {
-    s_entry_t **pp = s_slot (key, len);
+    char buf[384], *owned;
+    size_t total;
+    const char *k = s_join (owner, key, len, buf, sizeof buf, &total, &owned);
+    s_entry_t **pp = s_slot (k, total);
+    xfree (owned);
     return pp && *pp ? (*pp)->id : 0;
 }
 
-void unique_put (const char *key, size_t len, uint64_t id)
+static void s_put (const char *key, size_t len, uint64_t id)
 {
     s_entry_t **pp = s_slot (key, len);
     if (pp && *pp) {
@@ -73,9 +94,22 @@ void unique_put (const char *key, size_t len, uint64_t id)
     s_count++;
 }
 
-void unique_del (const char *key, size_t len, uint64_t id)
+void unique_put (const char *owner, const char *key, size_t len, uint64_t id)
 {
-    s_entry_t **pp = s_slot (key, len);
+    char buf[384], *owned;
+    size_t total;
+    const char *k = s_join (owner, key, len, buf, sizeof buf, &total, &owned);
+    s_put (k, total, id);
+    xfree (owned);
+}
+
+void unique_del (const char *owner, const char *key, size_t len, uint64_t id)
+{
+    char buf[384], *owned;
+    size_t total;
+    const char *k = s_join (owner, key, len, buf, sizeof buf, &total, &owned);
+    s_entry_t **pp = s_slot (k, total);
+    xfree (owned);
     if (!pp || !*pp || (*pp)->id != id)
         return;
     s_entry_t *e = *pp;

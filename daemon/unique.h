@@ -11,12 +11,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/*  The job id entered for key, or 0. */
-uint64_t unique_get (const char *key, size_t len);
-/*  Enters key for job id (replacing an entry of that key). */
-void unique_put (const char *key, size_t len, uint64_t id);
-/*  Removes key's entry if it is job id's. */
-void unique_del (const char *key, size_t len, uint64_t id);
+/*  Keys belong to the key that submitted the job (its owner, jobs.c): a
+ *  key another owner uses is another entry, so that no key can take, or
+ *  learn of, a unique key another one uses. */
+/*  The job id entered for owner's key, or 0. */
+uint64_t unique_get (const char *owner, const char *key, size_t len);
+/*  Enters owner's key for job id (replacing an entry of that key). */
+void unique_put (const char *owner, const char *key, size_t len, uint64_t id);
+/*  Removes owner's key's entry if it is job id's. */
+void unique_del (const char *owner, const char *key, size_t len, uint64_t id);
 size_t unique_count (void);
 void unique_shutdown (void);
 

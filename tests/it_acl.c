@@ -670,6 +670,38 @@ static void test_later_ops_refused (void **state)
     assert_int_equal (zmgr_lock_release (s_local, "bob/lock"), 0);
 }
 
+/*  A unique job key belongs to the key that submitted with it: another
+ *  key using the same one gets a job of its own, neither the first key's
+ *  id nor an error that tells the key is in use (which would let one
+ *  tenant take another's keys first). */
+static void test_unique_keys_per_key (void **state)
+{
+    (void) state;
+    zmgr_client_t *a = s_connect_as (&s_kplain), *b = s_connect_as (&s_kcarol);
+    zmgr_job_opts_t o = ZMGR_JOB_OPTS_INIT;
+    o.key = "report-2026-12-02";
+    o.delay_ms = 600000;
+    zmgr_value_t *args = kit_value ("[1]");
+    uint64_t ida = 0, idb = 0, again = 0;
+    assert_int_equal (zmgr_job_submit (a, "echo", args, &o, &ida), 0);
+    int rc = zmgr_job_submit (b, "echo", args, &o, &idb);
+    if (rc)
+        fprintf (stderr, "  the second key's submit: %s '%s'\n", zmgr_errname (rc),
+                 zmgr_client_errmsg (b));
+    assert_int_equal (rc, 0);
+    assert_true (idb != ida);
+    assert_int_equal (zmgr_job_submit (a, "echo", args, &o, &again), 0);
+    assert_int_equal (again, ida);
+    assert_int_equal (zmgr_job_submit (b, "echo", args, &o, &again), 0);
+    assert_int_equal (again, idb);
+    zmgr_value_destroy (&args);
+    bool cancelled = false;
+    assert_int_equal (zmgr_job_cancel (a, ida, &cancelled), 0);
+    assert_int_equal (zmgr_job_cancel (b, idb, &cancelled), 0);
+    zmgr_client_destroy (&a);
+    zmgr_client_destroy (&b);
+}
+
 /* ---- names that must be UTF-8 ------------------------------------------ */
 
 /*  A raw hello as a worker with these options. */
@@ -752,6 +784,7 @@ int main (void)
         cmocka_unit_test (test_key_without_acl_unaffected),
         cmocka_unit_test (test_refusals_counted),
         cmocka_unit_test (test_later_ops_refused),
+        cmocka_unit_test (test_unique_keys_per_key),
         cmocka_unit_test (test_non_utf8_names_refused),
     };
     int failed = cmocka_run_group_tests (tests, s_group_setup, s_group_teardown);

@@ -260,7 +260,7 @@ static void test_submit_options (void **state)
     assert_int_equal (unique_count (), 1);
     /*  A job after an unfinished one is scheduled; cancelling the first
      *  fails the second as dependency-failed. */
-    uint64_t first = unique_get ("k", 1);
+    uint64_t first = unique_get ("", "k", 1);   /* local peers: owner "" */
     assert_int_equal (
         kit_call ("A", ZMGR_OP_JOB_SUBMIT, NULL, 3, "samsU", "g", 0, 1, "after", first),
         0);

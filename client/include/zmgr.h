@@ -774,7 +774,9 @@ typedef struct {
     const char *key;  /* unique key (1-256 bytes of UTF-8), or NULL: while a
                          job with this key is known to the broker (pending,
                          scheduled, running, or final within its TTL), a
-                         submit with it returns that job's id and makes none */
+                         submit with it returns that job's id and makes none;
+                         keys are per submitting key (CURVE key; local
+                         peers share theirs) */
     int64_t at_ms;    /* do not start before this wall-clock time (ms since
                          the epoch, the broker's clock); 0 = none; excludes
                          delay_ms */
