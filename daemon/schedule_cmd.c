@@ -248,6 +248,11 @@ int schedule_cmd_cron_list (cmd_ctx_t *ctx)
     for (schedule_cron_t *c = schedule_cron_list (); c; c = c->next)
         n++;
     proto_buf_t *b = ctx->out;
+    /*  A cron job belongs to the broker, whose jobs other keys do not see
+     *  (job.status): so their arguments, which may carry a secret, are
+     *  shown to admin keys and local peers only. */
+    int auth = ctx->peer->auth;
+    bool args_shown = auth == AUTH_LOCAL || auth == AUTH_ADMIN;
     proto_put_array (b, n);
     for (schedule_cron_t *c = schedule_cron_list (); c; c = c->next) {
         proto_put_map (b, 10);
@@ -256,7 +261,10 @@ int schedule_cmd_cron_list (cmd_ctx_t *ctx)
         s_kv_str (b, "tz", c->tz);
         s_kv_str (b, "function", c->fn);
         proto_put_cstr (b, "args");
-        proto_put_raw (b, c->args->data, c->args->len);
+        if (args_shown)
+            proto_put_raw (b, c->args->data, c->args->len);
+        else
+            proto_put_nil (b);
         proto_put_cstr (b, "next"); /* wall ms */
         if (c->next_s >= 0)
             proto_put_int (b, c->next_s * 1000);

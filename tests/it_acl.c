@@ -666,6 +666,26 @@ static void test_later_ops_refused (void **state)
     assert_int_equal (zmgr_limits (s_local, &limits), 0);
     assert_true (kit_value_is (limits, "[]"));
     zmgr_value_destroy (&limits);
+    /*  A cron entry's arguments (a token, say) are the broker's job's,
+     *  which other keys do not see: listed to admin and local peers only. */
+    args = kit_value ("[\"s3cret-token\"]");
+    assert_int_equal (zmgr_cron_add (s_local, "nightly", "0 3 * * *", "echo", args, NULL, NULL),
+                      0);
+    zmgr_value_destroy (&args);
+    zmgr_value_t *entries = NULL;
+    assert_int_equal (zmgr_cron_list (c, &entries), 0);
+    size_t len = 0;
+    const uint8_t *packed = zmgr_value_packed (entries, &len);
+    assert_true (len > 0 && memmem (packed, len, "nightly", 7) != NULL);
+    assert_null (memmem (packed, len, "s3cret-token", 12));
+    zmgr_value_destroy (&entries);
+    assert_int_equal (zmgr_cron_list (s_local, &entries), 0);
+    packed = zmgr_value_packed (entries, &len);
+    assert_non_null (memmem (packed, len, "s3cret-token", 12));
+    zmgr_value_destroy (&entries);
+    bool removed = false;
+    assert_int_equal (zmgr_cron_remove (s_local, "nightly", &removed), 0);
+    assert_true (removed);
     zmgr_client_destroy (&c);
     assert_int_equal (zmgr_lock_release (s_local, "bob/lock"), 0);
 }

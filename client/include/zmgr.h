@@ -861,7 +861,8 @@ ZMGR_EXPORT int zmgr_cron_add (zmgr_client_t *self, const char *name,
 ZMGR_EXPORT int zmgr_cron_remove (zmgr_client_t *self, const char *name,
                                   bool *removed);
 /*  Every cron entry: an array of maps (name, spec, tz, function, args,
- *  next, last, last_job, runs, skipped). */
+ *  next, last, last_job, runs, skipped); args is nil unless this is an
+ *  admin key or a local peer. */
 ZMGR_EXPORT int zmgr_cron_list (zmgr_client_t *self, zmgr_value_t **entries);
 /*  One page of the job listing, newest first: a map {jobs: [{id, function,
  *  state, attempts, age_ms, reason, key}...], next: the before of the next
