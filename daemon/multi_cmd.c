@@ -105,15 +105,9 @@ static int s_condition (cmd_ctx_t *ctx, size_t i, proto_slice_t c)
          *  tell a key the version of a name it may not read, or whether a
          *  guess of its value is right. Checked before the lookup, as
          *  every op's name is. */
-        proto_req_t req = *ctx->req;
-        req.name = (proto_slice_t){nm, nlen};
-        cmd_ctx_t sub = *ctx;
-        sub.req = &req;
-        int rc = security_acl_check (&sub, "multi", ACL_READ);
-        if (rc) {
-            memcpy (ctx->errbuf, sub.errbuf, sizeof ctx->errbuf);
+        int rc = security_acl_check_name (ctx, "multi", (proto_slice_t){nm, nlen}, ACL_READ);
+        if (rc)
             return rc;
-        }
     }
     const object_t *o = store_find ((const char *)nm, nlen);
     if (klen == 7 && memcmp (k, "version", 7) == 0) {
@@ -218,14 +212,10 @@ static int s_decode (cmd_ctx_t *ctx, size_t i, proto_slice_t item)
                           "%zu",
                           i + 1, opname, min, max, op->req.nargs);
     if (ctx->acl) {
-        cmd_ctx_t sub = *ctx;
-        sub.req = &op->req;
         unsigned want = !op->write ? ACL_READ : reads ? ACL_WRITE | ACL_READ : ACL_WRITE;
-        int rc = security_acl_check (&sub, opname, want);
-        if (rc) {
-            memcpy (ctx->errbuf, sub.errbuf, sizeof ctx->errbuf);
+        int rc = security_acl_check_name (ctx, opname, op->req.name, want);
+        if (rc)
             return rc;
-        }
     }
     return 0;
 }

@@ -190,7 +190,13 @@ static void s_echo (const uint8_t *name, size_t len, char *buf, size_t size)
 
 int security_acl_check (cmd_ctx_t *ctx, const char *opname, unsigned want)
 {
-    const proto_slice_t *name = &ctx->req->name;
+    return security_acl_check_name (ctx, opname, ctx->req->name, want);
+}
+
+int security_acl_check_name (cmd_ctx_t *ctx, const char *opname, proto_slice_t slice,
+                             unsigned want)
+{
+    const proto_slice_t *name = &slice;
     unsigned missing = want & ~acl_rights (ctx->acl, name->ptr, name->len);
     if (!missing)
         return 0;

@@ -25,6 +25,10 @@ const acl_t *security_acl (int auth, const char *key);
  *  ZMGR_EPERM with the op, the name and the rules in ctx->errbuf, a
  *  notice in the log and refused_acl counted. */
 int security_acl_check (cmd_ctx_t *ctx, const char *opname, unsigned want);
+/*  The same for another name the request carries (a batch's operation or
+ *  condition, a condition's lock). */
+int security_acl_check_name (cmd_ctx_t *ctx, const char *opname, proto_slice_t name,
+                             unsigned want);
 void security_fini (void);
 
 #endif

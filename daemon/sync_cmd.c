@@ -298,15 +298,10 @@ static int s_cond_lock (cmd_ctx_t *ctx, object_t **lock)
          *  back, both writes. Checked before it is looked up, so that a
          *  condition tells nothing of a lock the key may not use (not even
          *  its type). */
-        proto_req_t req = *ctx->req;
-        req.name = (proto_slice_t){name, len};
-        cmd_ctx_t sub = *ctx;
-        sub.req = &req;
-        int rc = security_acl_check (&sub, proto_opname (ctx->req->op), ACL_READ | ACL_WRITE);
-        if (rc) {
-            memcpy (ctx->errbuf, sub.errbuf, sizeof ctx->errbuf);
+        int rc = security_acl_check_name (ctx, proto_opname (ctx->req->op),
+                                          (proto_slice_t){name, len}, ACL_READ | ACL_WRITE);
+        if (rc)
             return rc;
-        }
     }
     const char *bound = cond_lock (c, &bound_len);
     if (ctx->created) {
